@@ -1,0 +1,12 @@
+/**
+ * `Tool`: declare typed MCP tool contracts (`Tool.make`, `Tool.define`, `Tool.server`).
+ *
+ * @example
+ * ```ts
+ * import { Tool } from "mcpflow/dsl"
+ * const Fs = Tool.server("fs", { read_text_file: Tool.define({ description: "Read", input: In, output: Schema.String }) })
+ * ```
+ * @module
+ */
+export { contractsOf, define, isContract, make, server } from "./Contract.ts"
+export type { ContractInfo, ContractSchema, ServerContracts, ToolAnnotations, ToolContract, ToolDefinition, ToolOptions } from "./Contract.ts"

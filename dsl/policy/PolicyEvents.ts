@@ -1,0 +1,60 @@
+/**
+ * What resilience policies report while they work, and how they describe themselves to plans.
+ *
+ * Every policy emits {@link PolicyEvent}s through the {@link PolicyEvents} reference of the
+ * calling fiber (a no-op unless a run report or a test provides one), and carries a
+ * {@link PolicyDescriptor} that `mcpflow plan` renders.
+ *
+ * @module
+ */
+import { Context } from "effect"
+
+/**
+ * One thing a policy did. `policy` names the policy instance (e.g. `retry`, `breaker:docker`).
+ *
+ * @example
+ * ```ts
+ * const e: PolicyEvent = { _tag: "RetryScheduled", policy: "retry", attempt: 2, delayMs: 400, reason: "Timeout" }
+ * ```
+ */
+export type PolicyEvent =
+  | { readonly _tag: "RetryScheduled"; readonly policy: string; readonly attempt: number; readonly delayMs: number; readonly reason: string }
+  | { readonly _tag: "AttemptFailed"; readonly policy: string; readonly attempt: number; readonly reason: string }
+  | { readonly _tag: "RetryGaveUp"; readonly policy: string; readonly attempts: number; readonly reason: string }
+  | { readonly _tag: "TimedOut"; readonly policy: string; readonly afterMs: number }
+  | { readonly _tag: "BreakerTransition"; readonly policy: string; readonly key: string; readonly from: string; readonly to: string }
+  | { readonly _tag: "BreakerRejected"; readonly policy: string; readonly key: string; readonly retryAfterMs?: number | undefined }
+  | { readonly _tag: "BulkheadQueued"; readonly policy: string; readonly pool: string; readonly inFlight: number; readonly queued: number }
+  | { readonly _tag: "BulkheadRejected"; readonly policy: string; readonly pool: string; readonly why: "queue-full" | "wait-expired" }
+  | { readonly _tag: "RateLimited"; readonly policy: string; readonly key: string; readonly delayMs: number; readonly rejected: boolean }
+  | { readonly _tag: "HedgeStarted"; readonly policy: string; readonly hedge: number; readonly afterMs: number }
+  | { readonly _tag: "FallbackUsed"; readonly policy: string; readonly served: string; readonly primaryFailure: string }
+  | { readonly _tag: "CacheHit"; readonly policy: string; readonly key: string }
+  | { readonly _tag: "CacheMiss"; readonly policy: string; readonly key: string }
+
+/**
+ * The sink policies emit into. Defaults to a no-op; the interpreter and tests provide their own.
+ *
+ * @example
+ * ```ts
+ * const seen: Array<PolicyEvent> = []
+ * program.pipe(Effect.provideService(PolicyEvents, { emit: (e) => seen.push(e) }))
+ * ```
+ */
+export const PolicyEvents = Context.Reference<{ readonly emit: (event: PolicyEvent) => void }>(
+  "mcpflow/dsl/policy/PolicyEvents",
+  { defaultValue: () => ({ emit: () => {} }) }
+)
+
+/**
+ * How a policy describes itself to a plan: its kind and its settings, plain JSON.
+ *
+ * @example
+ * ```ts
+ * const d: PolicyDescriptor = { kind: "retry", settings: { maxAttempts: 3, backoff: "exponential 200ms×2 cap 5s", jitter: "full" } }
+ * ```
+ */
+export interface PolicyDescriptor {
+  readonly kind: "retry" | "timeout" | "breaker" | "bulkhead" | "rate-limit" | "fallback" | "hedge" | "cache"
+  readonly settings: Readonly<Record<string, string | number | boolean | ReadonlyArray<string>>>
+}

@@ -1,0 +1,428 @@
+/**
+ * The `McpGateway` layers: from a config object, from an `.mcp.json` file, or from in-process
+ * servers. Servers connect lazily on first use, reconnect after a dropped connection with a
+ * bounded backoff, and are all closed when the layer's scope closes.
+ *
+ * @module
+ */
+import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
+import { Clock, Duration, Effect, Layer, Semaphore } from "effect"
+import type { ContractInfo, ContractSchema } from "../../dsl/Contract.ts"
+import {
+  type McpflowToolError,
+  NotAllowed,
+  ServerUnavailable,
+  Timeout,
+  toolError,
+  type ToolErrorReason,
+  UnknownTool
+} from "../../dsl/ToolError.ts"
+import { type Connection, ConnectFailure, openConnection } from "./Connection.ts"
+import { compareContract } from "./Discovery.ts"
+import {
+  type CallOptions,
+  type ContractMismatch,
+  GatewayEvents,
+  McpGateway,
+  type ServerStatus
+} from "./McpGateway.ts"
+import { loadMcpJson, matchesAllowlist, type McpflowConfigError } from "./McpJson.ts"
+import type { GatewayConfig, ServerConfig } from "./ServerConfig.ts"
+import { connectReason, errorResultReason, normalizeResult, thrownReason } from "./SdkErrors.ts"
+
+/** Defaults, documented in the README. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
+const DEFAULT_CALL_TIMEOUT_MS = 60_000
+const RECONNECT_ATTEMPTS = 3
+const RECONNECT_BASE_DELAY_MS = 100
+const RECONNECT_MAX_DELAY_MS = 2_000
+/** The SDK's own timer is switched off (its maximum); mcpflow's deadlines run on Effect's Clock. */
+const SDK_NO_TIMEOUT = 2_147_483_647
+
+/** The default (live) Clock: its `sleep` is a `setTimeout`, which a call's deadline can use directly. */
+const liveClock = Effect.runSync(Effect.clockWith(Effect.succeed))
+
+/** What a deadline says when asked: expired (with the reason), or check again in `waitMs`. */
+type DeadlineCheck = { readonly expired: ToolErrorReason } | { readonly waitMs: number }
+
+/**
+ * Watches a deadline on `clock` and calls `expire` when it passes; returns a cancel function.
+ * On the live clock a plain timer is used (what the live clock's `sleep` does anyway, minus a
+ * fiber per call); any other clock, such as `TestClock`, gets a small fiber so virtual time
+ * drives the deadline.
+ */
+const watchDeadline = (
+  clock: Clock.Clock,
+  check: () => DeadlineCheck,
+  expire: (reason: ToolErrorReason) => void
+): (() => void) => {
+  if (clock === liveClock) {
+    let handle: ReturnType<typeof setTimeout> | undefined
+    const loop = () => {
+      const next = check()
+      if ("expired" in next) expire(next.expired)
+      else handle = setTimeout(loop, next.waitMs)
+    }
+    loop()
+    return () => clearTimeout(handle)
+  }
+  const loop = (): Effect.Effect<ToolErrorReason> => {
+    const next = check()
+    return "expired" in next ? Effect.succeed(next.expired) : Effect.flatMap(clock.sleep(Duration.millis(next.waitMs)), loop)
+  }
+  const fiber = Effect.runFork(Effect.suspend(loop))
+  fiber.addObserver((exit) => {
+    if (exit._tag === "Success") expire(exit.value)
+  })
+  return () => fiber.interruptUnsafe()
+}
+
+interface ServerHandle {
+  readonly key: string
+  readonly config: ServerConfig
+  readonly lock: Semaphore.Semaphore
+  conn: Connection | undefined
+  connects: number
+  tools: ReadonlyArray<McpTool> | undefined
+  shutDown: boolean
+}
+
+/**
+ * Extra settings for a gateway layer.
+ *
+ * @example
+ * ```ts
+ * GatewayLayer.layer(config, { allow: ["docker.*", "k8s.kubectl_get"] })
+ * ```
+ */
+export interface GatewayOptions {
+  /**
+   * An allowlist of `server.tool` patterns. When the config has one too, a call must match both
+   * (a flow can only narrow what its environment allows).
+   */
+  readonly allow?: ReadonlyArray<string> | undefined
+}
+
+const toMillis = (input: Duration.Input | undefined): number | undefined =>
+  input === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(input))
+
+const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
+  Effect.gen(function*() {
+    const handles = new Map<string, ServerHandle>()
+    for (const [key, server] of Object.entries(config.servers)) {
+      handles.set(key, { key, config: server, lock: Semaphore.makeUnsafe(1), conn: undefined, connects: 0, tools: undefined, shutDown: false })
+    }
+    const servers = [...handles.keys()]
+    const allowlists = [config.allow, options.allow].filter((a): a is ReadonlyArray<string> => a !== undefined)
+    const allowedCache = new Map<string, boolean>()
+    const isAllowed = (server: string, tool: string): boolean => {
+      if (allowlists.length === 0) return true
+      const id = `${server}.${tool}`
+      let allowed = allowedCache.get(id)
+      if (allowed === undefined) {
+        allowed = allowlists.every((list) => matchesAllowlist(list, server, tool))
+        allowedCache.set(id, allowed)
+      }
+      return allowed
+    }
+
+    const fail = (reason: ToolErrorReason) => Effect.fail(toolError(reason))
+
+    const handleFor = (server: string, tool: string): Effect.Effect<ServerHandle, McpflowToolError> => {
+      const handle = handles.get(server)
+      if (handle) return Effect.succeed(handle)
+      return fail(
+        new UnknownTool({
+          server,
+          tool,
+          detail: `no server '${server}' is configured (configured: ${servers.length ? servers.join(", ") : "none"})`
+        })
+      )
+    }
+
+    const connectOnce = (handle: ServerHandle, tool: string, attempt: number) =>
+      Effect.gen(function*() {
+        const sink = yield* GatewayEvents
+        sink.emit({ _tag: "ServerConnecting", server: handle.key, attempt })
+        const timeoutMs = handle.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+        return yield* Effect.tryPromise({
+          try: async (signal) => {
+            const conn = await openConnection(handle.key, handle.config, sink, signal)
+            if (signal.aborted) {
+              await conn.close().catch(() => {})
+              throw new ConnectFailure("interrupted while connecting", undefined)
+            }
+            return conn
+          },
+          catch: (error) =>
+            toolError(
+              connectReason(
+                handle.key,
+                tool,
+                error instanceof ConnectFailure ? error.original : error,
+                `could not start or connect: ${error instanceof Error ? error.message : String(error)}`
+              )
+            )
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: timeoutMs,
+            orElse: () =>
+              fail(new ServerUnavailable({ server: handle.key, tool, detail: `no answer to the MCP handshake within ${timeoutMs} ms` }))
+          })
+        )
+      })
+
+    const connect = (handle: ServerHandle, tool: string): Effect.Effect<Connection, McpflowToolError> =>
+      Effect.suspend(() => {
+        const current = handle.conn
+        if (current !== undefined && !current.isClosed()) return Effect.succeed(current)
+        if (handle.shutDown) {
+          return fail(new ServerUnavailable({ server: handle.key, tool, detail: "the gateway has been closed" }))
+        }
+        if (current !== undefined) {
+          handle.conn = undefined
+          handle.tools = undefined
+          void current.close().catch(() => {})
+        }
+        const attempts = handle.connects > 0 ? RECONNECT_ATTEMPTS : 1
+        const loop = (attempt: number): Effect.Effect<Connection, McpflowToolError> =>
+          connectOnce(handle, tool, attempt).pipe(
+            Effect.catch((error) =>
+              attempt >= attempts || error.reason._tag === "AuthRequired"
+                ? Effect.fail(error)
+                : Effect.sleep(Math.min(RECONNECT_BASE_DELAY_MS * 2 ** (attempt - 1), RECONNECT_MAX_DELAY_MS)).pipe(
+                  Effect.andThen(loop(attempt + 1))
+                )
+            )
+          )
+        return loop(1).pipe(
+          Effect.tap((conn) =>
+            Effect.sync(() => {
+              handle.conn = conn
+              handle.connects += 1
+            })
+          )
+        )
+      }).pipe(handle.lock.withPermits(1))
+
+    const connection = (handle: ServerHandle, tool: string): Effect.Effect<Connection, McpflowToolError> => {
+      const current = handle.conn
+      return current !== undefined && !current.isClosed() ? Effect.succeed(current) : connect(handle, tool)
+    }
+
+    /**
+     * One `tools/call`. Hot path: no generator, no forked race. The deadline is watched on the
+     * caller's Clock (so TestClock drives it); whichever of the answer and the deadline comes
+     * first wins, and the other is cancelled.
+     */
+    const invoke = (
+      handle: ServerHandle,
+      conn: Connection,
+      tool: string,
+      args: Readonly<Record<string, unknown>>,
+      callOptions: CallOptions | undefined
+    ): Effect.Effect<CallToolResult, McpflowToolError> =>
+      Effect.withFiber((fiber) => {
+        const sink = fiber.getRef(GatewayEvents)
+        const clock = fiber.getRef(Clock.Clock)
+        const server = handle.key
+        const timeoutMs = toMillis(callOptions?.timeout) ?? handle.config.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+        const maxTotalMs = toMillis(callOptions?.maxTotalTimeout) ?? handle.config.maxTotalTimeoutMs
+        const resetOnProgress = callOptions?.resetTimeoutOnProgress ?? false
+        const label = callOptions?.label
+        const policy = callOptions?.timeout !== undefined ? "the call's options" : `server '${server}'`
+        return Effect.callback<CallToolResult, McpflowToolError>((resume) => {
+          const controller = new AbortController()
+          const startedAt = clock.currentTimeMillisUnsafe()
+          let lastProgressAt = startedAt
+          let settled = false
+          const check = (): DeadlineCheck => {
+            const now = clock.currentTimeMillisUnsafe()
+            const total = now - startedAt
+            if (maxTotalMs !== undefined && total >= maxTotalMs) {
+              return { expired: new Timeout({ server, tool, phase: "total", afterMs: maxTotalMs, policy }) }
+            }
+            const idle = now - (resetOnProgress ? lastProgressAt : startedAt)
+            if (idle >= timeoutMs) return { expired: new Timeout({ server, tool, phase: "call", afterMs: timeoutMs, policy }) }
+            return { waitMs: Math.min(timeoutMs - idle, maxTotalMs === undefined ? Infinity : maxTotalMs - total) }
+          }
+          const expire = (reason: ToolErrorReason) => {
+            if (settled) return
+            controller.abort()
+            settle(Effect.fail(toolError(reason)))
+          }
+          const cancelTimer = watchDeadline(clock, check, expire)
+          const settle = (effect: Effect.Effect<CallToolResult, McpflowToolError>) => {
+            if (settled) return
+            settled = true
+            cancelTimer()
+            resume(effect)
+          }
+          conn.client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, {
+            signal: controller.signal,
+            timeout: SDK_NO_TIMEOUT,
+            onprogress: (p) => {
+              lastProgressAt = clock.currentTimeMillisUnsafe()
+              sink.emit({ _tag: "ToolProgress", server, tool, label, progress: p.progress, total: p.total, message: p.message })
+            }
+          }).then(
+            (result) =>
+              settle(
+                result.isError
+                  ? Effect.fail(toolError(errorResultReason(server, tool, normalizeResult(result))))
+                  : Effect.succeed(normalizeResult(result))
+              ),
+            (error) => settle(Effect.fail(toolError(thrownReason(server, tool, error))))
+          )
+          return Effect.sync(() => {
+            settled = true
+            cancelTimer()
+            controller.abort()
+          })
+        })
+      })
+
+    const callRaw = (
+      server: string,
+      tool: string,
+      args: Readonly<Record<string, unknown>>,
+      callOptions?: CallOptions
+    ) =>
+      isAllowed(server, tool)
+        ? Effect.flatMap(handleFor(server, tool), (handle) =>
+          Effect.flatMap(connection(handle, tool), (conn) => invoke(handle, conn, tool, args, callOptions)))
+        : fail(new NotAllowed({ server, tool, allowed: allowlists.flat() }))
+
+    const call = <In extends ContractSchema, Out extends ContractSchema>(
+      contract: ContractInfo<In, Out>,
+      input: In["Type"],
+      callOptions?: CallOptions
+    ): Effect.Effect<Out["Type"], McpflowToolError> =>
+      isAllowed(contract.server, contract.tool)
+        ? Effect.flatMap(contract.encodeInput(input), (args) =>
+          Effect.flatMap(callRaw(contract.server, contract.tool, args, callOptions), contract.decodeResult))
+        : fail(new NotAllowed({ server: contract.server, tool: contract.tool, allowed: allowlists.flat() }))
+
+    const listTools = (server: string): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> =>
+      Effect.flatMap(handleFor(server, "tools/list"), (handle) =>
+        Effect.flatMap(connection(handle, "tools/list"), (conn) => {
+          if (handle.tools !== undefined && handle.conn === conn) return Effect.succeed(handle.tools)
+          return Effect.tryPromise({
+            try: async () => {
+              const tools: Array<McpTool> = []
+              let cursor: string | undefined
+              do {
+                const page = await conn.client.listTools(cursor ? { cursor } : undefined, { timeout: SDK_NO_TIMEOUT })
+                tools.push(...page.tools)
+                cursor = page.nextCursor
+              } while (cursor)
+              return tools
+            },
+            catch: (error) => toolError(thrownReason(server, "tools/list", error))
+          }).pipe(
+            Effect.timeoutOrElse({
+              duration: handle.config.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+              orElse: () =>
+                fail(new Timeout({ server, tool: "tools/list", phase: "call", afterMs: handle.config.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS }))
+            }),
+            Effect.tap((tools) =>
+              Effect.sync(() => {
+                if (handle.conn === conn) handle.tools = tools
+              })
+            )
+          )
+        }))
+
+    const checkContracts = (contracts: ReadonlyArray<ContractInfo>) =>
+      Effect.gen(function*() {
+        const byServer = new Map<string, Array<ContractInfo>>()
+        for (const contract of contracts) {
+          const list = byServer.get(contract.server) ?? []
+          list.push(contract)
+          byServer.set(contract.server, list)
+        }
+        const results = yield* Effect.forEach(
+          [...byServer],
+          ([server, list]) =>
+            listTools(server).pipe(
+              Effect.map((published) => list.flatMap((contract) => compareContract(contract, published))),
+              Effect.catch((error) =>
+                Effect.succeed<ReadonlyArray<ContractMismatch>>(
+                  list.map((contract) => ({
+                    kind: "ServerUnreachable" as const,
+                    server,
+                    tool: contract.tool,
+                    detail: error.message
+                  }))
+                )
+              )
+            ),
+          { concurrency: "unbounded" }
+        )
+        return results.flat()
+      })
+
+    const status = Effect.sync((): ReadonlyArray<ServerStatus> =>
+      [...handles.values()].map((handle) => {
+        const version = handle.conn?.client.getServerVersion()
+        return {
+          server: handle.key,
+          type: handle.config.type,
+          state: handle.shutDown
+            ? "closed"
+            : handle.conn === undefined
+            ? handle.connects > 0 ? "disconnected" : "idle"
+            : handle.conn.isClosed()
+            ? "disconnected"
+            : "connected",
+          pid: handle.conn?.pid,
+          connects: handle.connects,
+          serverName: version?.name,
+          serverVersion: version?.version
+        }
+      })
+    )
+
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(() =>
+        Promise.all([...handles.values()].map(async (handle) => {
+          handle.shutDown = true
+          const conn = handle.conn
+          handle.conn = undefined
+          await conn?.close().catch(() => {})
+        }))
+      )
+    )
+
+    return McpGateway.of({ servers, call, callRaw, listTools, checkContracts, status })
+  })
+
+/**
+ * A gateway over the servers of a config object.
+ *
+ * @example
+ * ```ts
+ * const Gateway = GatewayLayer.layer({ servers: { fs: { type: "stdio", command: "npx", args: ["-y", "@modelcontextprotocol/server-filesystem", "."], env: {} } } })
+ * program.pipe(Effect.provide(Gateway))
+ * ```
+ */
+export const layer = (config: GatewayConfig, options?: GatewayOptions): Layer.Layer<McpGateway> =>
+  Layer.effect(McpGateway, make(config, options))
+
+/**
+ * A gateway over the servers of an `.mcp.json` file (default `./.mcp.json`), with `${VAR}`
+ * expansion from the process environment.
+ *
+ * @example
+ * ```ts
+ * program.pipe(Effect.provide(GatewayLayer.layerFromFile(".mcp.json", { allow: ["fs.read_*"] })))
+ * ```
+ */
+export const layerFromFile = (
+  file = ".mcp.json",
+  options?: GatewayOptions & { readonly env?: Record<string, string | undefined> | undefined }
+): Layer.Layer<McpGateway, McpflowConfigError> =>
+  Layer.effect(
+    McpGateway,
+    Effect.flatMap(loadMcpJson(file, { env: options?.env }), (config) => make(config, options))
+  )
