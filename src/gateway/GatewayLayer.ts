@@ -6,7 +6,7 @@
  * @module
  */
 import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
-import { Clock, Duration, Effect, Layer, Semaphore } from "effect"
+import { Duration, Effect, Layer, Semaphore } from "effect"
 import type { ContractInfo, ContractSchema } from "../../dsl/Contract.ts"
 import {
   type McpflowToolError,
@@ -28,7 +28,8 @@ import {
 } from "./McpGateway.ts"
 import { loadMcpJson, matchesAllowlist, type McpflowConfigError } from "./McpJson.ts"
 import type { GatewayConfig, ServerConfig } from "./ServerConfig.ts"
-import { connectReason, errorResultReason, normalizeResult, thrownReason } from "./SdkErrors.ts"
+import { connectReason, thrownReason } from "./SdkErrors.ts"
+import { callTool, SDK_NO_TIMEOUT } from "./ToolCall.ts"
 
 /** Defaults, documented in the README. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
@@ -36,46 +37,6 @@ const DEFAULT_CALL_TIMEOUT_MS = 60_000
 const RECONNECT_ATTEMPTS = 3
 const RECONNECT_BASE_DELAY_MS = 100
 const RECONNECT_MAX_DELAY_MS = 2_000
-/** The SDK's own timer is switched off (its maximum); mcpflow's deadlines run on Effect's Clock. */
-const SDK_NO_TIMEOUT = 2_147_483_647
-
-/** The default (live) Clock: its `sleep` is a `setTimeout`, which a call's deadline can use directly. */
-const liveClock = Effect.runSync(Effect.clockWith(Effect.succeed))
-
-/** What a deadline says when asked: expired (with the reason), or check again in `waitMs`. */
-type DeadlineCheck = { readonly expired: ToolErrorReason } | { readonly waitMs: number }
-
-/**
- * Watches a deadline on `clock` and calls `expire` when it passes; returns a cancel function.
- * On the live clock a plain timer is used (what the live clock's `sleep` does anyway, minus a
- * fiber per call); any other clock, such as `TestClock`, gets a small fiber so virtual time
- * drives the deadline.
- */
-const watchDeadline = (
-  clock: Clock.Clock,
-  check: () => DeadlineCheck,
-  expire: (reason: ToolErrorReason) => void
-): (() => void) => {
-  if (clock === liveClock) {
-    let handle: ReturnType<typeof setTimeout> | undefined
-    const loop = () => {
-      const next = check()
-      if ("expired" in next) expire(next.expired)
-      else handle = setTimeout(loop, next.waitMs)
-    }
-    loop()
-    return () => clearTimeout(handle)
-  }
-  const loop = (): Effect.Effect<ToolErrorReason> => {
-    const next = check()
-    return "expired" in next ? Effect.succeed(next.expired) : Effect.flatMap(clock.sleep(Duration.millis(next.waitMs)), loop)
-  }
-  const fiber = Effect.runFork(Effect.suspend(loop))
-  fiber.addObserver((exit) => {
-    if (exit._tag === "Success") expire(exit.value)
-  })
-  return () => fiber.interruptUnsafe()
-}
 
 interface ServerHandle {
   readonly key: string
@@ -210,11 +171,6 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       return current !== undefined && !current.isClosed() ? Effect.succeed(current) : connect(handle, tool)
     }
 
-    /**
-     * One `tools/call`. Hot path: no generator, no forked race. The deadline is watched on the
-     * caller's Clock (so TestClock drives it); whichever of the answer and the deadline comes
-     * first wins, and the other is cancelled.
-     */
     const invoke = (
       handle: ServerHandle,
       conn: Connection,
@@ -222,64 +178,11 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions | undefined
     ): Effect.Effect<CallToolResult, McpflowToolError> =>
-      Effect.withFiber((fiber) => {
-        const sink = fiber.getRef(GatewayEvents)
-        const clock = fiber.getRef(Clock.Clock)
-        const server = handle.key
-        const timeoutMs = toMillis(callOptions?.timeout) ?? handle.config.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
-        const maxTotalMs = toMillis(callOptions?.maxTotalTimeout) ?? handle.config.maxTotalTimeoutMs
-        const resetOnProgress = callOptions?.resetTimeoutOnProgress ?? false
-        const label = callOptions?.label
-        const policy = callOptions?.timeout !== undefined ? "the call's options" : `server '${server}'`
-        return Effect.callback<CallToolResult, McpflowToolError>((resume) => {
-          const controller = new AbortController()
-          const startedAt = clock.currentTimeMillisUnsafe()
-          let lastProgressAt = startedAt
-          let settled = false
-          const check = (): DeadlineCheck => {
-            const now = clock.currentTimeMillisUnsafe()
-            const total = now - startedAt
-            if (maxTotalMs !== undefined && total >= maxTotalMs) {
-              return { expired: new Timeout({ server, tool, phase: "total", afterMs: maxTotalMs, policy }) }
-            }
-            const idle = now - (resetOnProgress ? lastProgressAt : startedAt)
-            if (idle >= timeoutMs) return { expired: new Timeout({ server, tool, phase: "call", afterMs: timeoutMs, policy }) }
-            return { waitMs: Math.min(timeoutMs - idle, maxTotalMs === undefined ? Infinity : maxTotalMs - total) }
-          }
-          const expire = (reason: ToolErrorReason) => {
-            if (settled) return
-            controller.abort()
-            settle(Effect.fail(toolError(reason)))
-          }
-          const cancelTimer = watchDeadline(clock, check, expire)
-          const settle = (effect: Effect.Effect<CallToolResult, McpflowToolError>) => {
-            if (settled) return
-            settled = true
-            cancelTimer()
-            resume(effect)
-          }
-          conn.client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, {
-            signal: controller.signal,
-            timeout: SDK_NO_TIMEOUT,
-            onprogress: (p) => {
-              lastProgressAt = clock.currentTimeMillisUnsafe()
-              sink.emit({ _tag: "ToolProgress", server, tool, label, progress: p.progress, total: p.total, message: p.message })
-            }
-          }).then(
-            (result) =>
-              settle(
-                result.isError
-                  ? Effect.fail(toolError(errorResultReason(server, tool, normalizeResult(result))))
-                  : Effect.succeed(normalizeResult(result))
-              ),
-            (error) => settle(Effect.fail(toolError(thrownReason(server, tool, error))))
-          )
-          return Effect.sync(() => {
-            settled = true
-            cancelTimer()
-            controller.abort()
-          })
-        })
+      callTool(conn.client, handle.key, tool, args, callOptions?.label, {
+        timeoutMs: toMillis(callOptions?.timeout) ?? handle.config.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+        maxTotalMs: toMillis(callOptions?.maxTotalTimeout) ?? handle.config.maxTotalTimeoutMs,
+        resetOnProgress: callOptions?.resetTimeoutOnProgress ?? false,
+        policy: callOptions?.timeout !== undefined ? "the call's options" : `server '${handle.key}'`
       })
 
     const callRaw = (
