@@ -171,6 +171,16 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       return current !== undefined && !current.isClosed() ? Effect.succeed(current) : connect(handle, tool)
     }
 
+    /** Forgets a connection the server no longer honours (e.g. a lost HTTP session); the next call reconnects. */
+    const dropConnection = (handle: ServerHandle, conn: Connection) =>
+      Effect.sync(() => {
+        if (handle.conn === conn) {
+          handle.conn = undefined
+          handle.tools = undefined
+        }
+        if (!conn.isClosed()) void conn.close().catch(() => {})
+      })
+
     const invoke = (
       handle: ServerHandle,
       conn: Connection,
@@ -183,7 +193,7 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
         maxTotalMs: toMillis(callOptions?.maxTotalTimeout) ?? handle.config.maxTotalTimeoutMs,
         resetOnProgress: callOptions?.resetTimeoutOnProgress ?? false,
         policy: callOptions?.timeout !== undefined ? "the call's options" : `server '${handle.key}'`
-      })
+      }).pipe(Effect.tapError((error) => error.reason._tag === "ConnectionLost" ? dropConnection(handle, conn) : Effect.void))
 
     const callRaw = (
       server: string,
