@@ -41,6 +41,18 @@ const STDERR_LINES = 20
 
 const mcpflowVersion = "0.1.0"
 
+/** Longest wait for a failed handshake's transport to close (the SDK SIGKILLs a stdio server after 4 s). */
+const FAILED_CLOSE_WAIT_MS = 5_000
+
+const waitBounded = (promise: Promise<void>, ms: number): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    void promise.then(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+
 const redactedRecord = (record: Readonly<Record<string, Redacted.Redacted<string>>>): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(record)) out[key] = Redacted.value(value)
@@ -135,7 +147,12 @@ export const openConnection = async (
   let closed = false
   let closing = false
   let closeReason: string | undefined
+  let transportClosed: () => void = () => {}
+  const whenTransportClosed = new Promise<void>((resolve) => {
+    transportClosed = resolve
+  })
   client.onclose = () => {
+    transportClosed()
     if (closed) return
     closed = true
     if (!closing) {
@@ -158,6 +175,11 @@ export const openConnection = async (
     await client.connect(opened.transport, { signal, timeout: 2_147_483_647 })
   } catch (error) {
     await close().catch(() => {})
+    // A failed handshake makes the SDK close the transport itself (`void this.close()`); a stdio
+    // transport forgets its process as its close begins, so the close above returns at once while
+    // the server may live on for seconds (stdin end, SIGTERM after 2 s, SIGKILL after 4 s). Wait
+    // for the transport's own close, bounded, so no process outlives the failed attempt.
+    await waitBounded(whenTransportClosed, FAILED_CLOSE_WAIT_MS)
     const tail = opened.stderrTail()
     const message = error instanceof Error ? error.message : String(error)
     throw new ConnectFailure(tail ? `${message}; the server's stderr:\n${tail}` : message, error)

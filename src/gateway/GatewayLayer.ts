@@ -89,6 +89,20 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
 
     const fail = (reason: ToolErrorReason) => Effect.fail(toolError(reason))
 
+    /**
+     * Work that outlives the fiber that started it: a connection attempt abandoned by the
+     * connect timeout or an interruption (it goes on to close the server it started, which can
+     * take up to ~4 s for a server that ignores the end of its stdin), and the close of a dropped
+     * connection. The finalizer awaits it, so no server process outlives the layer's scope.
+     */
+    const background = new Set<Promise<unknown>>()
+    const track = <A>(promise: Promise<A>): Promise<A> => {
+      background.add(promise)
+      const done = () => void background.delete(promise)
+      promise.then(done, done)
+      return promise
+    }
+
     const handleFor = (server: string, tool: string): Effect.Effect<ServerHandle, McpflowToolError> => {
       const handle = handles.get(server)
       if (handle) return Effect.succeed(handle)
@@ -107,14 +121,15 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
         sink.emit({ _tag: "ServerConnecting", server: handle.key, attempt })
         const timeoutMs = handle.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
         return yield* Effect.tryPromise({
-          try: async (signal) => {
-            const conn = await openConnection(handle.key, handle.config, sink, signal)
-            if (signal.aborted) {
-              await conn.close().catch(() => {})
-              throw new ConnectFailure("interrupted while connecting", undefined)
-            }
-            return conn
-          },
+          try: (signal) =>
+            track((async () => {
+              const conn = await openConnection(handle.key, handle.config, sink, signal)
+              if (signal.aborted) {
+                await conn.close().catch(() => {})
+                throw new ConnectFailure("interrupted while connecting", undefined)
+              }
+              return conn
+            })()),
           catch: (error) =>
             toolError(
               connectReason(
@@ -143,7 +158,7 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
         if (current !== undefined) {
           handle.conn = undefined
           handle.tools = undefined
-          void current.close().catch(() => {})
+          void track(current.close().catch(() => {}))
         }
         const attempts = handle.connects > 0 ? RECONNECT_ATTEMPTS : 1
         const loop = (attempt: number): Effect.Effect<Connection, McpflowToolError> =>
@@ -303,7 +318,7 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
           const conn = handle.conn
           handle.conn = undefined
           await conn?.close().catch(() => {})
-        }))
+        })).then(() => Promise.allSettled([...background]))
       )
     )
 
