@@ -1,0 +1,276 @@
+/**
+ * End-to-end tests of the `mcpflow` command line: each case spawns the real CLI (tsx + Node)
+ * in a temp dir whose `.mcp.json` points at the real `@modelcontextprotocol/server-everything`
+ * (over stdio, no network) and at a server whose command does not exist. All spawns start
+ * together in `beforeAll`; each test awaits its own.
+ */
+import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
+/** The package's own bin script: it registers tsx in-process (one Node process per run). */
+const binScript = join(root, "bin/mcpflow.js")
+/** Spawns at once: each costs ~1.5 s of CPU, and the machine may have only two cores. */
+const maxConcurrentRuns = 4
+
+const everythingEntry = (() => {
+  const require = createRequire(join(root, "package.json"))
+  const manifestPath = require.resolve("@modelcontextprotocol/server-everything/package.json")
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { readonly bin: Readonly<Record<string, string>> }
+  const bin = Object.values(manifest.bin)[0]
+  if (bin === undefined) throw new Error("server-everything declares no bin")
+  return join(dirname(manifestPath), bin)
+})()
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const spawnCli = (cwd: string, args: ReadonlyArray<string>): Promise<Run> =>
+  new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [binScript, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000)
+    child.on("error", reject)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolvePromise({ code, stdout, stderr })
+    })
+  })
+
+/** Runs the CLI once a slot among {@link maxConcurrentRuns} is free. */
+const makeRunner = () => {
+  let active = 0
+  const waiting: Array<() => void> = []
+  return async (cwd: string, args: ReadonlyArray<string>): Promise<Run> => {
+    if (active >= maxConcurrentRuns) await new Promise<void>((wake) => waiting.push(wake))
+    active++
+    try {
+      return await spawnCli(cwd, args)
+    } finally {
+      active--
+      waiting.shift()?.()
+    }
+  }
+}
+
+const cases = {
+  tools: ["tools"],
+  toolsJson: ["tools", "--json"],
+  echo: ["call", "everything.echo", "--args", '{"message":"hi"}'],
+  echoFromFile: ["call", "everything.echo", "--args", "@args.json", "--timeout", "20s"],
+  sumJson: ["call", "everything.get-sum", "--args", '{"a":1,"b":2}', "--json"],
+  structured: ["call", "everything.get-structured-content", "--args", '{"location":"New York"}'],
+  progress: ["call", "everything.trigger-long-running-operation", "--args", '{"duration":1,"steps":2}'],
+  toolFailed: ["call", "everything.echo", "--args", '{"message":1}'],
+  unknownTool: ["call", "everything.no-such-tool"],
+  unreachable: ["call", "missing.anything"],
+  malformedConfig: ["tools", "--config", "malformed.json"],
+  wrongTypeConfig: ["call", "everything.echo", "--config", "wrong-type.json"],
+  missingConfig: ["tools", "--config", "nope.json"],
+  badArgs: ["call", "everything.echo", "--args", "{not json"],
+  argsNotObject: ["call", "everything.echo", "--args", "[1,2]"],
+  noDot: ["call", "echo"],
+  badTimeout: ["call", "everything.echo", "--timeout", "soon"],
+  help: ["--help"],
+  callHelp: ["call", "--help"],
+  toolsHelp: ["tools", "--help"]
+} as const satisfies Record<string, ReadonlyArray<string>>
+
+let dir = ""
+let runs: Record<keyof typeof cases, Promise<Run>>
+let startedAt = 0
+
+const result = (name: keyof typeof cases): Promise<Run> => runs[name]
+
+/** No stack trace: no line of the form "    at fn (file:line:col)". */
+const assertNoStack = (text: string) => assert.notMatch(text, /^\s+at /m)
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mcpflow-cli-"))
+  const everything = { command: process.execPath, args: [everythingEntry, "stdio"] }
+  await Promise.all([
+    writeFile(
+      join(dir, ".mcp.json"),
+      JSON.stringify({ mcpServers: { everything, missing: { command: join(dir, "no-such-mcp-server") } } }, null, 2)
+    ),
+    writeFile(join(dir, "args.json"), JSON.stringify({ message: "from a file" })),
+    writeFile(join(dir, "malformed.json"), '{\n  "mcpServers": {\n    "everything": { "command": "node", }\n  }\n}\n'),
+    writeFile(join(dir, "wrong-type.json"), JSON.stringify({ mcpServers: { everything: { command: 42 } } }))
+  ])
+  startedAt = Date.now()
+  const runCli = makeRunner()
+  runs = Object.fromEntries(
+    Object.entries(cases).map(([name, args]) => [name, runCli(dir, args)])
+  ) as Record<keyof typeof cases, Promise<Run>>
+  // Keep rejections from being reported as unhandled before a test awaits them.
+  for (const run of Object.values(runs)) run.catch(() => {})
+})
+
+afterAll(async () => {
+  if (runs) await Promise.allSettled(Object.values(runs))
+  if (startedAt) console.info(`cli e2e: ${Object.keys(cases).length} CLI runs took ${Date.now() - startedAt} ms`)
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+describe("mcpflow tools", () => {
+  it("lists the reachable server's tools, reports the other, exits 1", async () => {
+    const { code, stderr, stdout } = await result("tools")
+    assert.strictEqual(code, 1, stderr)
+    assert.match(stdout, /^everything: \d+ tools$/m)
+    assert.match(stdout, /^ {2}echo\s+Echoes back the input string$/m)
+    assert.match(stdout, /^ {2}get-structured-content\s+output-schema\s+\S/m)
+    assert.match(stdout, /^missing: unreachable \(ServerUnavailable\): .*ENOENT/m)
+    assert.strictEqual(stderr.trim(), "1 of 2 servers could not be reached")
+  })
+
+  it("--json prints one JSON document", async () => {
+    const { code, stderr, stdout } = await result("toolsJson")
+    assert.strictEqual(code, 1, stderr)
+    const report = JSON.parse(stdout) as {
+      servers: Array<{
+        server: string
+        ok: boolean
+        tools?: Array<{ name: string; description: string; hasOutputSchema: boolean }>
+        error?: { reason: string; message: string }
+      }>
+    }
+    assert.deepStrictEqual(report.servers.map((s) => [s.server, s.ok]), [["everything", true], ["missing", false]])
+    const tools = report.servers[0]?.tools ?? []
+    assert.deepStrictEqual(tools.find((t) => t.name === "echo"), {
+      name: "echo",
+      description: "Echoes back the input string",
+      hasOutputSchema: false
+    })
+    assert.isTrue(tools.find((t) => t.name === "get-structured-content")?.hasOutputSchema)
+    assert.strictEqual(report.servers[1]?.error?.reason, "ServerUnavailable")
+    assert.include(report.servers[1]?.error?.message, "no-such-mcp-server")
+  })
+})
+
+describe("mcpflow call", () => {
+  it("prints a text result and exits 0", async () => {
+    const { code, stderr, stdout } = await result("echo")
+    assert.strictEqual(code, 0, stderr)
+    assert.strictEqual(stdout, "Echo: hi\n")
+  })
+
+  it("reads --args from @file and accepts --timeout", async () => {
+    const { code, stderr, stdout } = await result("echoFromFile")
+    assert.strictEqual(code, 0, stderr)
+    assert.strictEqual(stdout, "Echo: from a file\n")
+  })
+
+  it("--json prints the raw result", async () => {
+    const { code, stderr, stdout } = await result("sumJson")
+    assert.strictEqual(code, 0, stderr)
+    const raw = JSON.parse(stdout) as { content: Array<{ type: string; text: string }> }
+    assert.strictEqual(raw.content[0]?.type, "text")
+    assert.match(raw.content[0]?.text ?? "", /\b3\b/)
+  })
+
+  it("prints structured content as pretty JSON", async () => {
+    const { code, stderr, stdout } = await result("structured")
+    assert.strictEqual(code, 0, stderr)
+    const value = JSON.parse(stdout) as Record<string, unknown>
+    assert.hasAllKeys(value, ["temperature", "conditions", "humidity"])
+    assert.include(stdout, '\n  "temperature"')
+  })
+
+  it("keeps progress off stdout", async () => {
+    const { code, stderr, stdout } = await result("progress")
+    assert.strictEqual(code, 0, stderr)
+    assert.match(stdout, /^Long running operation completed\..*\n$/)
+    assert.match(stderr, /progress 1\/2/)
+  })
+
+  it("a tool error prints the server's text on stderr and exits 1", async () => {
+    const { code, stderr, stdout } = await result("toolFailed")
+    assert.strictEqual(code, 1)
+    assert.strictEqual(stdout, "")
+    assert.match(stderr, /Invalid arguments for tool echo/)
+    assertNoStack(stderr)
+  })
+
+  it("an unknown tool or an unreachable server prints the reason and exits 1", async () => {
+    const [unknown, unreachable] = await Promise.all([result("unknownTool"), result("unreachable")])
+    assert.strictEqual(unknown.code, 1)
+    assert.match(unknown.stderr, /^everything\.no-such-tool: unknown tool: /)
+    assert.strictEqual(unreachable.code, 1)
+    assert.match(unreachable.stderr, /^missing\.anything: server 'missing' is unavailable: .*ENOENT/)
+    for (const run of [unknown, unreachable]) {
+      assert.strictEqual(run.stdout, "")
+      assert.strictEqual(run.stderr.trim().split("\n").length, 1, run.stderr)
+    }
+  })
+})
+
+describe("usage and config errors exit 2", () => {
+  it("malformed JSON config: one line naming the file and position, no stack trace", async () => {
+    const { code, stderr, stdout } = await result("malformedConfig")
+    assert.strictEqual(code, 2)
+    assert.strictEqual(stdout, "")
+    assert.strictEqual(stderr.trim().split("\n").length, 1, stderr)
+    assert.match(stderr, /^malformed\.json: invalid JSON at line 3, column \d+: /)
+    assertNoStack(stderr)
+  })
+
+  it("a server entry with a wrong type: one line naming the key and field", async () => {
+    const { code, stderr, stdout } = await result("wrongTypeConfig")
+    assert.strictEqual(code, 2)
+    assert.strictEqual(stdout, "")
+    assert.strictEqual(stderr.trim(), "wrong-type.json: mcpServers.everything.command: Expected a string, got 42")
+  })
+
+  it("a missing config file", async () => {
+    const { code, stderr } = await result("missingConfig")
+    assert.strictEqual(code, 2)
+    assert.strictEqual(stderr.trim(), "nope.json: file not found")
+  })
+
+  it("bad --args, --args that is not an object, a name without a dot, a bad --timeout", async () => {
+    const runs = await Promise.all([result("badArgs"), result("argsNotObject"), result("noDot"), result("badTimeout")])
+    for (const run of runs) {
+      assert.strictEqual(run.code, 2, run.stderr)
+      assert.strictEqual(run.stdout, "")
+      assertNoStack(run.stderr)
+      assert.match(run.stderr, /Run 'mcpflow call --help' for usage\./)
+    }
+    const [badArgs, notObject, noDot, badTimeout] = runs.map((run) => run.stderr)
+    assert.match(badArgs ?? "", /^error: Invalid value for flag --args: "\{not json"\. Expected: a JSON object; it is not valid JSON: /)
+    assert.match(notObject ?? "", /^error: Invalid value for flag --args: "\[1,2\]"\. Expected: a JSON object/)
+    assert.match(noDot ?? "", /^error: Invalid value for argument <tool>: "echo"\. Expected: a tool name as server\.tool/)
+    assert.match(badTimeout ?? "", /^error: Invalid value for flag --timeout: "soon"/)
+  })
+})
+
+describe("--help", () => {
+  it("exits 0 and describes each command", async () => {
+    const [help, callHelp, toolsHelp] = await Promise.all([result("help"), result("callHelp"), result("toolsHelp")])
+    for (const run of [help, callHelp, toolsHelp]) {
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.strictEqual(run.stderr, "")
+    }
+    assert.match(help.stdout, /^ {2}tools\s+List every configured server/m)
+    assert.match(help.stdout, /^ {2}call\s+Call one tool/m)
+    assert.include(callHelp.stdout, "mcpflow call [flags] <tool>")
+    for (const flag of ["--args", "--config", "--json", "--timeout"]) assert.include(callHelp.stdout, flag)
+    assert.include(toolsHelp.stdout, "mcpflow tools [flags]")
+    for (const flag of ["--config", "--json"]) assert.include(toolsHelp.stdout, flag)
+  })
+})
