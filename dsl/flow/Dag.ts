@@ -1,0 +1,202 @@
+/**
+ * DAGs: named nodes with `needs`, each receiving its dependencies' typed outputs, run with
+ * maximal parallelism under an optional concurrency limit.
+ *
+ * The builder only lets a node need nodes defined before it, so a missing dependency is a type
+ * error and a cycle cannot be written; the same checks run when the DAG is defined (for names
+ * computed at run time) and fail it with a `FlowDefinition` error naming the nodes, before any
+ * node runs.
+ *
+ * @module
+ */
+import { Deferred, Effect, Exit, Semaphore } from "effect"
+import { FlowDefinition } from "./FlowError.ts"
+import { group, runGroup, skip } from "./Group.ts"
+import { claim, renderCause } from "./RunScope.ts"
+
+/**
+ * How one node ended: its value, skipped (a condition was false or a need did not succeed), or
+ * failed while marked `continueOnError`.
+ *
+ * @example
+ * ```ts
+ * const o: NodeOutcome<number> = { _tag: "Skipped", why: "needs build, which failed" }
+ * ```
+ */
+export type NodeOutcome<A> =
+  | { readonly _tag: "Succeeded"; readonly value: A }
+  | { readonly _tag: "Skipped"; readonly why: string }
+  | { readonly _tag: "Failed"; readonly error: unknown; readonly message: string }
+
+/**
+ * A node's options. `when` decides from the dependencies' outputs whether it runs
+ * (`whenLabel` says why in reports and plans); `continueOnError` keeps the DAG going when it
+ * fails (its dependents are skipped unless they set `always`); `always` runs the node once its
+ * needs are done, whatever their outcome (their outputs may then be missing).
+ *
+ * @example
+ * ```ts
+ * const options: NodeOptions<{ test: { passed: boolean } }, "test", false> = {
+ *   needs: ["test"], when: ({ test }) => test.passed, whenLabel: "tests passed"
+ * }
+ * ```
+ */
+export interface NodeOptions<Out, Needs extends keyof Out, Always extends boolean> {
+  readonly needs?: ReadonlyArray<Needs> | undefined
+  readonly when?: ((deps: Deps<Out, Needs, Always>) => boolean) | undefined
+  readonly whenLabel?: string | undefined
+  readonly continueOnError?: boolean | undefined
+  readonly always?: Always | undefined
+  readonly description?: string | undefined
+}
+
+/**
+ * What a node's function receives: its needs' outputs (possibly missing with `always`).
+ *
+ * @example
+ * ```ts
+ * type D = Deps<{ build: string; test: boolean }, "build", false> // { readonly build: string }
+ * ```
+ */
+export type Deps<Out, Needs extends keyof Out, Always extends boolean> = Always extends true
+  ? { readonly [N in Needs]?: Out[N] }
+  : { readonly [N in Needs]: Out[N] }
+
+/**
+ * A DAG's result: the outputs of the nodes that succeeded, and every node's outcome.
+ *
+ * @example
+ * ```ts
+ * const r: DagResult<{ build: string }> = { outputs: { build: "app:1" }, outcomes: { build: { _tag: "Succeeded", value: "app:1" } } }
+ * ```
+ */
+export interface DagResult<Out> {
+  readonly outputs: { readonly [K in keyof Out]?: Out[K] }
+  readonly outcomes: { readonly [K in keyof Out]: NodeOutcome<Out[K]> }
+}
+
+interface NodeDef {
+  readonly name: string
+  readonly needs: ReadonlyArray<string>
+  readonly options: NodeOptions<Record<string, unknown>, string, boolean>
+  readonly run: (deps: Record<string, unknown>) => Effect.Effect<unknown, unknown, unknown>
+}
+
+/**
+ * A DAG under construction: add nodes with {@link Dag.node}, run it with {@link Dag.run}.
+ *
+ * @example
+ * ```ts
+ * const pipeline = dag("release")
+ *   .node("build", () => step("build", Docker.docker_build({ dockerfile_path: "Dockerfile", image_tag: tag })))
+ *   .node("scan", { needs: ["build"] }, () => step("scan", Scanner.container_scan({ image: tag, format: "json" })))
+ *   .node("test", { needs: ["build"] }, () => step("test", Docker.docker_run({ image: tag, command: "npm test" })))
+ *   .node("deploy", { needs: ["scan", "test"], when: ({ scan }) => scan.vulnerabilities.length === 0, whenLabel: "scan clean" },
+ *     () => step("deploy", Kubernetes.kubectl_apply({ manifest_path: "k8s/", namespace: "staging" })))
+ * const { outputs, outcomes } = yield* pipeline.run({ concurrency: 4 })
+ * ```
+ */
+export interface Dag<Out extends Record<string, unknown>, E, R> {
+  readonly name: string
+  /** The node names with their needs, in definition order (for plans). */
+  readonly edges: ReadonlyArray<{ readonly node: string; readonly needs: ReadonlyArray<string> }>
+  node<const K extends string, A, E2, R2>(
+    name: K extends keyof Out ? never : K,
+    run: () => Effect.Effect<A, E2, R2>
+  ): Dag<Out & { readonly [P in K]: A }, E | E2, R | R2>
+  node<const K extends string, A, E2, R2, const Needs extends keyof Out & string = never, Always extends boolean = false>(
+    name: K extends keyof Out ? never : K,
+    options: NodeOptions<Out, Needs, Always>,
+    run: (deps: Deps<Out, Needs, Always>) => Effect.Effect<A, E2, R2>
+  ): Dag<Out & { readonly [P in K]: A }, E | E2, R | R2>
+  /** Runs the DAG as a group: every node after all it needs, each exactly once. */
+  run(options?: { readonly concurrency?: number | undefined }): Effect.Effect<DagResult<Out>, E, R>
+}
+
+/**
+ * Starts a DAG named `name`.
+ *
+ * @example
+ * ```ts
+ * const onboarding = dag("onboarding")
+ *   .node("account", () => step("create account", Crm.create_customer({ name })))
+ *   .node("kyc", { needs: ["account"] }, ({ account }) => step("kyc", Compliance.verify({ customer_id: account.id })))
+ * ```
+ */
+export const dag = (name: string): Dag<{}, never, never> => make(name, [], []) as never
+
+const make = (name: string, nodes: ReadonlyArray<NodeDef>, problems: ReadonlyArray<string>): Dag<any, any, any> => ({
+  name,
+  edges: nodes.map((n) => ({ node: n.name, needs: n.needs })),
+  node(nodeName: string, a: unknown, b?: unknown) {
+    const options = (b === undefined ? {} : a) as NodeDef["options"]
+    const run = (b === undefined ? a : b) as NodeDef["run"]
+    const needs = [...(options.needs ?? [])]
+    const found: Array<string> = []
+    if (nodes.some((n) => n.name === nodeName)) found.push(`node ${JSON.stringify(nodeName)} is defined twice`)
+    const known = new Set(nodes.map((n) => n.name))
+    const missing = needs.filter((n) => !known.has(n))
+    if (missing.length > 0) {
+      found.push(
+        `node ${JSON.stringify(nodeName)} needs ${missing.map((m) => JSON.stringify(m)).join(", ")}, ` +
+          `not defined before it (a missing node, or a cycle)`
+      )
+    }
+    return make(name, [...nodes, { name: nodeName, needs, options, run }], [...problems, ...found])
+  },
+  run: (options) =>
+    group(name, "dag", (path, scope) =>
+      Effect.gen(function*() {
+        if (problems.length > 0) {
+          return yield* Effect.die(new FlowDefinition({ detail: `DAG ${JSON.stringify(path)}: ${problems.join("; ")}` }))
+        }
+        const planning = scope.run?.mode === "plan"
+        const paths = new Map<string, string>()
+        for (const n of nodes) paths.set(n.name, yield* claim(scope, n.name))
+        const done = new Map<string, Deferred.Deferred<NodeOutcome<unknown>>>()
+        for (const n of nodes) done.set(n.name, Deferred.makeUnsafe())
+        const permits = options?.concurrency !== undefined ? yield* Semaphore.make(Math.max(1, options.concurrency)) : undefined
+        const outcomes: Record<string, NodeOutcome<unknown>> = {}
+        const outputs: Record<string, unknown> = {}
+
+        const runNode = (n: NodeDef) =>
+          Effect.gen(function*() {
+            const nodePath = paths.get(n.name)!
+            const finish = (o: NodeOutcome<unknown>) => {
+              outcomes[n.name] = o
+              if (o._tag === "Succeeded") outputs[n.name] = o.value
+              return Deferred.succeed(done.get(n.name)!, o)
+            }
+            const planInfo = { needs: n.needs, condition: n.options.whenLabel, description: n.options.description }
+            const deps: Record<string, unknown> = {}
+            const notOk: Array<string> = []
+            for (const need of n.needs) {
+              const o = yield* Deferred.await(done.get(need)!)
+              if (o._tag === "Succeeded") deps[need] = o.value
+              else notOk.push(need)
+            }
+            if (notOk.length > 0 && n.options.always !== true && !planning) {
+              const why = `needs ${notOk.join(", ")}, which did not succeed`
+              yield* skip(scope, nodePath, "node", why, planInfo)
+              return yield* finish({ _tag: "Skipped", why })
+            }
+            if (n.options.when !== undefined && !planning && !n.options.when(deps)) {
+              const why = n.options.whenLabel === undefined ? "condition false" : `not (${n.options.whenLabel})`
+              yield* skip(scope, nodePath, "node", why, planInfo)
+              return yield* finish({ _tag: "Skipped", why })
+            }
+            const body = runGroup(scope, nodePath, "node", () => n.run(deps), planInfo)
+            const exit = yield* Effect.exit(permits === undefined ? body : permits.withPermits(1)(body))
+            if (Exit.isSuccess(exit)) return yield* finish({ _tag: "Succeeded", value: exit.value })
+            if (n.options.continueOnError === true || planning) {
+              const error = exit.cause
+              return yield* finish({ _tag: "Failed", error, message: renderCause(error).error })
+            }
+            yield* finish({ _tag: "Failed", error: exit.cause, message: renderCause(exit.cause).error })
+            return yield* exit
+          })
+
+        yield* Effect.forEach(nodes, runNode, { concurrency: planning ? 1 : "unbounded", discard: true })
+        return { outputs, outcomes }
+      }), { description: `DAG of ${nodes.length} nodes` })
+})

@@ -1,0 +1,65 @@
+/**
+ * The engine that runs flows: an `effect/workflow` `WorkflowEngine` plus the registry that maps
+ * each run to the services of the fiber that started it. Swap the layer to change engines:
+ * {@link layerMemory} (tests, scripts, embedding; not durable) or a durable engine over the
+ * same `WorkflowEngine` interface.
+ *
+ * @module
+ */
+import { Context, Effect, Layer, type Scope } from "effect"
+import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import type { RunState } from "./RunScope.ts"
+
+/** What a run's body needs from the caller: its services and its shared state. */
+export interface RunEntry {
+  readonly context: Context.Context<never>
+  readonly state: RunState
+  /** The decoded input. */
+  readonly input: unknown
+}
+
+/**
+ * The flow registry of one engine: which flows are registered (once each, for the engine's
+ * lifetime) and the live runs' caller contexts, by execution id.
+ *
+ * @example
+ * ```ts
+ * const program = Flow.run(cicd, input).pipe(Effect.provide(FlowEngine.layerMemory))
+ * ```
+ */
+export class FlowEngine extends Context.Service<FlowEngine, {
+  /** A name for reports: `"memory"`, `"sqlite"`, … */
+  readonly kind: string
+  readonly scope: Scope.Scope
+  readonly registered: Set<string>
+  readonly runs: Map<string, RunEntry>
+}>()("mcpflow/dsl/flow/FlowEngine") {}
+
+/**
+ * A `FlowEngine` over the `WorkflowEngine` in context, named `kind`.
+ *
+ * @example
+ * ```ts
+ * const durable = FlowEngine.layer("sqlite").pipe(Layer.provideMerge(SqliteWorkflowEngine.layer({ filename })))
+ * ```
+ */
+export const layer = (kind: string): Layer.Layer<FlowEngine, never, WorkflowEngine.WorkflowEngine> =>
+  Layer.effect(FlowEngine)(
+    Effect.gen(function*() {
+      yield* WorkflowEngine.WorkflowEngine
+      return FlowEngine.of({ kind, scope: yield* Effect.scope, registered: new Set(), runs: new Map() })
+    })
+  )
+
+/**
+ * Flows on `effect/workflow`'s in-memory engine: steps are Activities, compensations run from
+ * the workflow's finalizers, nothing survives the process. Works on the TestClock.
+ *
+ * @example
+ * ```ts
+ * yield* Flow.run(orderSaga, { sku: "A-1", qty: 2 }).pipe(Effect.provide(FlowEngine.layerMemory))
+ * ```
+ */
+export const layerMemory: Layer.Layer<FlowEngine | WorkflowEngine.WorkflowEngine> = layer("memory").pipe(
+  Layer.provideMerge(WorkflowEngine.layerMemory)
+)

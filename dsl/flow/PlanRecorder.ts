@@ -1,0 +1,42 @@
+/**
+ * Internal: records a flow's structure during a planning run (`mcpflow plan`), where every tool
+ * call is answered from its contract instead of a server.
+ *
+ * @internal
+ * @module
+ */
+import type { StepKind } from "./FlowEvents.ts"
+import type { RunState } from "./RunScope.ts"
+
+/** Records (or completes) the node at `path`. */
+export const recordStep = (
+  run: RunState,
+  path: string,
+  kind: StepKind,
+  description: string | undefined,
+  compensated: boolean,
+  extra?: { readonly needs?: ReadonlyArray<string>; readonly condition?: string | undefined }
+): void => {
+  if (run.plan === undefined || run.plan.nodes.has(path)) return
+  run.plan.nodes.set(path, {
+    path,
+    kind,
+    description,
+    compensated,
+    needs: extra?.needs,
+    condition: extra?.condition,
+    tools: [],
+    policies: []
+  })
+}
+
+/** Records a tool call made by the step at `path` (or outside any step when `path` is empty). */
+export const recordCall = (run: RunState, path: string, tool: string): void => {
+  if (run.plan === undefined) return
+  const node = run.plan.nodes.get(path)
+  if (node === undefined) {
+    if (!run.plan.outside.includes(tool)) run.plan.outside.push(tool)
+    return
+  }
+  if (!node.tools.includes(tool)) node.tools.push(tool)
+}

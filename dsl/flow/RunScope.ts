@@ -1,0 +1,177 @@
+/**
+ * Internal: where a step is, inside which run, and the run's shared state. One {@link StepScope}
+ * per group (flow, parallel branch, DAG node, saga, batch item) so step names are unique per
+ * scope and paths (`"deploy/staging/apply"`) are stable — they are the journal's activity names.
+ *
+ * @internal
+ * @module
+ */
+import { Cause, Clock, Context, Effect, Exit, Option } from "effect"
+import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
+import { FlowDefinition } from "./FlowError.ts"
+import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
+
+/** A completed step's undo, run at most once. */
+export interface CompensationEntry {
+  readonly path: string
+  done: boolean
+  readonly undo: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
+}
+
+/** A saga block's compensations, innermost first in `stack` order of registration. */
+export interface CompensationStack {
+  readonly entries: Array<CompensationEntry>
+}
+
+/** A tool call seen while planning, with the step that made it. */
+export interface PlannedCall {
+  readonly path: string
+  readonly tool: string
+}
+
+/** One node of a plan: what the DSL knows about a step or group without running its tools. */
+export interface PlanNode {
+  readonly path: string
+  readonly kind: StepKind
+  readonly description?: string | undefined
+  readonly compensated: boolean
+  readonly needs?: ReadonlyArray<string> | undefined
+  readonly condition?: string | undefined
+  readonly tools: Array<string>
+  readonly policies: Array<string>
+}
+
+/** What a planning run collects. */
+export interface PlanState {
+  readonly nodes: Map<string, PlanNode>
+  readonly outside: Array<string>
+  readonly notes: Array<string>
+}
+
+/** A handler subscribed to a topic of a flow's event bus. */
+export interface Subscription {
+  readonly name: string
+  readonly handler: (payload: unknown) => Effect.Effect<unknown, unknown>
+}
+
+/** What one run shares across its fibers. */
+export interface RunState {
+  readonly runId: string
+  readonly flow: string
+  readonly mode: "run" | "plan"
+  readonly plan?: PlanState | undefined
+  readonly emit: (event: FlowEvent) => void
+  /** Compensations of the whole run; rebuilt each time the engine (re)plays the body. */
+  root: CompensationStack
+  /** Event-bus subscriptions of this run, by topic. */
+  readonly subscriptions: Map<string, Array<Subscription>>
+  readonly compensationFailures: Array<{ readonly step: string; readonly error: string }>
+  /** The first step that failed (not interrupted), for the summary. */
+  failedStep: string | undefined
+}
+
+/** Where the current fiber is in a run. */
+export interface StepScope {
+  readonly run: RunState | undefined
+  readonly path: string
+  readonly names: Set<string>
+  /** Inside an activity's body: nested steps are reported but not journaled on their own. */
+  readonly inActivity: boolean
+  readonly saga: CompensationStack | undefined
+}
+
+/** The current scope; outside any run, steps still run and report with run id `""`. */
+export const CurrentScope = Context.Reference<StepScope>("mcpflow/dsl/flow/CurrentScope", {
+  defaultValue: () => ({ run: undefined, path: "", names: new Set(), inActivity: false, saga: undefined })
+})
+
+/** Joins a scope path and a name. */
+export const join = (prefix: string, name: string): string => (prefix === "" ? name : `${prefix}/${name}`)
+
+/**
+ * Claims `name` in `scope`: a definition error (as a defect the run turns into a typed
+ * `FlowDefinition`) when it is empty, contains `/`, or is taken.
+ */
+export const claim = (scope: StepScope, name: string): Effect.Effect<string> => {
+  if (name.length === 0 || name.includes("/")) {
+    return Effect.die(new FlowDefinition({ detail: `step name ${JSON.stringify(name)} must be non-empty and contain no "/"` }))
+  }
+  if (scope.names.has(name)) {
+    const where = scope.path === "" ? "the flow" : JSON.stringify(scope.path)
+    return Effect.die(
+      new FlowDefinition({ detail: `duplicate step name ${JSON.stringify(name)} in ${where}; names must be unique per scope` })
+    )
+  }
+  scope.names.add(name)
+  return Effect.succeed(join(scope.path, name))
+}
+
+/** A child scope for a group at `path`. */
+export const child = (scope: StepScope, path: string, patch?: Partial<Pick<StepScope, "inActivity" | "saga">>): StepScope => ({
+  run: scope.run,
+  path,
+  names: new Set(),
+  inActivity: patch?.inActivity ?? scope.inActivity,
+  saga: patch?.saga ?? scope.saga
+})
+
+type Distribute<T> = T extends unknown ? Omit<T, "runId" | "at"> : never
+
+/** Emits an event stamped with the run id and the Clock's time. */
+export const emit = (scope: StepScope, event: Distribute<FlowEvent>): Effect.Effect<void> =>
+  Effect.withFiber((fiber) => {
+    const sink = scope.run?.emit ?? fiber.getRef(FlowEvents).emit
+    const at = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+    sink({ ...event, runId: scope.run?.runId ?? "", at } as FlowEvent)
+    return Effect.void
+  })
+
+/** Milliseconds on the Clock. */
+export const now: Effect.Effect<number> = Clock.currentTimeMillis
+
+/** Whether the current fiber runs inside a workflow engine (journaled), and its instance. */
+export const workflowInstance: Effect.Effect<Option.Option<WorkflowInstance["Service"]>> = Effect.serviceOption(
+  WorkflowInstance
+)
+
+/** True when an exit only means "the engine suspended this run" (not a real failure). */
+export const isSuspension = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<boolean> =>
+  Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)
+    ? Effect.succeed(false)
+    : Effect.map(workflowInstance, (instance) => Option.isSome(instance) && instance.value.suspended)
+
+/** A short, single-line rendering of a failure cause. */
+export const renderCause = (cause: Cause.Cause<unknown>): { readonly error: string; readonly errorTag?: string } => {
+  const error = Cause.squash(cause)
+  if (Cause.hasInterruptsOnly(cause)) return { error: "interrupted", errorTag: "Interrupted" }
+  if (typeof error === "object" && error !== null) {
+    const tag = "_tag" in error && typeof error._tag === "string" ? error._tag : undefined
+    const reason = "reason" in error && typeof error.reason === "object" && error.reason !== null && "_tag" in error.reason
+      ? String(error.reason._tag)
+      : undefined
+    const message = "message" in error && typeof error.message === "string" && error.message !== ""
+      ? error.message
+      : safeJson(error)
+    return { error: message, ...(tag !== undefined ? { errorTag: reason !== undefined ? `${tag}.${reason}` : tag } : {}) }
+  }
+  return { error: String(error) }
+}
+
+const safeJson = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+/**
+ * Runs the not-yet-done entries of `entries` in reverse order; each at most once. Failures are
+ * recorded on the run (and reported by the undo itself), never swallowed.
+ */
+export const unwind = (entries: ReadonlyArray<CompensationEntry>, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const pending = entries.filter((e) => !e.done).reverse()
+    for (const e of pending) e.done = true
+    return Effect.forEach(pending, (e) => e.undo(cause), { discard: true })
+  })

@@ -1,0 +1,220 @@
+/**
+ * `step`: the unit of a flow that is reported, traced (one span per step), journaled (an
+ * `effect/workflow` Activity named by the step's path) and shown in plans; optionally paired
+ * with a compensation, which makes the steps around it a saga.
+ *
+ * @module
+ */
+import { type Cause, Clock, type Context, Effect, Exit, Option, Schema } from "effect"
+import * as Activity from "effect/workflow/Activity"
+import { GatewayEvents } from "../../src/gateway/McpGateway.ts"
+import { PolicyEvents } from "../policy/PolicyEvents.ts"
+import type { StepKind } from "./FlowEvents.ts"
+import * as Plan from "./PlanRecorder.ts"
+import {
+  child,
+  claim,
+  type CompensationEntry,
+  CurrentScope,
+  emit,
+  now,
+  renderCause,
+  type StepScope,
+  workflowInstance
+} from "./RunScope.ts"
+
+/**
+ * How a step runs: the Schemas that journal its result (required for durable runs to replay a
+ * typed value; the memory engine keeps values as they are), its compensation, and a description
+ * for plans.
+ *
+ * @example
+ * ```ts
+ * const options: StepOptions<{ id: string }, never, never> = {
+ *   compensate: (reservation) => Inventory.release({ id: reservation.id }),
+ *   description: "hold the items until payment"
+ * }
+ * ```
+ */
+export interface StepOptions<A, E, R2> {
+  /** Journals the step's value with this Schema (JSON). */
+  readonly success?: Schema.Codec<A, unknown> | undefined
+  /** Journals the step's typed error with this Schema (JSON). */
+  readonly error?: Schema.Codec<E, unknown> | undefined
+  /**
+   * Undoes the step when the saga around it (or the flow) fails after it succeeded. Runs as its
+   * own journaled step `<path>/compensate`, at most once; its failure is reported next to the
+   * original cause, never swallowed.
+   */
+  readonly compensate?: ((value: A, cause: Cause.Cause<unknown>) => Effect.Effect<unknown, unknown, R2>) | undefined
+  /** One line for plans and reports. */
+  readonly description?: string | undefined
+}
+
+/**
+ * Runs `effect` as the step `name` of the current scope.
+ *
+ * Inside a flow run the step is an Activity of the run's workflow: on a durable engine its
+ * result is journaled and replayed on resume instead of running again. Retries belong inside the
+ * step (a policy in `effect`), never around it: a retry around a journaled step would only
+ * replay its stored failure. Outside a flow run the step still runs, reports and traces.
+ *
+ * @example
+ * ```ts
+ * const image = yield* step("build", Docker.docker_build({ dockerfile_path: "Dockerfile", image_tag: "app:1" }))
+ * const reservation = yield* step("reserve", Inventory.reserve({ sku, qty }), {
+ *   compensate: (r) => Inventory.release({ reservation_id: r.id })
+ * })
+ * ```
+ */
+export const step = <A, E, R, R2 = never>(
+  name: string,
+  effect: Effect.Effect<A, E, R>,
+  options?: StepOptions<A, E, R2>
+): Effect.Effect<A, E, R | R2> =>
+  CurrentScope.use((scope) =>
+    Effect.flatMap(claim(scope, name), (path) => runStep(scope, path, "step", effect, options))
+  ) as Effect.Effect<A, E, R | R2>
+
+/** Internal: runs a journaled step at `path` (already claimed). */
+export const runStep = <A, E, R, R2>(
+  scope: StepScope,
+  path: string,
+  kind: StepKind,
+  effect: Effect.Effect<A, E, R>,
+  options?: StepOptions<A, E, R2>
+): Effect.Effect<A, E, R | R2> =>
+  Effect.gen(function*() {
+    const instance = yield* workflowInstance
+    const journaled = Option.isSome(instance) && !scope.inActivity && scope.run?.mode === "run"
+    if (scope.run?.mode === "plan") {
+      Plan.recordStep(scope.run, path, kind, options?.description, options?.compensate !== undefined)
+    }
+    let ran = false
+    const body = withStepSinks(scope, path, effect).pipe(
+      Effect.provideService(CurrentScope, child(scope, path, { inActivity: journaled || scope.inActivity })),
+      Effect.tap(() => Effect.sync(() => void (ran = true))),
+      Effect.tapCause(() => Effect.sync(() => void (ran = true)))
+    )
+    const run = journal(path, body, journaled, options)
+    yield* emit(scope, { _tag: "StepStarted", path, kind })
+    const started = yield* now
+    const exit = yield* Effect.uninterruptibleMask((restore) =>
+      Effect.exit(restore(run)).pipe(
+        Effect.tap((exit) =>
+          Exit.isSuccess(exit) && options?.compensate !== undefined
+            ? register(scope, path, exit.value, options.compensate)
+            : Effect.void
+        )
+      )
+    ).pipe(Effect.withSpan(path, { attributes: { "mcpflow.step": path, "mcpflow.kind": kind } }))
+    const durationMs = (yield* now) - started
+    if (Exit.isSuccess(exit)) {
+      yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran })
+    } else {
+      yield* reportFailure(scope, path, kind, durationMs, exit.cause)
+    }
+    return yield* exit
+  })
+
+/** Reports a failed or interrupted step; the first real failure is the run's failing step. */
+export const reportFailure = (
+  scope: StepScope,
+  path: string,
+  kind: StepKind,
+  durationMs: number,
+  cause: Cause.Cause<unknown>
+): Effect.Effect<void> => {
+  const rendered = renderCause(cause)
+  const interrupted = rendered.errorTag === "Interrupted"
+  if (!interrupted && scope.run !== undefined && scope.run.failedStep === undefined && kind === "step") {
+    scope.run.failedStep = path
+  }
+  return emit(scope, { _tag: "StepFailed", path, kind, durationMs, interrupted, ...rendered })
+}
+
+/** Forwards policy and gateway events raised inside the step to the run's report. */
+const withStepSinks = <A, E, R>(scope: StepScope, path: string, effect: Effect.Effect<A, E, R>) =>
+  Effect.withFiber((fiber) => {
+    const run = scope.run
+    if (run === undefined) return effect
+    const outerGateway = fiber.getRef(GatewayEvents)
+    const clock = fiber.getRef(Clock.Clock)
+    return effect.pipe(
+      Effect.provideService(PolicyEvents, {
+        emit: (event) => {
+          const at = clock.currentTimeMillisUnsafe()
+          run.emit({ _tag: "Policy", runId: run.runId, at, path, event })
+          if (event._tag === "RetryScheduled") {
+            const { attempt, delayMs, reason } = event
+            run.emit({ _tag: "StepRetried", runId: run.runId, at, path, attempt, delayMs, reason })
+          }
+        }
+      }),
+      Effect.provideService(GatewayEvents, {
+        emit: (event) => {
+          outerGateway.emit(event)
+          if (event._tag === "ToolProgress" || event._tag === "ServerLog") {
+            run.emit({ _tag: "Gateway", runId: run.runId, at: clock.currentTimeMillisUnsafe(), path, event })
+          }
+        }
+      })
+    )
+  })
+
+/** The effect as an Activity named `path` when the run is journaled, else as it is. */
+const journal = <A, E, R>(
+  path: string,
+  body: Effect.Effect<A, E, R>,
+  journaled: boolean,
+  schemas?: { readonly success?: Schema.Codec<A, unknown> | undefined; readonly error?: Schema.Codec<E, unknown> | undefined }
+): Effect.Effect<A, E, R> =>
+  journaled
+    ? (Activity.make({
+      name: path,
+      success: (schemas?.success ?? Schema.Any) as Schema.Codec<A, unknown>,
+      error: (schemas?.error ?? Schema.Any) as Schema.Codec<E, unknown>,
+      execute: body
+    }) as unknown as Effect.Effect<A, E, R>)
+    : body
+
+/**
+ * Registers a completed step's compensation with its saga block and with the run. The undo runs
+ * as the journaled step `<path>/compensate` with the services the step had.
+ */
+const register = <A, R2>(
+  scope: StepScope,
+  path: string,
+  value: A,
+  compensate: (value: A, cause: Cause.Cause<unknown>) => Effect.Effect<unknown, unknown, R2>
+): Effect.Effect<void> =>
+  Effect.contextWith((context: Context.Context<never>) => {
+    const undoPath = `${path}/compensate`
+    const entry: CompensationEntry = {
+      path,
+      done: false,
+      undo: (cause) =>
+        Effect.gen(function*() {
+          const instance = yield* workflowInstance
+          const journaled = Option.isSome(instance) && scope.run?.mode === "run"
+          yield* emit(scope, { _tag: "CompensationStarted", path })
+          const started = yield* now
+          const body = withStepSinks(scope, undoPath, Effect.suspend(() => compensate(value, cause))).pipe(
+            Effect.provideService(CurrentScope, child(scope, undoPath, { inActivity: journaled })),
+            Effect.asVoid
+          )
+          const exit = yield* Effect.exit(journal(undoPath, body, journaled))
+          const durationMs = (yield* now) - started
+          if (Exit.isSuccess(exit)) {
+            yield* emit(scope, { _tag: "Compensated", path, durationMs })
+          } else {
+            const { error } = renderCause(exit.cause)
+            scope.run?.compensationFailures.push({ step: path, error })
+            yield* emit(scope, { _tag: "CompensationFailed", path, error })
+          }
+        }).pipe(Effect.provideContext(context as Context.Context<R2>))
+    }
+    scope.saga?.entries.push(entry)
+    scope.run?.root.entries.push(entry)
+    return Effect.void
+  })

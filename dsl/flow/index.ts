@@ -1,0 +1,23 @@
+/**
+ * Flows: named steps, parallel branches, DAGs, sagas, batches, conditions and event handlers,
+ * run on an `effect/workflow` engine.
+ *
+ * @example
+ * ```ts
+ * import { Flow, FlowEngine, step, parallel, dag, saga, forEach, when } from "mcpflow/dsl/flow"
+ * ```
+ * @module
+ */
+export * as Flow from "./Flow.ts"
+export type { AnyFlow, RunOptions } from "./Flow.ts"
+export * as FlowEngine from "./FlowEngine.ts"
+export * from "./FlowError.ts"
+export * as FlowEvents from "./FlowEvents.ts"
+export type { FlowEvent, StepKind } from "./FlowEvents.ts"
+export { step, type StepOptions } from "./Step.ts"
+export { parallel, type ParallelMode, type ParallelOptions, type ParallelResult } from "./Parallel.ts"
+export { dag, type Dag, type DagResult, type Deps, type NodeOptions, type NodeOutcome } from "./Dag.ts"
+export { saga } from "./Saga.ts"
+export { forEach, type ForEachOptions, type ItemOutcome } from "./ForEach.ts"
+export { when } from "./When.ts"
+export { on, publish, topic, type Topic } from "./EventBus.ts"

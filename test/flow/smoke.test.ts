@@ -1,0 +1,74 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Result, Schema } from "effect"
+import { TestClock } from "effect/testing"
+import { dag, Flow, FlowEngine, FlowEvents, forEach, parallel, saga, step } from "../../dsl/flow/index.ts"
+
+const run = <A, E>(eff: Effect.Effect<A, E, FlowEngine.FlowEngine | import("effect/workflow/WorkflowEngine").WorkflowEngine>) =>
+  eff.pipe(Effect.provide(FlowEngine.layerMemory))
+
+describe("smoke", () => {
+  it.effect("steps, saga, events", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const f = Flow.make({
+        name: "t1",
+        input: Schema.Struct({ n: Schema.Number }),
+        output: Schema.Number,
+        run: ({ n }) =>
+          Effect.gen(function*() {
+            const a = yield* step("a", Effect.sync(() => (log.push("a"), n + 1)), { compensate: (v) => Effect.sync(() => log.push(`undo a ${v}`)) })
+            const b = yield* step("b", Effect.sync(() => (log.push("b"), a * 2)), { compensate: (v) => Effect.sync(() => log.push(`undo b ${v}`)) })
+            yield* step("c", Effect.sleep("1 second"))
+            if (b > 0) yield* step("d", Effect.fail("boom"))
+            return b
+          })
+      })
+      const sink = FlowEvents.collect()
+      const fiber = yield* run(Flow.run(f, { n: 1 })).pipe(Effect.provideService(FlowEvents.FlowEvents, sink), Effect.exit, Effect.forkChild)
+      while (fiber.pollUnsafe() === undefined) yield* TestClock.adjust("100 millis")
+      const exit = yield* Fiber.join(fiber)
+      console.log(exit, log, sink.events.map((e) => `${e._tag} ${"path" in e ? e.path : ""}`))
+      assert.deepStrictEqual(log, ["a", "b", "undo b 4", "undo a 2"])
+    }))
+
+  it.effect("parallel, dag, forEach", () =>
+    Effect.gen(function*() {
+      const f = Flow.make({
+        name: "t2",
+        input: Schema.Struct({}),
+        output: Schema.Unknown,
+        run: () =>
+          Effect.gen(function*() {
+            const p = yield* parallel("p", { x: step("x", Effect.succeed(1)), y: step("y", Effect.fail("no")) }, { mode: "settle" })
+            const d = yield* dag("d")
+              .node("a", () => step("a", Effect.succeed(1)))
+              .node("b", { needs: ["a"] }, ({ a }) => step("b", Effect.succeed(a + 1)))
+              .node("c", { needs: ["a", "b"], when: ({ b }) => b > 5 }, ({ b }) => step("c", Effect.succeed(b)))
+              .run()
+            const e = yield* forEach("items", [1, 2, 3], (i) => step("sq", i === 2 ? Effect.fail("two") : Effect.succeed(i * i)))
+            return { p: Result.isSuccess(p.x), d: d.outputs, dc: d.outcomes.c._tag, e: e.map((o) => Result.isSuccess(o.result)) }
+          })
+      })
+      const sink = FlowEvents.collect()
+      const out = yield* run(Flow.run(f, {})).pipe(Effect.provideService(FlowEvents.FlowEvents, sink))
+      console.log(out, sink.events.map((e) => `${e._tag} ${"path" in e ? e.path : ""}`))
+    }))
+
+  it.effect("duplicate names and bad input", () =>
+    Effect.gen(function*() {
+      const f = Flow.make({
+        name: "t3",
+        input: Schema.Struct({ n: Schema.Number }),
+        output: Schema.Number,
+        run: () => Effect.gen(function*() {
+          yield* step("a", Effect.succeed(1))
+          return yield* step("a", Effect.succeed(2))
+        })
+      })
+      const bad = yield* run(Flow.run(f, { n: "x" } as never)).pipe(Effect.exit)
+      console.log(String(bad))
+      const dup = yield* run(Flow.run(f, { n: 1 })).pipe(Effect.exit)
+      console.log(String(dup))
+      assert.isTrue(Exit.isFailure(dup))
+    }))
+})
