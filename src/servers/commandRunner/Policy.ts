@@ -1,0 +1,163 @@
+/**
+ * The command runner's rules, checked before anything is started: the command allowlist, the
+ * root the working directory must stay in, the timeout bounds and the environment filter.
+ * A rule that refuses answers a {@link Refusal} naming itself.
+ *
+ * @example
+ * ```ts
+ * const checked = checkCommand(config, "rm") // => { _tag: "Refusal", rule: "command allowlist", message: '"rm" is not an allowed command (allowed: npm, node)' }
+ * ```
+ * @module
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { AllowedCommand, RunnerConfig } from "./Config.ts"
+
+/**
+ * Why a call was refused: the rule and a message for the caller.
+ *
+ * @example
+ * ```ts
+ * const r: Refusal = { _tag: "Refusal", rule: "root", message: "cwd '..' is outside the root" }
+ * ```
+ */
+export interface Refusal {
+  readonly _tag: "Refusal"
+  readonly rule: "command allowlist" | "root" | "arguments"
+  readonly message: string
+}
+
+/**
+ * A refusal of `rule`.
+ *
+ * @example
+ * ```ts
+ * refuse("root", "cwd '..' is outside the root")
+ * ```
+ */
+export const refuse = (rule: Refusal["rule"], message: string): Refusal => ({ _tag: "Refusal", rule, message })
+
+/**
+ * Whether a value is a {@link Refusal}.
+ *
+ * @example
+ * ```ts
+ * isRefusal(checkCommand(config, "rm")) // => true
+ * ```
+ */
+export const isRefusal = (u: unknown): u is Refusal =>
+  typeof u === "object" && u !== null && (u as { readonly _tag?: unknown })._tag === "Refusal"
+
+/**
+ * The allowlisted command a call names, compared exactly with the `--allow` entries: `npm`
+ * does not match `/usr/bin/npm`, `./npm` or `npm ` (no lookup happens at call time).
+ *
+ * @example
+ * ```ts
+ * checkCommand(config, "node") // => { name: "node", path: "/usr/local/bin/node" }
+ * ```
+ */
+export const checkCommand = (config: RunnerConfig, command: string): AllowedCommand | Refusal =>
+  config.commands.find((c) => c.name === command) ??
+    refuse(
+      "command allowlist",
+      `${JSON.stringify(command)} is not an allowed command (allowed: ${config.commands.map((c) => c.name).join(", ")})`
+    )
+
+/**
+ * NUL bytes cannot reach a process's argv; refuse them instead of letting `spawn` throw.
+ *
+ * @example
+ * ```ts
+ * checkArgs(["-e", "1"]) // => undefined
+ * ```
+ */
+export const checkArgs = (args: ReadonlyArray<string>): Refusal | undefined => {
+  const index = args.findIndex((a) => a.includes("\0"))
+  return index === -1 ? undefined : refuse("arguments", `args[${index}] contains a NUL byte`)
+}
+
+/** Whether `child` is `root` or below it (both absolute and normalized). */
+const isWithin = (root: string, child: string): boolean => {
+  const rel = path.relative(root, child)
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))
+}
+
+/**
+ * The real working directory for a call's `cwd`, relative to the root (an absolute `cwd` is
+ * taken as is). Refused, by the `root` rule, when it lies outside the root as written (`..`,
+ * `/etc`), when its real path does (a symlink pointing outside), or when it is not an existing
+ * directory. The returned path is the real path, so the process starts where it was checked.
+ *
+ * @example
+ * ```ts
+ * await resolveCwd(config, "packages/app") // => "/home/me/repo/packages/app"
+ * await resolveCwd(config, "../other")     // => { _tag: "Refusal", rule: "root", message: "cwd \"../other\" is outside the root" }
+ * ```
+ */
+export const resolveCwd = async (config: RunnerConfig, cwd: string | undefined): Promise<string | Refusal> => {
+  if (cwd === undefined || cwd === "" || cwd === ".") return config.root
+  const shown = JSON.stringify(cwd)
+  if (cwd.includes("\0")) return refuse("root", `cwd ${shown} contains a NUL byte`)
+  const candidate = path.resolve(config.root, cwd)
+  if (!isWithin(config.root, candidate)) return refuse("root", `cwd ${shown} is outside the root`)
+  let real: string
+  try {
+    real = await fs.promises.realpath(candidate)
+  } catch {
+    return refuse("root", `cwd ${shown} does not exist below the root`)
+  }
+  if (!isWithin(config.root, real)) {
+    return refuse("root", `cwd ${shown} resolves (through a symlink) to a directory outside the root`)
+  }
+  const stat = await fs.promises.stat(real).catch(() => undefined)
+  if (stat === undefined || !stat.isDirectory()) return refuse("root", `cwd ${shown} is not a directory`)
+  return real
+}
+
+/**
+ * The timeout a call runs with: its own `timeoutMs`, else the server's default, never above
+ * the server's maximum.
+ *
+ * @example
+ * ```ts
+ * effectiveTimeout({ timeoutMs: 60_000, maxTimeoutMs: 600_000 }, 300) // => 300
+ * effectiveTimeout({ timeoutMs: 60_000, maxTimeoutMs: 600_000 }, 10 ** 9) // => 600000
+ * ```
+ */
+export const effectiveTimeout = (
+  config: Pick<RunnerConfig, "timeoutMs" | "maxTimeoutMs">,
+  requested: number | undefined
+): number => Math.min(requested ?? config.timeoutMs, config.maxTimeoutMs)
+
+/**
+ * Whether a variable name matches an allowlist pattern: the exact name, or `PREFIX*`.
+ *
+ * @example
+ * ```ts
+ * envNameAllowed(["PATH", "LC_*"], "LC_ALL") // => true
+ * ```
+ */
+export const envNameAllowed = (patterns: ReadonlyArray<string>, name: string): boolean =>
+  patterns.some((p) => (p.endsWith("*") ? name.startsWith(p.slice(0, -1)) : name === p))
+
+/**
+ * The environment a command gets: only the allowlisted variables of `env` (the server's own
+ * environment), and none whose value is an exported shell function (`() {…}`).
+ *
+ * @example
+ * ```ts
+ * filterEnv(["PATH"], { PATH: "/usr/bin", AWS_SECRET_ACCESS_KEY: "…" }) // => { PATH: "/usr/bin" }
+ * ```
+ */
+export const filterEnv = (
+  patterns: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>>
+): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value.startsWith("()")) continue
+    if (envNameAllowed(patterns, name)) out[name] = value
+  }
+  return out
+}
