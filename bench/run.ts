@@ -3,7 +3,9 @@
  * and, as its last line, one JSON object `{bench, value, unit, baseline, ratio}`.
  */
 const benches: Record<string, () => Promise<unknown>> = {
-  gateway: () => import("./gateway.ts")
+  gateway: () => import("./gateway.ts"),
+  journal: () => import("./journal.ts"),
+  policies: () => import("./policies.ts")
 }
 
 const names = process.argv.slice(2)

@@ -24,6 +24,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Exit, type JsonSchema, Schema, SchemaAST } from "effect"
 import { type CallOptions, McpGateway } from "../src/gateway/McpGateway.ts"
+import { merge as mergePolicies, type PolicyInput } from "./policy/Policy.ts"
 import { firstIssue } from "./SchemaIssues.ts"
 import { InvalidInput, InvalidOutput, type McpflowToolError, toolError } from "./ToolError.ts"
 
@@ -68,7 +69,24 @@ export interface ToolDefinition<In extends ContractSchema, Out extends ContractS
   readonly input: In
   readonly output: Out
   readonly annotations?: ToolAnnotations | undefined
+  /**
+   * The tool's resilience policy (data or instances, see `Policy`). Per kind it overrides the
+   * server's policy from the gateway config and is overridden by a `server.tool` entry there
+   * and by the call site's `policy`.
+   */
+  readonly policy?: ContractPolicy<Out> | undefined
 }
+
+/**
+ * The policy a contract may carry: its fallback must produce the contract's output and may call
+ * other tools.
+ *
+ * @example
+ * ```ts
+ * const p: ContractPolicy<typeof Out> = { retry: { maxAttempts: 3 }, timeout: "5s" }
+ * ```
+ */
+export type ContractPolicy<Out extends ContractSchema> = PolicyInput<Out["Type"], unknown, McpGateway>
 
 /**
  * Everything a contract knows, without its call signature: the type to accept when any
@@ -91,6 +109,8 @@ export interface ContractInfo<In extends ContractSchema = ContractSchema, Out ex
   readonly input: In
   readonly output: Out
   readonly annotations: ToolAnnotations
+  /** The tool's own resilience policy, if any (see {@link ToolDefinition.policy}). */
+  readonly policy: ContractPolicy<Out> | undefined
   /** Encodes typed input into the JSON arguments sent to the server (nothing is sent on failure). */
   encodeInput(input: In["Type"]): Effect.Effect<Record<string, unknown>, McpflowToolError>
   /** Decodes a `tools/call` result: `structuredContent`, else one JSON text block, else plain text for a string output. */
@@ -114,7 +134,7 @@ export interface ContractInfo<In extends ContractSchema = ContractSchema, Out ex
 export interface ToolContract<In extends ContractSchema = ContractSchema, Out extends ContractSchema = ContractSchema>
   extends ContractInfo<In, Out>
 {
-  (input: In["Type"], options?: CallOptions): Effect.Effect<Out["Type"], McpflowToolError, McpGateway>
+  (input: In["Type"], options?: CallOptions<Out["Type"]>): Effect.Effect<Out["Type"], McpflowToolError, McpGateway>
 }
 
 /**
@@ -214,7 +234,7 @@ const makeContract = <In extends ContractSchema, Out extends ContractSchema>(
   let inputJson: JsonSchema.JsonSchema | undefined
   let outputJson: JsonSchema.JsonSchema | undefined
 
-  const call = (input: In["Type"], callOptions?: CallOptions) =>
+  const call = (input: In["Type"], callOptions?: CallOptions<Out["Type"]>) =>
     McpGateway.use((gateway) => gateway.call(contract, input, callOptions))
 
   const contract: ToolContract<In, Out> = Object.assign(call, {
@@ -225,6 +245,7 @@ const makeContract = <In extends ContractSchema, Out extends ContractSchema>(
     input: options.input,
     output: options.output,
     annotations: options.annotations ?? {},
+    policy: options.policy,
     encodeInput,
     decodeResult,
     inputJsonSchema: () => (inputJson ??= Schema.toJsonSchemaDocument(options.input).schema),
@@ -310,6 +331,30 @@ export const server = <const Defs extends Record<string, ToolDefinition<Contract
 export const contractsOf = (
   ...groups: ReadonlyArray<Readonly<Record<string, ContractInfo>>>
 ): ReadonlyArray<ContractInfo> => groups.flatMap((group) => Object.values(group))
+
+/**
+ * A copy of `contract` with a resilience policy: per kind, `policy` overrides the contract's own
+ * (so `withPolicy(c, { retry: false })` removes just its retry). The original is unchanged.
+ *
+ * @example
+ * ```ts
+ * const Charge = Tool.withPolicy(Payments.charge, { timeout: "10s", breaker: { openDuration: "30s" } })
+ * yield* Charge({ amount: 10 }) // same tool, with the policy
+ * ```
+ */
+export const withPolicy = <In extends ContractSchema, Out extends ContractSchema>(
+  contract: ToolContract<In, Out>,
+  policy: ContractPolicy<Out>
+): ToolContract<In, Out> =>
+  makeContract({
+    server: contract.server,
+    name: contract.tool,
+    description: contract.description,
+    input: contract.input,
+    output: contract.output,
+    annotations: contract.annotations,
+    policy: contract.policy === undefined ? policy : mergePolicies(contract.policy, policy)
+  })
 
 /**
  * Whether a value is a tool contract.

@@ -1,5 +1,6 @@
 /**
- * `Tool`: declare typed MCP tool contracts (`Tool.make`, `Tool.define`, `Tool.server`).
+ * `Tool`: declare typed MCP tool contracts (`Tool.make`, `Tool.define`, `Tool.server`) and give
+ * them resilience policies (`Tool.define({ …, policy })`, `Tool.withPolicy`).
  *
  * @example
  * ```ts
@@ -8,5 +9,5 @@
  * ```
  * @module
  */
-export { contractsOf, define, isContract, make, server } from "./Contract.ts"
-export type { ContractInfo, ContractSchema, ServerContracts, ToolAnnotations, ToolContract, ToolDefinition, ToolOptions } from "./Contract.ts"
+export { contractsOf, define, isContract, make, server, withPolicy } from "./Contract.ts"
+export type { ContractInfo, ContractPolicy, ContractSchema, ServerContracts, ToolAnnotations, ToolContract, ToolDefinition, ToolOptions } from "./Contract.ts"

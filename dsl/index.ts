@@ -1,13 +1,32 @@
 /**
- * What flow authors import: tool contracts, their errors, and resilience policies.
+ * What flow authors import: tool contracts, their errors, and resilience policies (each policy
+ * module as a namespace; the timeout policy is `TimeoutPolicy`, since `Timeout` is the tool
+ * error reason). `mcpflow/dsl/policy` exports the same modules under their own names.
  *
  * @example
  * ```ts
- * import { Tool, McpflowToolError } from "mcpflow/dsl"
+ * import { Tool, McpflowToolError, Policy } from "mcpflow/dsl"
  * ```
  * @module
  */
 export * as Tool from "./Tool.ts"
-export type { ContractInfo, ContractSchema, ToolAnnotations, ToolContract, ToolDefinition } from "./Contract.ts"
+export type { ContractInfo, ContractPolicy, ContractSchema, ToolAnnotations, ToolContract, ToolDefinition } from "./Contract.ts"
 export * from "./ToolError.ts"
 export { type CallOptions, McpGateway } from "../src/gateway/McpGateway.ts"
+export {
+  Backoff,
+  Bulkhead,
+  Cache,
+  CircuitBreaker,
+  ErrorTraits,
+  Fallback,
+  Hedge,
+  Policy,
+  PolicyContext,
+  PolicyEvents,
+  PolicySettings,
+  RateLimit,
+  Retry,
+  // `Timeout` here is the tool error reason; the timeout policy module is `TimeoutPolicy`.
+  Timeout as TimeoutPolicy
+} from "./policy/index.ts"

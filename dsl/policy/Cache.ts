@@ -2,9 +2,11 @@
  * The cache policy: successful results kept for a TTL, at most `capacity` entries (least
  * recently used evicted first), keyed by the context's `cacheKey` (build it with {@link key}:
  * tool name + canonical JSON of the arguments). Concurrent identical calls share one in-flight
- * request. Failures are not cached. Only calls whose context says read-only or idempotent are
- * cached, unless `force: true`; calls without a `cacheKey` pass through. Emits `CacheHit` /
- * `CacheMiss`; `stats` counts hits, misses and evictions.
+ * request (which holds a slot while in flight; a miss at capacity makes room first, even if the
+ * call then fails). Failures are not cached. Only calls whose context says read-only or
+ * idempotent are cached, unless `force: true`; calls without a `cacheKey` pass through. Emits
+ * `CacheHit` / `CacheMiss`; `stats` counts hits, misses and evictions (live entries dropped to
+ * make room; expired ones and invalidations are not evictions).
  *
  * Built on Effect's `Cache` (LRU order, Clock-based TTL so TestClock drives expiry, in-flight
  * sharing, interruption of an abandoned lookup). Effect's cache has one lookup function fixed at
@@ -131,6 +133,23 @@ export const make = Effect.fnUntraced(function*(options: CacheOptions) {
   let misses = 0
   let evictions = 0
 
+  /**
+   * Before a miss inserts `missed`: drops its expired entry, then the least recently used
+   * entries until one slot is free. Only live entries dropped for room count as evictions (an
+   * expired one would not have been served anyway). Done here rather than left to Effect's cache,
+   * which trims after inserting and skips the insertion of a lookup that failed synchronously,
+   * so its evictions cannot be counted from outside.
+   */
+  const makeRoom = (missed: string, now: number): void => {
+    MutableHashMap.remove(store.map, missed)
+    if (MutableHashMap.size(store.map) < capacity) return
+    for (const [k, entry] of store.map) {
+      MutableHashMap.remove(store.map, k)
+      if (entry.expiresAt === undefined || now < entry.expiresAt) evictions++
+      if (MutableHashMap.size(store.map) < capacity) return
+    }
+  }
+
   const apply = <A, E, R>(self: Effect.Effect<A, E, R>, ctx?: PolicyContext): Effect.Effect<A, E, R> => {
     const cacheKey = ctx?.cacheKey
     if (cacheKey === undefined || (!force && !isRepeatable(ctx))) return self
@@ -144,8 +163,7 @@ export const make = Effect.fnUntraced(function*(options: CacheOptions) {
         events.emit({ _tag: "CacheHit", policy: name, key: cacheKey })
       } else {
         misses++
-        const size = MutableHashMap.size(store.map) + (entry._tag === "Some" ? 0 : 1)
-        if (size > capacity) evictions += size - capacity
+        makeRoom(cacheKey, now)
         events.emit({ _tag: "CacheMiss", policy: name, key: cacheKey })
       }
       // The store is untyped inside (equal keys must give equal results), and the lookup fiber is

@@ -40,7 +40,7 @@
  * ```
  * @module
  */
-import { Cause, Clock, Duration, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Option, Predicate, Schema } from "effect"
 import type { Fiber } from "effect"
 import { McpflowToolError, type ToolErrorReason } from "../ToolError.ts"
 import { type BreakerState, type BreakerStore, type CircuitRecord, memoryStore } from "./BreakerStore.ts"
@@ -287,7 +287,8 @@ export const ignoredToolErrors: ReadonlySet<ToolErrorReason["_tag"]> = new Set([
 
 /**
  * The default classifier: a success is `success`; an {@link McpflowToolError} whose reason is in
- * {@link ignoredToolErrors}, or a {@link BreakerRejected} from a nested breaker, is `ignored`;
+ * {@link ignoredToolErrors}, a {@link BreakerRejected} from a nested breaker, or a `BulkheadRejected` /
+ * `RateLimitRejected` from a policy inside it (nothing was sent), is `ignored`;
  * every other failure (defects included) is `failure`.
  *
  * @example
@@ -304,6 +305,8 @@ export const defaultClassify: Classifier = (exit) => {
       const error = reason.error
       if (error instanceof McpflowToolError) return ignoredToolErrors.has(error.reason._tag) ? "ignored" : "failure"
       if (error instanceof BreakerRejected) return "ignored"
+      // Rejected by a bulkhead or rate limit inside the breaker: nothing was sent.
+      if (Predicate.isTagged(error, "BulkheadRejected") || Predicate.isTagged(error, "RateLimitRejected")) return "ignored"
       return "failure"
     }
   }

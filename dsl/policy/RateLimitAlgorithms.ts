@@ -69,36 +69,43 @@ export interface Sizing {
   readonly burst?: number | undefined
 }
 
+/**
+ * Tokens are kept scaled by `windowMs` (one token = `windowMs` credit, refilled at `limit` per
+ * ms), so with whole-millisecond clocks and integer settings the arithmetic is exact: a float
+ * rate like 5/1000 would make `(1 - 0.995) / 0.005` round up to a 2 ms wait where 1 ms suffices.
+ */
 class TokenBucket implements Limiter {
-  private tokens: number
+  private credit: number
   private last: number | undefined = undefined
   private readonly capacity: number
+  private readonly cost: number
   private readonly perMs: number
   constructor(sizing: Sizing) {
-    this.capacity = Math.max(1, sizing.burst ?? sizing.limit)
-    this.tokens = this.capacity
-    this.perMs = sizing.limit / Math.max(1, sizing.windowMs)
+    this.cost = Math.max(1, sizing.windowMs)
+    this.capacity = Math.max(1, sizing.burst ?? sizing.limit) * this.cost
+    this.credit = this.capacity
+    this.perMs = sizing.limit
   }
   private refill(now: number): void {
     if (this.last !== undefined && now > this.last) {
-      this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) * this.perMs)
+      this.credit = Math.min(this.capacity, this.credit + (now - this.last) * this.perMs)
     }
     if (this.last === undefined || now > this.last) this.last = now
   }
   take(now: number, maxDelayMs: number): Decision {
     this.refill(now)
-    if (this.tokens >= 1) {
-      this.tokens -= 1
+    if (this.credit >= this.cost) {
+      this.credit -= this.cost
       return { admitted: true, delayMs: 0 }
     }
-    const wait = Math.ceil((1 - this.tokens) / this.perMs)
+    const wait = Math.ceil((this.cost - this.credit) / this.perMs)
     if (wait > maxDelayMs) return { admitted: false, retryAfterMs: wait }
-    this.tokens -= 1
+    this.credit -= this.cost
     return { admitted: true, delayMs: wait }
   }
   idle(now: number): boolean {
     this.refill(now)
-    return this.tokens >= this.capacity
+    return this.credit >= this.capacity
   }
 }
 

@@ -26,7 +26,8 @@ import {
   McpGateway,
   type ServerStatus
 } from "./McpGateway.ts"
-import { loadMcpJson, matchesAllowlist, type McpflowConfigError } from "./McpJson.ts"
+import { loadMcpJson, matchesAllowlist, McpflowConfigError } from "./McpJson.ts"
+import { makePolicies } from "./Policies.ts"
 import type { GatewayConfig, ServerConfig } from "./ServerConfig.ts"
 import { connectReason, thrownReason } from "./SdkErrors.ts"
 import { callTool, SDK_NO_TIMEOUT } from "./ToolCall.ts"
@@ -74,6 +75,12 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       handles.set(key, { key, config: server, lock: Semaphore.makeUnsafe(1), conn: undefined, connects: 0, tools: undefined, shutDown: false })
     }
     const servers = [...handles.keys()]
+    // Policies from the config, built once per layer. A malformed entry in a config written in
+    // code is a defect here (`layerFromFile` reports it as a McpflowConfigError when decoding).
+    const policies = yield* makePolicies(config.policies).pipe(
+      Effect.mapError((e) => new McpflowConfigError({ path: e.path, detail: e.detail })),
+      Effect.orDie
+    )
     const allowlists = [config.allow, options.allow].filter((a): a is ReadonlyArray<string> => a !== undefined)
     const allowedCache = new Map<string, boolean>()
     const isAllowed = (server: string, tool: string): boolean => {
@@ -224,12 +231,21 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
     const call = <In extends ContractSchema, Out extends ContractSchema>(
       contract: ContractInfo<In, Out>,
       input: In["Type"],
-      callOptions?: CallOptions
+      callOptions?: CallOptions<Out["Type"]>
     ): Effect.Effect<Out["Type"], McpflowToolError> =>
-      isAllowed(contract.server, contract.tool)
+      !isAllowed(contract.server, contract.tool)
+        ? fail(new NotAllowed({ server: contract.server, tool: contract.tool, allowed: allowlists.flat() }))
+        : !policies.needed(contract as ContractInfo, callOptions)
         ? Effect.flatMap(contract.encodeInput(input), (args) =>
           Effect.flatMap(callRaw(contract.server, contract.tool, args, callOptions), contract.decodeResult))
-        : fail(new NotAllowed({ server: contract.server, tool: contract.tool, allowed: allowlists.flat() }))
+        : Effect.flatMap(contract.encodeInput(input), (args) =>
+          policies.run(
+            contract,
+            args,
+            callOptions,
+            Effect.flatMap(callRaw(contract.server, contract.tool, args, callOptions), contract.decodeResult),
+            service
+          ))
 
     const listTools = (server: string): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> =>
       Effect.flatMap(handleFor(server, "tools/list"), (handle) =>
@@ -322,7 +338,8 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       )
     )
 
-    return McpGateway.of({ servers, call, callRaw, listTools, checkContracts, status })
+    const service: McpGateway["Service"] = McpGateway.of({ servers, call, callRaw, listTools, checkContracts, status })
+    return service
   })
 
 /**

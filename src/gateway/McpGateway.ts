@@ -7,17 +7,20 @@
 import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
 import { Context, type Duration, type Effect } from "effect"
 import type { ContractInfo, ContractSchema } from "../../dsl/Contract.ts"
+import type { PolicyInput } from "../../dsl/policy/Policy.ts"
 import type { McpflowToolError } from "../../dsl/ToolError.ts"
 
 /**
- * Per-call settings; each overrides the server's own.
+ * Per-call settings; each overrides the server's own. `A` is the call's result type (what a
+ * policy's fallback must produce).
  *
  * @example
  * ```ts
  * Everything.longRunning({ duration: 5, steps: 5 }, { timeout: "2 seconds", resetTimeoutOnProgress: true, maxTotalTimeout: "10 seconds" })
+ * Docker.build(input, { policy: { retry: { maxAttempts: 5 }, timeout: "2 minutes" } })
  * ```
  */
-export interface CallOptions {
+export interface CallOptions<A = unknown> {
   /** How long the call may go without an answer (or, with `resetTimeoutOnProgress`, without progress). */
   readonly timeout?: Duration.Input | undefined
   /** Let progress notifications restart the timeout. */
@@ -26,6 +29,12 @@ export interface CallOptions {
   readonly maxTotalTimeout?: Duration.Input | undefined
   /** A label echoed in this call's events (the interpreter passes the step name). */
   readonly label?: string | undefined
+  /**
+   * Resilience policy for this call (data or instances, see `Policy`). Per policy kind it
+   * overrides the tool's policy and the server's (call site > tool > server); `false` switches a
+   * kind off. A fallback may call other tools (it is given this gateway).
+   */
+  readonly policy?: PolicyInput<A, unknown, McpGateway> | undefined
 }
 
 /**
@@ -128,11 +137,11 @@ export interface ContractMismatch {
 export class McpGateway extends Context.Service<McpGateway, {
   /** The configured server keys. */
   readonly servers: ReadonlyArray<string>
-  /** Calls a tool through its contract: allowlist, encode, call, decode. */
+  /** Calls a tool through its contract: allowlist, encode, then its resolved policy around call and decode. */
   readonly call: <In extends ContractSchema, Out extends ContractSchema>(
     contract: ContractInfo<In, Out>,
     input: In["Type"],
-    options?: CallOptions
+    options?: CallOptions<Out["Type"]>
   ) => Effect.Effect<Out["Type"], McpflowToolError>
   /** Calls a tool with raw JSON arguments; an `isError` result fails with `ToolFailed`. */
   readonly callRaw: (

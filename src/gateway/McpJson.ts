@@ -2,7 +2,8 @@
  * Reads `.mcp.json` files, the format every MCP client uses, into a {@link GatewayConfig}:
  * `{"mcpServers": {"key": {"command", "args", "env", "cwd"} | {"type": "http", "url", "headers"}}}`,
  * plus mcpflow's optional extensions (`timeout`, `connectTimeout`, `maxTotalTimeout` per server,
- * a top-level `allow` list). `${VAR}` and `${VAR:-default}` are expanded from the environment.
+ * a top-level `allow` list, and resilience policies per `server` or `server.tool` under
+ * `"mcpflow": { "policies": { … } }`, see `PolicySettings`). `${VAR}` and `${VAR:-default}` are expanded from the environment.
  * Every problem is one {@link McpflowConfigError} naming the file, the field and what is wrong.
  *
  * @example
@@ -18,6 +19,8 @@
 import { readFile } from "node:fs/promises"
 import { Effect, Predicate, Redacted, Result, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import type { SchemaAST } from "effect"
+import * as Policy from "../../dsl/policy/Policy.ts"
+import type { PolicySettings } from "../../dsl/policy/PolicySettings.ts"
 import { type GatewayConfig, type ServerConfig, type ServerLimits, ServerKeyPattern } from "./ServerConfig.ts"
 
 /**
@@ -363,7 +366,50 @@ const McpJson = Schema.Struct({
   )
 })
 
+const McpflowSection = Schema.Struct({
+  policies: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
+})
+
 const decodeShape = Schema.decodeUnknownEffect(McpJson)
+const decodeSection = Schema.decodeUnknownEffect(McpflowSection)
+
+const PolicyKeyPattern = /^([A-Za-z0-9_-]+)(?:\.(\S+))?$/
+
+/**
+ * Decodes `mcpflow.policies`: each key is `server` or `server.tool` of a configured server, each
+ * value `PolicySettings` (unknown fields are errors), checked by building it once on its own.
+ */
+const decodePolicies = Effect.fnUntraced(function*(
+  section: unknown,
+  servers: ReadonlySet<string>,
+  file: string | undefined
+): Effect.fn.Return<Record<string, PolicySettings> | undefined, McpflowConfigError> {
+  if (section === undefined) return undefined
+  const at = (path: ReadonlyArray<PropertyKey>, detail: string) =>
+    new McpflowConfigError({ file, path: formatPath(["mcpflow", ...path]), detail })
+  const decoded = yield* Effect.mapError(
+    decodeSection(section, { reportInput: true }),
+    (error) => {
+      const { detail, path } = locate(error.issue, [])
+      return at(path, detail)
+    }
+  )
+  if (decoded.policies === undefined) return undefined
+  const out: Record<string, PolicySettings> = {}
+  for (const [key, value] of Object.entries(decoded.policies)) {
+    const match = PolicyKeyPattern.exec(key)
+    if (match === null) return yield* at(["policies", key], `Invalid policy key: write "server" or "server.tool"`)
+    if (!servers.has(match[1]!)) {
+      return yield* at(["policies", key], `No server '${match[1]}' in mcpServers (configured: ${[...servers].join(", ") || "none"})`)
+    }
+    yield* Effect.mapError(
+      Policy.make(value as PolicySettings, { registry: Policy.registry(), owner: key }),
+      (e) => new McpflowConfigError({ file, path: `${formatPath(["mcpflow", "policies", key])}${e.path === "" ? "" : `.${e.path}`}`, detail: e.detail })
+    )
+    out[key] = value as PolicySettings
+  }
+  return out
+})
 
 // ---------------------------------------------------------------------------------------------
 // Decoding and loading
@@ -390,6 +436,8 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
 ): Effect.fn.Return<GatewayConfig, McpflowConfigError> {
   const { env, file } = options
   const raw = yield* Effect.mapError(decodeShape(json, { reportInput: true }), (error) => fromIssue(error.issue, file))
+  const section = Predicate.isObject(json) && Object.hasOwn(json, "mcpflow") ? (json as { readonly mcpflow: unknown }).mcpflow : undefined
+  const policies = yield* decodePolicies(section, new Set(Object.keys(raw.mcpServers)), file)
 
   const expand = (text: string, path: ReadonlyArray<PropertyKey>) =>
     Effect.mapError(
@@ -428,7 +476,11 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
       servers.push([key, { type: entry.type, url, headers, ...serverLimits }])
     }
   }
-  return { servers: Object.fromEntries(servers), ...(raw.allow === undefined ? {} : { allow: raw.allow }) }
+  return {
+    servers: Object.fromEntries(servers),
+    ...(raw.allow === undefined ? {} : { allow: raw.allow }),
+    ...(policies === undefined ? {} : { policies })
+  }
 })
 
 const readFailure = (cause: unknown): string => {

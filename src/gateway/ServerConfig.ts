@@ -8,6 +8,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import type { Redacted } from "effect"
+import type { PolicyInput } from "../../dsl/policy/Policy.ts"
 
 /**
  * Timeouts and reconnection settings every kind of server accepts.
@@ -83,17 +84,24 @@ export interface InProcessServerConfig extends ServerLimits {
 export type ServerConfig = StdioServerConfig | HttpServerConfig | InProcessServerConfig
 
 /**
- * The gateway's whole configuration: servers by key (`[A-Za-z0-9_-]+`) and an optional
- * allowlist of `server.tool` patterns (`docker.*`, `k8s.kubectl_get`).
+ * The gateway's whole configuration: servers by key (`[A-Za-z0-9_-]+`), an optional
+ * allowlist of `server.tool` patterns (`docker.*`, `k8s.kubectl_get`), and optional resilience
+ * policies per `server` or per `server.tool` (data or instances; no fallback at this level).
+ * Stateful policies built from this data are made once per gateway layer and shared per key.
  *
  * @example
  * ```ts
- * const config: GatewayConfig = { servers: { echo: { type: "in-process", make } }, allow: ["echo.*"] }
+ * const config: GatewayConfig = {
+ *   servers: { echo: { type: "in-process", make } },
+ *   allow: ["echo.*"],
+ *   policies: { echo: { timeout: "5s", retry: { maxAttempts: 3 } }, "echo.slow": { timeout: "1 minute" } }
+ * }
  * ```
  */
 export interface GatewayConfig {
   readonly servers: Readonly<Record<string, ServerConfig>>
   readonly allow?: ReadonlyArray<string> | undefined
+  readonly policies?: Readonly<Record<string, PolicyInput>> | undefined
 }
 
 /**

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import {
   ConnectionLost,
   InvalidInput,
@@ -70,3 +70,45 @@ export const errors = {
   rateLimited: (ms: number): McpflowToolError =>
     toolError(new RateLimited({ server: "s", tool: "t", retryAfterMs: ms, detail: "slow down" }))
 }
+
+/**
+ * Lets forked fibers run until they block (a few scheduler turns, no Clock time).
+ *
+ * @example
+ * ```ts
+ * yield* Effect.forkChild(work)
+ * yield* settle
+ * ```
+ */
+export const settle: Effect.Effect<void> = Effect.gen(function*() {
+  for (let i = 0; i < 10; i++) yield* Effect.yieldNow
+})
+
+/**
+ * The typed failure of an exit, if it has one.
+ *
+ * @example
+ * ```ts
+ * failureOf(yield* Effect.exit(Effect.fail("x"))) // => "x"
+ * ```
+ */
+export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined => {
+  if (Exit.isSuccess(exit)) return undefined
+  const found = Cause.findErrorOption(exit.cause)
+  return found._tag === "Some" ? found.value : undefined
+}
+
+/**
+ * Polls (between event-loop turns, not on the Clock) until `predicate` holds, for state that an
+ * in-process MCP server changes asynchronously; fails after ~1000 turns.
+ *
+ * @example
+ * ```ts
+ * yield* waitUntil(() => server.started.length === 2)
+ * ```
+ */
+export const waitUntil = (predicate: () => boolean, what = "condition"): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    for (let i = 0; i < 1000 && !predicate(); i++) await new Promise<void>((resolve) => setImmediate(resolve))
+    if (!predicate()) throw new Error(`${what} never held`)
+  })
