@@ -299,3 +299,13 @@ const messageOf = (error: unknown): string =>
 
 const tagOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" ? error._tag : undefined
+
+/**
+ * The flow's plan for reviews, without calling any tool: see `Plan.plan`.
+ *
+ * @example
+ * ```ts
+ * console.log(Plan.toText(yield* Flow.plan(deploy)))
+ * ```
+ */
+export { plan } from "./Plan.ts"

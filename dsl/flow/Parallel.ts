@@ -37,9 +37,9 @@ export interface ParallelOptions<M extends ParallelMode> {
 }
 
 type Branches = Record<string, Effect.Effect<unknown, unknown, unknown>>
-type Success<T> = T extends Effect.Effect<infer A, infer _E, infer _R> ? A : never
-type Failure<T> = T extends Effect.Effect<infer _A, infer E, infer _R> ? E : never
-type Services<T> = T extends Effect.Effect<infer _A, infer _E, infer R> ? R : never
+type Success<T> = Effect.Success<T>
+type Failure<T> = Effect.Error<T>
+type Services<T> = Effect.Services<T>
 
 /**
  * The value of a parallel block: each branch's value (fail-fast) or each branch's `Result`

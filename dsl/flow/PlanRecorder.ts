@@ -5,6 +5,7 @@
  * @internal
  * @module
  */
+import type { PolicyDescriptor } from "../policy/PolicyEvents.ts"
 import type { StepKind } from "./FlowEvents.ts"
 import type { RunState } from "./RunScope.ts"
 
@@ -39,4 +40,14 @@ export const recordCall = (run: RunState, path: string, tool: string): void => {
     return
   }
   if (!node.tools.includes(tool)) node.tools.push(tool)
+}
+
+/** Records the policy layers of the node at `path`, outermost first. */
+export const recordPolicies = (run: RunState, path: string, policies: ReadonlyArray<PolicyDescriptor>): void => {
+  const node = run.plan?.nodes.get(path)
+  if (node === undefined) return
+  for (const p of policies) {
+    const settings = Object.entries(p.settings).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : String(v)}`)
+    node.policies.push(`${p.kind}(${settings.join(", ")})`)
+  }
 }

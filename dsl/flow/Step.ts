@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { type Cause, Clock, type Context, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Clock, type Context, Effect, Exit, Option, Schema } from "effect"
 import * as Activity from "effect/workflow/Activity"
 import { GatewayEvents } from "../../src/gateway/McpGateway.ts"
+import * as Policy from "../policy/Policy.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
 import type { StepKind } from "./FlowEvents.ts"
 import * as Plan from "./PlanRecorder.ts"
@@ -49,7 +50,24 @@ export interface StepOptions<A, E, R2> {
   readonly compensate?: ((value: A, cause: Cause.Cause<unknown>) => Effect.Effect<unknown, unknown, R2>) | undefined
   /** One line for plans and reports. */
   readonly description?: string | undefined
+  /**
+   * Resilience policies around the step's body, inside its journal entry (so a retry re-runs
+   * the body, never replays a stored failure). Same builder and order as tool-call policies.
+   */
+  readonly policy?: Policy.PolicyInput | undefined
+  /** The step is safe to repeat (lets its retry policy retry after a possibly-sent failure). */
+  readonly idempotent?: boolean | undefined
 }
+
+/**
+ * What a step's policy may add to its errors: the layers' own failures, or a malformed setting.
+ *
+ * @example
+ * ```ts
+ * type E = StepPolicyFailure // PolicyTimeout | BreakerRejected | … | PolicyConfigError
+ * ```
+ */
+export type StepPolicyFailure = Policy.PolicyFailure | Policy.PolicyConfigError
 
 /**
  * Runs `effect` as the step `name` of the current scope.
@@ -67,14 +85,14 @@ export interface StepOptions<A, E, R2> {
  * })
  * ```
  */
-export const step = <A, E, R, R2 = never>(
+export const step = <A, E, R, R2 = never, P extends Policy.PolicyInput | undefined = undefined>(
   name: string,
   effect: Effect.Effect<A, E, R>,
-  options?: StepOptions<A, E, R2>
-): Effect.Effect<A, E, R | R2> =>
+  options?: StepOptions<A, E, R2> & { readonly policy?: P }
+): Effect.Effect<A, E | (undefined extends NoInfer<P> ? never : StepPolicyFailure), R | NoInfer<R2>> =>
   CurrentScope.use((scope) =>
     Effect.flatMap(claim(scope, name), (path) => runStep(scope, path, "step", effect, options))
-  ) as Effect.Effect<A, E, R | R2>
+  ) as never
 
 /** Internal: runs a journaled step at `path` (already claimed). */
 export const runStep = <A, E, R, R2>(
@@ -83,15 +101,20 @@ export const runStep = <A, E, R, R2>(
   kind: StepKind,
   effect: Effect.Effect<A, E, R>,
   options?: StepOptions<A, E, R2>
-): Effect.Effect<A, E, R | R2> =>
+): Effect.Effect<A, E | StepPolicyFailure, R | R2> =>
   Effect.gen(function*() {
     const instance = yield* workflowInstance
     const journaled = Option.isSome(instance) && !scope.inActivity && scope.run?.mode === "run"
+    const policy = options?.policy === undefined ? undefined : yield* Policy.make(options.policy)
     if (scope.run?.mode === "plan") {
       Plan.recordStep(scope.run, path, kind, options?.description, options?.compensate !== undefined)
+      if (policy !== undefined) Plan.recordPolicies(scope.run, path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
     }
     let ran = false
-    const body = withStepSinks(scope, path, effect).pipe(
+    const guarded = policy === undefined
+      ? effect
+      : Policy.apply(policy, effect, { idempotent: options?.idempotent, key: path }) as Effect.Effect<A, E, R>
+    const body = withStepSinks(scope, path, guarded).pipe(
       Effect.provideService(CurrentScope, child(scope, path, { inActivity: journaled || scope.inActivity })),
       Effect.tap(() => Effect.sync(() => void (ran = true))),
       Effect.tapCause(() => Effect.sync(() => void (ran = true)))
@@ -109,6 +132,16 @@ export const runStep = <A, E, R, R2>(
       )
     ).pipe(Effect.withSpan(path, { attributes: { "mcpflow.step": path, "mcpflow.kind": kind } }))
     const durationMs = (yield* now) - started
+    if (Exit.isSuccess(exit) && scope.run?.mode === "plan" && options?.compensate !== undefined) {
+      // A plan shows what the compensation would call: walk it now, on sample data.
+      const undoPath = `${path}/compensate`
+      Plan.recordStep(scope.run, undoPath, "step", "compensation", false)
+      yield* Effect.exit(
+        Effect.suspend(() => options.compensate!(exit.value, Cause.empty)).pipe(
+          Effect.provideService(CurrentScope, child(scope, undoPath))
+        )
+      )
+    }
     if (Exit.isSuccess(exit)) {
       yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran })
     } else {

@@ -9,6 +9,8 @@
  * @module
  */
 export * as Flow from "./Flow.ts"
+export * as Plan from "./Plan.ts"
+export type { FlowPlan, PlannedTool } from "./Plan.ts"
 export type { AnyFlow, RunOptions } from "./Flow.ts"
 export * as FlowEngine from "./FlowEngine.ts"
 export * from "./FlowError.ts"

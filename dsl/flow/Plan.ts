@@ -1,0 +1,313 @@
+/**
+ * Plans for reviews: a flow's structure — steps, parallel groups, DAG edges and conditions, saga
+ * compensations, policies, and every `server.tool` it may call with its input/output types —
+ * without calling any tool.
+ *
+ * A plan is built by a planning run of the flow's own DSL structure: every tool call is answered
+ * by a sample generated from the contract's output Schema (no server is contacted), on a virtual
+ * clock; `when` bodies, every DAG node and every parallel branch are explored whatever their
+ * conditions. What the DSL cannot see is said, not guessed: branches decided in plain code appear
+ * as taken with sample data, and the plan's `notes` say so.
+ *
+ * @module
+ */
+import { Arbitrary, Cause, Effect, Exit, Fiber, Layer, Schema } from "effect"
+import { TestClock } from "effect/testing"
+import { McpGateway } from "../../src/gateway/McpGateway.ts"
+import type { ContractInfo } from "../Contract.ts"
+import type { Flow } from "./Flow.ts"
+import type { FlowError } from "./FlowError.ts"
+import { FlowError as FlowErrorClass, InvalidFlowInput } from "./FlowError.ts"
+import { firstIssue } from "../SchemaIssues.ts"
+import * as Recorder from "./PlanRecorder.ts"
+import { CurrentScope, type PlanNode, type RunState, renderCause, type StepScope } from "./RunScope.ts"
+
+/**
+ * One tool a flow may call, with its JSON Schemas and MCP annotations.
+ *
+ * @example
+ * ```ts
+ * const t: PlannedTool = { name: "docker.docker_build", server: "docker", tool: "docker_build", description: "Build an image", input: {}, output: {}, annotations: {} }
+ * ```
+ */
+export interface PlannedTool {
+  readonly name: string
+  readonly server: string
+  readonly tool: string
+  readonly description: string
+  readonly input: unknown
+  readonly output: unknown
+  readonly annotations: Readonly<Record<string, unknown>>
+  /** Declared in the flow's `uses`. */
+  readonly declared: boolean
+  /** Reached by the planning run. */
+  readonly reached: boolean
+}
+
+/**
+ * A flow's plan: JSON-serialisable, rendered by {@link toText} and {@link toMermaid}.
+ *
+ * @example
+ * ```ts
+ * const plan = yield* Flow.plan(cicd)
+ * plan.nodes.filter((n) => n.compensated).map((n) => n.path)
+ * ```
+ */
+export interface FlowPlan {
+  readonly flow: string
+  readonly description?: string | undefined
+  readonly input: unknown
+  readonly output: unknown
+  readonly nodes: ReadonlyArray<PlanNode>
+  readonly tools: ReadonlyArray<PlannedTool>
+  /** Tools called outside any step (not reported or journaled on their own). */
+  readonly outside: ReadonlyArray<string>
+  readonly notes: ReadonlyArray<string>
+}
+
+/** How far a planning run may go before it stops (a polling loop on sample data may never end). */
+const maxCalls = 500
+const virtualBudgetMs = 7 * 24 * 3600_000
+
+/**
+ * Plans `flow`: decodes `input` (or samples one from the input Schema) and walks the flow with
+ * sample tool outputs on a virtual clock. Fails only for bad input.
+ *
+ * @example
+ * ```ts
+ * const plan = yield* Flow.plan(deploy, { service: "api", version: "1.4.2" })
+ * console.log(Plan.toMermaid(plan))
+ * ```
+ */
+export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  flow: Flow<I, O, E, R>,
+  input?: I["Encoded"]
+): Effect.Effect<FlowPlan, FlowError> =>
+  Effect.gen(function*() {
+    const notes: Array<string> = []
+    const decoded = input === undefined
+      ? yield* sample(flow.input, `${flow.name}:input`).pipe(
+        Effect.tap(() => Effect.sync(() => notes.push("no input given: planned with a sample input generated from the input Schema")))
+      )
+      : yield* (Schema.decodeUnknownEffect(Schema.toCodecJson(flow.input))(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
+        Effect.mapError((error) => {
+          const { message, path } = firstIssue(error.issue)
+          return new FlowErrorClass({ flow: flow.name, reason: new InvalidFlowInput({ path, issue: message }) })
+        })
+      )
+    const state: RunState = {
+      runId: "plan",
+      flow: flow.name,
+      mode: "plan",
+      plan: { nodes: new Map(), outside: [], notes },
+      emit: () => {},
+      root: { entries: [] },
+      subscriptions: new Map(),
+      compensationFailures: [],
+      failedStep: undefined
+    }
+    const reached = new Map<string, ContractInfo>()
+    let calls = 0
+    const gateway = McpGateway.of({
+      servers: [],
+      call: (contract) =>
+        Effect.withFiber((fiber) => {
+          const scope = fiber.getRef(CurrentScope)
+          Recorder.recordCall(state, scope.path, contract.name)
+          reached.set(contract.name, contract)
+          if (++calls > maxCalls) {
+            return Effect.die(new Error(`planning stopped after ${maxCalls} tool calls (a loop on sample data?)`))
+          }
+          return Effect.orDie(sample(contract.output as unknown as Schema.Top, contract.name))
+        }),
+      callRaw: (server, tool) => Effect.die(new Error(`planning: raw call ${server}.${tool} cannot be answered from a contract`)),
+      listTools: () => Effect.succeed([]),
+      checkContracts: () => Effect.succeed([]),
+      status: Effect.succeed([])
+    })
+    const scope: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
+    const exit = yield* runVirtually(
+      flow.run(decoded).pipe(
+        Effect.provideService(CurrentScope, scope),
+        Effect.provideService(McpGateway, gateway)
+      ) as Effect.Effect<unknown, unknown>
+    )
+    if (Exit.isFailure(exit)) {
+      const { error } = renderCause(exit.cause)
+      notes.push(`the planning run ended early: ${error} (with sample data; later steps are not shown)`)
+    }
+    notes.push(
+      "branches decided in plain code (if/else on results) appear only as taken with sample data; `when`, DAG nodes and parallel branches are explored whatever their conditions"
+    )
+    const declared = new Map(flow.uses.map((c) => [c.name, c]))
+    if (declared.size === 0) notes.push("the flow declares no `uses`: the tool list is what the planning run reached")
+    const all = new Map([...declared, ...reached])
+    const tools: Array<PlannedTool> = [...all.values()].map((c) => ({
+      name: c.name,
+      server: c.server,
+      tool: c.tool,
+      description: c.description,
+      input: c.inputJsonSchema(),
+      output: c.outputJsonSchema(),
+      annotations: { ...c.annotations },
+      declared: declared.has(c.name),
+      reached: reached.has(c.name)
+    }))
+    const undeclared = tools.filter((t) => t.reached && !t.declared && declared.size > 0)
+    if (undeclared.length > 0) {
+      notes.push(`reached but not declared in \`uses\`: ${undeclared.map((t) => t.name).join(", ")}`)
+    }
+    return {
+      flow: flow.name,
+      description: flow.description,
+      input: Schema.toJsonSchemaDocument(flow.input).schema,
+      output: Schema.toJsonSchemaDocument(flow.output).schema,
+      nodes: [...state.plan!.nodes.values()],
+      tools,
+      outside: state.plan!.outside,
+      notes
+    }
+  })
+
+/** One value from a Schema, deterministic per `seed`. */
+const sample = <S extends Schema.Top>(schema: S, seed: string): Effect.Effect<S["Type"], FlowError> =>
+  Arbitrary.sampleEffect(Arbitrary.schema(schema as Schema.Top & Schema.Constraint), { count: 1, size: 2, seed }).pipe(
+    Effect.map((values) => values[0] as S["Type"]),
+    Effect.orDie
+  )
+
+/** Runs `effect` on a TestClock, advancing it until the effect ends or the virtual budget is spent. */
+const runVirtually = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Exit.Exit<A, E>> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.forkChild(effect)
+    let elapsed = 0
+    while (fiber.pollUnsafe() === undefined && elapsed < virtualBudgetMs) {
+      yield* TestClock.adjust("1 minute")
+      elapsed += 60_000
+    }
+    if (fiber.pollUnsafe() === undefined) {
+      yield* Fiber.interrupt(fiber)
+      return Exit.failCause(Cause.die(new Error("planning stopped: the flow was still running after 7 virtual days")))
+    }
+    return yield* Fiber.await(fiber)
+  }).pipe(Effect.provide(Layer.fresh(TestClock.layer())))
+
+// --- rendering -----------------------------------------------------------------------------
+
+const depth = (path: string) => (path === "" ? 0 : path.split("/").length - 1)
+const leaf = (path: string) => path.split("/").pop() ?? path
+
+const marks: Record<string, string> = {
+  step: "•",
+  parallel: "⫽",
+  branch: "├",
+  dag: "◇",
+  node: "◆",
+  saga: "↺",
+  forEach: "⟳",
+  item: "·",
+  when: "?",
+  handler: "⚡"
+}
+
+/**
+ * The plan as an indented text tree, then the tools with their types, then the notes.
+ *
+ * @example
+ * ```ts
+ * console.log(Plan.toText(yield* Flow.plan(orderSaga)))
+ * ```
+ */
+export const toText = (plan: FlowPlan): string => {
+  const lines: Array<string> = [`flow ${plan.flow}${plan.description ? ` — ${plan.description}` : ""}`, ""]
+  for (const n of plan.nodes) {
+    const parts = [`${"  ".repeat(depth(n.path) + 1)}${marks[n.kind] ?? "•"} ${leaf(n.path)} [${n.kind}]`]
+    if (n.needs !== undefined && n.needs.length > 0) parts.push(`needs ${n.needs.join(", ")}`)
+    if (n.condition !== undefined) parts.push(`when ${n.condition}`)
+    if (n.tools.length > 0) parts.push(`calls ${n.tools.join(", ")}`)
+    if (n.policies.length > 0) parts.push(`policies ${n.policies.join(" → ")}`)
+    if (n.compensated) parts.push("compensated on failure")
+    if (n.description !== undefined && n.kind !== "dag") parts.push(`— ${n.description}`)
+    lines.push(parts.join(" · "))
+  }
+  if (plan.outside.length > 0) lines.push("", `tool calls outside any step: ${plan.outside.join(", ")}`)
+  lines.push("", "tools:")
+  for (const t of plan.tools) {
+    const flags = [
+      t.annotations.readOnlyHint === true ? "read-only" : undefined,
+      t.annotations.destructiveHint === true ? "destructive" : undefined,
+      t.annotations.idempotentHint === true ? "idempotent" : undefined,
+      t.declared ? undefined : "undeclared",
+      t.reached ? undefined : "not reached"
+    ].filter((f) => f !== undefined)
+    lines.push(`  ${t.name}(${typeText(t.input)}) → ${typeText(t.output)}${flags.length > 0 ? `  [${flags.join(", ")}]` : ""}`)
+  }
+  if (plan.notes.length > 0) lines.push("", "notes:", ...plan.notes.map((n) => `  - ${n}`))
+  return lines.join("\n")
+}
+
+/** A compact, one-line rendering of a JSON Schema's top level. */
+const typeText = (schema: unknown): string => {
+  if (typeof schema !== "object" || schema === null) return "unknown"
+  const s = schema as { type?: unknown; properties?: Record<string, unknown>; required?: ReadonlyArray<string> }
+  if (s.type === "object" && s.properties !== undefined) {
+    const req = new Set(s.required ?? [])
+    return `{ ${Object.keys(s.properties).map((k) => `${k}${req.has(k) ? "" : "?"}`).join(", ")} }`
+  }
+  return typeof s.type === "string" ? s.type : "unknown"
+}
+
+const id = (path: string) => `n_${path.replace(/[^A-Za-z0-9]/g, "_")}`
+const label = (text: string) => text.replace(/"/g, "'")
+
+/**
+ * The plan as a Mermaid flowchart: groups as subgraphs, steps in the order the planning run met
+ * them, DAG edges from `needs`, conditions on dashed edges, compensations as dotted back edges.
+ *
+ * @example
+ * ```ts
+ * await fs.writeFile("plan.mmd", Plan.toMermaid(yield* Flow.plan(cicd)))
+ * ```
+ */
+export const toMermaid = (plan: FlowPlan): string => {
+  const lines: Array<string> = ["flowchart TD"]
+  const children = new Map<string, Array<PlanNode>>()
+  for (const n of plan.nodes) {
+    const parent = n.path.includes("/") ? n.path.slice(0, n.path.lastIndexOf("/")) : ""
+    const list = children.get(parent) ?? []
+    list.push(n)
+    children.set(parent, list)
+  }
+  const groupKinds = new Set(["parallel", "branch", "dag", "node", "saga", "forEach", "item", "when", "handler"])
+  const emitScope = (parent: string, indent: string, kind: string | undefined) => {
+    const list = children.get(parent) ?? []
+    for (const n of list) {
+      const text = [leaf(n.path), ...n.tools].join("<br/>")
+      if (groupKinds.has(n.kind) && (children.get(n.path)?.length ?? 0) > 0) {
+        lines.push(`${indent}subgraph ${id(n.path)} ["${label(`${leaf(n.path)} (${n.kind})`)}"]`)
+        emitScope(n.path, `${indent}  `, n.kind)
+        lines.push(`${indent}end`)
+      } else {
+        lines.push(`${indent}${id(n.path)}["${label(text)}"]`)
+      }
+      if (n.compensated) {
+        lines.push(`${indent}${id(n.path)}_undo(["undo ${label(leaf(n.path))}"])`)
+        lines.push(`${indent}${id(n.path)} -.->|on failure| ${id(n.path)}_undo`)
+      }
+    }
+    if (kind === "dag") {
+      for (const n of list) {
+        for (const need of n.needs ?? []) {
+          const from = id(`${parent}/${need}`)
+          lines.push(n.condition !== undefined
+            ? `${indent}${from} -.->|"${label(n.condition)}"| ${id(n.path)}`
+            : `${indent}${from} --> ${id(n.path)}`)
+        }
+      }
+    } else if (kind !== "parallel" && kind !== "forEach" && kind !== "handler") {
+      for (let i = 1; i < list.length; i++) lines.push(`${indent}${id(list[i - 1]!.path)} --> ${id(list[i]!.path)}`)
+    }
+  }
+  emitScope("", "  ", undefined)
+  return lines.join("\n")
+}
