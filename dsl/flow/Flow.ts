@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, Schema } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import type { ContractInfo } from "../Contract.ts"
@@ -12,7 +12,7 @@ import { firstIssue } from "../SchemaIssues.ts"
 import { CompensationsFailed, FlowDefinition, FlowError, InvalidFlowInput, InvalidFlowOutput } from "./FlowError.ts"
 import { FlowEngine } from "./FlowEngine.ts"
 import { FlowEvents } from "./FlowEvents.ts"
-import { CurrentScope, emit, now, type RunState, type StepScope, unwind } from "./RunScope.ts"
+import { CurrentScope, emit, isSuspension, now, type RunState, type StepScope, unwind } from "./RunScope.ts"
 
 const TypeId = "~mcpflow/Flow"
 
@@ -175,14 +175,15 @@ export const run = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const top: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
     yield* emit(top, { _tag: "FlowStarted", flow: flow.name, engine: engine.kind, sandbox: options?.sandbox })
     const started = yield* now
+    // Uninterruptible but for the run itself: an interrupted run still compensates and reports.
+    return yield* Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
     const exit = yield* Effect.exit(
-      flow.workflow.execute(payload).pipe(
+      restore(flow.workflow.execute(payload)).pipe(
         Effect.onInterrupt(() =>
-          // Ctrl-C: stop the steps now, then wait for the compensations of the completed ones.
-          Effect.gen(function*() {
-            const wf = yield* WorkflowEngine
-            yield* wf.interruptUnsafe(flow.workflow, executionId)
-            yield* Effect.exit(flow.workflow.execute(payload))
+          // Ctrl-C: stop the steps now and wait for the compensations of the completed ones.
+          Effect.suspend(() => {
+            const fiber = engine.runs.get(executionId)?.fiber
+            return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
           })
         )
       )
@@ -209,6 +210,7 @@ export const run = <I extends Schema.Top, O extends Schema.Top, E, R>(
       })
     }
     return yield* result
+    }))
   }) as never
 
 /** Registers the flow's workflow with the engine once; its body runs with the caller's services. */
@@ -229,14 +231,22 @@ const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I
         // A fresh compensation list each time the engine (re)plays the body: replayed steps re-register.
         state.root = { entries: [] }
         const scope: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
-        yield* Workflow.addFinalizer((exit) =>
-          Exit.isFailure(exit)
-            ? unwind(state.root.entries, exit.cause).pipe(Effect.provideService(CurrentScope, scope))
-            : Effect.void
-        )
         const input = entry.input as I["Type"]
+        // The caller interrupts this fiber directly (Ctrl-C): compensations then run as
+        // ordinary journaled steps. An engine suspension is not a failure and undoes nothing.
+        entry.fiber = Fiber.getCurrent()
         return yield* flow.run(input).pipe(
           Effect.provideService(CurrentScope, scope),
+          Effect.onExit((exit) =>
+            Exit.isSuccess(exit)
+              ? Effect.void
+              : Effect.flatMap(isSuspension(exit), (suspended) =>
+                suspended
+                  ? Effect.void
+                  // In a fiber of its own: this one may be interrupted, its compensations must not be.
+                  : Effect.forkDetach(unwind(state.root.entries, exit.cause).pipe(Effect.provideService(CurrentScope, scope)))
+                    .pipe(Effect.flatMap(Fiber.join)))
+          ),
           Effect.updateContext((engineContext) => mergeContexts(entry.context, engineContext))
         )
       })

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, type Fiber, Layer, type Scope } from "effect"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import type { RunState } from "./RunScope.ts"
 
@@ -16,6 +16,8 @@ export interface RunEntry {
   readonly state: RunState
   /** The decoded input. */
   readonly input: unknown
+  /** The fiber running the body (set when it starts), interrupted on Ctrl-C. */
+  fiber?: Fiber.Fiber<unknown, unknown> | undefined
 }
 
 /**
