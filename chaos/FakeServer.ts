@@ -4,6 +4,10 @@
  * `tools/list`, decodes arguments with the contracts' Schemas, and runs Effect handlers on the
  * context it was made in (so `TestClock`, `Random` and a test's services apply).
  *
+ * With `options.injector` (see `Injector.ts`), the fake injects a fault plan: handler faults
+ * (latency, hang, tool error, JSON-RPC error, rate limit, schema drift) here, wire faults in a
+ * wrapping `FaultTransport`; and it records calls sent and executed and peak concurrency per tool.
+ *
  * @example
  * ```ts
  * const docker = yield* FakeServer.make("docker", [
@@ -14,11 +18,14 @@
  * @module
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema, type Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Effect, Exit, Schema } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Schema } from "effect"
 import type { ContractInfo, ContractSchema } from "../dsl/Contract.ts"
 import { firstIssue } from "../dsl/SchemaIssues.ts"
 import type { InProcessServerConfig, ServerLimits } from "../src/gateway/ServerConfig.ts"
+import { FaultTransport } from "./FaultTransport.ts"
+import type { CallDecision, Injector, ServerHooks } from "./Injector.ts"
 
 /**
  * A handler's way to answer `isError: true` with a message (what a real server does when a
@@ -96,6 +103,54 @@ interface CompiledTool<R> {
   readonly encode: (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>
   readonly structured: boolean
   readonly run: (input: unknown) => Effect.Effect<unknown, ToolRefusal, R>
+  /** The output's required properties, then the others (what schema drift removes or changes first). */
+  readonly outputKeys: ReadonlyArray<string>
+}
+
+type Drift = "missing-field" | "wrong-type" | "extra-field"
+
+type Answer =
+  | { readonly _tag: "Value"; readonly value: unknown; readonly drift: Drift | undefined }
+  | { readonly _tag: "Result"; readonly result: CallToolResult }
+  | { readonly _tag: "RpcError"; readonly code: number; readonly message: string }
+
+const outputKeysOf = (schema: unknown): ReadonlyArray<string> => {
+  if (typeof schema !== "object" || schema === null) return []
+  const s = schema as { readonly properties?: Record<string, unknown>; readonly required?: ReadonlyArray<string> }
+  const required = s.required ?? []
+  return [...required, ...Object.keys(s.properties ?? {}).filter((k) => !required.includes(k))]
+}
+
+const otherType = (value: unknown): unknown =>
+  typeof value === "string" ? 12345 : typeof value === "number" ? "not-a-number" : typeof value === "boolean" ? "yes" : "drifted"
+
+/**
+ * Schema drift applied to an encoded result: a required field removed, a field's type
+ * changed, or a field added. A value that is not an object drifts to another type.
+ *
+ * @example
+ * ```ts
+ * applyDrift({ id: "a", n: 1 }, ["id", "n"], "missing-field") // => { n: 1 }
+ * ```
+ */
+export const applyDrift = (value: unknown, keys: ReadonlyArray<string>, drift: Drift): unknown => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return drift === "extra-field" ? value : otherType(value)
+  }
+  const record = { ...(value as Record<string, unknown>) }
+  const key = keys.find((k) => k in record) ?? Object.keys(record)[0]
+  switch (drift) {
+    case "missing-field":
+      if (key !== undefined) delete record[key]
+      return record
+    case "wrong-type":
+      if (key !== undefined) record[key] = otherType(record[key])
+      else record["value"] = "drifted"
+      return record
+    case "extra-field":
+      record["__chaos_extra"] = true
+      return record
+  }
 }
 
 /**
@@ -109,7 +164,39 @@ interface CompiledTool<R> {
 export interface FakeServerOptions extends ServerLimits {
   readonly name?: string | undefined
   readonly version?: string | undefined
+  /**
+   * Injects the faults of a plan (handler and transport) and records calls, concurrency and
+   * the faults that fired; share one injector between the servers of a run.
+   */
+  readonly injector?: Injector | undefined
 }
+
+/**
+ * A fake server as data: its key, handlers, options and, for stateful models, a snapshot of its
+ * state (read by invariants after a chaos run).
+ *
+ * @example
+ * ```ts
+ * const def: Definition = { key: "payment", handlers: [FakeServer.handle(Payment.charge, charge)], snapshot: ledger.snapshot }
+ * ```
+ */
+export interface Definition<R = never> {
+  readonly key: string
+  readonly handlers: ReadonlyArray<ToolHandler<R>>
+  readonly snapshot?: Effect.Effect<unknown> | undefined
+  readonly options?: FakeServerOptions | undefined
+}
+
+/**
+ * Builds the in-process config of a {@link Definition}, with extra options (an injector).
+ *
+ * @example
+ * ```ts
+ * const config = yield* FakeServer.fromDefinition(def, { injector })
+ * ```
+ */
+export const fromDefinition = <R>(def: Definition<R>, extra: FakeServerOptions = {}): Effect.Effect<InProcessServerConfig, never, R> =>
+  make(def.key, def.handlers, { ...def.options, ...extra })
 
 /**
  * Builds an in-process server config serving `handlers`. Handlers run on the context this
@@ -129,6 +216,11 @@ export const make = <R = never>(
 ): Effect.Effect<InProcessServerConfig, never, R> =>
   Effect.map(Effect.context<R>(), (context) => {
     const run = Effect.runPromiseExitWith(context)
+    const clock = Context.getUnsafe(context, Clock.Clock)
+    const hooks: ServerHooks | undefined = options.injector?.server(key, {
+      now: () => clock.currentTimeMillisUnsafe(),
+      sleep: (ms) => run(Effect.sleep(ms)).then(() => undefined)
+    })
     const tools = new Map<string, CompiledTool<R>>()
     for (const handler of handlers) {
       const c = handler.contract
@@ -138,11 +230,37 @@ export const make = <R = never>(
         decode: Schema.decodeUnknownExit(Schema.toCodecJson(c.input)),
         encode: Schema.encodeUnknownExit(Schema.toCodecJson(c.output)),
         structured: listing.outputSchema !== undefined,
-        run: handler.run
+        run: handler.run,
+        outputKeys: outputKeysOf(listing.outputSchema)
       })
     }
     const listings = [...tools.values()].map((t) => t.listing)
+    const answer = (name: string, tool: CompiledTool<R>, input: unknown, d: CallDecision | undefined): Effect.Effect<Answer, ToolRefusal, R> => {
+      const h = hooks
+      if (d === undefined || h === undefined) {
+        const ran = Effect.map(tool.run(input), (value): Answer => ({ _tag: "Value", value, drift: undefined }))
+        return h === undefined ? ran : Effect.andThen(Effect.sync(() => h.executed(name)), ran)
+      }
+      return Effect.gen(function*() {
+        if (d.latencyBeforeMs > 0) yield* Effect.sleep(d.latencyBeforeMs)
+        const f = d.handler
+        if (f?._tag === "Hang") return yield* Effect.never
+        if (f?._tag === "ToolError") return { _tag: "Result", result: textResult(f.message, true) } as const
+        if (f?._tag === "RateLimited") {
+          return { _tag: "Result", result: textResult(`rate limit exceeded, retry after ${f.retryAfterMs} ms`, true) } as const
+        }
+        if (f?._tag === "JsonRpcError") return { _tag: "RpcError", code: f.code, message: f.message } as const
+        h.executed(name)
+        const value = yield* tool.run(input)
+        h.touch()
+        if (d.latencyAfterMs > 0) yield* Effect.sleep(d.latencyAfterMs)
+        return { _tag: "Value", value, drift: f?._tag === "InvalidOutput" ? f.drift : undefined } as const
+      })
+    }
+    let pendingConnection: Map<string | number, CallDecision> | undefined
     const makeServer = () => {
+      const connectionDecisions = new Map<string | number, CallDecision>()
+      pendingConnection = connectionDecisions
       const server = new Server(
         { name: options.name ?? `${key} (fake)`, version: options.version ?? "0.0.0" },
         { capabilities: { tools: {} } }
@@ -157,14 +275,20 @@ export const make = <R = never>(
           const located = error?._tag === "Fail" ? firstIssue(error.error.issue) : { path: "", message: "invalid" }
           return textResult(`Invalid arguments for ${request.params.name}${located.path ? ` at ${located.path}` : ""}: ${located.message}`, true)
         }
-        const exit = await run(tool.run(input.value), { signal: extra.signal })
+        const decision = connectionDecisions.get(extra.requestId)
+        hooks?.touch()
+        const exit = await run(answer(request.params.name, tool, input.value, decision), { signal: extra.signal })
+        hooks?.touch()
         if (Exit.isFailure(exit)) {
           const refusal = exit.cause.reasons.find((r) => r._tag === "Fail")
           return textResult(refusal?._tag === "Fail" ? refusal.error.text : `internal error: ${Cause.pretty(exit.cause)}`, true)
         }
-        const encoded = tool.encode(exit.value)
+        const out = exit.value
+        if (out._tag === "Result") return out.result
+        if (out._tag === "RpcError") throw Object.assign(new Error(out.message), { code: out.code })
+        const encoded = tool.encode(out.value)
         if (Exit.isFailure(encoded)) return textResult(`the fake produced output its contract rejects: ${String(encoded.cause)}`, true)
-        const value = encoded.value
+        const value = out.drift === undefined ? encoded.value : applyDrift(encoded.value, tool.outputKeys, out.drift)
         if (tool.structured) {
           return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value as Record<string, unknown> }
         }
@@ -172,9 +296,16 @@ export const make = <R = never>(
       })
       return server
     }
+    const wrapTransport = hooks === undefined ? undefined : (transport: Transport): Transport => {
+      const c = hooks.connect()
+      const connectionDecisions = pendingConnection ?? new Map<string | number, CallDecision>()
+      pendingConnection = undefined
+      return new FaultTransport(transport, hooks, connectionDecisions, c.startDelayMs, c.refused)
+    }
     return {
       type: "in-process" as const,
       make: makeServer,
+      wrapTransport,
       connectTimeoutMs: options.connectTimeoutMs,
       callTimeoutMs: options.callTimeoutMs,
       maxTotalTimeoutMs: options.maxTotalTimeoutMs

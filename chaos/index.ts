@@ -1,11 +1,22 @@
 /**
- * The chaos harness: fake MCP servers built from contracts (and, later, faults and properties).
+ * The chaos harness: fake MCP servers built from contracts, a fault catalogue injected at the
+ * handler or the transport, deterministic decisions, stateful models, and a property kit that
+ * searches fault plans in virtual time and shrinks failures to a replayable minimal plan.
  *
  * @example
  * ```ts
- * import { FakeServer } from "mcpflow/chaos"
+ * import { Chaos, Fault, FakeServer, Models } from "mcpflow/chaos"
+ * const report = yield* Chaos.check({ servers, program, runs: 200, seed: 42, faults: { rate: 0.2 } })
  * ```
  * @module
  */
+export * as Arbitraries from "./Arbitraries.ts"
+export * as Chaos from "./Check.ts"
 export * as FakeServer from "./FakeServer.ts"
+export * as Fault from "./Fault.ts"
+export { FaultTransport } from "./FaultTransport.ts"
+export * as Injector from "./Injector.ts"
+export * as Models from "./models/index.ts"
+export * as Prng from "./Prng.ts"
+export * as VirtualTime from "./VirtualTime.ts"
 export { ToolRefusal } from "./FakeServer.ts"

@@ -1,0 +1,158 @@
+/**
+ * fast-check arbitraries for fault plans over given servers and tools. They shrink toward fewer
+ * faults (the list), simpler kinds (the catalogue's order: `ToolError` first), rate 1 (a fault
+ * that fires every time), no window, no burst, and the first target.
+ *
+ * @example
+ * ```ts
+ * import fc from "fast-check"
+ * import { Arbitraries } from "mcpflow/chaos"
+ *
+ * const plans = Arbitraries.faultPlan({ targets: [{ server: "payment", tool: "charge" }], rate: 0.2, maxFaults: 3 })
+ * fc.sample(plans, 1)
+ * ```
+ * @module
+ */
+import fc from "fast-check"
+import * as F from "./Fault.ts"
+
+/**
+ * One tool a fault may target.
+ *
+ * @example
+ * ```ts
+ * const t: Target = { server: "inventory", tool: "reserve" }
+ * ```
+ */
+export interface Target {
+  readonly server: string
+  readonly tool: string
+}
+
+/**
+ * Options of {@link faultPlan}.
+ *
+ * @example
+ * ```ts
+ * const o: PlanOptions = { targets, kinds: ["LostResponse", "Hang"], rate: 0.2, maxFaults: 3, horizonMs: 60_000 }
+ * ```
+ */
+export interface PlanOptions {
+  /** The tools of the program's servers. Faults target one tool, `server.*` or a server. */
+  readonly targets: ReadonlyArray<Target>
+  /** The kinds to draw from (default: the whole catalogue). */
+  readonly kinds?: ReadonlyArray<F.FaultKind> | undefined
+  /** The injection rate of drawn faults; by default each fault gets 1, 0.5 or 0.2. */
+  readonly rate?: number | undefined
+  /** At most this many faults per plan (default 3). */
+  readonly maxFaults?: number | undefined
+  /** At least this many (default 1). */
+  readonly minFaults?: number | undefined
+  /** The span of virtual time windows and outages are drawn in (default 60 s). */
+  readonly horizonMs?: number | undefined
+  /** Draw windows and bursts (default true). */
+  readonly windows?: boolean | undefined
+}
+
+/**
+ * The target patterns for a set of tools: each `server.tool`, then each `server.*`.
+ *
+ * @example
+ * ```ts
+ * Arbitraries.targetPatterns([{ server: "a", tool: "x" }]) // => ["a.x", "a.*"]
+ * ```
+ */
+export const targetPatterns = (targets: ReadonlyArray<Target>): ReadonlyArray<string> => {
+  const tools = targets.map((t) => `${t.server}.${t.tool}`)
+  const servers = [...new Set(targets.map((t) => `${t.server}.*`))]
+  return [...new Set([...tools, ...servers])]
+}
+
+const distribution: fc.Arbitrary<F.Distribution> = fc.oneof(
+  fc.constantFrom(100, 1_000, 10_000, 90_000).map((ms) => F.fixed(ms)),
+  fc.tuple(fc.integer({ min: 0, max: 1_000 }), fc.integer({ min: 1, max: 60_000 })).map(([a, b]) => F.uniform(a, a + b)),
+  fc.tuple(fc.constantFrom(50, 500, 5_000), fc.constantFrom(0.5, 1, 2)).map(([m, s]) => F.lognormal(m, s, 600_000)),
+  fc.tuple(fc.constantFrom(20, 200), fc.constantFrom(1.5, 1.1, 3)).map(([m, a]) => F.pareto(m, a, 600_000))
+)
+
+/**
+ * One fault of the given kinds over the given targets.
+ *
+ * @example
+ * ```ts
+ * fc.sample(Arbitraries.fault({ targets: [{ server: "ci", tool: "build" }] }), 3)
+ * ```
+ */
+export const fault = (options: PlanOptions): fc.Arbitrary<F.Fault> => {
+  const patterns = targetPatterns(options.targets)
+  if (patterns.length === 0) throw new Error("Arbitraries.fault: no targets")
+  const horizon = options.horizonMs ?? 60_000
+  const kinds = options.kinds ?? F.kinds
+  const ordered = F.kinds.filter((k) => kinds.includes(k))
+  const withWindows = options.windows ?? true
+  const target = fc.constantFrom(...patterns)
+  const rate = options.rate === undefined ? fc.constantFrom(1, 0.5, 0.2) : fc.constant(options.rate)
+  const window: fc.Arbitrary<F.Window | undefined> = withWindows
+    ? fc.option(
+      fc.tuple(fc.integer({ min: 0, max: horizon }), fc.integer({ min: 1, max: horizon })).map(([from, len]) => ({ fromMs: from, toMs: from + len })),
+      { nil: undefined, freq: 4 }
+    )
+    : fc.constant(undefined)
+  const burst: fc.Arbitrary<number | undefined> = withWindows
+    ? fc.option(fc.constantFrom(2, 3, 5), { nil: undefined, freq: 4 })
+    : fc.constant(undefined)
+  const common = fc.record({ target, rate, window, burst }).map((c): F.Options & { readonly target: string } => c)
+  const byKind = (kind: F.FaultKind): fc.Arbitrary<F.Fault> => {
+    switch (kind) {
+      case "ToolError":
+        return common.map((c) => F.toolError(c.target, "injected tool failure", c))
+      case "Hang":
+        return common.map((c) => F.hang(c.target, c))
+      case "ConnectionDrop":
+        return common.map((c) => F.connectionDrop(c.target, c))
+      case "LostResponse":
+        return fc.tuple(common, fc.constantFrom("silence" as const, "close" as const)).map(([c, then]) => F.lostResponse(c.target, c, then))
+      case "JsonRpcError":
+        return fc.tuple(common, fc.constantFrom(-32603, -32002, -32099)).map(([c, code]) => F.jsonRpcError(c.target, code, "injected JSON-RPC error", c))
+      case "RateLimited":
+        return fc.tuple(common, fc.constantFrom(1_000, 100, 30_000)).map(([c, ms]) => F.rateLimited(c.target, ms, c))
+      case "Latency":
+        return fc.tuple(common, distribution, fc.constantFrom("before" as const, "after" as const)).map(([c, d, phase]) =>
+          F.latency(c.target, d, c, phase)
+        )
+      case "InvalidOutput":
+        return fc.tuple(common, fc.constantFrom("missing-field" as const, "wrong-type" as const, "extra-field" as const)).map(([c, drift]) =>
+          F.invalidOutput(c.target, drift, c)
+        )
+      case "DuplicateMessage":
+        return fc.tuple(common, fc.constantFrom("request" as const, "response" as const)).map(([c, dir]) => F.duplicateMessage(c.target, dir, c))
+      case "CorruptMessage":
+        return fc.tuple(common, fc.constantFrom("response" as const, "request" as const)).map(([c, dir]) => F.corruptMessage(c.target, dir, c))
+      case "ServerDown":
+        return fc.tuple(common, fc.integer({ min: 0, max: horizon }), fc.constantFrom(1_000, 10_000, 60_000)).map(([c, from, len]) =>
+          F.serverDown(c.target, from, len, c)
+        )
+      case "Flapping":
+        return fc.tuple(common, fc.constantFrom(5_000, 1_000, 30_000), fc.constantFrom(1_000, 200, 10_000)).map(([c, up, down]) =>
+          F.flapping(c.target, up, down, c)
+        )
+      case "SlowStart":
+        return fc.tuple(common, fc.constantFrom(1_000, 10_000, 60_000)).map(([c, ms]) => F.slowStart(c.target, ms, c))
+    }
+  }
+  return fc.oneof(...ordered.map(byKind))
+}
+
+/**
+ * A fault plan: a seed (shrinking toward 0) and up to `maxFaults` faults.
+ *
+ * @example
+ * ```ts
+ * const plans = Arbitraries.faultPlan({ targets: [{ server: "payment", tool: "charge" }, { server: "inventory", tool: "reserve" }] })
+ * ```
+ */
+export const faultPlan = (options: PlanOptions): fc.Arbitrary<F.FaultPlan> =>
+  fc.record({
+    seed: fc.nat({ max: 2 ** 31 - 1 }),
+    faults: fc.array(fault(options), { minLength: options.minFaults ?? 1, maxLength: options.maxFaults ?? 3 })
+  })

@@ -1,0 +1,616 @@
+/**
+ * The fault catalogue: every way a fake MCP server can misbehave, as Schema-described data, so a
+ * {@link FaultPlan} prints, serialises (JSON) and replays.
+ *
+ * Every fault has a `target` (`"payment"`, `"payment.*"`, `"payment.charge"`, `"*"`, or a
+ * pattern with `*` anywhere in the tool part such as `"k8s.kubectl_*"`), an injection `rate` in
+ * `[0, 1]` (the chance a matching call is hit), an optional `window` in virtual time
+ * (`fromMs` inclusive, `toMs` exclusive, measured on the run's Clock) and an optional `burst`
+ * (once it fires on a call, it also hits the next `burst - 1` calls of that tool: correlated
+ * failures).
+ *
+ * Where each kind is injected (see `Injector.ts`, `FaultTransport.ts`):
+ *
+ * | kind | injected at | what the caller sees through the gateway |
+ * | --- | --- | --- |
+ * | `Latency` | handler (a sleep on the Clock before or after the side effect) | a slow answer; `Timeout` when longer than the call's timeout |
+ * | `Hang` | handler (never answers; interrupted by `notifications/cancelled`) | `Timeout` |
+ * | `ToolError` | handler (`isError: true` with the message) | `ToolFailed` |
+ * | `JsonRpcError` | handler (throws `McpError(code, message)`, the SDK answers a JSON-RPC error) | `Protocol` (or what the code means, e.g. -32000 → `ConnectionLost`) |
+ * | `RateLimited` | handler (`isError: true`, "rate limit exceeded, retry after N ms") | `RateLimited` with `retryAfterMs` |
+ * | `InvalidOutput` | handler (the encoded result drifts: a required field removed, a field's type changed, or a field added) | `InvalidOutput` (an extra field is tolerated by a `Schema.Struct` contract) |
+ * | `ConnectionDrop` | transport (the request is not delivered; the connection closes) | `ConnectionLost`; nothing happened on the server |
+ * | `LostResponse` | transport (the request is delivered and the handler runs; its response is dropped, then silence or a closed connection) | `Timeout` or `ConnectionLost`; the side effect happened |
+ * | `CorruptMessage` | transport (the request or response is garbled JSON; the receiving side reports a parse error and drops it) | `Timeout` |
+ * | `DuplicateMessage` | transport (the request is delivered twice: the handler runs twice; or the response twice: the client drops the second) | success; a duplicated request doubles a non-idempotent side effect |
+ * | `ServerDown` | transport/connection (during the window the handshake fails and calls close the connection) | `ConnectionLost`, then `ServerUnavailable` while it stays down |
+ * | `Flapping` | transport/connection (down `downMs`, up `upMs`, repeating from `window.fromMs`) | as `ServerDown`, periodically |
+ * | `SlowStart` | transport (the `initialize` answer is delayed) | a slow first call; `ServerUnavailable` past the connect timeout |
+ *
+ * @example
+ * ```ts
+ * import { Fault } from "mcpflow/chaos"
+ * const plan = Fault.plan(42, [
+ *   Fault.lostResponse("payment.charge", { rate: 0.2 }),
+ *   Fault.latency("inventory.*", Fault.lognormal(50, 1), { rate: 0.5 })
+ * ])
+ * Fault.encodePlan(plan) // JSON-ready data
+ * ```
+ * @module
+ */
+import { Schema } from "effect"
+
+const Millis = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * A window of virtual time: from `fromMs` (inclusive) to `toMs` (exclusive), on the run's Clock.
+ *
+ * @example
+ * ```ts
+ * const w: Window = { fromMs: 1_000, toMs: 5_000 }
+ * ```
+ */
+export const Window = Schema.Struct({ fromMs: Millis, toMs: Millis })
+
+/**
+ * A window of virtual time.
+ *
+ * @example
+ * ```ts
+ * const w: Window = { fromMs: 0, toMs: 60_000 }
+ * ```
+ */
+export type Window = typeof Window.Type
+
+const common = {
+  /** `server`, `server.*`, `server.tool`, `server.prefix_*`, or `*`. */
+  target: Schema.String,
+  /** The chance in `[0, 1]` that a matching call (or connection) is hit. */
+  rate: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })),
+  /** Only inside this window of virtual time. */
+  window: Schema.optionalKey(Window),
+  /** Once it fires, it also hits the next `burst - 1` calls of the same tool. */
+  burst: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
+}
+
+/**
+ * A latency distribution, in milliseconds of virtual time.
+ *
+ * @example
+ * ```ts
+ * const d: Distribution = { _tag: "Pareto", scaleMs: 20, shape: 1.5, capMs: 60_000 }
+ * ```
+ */
+export const Distribution = Schema.Union([
+  Schema.TaggedStruct("Fixed", { ms: Millis }),
+  Schema.TaggedStruct("Uniform", { minMs: Millis, maxMs: Millis }),
+  /** Heavy-tailed: `median · e^(sigma·Z)`. */
+  Schema.TaggedStruct("LogNormal", { medianMs: Millis, sigma: Millis, capMs: Schema.optionalKey(Millis) }),
+  /** Heavy-tailed: `scale / U^(1/shape)`. */
+  Schema.TaggedStruct("Pareto", { scaleMs: Millis, shape: Schema.Finite.check(Schema.isGreaterThan(0)), capMs: Schema.optionalKey(Millis) })
+])
+
+/**
+ * A latency distribution.
+ *
+ * @example
+ * ```ts
+ * const d: Distribution = { _tag: "Fixed", ms: 250 }
+ * ```
+ */
+export type Distribution = typeof Distribution.Type
+
+/**
+ * Every fault kind, as a tagged union Schema.
+ *
+ * @example
+ * ```ts
+ * Schema.decodeUnknownSync(Fault.Fault)({ _tag: "Hang", target: "ci.build", rate: 1 })
+ * ```
+ */
+export const Fault = Schema.Union([
+  Schema.TaggedStruct("Latency", { ...common, distribution: Distribution, phase: Schema.Literals(["before", "after"]) }),
+  Schema.TaggedStruct("Hang", { ...common }),
+  Schema.TaggedStruct("ToolError", { ...common, message: Schema.String }),
+  Schema.TaggedStruct("JsonRpcError", { ...common, code: Schema.Int, message: Schema.String }),
+  Schema.TaggedStruct("RateLimited", { ...common, retryAfterMs: Millis }),
+  Schema.TaggedStruct("InvalidOutput", { ...common, drift: Schema.Literals(["missing-field", "wrong-type", "extra-field"]) }),
+  Schema.TaggedStruct("ConnectionDrop", { ...common }),
+  Schema.TaggedStruct("LostResponse", { ...common, then: Schema.Literals(["silence", "close"]) }),
+  Schema.TaggedStruct("CorruptMessage", { ...common, direction: Schema.Literals(["request", "response"]) }),
+  Schema.TaggedStruct("DuplicateMessage", { ...common, direction: Schema.Literals(["request", "response"]) }),
+  Schema.TaggedStruct("ServerDown", { ...common, fromMs: Millis, forMs: Millis }),
+  Schema.TaggedStruct("Flapping", { ...common, upMs: Schema.Finite.check(Schema.isGreaterThan(0)), downMs: Schema.Finite.check(Schema.isGreaterThan(0)) }),
+  Schema.TaggedStruct("SlowStart", { ...common, delayMs: Millis })
+])
+
+/**
+ * One fault of the catalogue.
+ *
+ * @example
+ * ```ts
+ * const f: Fault = { _tag: "ToolError", target: "docker.*", rate: 0.1, message: "daemon not running" }
+ * ```
+ */
+export type Fault = typeof Fault.Type
+
+/**
+ * The name of a fault kind.
+ *
+ * @example
+ * ```ts
+ * const k: FaultKind = "LostResponse"
+ * ```
+ */
+export type FaultKind = Fault["_tag"]
+
+/**
+ * Every fault kind, in the order arbitraries prefer when shrinking (simplest first).
+ *
+ * @example
+ * ```ts
+ * Fault.kinds.includes("Hang") // => true
+ * ```
+ */
+export const kinds: ReadonlyArray<FaultKind> = [
+  "ToolError",
+  "Hang",
+  "ConnectionDrop",
+  "LostResponse",
+  "JsonRpcError",
+  "RateLimited",
+  "Latency",
+  "InvalidOutput",
+  "DuplicateMessage",
+  "CorruptMessage",
+  "ServerDown",
+  "Flapping",
+  "SlowStart"
+]
+
+/**
+ * Where a kind is injected: in the fake's tool handler, in the wrapping transport per call, or
+ * in the transport per connection.
+ *
+ * @example
+ * ```ts
+ * Fault.injectedAt("LostResponse") // => "transport"
+ * ```
+ */
+export const injectedAt = (kind: FaultKind): "handler" | "transport" | "connection" => {
+  switch (kind) {
+    case "Latency":
+    case "Hang":
+    case "ToolError":
+    case "JsonRpcError":
+    case "RateLimited":
+    case "InvalidOutput":
+      return "handler"
+    case "ConnectionDrop":
+    case "LostResponse":
+    case "CorruptMessage":
+    case "DuplicateMessage":
+      return "transport"
+    case "ServerDown":
+    case "Flapping":
+    case "SlowStart":
+      return "connection"
+  }
+}
+
+/**
+ * A list of faults and the seed of every decision made from it.
+ *
+ * @example
+ * ```ts
+ * const plan: FaultPlan = { seed: 1, faults: [{ _tag: "Hang", target: "ci.build", rate: 1 }] }
+ * ```
+ */
+export const FaultPlan = Schema.Struct({ seed: Schema.Int, faults: Schema.Array(Fault) })
+
+/**
+ * A fault plan.
+ *
+ * @example
+ * ```ts
+ * const none: FaultPlan = { seed: 0, faults: [] }
+ * ```
+ */
+export type FaultPlan = typeof FaultPlan.Type
+
+/**
+ * Builds a fault plan.
+ *
+ * @example
+ * ```ts
+ * Fault.plan(7, [Fault.hang("ci.build")])
+ * ```
+ */
+export const plan = (seed: number, faults: ReadonlyArray<Fault>): FaultPlan => ({ seed, faults })
+
+/**
+ * The plan that injects nothing (still records calls and concurrency).
+ *
+ * @example
+ * ```ts
+ * FakeServer.make("ci", handlers, { injector: Injector.make(Fault.none) })
+ * ```
+ */
+export const none: FaultPlan = { seed: 0, faults: [] }
+
+const planJson = Schema.toCodecJson(FaultPlan)
+const encodeJson = Schema.encodeSync(planJson)
+const decodeJson = Schema.decodeUnknownSync(planJson)
+
+/**
+ * A plan as JSON-ready data.
+ *
+ * @example
+ * ```ts
+ * JSON.stringify(Fault.encodePlan(plan))
+ * ```
+ */
+export const encodePlan = (p: FaultPlan): unknown => encodeJson(p)
+
+/**
+ * Reads a plan back from JSON data (throws a `SchemaError` naming the bad field).
+ *
+ * @example
+ * ```ts
+ * Fault.decodePlan(JSON.parse(text))
+ * ```
+ */
+export const decodePlan = (u: unknown): FaultPlan => decodeJson(u)
+
+/**
+ * The common options of every constructor.
+ *
+ * @example
+ * ```ts
+ * const o: Options = { rate: 0.2, window: { fromMs: 0, toMs: 10_000 }, burst: 3 }
+ * ```
+ */
+export interface Options {
+  readonly rate?: number | undefined
+  readonly window?: Window | undefined
+  readonly burst?: number | undefined
+}
+
+const base = (target: string, o: Options | undefined) => ({
+  target,
+  rate: o?.rate ?? 1,
+  ...(o?.window !== undefined ? { window: o.window } : {}),
+  ...(o?.burst !== undefined ? { burst: o.burst } : {})
+})
+
+/**
+ * A fixed latency.
+ *
+ * @example
+ * ```ts
+ * Fault.latency("ci.*", Fault.fixed(500))
+ * ```
+ */
+export const fixed = (ms: number): Distribution => ({ _tag: "Fixed", ms })
+
+/**
+ * A uniform latency between two bounds.
+ *
+ * @example
+ * ```ts
+ * Fault.uniform(10, 200)
+ * ```
+ */
+export const uniform = (minMs: number, maxMs: number): Distribution => ({ _tag: "Uniform", minMs, maxMs })
+
+/**
+ * A heavy-tailed log-normal latency (`median · e^(sigma·Z)`), optionally capped.
+ *
+ * @example
+ * ```ts
+ * Fault.lognormal(50, 1.2, 30_000)
+ * ```
+ */
+export const lognormal = (medianMs: number, sigma: number, capMs?: number): Distribution =>
+  capMs === undefined ? { _tag: "LogNormal", medianMs, sigma } : { _tag: "LogNormal", medianMs, sigma, capMs }
+
+/**
+ * A heavy-tailed Pareto latency (`scale / U^(1/shape)`), optionally capped.
+ *
+ * @example
+ * ```ts
+ * Fault.pareto(20, 1.5, 60_000)
+ * ```
+ */
+export const pareto = (scaleMs: number, shape: number, capMs?: number): Distribution =>
+  capMs === undefined ? { _tag: "Pareto", scaleMs, shape } : { _tag: "Pareto", scaleMs, shape, capMs }
+
+/**
+ * Latency on matching calls: `phase: "before"` delays the side effect, `"after"` delays the
+ * answer once the side effect happened.
+ *
+ * @example
+ * ```ts
+ * Fault.latency("payment.charge", Fault.fixed(90_000), { rate: 0.1 }, "after")
+ * ```
+ */
+export const latency = (target: string, distribution: Distribution, o?: Options, phase: "before" | "after" = "before"): Fault => ({
+  _tag: "Latency",
+  ...base(target, o),
+  distribution,
+  phase
+})
+
+/**
+ * The call never answers.
+ *
+ * @example
+ * ```ts
+ * Fault.hang("ci.build")
+ * ```
+ */
+export const hang = (target: string, o?: Options): Fault => ({ _tag: "Hang", ...base(target, o) })
+
+/**
+ * The tool answers `isError: true` with a message.
+ *
+ * @example
+ * ```ts
+ * Fault.toolError("docker.build", "no space left on device")
+ * ```
+ */
+export const toolError = (target: string, message = "injected tool failure", o?: Options): Fault => ({
+  _tag: "ToolError",
+  ...base(target, o),
+  message
+})
+
+/**
+ * The server answers a JSON-RPC error.
+ *
+ * @example
+ * ```ts
+ * Fault.jsonRpcError("k8s.*", -32603, "internal error")
+ * ```
+ */
+export const jsonRpcError = (target: string, code = -32603, message = "injected internal error", o?: Options): Fault => ({
+  _tag: "JsonRpcError",
+  ...base(target, o),
+  code,
+  message
+})
+
+/**
+ * The server refuses with "rate limit exceeded, retry after N ms".
+ *
+ * @example
+ * ```ts
+ * Fault.rateLimited("github.search", 2_000, { rate: 0.3 })
+ * ```
+ */
+export const rateLimited = (target: string, retryAfterMs = 1_000, o?: Options): Fault => ({
+  _tag: "RateLimited",
+  ...base(target, o),
+  retryAfterMs
+})
+
+/**
+ * The result drifts from the contract's output schema.
+ *
+ * @example
+ * ```ts
+ * Fault.invalidOutput("k8s.get", "missing-field")
+ * ```
+ */
+export const invalidOutput = (
+  target: string,
+  drift: "missing-field" | "wrong-type" | "extra-field" = "missing-field",
+  o?: Options
+): Fault => ({ _tag: "InvalidOutput", ...base(target, o), drift })
+
+/**
+ * The connection drops as the request is sent; the request never arrives.
+ *
+ * @example
+ * ```ts
+ * Fault.connectionDrop("fs.*", { rate: 0.05 })
+ * ```
+ */
+export const connectionDrop = (target: string, o?: Options): Fault => ({ _tag: "ConnectionDrop", ...base(target, o) })
+
+/**
+ * The side effect happens, then the response is lost: `then: "silence"` (the caller's timeout
+ * fires) or `"close"` (the connection closes).
+ *
+ * @example
+ * ```ts
+ * Fault.lostResponse("payment.charge", { rate: 0.2 })
+ * ```
+ */
+export const lostResponse = (target: string, o?: Options, then: "silence" | "close" = "silence"): Fault => ({
+  _tag: "LostResponse",
+  ...base(target, o),
+  then
+})
+
+/**
+ * A request or response is garbled on the wire.
+ *
+ * @example
+ * ```ts
+ * Fault.corruptMessage("ci.*", "response")
+ * ```
+ */
+export const corruptMessage = (target: string, direction: "request" | "response" = "response", o?: Options): Fault => ({
+  _tag: "CorruptMessage",
+  ...base(target, o),
+  direction
+})
+
+/**
+ * A request or response is delivered twice.
+ *
+ * @example
+ * ```ts
+ * Fault.duplicateMessage("payment.charge", "request")
+ * ```
+ */
+export const duplicateMessage = (target: string, direction: "request" | "response" = "request", o?: Options): Fault => ({
+  _tag: "DuplicateMessage",
+  ...base(target, o),
+  direction
+})
+
+/**
+ * The server is down from `fromMs` for `forMs` of virtual time.
+ *
+ * @example
+ * ```ts
+ * Fault.serverDown("payment", 0, 30_000)
+ * ```
+ */
+export const serverDown = (target: string, fromMs: number, forMs: number, o?: Options): Fault => ({
+  _tag: "ServerDown",
+  ...base(target, o),
+  fromMs,
+  forMs
+})
+
+/**
+ * The server goes down for `downMs`, up for `upMs`, and so on (from `window.fromMs`, else 0).
+ *
+ * @example
+ * ```ts
+ * Fault.flapping("k8s", 5_000, 1_000)
+ * ```
+ */
+export const flapping = (target: string, upMs: number, downMs: number, o?: Options): Fault => ({
+  _tag: "Flapping",
+  ...base(target, o),
+  upMs,
+  downMs
+})
+
+/**
+ * The server's handshake answer is delayed by `delayMs` (a cold start).
+ *
+ * @example
+ * ```ts
+ * Fault.slowStart("ml", 20_000)
+ * ```
+ */
+export const slowStart = (target: string, delayMs: number, o?: Options): Fault => ({
+  _tag: "SlowStart",
+  ...base(target, o),
+  delayMs
+})
+
+const patternCache = new Map<string, RegExp>()
+
+const toRegExp = (pattern: string): RegExp => {
+  let re = patternCache.get(pattern)
+  if (re === undefined) {
+    re = new RegExp(`^${pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`)
+    patternCache.set(pattern, re)
+  }
+  return re
+}
+
+/**
+ * Whether a target matches a call of `server.tool` (`tool` undefined: a connection of `server`;
+ * a tool-level target then matches its server).
+ *
+ * @example
+ * ```ts
+ * Fault.matches("payment.*", "payment", "charge") // => true
+ * Fault.matches("payment", "payment", "refund") // => true
+ * Fault.matches("payment.charge", "payment", undefined) // => true (connection faults hit the server)
+ * ```
+ */
+export const matches = (target: string, server: string, tool: string | undefined): boolean => {
+  if (target === "*") return true
+  const dot = target.indexOf(".")
+  const targetServer = dot === -1 ? target : target.slice(0, dot)
+  if (!toRegExp(targetServer).test(server)) return false
+  if (dot === -1 || tool === undefined) return true
+  return toRegExp(target.slice(dot + 1)).test(tool)
+}
+
+/**
+ * Whether virtual time `nowMs` is inside a fault's window (always, without one).
+ *
+ * @example
+ * ```ts
+ * Fault.inWindow(Fault.hang("a", { window: { fromMs: 0, toMs: 10 } }), 5) // => true
+ * ```
+ */
+export const inWindow = (fault: Fault, nowMs: number): boolean =>
+  fault.window === undefined || (nowMs >= fault.window.fromMs && nowMs < fault.window.toMs)
+
+const fmtDist = (d: Distribution): string => {
+  switch (d._tag) {
+    case "Fixed":
+      return `${d.ms}ms`
+    case "Uniform":
+      return `uniform(${d.minMs}..${d.maxMs}ms)`
+    case "LogNormal":
+      return `lognormal(median ${d.medianMs}ms, σ ${d.sigma}${d.capMs !== undefined ? `, cap ${d.capMs}ms` : ""})`
+    case "Pareto":
+      return `pareto(scale ${d.scaleMs}ms, α ${d.shape}${d.capMs !== undefined ? `, cap ${d.capMs}ms` : ""})`
+  }
+}
+
+const params = (f: Fault): string => {
+  switch (f._tag) {
+    case "Latency":
+      return `${fmtDist(f.distribution)} ${f.phase}`
+    case "Hang":
+    case "ConnectionDrop":
+      return ""
+    case "ToolError":
+      return JSON.stringify(f.message)
+    case "JsonRpcError":
+      return `${f.code} ${JSON.stringify(f.message)}`
+    case "RateLimited":
+      return `retry after ${f.retryAfterMs}ms`
+    case "InvalidOutput":
+      return f.drift
+    case "LostResponse":
+      return `then ${f.then}`
+    case "CorruptMessage":
+    case "DuplicateMessage":
+      return f.direction
+    case "ServerDown":
+      return `from ${f.fromMs}ms for ${f.forMs}ms`
+    case "Flapping":
+      return `up ${f.upMs}ms down ${f.downMs}ms`
+    case "SlowStart":
+      return `+${f.delayMs}ms`
+  }
+}
+
+/**
+ * One line describing a fault.
+ *
+ * @example
+ * ```ts
+ * Fault.describe(Fault.lostResponse("payment.charge", { rate: 0.2 })) // => "LostResponse(then silence) @ payment.charge rate 0.2"
+ * ```
+ */
+export const describe = (f: Fault): string => {
+  const p = params(f)
+  const window = f.window ? ` in [${f.window.fromMs}ms, ${f.window.toMs}ms)` : ""
+  const burst = f.burst !== undefined && f.burst > 1 ? ` burst ${f.burst}` : ""
+  return `${f._tag}${p ? `(${p})` : ""} @ ${f.target} rate ${f.rate}${window}${burst}`
+}
+
+/**
+ * A plan, one fault per line, with its seed.
+ *
+ * @example
+ * ```ts
+ * console.log(Fault.describePlan(plan))
+ * ```
+ */
+export const describePlan = (p: FaultPlan): string =>
+  [`seed ${p.seed}, ${p.faults.length} fault(s)`, ...p.faults.map((f, i) => `  [${i}] ${describe(f)}`)].join("\n")
