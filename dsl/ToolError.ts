@@ -216,6 +216,108 @@ export class RateLimited extends Schema.TaggedClass<RateLimited>()("RateLimited"
 }
 
 /**
+ * A resilience policy refused the call before anything was sent: the circuit `breaker` was
+ * open (or its half-open trial calls were all in flight), the `bulkhead` was full or its wait
+ * expired, or the local `rate-limit` had no token. `policy` names what refused (the circuit key,
+ * the bulkhead pool, the rate limiter's key); `retryAfterMs` is when to come back, if known.
+ * Transient: a later attempt can succeed, and a retry waits at least `retryAfterMs`. A breaker
+ * never counts it as a failure. (A rate limit announced by the *server* is {@link RateLimited}.)
+ *
+ * @example
+ * ```ts
+ * new Rejected({ server: "gh", tool: "search", by: "breaker", policy: "gh", retryAfterMs: 30000, detail: "circuit 'gh' is open" }).message
+ * // => "gh.search: rejected by the circuit breaker 'gh' (nothing was sent; retry after 30000 ms): circuit 'gh' is open"
+ * ```
+ */
+export class Rejected extends Schema.TaggedClass<Rejected>()("Rejected", {
+  ...where,
+  by: Schema.Literals(["breaker", "bulkhead", "rate-limit"]),
+  policy: Schema.String,
+  retryAfterMs: Schema.optional(Schema.Number),
+  detail: Schema.String
+}) {
+  get message() {
+    const by = this.by === "breaker" ? "circuit breaker" : this.by === "bulkhead" ? "bulkhead" : "rate limiter"
+    const after = this.retryAfterMs !== undefined ? `; retry after ${this.retryAfterMs} ms` : ""
+    return `${at(this)}: rejected by the ${by} '${this.policy}' (nothing was sent${after}): ${this.detail}`
+  }
+}
+
+/**
+ * The encoded form of {@link ToolErrorReason} (what `Schema.encode` produces; plain JSON).
+ *
+ * @example
+ * ```ts
+ * const encoded: ToolErrorReasonEncoded = { _tag: "UnknownTool", server: "fs", tool: "x", detail: "not published" }
+ * ```
+ */
+export type ToolErrorReasonEncoded =
+  | typeof ToolFailed.Encoded
+  | typeof InvalidInput.Encoded
+  | typeof InvalidOutput.Encoded
+  | typeof Timeout.Encoded
+  | typeof ConnectionLost.Encoded
+  | typeof ServerUnavailable.Encoded
+  | typeof Protocol.Encoded
+  | typeof AuthRequired.Encoded
+  | typeof NotAllowed.Encoded
+  | typeof UnknownTool.Encoded
+  | typeof RateLimited.Encoded
+  | typeof Rejected.Encoded
+  | FallbackFailedEncoded
+
+/**
+ * The encoded form of {@link FallbackFailed}.
+ *
+ * @example
+ * ```ts
+ * const encoded: FallbackFailedEncoded = {
+ *   _tag: "FallbackFailed", server: "scan", tool: "run", policy: "local",
+ *   primary: { _tag: "ServerUnavailable", server: "scan", tool: "run", detail: "down" },
+ *   fallback: { _tag: "ToolFailed", server: "desktop", tool: "scan", text: "no scanner" }
+ * }
+ * ```
+ */
+export interface FallbackFailedEncoded {
+  readonly _tag: "FallbackFailed"
+  readonly server: string
+  readonly tool: string
+  readonly policy: string
+  readonly primary: ToolErrorReasonEncoded
+  readonly fallback: ToolErrorReasonEncoded
+}
+
+const reasonSchema = Schema.suspend((): Schema.Codec<ToolErrorReason, ToolErrorReasonEncoded> => ToolErrorReason)
+
+/**
+ * The call failed and so did its fallback (`policy` names the fallback); both failures are kept,
+ * as typed reasons. `server` and `tool` are the primary call's; the fallback's failure may name
+ * another server and tool (a fallback to another `server.tool`). Transient iff the fallback's
+ * failure is; it may have reached a server if either failure may have.
+ *
+ * @example
+ * ```ts
+ * const both = new FallbackFailed({
+ *   server: "scan", tool: "run", policy: "local",
+ *   primary: new ServerUnavailable({ server: "scan", tool: "run", detail: "down" }),
+ *   fallback: new ToolFailed({ server: "desktop", tool: "scan", text: "no scanner" })
+ * })
+ * both.message
+ * // => "scan.run: the call and its fallback 'local' both failed: scan.run: server 'scan' is unavailable: down; then desktop.scan failed: no scanner"
+ * ```
+ */
+export class FallbackFailed extends Schema.TaggedClass<FallbackFailed>()("FallbackFailed", {
+  ...where,
+  policy: Schema.String,
+  primary: reasonSchema,
+  fallback: reasonSchema
+}) {
+  get message(): string {
+    return `${at(this)}: the call and its fallback '${this.policy}' both failed: ${this.primary.message}; then ${this.fallback.message}`
+  }
+}
+
+/**
  * Every reason a tool call can fail, as a union Schema.
  *
  * @example
@@ -234,7 +336,9 @@ export const ToolErrorReason = Schema.Union([
   AuthRequired,
   NotAllowed,
   UnknownTool,
-  RateLimited
+  RateLimited,
+  Rejected,
+  FallbackFailed
 ])
 
 /**
@@ -245,41 +349,98 @@ export const ToolErrorReason = Schema.Union([
  * const tag: ToolErrorReason["_tag"] = "Timeout"
  * ```
  */
-export type ToolErrorReason = typeof ToolErrorReason.Type
-
-const transientTags: ReadonlySet<ToolErrorReason["_tag"]> = new Set([
-  "Timeout",
-  "ConnectionLost",
-  "ServerUnavailable",
-  "RateLimited"
-])
-
-const maybeSentTags: ReadonlySet<ToolErrorReason["_tag"]> = new Set(["Timeout", "ConnectionLost"])
+export type ToolErrorReason =
+  | ToolFailed
+  | InvalidInput
+  | InvalidOutput
+  | Timeout
+  | ConnectionLost
+  | ServerUnavailable
+  | Protocol
+  | AuthRequired
+  | NotAllowed
+  | UnknownTool
+  | RateLimited
+  | Rejected
+  | FallbackFailed
 
 /**
- * Whether retrying can help: true for `Timeout`, `ConnectionLost`, `ServerUnavailable` and
- * `RateLimited`; false for the rest.
+ * Whether retrying can help: true for `Timeout` of a call (not of the total budget),
+ * `ConnectionLost`, `ServerUnavailable`, `RateLimited` and `Rejected`; for `FallbackFailed`,
+ * whether the fallback's failure is; false for the rest.
  *
  * @example
  * ```ts
  * isTransient(new Timeout({ server: "a", tool: "b", phase: "call", afterMs: 1 })) // => true
  * ```
  */
-export const isTransient = (reason: ToolErrorReason): boolean =>
-  transientTags.has(reason._tag) && !(reason._tag === "Timeout" && reason.phase === "total")
+export const isTransient = (reason: ToolErrorReason): boolean => {
+  switch (reason._tag) {
+    case "Timeout":
+      return reason.phase === "call"
+    case "ConnectionLost":
+    case "ServerUnavailable":
+    case "RateLimited":
+    case "Rejected":
+      return true
+    case "FallbackFailed":
+      return isTransient(reason.fallback)
+    case "ToolFailed":
+    case "InvalidInput":
+    case "InvalidOutput":
+    case "Protocol":
+    case "AuthRequired":
+    case "NotAllowed":
+    case "UnknownTool":
+      return false
+  }
+}
 
 /**
  * Whether the failed call may have reached the server and had its side effect
- * (`Timeout` of a call, `ConnectionLost`): retrying such a call of a non-idempotent tool can
- * repeat the side effect.
+ * (`Timeout` of a call, `ConnectionLost`, and `InvalidOutput` — the tool ran, its answer did not fit;
+ * `FallbackFailed` when either of its failures may
+ * have): retrying such a call of a non-idempotent tool can repeat the side effect.
  *
  * @example
  * ```ts
  * mayHaveReachedServer(new ConnectionLost({ server: "pay", tool: "charge", detail: "closed" })) // => true
  * ```
  */
-export const mayHaveReachedServer = (reason: ToolErrorReason): boolean =>
-  maybeSentTags.has(reason._tag)
+export const mayHaveReachedServer = (reason: ToolErrorReason): boolean => {
+  switch (reason._tag) {
+    case "Timeout":
+    case "ConnectionLost":
+    // The tool ran and answered; only its answer did not fit the contract.
+    case "InvalidOutput":
+      return true
+    case "FallbackFailed":
+      return mayHaveReachedServer(reason.primary) || mayHaveReachedServer(reason.fallback)
+    default:
+      return false
+  }
+}
+
+/**
+ * The delay a reason asks for before the next attempt: `RateLimited` (the server said when),
+ * `Rejected` (the policy said when), and for `FallbackFailed` its fallback's.
+ *
+ * @example
+ * ```ts
+ * retryAfterMsOf(new RateLimited({ server: "gh", tool: "search", retryAfterMs: 2000, detail: "slow down" })) // => 2000
+ * ```
+ */
+export const retryAfterMsOf = (reason: ToolErrorReason): number | undefined => {
+  switch (reason._tag) {
+    case "RateLimited":
+    case "Rejected":
+      return reason.retryAfterMs
+    case "FallbackFailed":
+      return retryAfterMsOf(reason.fallback)
+    default:
+      return undefined
+  }
+}
 
 /**
  * The error of every MCP tool call. Match on `reason._tag`, or use
@@ -314,9 +475,9 @@ export class McpflowToolError extends Schema.TaggedError<McpflowToolError>()("Mc
   get mayHaveReachedServer(): boolean {
     return mayHaveReachedServer(this.reason)
   }
-  /** A delay the server asked for before the next attempt, if any. */
+  /** A delay the server or a policy asked for before the next attempt, if any (see {@link retryAfterMsOf}). */
   get retryAfterMs(): number | undefined {
-    return this.reason._tag === "RateLimited" ? this.reason.retryAfterMs : undefined
+    return retryAfterMsOf(this.reason)
   }
 }
 

@@ -287,7 +287,8 @@ export const ignoredToolErrors: ReadonlySet<ToolErrorReason["_tag"]> = new Set([
 
 /**
  * The default classifier: a success is `success`; an {@link McpflowToolError} whose reason is in
- * {@link ignoredToolErrors}, a {@link BreakerRejected} from a nested breaker, or a `BulkheadRejected` /
+ * {@link ignoredToolErrors} or is `Rejected` (a breaker, bulkhead or rate limit of the call
+ * refused it), a {@link BreakerRejected} from a nested breaker, or a `BulkheadRejected` /
  * `RateLimitRejected` from a policy inside it (nothing was sent), is `ignored`;
  * every other failure (defects included) is `failure`.
  *
@@ -303,7 +304,10 @@ export const defaultClassify: Classifier = (exit) => {
     const reason = reasons[i]!
     if (reason._tag === "Fail") {
       const error = reason.error
-      if (error instanceof McpflowToolError) return ignoredToolErrors.has(error.reason._tag) ? "ignored" : "failure"
+      if (error instanceof McpflowToolError) {
+        // `Rejected`: a policy of a call inside this breaker refused it; nothing was sent.
+        return ignoredToolErrors.has(error.reason._tag) || error.reason._tag === "Rejected" ? "ignored" : "failure"
+      }
       if (error instanceof BreakerRejected) return "ignored"
       // Rejected by a bulkhead or rate limit inside the breaker: nothing was sent.
       if (Predicate.isTagged(error, "BulkheadRejected") || Predicate.isTagged(error, "RateLimitRejected")) return "ignored"

@@ -1,6 +1,6 @@
 /**
  * Resilience policies on the gateway's contract calls: which policy a call runs under, and how
- * a policy's own failures become {@link McpflowToolError} reasons.
+ * a policy's own failures become {@link McpflowToolError} reasons ({@link toToolError}).
  *
  * Precedence, per policy kind (retry, timeout, breaker, …), highest first:
  * 1. the call site (`CallOptions.policy`),
@@ -22,13 +22,14 @@ import type { ContractInfo, ContractSchema } from "../../dsl/Contract.ts"
 import * as Cache from "../../dsl/policy/Cache.ts"
 import * as Policy from "../../dsl/policy/Policy.ts"
 import {
+  FallbackFailed,
   InvalidInput,
   McpflowToolError,
-  RateLimited,
-  ServerUnavailable,
+  Rejected,
   Timeout,
   ToolFailed,
-  toolError
+  toolError,
+  type ToolErrorReason
 } from "../../dsl/ToolError.ts"
 import { type CallOptions, McpGateway } from "./McpGateway.ts"
 
@@ -37,38 +38,65 @@ type AnyPolicy = Policy.Policy<unknown, unknown, McpGateway>
 const message = (u: unknown): string =>
   Predicate.hasProperty(u, "message") && typeof u.message === "string" ? u.message : String(u)
 
+const numberField = (u: unknown, field: string): number | undefined =>
+  Predicate.hasProperty(u, field) && typeof u[field] === "number" ? u[field] : undefined
+
+const stringField = (u: unknown, field: string): string | undefined =>
+  Predicate.hasProperty(u, field) && typeof u[field] === "string" ? u[field] : undefined
+
 /**
- * A policy's failure as a tool error of `server.tool`: a policy timeout is `Timeout` (`phase`
- * `"call"` per attempt, `"total"` overall), a breaker or bulkhead rejection `ServerUnavailable`
- * (nothing was sent), a rate-limit rejection `RateLimited` with its `retryAfterMs`; when a
- * fallback failed too, its own failure (else the primary's). Tool errors pass through.
+ * A policy's failure as a tool error of `server.tool`. Tool errors pass through; otherwise:
+ *
+ * | policy failure | reason |
+ * | --- | --- |
+ * | `PolicyTimeout` | `Timeout` (`phase` `"call"` per attempt, `"total"` overall) |
+ * | `BreakerRejected` | `Rejected { by: "breaker", policy: <circuit key>, retryAfterMs }` |
+ * | `BulkheadRejected` | `Rejected { by: "bulkhead", policy: <pool> }` |
+ * | `RateLimitRejected` | `Rejected { by: "rate-limit", policy: <limiter key>, retryAfterMs }` |
+ * | `FallbackFailed` | `FallbackFailed { primary, fallback }`, each mapped the same way |
+ * | anything else | `ToolFailed` with its message |
+ *
+ * `RateLimited` stays the reason for a rate limit announced by the server.
  *
  * @example
  * ```ts
- * toToolError("docker", "build", new BreakerRejected({ key: "docker", state: "open", retryAfterMs: 1000 })).reason._tag
- * // => "ServerUnavailable"
+ * const e = toToolError("docker", "build", new BreakerRejected({ key: "docker", state: "open", retryAfterMs: 1000 }))
+ * e.reason._tag // => "Rejected"
+ * e.retryAfterMs // => 1000
  * ```
  */
-export const toToolError = (server: string, tool: string, error: unknown): McpflowToolError => {
-  if (error instanceof McpflowToolError) return error
+export const toToolError = (server: string, tool: string, error: unknown): McpflowToolError =>
+  error instanceof McpflowToolError ? error : toolError(toReason(server, tool, error))
+
+const toReason = (server: string, tool: string, error: unknown): ToolErrorReason => {
+  if (error instanceof McpflowToolError) return error.reason
   if (Predicate.isTagged(error, "PolicyTimeout") && Predicate.hasProperty(error, "afterMs")) {
     const scope = Predicate.hasProperty(error, "scope") ? error.scope : "attempt"
     const name = Predicate.hasProperty(error, "policy") ? String(error.policy) : "timeout"
-    return toolError(
-      new Timeout({ server, tool, phase: scope === "overall" ? "total" : "call", afterMs: Number(error.afterMs), policy: `policy '${name}'` })
-    )
+    return new Timeout({ server, tool, phase: scope === "overall" ? "total" : "call", afterMs: Number(error.afterMs), policy: `policy '${name}'` })
   }
-  if (Predicate.isTagged(error, "BreakerRejected") || Predicate.isTagged(error, "BulkheadRejected")) {
-    return toolError(new ServerUnavailable({ server, tool, detail: message(error) }))
-  }
-  if (Predicate.isTagged(error, "RateLimitRejected")) {
-    const after = Predicate.hasProperty(error, "retryAfterMs") && typeof error.retryAfterMs === "number" ? error.retryAfterMs : undefined
-    return toolError(new RateLimited({ server, tool, retryAfterMs: after, detail: message(error) }))
+  const by = Predicate.isTagged(error, "BreakerRejected")
+    ? "breaker"
+    : Predicate.isTagged(error, "BulkheadRejected")
+    ? "bulkhead"
+    : Predicate.isTagged(error, "RateLimitRejected")
+    ? "rate-limit"
+    : undefined
+  if (by !== undefined) {
+    const policy = (by === "bulkhead" ? stringField(error, "pool") : stringField(error, "key")) ?? by
+    const retryAfterMs = numberField(error, "retryAfterMs")
+    return new Rejected({ server, tool, by, policy, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), detail: message(error) })
   }
   if (Predicate.isTagged(error, "FallbackFailed") && Predicate.hasProperty(error, "fallback") && Predicate.hasProperty(error, "primary")) {
-    return error.fallback instanceof McpflowToolError ? error.fallback : toToolError(server, tool, error.primary)
+    return new FallbackFailed({
+      server,
+      tool,
+      policy: stringField(error, "policy") ?? "fallback",
+      primary: toReason(server, tool, error.primary),
+      fallback: toReason(server, tool, error.fallback)
+    })
   }
-  return toolError(new ToolFailed({ server, tool, text: message(error) }))
+  return new ToolFailed({ server, tool, text: message(error) })
 }
 
 /**

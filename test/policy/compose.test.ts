@@ -9,7 +9,7 @@ import * as Fallback from "../../dsl/policy/Fallback.ts"
 import * as Policy from "../../dsl/policy/Policy.ts"
 import * as Retry from "../../dsl/policy/Retry.ts"
 import * as Timeout from "../../dsl/policy/Timeout.ts"
-import type { McpflowToolError } from "../../dsl/ToolError.ts"
+import { McpflowToolError, ToolFailed, toolError } from "../../dsl/ToolError.ts"
 import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
 import { decodeMcpJson, McpflowConfigError } from "../../src/gateway/McpJson.ts"
 import type { GatewayConfig } from "../../src/gateway/ServerConfig.ts"
@@ -360,9 +360,163 @@ describe("Policy on contract calls", () => {
         yield* runFor(Svc.hang({}), 2_000)
         assert.strictEqual(counts.hang, 2)
         const exit = yield* runFor(Svc.read({ id: "x" }), 100)
-        const reason = toolErrorOf(exit)
-        assert.strictEqual(reason._tag, "ServerUnavailable")
+        const error = failureOf(exit)!
+        const reason = error.reason
+        assert.strictEqual(reason._tag, "Rejected")
+        if (reason._tag === "Rejected") {
+          assert.strictEqual(reason.by, "breaker")
+          assert.strictEqual(reason.policy, "svc")
+          assert.isDefined(reason.retryAfterMs)
+          assert.isTrue(reason.retryAfterMs! > 0 && reason.retryAfterMs! <= 60_000, `retryAfterMs ${reason.retryAfterMs}`)
+        }
         assert.include(reason.message, "circuit 'svc' is open")
+        assert.strictEqual(error.retryAfterMs, reason._tag === "Rejected" ? reason.retryAfterMs : -1, "a retry waits at least this long")
+        assert.isTrue(error.transient)
+        assert.isFalse(error.mayHaveReachedServer)
+        assert.strictEqual(counts.read, 0, "nothing was sent")
+      }).pipe(Effect.provide(layer))
+    }))
+
+  it.effect("a full bulkhead is Rejected by the bulkhead, naming its pool; nothing is sent", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* makeGateway({ svc: { bulkhead: { pool: "svc-pool", maxConcurrent: 1, maxQueue: 0 } } })
+      yield* Effect.gen(function*() {
+        const holder = yield* Effect.forkChild(Svc.hang({}))
+        yield* settle
+        assert.strictEqual(counts.hang, 1)
+        const error = failureOf(yield* Effect.exit(Svc.read({ id: "x" })))!
+        const reason = error.reason
+        assert.strictEqual(reason._tag, "Rejected")
+        if (reason._tag === "Rejected") {
+          assert.strictEqual(reason.by, "bulkhead")
+          assert.strictEqual(reason.policy, "svc-pool")
+          assert.include(reason.detail, "the wait queue is full")
+        }
+        assert.strictEqual(reason.server, "svc")
+        assert.strictEqual(reason.tool, "read")
+        assert.isTrue(error.transient)
+        assert.isFalse(error.mayHaveReachedServer)
+        assert.strictEqual(counts.read, 0, "nothing was sent")
+        yield* Fiber.interrupt(holder)
+      }).pipe(Effect.provide(layer))
+    }))
+
+  it.effect("the local rate limiter's refusal is Rejected by the rate limit with retryAfterMs (RateLimited stays the server's)", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* makeGateway({ svc: { rateLimit: { limit: 1, window: "1 minute", onExceeded: "fail" } } })
+      yield* Effect.gen(function*() {
+        const holder = yield* Effect.forkChild(Svc.hang({}))
+        yield* settle
+        const error = failureOf(yield* Effect.exit(Svc.read({ id: "x" })))!
+        const reason = error.reason
+        assert.strictEqual(reason._tag, "Rejected")
+        if (reason._tag === "Rejected") {
+          assert.strictEqual(reason.by, "rate-limit")
+          assert.strictEqual(reason.policy, "svc")
+          assert.isDefined(reason.retryAfterMs)
+          assert.strictEqual(error.retryAfterMs, reason.retryAfterMs)
+        }
+        assert.isTrue(error.transient)
+        assert.strictEqual(counts.read, 0, "nothing was sent")
+        yield* Fiber.interrupt(holder)
+      }).pipe(Effect.provide(layer))
+    }))
+
+  it.effect("a Rejected tool error is not a failure for a breaker around the call", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* makeGateway({ svc: { bulkhead: { pool: "one", maxConcurrent: 1, maxQueue: 0 } } })
+      const outer = yield* CircuitBreaker.make({ name: "flow", trip: CircuitBreaker.consecutive(1), openDuration: "1 minute" })
+      yield* Effect.gen(function*() {
+        const holder = yield* Effect.forkChild(Svc.hang({}))
+        yield* settle
+        const error = failureOf(yield* Effect.exit(outer.execute(Svc.read({ id: "x" }))))
+        assert.instanceOf(error, McpflowToolError)
+        assert.strictEqual((error as McpflowToolError).reason._tag, "Rejected")
+        assert.strictEqual(yield* outer.state("flow"), "closed")
+        yield* Fiber.interrupt(holder)
+      }).pipe(Effect.provide(layer))
+    }))
+
+  it.effect("when the primary and the fallback both fail, FallbackFailed keeps both typed reasons", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* makeGateway({ svc: { timeout: "1s" } })
+      yield* Effect.gen(function*() {
+        // the fallback is another server.tool (its output mapped) that times out too: both transient
+        const other = Effect.map(Svc.hang({}), (id) => ({ id, n: 0 }))
+        const viaTool = yield* runFor(
+          Svc.read({ id: "p" }, { policy: { fallback: Fallback.make({ name: "other-tool", alternative: other }) } }),
+          3_000
+        )
+        const error = failureOf(viaTool)!
+        const reason = error.reason
+        assert.strictEqual(reason._tag, "FallbackFailed")
+        if (reason._tag === "FallbackFailed") {
+          assert.strictEqual(reason.policy, "other-tool")
+          assert.strictEqual(`${reason.server}.${reason.tool}`, "svc.read")
+          assert.strictEqual(reason.primary._tag, "Timeout")
+          assert.strictEqual(`${reason.primary.server}.${reason.primary.tool}`, "svc.read")
+          assert.strictEqual(reason.fallback._tag, "Timeout")
+          assert.strictEqual(`${reason.fallback.server}.${reason.fallback.tool}`, "svc.hang")
+          assert.include(reason.message, reason.primary.message)
+          assert.include(reason.message, reason.fallback.message)
+        }
+        assert.isTrue(error.transient, "transient because the fallback's failure is")
+        assert.isTrue(error.mayHaveReachedServer)
+        assert.strictEqual(counts.hang, 1)
+
+        // the fallback fails permanently: not transient
+        const failing = yield* runFor(
+          Svc.read({ id: "q" }, {
+            policy: {
+              fallback: Fallback.make({
+                name: "mirror",
+                alternative: Effect.fail(toolError(new ToolFailed({ server: "mirror", tool: "read", text: "mirror is down" })))
+              })
+            }
+          }),
+          2_000
+        )
+        const second = failureOf(failing)!
+        assert.strictEqual(second.reason._tag, "FallbackFailed")
+        if (second.reason._tag === "FallbackFailed") {
+          assert.strictEqual(second.reason.primary._tag, "Timeout")
+          assert.deepStrictEqual(second.reason.fallback, new ToolFailed({ server: "mirror", tool: "read", text: "mirror is down" }))
+        }
+        assert.isFalse(second.transient)
+      }).pipe(Effect.provide(layer))
+    }))
+
+  it.effect("an open breaker then a failing fallback: FallbackFailed of Rejected{breaker} and the fallback's failure", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* makeGateway({
+        svc: { timeout: "1s", breaker: { trip: { kind: "consecutive", failures: 1 }, openDuration: "30s" } }
+      })
+      yield* Effect.gen(function*() {
+        yield* runFor(Svc.hang({}), 2_000)
+        const exit = yield* runFor(
+          Svc.read({ id: "p" }, {
+            policy: {
+              fallback: Fallback.make({
+                name: "degraded",
+                alternative: Effect.fail(new Error("no cached answer")),
+                when: "breaker-rejected"
+              })
+            }
+          }),
+          100
+        )
+        const reason = toolErrorOf(exit)
+        assert.strictEqual(reason._tag, "FallbackFailed")
+        if (reason._tag === "FallbackFailed") {
+          const primary = reason.primary
+          assert.strictEqual(primary._tag, "Rejected")
+          if (primary._tag === "Rejected") {
+            assert.strictEqual(primary.by, "breaker")
+            assert.isTrue(primary.retryAfterMs !== undefined && primary.retryAfterMs > 0 && primary.retryAfterMs <= 30_000)
+          }
+          assert.strictEqual(reason.fallback._tag, "ToolFailed")
+          assert.include(reason.fallback.message, "no cached answer")
+        }
         assert.strictEqual(counts.read, 0, "nothing was sent")
       }).pipe(Effect.provide(layer))
     }))
