@@ -6,13 +6,16 @@
  */
 import { Cause, Effect, Exit, Fiber, Option, Schema } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
-import { WorkflowEngine } from "effect/workflow/WorkflowEngine"
+import { WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
+import { inFlight, JournalError, RunJournal } from "../../src/engine/RunJournal.ts"
+import { createHash } from "node:crypto"
 import type { ContractInfo } from "../Contract.ts"
 import { firstIssue } from "../SchemaIssues.ts"
-import { CompensationsFailed, FlowDefinition, FlowError, InvalidFlowInput, InvalidFlowOutput } from "./FlowError.ts"
+import { CompensationsFailed, FlowDefinition, FlowError, InvalidFlowInput, InvalidFlowOutput, NotResumable } from "./FlowError.ts"
 import { FlowEngine } from "./FlowEngine.ts"
-import { FlowEvents } from "./FlowEvents.ts"
-import { CurrentScope, emit, isSuspension, now, type RunState, type StepScope, unwind } from "./RunScope.ts"
+import { type FlowEvent, FlowEvents } from "./FlowEvents.ts"
+import { plan } from "./Plan.ts"
+import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
 
 const TypeId = "~mcpflow/Flow"
 
@@ -151,21 +154,92 @@ export const run = <I extends Schema.Top, O extends Schema.Top, E, R>(
   flow: Flow<I, O, E, R>,
   input: I["Encoded"],
   options?: RunOptions
-): Effect.Effect<O["Type"], E | FlowError, Exclude<R, WorkflowEngine> | FlowEngine | WorkflowEngine> =>
+): Effect.Effect<O["Type"], E | FlowError | JournalError, Exclude<R, WorkflowEngine> | FlowEngine | WorkflowEngine> =>
+  execute(flow, input, options, undefined)
+
+/**
+ * Continues a journaled run that a crash (or a killed process) left unfinished: the steps that
+ * completed are replayed from the journal, not run again; a step that was in flight runs again
+ * and is reported as "re-run after crash". Needs a `RunJournal` and a durable engine. Refused
+ * with `NotResumable` when the run does not exist, already finished, belongs to another flow, or
+ * the flow's step structure changed since it started (unless `force`).
+ *
+ * @example
+ * ```ts
+ * const result = yield* Flow.resume(deploy, "9b0c…").pipe(Effect.provide(Engines.durable(".mcpflow")))
+ * ```
+ */
+export const resume = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  flow: Flow<I, O, E, R>,
+  runId: string,
+  options?: { readonly force?: boolean | undefined; readonly sandbox?: boolean | undefined }
+): Effect.Effect<
+  O["Type"],
+  E | FlowError | JournalError,
+  Exclude<R, WorkflowEngine> | FlowEngine | WorkflowEngine | RunJournal
+> =>
+  Effect.gen(function*() {
+    const journal = yield* RunJournal
+    const refuse = (detail: string) => Effect.fail(new FlowError({ flow: flow.name, reason: new NotResumable({ runId, detail }) }))
+    const record = yield* journal.get(runId).pipe(
+      Effect.mapError((e): FlowError | JournalError =>
+        e.reason === "NotFound"
+          ? new FlowError({ flow: flow.name, reason: new NotResumable({ runId, detail: "no such run in the journal" }) })
+          : e
+      )
+    )
+    if (record.flow !== flow.name) return yield* refuse(`it is a run of ${JSON.stringify(record.flow)}, not of ${JSON.stringify(flow.name)}`)
+    if (record.status !== "running") return yield* refuse(`it already ${record.status === "interrupted" ? "was interrupted (and compensated)" : record.status}`)
+    const events = yield* journal.events(runId)
+    const completed = new Set(
+      events.flatMap((e) => (e._tag === "StepSucceeded" && e.kind === "step" ? [e.path] : []))
+    )
+    return yield* execute(flow, record.input as I["Encoded"], { runId, sandbox: options?.sandbox }, {
+      inFlight: new Set(inFlight(events)),
+      completed,
+      pending: new Set(completed),
+      force: options?.force === true,
+      codeChanged: codeHash(flow) !== record.fingerprint,
+      diverged: undefined
+    })
+  })
+
+const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  flow: Flow<I, O, E, R>,
+  input: I["Encoded"],
+  options: RunOptions | undefined,
+  resumed: ResumeState | undefined
+): Effect.Effect<O["Type"], E | FlowError | JournalError, Exclude<R, WorkflowEngine> | FlowEngine | WorkflowEngine> =>
   Effect.gen(function*() {
     const engine = yield* FlowEngine
     const decoded = yield* decodeInput(flow, input)
     const sink = yield* FlowEvents
+    const journal = Option.getOrUndefined(yield* Effect.serviceOption(RunJournal))
     const runId = options?.runId ?? crypto.randomUUID()
+    let journalFailure: JournalError | undefined
+    const emitTo = journal === undefined ? sink.emit : (event: FlowEvent) => {
+      try {
+        journal.appendUnsafe(event)
+      } catch (thrown) {
+        journalFailure ??= new JournalError({ file: journal.file, reason: "Io", detail: String(thrown) })
+      }
+      sink.emit(event)
+    }
     const state: RunState = {
       runId,
       flow: flow.name,
       mode: "run",
-      emit: sink.emit,
+      emit: emitTo,
       root: { entries: [] },
       subscriptions: new Map(),
       compensationFailures: [],
-      failedStep: undefined
+      failedStep: undefined,
+      inFlightAtCrash: resumed?.inFlight,
+      resume: resumed
+    }
+    if (journal !== undefined) {
+      const startedAt = yield* now
+      yield* journal.start({ runId, flow: flow.name, input, fingerprint: codeHash(flow), structure: [], startedAt })
     }
     const payload = { runId, input }
     const executionId = yield* flow.workflow.executionId(payload)
@@ -173,7 +247,13 @@ export const run = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const context = yield* Effect.context<R>()
     engine.runs.set(executionId, { context: context as never, state, input: decoded })
     const top: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
-    yield* emit(top, { _tag: "FlowStarted", flow: flow.name, engine: engine.kind, sandbox: options?.sandbox })
+    yield* emit(top, {
+      _tag: "FlowStarted",
+      flow: flow.name,
+      engine: engine.kind,
+      sandbox: options?.sandbox,
+      ...(resumed !== undefined ? { resumed: true, inFlight: [...resumed.inFlight] } : {})
+    })
     const started = yield* now
     // Uninterruptible but for the run itself: an interrupted run still compensates and reports.
     return yield* Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
@@ -209,6 +289,20 @@ export const run = <I extends Schema.Top, O extends Schema.Top, E, R>(
         errorTag
       })
     }
+    // A resume refused because the code changed leaves the run resumable (fix the code, or --force).
+    if (journal !== undefined && state.resume?.diverged === undefined) {
+      const interrupted = Exit.isFailure(result) && Cause.hasInterruptsOnly(result.cause)
+      const failure = Exit.isFailure(result) ? Cause.squash(result.cause) : undefined
+      yield* journal.finish({
+        runId,
+        status: Exit.isSuccess(result) ? "succeeded" : interrupted ? "interrupted" : "failed",
+        finishedAt: yield* now,
+        failedStep: live.failedStep,
+        error: failure === undefined || interrupted ? undefined : messageOf(failure),
+        errorTag: failure === undefined || interrupted ? undefined : tagOf(failure)
+      })
+      if (journalFailure !== undefined) return yield* journalFailure
+    }
     return yield* result
     }))
   }) as never
@@ -223,9 +317,9 @@ const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I
       Effect.gen(function*() {
         const entry = engine.runs.get(executionId)
         if (entry === undefined) {
-          return yield* Effect.die(
-            new FlowDefinition({ detail: `run ${payload.runId} of ${flow.name} has no live caller; resume it with its runId` })
-          )
+          // A durable engine restarted an unfinished run that nobody resumed (yet): park it
+          // until `mcpflow resume <runId>` gives it its services back.
+          return yield* Workflow.suspend(yield* WorkflowInstance)
         }
         const state = entry.state
         // A fresh compensation list each time the engine (re)plays the body: replayed steps re-register.
@@ -241,7 +335,7 @@ const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I
             Exit.isSuccess(exit)
               ? Effect.void
               : Effect.flatMap(isSuspension(exit), (suspended) =>
-                suspended
+                suspended || state.resume?.diverged !== undefined
                   ? Effect.void
                   // In a fiber of its own: this one may be interrupted, its compensations must not be.
                   : Effect.forkDetach(unwind(state.root.entries, exit.cause).pipe(Effect.provideService(CurrentScope, scope)))
@@ -282,6 +376,11 @@ const settle = <I extends Schema.Top, O extends Schema.Top, E, R>(
       }
       return Exit.succeed(exit.value as O["Type"])
     }
+    if (state.resume?.diverged !== undefined) {
+      return Exit.fail(
+        new FlowError({ flow: flow.name, reason: new NotResumable({ runId: state.runId, detail: state.resume.diverged }) })
+      )
+    }
     const defect = Option.getOrUndefined(Cause.findDefect(exit.cause).pipe(Result.getSuccess))
     if (defect instanceof FlowDefinition) {
       return Exit.fail(new FlowError({ flow: flow.name, reason: defect }))
@@ -318,4 +417,8 @@ const tagOf = (error: unknown): string | undefined =>
  * console.log(Plan.toText(yield* Flow.plan(deploy)))
  * ```
  */
-export { plan } from "./Plan.ts"
+export { plan }
+
+/** A hash of the flow's code and Schemas, recorded with each journaled run. */
+const codeHash = (flow: AnyFlow & { readonly run: Function }): string =>
+  createHash("sha256").update(flow.name).update(String(flow.run)).digest("hex").slice(0, 16)

@@ -80,6 +80,24 @@ export class CompensationsFailed extends Schema.TaggedClass<CompensationsFailed>
 }
 
 /**
+ * A run cannot be resumed: it does not exist, it already finished, or the flow's structure
+ * changed since it started (resume with `force` to accept that).
+ *
+ * @example
+ * ```ts
+ * new NotResumable({ runId: "r1", detail: "it already succeeded" }).message
+ * ```
+ */
+export class NotResumable extends Schema.TaggedClass<NotResumable>()("NotResumable", {
+  runId: Schema.String,
+  detail: Schema.String
+}) {
+  get message(): string {
+    return `run ${this.runId} cannot be resumed: ${this.detail}`
+  }
+}
+
+/**
  * Why a flow failed on its own account (its steps' typed errors pass through unchanged).
  *
  * @example
@@ -87,7 +105,7 @@ export class CompensationsFailed extends Schema.TaggedClass<CompensationsFailed>
  * const r: FlowErrorReason = new FlowDefinition({ detail: "cycle a → b → a" })
  * ```
  */
-export type FlowErrorReason = InvalidFlowInput | InvalidFlowOutput | FlowDefinition | CompensationsFailed
+export type FlowErrorReason = InvalidFlowInput | InvalidFlowOutput | FlowDefinition | CompensationsFailed | NotResumable
 
 /**
  * The flow's own error: `flow` names the flow, `reason` says what went wrong.
@@ -100,7 +118,7 @@ export type FlowErrorReason = InvalidFlowInput | InvalidFlowOutput | FlowDefinit
  */
 export class FlowError extends Schema.TaggedError<FlowError>()("FlowError", {
   flow: Schema.String,
-  reason: Schema.Union([InvalidFlowInput, InvalidFlowOutput, FlowDefinition, CompensationsFailed])
+  reason: Schema.Union([InvalidFlowInput, InvalidFlowOutput, FlowDefinition, CompensationsFailed, NotResumable])
 }) {
   override get message(): string {
     return `${this.flow}: ${this.reason.message}`

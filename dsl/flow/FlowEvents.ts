@@ -75,6 +75,9 @@ export declare namespace FlowEvent {
     readonly flow: string
     readonly engine: string
     readonly sandbox?: boolean | undefined
+    /** A resumed run: `inFlight` lists the steps the crash interrupted (they run again). */
+    readonly resumed?: boolean | undefined
+    readonly inFlight?: ReadonlyArray<string> | undefined
   }
   /** The run ended: `failure` carries the rendered cause and, when known, the failing step. */
   interface FlowFinished extends Base {
@@ -90,6 +93,8 @@ export declare namespace FlowEvent {
     readonly _tag: "StepStarted"
     readonly path: string
     readonly kind: StepKind
+    /** The step was in flight when the process running the run crashed: it runs again. */
+    readonly rerunAfterCrash?: boolean | undefined
   }
   /** `replayed`: the journal already held this step's result, so its body did not run again. */
   interface StepSucceeded extends Base {

@@ -45,13 +45,17 @@ export const runGroup = <A, E, R>(
     const inner = child(scope, path, options?.saga !== undefined ? { saga: options.saga } : undefined)
     yield* emit(scope, { _tag: "StepStarted", path, kind })
     const started = yield* now
-    const exit = yield* Effect.exit(body(path, inner).pipe(Effect.provideService(CurrentScope, inner)))
-    const durationMs = (yield* now) - started
-    if (Exit.isSuccess(exit)) {
-      yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: false })
-    } else {
-      yield* reportFailure(scope, path, kind, durationMs, exit.cause)
-    }
+    // Reported while uninterruptible, so an interrupted group (a fail-fast sibling) is reported too.
+    const exit = yield* Effect.uninterruptibleMask((restore) =>
+      Effect.exit(restore(body(path, inner).pipe(Effect.provideService(CurrentScope, inner)))).pipe(
+        Effect.tap((exit) =>
+          Effect.flatMap(now, (at) =>
+            Exit.isSuccess(exit)
+              ? emit(scope, { _tag: "StepSucceeded", path, kind, durationMs: at - started, replayed: false })
+              : reportFailure(scope, path, kind, at - started, exit.cause))
+        )
+      )
+    )
     return yield* exit
   })
 

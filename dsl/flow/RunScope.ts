@@ -54,6 +54,22 @@ export interface Subscription {
   readonly handler: (payload: unknown) => Effect.Effect<unknown, unknown>
 }
 
+/**
+ * A resumed run's view of its journal: the steps that completed (replayed, not re-run), the ones
+ * the crash left in flight, and whether the code changed since. When it did (and not `force`), a
+ * step the journal does not know that starts while journaled steps are still to be replayed means
+ * the flow diverged: the resume stops there, before the new step does anything.
+ */
+export interface ResumeState {
+  readonly inFlight: ReadonlySet<string>
+  readonly completed: ReadonlySet<string>
+  /** Completed steps not yet met by this replay. */
+  readonly pending: Set<string>
+  readonly force: boolean
+  readonly codeChanged: boolean
+  diverged: string | undefined
+}
+
 /** What one run shares across its fibers. */
 export interface RunState {
   readonly runId: string
@@ -68,6 +84,9 @@ export interface RunState {
   readonly compensationFailures: Array<{ readonly step: string; readonly error: string }>
   /** The first step that failed (not interrupted), for the summary. */
   failedStep: string | undefined
+  /** On resume: the steps the crash left in flight (they run again). */
+  readonly inFlightAtCrash?: ReadonlySet<string> | undefined
+  readonly resume?: ResumeState | undefined
 }
 
 /** Where the current fiber is in a run. */

@@ -120,13 +120,31 @@ export const runStep = <A, E, R, R2>(
       Effect.tapCause(() => Effect.sync(() => void (ran = true)))
     )
     const run = journal(path, body, journaled, options)
-    yield* emit(scope, { _tag: "StepStarted", path, kind })
+    const resume = scope.run?.resume
+    if (resume !== undefined && journaled && kind === "step") {
+      if (resume.completed.has(path)) resume.pending.delete(path)
+      else if (!resume.inFlight.has(path) && resume.pending.size > 0 && resume.codeChanged && !resume.force) {
+        resume.diverged = `the flow changed since the run started: step ${JSON.stringify(path)} is new, and the journaled ` +
+          `step(s) ${[...resume.pending].map((p) => JSON.stringify(p)).join(", ")} were not reached before it; ` +
+          `fix the flow or resume with --force`
+        return yield* Effect.interrupt
+      }
+    }
+    const rerun = scope.run?.inFlightAtCrash?.has(path) === true ? { rerunAfterCrash: true } : {}
+    yield* emit(scope, { _tag: "StepStarted", path, kind, ...rerun })
     const started = yield* now
     const exit = yield* Effect.uninterruptibleMask((restore) =>
       Effect.exit(restore(run)).pipe(
         Effect.tap((exit) =>
           Exit.isSuccess(exit) && options?.compensate !== undefined
             ? register(scope, path, exit.value, options.compensate)
+            : Effect.void
+        ),
+        // Reported while still uninterruptible: an interrupted step (a fail-fast sibling, Ctrl-C)
+        // would otherwise never reach the report below.
+        Effect.tap((exit) =>
+          Exit.isFailure(exit)
+            ? Effect.flatMap(now, (at) => reportFailure(scope, path, kind, at - started, exit.cause))
             : Effect.void
         )
       )
@@ -144,8 +162,6 @@ export const runStep = <A, E, R, R2>(
     }
     if (Exit.isSuccess(exit)) {
       yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran })
-    } else {
-      yield* reportFailure(scope, path, kind, durationMs, exit.cause)
     }
     return yield* exit
   })

@@ -1,0 +1,269 @@
+/**
+ * The run history: one row per run (flow, status, input, structure fingerprint, outcome) and
+ * every event of the run, in mcpflow's own tables next to the workflow engine's journal in the
+ * same SQLite file (`.mcpflow/runs.db`). `mcpflow runs` and `mcpflow show` read it; resume
+ * reads a run's input and fingerprint from it and finds the steps a crash left in flight.
+ *
+ * Writes are synchronous (`node:sqlite`), so an event is on disk before the step it announces
+ * does anything: a crash never loses a `StepStarted`.
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite"
+import { existsSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+import { Context, Effect, Layer, Schema } from "effect"
+import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
+
+/** The journal format this version writes; older formats are migrated, newer ones refused. */
+export const journalFormat = 1
+
+/**
+ * Why the journal could not be used. Every reason names the file.
+ *
+ * @example
+ * ```ts
+ * new JournalError({ file: ".mcpflow/runs.db", reason: "Corrupt", detail: "file is not a database" }).message
+ * ```
+ */
+export class JournalError extends Schema.TaggedError<JournalError>()("JournalError", {
+  file: Schema.String,
+  reason: Schema.Literals(["Corrupt", "Locked", "Missing", "Incompatible", "NotFound", "Io"]),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `journal ${this.file}: ${this.detail}`
+  }
+}
+
+/**
+ * One run as the history shows it.
+ *
+ * @example
+ * ```ts
+ * const r: RunRecord = { runId: "r1", flow: "cicd", status: "succeeded", startedAt: 0, finishedAt: 900, input: {}, fingerprint: "ab12", structure: ["step:build"], failedStep: undefined, error: undefined, errorTag: undefined }
+ * ```
+ */
+export interface RunRecord {
+  readonly runId: string
+  readonly flow: string
+  readonly status: "running" | "succeeded" | "failed" | "interrupted"
+  readonly startedAt: number
+  readonly finishedAt: number | undefined
+  readonly input: unknown
+  readonly fingerprint: string
+  /** The flow's step structure when the run started (see `Fingerprint`). */
+  readonly structure: ReadonlyArray<string>
+  readonly failedStep: string | undefined
+  readonly error: string | undefined
+  readonly errorTag: string | undefined
+}
+
+/**
+ * The run history service.
+ *
+ * @example
+ * ```ts
+ * const runs = yield* (yield* RunJournal).list
+ * ```
+ */
+export class RunJournal extends Context.Service<RunJournal, {
+  readonly file: string
+  /** Records a new run (or, for a resume, marks it running again). */
+  readonly start: (run: {
+    readonly runId: string
+    readonly flow: string
+    readonly input: unknown
+    readonly fingerprint: string
+    readonly structure: ReadonlyArray<string>
+    readonly startedAt: number
+  }) => Effect.Effect<void, JournalError>
+  /** Appends an event (synchronously, so it survives a crash right after). */
+  readonly appendUnsafe: (event: FlowEvent) => void
+  readonly finish: (run: {
+    readonly runId: string
+    readonly status: RunRecord["status"]
+    readonly finishedAt: number
+    readonly failedStep?: string | undefined
+    readonly error?: string | undefined
+    readonly errorTag?: string | undefined
+  }) => Effect.Effect<void, JournalError>
+  readonly get: (runId: string) => Effect.Effect<RunRecord, JournalError>
+  readonly list: Effect.Effect<ReadonlyArray<RunRecord>, JournalError>
+  readonly events: (runId: string) => Effect.Effect<ReadonlyArray<FlowEvent>, JournalError>
+}>()("mcpflow/engine/RunJournal") {}
+
+const migrations: ReadonlyArray<string> = [
+  // format 1
+  `CREATE TABLE IF NOT EXISTS mcpflow_runs (
+     run_id TEXT PRIMARY KEY, flow TEXT NOT NULL, status TEXT NOT NULL,
+     started_at INTEGER NOT NULL, finished_at INTEGER, input TEXT NOT NULL, fingerprint TEXT NOT NULL, structure TEXT NOT NULL,
+     failed_step TEXT, error TEXT, error_tag TEXT);
+   CREATE TABLE IF NOT EXISTS mcpflow_events (
+     run_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, tag TEXT NOT NULL, body TEXT NOT NULL,
+     PRIMARY KEY (run_id, seq));`
+]
+
+const classify = (file: string, thrown: unknown): JournalError => {
+  const text = thrown instanceof Error ? thrown.message : String(thrown)
+  const reason = /not a database|malformed|corrupt/i.test(text)
+    ? "Corrupt"
+    : /locked|busy/i.test(text)
+    ? "Locked"
+    : /unable to open|no such file|cannot open/i.test(text)
+    ? "Missing"
+    : "Io"
+  const detail = reason === "Corrupt"
+    ? `${text} (the file is not an mcpflow journal or is damaged; move it away to start a new one)`
+    : reason === "Locked"
+    ? `${text} (another process is using it)`
+    : text
+  return new JournalError({ file, reason, detail })
+}
+
+/** Opens (creating, migrating) the journal tables in `file`. */
+const open = (file: string): Effect.Effect<DatabaseSync, JournalError> =>
+  Effect.try({
+    try: () => {
+      if (file !== ":memory:" && !existsSync(dirname(resolve(file)))) {
+        throw new JournalError({ file, reason: "Missing", detail: `directory ${dirname(resolve(file))} does not exist` })
+      }
+      const db = new DatabaseSync(file, { timeout: 5000 })
+      try {
+        db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+        db.exec("CREATE TABLE IF NOT EXISTS mcpflow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        const row = db.prepare("SELECT value FROM mcpflow_meta WHERE key = 'format'").get() as { value: string } | undefined
+        const format = row === undefined ? 0 : Number(row.value)
+        if (!Number.isInteger(format) || format > journalFormat) {
+          throw new JournalError({
+            file,
+            reason: "Incompatible",
+            detail: `written by a newer mcpflow (journal format ${row?.value}, this version reads ≤ ${journalFormat}); ` +
+              `upgrade mcpflow or use another --state-dir`
+          })
+        }
+        for (let f = format; f < journalFormat; f++) {
+          db.exec("BEGIN")
+          db.exec(migrations[f]!)
+          db.prepare("INSERT OR REPLACE INTO mcpflow_meta (key, value) VALUES ('format', ?)").run(String(f + 1))
+          db.exec("COMMIT")
+        }
+        return db
+      } catch (thrown) {
+        db.close()
+        throw thrown
+      }
+    },
+    catch: (thrown) => (thrown instanceof JournalError ? thrown : classify(file, thrown))
+  })
+
+interface RunRow {
+  run_id: string
+  flow: string
+  status: RunRecord["status"]
+  started_at: number
+  finished_at: number | null
+  input: string
+  fingerprint: string
+  structure: string
+  failed_step: string | null
+  error: string | null
+  error_tag: string | null
+}
+
+const toRecord = (r: RunRow): RunRecord => ({
+  runId: r.run_id,
+  flow: r.flow,
+  status: r.status,
+  startedAt: Number(r.started_at),
+  finishedAt: r.finished_at === null ? undefined : Number(r.finished_at),
+  input: JSON.parse(r.input),
+  fingerprint: r.fingerprint,
+  structure: JSON.parse(r.structure),
+  failedStep: r.failed_step ?? undefined,
+  error: r.error ?? undefined,
+  errorTag: r.error_tag ?? undefined
+})
+
+/**
+ * The run history in `file` (created with its directory's parent required to exist).
+ *
+ * @example
+ * ```ts
+ * const history = RunJournal.layer(".mcpflow/runs.db")
+ * ```
+ */
+export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
+  Layer.effect(RunJournal)(
+    Effect.gen(function*() {
+      const db = yield* Effect.acquireRelease(open(file), (db) => Effect.sync(() => db.close()))
+      const attempt = <A>(f: () => A): Effect.Effect<A, JournalError> =>
+        Effect.try({ try: f, catch: (thrown) => classify(file, thrown) })
+      const insertRun = db.prepare(
+        `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, structure) VALUES (?, ?, 'running', ?, ?, ?, ?)
+         ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, failed_step = NULL, error = NULL, error_tag = NULL`
+      )
+      const nextSeq = db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM mcpflow_events WHERE run_id = ?")
+      const insertEvent = db.prepare("INSERT INTO mcpflow_events (run_id, seq, at, tag, body) VALUES (?, ?, ?, ?, ?)")
+      const seqs = new Map<string, number>()
+      return RunJournal.of({
+        file,
+        start: (run) =>
+          attempt(() => {
+            insertRun.run(
+              run.runId,
+              run.flow,
+              run.startedAt,
+              JSON.stringify(run.input ?? null),
+              run.fingerprint,
+              JSON.stringify(run.structure)
+            )
+          }),
+        appendUnsafe: (event) => {
+          let seq = seqs.get(event.runId)
+          if (seq === undefined) seq = Number((nextSeq.get(event.runId) as { seq: number }).seq)
+          seqs.set(event.runId, seq + 1)
+          insertEvent.run(event.runId, seq, event.at, event._tag, JSON.stringify(event))
+        },
+        finish: (run) =>
+          attempt(() => {
+            db.prepare(
+              "UPDATE mcpflow_runs SET status = ?, finished_at = ?, failed_step = ?, error = ?, error_tag = ? WHERE run_id = ?"
+            ).run(run.status, run.finishedAt, run.failedStep ?? null, run.error ?? null, run.errorTag ?? null, run.runId)
+          }),
+        get: (runId) =>
+          attempt(() => db.prepare("SELECT * FROM mcpflow_runs WHERE run_id = ?").get(runId) as RunRow | undefined).pipe(
+            Effect.flatMap((row) =>
+              row === undefined
+                ? Effect.fail(new JournalError({ file, reason: "NotFound", detail: `no run with id ${JSON.stringify(runId)}` }))
+                : Effect.succeed(toRecord(row))
+            )
+          ),
+        list: attempt(() =>
+          (db.prepare("SELECT * FROM mcpflow_runs ORDER BY started_at DESC").all() as unknown as Array<RunRow>).map(toRecord)
+        ),
+        events: (runId) =>
+          attempt(() =>
+            (db.prepare("SELECT body FROM mcpflow_events WHERE run_id = ? ORDER BY seq").all(runId) as Array<{ body: string }>)
+              .map((r) => JSON.parse(r.body) as FlowEvent)
+          )
+      })
+    })
+  )
+
+/**
+ * The steps a crash left in flight: started, neither finished nor skipped.
+ *
+ * @example
+ * ```ts
+ * inFlight(yield* journal.events(runId)) // => ["deploy/apply"]
+ * ```
+ */
+export const inFlight = (events: ReadonlyArray<FlowEvent>): ReadonlyArray<string> => {
+  const open = new Set<string>()
+  for (const e of events) {
+    if (e._tag === "StepStarted" && e.kind === "step") open.add(e.path)
+    else if (e._tag === "StepSucceeded" || e._tag === "StepFailed" || e._tag === "StepSkipped") open.delete(e.path)
+  }
+  return [...open]
+}
