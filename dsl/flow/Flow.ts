@@ -422,3 +422,13 @@ export { plan }
 /** A hash of the flow's code and Schemas, recorded with each journaled run. */
 const codeHash = (flow: AnyFlow & { readonly run: Function }): string =>
   createHash("sha256").update(flow.name).update(String(flow.run)).digest("hex").slice(0, 16)
+
+/**
+ * Durable sleep and signals: see `Durable.ts`.
+ *
+ * @example
+ * ```ts
+ * yield* Flow.sleep("soak", "30 minutes")
+ * ```
+ */
+export { sendSignal, type Signal, signal, sleep, waitFor } from "./Durable.ts"

@@ -32,6 +32,7 @@ export type StepKind =
   | "item"
   | "when"
   | "handler"
+  | "wait"
 
 /**
  * One thing that happened in a run. Every event has `runId` and `at` (epoch ms on the run's Clock).

@@ -1,0 +1,106 @@
+/**
+ * Durable waiting: sleep for hours and wait for an outside signal (an approval, a webhook)
+ * without holding a process. On a durable engine the run is parked in the journal; the process
+ * may exit, and `mcpflow resume` (or a worker) continues it when the time comes or the signal
+ * arrives. On the memory engine (and on the TestClock) they behave the same, in memory.
+ *
+ * @module
+ */
+import { type Duration, Effect, Option, Schema } from "effect"
+import * as DurableClock from "effect/workflow/DurableClock"
+import * as DurableDeferred from "effect/workflow/DurableDeferred"
+import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
+import type { AnyFlow } from "./Flow.ts"
+import { runGroup } from "./Group.ts"
+import { claim, CurrentScope, workflowInstance } from "./RunScope.ts"
+
+/**
+ * Sleeps `duration` as the step `name`: durably inside a flow run (the run may be parked and
+ * the process exit), on the Clock otherwise.
+ *
+ * @example
+ * ```ts
+ * yield* Flow.sleep("soak", "30 minutes") // let the canary soak before widening the rollout
+ * ```
+ */
+export const sleep = (name: string, duration: Duration.Input): Effect.Effect<void> =>
+  CurrentScope.use((scope) =>
+    Effect.flatMap(claim(scope, name), (path) =>
+      runGroup(scope, path, "wait", () =>
+        Effect.flatMap(workflowInstance, (instance) =>
+          Option.isSome(instance) && !scope.inActivity && scope.run?.mode === "run"
+            ? (DurableClock.sleep({ name: path, duration }) as unknown as Effect.Effect<void>)
+            : Effect.sleep(duration))))
+  )
+
+/**
+ * A named signal a run can wait for, with its payload Schema. The name is the signal's identity
+ * within a run: each run waits for it at most once.
+ *
+ * @example
+ * ```ts
+ * const Approval = Flow.signal("approval", Schema.Struct({ approvedBy: Schema.String }))
+ * ```
+ */
+export interface Signal<A> {
+  readonly name: string
+  readonly payload: Schema.Codec<A, unknown>
+}
+
+/**
+ * Declares a signal.
+ *
+ * @example
+ * ```ts
+ * const Approval = signal("approval", Schema.Struct({ approvedBy: Schema.String }))
+ * ```
+ */
+export const signal = <S extends Schema.Top>(name: string, payload: S): Signal<S["Type"]> => ({
+  name,
+  payload: payload as unknown as Schema.Codec<S["Type"], unknown>
+})
+
+const deferredOf = <A>(s: Signal<A>) =>
+  DurableDeferred.make(`signal/${s.name}`, { success: s.payload as unknown as Schema.Codec<A, unknown> & Schema.Constraint })
+
+/**
+ * Waits (durably) for `signal` and returns its payload. Reported as the step `wait:<name>`.
+ * Outside a flow run there is nothing to signal: it fails as a definition error.
+ *
+ * @example
+ * ```ts
+ * const { approvedBy } = yield* Flow.waitFor(Approval)
+ * ```
+ */
+export const waitFor = <A>(s: Signal<A>): Effect.Effect<A> =>
+  CurrentScope.use((scope) =>
+    Effect.flatMap(claim(scope, `wait:${s.name}`), (path) =>
+      runGroup(scope, path, "wait", () =>
+        Effect.flatMap(workflowInstance, (instance) =>
+          Option.isSome(instance) && scope.run?.mode === "run"
+            ? (DurableDeferred.await(deferredOf(s)) as unknown as Effect.Effect<A>)
+            : Effect.die(new Error(`waitFor(${s.name}) needs a flow run (Flow.run) to be signalled`)))))
+  )
+
+/**
+ * Delivers `signal` with `payload` to the run `runId` of `flow` (from another fiber, another
+ * process with the same journal, or `mcpflow signal`). The run continues from its wait.
+ *
+ * @example
+ * ```ts
+ * yield* Flow.sendSignal(deploy, runId, Approval, { approvedBy: "ana" })
+ * ```
+ */
+export const sendSignal = <A>(
+  flow: AnyFlow,
+  runId: string,
+  s: Signal<A>,
+  payload: A
+): Effect.Effect<void, Schema.SchemaError, WorkflowEngine> =>
+  Effect.gen(function*() {
+    yield* Schema.encodeEffect(s.payload)(payload)
+    const executionId = yield* flow.workflow.executionId({ runId, input: null })
+    const deferred = deferredOf(s)
+    const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: flow.workflow, executionId })
+    yield* DurableDeferred.succeed(deferred, { token, value: payload }) as Effect.Effect<void, never, WorkflowEngine>
+  })
