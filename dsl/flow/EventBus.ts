@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Effect, Exit, Schema } from "effect"
+import { Context, Effect, Exit, Schema } from "effect"
 import { group, runGroup } from "./Group.ts"
 import { claim, CurrentScope, emit, type Subscription } from "./RunScope.ts"
 
@@ -51,11 +51,13 @@ export const on = <A, E, R>(
   name: string,
   handler: (payload: A) => Effect.Effect<unknown, E, R>
 ): Effect.Effect<void, never, R> =>
-  Effect.contextWith((context: import("effect").Context.Context<R>) =>
+  Effect.contextWith((context: Context.Context<R>) =>
     CurrentScope.use((scope) => {
       const map = scope.run?.subscriptions ?? outsideRuns
       const list = map.get(t.name) ?? []
-      list.push({ name, handler: (p) => Effect.provideContext(handler(p as A), context) })
+      // The subscriber's services, under the publisher's (the handler group's scope must win, or
+      // the handler's steps would be claimed in the subscriber's scope, clashing on every publish).
+      list.push({ name, handler: (p) => Effect.updateContext(handler(p as A), (current) => Context.merge(context, current)) })
       map.set(t.name, list)
       return Effect.void
     })

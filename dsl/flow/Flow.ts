@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, Fiber, Option, Schema } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Option, Schema } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import { WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import { inFlight, JournalError, RunJournal } from "../../src/engine/RunJournal.ts"
@@ -200,7 +200,8 @@ export const resume = <I extends Schema.Top, O extends Schema.Top, E, R>(
       pending: new Set(completed),
       force: options?.force === true,
       codeChanged: codeHash(flow) !== record.fingerprint,
-      diverged: undefined
+      diverged: undefined,
+      divergedSignal: Deferred.makeUnsafe<void>()
     })
   })
 
@@ -257,13 +258,22 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const started = yield* now
     // Uninterruptible but for the run itself: an interrupted run still compensates and reports.
     return yield* Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
+    const execution = resumed === undefined
+      ? flow.workflow.execute(payload)
+      // A parked run (restarted by the engine with nobody to run it) is woken up first.
+      : Effect.andThen(flow.workflow.resume(executionId), flow.workflow.execute(payload))
     const exit = yield* Effect.exit(
-      restore(flow.workflow.execute(payload)).pipe(
+      restore(
+        resumed === undefined
+          ? execution
+          // A resume that diverged parks the run again (still resumable) and stops waiting for it.
+          : Effect.raceFirst(execution, Effect.andThen(Deferred.await(resumed.divergedSignal), Effect.interrupt))
+      ).pipe(
         Effect.onInterrupt(() =>
           // Ctrl-C: stop the steps now and wait for the compensations of the completed ones.
           Effect.suspend(() => {
             const fiber = engine.runs.get(executionId)?.fiber
-            return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
+            return fiber === undefined || resumed?.diverged !== undefined ? Effect.void : Fiber.interrupt(fiber)
           })
         )
       )

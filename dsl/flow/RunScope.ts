@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import { Cause, Clock, Context, Effect, Exit, Option } from "effect"
+import { Cause, Clock, Context, type Deferred, Effect, Exit, Option } from "effect"
 import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import { FlowDefinition } from "./FlowError.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
@@ -68,6 +68,8 @@ export interface ResumeState {
   readonly force: boolean
   readonly codeChanged: boolean
   diverged: string | undefined
+  /** Completed when the resume diverges: the caller stops waiting for the parked run. */
+  readonly divergedSignal: Deferred.Deferred<void>
 }
 
 /** What one run shares across its fibers. */

@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { Effect, Exit } from "effect"
+import { type Cause, Effect, Exit, Fiber } from "effect"
 import { group } from "./Group.ts"
-import { type CompensationStack, isSuspension, unwind } from "./RunScope.ts"
+import { type CompensationStack, CurrentScope, isSuspension, unwind } from "./RunScope.ts"
 
 /**
  * Runs `body` as the saga block `name`: when it fails (or is interrupted), the compensations of
@@ -26,16 +26,26 @@ import { type CompensationStack, isSuspension, unwind } from "./RunScope.ts"
  * }))
  * ```
  */
-export const saga = <A, E, R>(name: string, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-  const stack: CompensationStack = { entries: [] }
-  return group(
-    name,
-    "saga",
-    () =>
-      Effect.onExit(body, (exit) =>
-        Exit.isSuccess(exit)
-          ? Effect.void
-          : Effect.flatMap(isSuspension(exit), (suspended) => (suspended ? Effect.void : unwind(stack.entries, exit.cause)))),
-    { saga: stack }
-  )
-}
+export const saga = <A, E, R>(name: string, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  CurrentScope.use((outer) => {
+    const stack: CompensationStack = { entries: [] }
+    return group(
+      name,
+      "saga",
+      () =>
+        Effect.onExit(body, (exit) =>
+          Exit.isSuccess(exit)
+            // A nested block that succeeded is part of the enclosing block: undone if that one fails.
+            ? Effect.sync(() => void outer.saga?.entries.push(...stack.entries))
+            : Effect.flatMap(isSuspension(exit), (suspended) => (suspended ? Effect.void : undoOn(stack, exit.cause)))),
+      { saga: stack }
+    )
+  })
+
+/**
+ * Unwinds in a fiber of its own: when the block was interrupted (Ctrl-C, a fail-fast sibling),
+ * this fiber is, and each undo is an Activity, whose execution is interruptible — run here it
+ * would be cut off at once and reported as a failed compensation.
+ */
+const undoOn = (stack: CompensationStack, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+  Effect.flatMap(Effect.forkChild(unwind(stack.entries, cause), { startImmediately: true }), Fiber.join)

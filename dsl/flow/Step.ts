@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { Cause, Clock, type Context, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Clock, type Context, Deferred, Effect, Exit, Option, Schema } from "effect"
+import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
 import { GatewayEvents } from "../../src/gateway/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
@@ -127,7 +128,9 @@ export const runStep = <A, E, R, R2>(
         resume.diverged = `the flow changed since the run started: step ${JSON.stringify(path)} is new, and the journaled ` +
           `step(s) ${[...resume.pending].map((p) => JSON.stringify(p)).join(", ")} were not reached before it; ` +
           `fix the flow or resume with --force`
-        return yield* Effect.interrupt
+        // Park the run (it stays resumable) before the new step does anything.
+        yield* Deferred.succeed(resume.divergedSignal, undefined)
+        return yield* Workflow.suspend(instance.value)
       }
     }
     const rerun = scope.run?.inFlightAtCrash?.has(path) === true ? { rerunAfterCrash: true } : {}

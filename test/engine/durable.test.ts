@@ -1,0 +1,152 @@
+/**
+ * Durable runs with real processes: a flow journaled in SQLite is SIGKILLed mid-step (or
+ * mid-compensation), then resumed by a new process. Side effects go to a file, so "exactly
+ * once" is checked across processes.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as fc from "fast-check"
+import { afterAll, assert, describe, it } from "vitest"
+
+const root = path.resolve(import.meta.dirname, "../..")
+const fixture = (name: string) => path.join(import.meta.dirname, "fixtures", name)
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mcpflow-durable-"))
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+const seed = Number(process.env.FC_SEED ?? Date.now())
+console.log(`durable.test.ts fast-check seed: ${seed} (replay with FC_SEED=${seed})`)
+
+interface Done {
+  readonly code: number | null
+  readonly stdout: string
+}
+
+const start = (script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+  const child = spawn(process.execPath, ["--import", "tsx", fixture(script), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  child.stdout!.on("data", (d) => (stdout += String(d)))
+  child.stderr!.on("data", () => {})
+  const done = new Promise<Done>((resolve) => child.on("exit", (code) => resolve({ code, stdout })))
+  return { child, done }
+}
+
+const run = async (script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+  const { child, done } = start(script, args, env)
+  const timer = setTimeout(() => child.kill("SIGKILL"), 45_000)
+  const result = await done
+  clearTimeout(timer)
+  return result
+}
+
+const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [])
+
+/** Waits (polling the side-effect file, bounded) until `line` appears, then SIGKILLs `child`. */
+const killWhen = async (child: ChildProcess, file: string, line: string) => {
+  const deadline = Date.now() + 40_000
+  while (!lines(file).includes(line)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`never saw ${JSON.stringify(line)}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  child.kill("SIGKILL")
+  await new Promise((r) => child.once("exit", r))
+}
+
+let n = 0
+const fresh = () => {
+  const dir = path.join(tmp, `case-${++n}`)
+  fs.mkdirSync(dir)
+  return { state: path.join(dir, "state"), effects: path.join(dir, "effects.txt") }
+}
+
+const count = (all: ReadonlyArray<string>, line: string) => all.filter((l) => l === line).length
+
+describe("durable runs survive SIGKILL", () => {
+  it("resumes a run killed at a random step: completed steps are not re-run, the in-flight one runs again", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 8 }), async (crashAt) => {
+        const { effects, state } = fresh()
+        const first = start("crashFlow.ts", ["run", state, "r1", effects, "8"], { CRASH_AT: String(crashAt) })
+        await killWhen(first.child, effects, `start ${crashAt}`)
+        const resumed = await run("crashFlow.ts", ["resume", state, "r1", effects])
+        assert.strictEqual(resumed.code, 0, resumed.stdout)
+        assert.include(resumed.stdout, "RESULT 36")
+        const all = lines(effects)
+        for (let i = 1; i <= 8; i++) {
+          assert.strictEqual(count(all, `done ${i}`), 1, `step ${i} completed once`)
+          assert.strictEqual(count(all, `start ${i}`), i === crashAt ? 2 : 1, `step ${i} started ${i === crashAt ? "twice" : "once"}`)
+        }
+      }),
+      { numRuns: 2, seed }
+    )
+  })
+
+  it("a saga killed during its compensations finishes them on resume, each exactly once", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("a", "b", "c"), async (crashUndo) => {
+        const { effects, state } = fresh()
+        const first = start("sagaCrash.ts", ["run", state, "s1", effects], { CRASH_UNDO: crashUndo })
+        await killWhen(first.child, effects, `undo start ${crashUndo}`)
+        const resumed = await run("sagaCrash.ts", ["resume", state, "s1", effects])
+        assert.strictEqual(resumed.code, 1, "the saga's failure is the run's outcome")
+        assert.include(resumed.stdout, "d failed")
+        const all = lines(effects)
+        for (const name of ["a", "b", "c"]) {
+          assert.strictEqual(count(all, `do ${name}`), 1)
+          assert.strictEqual(count(all, `undo done ${name}`), 1, `compensation of ${name} completed once`)
+        }
+        const order = all.filter((l) => l.startsWith("undo done")).map((l) => l.slice(-1))
+        assert.deepStrictEqual(order, ["c", "b", "a"], "in reverse order")
+      }),
+      { numRuns: 1, seed }
+    )
+  })
+
+  it("refuses to resume under changed code until --force, without running anything new", async () => {
+    const { effects, state } = fresh()
+    const first = start("crashFlow.ts", ["run", state, "r1", effects, "5"], { CRASH_AT: "4" })
+    await killWhen(first.child, effects, "start 4")
+    const refused = await run("crashFlow.ts", ["resume", state, "r1", effects], { VARIANT: "b" })
+    assert.strictEqual(refused.code, 1)
+    assert.include(refused.stdout, "cannot be resumed: the flow changed since the run started")
+    assert.include(refused.stdout, 'step "inserted" is new')
+    assert.notInclude(lines(effects), "inserted", "the new step did not run")
+    const forced = await run("crashFlow.ts", ["resume", state, "r1", effects], { VARIANT: "b", FORCE: "1" })
+    assert.strictEqual(forced.code, 0, forced.stdout)
+    assert.strictEqual(count(lines(effects), "inserted"), 1)
+  })
+
+  it("a finished run, an unknown run, a second process and a corrupt journal are refused with clear errors", async () => {
+    const { effects, state } = fresh()
+    const ok = await run("crashFlow.ts", ["run", state, "r1", effects, "2"])
+    assert.strictEqual(ok.code, 0, ok.stdout)
+    const again = await run("crashFlow.ts", ["resume", state, "r1", effects])
+    assert.include(again.stdout, "cannot be resumed: it already succeeded")
+    const unknown = await run("crashFlow.ts", ["resume", state, "nope", effects])
+    assert.include(unknown.stdout, "cannot be resumed: no such run in the journal")
+
+    const busy = start("crashFlow.ts", ["run", state, "r2", effects, "3"], { CRASH_AT: "2" })
+    const deadline = Date.now() + 40_000
+    while (!lines(effects).includes("start 2") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    const second = await run("crashFlow.ts", ["run", state, "r3", effects, "1"])
+    assert.strictEqual(second.code, 1, second.stdout)
+    assert.include(second.stdout, "in use by another process")
+    busy.child.kill("SIGKILL")
+    await busy.done
+
+    const corrupt = fresh()
+    fs.mkdirSync(corrupt.state)
+    const garbage = "this is not a database, just text ".repeat(200)
+    fs.writeFileSync(path.join(corrupt.state, "runs.db"), garbage)
+    const bad = await run("crashFlow.ts", ["run", corrupt.state, "r1", corrupt.effects, "1"])
+    assert.strictEqual(bad.code, 1, bad.stdout)
+    assert.match(bad.stdout, /not a database/i)
+    assert.strictEqual(fs.readFileSync(path.join(corrupt.state, "runs.db"), "utf8"), garbage, "left as it was")
+    assert.deepStrictEqual(lines(corrupt.effects), [], "nothing ran")
+  })
+}, 180_000)
