@@ -1,12 +1,14 @@
 /**
  * The `mcpflow` command line. Each subcommand lives in its own module under `commands/` and is
  * listed in {@link subcommands}; this module runs the root command on Node with the exit codes
- * of `output.ts` (0 success, 1 a tool or server failed, 2 bad usage or config).
+ * of `output.ts` (0 success, 1 a tool, server or flow failed, 2 bad usage, input or config, 130 interrupted).
  *
  * @example
  * ```sh
  * npx mcpflow tools
  * npx mcpflow call everything.echo --args '{"message":"hi"}'
+ * npx mcpflow run flows/cicd.ts --json
+ * npx mcpflow plan flows/cicd.ts --format mermaid
  * ```
  * @module
  */
@@ -16,6 +18,8 @@ import { Effect } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../package.json" with { type: "json" }
 import { call } from "./commands/call.ts"
+import { plan } from "./commands/plan.ts"
+import { run } from "./commands/run.ts"
 import { tools } from "./commands/tools.ts"
 import { presenter, reportFailure } from "./output.ts"
 
@@ -24,10 +28,10 @@ import { presenter, reportFailure } from "./output.ts"
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan"]
  * ```
  */
-export const subcommands = [tools, call] as const
+export const subcommands = [tools, call, run, plan] as const
 
 /**
  * The root `mcpflow` command.
@@ -38,7 +42,7 @@ export const subcommands = [tools, call] as const
  * ```
  */
 export const mcpflow = Command.make("mcpflow").pipe(
-  Command.withDescription("Typed workflows over MCP servers: inspect servers and call their tools"),
+  Command.withDescription("Typed workflows over MCP servers: inspect servers, call their tools, run and plan flows"),
   Command.withSubcommands(subcommands)
 )
 

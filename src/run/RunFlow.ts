@@ -1,0 +1,193 @@
+/**
+ * Runs one flow from the command line: picks its servers (sandbox or `.mcp.json`), runs it on
+ * the engine of `Engine.ts` with the run report attached, exports spans when asked, and turns
+ * the outcome into an exit code (0 success, 1 failed, 2 bad input/config/usage, 130 interrupted).
+ *
+ * @example
+ * ```ts
+ * import { runFlow } from "./RunFlow.ts"
+ * runFlow(cicd, settings, { sandbox: cicdSandbox }) // Effect<void, CliExit, FileSystem>
+ * ```
+ * @module
+ */
+import { existsSync } from "node:fs"
+import { Effect, Exit, Layer, Option, Result, type Schema, type Scope } from "effect"
+import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
+import * as Flow from "../../dsl/flow/Flow.ts"
+import type { FlowEngine } from "../../dsl/flow/FlowEngine.ts"
+import { FlowEvents } from "../../dsl/flow/FlowEvents.ts"
+import { CliExit } from "../cli/output.ts"
+import * as GatewayLayer from "../gateway/GatewayLayer.ts"
+import { GatewayEvents, type McpGateway } from "../gateway/McpGateway.ts"
+import type { ServerConfig } from "../gateway/ServerConfig.ts"
+import * as Engine from "./Engine.ts"
+import { exitCodeOfExit, RunExitCode } from "./ExitCode.ts"
+import type { RunSettings } from "./Flags.ts"
+import type { Level } from "./Lines.ts"
+import * as Reporter from "./Reporter.ts"
+import * as Tracing from "./Tracing.ts"
+
+/**
+ * The services a flow run from the command line can have: the gateway and the engine.
+ *
+ * @example
+ * ```ts
+ * const flow: Flow.Flow<typeof Input, typeof Output, McpflowToolError, RunServices> = cicd
+ * ```
+ */
+export type RunServices = McpGateway | FlowEngine | WorkflowEngine
+
+/**
+ * A flow's sandbox: an effect that starts in-process fake servers and returns them by key.
+ *
+ * @example
+ * ```ts
+ * const sandbox: Sandbox = cicdSandbox
+ * ```
+ */
+export type Sandbox = Effect.Effect<Readonly<Record<string, ServerConfig>>, unknown, Scope.Scope>
+
+/**
+ * Where a flow came from: its sandbox, if it has one.
+ *
+ * @example
+ * ```ts
+ * const source: FlowSource = { sandbox: cicdSandbox }
+ * ```
+ */
+export interface FlowSource {
+  readonly sandbox?: Sandbox | undefined
+}
+
+/**
+ * Which servers a run talks to.
+ *
+ * @example
+ * ```ts
+ * const servers: Servers = { _tag: "Config", file: ".mcp.json" }
+ * ```
+ */
+export type Servers =
+  | { readonly _tag: "Sandbox" }
+  | { readonly _tag: "Config"; readonly file: string; readonly implicit?: boolean | undefined }
+
+/**
+ * Picks the servers from the flags: `--config` for real servers; `--sandbox` or `--dry-run` for
+ * the sandbox; by default the sandbox when the flow has one, else `./.mcp.json`. Asking for both,
+ * or for a sandbox the flow does not have, is a usage error (the message says why). The implicit
+ * `./.mcp.json` may be missing: the flow then runs with no server (a flow without tools needs
+ * none; a tool call fails `UnknownTool` naming the server).
+ *
+ * @example
+ * ```ts
+ * chooseServers({ config: Option.none(), sandbox: false, dryRun: false, hasSandbox: true }) // => Result.succeed({ _tag: "Sandbox" })
+ * ```
+ */
+export const chooseServers = (options: {
+  readonly config: Option.Option<string>
+  readonly sandbox: boolean
+  readonly dryRun: boolean
+  readonly hasSandbox: boolean
+}): Result.Result<Servers, string> => {
+  const wantsSandbox = options.sandbox || options.dryRun
+  if (Option.isSome(options.config) && wantsSandbox) {
+    return Result.fail(`--config runs against real servers; it cannot be combined with ${options.dryRun ? "--dry-run" : "--sandbox"}`)
+  }
+  if (Option.isSome(options.config)) return Result.succeed({ _tag: "Config", file: options.config.value })
+  if (wantsSandbox && !options.hasSandbox) {
+    return Result.fail(
+      `this flow has no sandbox; export one (\`export const sandbox = …\`) or pass it to main, or run with --config .mcp.json`
+    )
+  }
+  if (wantsSandbox || options.hasSandbox) return Result.succeed({ _tag: "Sandbox" })
+  return Result.succeed({ _tag: "Config", file: "./.mcp.json", implicit: true })
+}
+
+/**
+ * The report's level from the flags (`--quiet` wins over `--verbose`).
+ *
+ * @example
+ * ```ts
+ * levelOf({ quiet: false, verbose: true }) // => "verbose"
+ * ```
+ */
+export const levelOf = (settings: { readonly quiet: boolean; readonly verbose: boolean }): Level =>
+  settings.quiet ? "quiet" : settings.verbose ? "verbose" : "normal"
+
+const gatewayLayer = (servers: Servers, source: FlowSource): Layer.Layer<McpGateway, unknown> =>
+  servers._tag === "Config"
+    ? Layer.unwrap(Effect.sync(() =>
+      servers.implicit === true && !existsSync(servers.file)
+        ? GatewayLayer.layer({ servers: {} })
+        : GatewayLayer.layerFromFile(servers.file)
+    ))
+    : Layer.unwrap(Effect.map(source.sandbox ?? Effect.succeed({}), (found) => GatewayLayer.layer({ servers: found })))
+
+/**
+ * Runs `flow` with the settings of its command line and reports it. Fails with a `CliExit`
+ * carrying the exit code (its message is empty: the report already said what happened); an
+ * interrupted run (Ctrl-C) runs its compensations, reports, and stays interrupted (exit 130).
+ *
+ * @example
+ * ```ts
+ * Command.make("cicd", RunFlags.all, (settings) => runFlow(cicd, settings, { sandbox: cicdSandbox }))
+ * ```
+ */
+export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends RunServices>(
+  flow: Flow.Flow<I, O, E, R>,
+  settings: RunSettings,
+  source: FlowSource
+): Effect.Effect<void, CliExit> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const env = process.env
+      const isTTY = process.stderr.isTTY === true
+      const mode = Reporter.detectMode({ json: settings.json, isTTY, env })
+      const reporter = yield* Reporter.make({
+        mode,
+        level: levelOf(settings),
+        color: mode !== "json" && Reporter.useColor({ isTTY, env }),
+        dryRun: settings.dryRun
+      })
+      const chosen = chooseServers({
+        config: settings.config,
+        sandbox: settings.sandbox,
+        dryRun: settings.dryRun,
+        hasSandbox: source.sandbox !== undefined
+      })
+      if (Result.isFailure(chosen)) {
+        yield* reporter.finish(Exit.fail({ _tag: "UsageError", message: chosen.failure }), {
+          flow: flow.name,
+          durationMs: 0
+        })
+        return yield* new CliExit({ code: RunExitCode.Usage, message: "" })
+      }
+      const servers = chosen.success
+      const sandbox = servers._tag === "Sandbox"
+      const runId = crypto.randomUUID()
+      const started = Date.now()
+      const run = Flow.run(flow, settings.input as I["Encoded"], { runId, sandbox }).pipe(
+        Effect.withSpan(`flow ${flow.name}`, {
+          attributes: { "mcpflow.flow": flow.name, "mcpflow.run": runId, "mcpflow.sandbox": sandbox }
+        }),
+        Effect.provideService(FlowEvents, reporter.sink),
+        // Progress and server logs inside steps reach the report as FlowEvents; connection changes here.
+        Effect.provideService(GatewayEvents, reporter.gateway),
+        Effect.provide(Engine.layer),
+        Effect.provide(gatewayLayer(servers, source)),
+        Effect.provide(
+          Tracing.layer(Tracing.endpointOf(settings.otlp, env), {
+            serviceName: "mcpflow",
+            attributes: { "mcpflow.flow": flow.name }
+          })
+        )
+      ) as Effect.Effect<O["Type"], unknown>
+      const exit = yield* run.pipe(
+        Effect.onExit((exit) => Effect.asVoid(reporter.finish(exit, { flow: flow.name, durationMs: Date.now() - started, sandbox }))),
+        Effect.exit
+      )
+      const code = exitCodeOfExit(exit)
+      if (code === RunExitCode.Interrupted) return yield* Effect.interrupt
+      if (code !== RunExitCode.Success) return yield* new CliExit({ code, message: "" })
+    })
+  )
