@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<unknown>> = {
   gateway: () => import("./gateway.ts"),
+  interpreter: () => import("./interpreter.ts"),
   journal: () => import("./journal.ts"),
   policies: () => import("./policies.ts")
 }
