@@ -151,7 +151,7 @@ export const runStep = <A, E, R, R2>(
             : Effect.void
         )
       )
-    ).pipe(Effect.withSpan(path, { attributes: { "mcpflow.step": path, "mcpflow.kind": kind } }))
+    ).pipe(Effect.withSpan(`step ${path}`, { attributes: { "mcpflow.step": path, "mcpflow.kind": kind } }, { captureStackTrace: false }))
     const durationMs = (yield* now) - started
     if (Exit.isSuccess(exit) && scope.run?.mode === "plan" && options?.compensate !== undefined) {
       // A plan shows what the compensation would call: walk it now, on sample data.
