@@ -14,6 +14,7 @@ import { firstIssue } from "../SchemaIssues.ts"
 import { CompensationsFailed, FlowDefinition, FlowError, InvalidFlowInput, InvalidFlowOutput, NotResumable } from "./FlowError.ts"
 import { FlowEngine } from "./FlowEngine.ts"
 import { type FlowEvent, FlowEvents } from "./FlowEvents.ts"
+import { StepFailure, StepValue } from "./JournalSchemas.ts"
 import { plan } from "./Plan.ts"
 import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
 
@@ -62,7 +63,7 @@ export interface AnyFlow {
 
 const Payload = Schema.Struct({ runId: Schema.String, input: Schema.Unknown })
 
-type FlowWorkflow = Workflow.Workflow<string, typeof Payload, typeof Schema.Unknown, typeof Schema.Unknown>
+type FlowWorkflow = Workflow.Workflow<string, typeof Payload, typeof StepValue, typeof StepFailure>
 
 /** Flow names become workflow names and journal keys. */
 const validName = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
@@ -107,8 +108,8 @@ export const make = <I extends Schema.Top, O extends Schema.Top, E, R>(options: 
     run: options.run,
     workflow: Workflow.make(`mcpflow/${options.name}`, {
       payload: Payload,
-      success: Schema.Unknown,
-      error: Schema.Unknown,
+      success: StepValue,
+      error: StepFailure,
       idempotencyKey: (p) => p.runId
     }) as FlowWorkflow
   }
@@ -133,6 +134,8 @@ export interface RunOptions {
   readonly runId?: string | undefined
   /** Marks the run as running against the sandbox in its report. */
   readonly sandbox?: boolean | undefined
+  /** The flow's file, recorded in the journal so the run can be resumed by id alone. */
+  readonly source?: string | undefined
 }
 
 /**
@@ -240,7 +243,15 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     }
     if (journal !== undefined) {
       const startedAt = yield* now
-      yield* journal.start({ runId, flow: flow.name, input, fingerprint: codeHash(flow), structure: [], startedAt })
+      yield* journal.start({
+        runId,
+        flow: flow.name,
+        input,
+        fingerprint: codeHash(flow),
+        structure: [],
+        startedAt,
+        source: options?.source
+      })
     }
     const payload = { runId, input }
     const executionId = yield* flow.workflow.executionId(payload)

@@ -12,6 +12,7 @@ import { GatewayEvents } from "../../src/gateway/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
 import type { StepKind } from "./FlowEvents.ts"
+import { StepFailure, StepValue } from "./JournalSchemas.ts"
 import * as Plan from "./PlanRecorder.ts"
 import {
   child,
@@ -224,8 +225,8 @@ const journal = <A, E, R>(
   journaled
     ? (Activity.make({
       name: path,
-      success: (schemas?.success ?? Schema.Any) as Schema.Codec<A, unknown>,
-      error: (schemas?.error ?? Schema.Any) as Schema.Codec<E, unknown>,
+      success: (schemas?.success ?? StepValue) as Schema.Codec<A, unknown>,
+      error: (schemas?.error ?? StepFailure) as Schema.Codec<E, unknown>,
       execute: body
     }) as unknown as Effect.Effect<A, E, R>)
     : body

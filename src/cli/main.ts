@@ -18,6 +18,7 @@ import { Effect } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../package.json" with { type: "json" }
 import { call } from "./commands/call.ts"
+import { resume, runs, show } from "./commands/history.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { tools } from "./commands/tools.ts"
@@ -28,10 +29,10 @@ import { presenter, reportFailure } from "./output.ts"
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "resume", "runs", "show"]
  * ```
  */
-export const subcommands = [tools, call, run, plan] as const
+export const subcommands = [tools, call, run, plan, resume, runs, show] as const
 
 /**
  * The root `mcpflow` command.

@@ -41,7 +41,7 @@ export class JournalError extends Schema.TaggedError<JournalError>()("JournalErr
  *
  * @example
  * ```ts
- * const r: RunRecord = { runId: "r1", flow: "cicd", status: "succeeded", startedAt: 0, finishedAt: 900, input: {}, fingerprint: "ab12", structure: ["step:build"], failedStep: undefined, error: undefined, errorTag: undefined }
+ * const r: RunRecord = { runId: "r1", flow: "cicd", status: "succeeded", startedAt: 0, finishedAt: 900, input: {}, fingerprint: "ab12", structure: [], source: "flows/cicd.ts", failedStep: undefined, error: undefined, errorTag: undefined }
  * ```
  */
 export interface RunRecord {
@@ -54,6 +54,8 @@ export interface RunRecord {
   readonly fingerprint: string
   /** The flow's step structure when the run started (see `Fingerprint`). */
   readonly structure: ReadonlyArray<string>
+  /** The flow file the run was started from, when known. */
+  readonly source: string | undefined
   readonly failedStep: string | undefined
   readonly error: string | undefined
   readonly errorTag: string | undefined
@@ -77,6 +79,8 @@ export class RunJournal extends Context.Service<RunJournal, {
     readonly fingerprint: string
     readonly structure: ReadonlyArray<string>
     readonly startedAt: number
+    /** The flow file, so `mcpflow resume <runId>` can find the flow again. */
+    readonly source?: string | undefined
   }) => Effect.Effect<void, JournalError>
   /** Appends an event (synchronously, so it survives a crash right after). */
   readonly appendUnsafe: (event: FlowEvent) => void
@@ -97,7 +101,7 @@ const migrations: ReadonlyArray<string> = [
   // format 1
   `CREATE TABLE IF NOT EXISTS mcpflow_runs (
      run_id TEXT PRIMARY KEY, flow TEXT NOT NULL, status TEXT NOT NULL,
-     started_at INTEGER NOT NULL, finished_at INTEGER, input TEXT NOT NULL, fingerprint TEXT NOT NULL, structure TEXT NOT NULL,
+     started_at INTEGER NOT NULL, finished_at INTEGER, input TEXT NOT NULL, fingerprint TEXT NOT NULL, structure TEXT NOT NULL, source TEXT,
      failed_step TEXT, error TEXT, error_tag TEXT);
    CREATE TABLE IF NOT EXISTS mcpflow_events (
      run_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, tag TEXT NOT NULL, body TEXT NOT NULL,
@@ -166,6 +170,7 @@ interface RunRow {
   input: string
   fingerprint: string
   structure: string
+  source: string | null
   failed_step: string | null
   error: string | null
   error_tag: string | null
@@ -180,6 +185,7 @@ const toRecord = (r: RunRow): RunRecord => ({
   input: JSON.parse(r.input),
   fingerprint: r.fingerprint,
   structure: JSON.parse(r.structure),
+  source: r.source ?? undefined,
   failedStep: r.failed_step ?? undefined,
   error: r.error ?? undefined,
   errorTag: r.error_tag ?? undefined
@@ -200,7 +206,7 @@ export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
       const attempt = <A>(f: () => A): Effect.Effect<A, JournalError> =>
         Effect.try({ try: f, catch: (thrown) => classify(file, thrown) })
       const insertRun = db.prepare(
-        `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, structure) VALUES (?, ?, 'running', ?, ?, ?, ?)
+        `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, structure, source) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)
          ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, failed_step = NULL, error = NULL, error_tag = NULL`
       )
       const nextSeq = db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM mcpflow_events WHERE run_id = ?")
@@ -216,7 +222,8 @@ export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
               run.startedAt,
               JSON.stringify(run.input ?? null),
               run.fingerprint,
-              JSON.stringify(run.structure)
+              JSON.stringify(run.structure),
+              run.source ?? null
             )
           }),
         appendUnsafe: (event) => {

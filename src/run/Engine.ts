@@ -1,24 +1,52 @@
 /**
- * The one place that picks the engine flows run on. Today the in-memory `effect/workflow`
- * engine; the durable engine is a change of this layer only.
+ * The one place that picks the engine flows run on: journaled in SQLite under a state
+ * directory by default (`.mcpflow/runs.db`: resume, history), or in memory (`--no-journal`).
  *
  * @example
  * ```ts
  * import * as Engine from "./Engine.ts"
- * Flow.run(flow, input).pipe(Effect.provide(Engine.layer))
+ * Flow.run(flow, input).pipe(Effect.provide(Engine.layerFor({ journal: true, stateDir: ".mcpflow" })))
  * ```
  * @module
  */
 import type { Layer } from "effect"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
-import * as FlowEngine from "../../dsl/flow/FlowEngine.ts"
+import type { FlowEngine } from "../../dsl/flow/FlowEngine.ts"
+import * as Engines from "../engine/Engines.ts"
+import type { RunJournal } from "../engine/RunJournal.ts"
 
 /**
- * The engine of `mcpflow run` and `Flow.main`.
+ * The in-memory engine (tests, `--no-journal`).
  *
  * @example
  * ```ts
  * Flow.run(flow, input).pipe(Effect.provide(Engine.layer))
  * ```
  */
-export const layer: Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine> = FlowEngine.layerMemory
+export const layer: Layer.Layer<FlowEngine | WorkflowEngine> = Engines.memory
+
+/**
+ * The engine of `mcpflow run` and flow files: durable in `stateDir` unless `journal` is off.
+ * Building it fails (exit 2) when the journal is unusable: corrupt, from a newer mcpflow, or in
+ * use by another process.
+ *
+ * @example
+ * ```ts
+ * Engine.layerFor({ journal: false, stateDir: ".mcpflow" }) // in memory
+ * ```
+ */
+export const layerFor = (options: {
+  readonly journal: boolean
+  readonly stateDir: string
+}): Layer.Layer<FlowEngine | WorkflowEngine, unknown> => (options.journal ? durable(options.stateDir) : Engines.memory)
+
+/**
+ * The durable engine with its run history (what `--resume` and `mcpflow resume` need).
+ *
+ * @example
+ * ```ts
+ * Flow.resume(flow, runId).pipe(Effect.provide(Engine.durable(".mcpflow")))
+ * ```
+ */
+export const durable = (stateDir: string): Layer.Layer<FlowEngine | WorkflowEngine | RunJournal, unknown> =>
+  Engines.durable(stateDir)

@@ -28,7 +28,16 @@ export const RunExitCode = {
 } as const
 
 /** Failures that mean "nothing was attempted: fix the input, the flow or the config". */
-const usageTags = new Set(["McpflowConfigError", "FlowFileError", "InvalidValue", "MissingOption", "ShowHelp"])
+const usageTags = new Set([
+  "McpflowConfigError",
+  "FlowFileError",
+  "InvalidValue",
+  "MissingOption",
+  "ShowHelp",
+  // The journal is unusable (corrupt, newer format, locked by another process, a missing run).
+  "JournalError",
+  "SqlError"
+])
 
 const tagOf = (u: unknown): string | undefined =>
   typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" ? u._tag : undefined
@@ -47,7 +56,9 @@ export const exitCodeOfError = (error: unknown): number => {
   const tag = tagOf(error)
   if (tag === "FlowError" && typeof error === "object" && error !== null && "reason" in error) {
     const reason = tagOf(error.reason)
-    return reason === "InvalidFlowInput" || reason === "FlowDefinition" ? RunExitCode.Usage : RunExitCode.Failure
+    return reason === "InvalidFlowInput" || reason === "FlowDefinition" || reason === "NotResumable"
+      ? RunExitCode.Usage
+      : RunExitCode.Failure
   }
   return tag !== undefined && usageTags.has(tag) ? RunExitCode.Usage : RunExitCode.Failure
 }

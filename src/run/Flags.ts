@@ -164,6 +164,60 @@ export const otlp: Flag.Flag<Option.Option<string>> = Flag.String("otlp").pipe(
 )
 
 /**
+ * `--state-dir <dir>`: where runs are journaled (default `$MCPFLOW_STATE_DIR` or `.mcpflow`).
+ *
+ * @example
+ * ```ts
+ * Command.make("run", { stateDir: RunFlags.stateDir }, ({ stateDir }) => …)
+ * ```
+ */
+export const stateDir: Flag.Flag<string> = Flag.String("state-dir").pipe(
+  Flag.withMetavar("dir"),
+  Flag.withDescription("Where runs are journaled (SQLite, runs.db) for resume and history (default: $MCPFLOW_STATE_DIR or .mcpflow)"),
+  Flag.withDefault(process.env.MCPFLOW_STATE_DIR ?? ".mcpflow")
+)
+
+/**
+ * `--no-journal`: a throwaway run in memory (nothing to resume, no history).
+ *
+ * @example
+ * ```ts
+ * Command.make("run", { noJournal: RunFlags.noJournal }, ({ noJournal }) => …)
+ * ```
+ */
+export const noJournal: Flag.Flag<boolean> = Flag.Boolean("no-journal").pipe(
+  Flag.withDescription("Do not journal the run (in memory: no resume, no history; default when MCPFLOW_NO_JOURNAL=1)"),
+  Flag.withDefault(process.env.MCPFLOW_NO_JOURNAL === "1")
+)
+
+/**
+ * `--resume <runId>`: continue a journaled run that a crash left unfinished.
+ *
+ * @example
+ * ```ts
+ * Command.make("run", { resume: RunFlags.resume }, ({ resume }) => …)
+ * ```
+ */
+export const resume: Flag.Flag<Option.Option<string>> = Flag.String("resume").pipe(
+  Flag.withMetavar("runId"),
+  Flag.withDescription("Continue the journaled run with this id: completed steps are replayed, not re-run (--input is ignored: the run keeps its own)"),
+  Flag.optional
+)
+
+/**
+ * `--force`: resume even though the flow's code changed since the run started.
+ *
+ * @example
+ * ```ts
+ * Command.make("run", { force: RunFlags.force }, ({ force }) => …)
+ * ```
+ */
+export const force: Flag.Flag<boolean> = Flag.Boolean("force").pipe(
+  Flag.withDescription("With --resume: continue even if the flow's steps changed since the run started"),
+  Flag.withDefault(false)
+)
+
+/**
  * Every flag of a run, as one record for `Command.make`.
  *
  * @example
@@ -171,7 +225,7 @@ export const otlp: Flag.Flag<Option.Option<string>> = Flag.String("otlp").pipe(
  * Command.make("cicd", RunFlags.all, (settings) => runFlow(flow, settings, {}))
  * ```
  */
-export const all = { input, config, sandbox, dryRun, json, quiet, verbose, otlp } as const
+export const all = { input, config, sandbox, dryRun, json, quiet, verbose, otlp, stateDir, noJournal, resume, force } as const
 
 /**
  * What the flags of a run parse to.
@@ -179,7 +233,8 @@ export const all = { input, config, sandbox, dryRun, json, quiet, verbose, otlp 
  * @example
  * ```ts
  * const settings: RunSettings = {
- *   input: {}, config: Option.none(), sandbox: false, dryRun: false, json: true, quiet: false, verbose: false, otlp: Option.none()
+ *   input: {}, config: Option.none(), sandbox: false, dryRun: false, json: true, quiet: false, verbose: false, otlp: Option.none(),
+ *   stateDir: ".mcpflow", noJournal: false, resume: Option.none(), force: false
  * }
  * ```
  */
@@ -192,4 +247,8 @@ export interface RunSettings {
   readonly quiet: boolean
   readonly verbose: boolean
   readonly otlp: Option.Option<string>
+  readonly stateDir: string
+  readonly noJournal: boolean
+  readonly resume: Option.Option<string>
+  readonly force: boolean
 }

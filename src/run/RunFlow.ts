@@ -11,7 +11,7 @@
  * @module
  */
 import { existsSync } from "node:fs"
-import { Effect, Exit, Layer, Option, Result, type Schema, type Scope } from "effect"
+import { Effect, Exit, Layer, Option, References, Result, type Schema, type Scope } from "effect"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as Flow from "../../dsl/flow/Flow.ts"
 import type { FlowEngine } from "../../dsl/flow/FlowEngine.ts"
@@ -57,6 +57,8 @@ export type Sandbox = Effect.Effect<Readonly<Record<string, ServerConfig>>, unkn
  */
 export interface FlowSource {
   readonly sandbox?: Sandbox | undefined
+  /** The flow's file (recorded in the journal so `mcpflow resume <runId>` finds it). */
+  readonly file?: string | undefined
 }
 
 /**
@@ -164,16 +166,30 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
       }
       const servers = chosen.success
       const sandbox = servers._tag === "Sandbox"
-      const runId = crypto.randomUUID()
+      const resumeId = Option.getOrUndefined(settings.resume)
+      if (resumeId !== undefined && settings.noJournal) {
+        yield* reporter.finish(Exit.fail({ _tag: "UsageError", message: "--resume needs the journal; drop --no-journal" }), {
+          flow: flow.name,
+          durationMs: 0
+        })
+        return yield* new CliExit({ code: RunExitCode.Usage, message: "" })
+      }
+      const runId = resumeId ?? crypto.randomUUID()
       const started = Date.now()
-      const run = Flow.run(flow, settings.input as I["Encoded"], { runId, sandbox }).pipe(
+      const execution = resumeId !== undefined
+        ? Flow.resume(flow, resumeId, { force: settings.force, sandbox }).pipe(Effect.provide(Engine.durable(settings.stateDir)))
+        : Flow.run(flow, settings.input as I["Encoded"], { runId, sandbox, source: source.file }).pipe(
+          Effect.provide(Engine.layerFor({ journal: !settings.noJournal, stateDir: settings.stateDir }))
+        )
+      const run = (execution as Effect.Effect<O["Type"], unknown, R>).pipe(
         Effect.withSpan(`flow ${flow.name}`, {
           attributes: { "mcpflow.flow": flow.name, "mcpflow.run": runId, "mcpflow.sandbox": sandbox }
         }),
         Effect.provideService(FlowEvents, reporter.sink),
         // Progress and server logs inside steps reach the report as FlowEvents; connection changes here.
         Effect.provideService(GatewayEvents, reporter.gateway),
-        Effect.provide(Engine.layer),
+        // The durable engine's own logs (shard bookkeeping) are not the user's business.
+        Effect.provideService(References.MinimumLogLevel, settings.verbose ? "Info" : "Error"),
         Effect.provide(gatewayLayer(servers, source)),
         Effect.provide(
           Tracing.layer(Tracing.endpointOf(settings.otlp, env), {

@@ -100,7 +100,7 @@ export const main = <I extends Schema.Top, O extends Schema.Top, E, R extends Ru
   flow: Flow<I, O, E, R>,
   options?: FlowSource
 ): void => {
-  const source = options ?? {}
+  const source: FlowSource = { ...options, file: options?.file ?? fileURLToPath(meta.url) }
   register(flow, source)
   if (!isEntryPoint(meta.url, process.argv[1])) return
   NodeRuntime.runMain(

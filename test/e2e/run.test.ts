@@ -5,6 +5,7 @@
  * awaits its own. Ctrl-C is a real SIGINT sent once the run reports the step that hangs.
  */
 import { spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
 import { readFile, mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -37,7 +38,14 @@ const spawnRun = (spec: Spec): Promise<Run> =>
     const entry = spec.via === "cli" ? [binScript, ...spec.args] : [tsxCli, fixture, ...spec.args]
     const child = spawn(process.execPath, entry, {
       cwd: root,
-      env: { ...process.env, NO_COLOR: "1", CI: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "" },
+      env: {
+        ...process.env,
+        NO_COLOR: "1",
+        CI: "true",
+        OTEL_EXPORTER_OTLP_ENDPOINT: "",
+        // Each run journals in a state directory of its own (runs in one directory are serialised by its lock).
+        MCPFLOW_STATE_DIR: mkdtempSync(join(tmpdir(), "mcpflow-e2e-state-"))
+      },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""
@@ -148,7 +156,7 @@ describe("mcpflow run", () => {
         assert.isNumber(line["at"])
       }
     }
-    assert.deepInclude(lines[0], { flow: "orders", engine: "memory", sandbox: true })
+    assert.deepInclude(lines[0], { flow: "orders", engine: "sqlite", sandbox: true })
     assert.deepInclude(lines.at(-1), {
       outcome: "success",
       sandbox: true,
@@ -161,7 +169,7 @@ describe("mcpflow run", () => {
     const { code, stderr, stdout } = await result("fail")
     assert.strictEqual(code, 1, stderr)
     assert.strictEqual(stdout, "")
-    assert.match(stderr, /^mcpflow · orders · run \w{8} · memory engine · sandbox/)
+    assert.match(stderr, /^mcpflow · orders · run \w{8} · sqlite engine · sandbox/)
     assert.match(stderr, /^✗ charge \d+ms: McpflowToolError\.ToolFailed: shop\.charge failed: card declined$/m)
     assert.match(stderr, /^⟲ reserve compensated \d+ms$/m)
     assert.match(stderr, /^✗ orders failed in \d+ms \(sandbox\)$/m)

@@ -130,9 +130,10 @@ describe("durable runs survive SIGKILL", () => {
     const unknown = await run("crashFlow.ts", ["resume", state, "nope", effects])
     assert.include(unknown.stdout, "cannot be resumed: no such run in the journal")
 
-    const busy = start("crashFlow.ts", ["run", state, "r2", effects, "3"], { CRASH_AT: "2" })
+    const busyEffects = `${effects}.busy`
+    const busy = start("crashFlow.ts", ["run", state, "r2", busyEffects, "3"], { CRASH_AT: "2" })
     const deadline = Date.now() + 40_000
-    while (!lines(effects).includes("start 2") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    while (!lines(busyEffects).includes("start 2") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
     const second = await run("crashFlow.ts", ["run", state, "r3", effects, "1"])
     assert.strictEqual(second.code, 1, second.stdout)
     assert.include(second.stdout, "in use by another process")

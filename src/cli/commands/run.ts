@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import * as path from "node:path"
 import { Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import { RunExitCode } from "../../run/ExitCode.ts"
@@ -57,7 +58,7 @@ export const run = Command.make(
   { file: flowFile, ...RunFlags.all },
   Effect.fn("mcpflow.run")(function*({ file, ...settings }) {
     const { flow, sandbox } = yield* load(file)
-    yield* runFlow(flow, settings, { sandbox })
+    yield* runFlow(flow, settings, { sandbox, file: path.resolve(file) })
   })
 ).pipe(
   Command.withShortDescription("Run a flow file with a live report"),
