@@ -56,7 +56,10 @@ const attemptsText = (attempts: number | undefined): string =>
 export const headerLine = (event: FlowEvent.FlowStarted, color: boolean): string => {
   const c = paint(color)
   const where = event.sandbox === true ? c.yellow("sandbox: in-process fake servers, nothing real is touched") : "real servers"
-  return `${c.bold(`mcpflow · ${event.flow}`)} · run ${event.runId.slice(0, 8)} · ${event.engine} engine · ${where}`
+  const resumed = event.resumed === true
+    ? ` · ${c.yellow(`resumed${(event.inFlight?.length ?? 0) > 0 ? `; re-running ${event.inFlight!.join(", ")}` : ""}`)}`
+    : ""
+  return `${c.bold(`mcpflow · ${event.flow}`)} · run ${event.runId.slice(0, 8)} · ${event.engine} engine · ${where}${resumed}`
 }
 
 /**
@@ -78,7 +81,11 @@ export const plainLines = (event: FlowEvent, options: TextOptions): ReadonlyArra
     case "FlowFinished":
       return []
     case "StepStarted":
-      return [`${c.cyan("▸")} ${event.path}${kindLabel(event.kind)}`]
+      return [
+        `${c.cyan("▸")} ${event.path}${kindLabel(event.kind)}${
+          event.rerunAfterCrash === true ? c.yellow(" (re-run after crash: it was in flight when the process died)") : ""
+        }`
+      ]
     case "StepSucceeded":
       return [
         `${c.green("✓")} ${event.path}${kindLabel(event.kind)} ${c.dim(formatMs(event.durationMs))}${attemptsText(event.attempts)}${

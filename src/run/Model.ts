@@ -68,6 +68,8 @@ export interface NodeView {
   durationMs: number | undefined
   attempts: number | undefined
   replayed: boolean
+  /** It was in flight when a crash stopped the run; the resume runs it again. */
+  rerun: boolean
   error: string | undefined
   errorTag: string | undefined
   /** Why a skipped node did not run. */
@@ -165,6 +167,7 @@ const nodeFor = (model: RunModel, path: string, kind: StepKind): NodeView => {
     durationMs: undefined,
     attempts: undefined,
     replayed: false,
+    rerun: false,
     error: undefined,
     errorTag: undefined,
     why: undefined,
@@ -215,6 +218,7 @@ export const apply = (model: RunModel, event: FlowEvent): void => {
       node.kind = event.kind
       node.status = "running"
       node.startedAt = event.at
+      if (event.rerunAfterCrash === true) node.rerun = true
       if (event.kind === "step") model.taken.push(event.path)
       return
     }

@@ -52,7 +52,9 @@ const nodeLine = (node: NodeView, options: TreeOptions): string => {
       return `${c.cyan("▸")} ${label}${elapsed}${retryText}${progress}`
     }
     case "succeeded":
-      return `${c.green("✓")} ${label} ${c.dim(formatMs(node.durationMs ?? 0))}${attempts}${node.replayed ? c.dim(" (replayed)") : ""}`
+      return `${c.green("✓")} ${label} ${c.dim(formatMs(node.durationMs ?? 0))}${attempts}${node.replayed ? c.dim(" (replayed)") : ""}${
+        node.rerun ? c.yellow(" (re-run after crash)") : ""
+      }`
     case "failed":
       return `${c.red("✗")} ${label} ${c.dim(formatMs(node.durationMs ?? 0))}${attempts}: ${
         c.red(`${node.errorTag === undefined ? "" : `${node.errorTag}: `}${node.error ?? ""}`)
