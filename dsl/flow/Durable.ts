@@ -104,3 +104,25 @@ export const sendSignal = <A>(
     const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: flow.workflow, executionId })
     yield* DurableDeferred.succeed(deferred, { token, value: payload }) as Effect.Effect<void, never, WorkflowEngine>
   })
+
+/**
+ * Delivers a signal by name with an already-validated JSON payload (what `mcpflow signal`
+ * records in the journal): the waiting side decodes it with its Signal's Schema.
+ *
+ * @example
+ * ```ts
+ * yield* deliverRaw(deploy, runId, "approval", { approvedBy: "ana" })
+ * ```
+ */
+export const deliverRaw = (
+  flow: AnyFlow,
+  runId: string,
+  name: string,
+  payload: unknown
+): Effect.Effect<void, never, WorkflowEngine> =>
+  Effect.gen(function*() {
+    const executionId = yield* flow.workflow.executionId({ runId, input: null })
+    const deferred = DurableDeferred.make(`signal/${name}`, { success: Schema.Any })
+    const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: flow.workflow, executionId })
+    yield* DurableDeferred.succeed(deferred, { token, value: payload })
+  })

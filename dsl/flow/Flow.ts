@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Cause, Deferred, Effect, Exit, Fiber, Option, Schema } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import { WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import { inFlight, JournalError, RunJournal } from "../../src/engine/RunJournal.ts"
@@ -14,6 +14,7 @@ import { firstIssue } from "../SchemaIssues.ts"
 import { CompensationsFailed, FlowDefinition, FlowError, InvalidFlowInput, InvalidFlowOutput, NotResumable } from "./FlowError.ts"
 import { FlowEngine } from "./FlowEngine.ts"
 import { type FlowEvent, FlowEvents } from "./FlowEvents.ts"
+import { deliverRaw } from "./Durable.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
 import { plan } from "./Plan.ts"
 import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
@@ -214,7 +215,7 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
   options: RunOptions | undefined,
   resumed: ResumeState | undefined
 ): Effect.Effect<O["Type"], E | FlowError | JournalError, Exclude<R, WorkflowEngine> | FlowEngine | WorkflowEngine> =>
-  Effect.gen(function*() {
+  Effect.scoped(Effect.gen(function*() {
     const engine = yield* FlowEngine
     const decoded = yield* decodeInput(flow, input)
     const sink = yield* FlowEvents
@@ -267,6 +268,17 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       ...(resumed !== undefined ? { resumed: true, inFlight: [...resumed.inFlight] } : {})
     })
     const started = yield* now
+    // Signals recorded in the journal (`mcpflow signal`) are delivered by the process running the run.
+    if (journal !== undefined) {
+      yield* Effect.forkScoped(
+        Effect.gen(function*() {
+          for (const { name, payload } of yield* journal.pendingSignals(runId)) {
+            yield* deliverRaw(flow, runId, name, payload)
+            yield* journal.markDelivered(runId, name)
+          }
+        }).pipe(Effect.ignore, Effect.repeat(Schedule.spaced("200 millis")))
+      )
+    }
     // Uninterruptible but for the run itself: an interrupted run still compensates and reports.
     return yield* Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
     const execution = resumed === undefined
@@ -326,7 +338,7 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     }
     return yield* result
     }))
-  }) as never
+  })) as never
 
 /** Registers the flow's workflow with the engine once; its body runs with the caller's services. */
 const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O, E, R>, engine: FlowEngine["Service"]) =>

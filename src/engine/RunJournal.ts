@@ -95,6 +95,11 @@ export class RunJournal extends Context.Service<RunJournal, {
   readonly get: (runId: string) => Effect.Effect<RunRecord, JournalError>
   readonly list: Effect.Effect<ReadonlyArray<RunRecord>, JournalError>
   readonly events: (runId: string) => Effect.Effect<ReadonlyArray<FlowEvent>, JournalError>
+  /** Records a signal for a run (delivered by the process running it, now or when resumed). */
+  readonly signal: (runId: string, name: string, payload: unknown) => Effect.Effect<void, JournalError>
+  /** Signals recorded for a run and not delivered yet. */
+  readonly pendingSignals: (runId: string) => Effect.Effect<ReadonlyArray<{ readonly name: string; readonly payload: unknown }>, JournalError>
+  readonly markDelivered: (runId: string, name: string) => Effect.Effect<void, JournalError>
 }>()("mcpflow/engine/RunJournal") {}
 
 const migrations: ReadonlyArray<string> = [
@@ -103,6 +108,9 @@ const migrations: ReadonlyArray<string> = [
      run_id TEXT PRIMARY KEY, flow TEXT NOT NULL, status TEXT NOT NULL,
      started_at INTEGER NOT NULL, finished_at INTEGER, input TEXT NOT NULL, fingerprint TEXT NOT NULL, structure TEXT NOT NULL, source TEXT,
      failed_step TEXT, error TEXT, error_tag TEXT);
+   CREATE TABLE IF NOT EXISTS mcpflow_signals (
+     run_id TEXT NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL, sent_at INTEGER NOT NULL, delivered_at INTEGER,
+     PRIMARY KEY (run_id, name));
    CREATE TABLE IF NOT EXISTS mcpflow_events (
      run_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, tag TEXT NOT NULL, body TEXT NOT NULL,
      PRIMARY KEY (run_id, seq));`
@@ -249,6 +257,24 @@ export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
         list: attempt(() =>
           (db.prepare("SELECT * FROM mcpflow_runs ORDER BY started_at DESC").all() as unknown as Array<RunRow>).map(toRecord)
         ),
+        signal: (runId, name, payload) =>
+          attempt(() => {
+            db.prepare(
+              `INSERT INTO mcpflow_signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (run_id, name) DO UPDATE SET payload = excluded.payload, sent_at = excluded.sent_at
+               WHERE delivered_at IS NULL`
+            ).run(runId, name, JSON.stringify(payload ?? null), Date.now())
+          }),
+        pendingSignals: (runId) =>
+          attempt(() =>
+            (db.prepare("SELECT name, payload FROM mcpflow_signals WHERE run_id = ? AND delivered_at IS NULL").all(runId) as Array<
+              { name: string; payload: string }
+            >).map((r) => ({ name: r.name, payload: JSON.parse(r.payload) as unknown }))
+          ),
+        markDelivered: (runId, name) =>
+          attempt(() => {
+            db.prepare("UPDATE mcpflow_signals SET delivered_at = ? WHERE run_id = ? AND name = ?").run(Date.now(), runId, name)
+          }),
         events: (runId) =>
           attempt(() =>
             (db.prepare("SELECT body FROM mcpflow_events WHERE run_id = ? ORDER BY seq").all(runId) as Array<{ body: string }>)

@@ -150,4 +150,30 @@ describe("durable runs survive SIGKILL", () => {
     assert.strictEqual(fs.readFileSync(path.join(corrupt.state, "runs.db"), "utf8"), garbage, "left as it was")
     assert.deepStrictEqual(lines(corrupt.effects), [], "nothing ran")
   })
+
+  it("mcpflow signal reaches a run waiting in Flow.waitFor in another process", async () => {
+    const { state } = fresh()
+    const cli = path.join(root, "bin", "mcpflow.js")
+    const waiting = spawn(process.execPath, [cli, "run", fixture("approval.ts"), "--json", "--state-dir", state], {
+      cwd: root,
+      env: { ...process.env, CI: "true", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    waiting.stdout!.on("data", (d) => (out += String(d)))
+    waiting.stderr!.on("data", () => {})
+    const exited = new Promise<number | null>((r) => waiting.on("exit", r))
+    const deadline = Date.now() + 40_000
+    while (!out.includes('"path":"wait:approval"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    const runId = (JSON.parse(out.split("\n")[0]!) as { runId: string }).runId
+    const sent = spawn(process.execPath, [cli, "signal", runId, "approval", "--payload", '{"approvedBy":"ana"}', "--state-dir", state], {
+      cwd: root,
+      stdio: "ignore"
+    })
+    assert.strictEqual(await new Promise((r) => sent.on("exit", r)), 0)
+    const timer = setTimeout(() => waiting.kill("SIGKILL"), 40_000)
+    assert.strictEqual(await exited, 0, out)
+    clearTimeout(timer)
+    assert.include(out, "released, approved by ana")
+  })
 }, 180_000)

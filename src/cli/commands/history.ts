@@ -149,3 +149,43 @@ export const resume = Command.make(
     "Continue the run: the steps that completed are replayed from the journal (not run again), the step that was in flight when the process died runs again (reported as re-run after crash), compensations that were under way finish. Refused (exit 2) for a run that does not exist or already finished, or whose flow's steps changed since it started (unless --force)."
   )
 )
+
+/**
+ * `mcpflow signal <runId> <name> [--payload '{…}']`: records a signal for a run waiting in
+ * `Flow.waitFor`; the process running the run delivers it (at once if it is running, else when
+ * the run is resumed).
+ *
+ * @example
+ * ```sh
+ * npx mcpflow signal 3f2a… approval --payload '{"approvedBy":"ana"}'
+ * ```
+ */
+export const signal = Command.make(
+  "signal",
+  {
+    runId: Argument.String("runId").pipe(Argument.withDescription("The run's id (see mcpflow runs)")),
+    name: Argument.String("name").pipe(Argument.withDescription("The signal's name (as in Flow.signal(name, …))")),
+    payload: Flag.String("payload").pipe(
+      Flag.withMetavar("json"),
+      Flag.withDescription("The signal's payload as JSON (default: null); the run checks it against the signal's Schema"),
+      Flag.optional
+    ),
+    stateDir: RunFlags.stateDir
+  },
+  Effect.fn("mcpflow.signal")(function*({ name, payload, runId, stateDir }) {
+    const value = yield* Option.match(payload, {
+      onNone: () => Effect.succeed<unknown>(null),
+      onSome: (text) =>
+        Effect.try({ try: (): unknown => JSON.parse(text), catch: () => usage(`--payload is not valid JSON: ${text}`) })
+    })
+    const record = yield* withHistory(stateDir, (journal) =>
+      Effect.flatMap(journal.get(runId), (r) => Effect.as(journal.signal(runId, name, value), r)))
+    if (record.status !== "running") return yield* usage(`run ${runId} already ${record.status}; nothing waits for ${name}`)
+    yield* printLines([`signal ${name} recorded for run ${runId}; the process running it delivers it (or the next resume does)`])
+  })
+).pipe(
+  Command.withShortDescription("Send a signal to a run waiting for it"),
+  Command.withDescription(
+    "Record a signal (an approval, a webhook result) for a journaled run that waits for it with Flow.waitFor. The process running the run picks it up within a fraction of a second; a parked or crashed run gets it when resumed. Exit 2 for an unknown or finished run or bad JSON."
+  )
+)
