@@ -186,7 +186,8 @@ const makeContract = <In extends ContractSchema, Out extends ContractSchema>(
 
   const decodeValue = (value: unknown): Effect.Effect<Out["Type"], McpflowToolError> => {
     const exit = decode(value)
-    if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+    // A successful Exit is itself the Effect of the value: no second allocation on the hot path.
+    if (Exit.isSuccess(exit)) return exit as Exit.Exit<Out["Type"]>
     const error = exit.cause.reasons.find((r) => r._tag === "Fail")
     if (error?._tag === "Fail") {
       const located = firstIssue(error.error.issue)
@@ -200,7 +201,7 @@ const makeContract = <In extends ContractSchema, Out extends ContractSchema>(
     if (Exit.isSuccess(exit)) {
       const args = exit.value
       if (typeof args === "object" && args !== null && !Array.isArray(args)) {
-        return Effect.succeed(args as Record<string, unknown>)
+        return exit as Exit.Exit<Record<string, unknown>>
       }
       return Effect.fail(
         toolError(new InvalidInput({ server, tool, path: "", issue: "a tool's arguments must encode to a JSON object" }))
@@ -218,7 +219,8 @@ const makeContract = <In extends ContractSchema, Out extends ContractSchema>(
       const parsed = parseJson(texts[0]!)
       if (parsed.ok) {
         const exit = decode(parsed.value)
-        if (Exit.isSuccess(exit) || !outputIsString) return decodeValue(parsed.value)
+        if (Exit.isSuccess(exit)) return exit as Exit.Exit<Out["Type"]>
+        if (!outputIsString) return decodeValue(parsed.value)
       }
       if (outputIsString) return decodeValue(texts[0])
       return invalidOutput("", `expected structured content or one JSON text block, got text ${preview(texts[0]!)}`)

@@ -6,7 +6,7 @@
  * @module
  */
 import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
-import { Duration, Effect, Layer, Semaphore } from "effect"
+import { Duration, Effect, Exit, Layer, Semaphore } from "effect"
 import type { ContractInfo, ContractSchema } from "../../dsl/Contract.ts"
 import {
   type McpflowToolError,
@@ -30,7 +30,7 @@ import { loadMcpJson, matchesAllowlist, McpflowConfigError } from "./McpJson.ts"
 import { makePolicies } from "./Policies.ts"
 import type { GatewayConfig, ServerConfig } from "./ServerConfig.ts"
 import { connectReason, thrownReason } from "./SdkErrors.ts"
-import { callTool, SDK_NO_TIMEOUT } from "./ToolCall.ts"
+import { beginCall, callTool, type Deadlines, SDK_NO_TIMEOUT } from "./ToolCall.ts"
 
 /** Defaults, documented in the README. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
@@ -110,16 +110,18 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       return promise
     }
 
-    const handleFor = (server: string, tool: string): Effect.Effect<ServerHandle, McpflowToolError> => {
-      const handle = handles.get(server)
-      if (handle) return Effect.succeed(handle)
-      return fail(
+    const unknownServer = (server: string, tool: string) =>
+      fail(
         new UnknownTool({
           server,
           tool,
           detail: `no server '${server}' is configured (configured: ${servers.length ? servers.join(", ") : "none"})`
         })
       )
+
+    const handleFor = (server: string, tool: string): Effect.Effect<ServerHandle, McpflowToolError> => {
+      const handle = handles.get(server)
+      return handle ? Effect.succeed(handle) : unknownServer(server, tool)
     }
 
     const connectOnce = (handle: ServerHandle, tool: string, attempt: number) =>
@@ -194,28 +196,59 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
     }
 
     /** Forgets a connection the server no longer honours (e.g. a lost HTTP session); the next call reconnects. */
-    const dropConnection = (handle: ServerHandle, conn: Connection) =>
-      Effect.sync(() => {
-        if (handle.conn === conn) {
-          handle.conn = undefined
-          handle.tools = undefined
-        }
-        if (!conn.isClosed()) void conn.close().catch(() => {})
-      })
+    const dropConnection = (handle: ServerHandle, conn: Connection): void => {
+      if (handle.conn === conn) {
+        handle.conn = undefined
+        handle.tools = undefined
+      }
+      if (!conn.isClosed()) void conn.close().catch(() => {})
+    }
 
-    const invoke = (
-      handle: ServerHandle,
-      conn: Connection,
+    /** The deadlines of a call without call options, per server (built once). */
+    const defaultDeadlines = new Map<ServerHandle, Deadlines>()
+    const deadlinesFor = (handle: ServerHandle, callOptions: CallOptions | undefined): Deadlines => {
+      if (callOptions === undefined) {
+        let deadlines = defaultDeadlines.get(handle)
+        if (deadlines === undefined) {
+          defaultDeadlines.set(handle, deadlines = deadlinesFor(handle, {}))
+        }
+        return deadlines
+      }
+      return {
+        timeoutMs: toMillis(callOptions.timeout) ?? handle.config.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+        maxTotalMs: toMillis(callOptions.maxTotalTimeout) ?? handle.config.maxTotalTimeoutMs,
+        resetOnProgress: callOptions.resetTimeoutOnProgress ?? false,
+        policy: callOptions.timeout !== undefined ? "the call's options" : `server '${handle.key}'`
+      }
+    }
+
+    /**
+     * Calls `tool` on `server` (already allowed): its handle, its connection (looked up when the
+     * Effect runs, so a retried call reconnects), then one `tools/call` whose result `decode`
+     * (the contract's decoder) turns into the value in the same step. A `ConnectionLost` failure
+     * makes the next call reconnect.
+     */
+    const send = <A>(
+      server: string,
       tool: string,
       args: Readonly<Record<string, unknown>>,
-      callOptions: CallOptions | undefined
-    ): Effect.Effect<CallToolResult, McpflowToolError> =>
-      callTool(conn.client, handle.key, tool, args, callOptions?.label, {
-        timeoutMs: toMillis(callOptions?.timeout) ?? handle.config.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
-        maxTotalMs: toMillis(callOptions?.maxTotalTimeout) ?? handle.config.maxTotalTimeoutMs,
-        resetOnProgress: callOptions?.resetTimeoutOnProgress ?? false,
-        policy: callOptions?.timeout !== undefined ? "the call's options" : `server '${handle.key}'`
-      }).pipe(Effect.tapError((error) => error.reason._tag === "ConnectionLost" ? dropConnection(handle, conn) : Effect.void))
+      callOptions: CallOptions | undefined,
+      decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>
+    ): Effect.Effect<A, McpflowToolError> => {
+      const handle = handles.get(server)
+      if (handle === undefined) return unknownServer(server, tool)
+      const label = callOptions?.label
+      return Effect.callback<A, McpflowToolError>((resume) => {
+        const current = handle.conn
+        if (current !== undefined && !current.isClosed()) {
+          return beginCall(current.client, handle.key, tool, args, label, deadlinesFor(handle, callOptions), decode, () =>
+            dropConnection(handle, current), resume)
+        }
+        resume(Effect.flatMap(connect(handle, tool), (conn) =>
+          callTool(conn.client, handle.key, tool, args, label, deadlinesFor(handle, callOptions), decode, () =>
+            dropConnection(handle, conn))))
+      })
+    }
 
     const callRaw = (
       server: string,
@@ -224,28 +257,36 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       callOptions?: CallOptions
     ) =>
       isAllowed(server, tool)
-        ? Effect.flatMap(handleFor(server, tool), (handle) =>
-          Effect.flatMap(connection(handle, tool), (conn) => invoke(handle, conn, tool, args, callOptions)))
+        ? send(server, tool, args, callOptions, Effect.succeed)
         : fail(new NotAllowed({ server, tool, allowed: allowlists.flat() }))
+
+    /** One attempt of a contract call: send the encoded input, decode the result. */
+    const attempt = <In extends ContractSchema, Out extends ContractSchema>(
+      contract: ContractInfo<In, Out>,
+      args: Readonly<Record<string, unknown>>,
+      callOptions: CallOptions<Out["Type"]> | undefined
+    ): Effect.Effect<Out["Type"], McpflowToolError> =>
+      send(contract.server, contract.tool, args, callOptions as CallOptions | undefined, contract.decodeResult)
 
     const call = <In extends ContractSchema, Out extends ContractSchema>(
       contract: ContractInfo<In, Out>,
       input: In["Type"],
       callOptions?: CallOptions<Out["Type"]>
-    ): Effect.Effect<Out["Type"], McpflowToolError> =>
-      !isAllowed(contract.server, contract.tool)
-        ? fail(new NotAllowed({ server: contract.server, tool: contract.tool, allowed: allowlists.flat() }))
-        : !policies.needed(contract as ContractInfo, callOptions)
-        ? Effect.flatMap(contract.encodeInput(input), (args) =>
-          Effect.flatMap(callRaw(contract.server, contract.tool, args, callOptions), contract.decodeResult))
-        : Effect.flatMap(contract.encodeInput(input), (args) =>
-          policies.run(
-            contract,
-            args,
-            callOptions,
-            Effect.flatMap(callRaw(contract.server, contract.tool, args, callOptions), contract.decodeResult),
-            service
-          ))
+    ): Effect.Effect<Out["Type"], McpflowToolError> => {
+      if (!isAllowed(contract.server, contract.tool)) {
+        return fail(new NotAllowed({ server: contract.server, tool: contract.tool, allowed: allowlists.flat() }))
+      }
+      const encoded = contract.encodeInput(input)
+      if (policies.needed(contract as ContractInfo, callOptions)) {
+        return Effect.flatMap(encoded, (args) =>
+          policies.run(contract, args, callOptions, attempt(contract, args, callOptions), service))
+      }
+      // The plain path: an input that encoded synchronously (an Exit) goes straight to the call.
+      if (Exit.isExit(encoded)) {
+        return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions) : encoded
+      }
+      return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions))
+    }
 
     const listTools = (server: string): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> =>
       Effect.flatMap(handleFor(server, "tools/list"), (handle) =>
