@@ -198,8 +198,14 @@ export const resume = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const completed = new Set(
       events.flatMap((e) => (e._tag === "StepSucceeded" && e.kind === "step" ? [e.path] : []))
     )
+    const attemptsBefore = new Map<string, number>()
+    for (const e of events) {
+      // Each failed attempt of a step, before the crash.
+      if (e._tag === "Policy" && e.event._tag === "AttemptFailed") attemptsBefore.set(e.path, (attemptsBefore.get(e.path) ?? 0) + 1)
+    }
     return yield* execute(flow, record.input as I["Encoded"], { runId, sandbox: options?.sandbox }, {
       inFlight: new Set(inFlight(events)),
+      attemptsBefore,
       completed,
       pending: new Set(completed),
       force: options?.force === true,

@@ -6,7 +6,9 @@
  *
  * @module
  */
+import { createHash, type webcrypto } from "node:crypto"
 import { Context, Effect, type Fiber, Layer, type Scope } from "effect"
+import * as WebCrypto from "effect/crypto/WebCrypto"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import type { RunState } from "./RunScope.ts"
 
@@ -63,5 +65,27 @@ export const layer = (kind: string): Layer.Layer<FlowEngine, never, WorkflowEngi
  * ```
  */
 export const layerMemory: Layer.Layer<FlowEngine | WorkflowEngine.WorkflowEngine> = layer("memory").pipe(
-  Layer.provideMerge(WorkflowEngine.layerMemory)
+  Layer.provideMerge(WorkflowEngine.layerMemory),
+  Layer.merge(WebCrypto.layer(synchronousDigest()))
 )
+
+/**
+ * `globalThis.crypto` with `subtle.digest` computed by `node:crypto` in the calling turn. The
+ * workflow engine hashes every execution and activity id with WebCrypto, whose digest otherwise
+ * resolves later on libuv's thread pool: real time that a virtual-time driver (the chaos
+ * harness's `VirtualTime.run`, which waits for the program to go quiet between clock steps)
+ * mistakes for a hang. Same SHA digests, no thread-pool round trip per step.
+ */
+function synchronousDigest(): Parameters<typeof WebCrypto.layer>[0] {
+  const subtle = Object.create(globalThis.crypto.subtle, {
+    digest: {
+      value: (algorithm: webcrypto.AlgorithmIdentifier, data: webcrypto.BufferSource): Promise<ArrayBuffer> => {
+        const name = (typeof algorithm === "string" ? algorithm : algorithm.name).replace("-", "").toLowerCase()
+        const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data)
+        const digest = createHash(name).update(bytes).digest()
+        return Promise.resolve(digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength) as ArrayBuffer)
+      }
+    }
+  }) as webcrypto.SubtleCrypto
+  return Object.create(globalThis.crypto, { subtle: { value: subtle } }) as Parameters<typeof WebCrypto.layer>[0]
+}

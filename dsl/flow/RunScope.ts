@@ -63,6 +63,8 @@ export interface Subscription {
 export interface ResumeState {
   readonly inFlight: ReadonlySet<string>
   readonly completed: ReadonlySet<string>
+  /** Attempts an in-flight step had already made (its journaled retries), by path. */
+  readonly attemptsBefore: ReadonlyMap<string, number>
   /** Completed steps not yet met by this replay. */
   readonly pending: Set<string>
   readonly force: boolean

@@ -10,6 +10,7 @@ import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
 import { GatewayEvents } from "../../src/gateway/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
+import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
 import type { StepKind } from "./FlowEvents.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
@@ -107,7 +108,10 @@ export const runStep = <A, E, R, R2>(
   Effect.gen(function*() {
     const instance = yield* workflowInstance
     const journaled = Option.isSome(instance) && !scope.inActivity && scope.run?.mode === "run"
-    const policy = options?.policy === undefined ? undefined : yield* Policy.make(options.policy)
+    const attemptsBefore = scope.run?.resume?.attemptsBefore.get(path) ?? 0
+    const policy = options?.policy === undefined
+      ? undefined
+      : yield* Policy.make(attemptsBefore > 0 ? afterCrash(options.policy, attemptsBefore) : options.policy)
     if (scope.run?.mode === "plan") {
       Plan.recordStep(scope.run, path, kind, options?.description, options?.compensate !== undefined)
       if (policy !== undefined) Plan.recordPolicies(scope.run, path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
@@ -271,3 +275,14 @@ const register = <A, R2>(
     scope.run?.root.entries.push(entry)
     return Effect.void
   })
+
+/**
+ * A step re-run after a crash keeps counting its retries: a retry given as data gets only the
+ * attempts the crashed process had not used (at least one).
+ */
+const afterCrash = (policy: Policy.PolicyInput, used: number): Policy.PolicyInput => {
+  if (Policy.isPolicy(policy)) return policy
+  const retry = policy.retry
+  if (retry === undefined || retry === false || "apply" in retry) return policy
+  return { ...policy, retry: { ...retry, maxAttempts: Math.max(1, (retry.maxAttempts ?? defaultMaxAttempts) - used) } }
+}

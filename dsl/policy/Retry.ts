@@ -90,6 +90,16 @@ export declare namespace RetryExhausted {
 export type GiveUpReason = "not-retryable" | "not-idempotent" | "max-attempts" | "budget"
 
 /**
+ * Attempts when `maxAttempts` is not given.
+ *
+ * @example
+ * ```ts
+ * Retry.make({}).maxAttempts === defaultMaxAttempts // => true
+ * ```
+ */
+export const defaultMaxAttempts = 3
+
+/**
  * Settings of {@link make}. Numbers are clamped to valid ranges (`maxAttempts` ≥ 1).
  *
  * @example
@@ -171,7 +181,7 @@ export function make<E = unknown, A = unknown>(
 ): Retry<E, A, true>
 export function make<E, A>(options: RetryOptions<E, A> = {}): Retry<E, A, boolean> {
   const name = options.name ?? "retry"
-  const maxAttempts = Number.isFinite(options.maxAttempts) ? Math.max(1, Math.floor(options.maxAttempts!)) : 3
+  const maxAttempts = Number.isFinite(options.maxAttempts) ? Math.max(1, Math.floor(options.maxAttempts!)) : defaultMaxAttempts
   const budgetMs = options.budget === undefined ? Infinity : Millis.from(options.budget)
   const backoff = options.backoff ?? Backoff.exponential("100 millis")
   const jitter = options.jitter ?? "full"

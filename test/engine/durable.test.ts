@@ -151,6 +151,17 @@ describe("durable runs survive SIGKILL", () => {
     assert.deepStrictEqual(lines(corrupt.effects), [], "nothing ran")
   })
 
+  it("a step's retries survive a crash without resetting their attempt count", async () => {
+    const { effects, state } = fresh()
+    const first = start("retryCrash.ts", ["run", state, "r1", effects], { CRASH_ATTEMPT: "3" })
+    await killWhen(first.child, effects, "attempt 3")
+    const resumed = await run("retryCrash.ts", ["resume", state, "r1", effects])
+    assert.strictEqual(resumed.code, 1, "every attempt failed")
+    const all = lines(effects)
+    // 2 failed attempts before the crash, the in-flight 3rd re-run, then the 4th: 4 failures in all, not 2 + 4.
+    assert.strictEqual(all.filter((l) => l.startsWith("fail")).length, 4, all.join(" "))
+  })
+
   it("mcpflow signal reaches a run waiting in Flow.waitFor in another process", async () => {
     const { state } = fresh()
     const cli = path.join(root, "bin", "mcpflow.js")
