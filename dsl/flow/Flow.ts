@@ -245,6 +245,7 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       subscriptions: new Map(),
       compensationFailures: [],
       failedStep: undefined,
+      memoryJournal: engine.kind === "memory" ? new Map() : undefined,
       inFlightAtCrash: resumed?.inFlight,
       resume: resumed
     }
@@ -471,3 +472,17 @@ const codeHash = (flow: AnyFlow & { readonly run: Function }): string =>
  * ```
  */
 export { sendSignal, type Signal, signal, sleep, waitFor } from "./Durable.ts"
+
+/**
+ * A key that names the current step of the current run, stable across crashes and resumes:
+ * pass it to a tool whose contract accepts an idempotency key (payments!) so that a step re-run
+ * after a crash does not repeat the side effect. Outside a run it is the step path alone.
+ *
+ * @example
+ * ```ts
+ * yield* step("charge", Effect.flatMap(Flow.idempotencyKey, (key) => Payment.charge_card({ amount_cents, idempotency_key: key })))
+ * ```
+ */
+export const idempotencyKey: Effect.Effect<string> = CurrentScope.use((scope) =>
+  Effect.succeed(scope.run === undefined ? scope.path : `${scope.run.runId}:${scope.path}`)
+)

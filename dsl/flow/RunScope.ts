@@ -88,6 +88,8 @@ export interface RunState {
   readonly compensationFailures: Array<{ readonly step: string; readonly error: string }>
   /** The first step that failed (not interrupted), for the summary. */
   failedStep: string | undefined
+  /** On the memory engine: completed steps' exits by path (see `Step.ts`); undefined on durable engines. */
+  readonly memoryJournal?: Map<string, Exit.Exit<unknown, unknown>> | undefined
   /** On resume: the steps the crash left in flight (they run again). */
   readonly inFlightAtCrash?: ReadonlySet<string> | undefined
   readonly resume?: ResumeState | undefined

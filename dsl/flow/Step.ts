@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Cause, Clock, type Context, Deferred, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Schema } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
 import { GatewayEvents } from "../../src/gateway/McpGateway.ts"
@@ -120,12 +120,10 @@ export const runStep = <A, E, R, R2>(
     const guarded = policy === undefined
       ? effect
       : Policy.apply(policy, effect, { idempotent: options?.idempotent, key: path }) as Effect.Effect<A, E, R>
-    const body = withStepSinks(scope, path, guarded).pipe(
-      Effect.provideService(CurrentScope, child(scope, path, { inActivity: journaled || scope.inActivity })),
-      Effect.tap(() => Effect.sync(() => void (ran = true))),
-      Effect.tapCause(() => Effect.sync(() => void (ran = true)))
+    const body = withStepSinks(scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded).pipe(
+      Effect.onExit(() => Effect.sync(() => void (ran = true)))
     )
-    const run = journal(path, body, journaled, options)
+    const run = journal(scope.run, path, body, journaled, options)
     const resume = scope.run?.resume
     if (resume !== undefined && journaled && kind === "step") {
       if (resume.completed.has(path)) resume.pending.delete(path)
@@ -191,14 +189,16 @@ export const reportFailure = (
 }
 
 /** Forwards policy and gateway events raised inside the step to the run's report. */
-const withStepSinks = <A, E, R>(scope: StepScope, path: string, effect: Effect.Effect<A, E, R>) =>
-  Effect.withFiber((fiber) => {
+const withStepSinks = <A, E, R>(scope: StepScope, path: string, inner: StepScope, effect: Effect.Effect<A, E, R>) =>
+  Effect.updateContext(effect, (context: Context.Context<never>): Context.Context<R> => {
+    const withScope = Context.add(context, CurrentScope, inner)
     const run = scope.run
-    if (run === undefined) return effect
-    const outerGateway = fiber.getRef(GatewayEvents)
-    const clock = fiber.getRef(Clock.Clock)
-    return effect.pipe(
-      Effect.provideService(PolicyEvents, {
+    if (run === undefined) return withScope as Context.Context<R>
+    const outerGateway = Context.get(context, GatewayEvents)
+    const clock = Context.get(context, Clock.Clock)
+    // One context update per step: the scope and both sinks at once.
+    return Context.add(
+      Context.add(withScope, PolicyEvents, {
         emit: (event) => {
           const at = clock.currentTimeMillisUnsafe()
           run.emit({ _tag: "Policy", runId: run.runId, at, path, event })
@@ -208,32 +208,91 @@ const withStepSinks = <A, E, R>(scope: StepScope, path: string, effect: Effect.E
           }
         }
       }),
-      Effect.provideService(GatewayEvents, {
+      GatewayEvents,
+      {
         emit: (event) => {
           outerGateway.emit(event)
           if (event._tag === "ToolProgress" || event._tag === "ServerLog") {
             run.emit({ _tag: "Gateway", runId: run.runId, at: clock.currentTimeMillisUnsafe(), path, event })
           }
         }
-      })
-    )
+      }
+    ) as Context.Context<R>
   })
 
 /** The effect as an Activity named `path` when the run is journaled, else as it is. */
 const journal = <A, E, R>(
+  run: StepScope["run"],
   path: string,
   body: Effect.Effect<A, E, R>,
   journaled: boolean,
   schemas?: { readonly success?: Schema.Codec<A, unknown> | undefined; readonly error?: Schema.Codec<E, unknown> | undefined }
 ): Effect.Effect<A, E, R> =>
-  journaled
-    ? (Activity.make({
-      name: path,
-      success: (schemas?.success ?? StepValue) as Schema.Codec<A, unknown>,
-      error: (schemas?.error ?? StepFailure) as Schema.Codec<E, unknown>,
-      execute: body
-    }) as unknown as Effect.Effect<A, E, R>)
+  journaled && run?.memoryJournal !== undefined
+    ? inMemory(run.memoryJournal, path, body)
+    : journaled
+    ? (activityFor(path, schemas?.success ?? StepValue, schemas?.error ?? StepFailure) as Effect.Effect<A, E, R>).pipe(
+      Effect.provideService(StepBody, body as Effect.Effect<unknown, unknown>)
+    )
     : body
+
+/**
+ * The memory engine's journal: a step's exit by path, kept for the run's lifetime, so that a
+ * body the engine replays (after a durable wait) replays completed steps instead of re-running
+ * them — what an Activity does, without the engine's encoding round trip per step. An
+ * interrupted step is not recorded: it runs again.
+ */
+const inMemory = <A, E, R>(
+  journal: Map<string, Exit.Exit<unknown, unknown>>,
+  path: string,
+  body: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    const stored = journal.get(path)
+    if (stored !== undefined) return stored as Exit.Exit<A, E>
+    // Like the engines' journals, `undefined` comes back as `null` (JSON has no undefined).
+    return Effect.map(body, (value) => (value === undefined ? null : value) as A).pipe(
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          if (Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)) journal.set(path, exit)
+        })
+      )
+    )
+  })
+
+/** The body of the activity being executed: activities are cached per path and read it from here. */
+const StepBody = Context.Reference<Effect.Effect<unknown, unknown>>("mcpflow/dsl/flow/Step/StepBody", {
+  defaultValue: () => Effect.die(new Error("a step activity ran without its body"))
+})
+
+/**
+ * One Activity per (path, Schemas), reused across runs: building one compiles its exit codecs,
+ * which would otherwise dominate the cost of a step. Bounded: cleared past 10 000 entries.
+ */
+const activities = new WeakMap<object, WeakMap<object, Map<string, Effect.Effect<unknown, unknown>>>>()
+const activityCount = { n: 0 }
+
+const activityFor = (path: string, success: Schema.Top, error: Schema.Top): Effect.Effect<unknown, unknown> => {
+  let bySuccess = activities.get(success)
+  if (bySuccess === undefined) activities.set(success, bySuccess = new WeakMap())
+  let byPath = bySuccess.get(error)
+  if (byPath === undefined) bySuccess.set(error, byPath = new Map())
+  let activity = byPath.get(path)
+  if (activity === undefined) {
+    if (++activityCount.n > 10_000) {
+      byPath.clear()
+      activityCount.n = 1
+    }
+    activity = Activity.make({
+      name: path,
+      success: success as Schema.Codec<unknown, unknown>,
+      error: error as Schema.Codec<unknown, unknown>,
+      execute: StepBody.use((run) => run)
+    }) as unknown as Effect.Effect<unknown, unknown>
+    byPath.set(path, activity)
+  }
+  return activity
+}
 
 /**
  * Registers a completed step's compensation with its saga block and with the run. The undo runs
@@ -256,11 +315,13 @@ const register = <A, R2>(
           const journaled = Option.isSome(instance) && scope.run?.mode === "run"
           yield* emit(scope, { _tag: "CompensationStarted", path })
           const started = yield* now
-          const body = withStepSinks(scope, undoPath, Effect.suspend(() => compensate(value, cause))).pipe(
-            Effect.provideService(CurrentScope, child(scope, undoPath, { inActivity: journaled })),
-            Effect.asVoid
-          )
-          const exit = yield* Effect.exit(journal(undoPath, body, journaled))
+          const body = withStepSinks(
+            scope,
+            undoPath,
+            child(scope, undoPath, { inActivity: journaled }),
+            Effect.suspend(() => compensate(value, cause))
+          ).pipe(Effect.asVoid)
+          const exit = yield* Effect.exit(journal(scope.run, undoPath, body, journaled))
           const durationMs = (yield* now) - started
           if (Exit.isSuccess(exit)) {
             yield* emit(scope, { _tag: "Compensated", path, durationMs })
