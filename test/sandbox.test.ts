@@ -103,21 +103,25 @@ const samples: Samples = {
   inventory_server: {
     reserve_items: { order_id: "ord-1", items: [{ sku: "SKU-1", quantity: 2 }] },
     release_reservation: { reservation_id: "rsv_000001" },
+    find_reservation: { order_id: "ord-1" },
     check_stock: { sku: "SKU-1" }
   },
   payment_server: {
     charge_card: { order_id: "ord-1", amount_cents: 4999, currency: "USD", card_token: "tok_visa", idempotency_key: "ord-1" },
     refund_charge: { charge_id: "ch_000001", reason: "order_failed" },
+    find_charge: { idempotency_key: "ord-1" },
     get_charge: { charge_id: "ch_000001" }
   },
   logistics_server: {
     schedule_delivery: { order_id: "ord-1", address: { line1: "1 Main St", city: "Springfield", postal_code: "12345", country: "US" } },
     cancel_shipment: { shipment_id: "shp_000001" },
+    find_shipment: { order_id: "ord-1" },
     get_shipment: { shipment_id: "shp_000001" }
   },
   crm_server: {
     record_purchase: { customer_id: "cus-1", order_id: "ord-1", amount_cents: 4999 },
     revert_purchase_record: { record_id: "pur_000001" },
+    find_purchase: { order_id: "ord-1" },
     get_customer: { id: "cus-1" }
   },
   compliance_server: {
@@ -128,11 +132,13 @@ const samples: Samples = {
   finance_server: {
     create_billing_account: { customer_id: "cus-42", plan: "growth", currency: "USD" },
     setup_payment_method: { billing_account_id: "ba_000001", type: "card", token: "tok_visa" },
+    find_billing_account: { customer_id: "cus-42" },
     close_billing_account: { billing_account_id: "ba_000001" }
   },
   ops_server: {
     create_tenant: { customer_id: "cus-42", tenant_name: "hopper-labs", region: "eu-west-1" },
     setup_monitoring: { tenant_id: "tnt_000001" },
+    find_tenant: { tenant_name: "hopper-labs" },
     delete_tenant: { tenant_id: "tnt_000001" }
   },
   communication_server: {

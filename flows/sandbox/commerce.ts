@@ -143,6 +143,15 @@ export const makeCommerceSandbox: Effect.Effect<{
           ]
         })
       })),
+    FakeServer.handle(Inventory.find_reservation, ({ order_id }) =>
+      Effect.gen(function*() {
+        yield* latency(50)
+        const s = yield* Ref.get(state)
+        const id = firstKey(s.reservations, (r) => r.order_id === order_id && !r.released) ??
+          firstKey(s.reservations, (r) => r.order_id === order_id)
+        if (id === undefined) return { order_id, found: false }
+        return { order_id, found: true, reservation_id: id, status: s.reservations.get(id)!.released ? "released" as const : "reserved" as const }
+      })),
     FakeServer.handle(Inventory.check_stock, ({ sku }) =>
       Effect.gen(function*() {
         yield* latency(40)
@@ -186,6 +195,17 @@ export const makeCommerceSandbox: Effect.Effect<{
           charges: new Map(st.charges).set(charge_id, { ...c, refund: { refund_id, amount_cents: amount } })
         }))
         return { refund_id, charge_id, status: "succeeded" as const, amount_cents: amount }
+      })),
+    FakeServer.handle(Payment.find_charge, ({ idempotency_key }) =>
+      Effect.gen(function*() {
+        yield* latency(80)
+        const s = yield* Ref.get(state)
+        const charge_id = s.idempotencyKeys.get(idempotency_key)
+        const c = charge_id === undefined ? undefined : s.charges.get(charge_id)
+        if (charge_id === undefined || c === undefined) return { idempotency_key, found: false }
+        const refunded = c.refund?.amount_cents ?? 0
+        const status = refunded === 0 ? "succeeded" as const : refunded >= c.amount_cents ? "refunded" as const : "partially_refunded" as const
+        return { idempotency_key, found: true, charge_id, status }
       })),
     FakeServer.handle(Payment.get_charge, ({ charge_id }) =>
       Effect.gen(function*() {
@@ -232,6 +252,15 @@ export const makeCommerceSandbox: Effect.Effect<{
         yield* Ref.update(state, (st) => ({ ...st, shipments: new Map(st.shipments).set(shipment_id, { ...sh, status: "cancelled" as const }) }))
         return { shipment_id, status: "cancelled" as const }
       })),
+    FakeServer.handle(Logistics.find_shipment, ({ order_id }) =>
+      Effect.gen(function*() {
+        yield* latency(60)
+        const s = yield* Ref.get(state)
+        const id = firstKey(s.shipments, (sh) => sh.order_id === order_id && sh.status !== "cancelled") ??
+          firstKey(s.shipments, (sh) => sh.order_id === order_id)
+        if (id === undefined) return { order_id, found: false }
+        return { order_id, found: true, shipment_id: id, status: s.shipments.get(id)!.status }
+      })),
     FakeServer.handle(Logistics.get_shipment, ({ shipment_id }) =>
       Effect.gen(function*() {
         yield* latency(60)
@@ -276,6 +305,14 @@ export const makeCommerceSandbox: Effect.Effect<{
           purchases: new Map(st.purchases).set(record_id, { ...p, reverted: true })
         }))
         return { record_id, reverted: true, lifetime_value_cents: updated.lifetime_value_cents }
+      })),
+    FakeServer.handle(Crm.find_purchase, ({ order_id }) =>
+      Effect.gen(function*() {
+        yield* latency(60)
+        const s = yield* Ref.get(state)
+        const id = firstKey(s.purchases, (p) => p.order_id === order_id && !p.reverted) ?? firstKey(s.purchases, (p) => p.order_id === order_id)
+        if (id === undefined) return { order_id, found: false }
+        return { order_id, found: true, record_id: id, reverted: s.purchases.get(id)!.reverted }
       })),
     FakeServer.handle(Crm.get_customer, ({ id }) =>
       Effect.gen(function*() {

@@ -129,7 +129,8 @@ export const makeMonitoringSandbox = (
         Effect.gen(function*() {
           yield* latency(500)
           const pct = (yield* Ref.get(cluster)).traffic.get(`${namespace}/${service}`) ?? 100
-          const h = health(service)
+          const underLoad = options.canaryUnhealthyFrom !== undefined && pct >= options.canaryUnhealthyFrom
+          const h = underLoad ? { status: "degraded" as const, error_rate: 0.087, latency_p95_ms: 1840 } : health(service)
           return {
             healthy: h.error_rate <= max_error_rate,
             error_rate: h.error_rate,

@@ -3,6 +3,8 @@
  * and `communication_server`. Deterministic: people from KP, IR, SY or CU match sanctions
  * lists; names starting with "Test Fraud" fail KYC; the card token `tok_declined` fails
  * payment-method setup. Billing accounts, tenants and sent emails are kept in one `Ref`.
+ * `setup_payment_method`, `send_email` and `create_support_ticket` honour an optional
+ * `idempotency_key`: a repeated request (a retry, a duplicated message) answers the first one.
  *
  * @example
  * ```ts
@@ -10,7 +12,7 @@
  * ```
  * @module
  */
-import { Effect, Ref } from "effect"
+import { Deferred, Effect, Ref } from "effect"
 import { FakeServer } from "../../chaos/index.ts"
 import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
 import { CommunicationServer, Compliance, Finance, Ops } from "../servers/onboarding.ts"
@@ -33,10 +35,39 @@ export interface OnboardingState {
   readonly tickets: ReadonlyArray<{ readonly ticket_id: string; readonly customer_id: string; readonly subject: string }>
 }
 
+/** Requests seen under an idempotency key, by `tool:key`, with their (coming) answer. */
+type Claims = Ref.Ref<ReadonlyMap<string, Deferred.Deferred<unknown, unknown>>>
+
 const SANCTIONED = new Set(["KP", "IR", "SY", "CU"])
 const LISTS = ["OFAC SDN", "EU Consolidated", "UN Security Council"]
 
 const findKey = <V>(m: ReadonlyMap<string, V>, p: (v: V) => boolean) => [...m].find(([, v]) => p(v))?.[0]
+
+/**
+ * Runs `work` once per `tool:key`: a repeated request (a retry, a duplicated message) waits for
+ * and answers the first one's result. Without a key, `work` runs every time.
+ */
+const once = <A, E>(claims: Claims, tool: string, key: string | undefined, work: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  key === undefined ? work : Effect.gen(function*() {
+    const id = `${tool}:${key}`
+    const mine = yield* Deferred.make<A, E>()
+    const first = yield* Ref.modify(claims, (m): readonly [Deferred.Deferred<unknown, unknown> | undefined, ReadonlyMap<string, Deferred.Deferred<unknown, unknown>>] => {
+      const seen = m.get(id)
+      return seen !== undefined ? [seen, m] : [undefined, new Map(m).set(id, mine as Deferred.Deferred<unknown, unknown>)]
+    })
+    if (first !== undefined) return yield* (Deferred.await(first) as Effect.Effect<A, E>)
+    const exit = yield* Effect.exit(work)
+    // A refusal releases the key (nothing happened): the next request runs again.
+    if (exit._tag === "Failure") {
+      yield* Ref.update(claims, (m) => {
+        const next = new Map(m)
+        next.delete(id)
+        return next
+      })
+    }
+    yield* Deferred.done(mine, exit)
+    return yield* exit
+  })
 
 /**
  * The onboarding fakes and their state.
@@ -51,6 +82,7 @@ export const makeOnboardingSandbox: Effect.Effect<{
   readonly state: Ref.Ref<OnboardingState>
 }> = Effect.gen(function*() {
   const state = yield* Ref.make<OnboardingState>({ accounts: new Map(), tenants: new Map(), emails: [], tickets: [] })
+  const claims: Claims = yield* Ref.make<ReadonlyMap<string, Deferred.Deferred<unknown, unknown>>>(new Map())
   const checkIds = yield* Ids.make("kyc_")
   const screeningIds = yield* Ids.make("scr_")
   const txnIds = yield* Ids.make("txn_")
@@ -96,8 +128,8 @@ export const makeOnboardingSandbox: Effect.Effect<{
         }))
         return { billing_account_id, customer_id, status: "active" as const }
       })),
-    FakeServer.handle(Finance.setup_payment_method, ({ billing_account_id, type, token }) =>
-      Effect.gen(function*() {
+    FakeServer.handle(Finance.setup_payment_method, ({ billing_account_id, type, token, idempotency_key }) =>
+      once(claims, "setup_payment_method", idempotency_key, Effect.gen(function*() {
         yield* latency(550)
         const account = (yield* Ref.get(state)).accounts.get(billing_account_id)
         if (account === undefined || account.status !== "active") return yield* refuse(`billing account ${billing_account_id} is not active`)
@@ -108,6 +140,14 @@ export const makeOnboardingSandbox: Effect.Effect<{
           accounts: new Map(s.accounts).set(billing_account_id, { ...account, payment_methods: account.payment_methods + 1 })
         }))
         return { payment_method_id, billing_account_id, type, is_default: true }
+      }))),
+    FakeServer.handle(Finance.find_billing_account, ({ customer_id }) =>
+      Effect.gen(function*() {
+        yield* latency(60)
+        const { accounts } = yield* Ref.get(state)
+        const id = findKey(accounts, (a) => a.customer_id === customer_id && a.status === "active") ?? findKey(accounts, (a) => a.customer_id === customer_id)
+        if (id === undefined) return { customer_id, found: false }
+        return { customer_id, found: true, billing_account_id: id, status: accounts.get(id)!.status }
       })),
     FakeServer.handle(Finance.close_billing_account, ({ billing_account_id }) =>
       Effect.gen(function*() {
@@ -140,6 +180,14 @@ export const makeOnboardingSandbox: Effect.Effect<{
         if (tenant === undefined || tenant.deleted) return yield* refuse(`No such tenant: '${tenant_id}'`)
         return { success: true, dashboard_url: `https://grafana.example.com/d/${tenant_id}/overview`, alert_rules: checks?.length ?? 6 }
       })),
+    FakeServer.handle(Ops.find_tenant, ({ tenant_name }) =>
+      Effect.gen(function*() {
+        yield* latency(60)
+        const { tenants } = yield* Ref.get(state)
+        const id = findKey(tenants, (t) => t.tenant_name === tenant_name && !t.deleted) ?? findKey(tenants, (t) => t.tenant_name === tenant_name)
+        if (id === undefined) return { tenant_name, found: false }
+        return { tenant_name, found: true, tenant_id: id, deleted: tenants.get(id)!.deleted }
+      })),
     FakeServer.handle(Ops.delete_tenant, ({ tenant_id }) =>
       Effect.gen(function*() {
         yield* latency(800)
@@ -151,20 +199,20 @@ export const makeOnboardingSandbox: Effect.Effect<{
   ])
 
   const communication = yield* sandboxServer("communication_server", [
-    FakeServer.handle(CommunicationServer.send_email, ({ to, template }) =>
-      Effect.gen(function*() {
+    FakeServer.handle(CommunicationServer.send_email, ({ to, template, idempotency_key }) =>
+      once(claims, "send_email", idempotency_key, Effect.gen(function*() {
         yield* latency(250)
         const message_id = yield* messageIds.next
         yield* Ref.update(state, (s) => ({ ...s, emails: [...s.emails, { message_id, to, template }] }))
         return { message_id, status: "queued" as const }
-      })),
-    FakeServer.handle(CommunicationServer.create_support_ticket, ({ customer_id, subject }) =>
-      Effect.gen(function*() {
+      }))),
+    FakeServer.handle(CommunicationServer.create_support_ticket, ({ customer_id, subject, idempotency_key }) =>
+      once(claims, "create_support_ticket", idempotency_key, Effect.gen(function*() {
         yield* latency(300)
         const ticket_id = yield* ticketIds.next
         const s = yield* Ref.updateAndGet(state, (st) => ({ ...st, tickets: [...st.tickets, { ticket_id, customer_id, subject }] }))
         return { ticket_id, status: "open" as const, queue_position: s.tickets.length }
-      }))
+      })))
   ])
 
   return {

@@ -26,4 +26,9 @@ export interface SandboxOptions {
   readonly trainingMs?: number | undefined
   /** Services `prometheus-monitoring` reports as degraded, failing their health and canary checks (default: none). */
   readonly unhealthyServices?: ReadonlyArray<string> | undefined
+  /**
+   * `check_metrics` reports a canary unhealthy once its traffic reaches this percent (a canary
+   * that degrades under load; default: never).
+   */
+  readonly canaryUnhealthyFrom?: number | undefined
 }

@@ -56,11 +56,19 @@ const COMMANDS: ReadonlyArray<readonly [RegExp, number, string]> = [
   [/^black --check/, 400, "All done! ✨ 🍰 ✨\n87 files would be left unchanged."],
   [/^mypy/, 1200, "Success: no issues found in 87 source files"],
   [/^npm run build/, 1500, "> app@1.5.0 build\n> tsc -p . && vite build\n✓ built in 1.42s"],
-  [/^pytest tests\/integration/, 1800, "======================== 37 passed in 12.84s ========================"],
+  [/^pytest tests\/integration/, 900, "======================== 37 passed in 12.84s ========================"],
   [/^pytest/, 1500, "======================== 128 passed in 41.20s ========================"],
   [/^bandit/, 900, JSON.stringify({ results: BANDIT.map((f) => ({ test_id: f.id, issue_severity: f.severity.toUpperCase(), issue_text: f.title, filename: f.file, line_number: f.line })) })],
-  [/^npm audit/, 700, JSON.stringify({ metadata: { vulnerabilities: { low: 1, moderate: 0, high: 0, critical: 0 } } })],
-  [/^kubectl wait/, 900, "pod/app-7d9f8c6b5-2xkqz condition met\npod/app-7d9f8c6b5-8hj4n condition met\npod/app-7d9f8c6b5-q7wzt condition met"],
+  [/^npm audit/, 700, JSON.stringify({
+    vulnerabilities: Object.fromEntries(NPM.map((v) => [v.package, { name: v.package, severity: v.severity, range: `<${v.fixed_version}`, via: [{ source: v.id, title: v.title }] }])),
+    metadata: { vulnerabilities: { low: 1, moderate: 0, high: 0, critical: 0 }, dependencies: { total: 812 } }
+  })],
+  [/^safety check/, 600, JSON.stringify({ report_meta: { packages_found: 64 }, vulnerabilities: [] })],
+  [/^semgrep/, 1600, JSON.stringify({
+    results: SEMGREP.map((f) => ({ check_id: f.id, path: f.file, start: { line: f.line }, extra: { severity: "WARNING", message: f.title } })),
+    errors: []
+  })],
+  [/^kubectl wait/, 500, "pod/app-7d9f8c6b5-2xkqz condition met\npod/app-7d9f8c6b5-8hj4n condition met\npod/app-7d9f8c6b5-q7wzt condition met"],
   [/^kubectl patch/, 400, "deployment.apps/app patched"],
   [/^kubectl create namespace (\S+)/, 200, "namespace created"],
   [/^systemctl status/, 150, "● critical-services.target - Critical services\n   Active: active (running) since Mon 2024-09-23 08:00:00 UTC"],
@@ -131,6 +139,19 @@ export const makeSecuritySandbox = (options: SandboxOptions): Effect.Effect<Reco
           const known = COMMANDS.find(([pattern]) => pattern.test(command))
           const ms = known?.[1] ?? 100
           yield* latency(ms)
+          const trivy = /^trivy image\b.*?'?([^'\s]+)'?\s*$/.exec(command)
+          if (trivy !== null && !failing.some((f) => command.includes(f))) {
+            // trivy's JSON: one result per target, vulnerabilities in trivy's own field names.
+            const vulnerabilities = imageReport(trivy[1]!, vulnerable).vulnerabilities.map((v) => ({
+              VulnerabilityID: v.id,
+              PkgName: v.package,
+              InstalledVersion: v.installed_version,
+              FixedVersion: v.fixed_version,
+              Severity: v.severity.toUpperCase(),
+              Title: v.title
+            }))
+            return { success: true, exit_code: 0, output: JSON.stringify({ Results: [{ Target: trivy[1], Vulnerabilities: vulnerabilities }] }), duration_ms: ms }
+          }
           if (failing.some((f) => command.includes(f))) {
             return { success: false, exit_code: 1, output: `$ ${command}\nerror: command failed (sandbox: listed in failingCommands)`, duration_ms: ms }
           }

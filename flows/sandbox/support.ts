@@ -91,8 +91,25 @@ export const refuse = (text: string): Effect.Effect<never, ToolRefusal> => Effec
  * const docker = yield* sandboxServer("docker", [FakeServer.handle(Docker.docker_ps, () => Effect.succeed({ success: true, containers: [] }))])
  * ```
  */
-export const sandboxServer = (key: string, handlers: ReadonlyArray<ToolHandler>): Effect.Effect<InProcessServerConfig> =>
-  FakeServer.make(key, handlers, { name: `${key} (sandbox)`, version: "1.0.0-sandbox" })
+export const sandboxServer = (key: string, handlers: ReadonlyArray<ToolHandler>): Effect.Effect<InProcessServerConfig> => {
+  const definition: FakeServer.Definition = { key, handlers, options: { name: `${key} (sandbox)`, version: "1.0.0-sandbox" } }
+  return FakeServer.fromDefinition(definition).pipe(Effect.tap((config) => Effect.sync(() => void definitions.set(config, definition))))
+}
+
+const definitions = new WeakMap<InProcessServerConfig, FakeServer.Definition>()
+
+/**
+ * The fake-server definition a sandbox server was made from (its key and handlers, over the
+ * same state), so a chaos check (`Chaos.check({ servers })`) can rebuild it with a fault
+ * injector; `undefined` for a config the sandbox did not make.
+ *
+ * @example
+ * ```ts
+ * const { servers, state } = yield* makeSandbox()
+ * const defs = Object.values(servers).flatMap((c) => definitionOf(c) ?? [])
+ * ```
+ */
+export const definitionOf = (config: InProcessServerConfig): FakeServer.Definition | undefined => definitions.get(config)
 
 /**
  * A small deterministic hash of a string (to vary fake data by input without randomness).

@@ -2,8 +2,9 @@
  * Contracts of the order-processing saga's servers (seed 001): `inventory_server`,
  * `payment_server`, `logistics_server` and `crm_server`, each action with its compensation
  * (`reserve_items`/`release_reservation`, `charge_card`/`refund_charge`,
- * `schedule_delivery`/`cancel_shipment`, `record_purchase`/`revert_purchase_record`) and a
- * read-only lookup that chaos invariants can check.
+ * `schedule_delivery`/`cancel_shipment`, `record_purchase`/`revert_purchase_record`), a
+ * read-only lookup that chaos invariants can check, and a read-only `find_*` by business key
+ * (order id, idempotency key) that resolves an action whose answer was lost: did it happen?
  *
  * Amounts are integers in minor units (`amount_cents`). Compensations are idempotent: a second
  * release, refund, cancel or revert answers the first one's result and changes nothing.
@@ -68,6 +69,17 @@ export const Inventory = Tool.server("inventory_server", {
     output: Schema.Struct({ reservation_id: Schema.String, released: Schema.Boolean, items_returned: Count }),
     annotations: { idempotent: true, destructive: true }
   }),
+  find_reservation: Tool.define({
+    description: "The reservation of an order, if any (the active one first): resolves a reserve_items call whose answer was lost",
+    input: Schema.Struct({ order_id: Schema.String }),
+    output: Schema.Struct({
+      order_id: Schema.String,
+      found: Schema.Boolean,
+      reservation_id: Schema.optionalKey(Schema.String),
+      status: Schema.optionalKey(Schema.Literals(["reserved", "released"]))
+    }),
+    annotations: { readOnly: true, idempotent: true }
+  }),
   check_stock: Tool.define({
     description: "Available and reserved stock of a SKU",
     input: Schema.Struct({ sku: Schema.String }),
@@ -124,6 +136,17 @@ export const Payment = Tool.server("payment_server", {
       amount_cents: PositiveInt
     }),
     annotations: { idempotent: true, destructive: true, openWorld: true }
+  }),
+  find_charge: Tool.define({
+    description: "The charge made under an idempotency key, if any: resolves a charge_card call whose answer was lost",
+    input: Schema.Struct({ idempotency_key: Schema.String }),
+    output: Schema.Struct({
+      idempotency_key: Schema.String,
+      found: Schema.Boolean,
+      charge_id: Schema.optionalKey(Schema.String),
+      status: Schema.optionalKey(ChargeStatus)
+    }),
+    annotations: { readOnly: true, idempotent: true }
   }),
   get_charge: Tool.define({
     description: "A charge's current status and refunded amount",
@@ -190,6 +213,17 @@ export const Logistics = Tool.server("logistics_server", {
     output: Schema.Struct({ shipment_id: Schema.String, status: Schema.Literals(["cancelled"]) }),
     annotations: { idempotent: true, destructive: true }
   }),
+  find_shipment: Tool.define({
+    description: "The shipment of an order, if any (the live one first): resolves a schedule_delivery call whose answer was lost",
+    input: Schema.Struct({ order_id: Schema.String }),
+    output: Schema.Struct({
+      order_id: Schema.String,
+      found: Schema.Boolean,
+      shipment_id: Schema.optionalKey(Schema.String),
+      status: Schema.optionalKey(ShipmentStatus)
+    }),
+    annotations: { readOnly: true, idempotent: true }
+  }),
   get_shipment: Tool.define({
     description: "A shipment's status",
     input: Schema.Struct({ shipment_id: Schema.String }),
@@ -249,6 +283,17 @@ export const Crm = Tool.server("crm_server", {
     input: Schema.Struct({ record_id: Schema.String }),
     output: Schema.Struct({ record_id: Schema.String, reverted: Schema.Boolean, lifetime_value_cents: Count }),
     annotations: { idempotent: true, destructive: true }
+  }),
+  find_purchase: Tool.define({
+    description: "The purchase record of an order, if any (the live one first): resolves a record_purchase call whose answer was lost",
+    input: Schema.Struct({ order_id: Schema.String }),
+    output: Schema.Struct({
+      order_id: Schema.String,
+      found: Schema.Boolean,
+      record_id: Schema.optionalKey(Schema.String),
+      reverted: Schema.optionalKey(Schema.Boolean)
+    }),
+    annotations: { readOnly: true, idempotent: true }
   }),
   get_customer: Tool.define({
     description: "A customer's profile; fails when the id is unknown",

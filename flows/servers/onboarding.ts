@@ -3,6 +3,8 @@
  * `compliance_server`, `finance_server`, `ops_server` and `communication_server`. The
  * compensations `close_billing_account` and `delete_tenant` are not named by the seed (it asks
  * for "compensating transactions"); they undo `create_billing_account` and `create_tenant`.
+ * `find_billing_account` and `find_tenant` (read-only, by business key) resolve a create whose
+ * answer was lost: did it happen?
  *
  * @example
  * ```ts
@@ -102,7 +104,9 @@ export const Finance = Tool.server("finance_server", {
     input: Schema.Struct({
       billing_account_id: Schema.String,
       type: Schema.Literals(["card", "sepa_debit", "invoice"]),
-      token: Schema.optionalKey(Schema.String)
+      token: Schema.optionalKey(Schema.String),
+      /** Repeating a request with the same key answers the first one's result and attaches nothing. */
+      idempotency_key: Schema.optionalKey(Schema.String)
     }),
     output: Schema.Struct({
       payment_method_id: Schema.String,
@@ -111,6 +115,17 @@ export const Finance = Tool.server("finance_server", {
       is_default: Schema.Boolean
     }),
     annotations: { idempotent: false }
+  }),
+  find_billing_account: Tool.define({
+    description: "A customer's billing account, if any (the active one first): resolves a create_billing_account call whose answer was lost",
+    input: Schema.Struct({ customer_id: Schema.String }),
+    output: Schema.Struct({
+      customer_id: Schema.String,
+      found: Schema.Boolean,
+      billing_account_id: Schema.optionalKey(Schema.String),
+      status: Schema.optionalKey(Schema.Literals(["active", "closed"]))
+    }),
+    annotations: { readOnly: true, idempotent: true }
   }),
   close_billing_account: Tool.define({
     description: "Compensation of create_billing_account: close the account (idempotent)",
@@ -150,6 +165,17 @@ export const Ops = Tool.server("ops_server", {
     output: Schema.Struct({ success: Schema.Boolean, dashboard_url: Schema.String, alert_rules: Count }),
     annotations: { idempotent: true }
   }),
+  find_tenant: Tool.define({
+    description: "A tenant by name, if any (the live one first): resolves a create_tenant call whose answer was lost",
+    input: Schema.Struct({ tenant_name: Schema.String }),
+    output: Schema.Struct({
+      tenant_name: Schema.String,
+      found: Schema.Boolean,
+      tenant_id: Schema.optionalKey(Schema.String),
+      deleted: Schema.optionalKey(Schema.Boolean)
+    }),
+    annotations: { readOnly: true, idempotent: true }
+  }),
   delete_tenant: Tool.define({
     description: "Compensation of create_tenant: deprovision a tenant and its data (idempotent)",
     input: Schema.Struct({ tenant_id: Schema.String }),
@@ -169,12 +195,14 @@ export const Ops = Tool.server("ops_server", {
  */
 export const CommunicationServer = Tool.server("communication_server", {
   send_email: Tool.define({
-    description: "Send a templated email; not idempotent (a retry may send twice)",
+    description: "Send a templated email; not idempotent (a retry may send twice) unless it carries an idempotency_key",
     input: Schema.Struct({
       to: Schema.String,
       template: Schema.Literals(["welcome", "onboarding_failed", "receipt", "generic"]),
       subject: Schema.optionalKey(Schema.String),
-      variables: Schema.optionalKey(Schema.Record(Schema.String, Schema.String))
+      variables: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+      /** Repeating a request with the same key answers the first one's result and sends nothing. */
+      idempotency_key: Schema.optionalKey(Schema.String)
     }),
     output: Schema.Struct({ message_id: Schema.String, status: Schema.Literals(["queued", "sent"]) }),
     annotations: { idempotent: false, openWorld: true }
@@ -185,7 +213,9 @@ export const CommunicationServer = Tool.server("communication_server", {
       customer_id: Schema.String,
       subject: Schema.String,
       priority: Schema.Literals(["low", "normal", "high", "urgent"]),
-      description: Schema.optionalKey(Schema.String)
+      description: Schema.optionalKey(Schema.String),
+      /** Repeating a request with the same key answers the first one's ticket and opens nothing. */
+      idempotency_key: Schema.optionalKey(Schema.String)
     }),
     output: Schema.Struct({
       ticket_id: Schema.String,

@@ -1,0 +1,476 @@
+/**
+ * The seeds' security audit chain (bandit, safety, npm audit, trivy, semgrep, then one
+ * consolidated report), with the seeds' graceful degradation: when `security-scanner` fails or
+ * its circuit breaker is open, each scan runs through `desktop-commander` instead — the scanner's
+ * arguments mapped to the equivalent shell command (arguments quoted, never interpreted), and
+ * the command's JSON output mapped back to the scanner's findings. The report says, per scanner,
+ * which path served it, and whether the consolidation ran on the scanner or locally.
+ *
+ * - status `complete`: every scan ran on `security-scanner`;
+ * - `degraded`: some ran through the fallback (a dashboard notification says so, as in the seeds);
+ * - `incomplete`: some scanners could not run on either path (one alert lists them, with both errors);
+ * - no scanner at all: the flow fails with `AuditUnavailable` (an empty report would read as "clean").
+ *
+ * Run it on the built-in sandbox servers (in-process fakes, nothing real is touched):
+ *
+ * ```sh
+ * npx tsx flows/security-audit.ts                                   # live report, exit 0
+ * npx tsx flows/security-audit.ts --input '{"image":"api:1.4.2"}'   # another image
+ * npx tsx flows/security-audit.ts --json                            # one JSON event per line
+ * npx tsx flows/security-audit.ts --config .mcp.json                # real servers
+ * npx mcpflow plan flows/security-audit.ts                          # its structure, without calling anything
+ * npx vitest run test/flows/security-audit.test.ts                  # sandbox runs and the chaos suite
+ * ```
+ * @module
+ */
+import { Effect, Result, Schema } from "effect"
+import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
+import { CircuitBreaker, Fallback, type McpflowToolError, type McpGateway } from "../dsl/index.ts"
+import { main } from "../src/run/main.ts"
+import { sandboxServers } from "./sandbox/index.ts"
+import { Severity } from "./servers/common.ts"
+import { CommunicationHub } from "./servers/notifications.ts"
+import { DesktopCommander, SecurityScanner } from "./servers/security.ts"
+
+// -----------------------------------------------------------------------------
+// Input and report
+// -----------------------------------------------------------------------------
+
+const withDefault = <S extends Schema.Top & { readonly Encoded: string }>(schema: S, value: string) =>
+  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+const Input = Schema.Struct({
+  /** Python sources for bandit (default `src/`). */
+  path: withDefault(Schema.String, "src/"),
+  /** Python requirements for safety (default `requirements.txt`). */
+  requirements: withDefault(Schema.String, "requirements.txt"),
+  /** package.json for npm audit (default `package.json`). */
+  packageJson: withDefault(Schema.String, "package.json"),
+  /** The container image for trivy (default `app:latest`). */
+  image: withDefault(Schema.String, "app:latest"),
+  /** The semgrep rule config (default `auto`). */
+  semgrepConfig: withDefault(Schema.String, "auto"),
+  /** Where the consolidated report is written (default `comprehensive_security_report.json`). */
+  output: withDefault(Schema.String, "comprehensive_security_report.json")
+})
+type Input = typeof Input.Type
+
+const ScannerName = Schema.Literals(["bandit", "safety", "npm_audit", "trivy", "semgrep"])
+type ScannerName = typeof ScannerName.Type
+
+const Path = Schema.Literals(["security-scanner", "desktop-commander", "unavailable"])
+
+/** One finding or vulnerability, whichever scanner found it and whichever path served it. */
+const Issue = Schema.Struct({
+  scanner: ScannerName,
+  id: Schema.String,
+  severity: Severity,
+  title: Schema.String,
+  where: Schema.String
+})
+type Issue = typeof Issue.Type
+
+const Counts = Schema.Struct({ low: Schema.Int, medium: Schema.Int, high: Schema.Int, critical: Schema.Int, total: Schema.Int })
+
+const ScannerReport = Schema.Struct({
+  scanner: ScannerName,
+  servedBy: Path,
+  issues: Schema.Int,
+  /** Why neither path could run it (with `servedBy: "unavailable"`). */
+  error: Schema.optionalKey(Schema.String)
+})
+
+const Output = Schema.Struct({
+  status: Schema.Literals(["complete", "degraded", "incomplete"]),
+  /** Per scanner: which path served it. */
+  scanners: Schema.Array(ScannerReport),
+  /** Where the totals were computed: on the scanner (`consolidate_reports`, which wrote `report`) or in the flow. */
+  consolidatedBy: Schema.Literals(["security-scanner", "local"]),
+  report: Schema.NullOr(Schema.String),
+  totals: Counts,
+  issues: Schema.Array(Issue)
+})
+type Output = typeof Output.Type
+
+/**
+ * No scanner could run on either path: there is nothing to report (an empty report would read
+ * as a clean audit).
+ *
+ * @example
+ * ```ts
+ * new AuditUnavailable({ errors: ["bandit: …"] }).message
+ * ```
+ */
+export class AuditUnavailable extends Schema.TaggedError<AuditUnavailable>()("AuditUnavailable", {
+  errors: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `no scanner could run on security-scanner or desktop-commander: ${this.errors.join("; ")}`
+  }
+}
+
+/**
+ * The fallback command ran but its output is not the JSON the mapping expects.
+ *
+ * @example
+ * ```ts
+ * new UnreadableOutput({ command: "bandit -r 'src/' -f json", detail: "Expected …" })
+ * ```
+ */
+export class UnreadableOutput extends Schema.TaggedError<UnreadableOutput>()("UnreadableOutput", {
+  command: Schema.String,
+  exitCode: Schema.Int,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `desktop-commander: \`${this.command}\` (exit ${this.exitCode}) did not print the expected JSON: ${this.detail}`
+  }
+}
+
+// -----------------------------------------------------------------------------
+// The scanner's path, and the compatibility map to desktop-commander
+// -----------------------------------------------------------------------------
+
+/**
+ * The seeds' breaker on the scanner: 3 consecutive failures open it for 60 s. One per run,
+ * shared by every scanner tool of the run (a breaker set in `.mcp.json` under
+ * `mcpflow.policies["security-scanner"]` would be shared by the whole gateway; the call site's
+ * wins). While it is open, scans go straight to desktop-commander without calling the scanner.
+ */
+const scannerBreaker = CircuitBreaker.make({ name: "security-scanner", trip: CircuitBreaker.consecutive(3), openDuration: "60 seconds" }).pipe(
+  Effect.orDie // constant settings: a malformed one is a bug, not a run failure
+)
+
+/** The scanner's calls: the breaker outside a short retry, each attempt bounded. */
+const scannerPolicy = (breaker: CircuitBreaker.CircuitBreaker) => ({
+  breaker,
+  retry: { maxAttempts: 2, backoff: { kind: "exponential", initial: "500 millis", max: "5 seconds" }, jitter: "full" },
+  timeout: "2 minutes"
+} as const)
+
+/**
+ * The fallback's commands only read the tree or the image, but desktop-commander's contract is
+ * not idempotent: retried only when nothing was sent (the default), bounded by a timeout.
+ */
+const commanderPolicy = { retry: { maxAttempts: 2 }, timeout: "5 minutes" } as const
+
+/** One shell word: quoted, so a path or image name is never interpreted by the shell. */
+const quote = (word: string): string => `'${word.replaceAll("'", `'\\''`)}'`
+
+/** The severity words the tools print (bandit, trivy: LOW…CRITICAL; semgrep: INFO, WARNING, ERROR). */
+const ToolSeverity = Schema.Literals(["LOW", "MEDIUM", "HIGH", "CRITICAL", "UNKNOWN", "INFO", "WARNING", "ERROR"])
+
+/** Every scanner's severity words, as ours. */
+const severityOf = (word: string): Issue["severity"] => {
+  switch (word.toLowerCase()) {
+    case "critical":
+      return "critical"
+    case "high":
+    case "error":
+      return "high"
+    case "medium":
+    case "moderate":
+    case "warning":
+      return "medium"
+    default:
+      return "low"
+  }
+}
+
+/** What each tool prints with `--json` (the fields the mapping reads). */
+const BanditJson = Schema.Struct({
+  results: Schema.Array(Schema.Struct({
+    test_id: Schema.String,
+    issue_severity: ToolSeverity,
+    issue_text: Schema.String,
+    filename: Schema.String,
+    line_number: Schema.Int
+  }))
+})
+const SafetyJson = Schema.Struct({
+  vulnerabilities: Schema.Array(Schema.Struct({
+    vulnerability_id: Schema.String,
+    package_name: Schema.String,
+    severity: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    advisory: Schema.optionalKey(Schema.String)
+  }))
+})
+const NpmAuditJson = Schema.Struct({
+  vulnerabilities: Schema.Record(Schema.String, Schema.Struct({ name: Schema.String, severity: Schema.String, range: Schema.optionalKey(Schema.String) }))
+})
+const TrivyJson = Schema.Struct({
+  Results: Schema.Array(Schema.Struct({
+    Target: Schema.String,
+    Vulnerabilities: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.Struct({
+      VulnerabilityID: Schema.String,
+      PkgName: Schema.String,
+      Severity: ToolSeverity,
+      Title: Schema.optionalKey(Schema.String)
+    }))))
+  }))
+})
+const SemgrepJson = Schema.Struct({
+  results: Schema.Array(Schema.Struct({
+    check_id: Schema.String,
+    path: Schema.String,
+    start: Schema.Struct({ line: Schema.Int }),
+    extra: Schema.Struct({ severity: ToolSeverity, message: Schema.String })
+  }))
+})
+
+/**
+ * Runs `command` on desktop-commander and reads its JSON output with `schema`. A non-zero exit
+ * is not a failure by itself (bandit and npm audit exit 1 when they find something): output
+ * that is not the expected JSON is.
+ */
+const viaCommander = <S extends Schema.Codec<unknown, unknown, never, never>>(
+  command: string,
+  schema: S,
+  toIssues: (parsed: S["Type"]) => ReadonlyArray<Issue>
+): Effect.Effect<ReadonlyArray<Issue>, McpflowToolError | UnreadableOutput, McpGateway> =>
+  DesktopCommander.execute_command({ command, timeout_ms: 300_000 }, { policy: commanderPolicy }).pipe(
+    Effect.flatMap((r) =>
+      Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(r.output).pipe(
+        Effect.mapError((e) => new UnreadableOutput({ command, exitCode: r.exit_code, detail: e.message.split("\n")[0] ?? "" }))
+      )
+    ),
+    Effect.map(toIssues)
+  )
+
+/**
+ * One scanner: its call on security-scanner, and the compatibility map — the equivalent
+ * command on desktop-commander and how to read what it prints.
+ */
+interface Scan {
+  readonly primary: Effect.Effect<ReadonlyArray<Issue>, McpflowToolError, McpGateway>
+  readonly fallback: Effect.Effect<ReadonlyArray<Issue>, McpflowToolError | UnreadableOutput, McpGateway>
+}
+
+const scans = (input: Input, policy: ReturnType<typeof scannerPolicy>): Record<ScannerName, Scan> => ({
+  bandit: {
+    primary: SecurityScanner.bandit_scan({ path: input.path, format: "json" }, { policy }).pipe(
+      Effect.map((r) => r.findings.map((f) => ({ scanner: "bandit", id: f.id, severity: f.severity, title: f.title, where: `${f.file ?? "?"}:${f.line ?? 0}` })))
+    ),
+    fallback: viaCommander(`bandit -r ${quote(input.path)} -f json`, BanditJson, (j) =>
+      j.results.map((r) => ({
+        scanner: "bandit",
+        id: r.test_id,
+        severity: severityOf(r.issue_severity),
+        title: r.issue_text,
+        where: `${r.filename}:${r.line_number}`
+      })))
+  },
+  safety: {
+    primary: SecurityScanner.python_safety_check({ requirements_path: input.requirements }, { policy }).pipe(
+      Effect.map((r) => r.vulnerabilities.map((v) => ({ scanner: "safety", id: v.id, severity: v.severity, title: v.title ?? v.id, where: v.package })))
+    ),
+    fallback: viaCommander(`safety check -r ${quote(input.requirements)} --json`, SafetyJson, (j) =>
+      j.vulnerabilities.map((v) => ({
+        scanner: "safety",
+        id: v.vulnerability_id,
+        severity: severityOf(v.severity ?? "medium"),
+        title: v.advisory ?? v.vulnerability_id,
+        where: v.package_name
+      })))
+  },
+  npm_audit: {
+    primary: SecurityScanner.npm_audit({ package_json_path: input.packageJson }, { policy }).pipe(
+      Effect.map((r) => r.vulnerabilities.map((v) => ({ scanner: "npm_audit", id: v.id, severity: v.severity, title: v.title ?? v.id, where: v.package })))
+    ),
+    fallback: viaCommander(`npm audit --json --prefix ${quote(input.packageJson.replace(/\/?package\.json$/, "") || ".")}`, NpmAuditJson, (j) =>
+      Object.values(j.vulnerabilities).map((v) => ({
+        scanner: "npm_audit",
+        id: `${v.name}${v.range === undefined ? "" : `@${v.range}`}`,
+        severity: severityOf(v.severity),
+        title: `${v.name} is vulnerable`,
+        where: v.name
+      })))
+  },
+  trivy: {
+    primary: SecurityScanner.container_scan({ image: input.image, format: "json" }, { policy }).pipe(
+      Effect.map((r) => r.vulnerabilities.map((v) => ({ scanner: "trivy", id: v.id, severity: v.severity, title: v.title ?? v.id, where: `${input.image} ${v.package}` })))
+    ),
+    fallback: viaCommander(`trivy image --format json ${quote(input.image)}`, TrivyJson, (j) =>
+      j.Results.flatMap((r) =>
+        (r.Vulnerabilities ?? []).map((v) => ({
+          scanner: "trivy",
+          id: v.VulnerabilityID,
+          severity: severityOf(v.Severity),
+          title: v.Title ?? v.VulnerabilityID,
+          where: `${r.Target} ${v.PkgName}`
+        }))
+      ))
+  },
+  semgrep: {
+    primary: SecurityScanner.static_analysis({ config: input.semgrepConfig, path: "." }, { policy }).pipe(
+      Effect.map((r) => r.findings.map((f) => ({ scanner: "semgrep", id: f.id, severity: f.severity, title: f.title, where: `${f.file ?? "?"}:${f.line ?? 0}` })))
+    ),
+    fallback: viaCommander(`semgrep --config ${quote(input.semgrepConfig)} --json .`, SemgrepJson, (j) =>
+      j.results.map((r) => ({
+        scanner: "semgrep",
+        id: r.check_id,
+        severity: severityOf(r.extra.severity),
+        title: r.extra.message,
+        where: `${r.path}:${r.start.line}`
+      })))
+  }
+})
+
+/**
+ * When the scanner's failure switches to desktop-commander: any failure (it is down, its breaker
+ * is open, it timed out, it answered an error or drifted output) except those a shell command
+ * must not work around — the allowlist refused it, or credentials are missing — and bad input.
+ */
+const degradable = (e: McpflowToolError): boolean =>
+  e.reason._tag !== "NotAllowed" && e.reason._tag !== "AuthRequired" && e.reason._tag !== "InvalidInput"
+
+/** One scan, served by the scanner or, degraded, by desktop-commander; says which path served. */
+const scanWithFallback = (name: ScannerName, scan: Scan) =>
+  Fallback.orElse(scan.primary, { name: "desktop-commander", alternative: scan.fallback, when: degradable }).pipe(
+    Effect.map(({ servedBy, value }) => ({
+      scanner: name,
+      servedBy: servedBy === "primary" ? "security-scanner" as const : "desktop-commander" as const,
+      issues: value
+    }))
+  )
+
+const count = (issues: ReadonlyArray<Issue>): typeof Counts.Type => {
+  const of = (s: Issue["severity"]) => issues.filter((i) => i.severity === s).length
+  return { low: of("low"), medium: of("medium"), high: of("high"), critical: of("critical"), total: issues.length }
+}
+
+const errorText = (e: unknown): string =>
+  e instanceof Fallback.FallbackFailed
+    ? `security-scanner: ${errorText(e.primary)}; desktop-commander: ${errorText(e.fallback)}`
+    : typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
+    ? e.message
+    : String(e)
+
+// -----------------------------------------------------------------------------
+// The flow
+// -----------------------------------------------------------------------------
+
+/**
+ * The audit.
+ *
+ * @example
+ * ```ts
+ * const report = yield* Flow.run(securityAudit, { image: "app:latest" })
+ * report.scanners.map((s) => `${s.scanner}: ${s.servedBy}`)
+ * ```
+ */
+const securityAudit = Flow.make({
+  name: "security-audit",
+  description: "Run five security scanners in parallel and consolidate their report, degrading from security-scanner to desktop-commander",
+  input: Input,
+  output: Output,
+  uses: [
+    SecurityScanner.bandit_scan,
+    SecurityScanner.python_safety_check,
+    SecurityScanner.npm_audit,
+    SecurityScanner.container_scan,
+    SecurityScanner.static_analysis,
+    SecurityScanner.consolidate_reports,
+    DesktopCommander.execute_command,
+    CommunicationHub.send_notification,
+    CommunicationHub.send_alert
+  ],
+  run: (input) =>
+    Effect.gen(function*() {
+      const policy = scannerPolicy(yield* scannerBreaker)
+      const all = scans(input, policy)
+      const settled = yield* parallel("scans", {
+        bandit: step("bandit", scanWithFallback("bandit", all.bandit), { description: "bandit_scan, else desktop-commander: bandit -r <path> -f json" }),
+        safety: step("safety", scanWithFallback("safety", all.safety), { description: "python_safety_check, else desktop-commander: safety check -r <requirements> --json" }),
+        npm_audit: step("npm audit", scanWithFallback("npm_audit", all.npm_audit), { description: "npm_audit, else desktop-commander: npm audit --json" }),
+        trivy: step("trivy", scanWithFallback("trivy", all.trivy), { description: "container_scan, else desktop-commander: trivy image --format json <image>" }),
+        semgrep: step("semgrep", scanWithFallback("semgrep", all.semgrep), { description: "static_analysis, else desktop-commander: semgrep --config <config> --json ." })
+      }, { mode: "settle", description: "each scan on security-scanner, else desktop-commander" })
+
+      const results = (Object.keys(settled) as Array<ScannerName>).map((name) => {
+        const r = settled[name]
+        return Result.isSuccess(r)
+          ? { scanner: name, servedBy: r.success.servedBy, issues: r.success.issues, error: undefined }
+          : { scanner: name, servedBy: "unavailable" as const, issues: [] as ReadonlyArray<Issue>, error: errorText(r.failure) }
+      })
+      const served = results.filter((r) => r.servedBy !== "unavailable")
+      if (served.length === 0) {
+        const errors = results.map((r) => `${r.scanner}: ${r.error ?? "?"}`)
+        yield* alert(`Security audit could not run: both security-scanner and desktop-commander failed`, "critical", { errors })
+        return yield* new AuditUnavailable({ errors })
+      }
+      const issues = served.flatMap((r) => r.issues)
+
+      // Consolidation: on the scanner (which writes the report file) or, degraded, in the flow.
+      const consolidated = yield* step(
+        "consolidate",
+        Fallback.orElse(
+          SecurityScanner.consolidate_reports({
+            reports: Object.fromEntries(served.map((r) => [r.scanner, { served_by: r.servedBy, findings: r.issues.map((i) => ({ ...i })) }])),
+            output: input.output
+          }, { policy }).pipe(Effect.map((r) => ({ report: r.output as string | null, totals: { ...r.by_severity, total: r.total_findings } }))),
+          { name: "local", alternative: Effect.succeed({ report: null, totals: count(issues) }), when: degradable }
+        ),
+        { description: "consolidate_reports, else totals computed in the flow" }
+      )
+
+      const degraded = results.filter((r) => r.servedBy === "desktop-commander").map((r) => r.scanner)
+      const missing = results.filter((r) => r.servedBy === "unavailable")
+      yield* when(
+        "fallback notice",
+        degraded.length > 0 || consolidated.servedBy !== "primary",
+        bestEffort(step(
+          "notify fallback",
+          CommunicationHub.send_notification({
+            message: `Fallback used: security-scanner → desktop-commander for ${degraded.join(", ") || "none"}` +
+              (consolidated.servedBy === "primary" ? "" : "; report consolidated locally"),
+            channels: ["dashboard"],
+            priority: "normal"
+          })
+        )),
+        { description: "a scan or the consolidation ran degraded" }
+      )
+      yield* when(
+        "missing scanners",
+        missing.length > 0,
+        alert(
+          `Security audit incomplete: both security-scanner and desktop-commander failed for ${missing.map((m) => m.scanner).join(", ")}`,
+          "high",
+          { primary_server: "security-scanner", fallback_server: "desktop-commander", errors: missing.map((m) => `${m.scanner}: ${m.error ?? "?"}`) }
+        ),
+        { description: "a scanner ran on neither path" }
+      )
+
+      const report: Output = {
+        status: missing.length > 0 ? "incomplete" : degraded.length > 0 ? "degraded" : "complete",
+        scanners: results.map((r) => ({
+          scanner: r.scanner,
+          servedBy: r.servedBy,
+          issues: r.issues.length,
+          ...(r.error === undefined ? {} : { error: r.error })
+        })),
+        consolidatedBy: consolidated.servedBy === "primary" ? "security-scanner" : "local",
+        report: consolidated.value.report,
+        totals: consolidated.value.totals,
+        issues
+      }
+      return report
+    })
+})
+
+/** Notifications never fail the audit: a failed one is reported as a failed step, and the run goes on. */
+const bestEffort = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> => Effect.ignore(effect)
+
+const alert = (message: string, severity: "high" | "critical", metadata: { readonly [k: string]: string | ReadonlyArray<string> }) =>
+  bestEffort(step("alert", CommunicationHub.send_alert({ message, severity, metadata: { ...metadata } })))
+
+export default securityAudit
+
+/** The built-in sandbox: fake security-scanner, desktop-commander and communication-hub servers. */
+export const sandbox = Effect.map(sandboxServers(), (all) => ({
+  "security-scanner": all["security-scanner"]!,
+  "desktop-commander": all["desktop-commander"]!,
+  "communication-hub": all["communication-hub"]!
+}))
+
+main(import.meta, securityAudit, { sandbox })
