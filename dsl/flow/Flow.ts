@@ -17,7 +17,7 @@ import { type FlowEvent, FlowEvents } from "./FlowEvents.ts"
 import { deliverRaw } from "./Durable.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
 import { plan } from "./Plan.ts"
-import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
+import { CurrentScope, emit, isSuspension, now, renderCause, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
 
 const TypeId = "~mcpflow/Flow"
 
@@ -374,12 +374,15 @@ const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I
           Effect.onExit((exit) =>
             Exit.isSuccess(exit)
               ? Effect.void
-              : Effect.flatMap(isSuspension(exit), (suspended) =>
-                suspended || state.resume?.diverged !== undefined
+              : Effect.flatMap(isSuspension(exit), (suspended) => {
+                // The failure as it happened (a durable engine hands the caller its JSON form).
+                if (!suspended) state.failure = exit.cause
+                return suspended || state.resume?.diverged !== undefined
                   ? Effect.void
                   // In a fiber of its own: this one may be interrupted, its compensations must not be.
                   : Effect.forkDetach(unwind(state.root.entries, exit.cause).pipe(Effect.provideService(CurrentScope, scope)))
-                    .pipe(Effect.flatMap(Fiber.join)))
+                    .pipe(Effect.flatMap(Fiber.join))
+              })
           ),
           Effect.updateContext((engineContext) => mergeContexts(entry.context, engineContext))
         )
@@ -407,6 +410,9 @@ const settle = <I extends Schema.Top, O extends Schema.Top, E, R>(
   state: RunState
 ): Effect.Effect<Exit.Exit<O["Type"], E | FlowError>> =>
   Effect.gen(function*() {
+    if (Exit.isFailure(exit) && state.failure !== undefined && !Cause.hasInterruptsOnly(exit.cause)) {
+      exit = Exit.failCause(state.failure)
+    }
     if (Exit.isSuccess(exit)) {
       const encoded = yield* Effect.exit(Schema.encodeUnknownEffect(Schema.toCodecJson(flow.output))(exit.value))
       if (Exit.isFailure(encoded)) {
@@ -441,10 +447,7 @@ const settle = <I extends Schema.Top, O extends Schema.Top, E, R>(
 
 import { Result } from "effect"
 
-const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" && error.message !== ""
-    ? error.message
-    : String(error)
+const messageOf = (error: unknown): string => renderCause(Cause.fail(error)).error
 
 const tagOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" ? error._tag : undefined
