@@ -192,7 +192,7 @@ describe("tracing", () => {
           .flatMap((r) => r.scopeSpans.flatMap((s) => s.spans))
       )
       const flowSpan = spans.find((s) => s.name === "flow orders")
-      const stepSpan = spans.find((s) => s.name === "reserve")
+      const stepSpan = spans.find((s) => s.name === "step reserve")
       assert.isDefined(flowSpan)
       assert.isDefined(stepSpan)
       assert.strictEqual(stepSpan?.traceId, flowSpan?.traceId)
