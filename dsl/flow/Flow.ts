@@ -116,6 +116,19 @@ export const make = <I extends Schema.Top, O extends Schema.Top, E, R>(options: 
   }
 }
 
+/**
+ * Whether a value is a flow made with {@link make}.
+ *
+ * @example
+ * ```ts
+ * Flow.isFlow(cicd) // => true
+ * Flow.isFlow({})   // => false
+ * ```
+ */
+export const isFlow = (u: unknown): u is AnyFlow =>
+  typeof u === "object" && u !== null && (u as Record<string, unknown>)[TypeId] === TypeId &&
+  typeof (u as { run?: unknown }).run === "function"
+
 const isContractInfo = (u: unknown): u is ContractInfo =>
   typeof u === "object" && u !== null || typeof u === "function"
     ? typeof (u as { name?: unknown }).name === "string" && typeof (u as { server?: unknown }).server === "string" &&

@@ -12,6 +12,7 @@
  */
 import { pathToFileURL } from "node:url"
 import { Effect, Schema } from "effect"
+import * as FlowModule from "../../dsl/flow/Flow.ts"
 import type { AnyFlow, Flow } from "../../dsl/flow/Flow.ts"
 import type { RunServices, Sandbox } from "./RunFlow.ts"
 import { registered } from "./Registry.ts"
@@ -58,9 +59,7 @@ export interface LoadedFlow {
  * isFlow({})   // => false
  * ```
  */
-export const isFlow = (u: unknown): u is AnyFlow =>
-  typeof u === "object" && u !== null && (u as Record<string, unknown>)["~mcpflow/Flow"] === "~mcpflow/Flow" &&
-  typeof (u as { run?: unknown }).run === "function"
+export const isFlow: (u: unknown) => u is AnyFlow = FlowModule.isFlow
 
 /**
  * Imports `file` (relative to the working directory) and returns its flow and sandbox.
