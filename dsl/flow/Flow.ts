@@ -462,8 +462,7 @@ import { Result } from "effect"
 
 const messageOf = (error: unknown): string => renderCause(Cause.fail(error)).error
 
-const tagOf = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" ? error._tag : undefined
+const tagOf = (error: unknown): string | undefined => renderCause(Cause.fail(error)).errorTag
 
 /**
  * The flow's plan for reviews, without calling any tool: see `Plan.plan`.
