@@ -123,30 +123,49 @@ export interface Dag<Out extends Record<string, unknown>, E, R> {
  *   .node("kyc", { needs: ["account"] }, ({ account }) => step("kyc", Compliance.verify({ customer_id: account.id })))
  * ```
  */
-export const dag = (name: string): Dag<{}, never, never> => make(name, [], []) as never
+export const dag = (name: string): Dag<{}, never, never> => make(name, undefined) as never
 
-const make = (name: string, nodes: ReadonlyArray<NodeDef>, problems: ReadonlyArray<string>): Dag<any, any, any> => ({
-  name,
-  edges: nodes.map((n) => ({ node: n.name, needs: n.needs })),
-  node(nodeName: string, a: unknown, b?: unknown) {
-    const options = (b === undefined ? {} : a) as NodeDef["options"]
-    const run = (b === undefined ? a : b) as NodeDef["run"]
-    const needs = [...(options.needs ?? [])]
-    const found: Array<string> = []
-    if (nodes.some((n) => n.name === nodeName)) found.push(`node ${JSON.stringify(nodeName)} is defined twice`)
-    const known = new Set(nodes.map((n) => n.name))
-    const missing = needs.filter((n) => !known.has(n))
+/** The nodes so far, as a chain (each `.node` is O(1)); materialised once when the DAG runs. */
+interface Chain {
+  readonly def: NodeDef
+  readonly prev: Chain | undefined
+  readonly size: number
+}
+
+const materialise = (chain: Chain | undefined): { readonly nodes: ReadonlyArray<NodeDef>; readonly problems: ReadonlyArray<string> } => {
+  const nodes = new Array<NodeDef>(chain?.size ?? 0)
+  for (let c = chain; c !== undefined; c = c.prev) nodes[c.size - 1] = c.def
+  const problems: Array<string> = []
+  const known = new Set<string>()
+  for (const n of nodes) {
+    if (known.has(n.name)) problems.push(`node ${JSON.stringify(n.name)} is defined twice`)
+    const missing = n.needs.filter((need) => !known.has(need))
     if (missing.length > 0) {
-      found.push(
-        `node ${JSON.stringify(nodeName)} needs ${missing.map((m) => JSON.stringify(m)).join(", ")}, ` +
+      problems.push(
+        `node ${JSON.stringify(n.name)} needs ${missing.map((m) => JSON.stringify(m)).join(", ")}, ` +
           `not defined before it (a missing node, or a cycle)`
       )
     }
-    return make(name, [...nodes, { name: nodeName, needs, options, run }], [...problems, ...found])
+    known.add(n.name)
+  }
+  return { nodes, problems }
+}
+
+const make = (name: string, chain: Chain | undefined): Dag<any, any, any> => ({
+  name,
+  get edges() {
+    return materialise(chain).nodes.map((n) => ({ node: n.name, needs: n.needs }))
+  },
+  node(nodeName: string, a: unknown, b?: unknown) {
+    const options = (b === undefined ? {} : a) as NodeDef["options"]
+    const run = (b === undefined ? a : b) as NodeDef["run"]
+    const def: NodeDef = { name: nodeName, needs: [...(options.needs ?? [])], options, run }
+    return make(name, { def, prev: chain, size: (chain?.size ?? 0) + 1 })
   },
   run: (options) =>
     group(name, "dag", (path, scope) =>
       Effect.gen(function*() {
+        const { nodes, problems } = materialise(chain)
         if (problems.length > 0) {
           return yield* Effect.die(new FlowDefinition({ detail: `DAG ${JSON.stringify(path)}: ${problems.join("; ")}` }))
         }
@@ -198,5 +217,5 @@ const make = (name: string, nodes: ReadonlyArray<NodeDef>, problems: ReadonlyArr
 
         yield* Effect.forEach(nodes, runNode, { concurrency: planning ? 1 : "unbounded", discard: true })
         return { outputs, outcomes }
-      }), { description: `DAG of ${nodes.length} nodes` })
+      }), { description: `DAG of ${chain?.size ?? 0} nodes` })
 })
