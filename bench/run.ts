@@ -3,6 +3,7 @@
  * and, as its last line, one JSON object `{bench, value, unit, baseline, ratio}`.
  */
 const benches: Record<string, () => Promise<unknown>> = {
+  chaos: () => import("./chaos.ts"),
   gateway: () => import("./gateway.ts"),
   interpreter: () => import("./interpreter.ts"),
   journal: () => import("./journal.ts"),

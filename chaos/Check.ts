@@ -18,6 +18,13 @@
  *   that may have had its effect: one answered, cancelled (timeout), cut by a closed
  *   connection, or still pending. Re-sending after a refusal (`isError`, JSON-RPC error) is fine.
  *
+ * The plans {@link check} draws (see {@link planArbitrary}) cover every tool of the servers and
+ * focus on the non-idempotent ones: half the faults are ambiguous ones (a lost response, a hang,
+ * a timeout-length latency, a duplicated or corrupted message, a dropped connection) on those
+ * tools, since that is where retries go wrong. Pass `faults: { focus: [] }` to draw uniformly.
+ * Servers may be definitions or ready configs (a flow file's sandbox): configs made by
+ * `FakeServer.make` pick up the run's injector from {@link FakeServer.CurrentInjector}.
+ *
  * @example
  * ```ts
  * const report = yield* Chaos.check({
@@ -37,7 +44,7 @@ import type { ContractInfo } from "../dsl/Contract.ts"
 import * as GatewayLayer from "../src/gateway/GatewayLayer.ts"
 import type { McpGateway } from "../src/gateway/McpGateway.ts"
 import { matchesAllowlist } from "../src/gateway/McpJson.ts"
-import type { InProcessServerConfig } from "../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig, ServerConfig } from "../src/gateway/ServerConfig.ts"
 import * as Arbitraries from "./Arbitraries.ts"
 import * as FakeServer from "./FakeServer.ts"
 import * as F from "./Fault.ts"
@@ -122,8 +129,15 @@ export interface Invariant<A, E> {
  * ```
  */
 export interface Spec<A, E> {
-  /** Builds the fake servers of one run (state starts over each time). */
-  readonly servers: Effect.Effect<ReadonlyArray<FakeServer.Definition>>
+  /**
+   * Builds the fake servers of one run (state starts over each time): definitions, or ready
+   * server configs by key (e.g. a flow file's sandbox) made by `FakeServer.make` — those are
+   * built with the run's injector as {@link FakeServer.CurrentInjector}. With configs, give
+   * `tools` so fault targets and idempotency are known.
+   */
+  readonly servers: Effect.Effect<ReadonlyArray<FakeServer.Definition> | Readonly<Record<string, ServerConfig>>>
+  /** The contracts the program may call: fault targets and annotations when `servers` gives configs. */
+  readonly tools?: ReadonlyArray<ContractInfo> | undefined
   readonly program: Effect.Effect<A, E, McpGateway>
   readonly invariants?: ReadonlyArray<Invariant<A, E>> | undefined
   /** The virtual deadline of a run (default 1 hour). */
@@ -151,18 +165,52 @@ const outcomeOf = <A, E>(r: VirtualTime.Result<A, E>): Outcome<A, E> => {
   return { _tag: "Interrupted" }
 }
 
-const nonIdempotentTools = (defs: ReadonlyArray<FakeServer.Definition>, extra: ReadonlyArray<string>) => {
+const nonIdempotentTools = (tools: ReadonlyArray<Arbitraries.Target & { readonly contract?: ContractInfo }>, extra: ReadonlyArray<string>) => {
   const set = new Set<string>()
-  for (const def of defs) {
-    for (const h of def.handlers) {
-      const c: ContractInfo = h.contract
-      if (c.annotations.idempotent === false || (extra.length > 0 && matchesAllowlist(extra, def.key, c.tool))) {
-        set.add(`${def.key}.${c.tool}`)
-      }
+  for (const t of tools) {
+    if (t.contract?.annotations.idempotent === false || (extra.length > 0 && matchesAllowlist(extra, t.server, t.tool))) {
+      set.add(`${t.server}.${t.tool}`)
     }
   }
   return set
 }
+
+const isDefinitions = (u: ReadonlyArray<FakeServer.Definition> | Readonly<Record<string, ServerConfig>>): u is ReadonlyArray<FakeServer.Definition> =>
+  Array.isArray(u)
+
+/** The tools of a run: the definitions' handlers, then `spec.tools` (deduplicated, in order). */
+const toolsOf = (
+  made: ReadonlyArray<FakeServer.Definition> | Readonly<Record<string, ServerConfig>>,
+  extra: ReadonlyArray<ContractInfo> | undefined
+): Array<Arbitraries.Target & { readonly contract: ContractInfo }> => {
+  const out: Array<Arbitraries.Target & { readonly contract: ContractInfo }> = []
+  const seen = new Set<string>()
+  const add = (server: string, contract: ContractInfo) => {
+    const id = `${server}.${contract.tool}`
+    if (seen.has(id)) return
+    seen.add(id)
+    out.push({ server, tool: contract.tool, contract })
+  }
+  if (isDefinitions(made)) for (const d of made) for (const h of d.handlers) add(d.key, h.contract)
+  for (const c of extra ?? []) add(c.server, c)
+  return out
+}
+
+/**
+ * The fault targets and the non-idempotent tools (the default focus) of a spec's servers.
+ *
+ * @example
+ * ```ts
+ * const { targets, focus } = yield* Chaos.targetsOf(spec)
+ * ```
+ */
+export const targetsOf = <A, E>(spec: Spec<A, E>): Effect.Effect<{ readonly targets: ReadonlyArray<Arbitraries.Target>; readonly focus: ReadonlyArray<Arbitraries.Target> }> =>
+  Effect.map(spec.servers.pipe(Effect.provideService(FakeServer.CurrentInjector, Injector.make(F.none))), (made) => {
+    const tools = toolsOf(made, spec.tools)
+    const risky = nonIdempotentTools(tools, spec.nonIdempotent ?? [])
+    const targets = tools.map(({ server, tool }) => ({ server, tool }))
+    return { targets, focus: targets.filter((t) => risky.has(`${t.server}.${t.tool}`)) }
+  })
 
 const builtIns = <A, E>(
   spec: Spec<A, E>,
@@ -221,6 +269,16 @@ const builtIns = <A, E>(
   return out
 }
 
+const withLimits = (config: ServerConfig, limits: Spec<unknown, unknown>["limits"]): ServerConfig => {
+  if (config.type !== "in-process" || limits === undefined) return config
+  const c: InProcessServerConfig = {
+    ...config,
+    ...(limits.callTimeoutMs !== undefined ? { callTimeoutMs: limits.callTimeoutMs } : {}),
+    ...(limits.connectTimeoutMs !== undefined ? { connectTimeoutMs: limits.connectTimeoutMs } : {})
+  }
+  return c
+}
+
 const deadlineOf = (spec: Spec<unknown, unknown>): number =>
   spec.deadline === undefined ? 3_600_000 : Duration.toMillis(Duration.fromInputUnsafe(spec.deadline))
 
@@ -238,13 +296,19 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
     const injector = Injector.make(plan)
     const deadlineMs = deadlineOf(spec as Spec<unknown, unknown>)
     let defs: ReadonlyArray<FakeServer.Definition> = []
+    let made: ReadonlyArray<FakeServer.Definition> | Readonly<Record<string, ServerConfig>> = []
     const driven = yield* VirtualTime.run(
       () =>
         Effect.gen(function*() {
-          defs = yield* spec.servers
-          const servers: Record<string, InProcessServerConfig> = {}
-          for (const def of defs) {
-            servers[def.key] = yield* FakeServer.fromDefinition(def, { ...spec.limits, injector })
+          made = yield* spec.servers.pipe(Effect.provideService(FakeServer.CurrentInjector, injector))
+          const servers: Record<string, ServerConfig> = {}
+          if (isDefinitions(made)) {
+            defs = made
+            for (const def of defs) {
+              servers[def.key] = yield* FakeServer.fromDefinition(def, { ...spec.limits, injector })
+            }
+          } else {
+            for (const [key, config] of Object.entries(made)) servers[key] = withLimits(config, spec.limits)
           }
           return yield* Effect.provide(spec.program, GatewayLayer.layer({ servers }))
         }),
@@ -262,7 +326,7 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
       snapshots,
       durationMs: driven.endMs
     }
-    const violations = builtIns(spec, base, nonIdempotentTools(defs, spec.nonIdempotent ?? []), deadlineMs)
+    const violations = builtIns(spec, base, nonIdempotentTools(toolsOf(made, spec.tools), spec.nonIdempotent ?? []), deadlineMs)
     for (const inv of spec.invariants ?? []) {
       let held: boolean
       try {
@@ -349,7 +413,15 @@ export interface CheckReport<A, E> {
   readonly error: string | undefined
 }
 
-const outcomeKind = (o: Outcome<unknown, unknown>): string => {
+/**
+ * The kind of an outcome for counts: `Success`, `Failure:<reason or tag>`, `Defect`, `Hang`, `Interrupted`.
+ *
+ * @example
+ * ```ts
+ * Chaos.outcomeKind({ _tag: "Failure", error: { _tag: "McpflowToolError", reason: { _tag: "Timeout" } } }) // => "Failure:Timeout"
+ * ```
+ */
+export const outcomeKind = (o: Outcome<unknown, unknown>): string => {
   if (o._tag !== "Failure") return o._tag
   const e = o.error as { readonly _tag?: unknown; readonly reason?: { readonly _tag?: unknown } }
   return `Failure:${typeof e?.reason?._tag === "string" ? e.reason._tag : typeof e?._tag === "string" ? e._tag : "?"}`
@@ -366,26 +438,77 @@ const outcomeKind = (o: Outcome<unknown, unknown>): string => {
  * ```
  */
 export const check = <A, E>(options: CheckOptions<A, E>): Effect.Effect<CheckReport<A, E>> =>
+  Effect.flatMap(planArbitrary(options, options.faults), (arbitrary) =>
+    search({ seed: options.seed, runs: options.runs, path: options.path, arbitrary }, (plan) => runOnce(options, plan)))
+
+/**
+ * The fault plans {@link check} draws: `faults` itself when it is an arbitrary, else
+ * {@link Arbitraries.faultPlan} over every tool of the spec's servers, focused on its
+ * non-idempotent tools (the ones the built-in idempotency invariant guards) unless `focus` says
+ * otherwise.
+ *
+ * @example
+ * ```ts
+ * const plans = yield* Chaos.planArbitrary(spec, { rate: 0.2, kinds: ["LostResponse", "Hang"] })
+ * ```
+ */
+export const planArbitrary = <A, E>(
+  spec: Spec<A, E>,
+  faults: fc.Arbitrary<F.FaultPlan> | Partial<Arbitraries.PlanOptions> | undefined
+): Effect.Effect<fc.Arbitrary<F.FaultPlan>> =>
+  faults instanceof fc.Arbitrary
+    ? Effect.succeed(faults)
+    : Effect.flatMap(targetsOf(spec), ({ focus, targets }) =>
+      targets.length === 0 && (faults?.targets === undefined || faults.targets.length === 0)
+        ? Effect.die(new Error("Chaos: no fault targets: the servers are configs, not definitions; give `tools` (the contracts the program calls) or `faults.targets`"))
+        : Effect.sync(() => Arbitraries.faultPlan({ targets, focus, ...faults })))
+
+/**
+ * What a search found, for any kind of run (see {@link check} and `Chaos.checkFlow`).
+ *
+ * @example
+ * ```ts
+ * const report: SearchReport<RunResult<number, never>> = yield* Chaos.search(options, (plan) => Chaos.runOnce(spec, plan))
+ * ```
+ */
+export interface SearchReport<R> extends Omit<CheckReport<unknown, unknown>, "counterexample"> {
+  readonly counterexample: R | undefined
+}
+
+/**
+ * The search behind {@link check}: fast-check draws plans from `arbitrary`, `runOne` runs each;
+ * a run with a violation fails the property and is shrunk to a minimal plan, which is run once
+ * more for the report. `observe` sees every run of the search before the first violation (not
+ * the shrinking runs).
+ *
+ * @example
+ * ```ts
+ * const report = yield* Chaos.search({ seed: 42, runs: 200, arbitrary }, (plan) => Chaos.runOnce(spec, plan))
+ * ```
+ */
+export const search = <R extends { readonly log: ReadonlyArray<Injector.Injection>; readonly outcome: Outcome<unknown, unknown>; readonly violations: ReadonlyArray<Violation> }>(
+  options: {
+    readonly seed?: number | undefined
+    readonly runs?: number | undefined
+    readonly path?: string | undefined
+    readonly arbitrary: fc.Arbitrary<F.FaultPlan>
+    readonly observe?: ((run: R) => void) | undefined
+  },
+  runOne: (plan: F.FaultPlan) => Effect.Effect<R>
+): Effect.Effect<SearchReport<R>> =>
   Effect.gen(function*() {
     const seed = options.seed ?? Date.now()
     const runs = options.runs ?? 100
-    let arbitrary: fc.Arbitrary<F.FaultPlan>
-    if (options.faults instanceof fc.Arbitrary) {
-      arbitrary = options.faults
-    } else {
-      const defs = yield* options.servers
-      const targets = defs.flatMap((d) => d.handlers.map((h) => ({ server: d.key, tool: h.contract.tool })))
-      arbitrary = Arbitraries.faultPlan({ targets, ...options.faults })
-    }
     const faultsFired: Record<string, number> = {}
     const outcomes: Record<string, number> = {}
     let searching = true
-    const property = fc.asyncProperty(arbitrary, async (plan) => {
-      const run = await Effect.runPromise(runOnce(options, plan))
+    const property = fc.asyncProperty(options.arbitrary, async (plan) => {
+      const run = await Effect.runPromise(runOne(plan))
       if (searching) {
         for (const i of run.log) faultsFired[i.kind] = (faultsFired[i.kind] ?? 0) + 1
-        const k = outcomeKind(run.outcome as Outcome<unknown, unknown>)
+        const k = outcomeKind(run.outcome)
         outcomes[k] = (outcomes[k] ?? 0) + 1
+        options.observe?.(run)
         if (run.violations.length > 0) searching = false
       }
       return run.violations.length === 0
@@ -397,7 +520,7 @@ export const check = <A, E>(options: CheckOptions<A, E>): Effect.Effect<CheckRep
       return { ok: true, runs: details.numRuns, seed, path: undefined, shrinks: 0, counterexample: undefined, token: undefined, faultsFired, outcomes, error: undefined }
     }
     const plan = details.counterexample?.[0]
-    const counterexample = plan === undefined ? undefined : yield* runOnce(options, plan)
+    const counterexample = plan === undefined ? undefined : yield* runOne(plan)
     return {
       ok: false,
       runs: details.numRuns,
@@ -412,7 +535,15 @@ export const check = <A, E>(options: CheckOptions<A, E>): Effect.Effect<CheckRep
     }
   })
 
-const fmtOutcome = (o: Outcome<unknown, unknown>): string => {
+/**
+ * One line for an outcome.
+ *
+ * @example
+ * ```ts
+ * Chaos.fmtOutcome({ _tag: "Hang", atMs: 3_600_000 }) // => "hang at 3600000 ms"
+ * ```
+ */
+export const fmtOutcome = (o: Outcome<unknown, unknown>): string => {
   switch (o._tag) {
     case "Success":
       return `success ${JSON.stringify(o.value) ?? ""}`

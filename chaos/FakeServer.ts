@@ -19,6 +19,7 @@
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv-provider.js"
 import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema, type Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Clock, Context, Effect, Exit, Schema } from "effect"
 import type { ContractInfo, ContractSchema } from "../dsl/Contract.ts"
@@ -107,6 +108,28 @@ interface CompiledTool<R> {
   readonly outputKeys: ReadonlyArray<string>
 }
 
+/** A contract's listing and codecs, compiled once per contract (fakes are made once per chaos run). */
+const compiledCache = new WeakMap<ContractInfo, Omit<CompiledTool<never>, "run">>()
+
+const compiled = (c: ContractInfo): Omit<CompiledTool<never>, "run"> => {
+  let out = compiledCache.get(c)
+  if (out === undefined) {
+    const listing = toolListing(c)
+    out = {
+      listing,
+      decode: Schema.decodeUnknownExit(Schema.toCodecJson(c.input)),
+      encode: Schema.encodeUnknownExit(Schema.toCodecJson(c.output)),
+      structured: listing.outputSchema !== undefined,
+      outputKeys: outputKeysOf(listing.outputSchema)
+    }
+    compiledCache.set(c, out)
+  }
+  return out
+}
+
+let validator: AjvJsonSchemaValidator | undefined
+const sharedValidator = (): AjvJsonSchemaValidator => (validator ??= new AjvJsonSchemaValidator())
+
 type Drift = "missing-field" | "wrong-type" | "extra-field"
 
 type Answer =
@@ -188,6 +211,21 @@ export interface Definition<R = never> {
 }
 
 /**
+ * The injector of the chaos run in progress, if any: a fake made by {@link make} without an
+ * `injector` option takes this one. It lets a chaos run inject faults into servers it did not
+ * build itself, such as a flow file's sandbox (`flows/sandbox/`): build them with this reference
+ * provided.
+ *
+ * @example
+ * ```ts
+ * const servers = yield* cicdSandbox.pipe(Effect.provideService(FakeServer.CurrentInjector, injector))
+ * ```
+ */
+export const CurrentInjector = Context.Reference<Injector | undefined>("mcpflow/chaos/FakeServer/CurrentInjector", {
+  defaultValue: () => undefined
+})
+
+/**
  * Builds the in-process config of a {@link Definition}, with extra options (an injector).
  *
  * @example
@@ -217,22 +255,14 @@ export const make = <R = never>(
   Effect.map(Effect.context<R>(), (context) => {
     const run = Effect.runPromiseExitWith(context)
     const clock = Context.getUnsafe(context, Clock.Clock)
-    const hooks: ServerHooks | undefined = options.injector?.server(key, {
+    const injector = options.injector ?? Context.get(context, CurrentInjector)
+    const hooks: ServerHooks | undefined = injector?.server(key, {
       now: () => clock.currentTimeMillisUnsafe(),
       sleep: (ms) => run(Effect.sleep(ms)).then(() => undefined)
     })
     const tools = new Map<string, CompiledTool<R>>()
     for (const handler of handlers) {
-      const c = handler.contract
-      const listing = toolListing(c)
-      tools.set(c.tool, {
-        listing,
-        decode: Schema.decodeUnknownExit(Schema.toCodecJson(c.input)),
-        encode: Schema.encodeUnknownExit(Schema.toCodecJson(c.output)),
-        structured: listing.outputSchema !== undefined,
-        run: handler.run,
-        outputKeys: outputKeysOf(listing.outputSchema)
-      })
+      tools.set(handler.contract.tool, { ...compiled(handler.contract), run: handler.run })
     }
     const listings = [...tools.values()].map((t) => t.listing)
     const answer = (name: string, tool: CompiledTool<R>, input: unknown, d: CallDecision | undefined): Effect.Effect<Answer, ToolRefusal, R> => {
@@ -263,7 +293,9 @@ export const make = <R = never>(
       pendingConnection = connectionDecisions
       const server = new Server(
         { name: options.name ?? `${key} (fake)`, version: options.version ?? "0.0.0" },
-        { capabilities: { tools: {} } }
+        // One validator for every fake: the SDK builds a new Ajv per server otherwise (a fake
+        // only needs it for elicitation, which it never does).
+        { capabilities: { tools: {} }, jsonSchemaValidator: sharedValidator() }
       )
       server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listings }))
       server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {

@@ -231,7 +231,7 @@ export const sampleLatency = (d: F.Distribution, seed: number, ...key: ReadonlyA
     case "Fixed":
       return d.ms
     case "Uniform":
-      return d.minMs + (d.maxMs - d.minMs) * Prng.uniform(seed, ...key, "lat")
+      return Math.round(d.minMs + (d.maxMs - d.minMs) * Prng.uniform(seed, ...key, "lat"))
     case "LogNormal": {
       const ms = d.medianMs * Math.exp(d.sigma * Prng.normal(seed, ...key, "lat"))
       return Math.round(d.capMs === undefined ? ms : Math.min(ms, d.capMs))

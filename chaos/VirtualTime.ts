@@ -191,7 +191,10 @@ export const run = <A, E>(
         // Interrupted but still not done, and nothing left to wake it: give up on it.
         return { exit: undefined, hung, endMs: interruptedAt }
       }
-      yield* test.adjust(Math.max(0, (next ?? now) - now))
+      // To the exact timestamp of the earliest sleep: `adjust(next - now)` can land a rounding
+      // error short of a fractional wake time and then never reach it.
+      if (next !== undefined && next > now) yield* test.setTime(next)
+      else yield* test.adjust(0)
     }
   }))
 

@@ -7,11 +7,17 @@
  * ```ts
  * import { Chaos, Fault, FakeServer, Models } from "mcpflow/chaos"
  * const report = yield* Chaos.check({ servers, program, runs: 200, seed: 42, faults: { rate: 0.2 } })
+ * const flowReport = yield* Chaos.checkFlow(orderFlow, { input: { orderId: "o1" }, servers, invariants, runs: 200, seed: 42 })
  * ```
+ *
+ * Flows: `Chaos.checkFlow` / `runFlowOnce` / `replayFlow` (`FlowCheck.ts`); the CLI runner's
+ * summaries (`ChaosRunner`, `mcpflow chaos`); vitest cases in a few lines (`chaos/vitest.ts`).
  * @module
  */
 export * as Arbitraries from "./Arbitraries.ts"
-export * as Chaos from "./Check.ts"
+export * as Chaos from "./Chaos.ts"
+export * as ChaosRunner from "./Runner.ts"
+export type { ChaosSuite } from "./Runner.ts"
 export * as FakeServer from "./FakeServer.ts"
 export * as Fault from "./Fault.ts"
 export { FaultTransport } from "./FaultTransport.ts"

@@ -18,6 +18,7 @@ import { Effect } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../package.json" with { type: "json" }
 import { call } from "./commands/call.ts"
+import { chaos } from "./commands/chaos.ts"
 import { resume, runs, show, signal } from "./commands/history.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
@@ -29,10 +30,10 @@ import { presenter, reportFailure } from "./output.ts"
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "resume", "runs", "show", "signal"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "resume", "runs", "show", "signal", "chaos"]
  * ```
  */
-export const subcommands = [tools, call, run, plan, resume, runs, show, signal] as const
+export const subcommands = [tools, call, run, plan, resume, runs, show, signal, chaos] as const
 
 /**
  * The root `mcpflow` command.

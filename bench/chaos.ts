@@ -1,0 +1,108 @@
+/**
+ * `npm run bench -- chaos`: chaos runs per second of a 15-tool-call flow (a saga of 2 steps with
+ * compensations, 3 parallel branches of 3 calls, then 4 more calls) against model-backed fakes,
+ * under a 20 % fault rate (every fault kind, 1–3 faults per plan) on the TestClock (virtual
+ * time), and the time per run against a fault-free run of the same flow (ratio). Each run is
+ * `Chaos.runFlowOnce`: fresh servers and models, the in-memory flow engine, the event stream,
+ * every invariant checked.
+ *
+ * Last line: `{"bench":"chaos","value":N,"unit":"runs/s","baseline":"fault-free","ratio":R}`.
+ */
+import { Effect, Schema } from "effect"
+import fc from "fast-check"
+import { Chaos, Fault } from "../chaos/index.ts"
+import { Flow, parallel, saga, step } from "../dsl/flow/index.ts"
+import { Pay, Ship, shopServers, Status, Stock } from "../test/chaos/shop.ts"
+
+const RUNS = Number(process.env.CHAOS_BENCH_RUNS ?? 1000)
+const SEED = Number(process.env.FC_SEED ?? 42)
+
+const check = (name: string) => step(name, Status.get({ service: name }, { timeout: "5 seconds" }))
+const level = (name: string) => step(name, Stock.level({ sku: "widget" }, { timeout: "5 seconds" }))
+
+/** 15 tool calls: saga (reserve, charge) · parallel 3 × 3 · ship, level, 2 status checks. */
+const benchFlow = Flow.make({
+  name: "chaos-bench",
+  input: Schema.Struct({ orderId: Schema.String }),
+  output: Schema.Struct({ shipment: Schema.String }),
+  uses: [Stock, Pay, Ship, Status],
+  run: ({ orderId }) =>
+    Effect.gen(function*() {
+      const paid = yield* saga(
+        "order",
+        Effect.gen(function*() {
+          yield* step("reserve", Stock.reserve({ sku: "widget", quantity: 1, order_id: orderId }, { timeout: "5 seconds" }), {
+            compensate: (r) => Stock.release({ reservation_id: r.reservation_id }, { timeout: "5 seconds" })
+          })
+          return yield* step("charge", Pay.charge({ order_id: orderId, amount: 25, idempotency_key: orderId }, { timeout: "5 seconds" }), {
+            compensate: (c) => Pay.refund({ charge_id: c.charge_id }, { timeout: "5 seconds" })
+          })
+        })
+      )
+      yield* parallel("checks", {
+        api: Effect.all([check("api"), check("db"), check("cache")]),
+        stock: Effect.all([level("level 1"), level("level 2"), level("level 3")]),
+        ops: Effect.all([check("queue"), check("search"), check("mail")])
+      }, { mode: "settle" })
+      const shipped = yield* step("ship", Ship.schedule({ order_id: orderId }, { timeout: "5 seconds" }))
+      yield* level("final level")
+      yield* check("billing")
+      yield* check("notify")
+      return { shipment: `${shipped.shipment_id}/${paid.charge_id}` }
+    })
+})
+
+const spec = { flow: benchFlow, input: { orderId: "o1" }, servers: shopServers }
+const arbitrary = await Effect.runPromise(Chaos.flowPlans(spec, { rate: 0.2, maxFaults: 3 }))
+const plans = fc.sample(arbitrary, { seed: SEED, numRuns: RUNS })
+
+const timeRuns = async (list: ReadonlyArray<Fault.FaultPlan>) => {
+  let calls = 0
+  let faults = 0
+  const outcomes: Record<string, number> = {}
+  const start = performance.now()
+  for (const plan of list) {
+    const run = await Effect.runPromise(Chaos.runFlowOnce(spec, plan))
+    calls += run.sent.length
+    faults += run.log.length
+    const k = Chaos.outcomeKind(run.outcome as Chaos.Outcome<unknown, unknown>)
+    outcomes[k] = (outcomes[k] ?? 0) + 1
+  }
+  return { ms: performance.now() - start, calls, faults, outcomes }
+}
+
+// Warm up (JIT, module caches, the flow's plan).
+await timeRuns(plans.slice(0, 50))
+await timeRuns(Array.from({ length: 50 }, () => Fault.none))
+
+// Interleaved rounds (the machine is shared: a burst of load should hit both sides alike).
+const ROUNDS = 5
+const size = Math.ceil(RUNS / ROUNDS)
+const cleanMs: Array<number> = []
+const chaosMs: Array<number> = []
+let calls = 0
+let cleanCalls = 0
+let faults = 0
+const outcomes: Record<string, number> = {}
+for (let round = 0; round < ROUNDS; round++) {
+  const slice = plans.slice(round * size, (round + 1) * size)
+  const clean = await timeRuns(slice.map(() => Fault.none))
+  const chaos = await timeRuns(slice)
+  cleanMs.push(clean.ms / slice.length)
+  chaosMs.push(chaos.ms / slice.length)
+  calls += chaos.calls
+  cleanCalls += clean.calls
+  faults += chaos.faults
+  for (const [k, n] of Object.entries(chaos.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + n
+  console.log(`round ${round + 1}: fault-free ${(clean.ms / slice.length).toFixed(2)} ms/run, chaos ${(chaos.ms / slice.length).toFixed(2)} ms/run (${slice.length} runs each)`)
+}
+const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const perRunChaos = median(chaosMs)
+const perRunClean = median(cleanMs)
+const runsPerSecond = 1000 / perRunChaos
+const ratio = perRunChaos / perRunClean
+console.log(`fault-free: ${perRunClean.toFixed(2)} ms/run (median of ${ROUNDS} rounds), ${(cleanCalls / plans.length).toFixed(1)} tool calls/run`)
+console.log(`chaos (20 % rate, seed ${SEED}): ${perRunChaos.toFixed(2)} ms/run = ${runsPerSecond.toFixed(0)} runs/s, ${(calls / plans.length).toFixed(1)} tool calls/run, ${faults} faults fired in ${plans.length} runs`)
+console.log(`outcomes: ${Object.entries(outcomes).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(", ")}`)
+console.log(`time per run vs fault-free: ×${ratio.toFixed(2)}`)
+console.log(JSON.stringify({ bench: "chaos", value: Math.round(runsPerSecond), unit: "runs/s", baseline: "fault-free", ratio: Number(ratio.toFixed(3)) }))

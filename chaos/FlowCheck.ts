@@ -1,0 +1,500 @@
+/**
+ * Flow-aware chaos: run a flow (`Flow.run` on `FlowEngine.layerMemory`) against fault-injected
+ * fake servers in virtual time, collect its `FlowEvents`, and check invariants over the outcome,
+ * the models' final snapshots, the event stream and the injection log.
+ *
+ * Built-in invariants, besides those of `Chaos.check` (`typed-outcome`, `never-hangs`,
+ * `allowlist`, `concurrency`, `no-duplicate-request`):
+ *
+ * - `steps-settle`: unless the run hung, every step that started also ended (succeeded or failed);
+ * - `saga-atomicity` (on the event stream): when the run fails, every step with a compensation
+ *   that succeeded is followed by its `Compensated` event; the same inside a saga block that
+ *   failed (even when the flow recovers). A `CompensationFailed` is a violation. Which steps carry
+ *   a compensation comes from the flow's plan (`Flow.plan` with the run's input) and from the
+ *   compensations seen running. Atomicity on the stateful models is {@link atomic}.
+ * - "every journaled run can be resumed" is not checked here: the durable engine is separate
+ *   work; these runs use the in-memory engine.
+ *
+ * @example
+ * ```ts
+ * const report = yield* Chaos.checkFlow(orderFlow, {
+ *   input: { orderId: "o1" },
+ *   servers: orderServers,
+ *   invariants: [Chaos.atomic("order", { committed: shipped, undone: nothingHeld })],
+ *   runs: 200,
+ *   seed: 42
+ * })
+ * if (!report.ok) console.log(Chaos.formatFlow(report, { file: "flows/order.ts" }))
+ * ```
+ * @module
+ */
+import fc from "fast-check"
+import { Effect, type Schema } from "effect"
+import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
+import type { Flow } from "../dsl/flow/Flow.ts"
+import * as FlowModule from "../dsl/flow/Flow.ts"
+import * as FlowEngine from "../dsl/flow/FlowEngine.ts"
+import type { FlowError } from "../dsl/flow/FlowError.ts"
+import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
+import type { McpGateway } from "../src/gateway/McpGateway.ts"
+import type * as Arbitraries from "./Arbitraries.ts"
+import * as Check from "./Check.ts"
+import * as F from "./Fault.ts"
+import * as Injector from "./Injector.ts"
+
+/**
+ * One flow run under a plan: everything `Chaos.runOnce` reports, plus the run's events.
+ *
+ * @example
+ * ```ts
+ * const run = yield* Chaos.runFlowOnce(spec, plan)
+ * run.events.filter((e) => e._tag === "StepFailed")
+ * ```
+ */
+export interface FlowRunResult<A, E> extends Check.RunResult<A, E> {
+  readonly events: ReadonlyArray<FlowEvent>
+}
+
+/**
+ * A user invariant over a finished flow run.
+ *
+ * @example
+ * ```ts
+ * const noAlert: FlowInvariant<unknown, unknown> = {
+ *   name: "no alert on success",
+ *   holds: (run) => run.outcome._tag !== "Success" || !run.events.some((e) => e._tag === "StepStarted" && e.path === "alert")
+ * }
+ * ```
+ */
+export interface FlowInvariant<A, E> {
+  readonly name: string
+  readonly holds: (run: Omit<FlowRunResult<A, E>, "violations">) => boolean
+  readonly detail?: ((run: Omit<FlowRunResult<A, E>, "violations">) => string) | undefined
+}
+
+/**
+ * What to run: the flow, its input, fresh servers per run (definitions or a sandbox's configs),
+ * and the invariants' settings (as in `Chaos.Spec`).
+ *
+ * @example
+ * ```ts
+ * const spec: FlowSpec<typeof In, typeof Out, McpflowToolError, McpGateway> = { flow, input: { orderId: "o1" }, servers }
+ * ```
+ */
+export interface FlowSpec<I extends Schema.Top, O extends Schema.Top, E, R>
+  extends Omit<Check.Spec<O["Type"], E | FlowError>, "program" | "invariants">
+{
+  readonly flow: Flow<I, O, E, R>
+  readonly input: I["Encoded"]
+  readonly invariants?: ReadonlyArray<FlowInvariant<O["Type"], E | FlowError>> | undefined
+  /** The run id of every run (default `"chaos"`): fixed, so event streams compare byte for byte. */
+  readonly runId?: string | undefined
+}
+
+/**
+ * Options of {@link checkFlow}: the spec without the flow, plus the search settings of `Chaos.check`.
+ *
+ * @example
+ * ```ts
+ * const o: FlowCheckOptions<typeof In, typeof Out, never, McpGateway> = { input: {}, servers, runs: 500, seed: 42, faults: { rate: 0.2 } }
+ * ```
+ */
+export interface FlowCheckOptions<I extends Schema.Top, O extends Schema.Top, E, R> extends Omit<FlowSpec<I, O, E, R>, "flow"> {
+  readonly runs?: number | undefined
+  readonly seed?: number | undefined
+  readonly path?: string | undefined
+  readonly faults?: fc.Arbitrary<F.FaultPlan> | Partial<Arbitraries.PlanOptions> | undefined
+  /** Sees every run of the search before the first violation (for summaries). */
+  readonly observe?: ((run: FlowRunResult<O["Type"], E | FlowError>) => void) | undefined
+}
+
+/**
+ * What {@link checkFlow} found (see `Chaos.SearchReport`), with the flow's name.
+ *
+ * @example
+ * ```ts
+ * if (!report.ok) console.log(Chaos.formatFlow(report))
+ * ```
+ */
+export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<A, E>> {
+  readonly flow: string
+}
+
+/** The services a flow may need from a chaos run: the gateway and the flow engine. */
+type ChaosServices = McpGateway | FlowEngine.FlowEngine | WorkflowEngine
+
+interface Planned {
+  /** The paths of the steps with a compensation. */
+  readonly compensable: ReadonlySet<string>
+  /** The tools the flow declares or reached while planning. */
+  readonly tools: ReadonlyArray<{ readonly server: string; readonly tool: string; readonly idempotent: boolean | undefined }>
+}
+
+/** The flow's plan for this input (`Flow.plan`), cached per flow and input. */
+const plans = new WeakMap<object, Map<string, Promise<Planned>>>()
+
+const planned = <I extends Schema.Top, O extends Schema.Top, E, R>(spec: { readonly flow: Flow<I, O, E, R>; readonly input: I["Encoded"] }): Effect.Effect<Planned> =>
+  Effect.promise(() => {
+    let byInput = plans.get(spec.flow)
+    if (byInput === undefined) {
+      byInput = new Map()
+      plans.set(spec.flow, byInput)
+    }
+    const key = JSON.stringify(spec.input) ?? ""
+    let p = byInput.get(key)
+    if (p === undefined) {
+      p = Effect.runPromise(
+        FlowModule.plan(spec.flow, spec.input).pipe(
+          Effect.map((plan): Planned => ({
+            compensable: new Set(plan.nodes.filter((n) => n.compensated).map((n) => n.path)),
+            tools: plan.tools.map((t) => ({ server: t.server, tool: t.tool, idempotent: t.annotations.idempotent as boolean | undefined }))
+          })),
+          Effect.orElseSucceed((): Planned => ({
+            compensable: new Set(),
+            tools: spec.flow.uses.map((c) => ({ server: c.server, tool: c.tool, idempotent: c.annotations.idempotent }))
+          }))
+        )
+      )
+      byInput.set(key, p)
+    }
+    return p
+  })
+
+const under = (path: string, scope: string) => scope === "" || path === scope || path.startsWith(`${scope}/`)
+
+/**
+ * The built-in flow invariants over an event stream (`steps-settle`, `saga-atomicity`).
+ *
+ * @example
+ * ```ts
+ * Chaos.flowViolations(run.events, run.outcome, new Set(["order/charge"]))
+ * ```
+ */
+export const flowViolations = (
+  events: ReadonlyArray<FlowEvent>,
+  outcome: Check.Outcome<unknown, unknown>,
+  compensable: ReadonlySet<string>
+): Array<Check.Violation> => {
+  const out: Array<Check.Violation> = []
+  if (outcome._tag !== "Hang") {
+    const open = new Map<string, number>()
+    for (const e of events) {
+      if (e._tag === "StepStarted") open.set(e.path, (open.get(e.path) ?? 0) + 1)
+      else if (e._tag === "StepSucceeded" || e._tag === "StepFailed") {
+        const n = (open.get(e.path) ?? 0) - 1
+        if (n <= 0) open.delete(e.path)
+        else open.set(e.path, n)
+      }
+    }
+    if (open.size > 0) out.push({ invariant: "steps-settle", detail: `started but never ended: ${[...open.keys()].join(", ")}` })
+  }
+  const withUndo = new Set(compensable)
+  for (const e of events) if (e._tag === "CompensationStarted") withUndo.add(e.path)
+  const finished = events.find((e): e is FlowEvent.FlowFinished => e._tag === "FlowFinished")
+  // The scopes whose failure must undo their completed steps: the run (when it failed), and every saga block that failed.
+  const failedScopes: Array<{ readonly scope: string; readonly index: number }> = []
+  events.forEach((e, index) => {
+    if (e._tag === "StepFailed" && e.kind === "saga") failedScopes.push({ scope: e.path, index })
+  })
+  if (finished !== undefined && finished.outcome !== "success") failedScopes.push({ scope: "", index: events.indexOf(finished) })
+  const missing = new Set<string>()
+  const failed: Array<string> = []
+  for (const { index, scope } of failedScopes) {
+    events.forEach((e, i) => {
+      if (i >= index || e._tag !== "StepSucceeded" || !withUndo.has(e.path) || !under(e.path, scope)) return
+      const undone = events.some((u) => u._tag === "Compensated" && u.path === e.path)
+      if (undone) return
+      if (events.some((u) => u._tag === "CompensationFailed" && u.path === e.path)) failed.push(e.path)
+      else missing.add(e.path)
+    })
+  }
+  if (missing.size > 0) {
+    out.push({ invariant: "saga-atomicity", detail: `completed, compensable and never compensated after the failure: ${[...missing].join(", ")}` })
+  }
+  if (failed.length > 0) out.push({ invariant: "saga-atomicity", detail: `compensation failed: ${[...new Set(failed)].join(", ")}` })
+  return out
+}
+
+/**
+ * Runs the flow once under a plan and checks every invariant.
+ *
+ * @example
+ * ```ts
+ * const run = yield* Chaos.runFlowOnce(spec, Fault.plan(0, [Fault.lostResponse("payment.charge")]))
+ * console.log(Chaos.stepTree(run.events))
+ * ```
+ */
+export const runFlowOnce = <I extends Schema.Top, O extends Schema.Top, E, R extends ChaosServices>(
+  spec: FlowSpec<I, O, E, R>,
+  plan: F.FaultPlan
+): Effect.Effect<FlowRunResult<O["Type"], E | FlowError>> =>
+  Effect.gen(function*() {
+    const { compensable } = yield* planned(spec)
+    const events: Array<FlowEvent> = []
+    const sink = { emit: (e: FlowEvent) => void events.push(e) }
+    const program = FlowModule.run(spec.flow, spec.input, { runId: spec.runId ?? "chaos" }).pipe(
+      Effect.provide(FlowEngine.layerMemory),
+      Effect.provideService(FlowEvents, sink)
+    ) as unknown as Effect.Effect<O["Type"], E | FlowError, McpGateway>
+    const withEvents = <X>(run: X) => ({ ...run, events })
+    const invariants: Array<Check.Invariant<O["Type"], E | FlowError>> = (spec.invariants ?? []).map((inv) => ({
+      name: inv.name,
+      holds: (run) => inv.holds(withEvents(run)),
+      detail: inv.detail === undefined ? undefined : (run) => inv.detail!(withEvents(run))
+    }))
+    const { flow: _flow, input: _input, invariants: _inv, runId: _runId, ...rest } = spec
+    const run = yield* Check.runOnce({ ...rest, tools: spec.tools ?? spec.flow.uses, program, invariants }, plan)
+    const builtIn = flowViolations(events, run.outcome as Check.Outcome<unknown, unknown>, compensable)
+    return { ...run, violations: [...run.violations, ...builtIn], events }
+  })
+
+/**
+ * Re-runs the one case a token names.
+ *
+ * @example
+ * ```ts
+ * const run = yield* Chaos.replayFlow(spec, "eyJzZWVkIjo…")
+ * console.log(Chaos.formatFlowRun(run))
+ * ```
+ */
+export const replayFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends ChaosServices>(
+  spec: FlowSpec<I, O, E, R>,
+  token: string
+): Effect.Effect<FlowRunResult<O["Type"], E | FlowError>> => Effect.suspend(() => runFlowOnce(spec, Check.planOf(token)))
+
+/**
+ * The fault plans {@link checkFlow} draws: `faults` itself when it is an arbitrary; else plans
+ * over the tools the flow may call (its plan's tools — declared in `uses` or reached — that the
+ * servers serve, when they are definitions), focused on the non-idempotent ones.
+ *
+ * @example
+ * ```ts
+ * const plans = yield* Chaos.flowPlans({ flow, input, servers }, { rate: 0.2 })
+ * ```
+ */
+export const flowPlans = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  spec: Pick<FlowSpec<I, O, E, R>, "flow" | "input" | "servers" | "tools" | "nonIdempotent">,
+  faults: fc.Arbitrary<F.FaultPlan> | Partial<Arbitraries.PlanOptions> | undefined
+): Effect.Effect<fc.Arbitrary<F.FaultPlan>> =>
+  Effect.gen(function*() {
+    const base = { servers: spec.servers, tools: spec.tools ?? spec.flow.uses, nonIdempotent: spec.nonIdempotent, program: Effect.void }
+    if (faults instanceof fc.Arbitrary) return faults
+    const served = yield* Check.targetsOf(base)
+    const servedIds = new Set(served.targets.map((t) => `${t.server}.${t.tool}`))
+    const { tools } = yield* planned(spec)
+    const used = tools.filter((t) => servedIds.has(`${t.server}.${t.tool}`))
+    const targets = used.length > 0 ? used.map(({ server, tool }) => ({ server, tool })) : served.targets
+    const extra = spec.nonIdempotent ?? []
+    const focus = used.length > 0
+      ? used.filter((t) => t.idempotent === false || (extra.length > 0 && extra.some((p) => F.matches(p, t.server, t.tool)))).map(({ server, tool }) => ({ server, tool }))
+      : served.focus
+    return yield* Check.planArbitrary(base, { targets, focus, ...faults })
+  })
+
+/**
+ * Searches fault plans for one that breaks an invariant of the flow; a failure is shrunk to a
+ * minimal plan with a replay token. Fault targets are the tools of the servers and of the flow's
+ * `uses`; the plans focus on its non-idempotent tools (see `Chaos.planArbitrary`).
+ *
+ * @example
+ * ```ts
+ * const report = yield* Chaos.checkFlow(cicd, { input: {}, servers: cicdSandbox, runs: 500, seed: 42, faults: { rate: 0.2 } })
+ * ```
+ */
+export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends ChaosServices>(
+  flow: Flow<I, O, E, R>,
+  options: FlowCheckOptions<I, O, E, R>
+): Effect.Effect<FlowCheckReport<O["Type"], E | FlowError>> =>
+  Effect.gen(function*() {
+    const { faults, observe, path, runs, seed, ...rest } = options
+    const spec: FlowSpec<I, O, E, R> = { ...rest, flow, tools: options.tools ?? flow.uses }
+    const arbitrary = yield* flowPlans(spec, faults)
+    const report = yield* Check.search({ seed, runs, path, arbitrary, observe }, (plan) => runFlowOnce(spec, plan))
+    return { ...report, flow: flow.name }
+  })
+
+/**
+ * Atomicity on the stateful models: a run that succeeded must have `committed` everything, a run
+ * that failed (or hung) must have `undone` everything (e.g. no reservation held, no charge left
+ * unrefunded).
+ *
+ * @example
+ * ```ts
+ * Chaos.atomic("order", {
+ *   committed: (run) => Ledger.netFor(ledger(run), "o1") === 25,
+ *   undone: (run) => Ledger.netFor(ledger(run), "o1") === 0 && Inventory.heldFor(stock(run), "o1").length === 0
+ * })
+ * ```
+ */
+export const atomic = <A, E>(
+  name: string,
+  sides: {
+    readonly committed: (run: Omit<FlowRunResult<A, E>, "violations">) => boolean
+    readonly undone: (run: Omit<FlowRunResult<A, E>, "violations">) => boolean
+    readonly describe?: ((run: Omit<FlowRunResult<A, E>, "violations">) => string) | undefined
+  }
+): FlowInvariant<A, E> => ({
+  name: `atomic: ${name}`,
+  holds: (run) => (run.outcome._tag === "Success" ? sides.committed(run) : sides.undone(run)),
+  detail: (run) =>
+    `${run.outcome._tag === "Success" ? "the run succeeded but did not commit everything" : "the run did not succeed but left effects behind"}` +
+    (sides.describe === undefined ? "" : `: ${sides.describe(run)}`)
+})
+
+const icon = (status: string) =>
+  status === "ok" ? "✓" : status === "failed" ? "✗" : status === "interrupted" ? "⊘" : status === "skipped" ? "○" : "…"
+
+/**
+ * The run's step tree, from its events: one line per step or group, indented by depth, with its
+ * outcome, virtual duration, retries and compensation.
+ *
+ * @example
+ * ```ts
+ * console.log(Chaos.stepTree(run.events))
+ * // ✓ order (saga) 40ms
+ * //   ✓ reserve 10ms ↩ compensated
+ * //   ✗ charge 5000ms McpflowToolError.Timeout: …
+ * ```
+ */
+export const stepTree = (events: ReadonlyArray<FlowEvent>): string => {
+  interface Node {
+    readonly path: string
+    kind: string
+    status: string
+    detail: string
+    retries: number
+    undo: string
+  }
+  const nodes = new Map<string, Node>()
+  const node = (path: string, kind = "step") => {
+    let n = nodes.get(path)
+    if (n === undefined) {
+      n = { path, kind, status: "running", detail: "", retries: 0, undo: "" }
+      nodes.set(path, n)
+    }
+    return n
+  }
+  let head = ""
+  for (const e of events) {
+    switch (e._tag) {
+      case "FlowStarted":
+        head = `flow ${e.flow} (${e.engine} engine)`
+        break
+      case "FlowFinished":
+        head += ` → ${e.outcome} in ${e.durationMs}ms${e.error !== undefined ? ` ${e.errorTag ?? ""}${e.errorTag ? ": " : ""}${e.error.split("\n")[0]}` : ""}`
+        break
+      case "StepStarted":
+        node(e.path, e.kind).kind = e.kind
+        break
+      case "StepSucceeded": {
+        const n = node(e.path, e.kind)
+        n.status = "ok"
+        n.detail = `${e.durationMs}ms`
+        break
+      }
+      case "StepFailed": {
+        const n = node(e.path, e.kind)
+        n.status = e.interrupted ? "interrupted" : "failed"
+        n.detail = `${e.durationMs}ms ${e.errorTag ?? ""}${e.errorTag ? ": " : ""}${e.error.split("\n")[0]}`
+        break
+      }
+      case "StepSkipped": {
+        const n = node(e.path, e.kind)
+        n.status = "skipped"
+        n.detail = `skipped: ${e.why}`
+        break
+      }
+      case "StepRetried":
+        node(e.path).retries++
+        break
+      case "CompensationStarted":
+        node(e.path).undo = "↩ compensating…"
+        break
+      case "Compensated":
+        node(e.path).undo = `↩ compensated (${e.durationMs}ms)`
+        break
+      case "CompensationFailed":
+        node(e.path).undo = `↩ compensation FAILED: ${e.error.split("\n")[0]}`
+        break
+      default:
+        break
+    }
+  }
+  const lines = [head || "flow (no events)"]
+  for (const n of nodes.values()) {
+    const depth = n.path.split("/").length
+    const name = n.path.split("/").at(-1) ?? n.path
+    const kind = n.kind === "step" ? "" : ` (${n.kind})`
+    const retries = n.retries > 0 ? ` ⟳${n.retries}` : ""
+    lines.push(`${"  ".repeat(depth)}${icon(n.status)} ${name}${kind} ${n.detail}${retries}${n.undo ? ` ${n.undo}` : ""}`.trimEnd())
+  }
+  return lines.join("\n")
+}
+
+/**
+ * The command that replays a case through the CLI.
+ *
+ * @example
+ * ```ts
+ * Chaos.replayCommand("flows/order.ts", token) // => "npx mcpflow chaos flows/order.ts --replay 'eyJ…'"
+ * ```
+ */
+export const replayCommand = (file: string, token: string): string => `npx mcpflow chaos ${file} --replay '${token}'`
+
+/**
+ * One flow run as text: plan, outcome, faults that fired, violations, then the step tree.
+ *
+ * @example
+ * ```ts
+ * console.log(Chaos.formatFlowRun(yield* Chaos.replayFlow(spec, token)))
+ * ```
+ */
+export const formatFlowRun = (run: FlowRunResult<unknown, unknown>): string =>
+  [Check.formatRun(run), `step tree:\n${stepTree(run.events).replace(/^/gm, "  ")}`].join("\n")
+
+/**
+ * A flow check report as text: the summary; for a failure the seed, the path, the shrunk plan,
+ * the faults that fired, the violations, the step tree and the exact replay command.
+ *
+ * @example
+ * ```ts
+ * if (!report.ok) console.log(Chaos.formatFlow(report, { file: "flows/order.ts" }))
+ * ```
+ */
+export const formatFlow = (
+  report: FlowCheckReport<unknown, unknown>,
+  where?: { readonly file?: string | undefined; readonly rerun?: string | undefined }
+): string => {
+  const counts = (r: Readonly<Record<string, number>>) =>
+    Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k} ${n}`).join(", ") || "none"
+  const head = [
+    `chaos ${report.flow}: ${report.ok ? "every invariant held" : "an invariant was violated"} in ${report.runs} run(s), seed ${report.seed}`,
+    `faults fired: ${counts(report.faultsFired)}`,
+    `outcomes: ${counts(report.outcomes)}`
+  ]
+  if (report.ok) return head.join("\n")
+  const token = report.token ?? ""
+  return [
+    ...head,
+    `seed ${report.seed}, path ${report.path ?? "-"}, shrunk ${report.shrinks} time(s)`,
+    ...(report.error !== undefined && report.counterexample === undefined ? [`error: ${report.error}`] : []),
+    ...(report.counterexample !== undefined ? [formatFlowRun(report.counterexample as FlowRunResult<unknown, unknown>)] : []),
+    `replay: ${replayCommand(where?.file ?? "<flow file>", token)}`,
+    ...(where?.rerun !== undefined ? [`   or: ${where.rerun}`] : []),
+    `   or: Chaos.replayFlow(spec, "${token}")`
+  ].join("\n")
+}
+
+/**
+ * The faults of a run's log counted by kind.
+ *
+ * @example
+ * ```ts
+ * Chaos.countKinds(run.log) // => { LostResponse: 1 }
+ * ```
+ */
+export const countKinds = (log: ReadonlyArray<Injector.Injection>): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const i of log) out[i.kind] = (out[i.kind] ?? 0) + 1
+  return out
+}
