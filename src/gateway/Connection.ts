@@ -13,6 +13,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Redacted } from "effect"
 import type { GatewayEvent } from "./McpGateway.ts"
+import { sharedValidator } from "./SchemaValidator.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 
 /**
@@ -143,7 +144,7 @@ export const openConnection = async (
   signal?: AbortSignal
 ): Promise<Connection> => {
   const opened = await openTransport(key, config, sink.emit)
-  const client = new Client({ name: "mcpflow", version: mcpflowVersion }, { capabilities: {} })
+  const client = new Client({ name: "mcpflow", version: mcpflowVersion }, { capabilities: {}, jsonSchemaValidator: sharedValidator })
   let closed = false
   let closing = false
   let closeReason: string | undefined
