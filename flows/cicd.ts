@@ -1,80 +1,506 @@
 /**
- * The CI/CD pipeline from the seeds, on the built-in sandbox servers:
- * build → test → container scan → deploy decision → staging deploy → notification, and an
- * alert with the partial results when anything fails.
+ * The seeds' full CI/CD pipeline (`full_cicd_pipeline`):
  *
- * Run it: `npx tsx flows/cicd.ts` (exit 0 on success, 1 when the pipeline failed).
+ * 1. **checks** (settle-all): bandit, npm audit, black and mypy next to the image branch —
+ *    build, then the tests in the image, then the container scan. A failing quality check is
+ *    reported, not blocking (as in the seeds); a failing image branch stops the pipeline.
+ * 2. **deploy decision**: ready when the build and the tests passed and the container scan found
+ *    no vulnerability.
+ * 3. **staging** deploy, then the **integration** tests against staging.
+ * 4. **production**, only when the integration tests passed: back up the current production
+ *    deployment, then deploy.
+ * 5. **monitoring**, in parallel: alert rules and the readiness wait.
+ * 6. **notify**: one broadcast with the step summary, whatever the outcome.
+ * 7. **on failure**: exactly one alert with the partial results when any step failed or a gate
+ *    stopped the release; the run then fails with that cause (exit 1).
  *
- * This is the foundation's version: plain Effect code over typed contracts. The flows issue
- * replaces the inline step reporter with mcpflow's interpreter and the full pipeline.
+ * Retries, breakers and timeouts are where the seeds put them: the RetryManager's exponential
+ * backoff (3 retries from 1 s, 2 s for deployments, at most 60 s), a breaker per server
+ * (3 consecutive failures open it for 60 s) and the seeds' timeouts (security scans 5 min, build
+ * 10 min, readiness 300 s).
+ *
+ * Run it on the built-in sandbox servers (in-process fakes, nothing real is touched):
+ *
+ * ```sh
+ * npx tsx flows/cicd.ts                                   # live report; exit 0 when production got the image
+ * npx tsx flows/cicd.ts --input '{"image":"app:1.6.0"}'   # another version
+ * npx tsx flows/cicd.ts --json                            # one JSON event per line
+ * npx tsx flows/cicd.ts --config .mcp.json                # real servers
+ * npx mcpflow plan flows/cicd.ts                          # its structure, without calling anything
+ * npx mcpflow chaos flows/cicd.ts --runs 500 --seed 42   # faults injected; the invariants below checked
+ * ```
  * @module
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
-import * as GatewayLayer from "../src/gateway/GatewayLayer.ts"
+import { Cause, Effect, Exit, Option, Ref, Result, Schema } from "effect"
+import type { FlowInvariant, FlowRunResult } from "../chaos/FlowCheck.ts"
+import type { SentCall } from "../chaos/Injector.ts"
+import type { Definition } from "../chaos/FakeServer.ts"
+import type { ChaosSuite } from "../chaos/Runner.ts"
+import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
+import * as CircuitBreaker from "../dsl/policy/CircuitBreaker.ts"
+import * as Policy from "../dsl/policy/Policy.ts"
+import { main } from "../src/run/main.ts"
 import { cicdSandbox } from "./sandbox/cicd.ts"
-import { CommunicationHub, Docker, Kubernetes, SecurityScanner } from "./servers/cicd.ts"
+import {
+  type ClusterState,
+  definitionOf,
+  makeSandbox,
+  type SandboxOptions,
+  type SentMessage,
+  type StoredObject
+} from "./sandbox/index.ts"
+import { CommunicationHub, DesktopCommander, Docker, Kubernetes, SecurityScanner } from "./servers/cicd.ts"
+import { PrometheusMonitoring } from "./servers/monitoring.ts"
+import { S3Storage } from "./servers/storage.ts"
 
-const results: Record<string, string> = {}
+const Input = Schema.Struct({
+  /** The image to build and ship, `name:version` (default `app:1.5.0`). */
+  image: Schema.optionalKey(Schema.String),
+  /** The command that runs the unit tests inside the image (default `pytest tests/ --cov=src/`). */
+  testCommand: Schema.optionalKey(Schema.String)
+})
 
-/** Runs one named step, printing its start, outcome and duration. */
-const step = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) =>
+const Output = Schema.Struct({
+  image: Schema.String,
+  environment: Schema.Literal("production"),
+  /** The backup of the production deployment taken before the deploy. */
+  backupId: Schema.String,
+  alertRules: Schema.Array(Schema.String),
+  /** Every stage's outcome (the final notification carries the details). */
+  steps: Schema.Record(Schema.String, Schema.String)
+})
+
+/** The gates that can stop a release after its steps ran. */
+const Gate = Schema.Literals(["deploy decision", "staging deploy", "integration tests", "production deploy", "monitoring"])
+
+/**
+ * The pipeline stopped at a gate: the steps ran, but what they answered does not allow going on
+ * (a vulnerability in the image, failing integration tests, pods that never became ready).
+ *
+ * @example
+ * ```ts
+ * new ReleaseBlocked({ gate: "deploy decision", reason: "container scan found 1 vulnerability" }).message
+ * // => "release blocked at the deploy decision: container scan found 1 vulnerability"
+ * ```
+ */
+export class ReleaseBlocked extends Schema.TaggedError<ReleaseBlocked>()("ReleaseBlocked", {
+  gate: Gate,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `release blocked at the ${this.gate}: ${this.reason}`
+  }
+}
+
+// --- policies (the seeds' RetryManager, circuit breakers and timeouts) -----------------------
+
+/** 3 retries, 1 s doubling, at most 60 s (`RetryManager.execute_with_retry`). */
+const retry = { maxAttempts: 4, backoff: { kind: "exponential", initial: "1s", max: "60s", factor: 2 } } as const
+/** Deployments retry from 2 s (`reliable_deployment`). */
+const deployRetry = { maxAttempts: 4, backoff: { kind: "exponential", initial: "2s", max: "60s", factor: 2 } } as const
+
+/** One breaker per server for the whole run: 3 consecutive failures open it for 60 s. */
+const serverBreaker = (server: string) =>
+  CircuitBreaker.make({ name: server, trip: CircuitBreaker.consecutive(3), openDuration: "60 seconds" }).pipe(
+    Effect.map((breaker) => Policy.breaker(breaker, "breaker")),
+    Effect.orDie
+  )
+
+// --- partial results -------------------------------------------------------------------------
+
+type Results = Ref.Ref<Schema.JsonObject>
+
+const messageOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
+
+/** Records a stage's outcome in the run's partial results (what the alert and the summary carry). */
+const tracked = <A, E, R>(
+  results: Results,
+  key: string,
+  describe: (value: A) => Schema.JsonObject
+) =>
+(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  self.pipe(
+    Effect.tap((value) => Ref.update(results, (r) => ({ ...r, [key]: { status: "succeeded", ...describe(value) } }))),
+    Effect.tapError((error) => Ref.update(results, (r) => ({ ...r, [key]: { status: "failed", error: messageOf(error) } })))
+  )
+
+/** Each stage's status, from the partial results. */
+const statuses = (summary: Schema.JsonObject): Record<string, string> =>
+  Object.fromEntries(Object.entries(summary).map(([key, value]) => {
+    const status = isJsonObject(value) ? value.status : undefined
+    return [key, typeof status === "string" ? status : "unknown"]
+  }))
+
+const isJsonObject = (value: Schema.Json): value is Schema.JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const skipped = (results: Results, key: string, why: string) =>
+  Ref.update(results, (r) => ({ ...r, [key]: { status: "skipped", why } }))
+
+const commandOutcome = (r: { readonly success: boolean; readonly exit_code: number; readonly output: string }): Schema.JsonObject => ({
+  status: r.success ? "succeeded" : "failed",
+  exit_code: r.exit_code,
+  ...(r.success ? {} : { output: r.output.slice(-400) })
+})
+
+// --- the flow --------------------------------------------------------------------------------
+
+/**
+ * The pipeline.
+ *
+ * @example
+ * ```ts
+ * const shipped = yield* Flow.run(cicd, { image: "app:1.5.0" })
+ * shipped.backupId // => "bk-000001"
+ * ```
+ */
+const cicd = Flow.make({
+  name: "cicd",
+  description: "Check, build, test and scan an image, ship it through staging to production, and tell the team",
+  input: Input,
+  output: Output,
+  uses: [
+    SecurityScanner.bandit_scan,
+    SecurityScanner.npm_audit,
+    SecurityScanner.container_scan,
+    DesktopCommander.execute_command,
+    Docker.docker_build,
+    Docker.docker_run,
+    Kubernetes.kubectl_apply,
+    S3Storage.backup_deployment,
+    PrometheusMonitoring.setup_alerts,
+    CommunicationHub.broadcast_deployment,
+    CommunicationHub.send_alert
+  ],
+  run: (input) =>
+    Effect.gen(function*() {
+      const image = input.image ?? "app:1.5.0"
+      const colon = image.lastIndexOf(":")
+      const service = colon > 0 ? image.slice(0, colon) : image
+      const version = colon > 0 ? image.slice(colon + 1) : "latest"
+      const results: Results = yield* Ref.make<Schema.JsonObject>({})
+      const breakers = {
+        scanner: yield* serverBreaker("security-scanner"),
+        commander: yield* serverBreaker("desktop-commander"),
+        kubernetes: yield* serverBreaker("kubernetes")
+      }
+      const scan = { retry, timeout: "5 minutes", breaker: breakers.scanner }
+      // desktop-commander's contract is not idempotent: its commands are retried only when they
+      // surely did not reach the server (the chaos suites hold the flow to that).
+      const command = (timeout: string) => ({ retry, timeout, breaker: breakers.commander })
+      const deploy = { retry: deployRetry, timeout: "5 minutes", breaker: breakers.kubernetes }
+
+      const pipeline = Effect.gen(function*() {
+        // 1. Code quality and security next to build → test → container scan; settle all.
+        const checks = yield* parallel("checks", {
+          bandit: step("bandit", SecurityScanner.bandit_scan({ path: "src/", format: "json" }), { policy: scan, idempotent: true })
+            .pipe(tracked(results, "bandit", (r) => ({ findings: r.findings.length }))),
+          "npm audit": step("npm audit", SecurityScanner.npm_audit({ package_json_path: "package.json" }), { policy: scan, idempotent: true })
+            .pipe(tracked(results, "npm audit", (r) => ({ vulnerabilities: r.total_vulnerabilities }))),
+          black: step("black", DesktopCommander.execute_command({ command: "black --check src/" }), { policy: command("5 minutes") })
+            .pipe(tracked(results, "black", commandOutcome)),
+          mypy: step("mypy", DesktopCommander.execute_command({ command: "mypy src/" }), { policy: command("5 minutes") })
+            .pipe(tracked(results, "mypy", commandOutcome)),
+          image: Effect.gen(function*() {
+            const build = yield* step(
+              "build",
+              Docker.docker_build({ dockerfile_path: "Dockerfile", image_tag: image }, { timeout: "10 minutes" }),
+              { policy: { retry, timeout: "10 minutes" }, idempotent: true }
+            ).pipe(tracked(results, "build", (b) => ({ status: b.success ? "succeeded" : "failed", image_id: b.image_id })))
+            const test = yield* step(
+              "test",
+              Docker.docker_run({ image, command: input.testCommand ?? "pytest tests/ --cov=src/" }, { timeout: "10 minutes" }),
+              { policy: { timeout: "10 minutes" } }
+            ).pipe(tracked(results, "test", commandOutcome))
+            const container = yield* step(
+              "container scan",
+              SecurityScanner.container_scan({ image, format: "json" }),
+              { policy: scan, idempotent: true }
+            ).pipe(tracked(results, "container scan", (r) => ({
+              status: r.vulnerabilities.length === 0 ? "succeeded" : "failed",
+              vulnerabilities: r.vulnerabilities.map((v) => `${v.id} (${v.severity}, ${v.package})`)
+            })))
+            return { build, test, container }
+          })
+        }, { mode: "settle", description: "quality checks report; the image branch must pass" })
+        if (Result.isFailure(checks.image)) return yield* Effect.fail(checks.image.failure)
+        const { build, container, test } = checks.image.success
+        const vulnerabilities = container.vulnerabilities.length
+
+        // 2. The deploy decision (the seeds' deploy_ready).
+        const decision = yield* step(
+          "deploy decision",
+          Effect.sync(() => {
+            const reasons = [
+              ...(build.success ? [] : ["the build failed"]),
+              ...(test.success ? [] : [`the tests failed (exit ${test.exit_code})`]),
+              ...(vulnerabilities === 0 ? [] : [`the container scan found ${vulnerabilities} vulnerabilit${vulnerabilities === 1 ? "y" : "ies"}`])
+            ]
+            return { ready: reasons.length === 0, reasons }
+          }),
+          { description: "ready when the build and the tests passed and the container scan found nothing" }
+        ).pipe(tracked(results, "deploy decision", (d) => ({ ready: d.ready, reasons: d.reasons })))
+
+        // 3. Staging, then the integration tests against it.
+        const staging = yield* when(
+          "staging",
+          decision.ready,
+          step("staging deploy", Kubernetes.kubectl_apply({ manifest_path: "k8s/staging/", namespace: "staging" }), {
+            policy: deploy,
+            idempotent: true
+          }).pipe(tracked(results, "staging deploy", (r) => ({ status: r.success ? "succeeded" : "failed", resources: r.resources }))),
+          { description: "the deploy decision said ready" }
+        )
+        const stagingOk = Option.exists(staging, (r) => r.success)
+        const integration = yield* when(
+          "integration",
+          stagingOk,
+          step(
+            "integration tests",
+            DesktopCommander.execute_command({ command: "pytest tests/integration/ --env=staging" }, { timeout: "15 minutes" }),
+            { policy: command("15 minutes") }
+          ).pipe(tracked(results, "integration tests", commandOutcome)),
+          { description: "staging deployed" }
+        )
+        const integrationOk = Option.exists(integration, (r) => r.success)
+
+        // 4. Production: back up what runs, then deploy.
+        const production = yield* when(
+          "production",
+          integrationOk,
+          Effect.gen(function*() {
+            const backup = yield* step("backup", S3Storage.backup_deployment({ environment: "production", service }), {
+              policy: { retry, timeout: "10 minutes" }
+            }).pipe(tracked(results, "backup", (b) => ({ backup_id: b.backup_id, ...(b.version !== undefined ? { previous_version: b.version } : {}) })))
+            const deployed = yield* step(
+              "production deploy",
+              Kubernetes.kubectl_apply({ manifest_path: "k8s/production/", namespace: "production" }),
+              { policy: deploy, idempotent: true }
+            ).pipe(tracked(results, "production deploy", (r) => ({ status: r.success ? "succeeded" : "failed", resources: r.resources })))
+            return { backup, deployed }
+          }),
+          { description: "staging integration tests passed" }
+        )
+        const productionOk = Option.exists(production, (p) => p.deployed.success)
+
+        // 5. Monitoring and the readiness wait, in parallel.
+        const monitoring = yield* when(
+          "monitoring",
+          productionOk,
+          parallel("post-deploy", {
+            alerts: step("alert rules", PrometheusMonitoring.setup_alerts({ service, environment: "production" }), {
+              policy: { retry, timeout: "1 minute" },
+              idempotent: true
+            }).pipe(tracked(results, "alert rules", (r) => ({ rules: r.alert_rules.length }))),
+            readiness: step(
+              "pods ready",
+              DesktopCommander.execute_command(
+                { command: `kubectl wait --for=condition=ready pod -l app=${service} -n production --timeout=300s` },
+                { timeout: "6 minutes" }
+              ),
+              { policy: command("6 minutes") }
+            ).pipe(tracked(results, "pods ready", commandOutcome))
+          }),
+          { description: "production deployed" }
+        )
+        const monitoringOk = Option.exists(monitoring, (m) => m.alerts.success && m.readiness.success)
+
+        const blocked: ReleaseBlocked | undefined = !decision.ready
+          ? new ReleaseBlocked({ gate: "deploy decision", reason: decision.reasons.join("; ") })
+          : !stagingOk
+          ? new ReleaseBlocked({ gate: "staging deploy", reason: "kubectl apply to staging did not succeed" })
+          : !integrationOk
+          ? new ReleaseBlocked({ gate: "integration tests", reason: "the integration tests against staging failed" })
+          : !productionOk
+          ? new ReleaseBlocked({ gate: "production deploy", reason: "kubectl apply to production did not succeed" })
+          : !monitoringOk
+          ? new ReleaseBlocked({ gate: "monitoring", reason: "the alert rules or the pods' readiness failed after the production deploy" })
+          : undefined
+        const notRun = [
+          ...(Option.isNone(staging) ? ["staging deploy"] : []),
+          ...(Option.isNone(integration) ? ["integration tests"] : []),
+          ...(Option.isNone(production) ? ["production deploy"] : [])
+        ]
+        for (const key of notRun) yield* skipped(results, key, blocked?.message ?? "not needed")
+
+        // 6. The comprehensive notification, with the step summary.
+        const summary = yield* Ref.get(results)
+        yield* step(
+          "notify",
+          CommunicationHub.broadcast_deployment({
+            environment: productionOk ? "production" : "staging",
+            service,
+            version,
+            status: blocked === undefined ? "completed" : "failed",
+            details: {
+              pipeline_steps: Object.keys(summary).length,
+              security_issues: vulnerabilities,
+              deploy_ready: decision.ready,
+              steps: summary
+            }
+          }),
+          { policy: { retry, timeout: "30 seconds" } }
+        )
+        if (blocked !== undefined) return yield* Effect.fail(blocked)
+        return {
+          image,
+          environment: "production" as const,
+          backupId: Option.match(production, { onNone: () => "", onSome: (p) => p.backup.backup_id }),
+          alertRules: Option.match(monitoring, { onNone: () => [], onSome: (m) => m.alerts.alert_rules }),
+          steps: statuses(summary)
+        }
+      })
+
+      const exit = yield* Effect.exit(pipeline)
+      const failed = Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
+      // 7. Exactly one alert, with the partial results, when anything failed.
+      yield* when(
+        "on failure",
+        failed,
+        Effect.gen(function*() {
+          const partial = yield* Ref.get(results)
+          const error = Exit.isFailure(exit) ? messageOf(Cause.squash(exit.cause)) : "unknown"
+          return yield* step(
+            "alert",
+            CommunicationHub.send_alert({
+              message: `CI/CD pipeline for ${image} failed: ${error}`,
+              severity: "high",
+              metadata: { image, error, partial_results: partial }
+            }),
+            { policy: { retry, timeout: "30 seconds" } }
+          )
+        }),
+        { description: "a step failed or a gate stopped the release" }
+      ).pipe(Effect.ignore)
+      return yield* exit
+    })
+})
+
+export default cicd
+
+// --- chaos (`npx mcpflow chaos flows/cicd.ts`) -------------------------------------------
+
+const SERVERS = ["communication-hub", "docker", "security-scanner", "desktop-commander", "kubernetes", "prometheus-monitoring", "s3-storage"] as const
+
+/** What the chaos invariants read after a run: the sandbox's state. */
+interface Snapshot {
+  readonly cluster: ClusterState
+  readonly sent: ReadonlyArray<SentMessage>
+  readonly objects: ReadonlyMap<string, StoredObject>
+}
+
+/** The flow's sandbox as fake-server definitions (the harness adds its injector); the first carries the state snapshot. */
+const definitions = (options: SandboxOptions) =>
   Effect.gen(function*() {
-    const started = Date.now()
-    yield* Console.log(`▸ ${name}`)
-    const exit = yield* Effect.exit(effect)
-    const ms = Date.now() - started
-    if (exit._tag === "Success") {
-      results[name] = "ok"
-      yield* Console.log(`✓ ${name} (${ms} ms)`)
-    } else {
-      results[name] = "failed"
-      yield* Console.log(`✗ ${name} (${ms} ms)`)
-    }
-    return yield* exit
+    const sandbox = yield* makeSandbox(options)
+    const snapshot: Effect.Effect<Snapshot> = Effect.all({
+      cluster: Ref.get(sandbox.state.cluster),
+      sent: Ref.get(sandbox.state.sent),
+      objects: Ref.get(sandbox.state.objects)
+    })
+    return SERVERS.map((key, i): Definition => {
+      const def = definitionOf(sandbox.servers[key]!)
+      if (def === undefined) throw new Error(`the sandbox did not make ${key}`)
+      return i === 0 ? { ...def, snapshot } : def
+    })
   })
 
-const pipeline = Effect.gen(function*() {
-  const image = "app:latest"
-  const build = yield* step("build", Docker.docker_build({ dockerfile_path: "Dockerfile", image_tag: image }))
-  const test = yield* step("test", Docker.docker_run({ image, command: "npm test" }))
-  const scan = yield* step("container scan", SecurityScanner.container_scan({ image, format: "json" }))
-  const deployReady = build.success && test.success && scan.vulnerabilities.length === 0
-  yield* Console.log(`  deploy decision: ${deployReady ? "ready" : "blocked"}`)
-  if (!deployReady) return yield* Effect.fail(`not deployable: ${scan.vulnerabilities.length} vulnerabilities`)
-  const staging = yield* step("staging deploy", Kubernetes.kubectl_apply({ manifest_path: "k8s/staging/", namespace: "staging" }))
-  yield* step(
-    "notify",
-    CommunicationHub.broadcast_deployment({
-      environment: "staging",
-      service: "app",
-      version: "latest",
-      status: "completed",
-      details: { pipeline_steps: Object.keys(results).length, security_issues: 0, resources: staging.resources.length }
-    })
-  )
+type Run = Omit<FlowRunResult<typeof Output.Type, unknown>, "violations">
+
+const snapshotOf = (run: Run): Snapshot => run.snapshots["communication-hub"] as Snapshot
+const argsOf = (call: SentCall): Readonly<Record<string, unknown>> => JSON.parse(call.args) as Readonly<Record<string, unknown>>
+const sentTo = (run: Run, server: string, tool: string, match: (args: Readonly<Record<string, unknown>>) => boolean = () => true) =>
+  run.sent.filter((c) => c.server === server && c.tool === tool && match(argsOf(c)))
+const toProduction = (args: Readonly<Record<string, unknown>>) => args.namespace === "production"
+const integrationTests = (args: Readonly<Record<string, unknown>>) => String(args.command).startsWith("pytest tests/integration")
+const duplicatedOn = (run: Run, server: string, tool: string) =>
+  run.log.some((i) => i.server === server && i.tool === tool && i.kind === "DuplicateMessage")
+const faultedOn = (run: Run, server: string, tool: string) => run.log.some((i) => i.server === server && (i.tool === tool || i.tool === "(connect)"))
+
+const invariants = (options: SandboxOptions): ReadonlyArray<FlowInvariant<typeof Output.Type, unknown>> => [
+  {
+    name: "production is never deployed unless staging integration tests passed and the container scan found nothing",
+    holds: (run) => {
+      const applies = sentTo(run, "kubernetes", "kubectl_apply", toProduction)
+      if (applies.length === 0) return snapshotOf(run).cluster.deployments.get("production/app")?.image === "app:1.4.2"
+      const at = applies[0]!.atMs
+      const integration = sentTo(run, "desktop-commander", "execute_command", integrationTests)
+      const scans = sentTo(run, "security-scanner", "container_scan")
+      return (options.vulnerableImages ?? []).length === 0 &&
+        !(options.failingCommands ?? []).some((c) => c.startsWith("pytest tests/integration")) &&
+        integration.some((c) => c.end === "answered" && c.atMs <= at) &&
+        scans.some((c) => c.end === "answered" && c.atMs <= at)
+    },
+    detail: (run) => `production: ${snapshotOf(run).cluster.deployments.get("production/app")?.image}; calls: ${run.sent.map((c) => `${c.server}.${c.tool}#${c.call}:${c.end}`).join(", ")}`
+  },
+  {
+    name: "the backup is taken before any production deploy, and only after the integration tests",
+    holds: (run) => {
+      const applies = sentTo(run, "kubernetes", "kubectl_apply", toProduction)
+      const backups = sentTo(run, "s3-storage", "backup_deployment")
+      const integration = sentTo(run, "desktop-commander", "execute_command", integrationTests).filter((c) => c.end === "answered")
+      return (applies.length === 0 || backups.some((b) => b.end === "answered" && b.atMs <= applies[0]!.atMs)) &&
+        (backups.length === 0 || integration.some((c) => c.atMs <= backups[0]!.atMs))
+    }
+  },
+  {
+    name: "a failed pipeline sends exactly one alert, with partial results (unless the alert itself was faulted); a successful one none",
+    holds: (run) => {
+      // What the flow sent (attempts the server refused do not count), and what the server recorded:
+      // more than one only when the transport duplicated the request.
+      const attempts = sentTo(run, "communication-hub", "send_alert").filter((c) => c.end !== "refused")
+      const alerts = snapshotOf(run).sent.filter((m) => m.tool === "send_alert")
+      if (run.outcome._tag === "Success") return attempts.length === 0 && alerts.length === 0
+      if (attempts.length > 1 || (alerts.length > 1 && !duplicatedOn(run, "communication-hub", "send_alert"))) return false
+      if (alerts.length === 0) return faultedOn(run, "communication-hub", "send_alert")
+      return alerts.every((alert) => {
+        const metadata = alert.args.metadata
+        return typeof metadata === "object" && metadata !== null && !Array.isArray(metadata) &&
+          typeof (metadata as Schema.JsonObject).partial_results === "object"
+      })
+    },
+    detail: (run) => `outcome ${run.outcome._tag}; alerts ${JSON.stringify(snapshotOf(run).sent.filter((m) => m.tool === "send_alert").map((m) => m.args.message))}`
+  },
+  {
+    name: "a successful run shipped the image: production runs it, backed up first, announced as completed",
+    holds: (run) => {
+      if (run.outcome._tag !== "Success") return true
+      const s = snapshotOf(run)
+      return s.cluster.deployments.get("production/app")?.image === "app:1.5.0" &&
+        [...s.objects.keys()].some((k) => k.startsWith("backups/deployments/production/app/")) &&
+        s.sent.some((m) => m.tool === "broadcast_deployment" && m.args.status === "completed")
+    }
+  },
+  {
+    name: "the run fails with a typed cause: a blocked release, a tool error, or a policy's failure",
+    holds: (run) =>
+      run.outcome._tag !== "Failure" ||
+      (typeof run.outcome.error === "object" && run.outcome.error !== null && "_tag" in run.outcome.error),
+    detail: (run) => String(run.outcome._tag === "Failure" ? run.outcome.error : run.outcome._tag)
+  }
+]
+
+/**
+ * The chaos suite of the pipeline on its sandbox (with `options`, e.g. a vulnerable image): the
+ * servers as fake-server definitions over one sandbox state, and the pipeline's invariants.
+ *
+ * @example
+ * ```ts
+ * const report = yield* Chaos.checkFlow(cicd, { input: {}, ...chaosSuite({ vulnerableImages: ["app:1.5.0"] }), runs: 100 })
+ * ```
+ */
+export const chaosSuite = (options: SandboxOptions = {}) => ({
+  servers: definitions(options),
+  invariants: invariants(options),
+  deadline: "6 hours" as const
 })
 
-const program = Effect.gen(function*() {
-  yield* Console.log("mcpflow · cicd · sandbox (in-process fake servers; nothing real is touched)")
-  const started = Date.now()
-  const exit = yield* Effect.exit(pipeline)
-  if (exit._tag === "Failure") {
-    yield* CommunicationHub.send_alert({ message: `CI/CD pipeline failed; partial results: ${JSON.stringify(results)}`, severity: "high" })
-      .pipe(Effect.ignore)
-  }
-  const steps = Object.entries(results)
-  yield* Console.log(
-    `\n${exit._tag === "Success" ? "✓ succeeded" : "✗ failed"} in ${Date.now() - started} ms · ${
-      steps.filter(([, s]) => s === "ok").length
-    }/${steps.length} steps ok`
-  )
-  if (exit._tag === "Failure") {
-    yield* Console.error(String(exit.cause))
-    process.exitCode = 1
-  }
-})
+/** What `npx mcpflow chaos flows/cicd.ts` checks. */
+export const chaos: ChaosSuite = { ...chaosSuite(), input: {} }
 
-const Gateway = Layer.unwrap(Effect.map(cicdSandbox, (servers) => GatewayLayer.layer({ servers })))
 
-NodeRuntime.runMain(program.pipe(Effect.provide(Gateway)))
+/** The built-in sandbox: fake docker, security-scanner, desktop-commander, kubernetes, prometheus-monitoring, s3-storage and communication-hub servers. */
+export const sandbox = cicdSandbox
+
+main(import.meta, cicd, { sandbox })

@@ -35,6 +35,7 @@ const samples: Samples = {
     kubectl_scale: { resource_type: "deployment", name: "app", namespace: "production", replicas: 4 },
     kubectl_rollout_status: { resource_type: "deployment", name: "app", namespace: "production", timeout: 600 },
     kubectl_rollout_undo: { resource_type: "deployment", name: "app", namespace: "production" },
+    kubectl_set_image: { resource_type: "deployment", name: "app", namespace: "production", image: "app:1.4.2" },
     update_traffic_split: { service: "app", namespace: "production", canary_percent: 10 },
     kubectl_delete: { resource_type: "namespace", name: "app-blue" }
   },

@@ -301,6 +301,18 @@ export const makeDeploySandbox = (cluster: Ref.Ref<ClusterState>): Effect.Effect
           yield* Ref.update(cluster, (s) => ({ ...s, deployments: new Map(s.deployments).set(key, next) }))
           return { success: true, revision, image: target.image }
         })),
+      FakeServer.handle(Kubernetes.kubectl_set_image, ({ image, name, namespace = "default" }) =>
+        Effect.gen(function*() {
+          yield* latency(200)
+          const key = `${namespace}/${name}`
+          const d = (yield* Ref.get(cluster)).deployments.get(key)
+          if (d === undefined) return yield* notFound("deployments.apps", name)
+          if (d.image === image) return { success: true, revision: d.revision, image, previous_image: d.image }
+          const revision = d.revision + 1
+          const next = { ...d, image, revision, history: [...d.history, { revision, image }] }
+          yield* Ref.update(cluster, (s) => ({ ...s, deployments: new Map(s.deployments).set(key, next) }))
+          return { success: true, revision, image, previous_image: d.image }
+        })),
       FakeServer.handle(Kubernetes.update_traffic_split, ({ service, namespace, canary_percent }) =>
         Effect.gen(function*() {
           yield* latency(150)

@@ -2,7 +2,11 @@
  * Sandbox fakes of the ML pipeline's servers: `data`, `compute`, `storage`, `integration`,
  * `security` and `notification`. Training runs on the clock: `train_model` starts a job that
  * completes `trainingMs` later (default 3 s), `gpu_status({ job_id })` reports its progress,
- * and `model_export` refuses until it completed. Files, jobs and the audit trail are kept.
+ * and `model_export` refuses until it completed (with `trainingFailsAt`, jobs fail at that
+ * progress instead). Files, jobs, the audit trail and the REST calls that change something
+ * (`requests`: a model deployment is a POST to the serving API) are kept. `train_model` calls
+ * sharing an `idempotency_key`, and REST calls sharing an `Idempotency-Key` header, start one
+ * job / make one request and answer the first one.
  *
  * @example
  * ```ts
@@ -32,6 +36,8 @@ export interface MlState {
   readonly files: ReadonlyMap<string, typeof StoredFile.Type>
   /** The audit trail, oldest first. */
   readonly audit: ReadonlyArray<{ readonly audit_id: string; readonly action: string; readonly resource: string }>
+  /** The integration server's `rest_call`s that change something (every method but GET), oldest first, with their clock time. */
+  readonly requests?: ReadonlyArray<{ readonly method: string; readonly url: string; readonly body: Schema.Json | undefined; readonly at: number }>
 }
 
 const TABLES: Readonly<Record<string, ReadonlyArray<readonly [string, string, boolean]>>> = {
@@ -74,7 +80,8 @@ export const makeMlSandbox = (options: SandboxOptions): Effect.Effect<{
 }> =>
   Effect.gen(function*() {
     const trainingMs = options.trainingMs ?? 3_000
-    const state = yield* Ref.make<MlState>({ jobs: new Map(), files: new Map(), audit: [] })
+    const failsAt = options.trainingFailsAt
+    const state = yield* Ref.make<MlState>({ jobs: new Map(), files: new Map(), audit: [], requests: [] })
     const jobIds = yield* Ids.make("train_job_", 892_341)
     const backupIds = yield* Ids.make("bkp_")
     const keyIds = yield* Ids.make("key_")
@@ -83,12 +90,19 @@ export const makeMlSandbox = (options: SandboxOptions): Effect.Effect<{
     const messageIds = yield* Ids.make("eml_")
     const slackSeq = yield* Ref.make(0)
     const limits = yield* Ref.make(new Map<string, number>())
+    /** `train_model` idempotency keys → job ids; `rest_call` `Idempotency-Key` headers → answers. */
+    const trainingKeys = yield* Ref.make(new Map<string, string>())
+    const restKeys = yield* Ref.make(new Map<string, { readonly status_code: number; readonly body: Schema.Json; readonly latency_ms: number }>())
 
     const jobView = (job_id: string, now: number): Effect.Effect<typeof TrainingJob.Type | undefined> =>
       Effect.map(Ref.get(state), (s) => {
         const job = s.jobs.get(job_id)
         if (job === undefined) return undefined
         const elapsed = Math.max(0, now - job.started_at)
+        const progress = Math.floor((Math.min(elapsed, job.duration_ms) / job.duration_ms) * 100)
+        if (failsAt !== undefined && progress >= failsAt) {
+          return { job_id, status: "failed" as const, progress_percent: Math.min(100, Math.max(0, failsAt)), eta_seconds: 0 }
+        }
         if (elapsed >= job.duration_ms) {
           return { job_id, status: "completed" as const, progress_percent: 100, eta_seconds: 0, accuracy: 0.943, model_size_mb: 125 }
         }
@@ -141,12 +155,15 @@ export const makeMlSandbox = (options: SandboxOptions): Effect.Effect<{
           size_mb: 45,
           gpu_utilization_percent: 60
         }))),
-      FakeServer.handle(Compute.train_model, ({ dataset }) =>
+      FakeServer.handle(Compute.train_model, ({ dataset, idempotency_key }) =>
         Effect.gen(function*() {
           yield* latency(500)
+          const earlier = idempotency_key === undefined ? undefined : (yield* Ref.get(trainingKeys)).get(idempotency_key)
+          if (earlier !== undefined) return { job_id: earlier, status: "running" as const, estimated_seconds: trainingMs / 1000 }
           const job_id = yield* jobIds.next
           const started_at = yield* Clock.currentTimeMillis
           yield* Ref.update(state, (s) => ({ ...s, jobs: new Map(s.jobs).set(job_id, { started_at, duration_ms: trainingMs, dataset }) }))
+          if (idempotency_key !== undefined) yield* Ref.update(trainingKeys, (m) => new Map(m).set(idempotency_key, job_id))
           return { job_id, status: "running" as const, estimated_seconds: trainingMs / 1000 }
         })),
       FakeServer.handle(Compute.gpu_status, ({ job_id }) =>
@@ -154,7 +171,9 @@ export const makeMlSandbox = (options: SandboxOptions): Effect.Effect<{
           yield* latency(120)
           const now = yield* Clock.currentTimeMillis
           const s = yield* Ref.get(state)
-          const running = [...s.jobs.values()].filter((j) => now - j.started_at < j.duration_ms).length
+          const running = [...s.jobs.values()].filter((j) =>
+            now - j.started_at < j.duration_ms && (failsAt === undefined || ((now - j.started_at) / j.duration_ms) * 100 < failsAt)
+          ).length
           const job = job_id === undefined ? undefined : yield* jobView(job_id, now)
           if (job_id !== undefined && job === undefined) return yield* refuse(`unknown job '${job_id}'`)
           return {
@@ -212,12 +231,21 @@ export const makeMlSandbox = (options: SandboxOptions): Effect.Effect<{
     ])
 
     const integration = yield* sandboxServer("integration", [
-      FakeServer.handle(Integration.rest_call, ({ method, url }) =>
-        latency(60).pipe(Effect.as({
-          status_code: method === "GET" ? 200 : method === "POST" ? 201 : 200,
-          body: restBody(method, url),
-          latency_ms: 60
-        }))),
+      FakeServer.handle(Integration.rest_call, ({ body, headers, method, url }) =>
+        Effect.gen(function*() {
+          yield* latency(60)
+          // Like most APIs, a request repeated with the same Idempotency-Key header answers the first one.
+          const key = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === "idempotency-key")?.[1]
+          const earlier = key === undefined || method === "GET" ? undefined : (yield* Ref.get(restKeys)).get(`${method} ${url} ${key}`)
+          if (earlier !== undefined) return earlier
+          const answer = { status_code: method === "GET" ? 200 : method === "POST" ? 201 : 200, body: restBody(method, url), latency_ms: 60 }
+          if (method !== "GET") {
+            const at = yield* Clock.currentTimeMillis
+            yield* Ref.update(state, (s) => ({ ...s, requests: [...(s.requests ?? []), { method, url, body, at }] }))
+            if (key !== undefined) yield* Ref.update(restKeys, (m) => new Map(m).set(`${method} ${url} ${key}`, answer))
+          }
+          return answer
+        })),
       FakeServer.handle(Integration.webhook_setup, ({ endpoint }) =>
         latency(120).pipe(Effect.as({ webhook_id: `wh_${hash(endpoint).toString(16)}`, endpoint, active: true }))),
       FakeServer.handle(Integration.api_key_mgmt, ({ action, environments }) =>

@@ -31,4 +31,6 @@ export interface SandboxOptions {
    * that degrades under load; default: never).
    */
   readonly canaryUnhealthyFrom?: number | undefined
+  /** Training jobs of the compute server fail once their progress reaches this percent (default: never). */
+  readonly trainingFailsAt?: number | undefined
 }

@@ -110,8 +110,8 @@ const Target = {
 }
 
 /**
- * Kubernetes: apply and delete manifests, read resources, scale, watch and undo rollouts, and
- * split traffic between the stable and canary versions of a service.
+ * Kubernetes: apply and delete manifests, read resources, scale, watch and undo rollouts, set a
+ * deployment's image, and split traffic between the stable and canary versions of a service.
  *
  * @example
  * ```ts
@@ -170,6 +170,12 @@ export const Kubernetes = Tool.server("kubernetes", {
     input: Schema.Struct({ ...Target, to_revision: Schema.optionalKey(Count) }),
     output: Schema.Struct({ success: Schema.Boolean, revision: Count, image: Schema.String }),
     annotations: { destructive: true, idempotent: false }
+  }),
+  kubectl_set_image: Tool.define({
+    description: "Set the image of a deployment's containers (kubectl set image); setting the image it already runs changes nothing",
+    input: Schema.Struct({ ...Target, image: Schema.String, container: Schema.optionalKey(Schema.String) }),
+    output: Schema.Struct({ success: Schema.Boolean, revision: Count, image: Schema.String, previous_image: Schema.String }),
+    annotations: { destructive: true, idempotent: true }
   }),
   update_traffic_split: Tool.define({
     description: "Route `canary_percent` of a service's traffic to its canary deployment, the rest to stable",

@@ -123,11 +123,13 @@ export const Compute = Tool.server("compute", {
     annotations: { idempotent: true }
   }),
   train_model: Tool.define({
-    description: "Start a training job and answer at once with its id; not idempotent (each call starts a job)",
+    description: "Start a training job and answer at once with its id; not idempotent (each call starts a job), unless calls share an `idempotency_key`: those answer the first call's job",
     input: Schema.Struct({
       algorithm: Schema.String,
       dataset: Schema.String,
-      parameters: Schema.Struct({ epochs: PositiveInt, lr: Schema.Finite, batch_size: PositiveInt })
+      parameters: Schema.Struct({ epochs: PositiveInt, lr: Schema.Finite, batch_size: PositiveInt }),
+      /** Calls with the same key start one job and all answer it (e.g. `Flow.idempotencyKey`). */
+      idempotency_key: Schema.optionalKey(Schema.String)
     }),
     output: Schema.Struct({
       job_id: Schema.String,

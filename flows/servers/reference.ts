@@ -151,6 +151,7 @@ export const TextContent = Schema.Struct({ content: Schema.String })
  * yield* Filesystem.write_file({ path: "/tmp/work/a.txt", content: "one\ntwo" })
  * const { content } = yield* Filesystem.read_text_file({ path: "/tmp/work/a.txt", head: 1 }) // => "one"
  * const listing = yield* Filesystem.list_directory({ path: "/tmp/work" }) // => { content: "[FILE] a.txt" }
+ * yield* Filesystem.create_directory({ path: "/tmp/work/reports/2024" })
  * ```
  */
 export const Filesystem = Tool.server("filesystem", {
@@ -169,6 +170,12 @@ export const Filesystem = Tool.server("filesystem", {
     }),
     output: TextContent,
     annotations: { readOnly: true, openWorld: false }
+  }),
+  create_directory: Tool.define({
+    description: "Create a directory and its missing parents; an existing directory is fine",
+    input: Schema.Struct({ path: Schema.String }),
+    output: TextContent,
+    annotations: { readOnly: false, destructive: false, idempotent: true, openWorld: false }
   }),
   list_directory: Tool.define({
     description: "List a directory, one `[FILE] name` or `[DIR] name` line per entry",

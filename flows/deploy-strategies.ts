@@ -1,0 +1,524 @@
+/**
+ * The seeds' deployment strategies (`BlueGreenDeployment`, `CanaryDeployment`,
+ * `RollingDeployment`), selected by input, each a saga that puts things back when it fails:
+ *
+ * - **blue-green**: deploy the new version to the idle colour's namespace, verify its health,
+ *   switch the service to it, retire the old colour. An unhealthy idle colour is deleted and
+ *   the service stays where it was.
+ * - **canary**: deploy the canary, then for each stage (10, 25, 50, 100 %) shift that share of
+ *   traffic, let it soak, and check the canary's metrics; a failed check (or any failure) rolls
+ *   back to 0 % canary and removes it. After the last stage the new version is promoted to the
+ *   stable deployment and the canary removed.
+ * - **rolling** (the seeds' default): apply the deployment, wait for the rollout, verify the
+ *   service's health; a failed rollout or health check sets the deployment back to the image it
+ *   ran before (read first; `kubectl set image` is idempotent, so the rollback may retry).
+ *
+ * A rollback ends the run with `RolledBack` (exit 1): production was protected, but the new
+ * version is not live. Kubernetes calls retry as the seeds' `deploy_with_retry` (5 retries from
+ * 2 s, jittered) behind one breaker per run (3 consecutive failures open it for a minute).
+ *
+ * Run it on the built-in sandbox servers (in-process fakes, nothing real is touched):
+ *
+ * ```sh
+ * npx tsx flows/deploy-strategies.ts                                                # rolling, app 1.5.0 to production
+ * npx tsx flows/deploy-strategies.ts --input '{"strategy":"blue-green"}'
+ * npx tsx flows/deploy-strategies.ts --input '{"strategy":"canary","soakSeconds":1}'  # the seeds soak 5 minutes per stage
+ * npx tsx flows/deploy-strategies.ts --config .mcp.json --input '{"strategy":"canary","version":"1.6.0"}'
+ * npx mcpflow plan flows/deploy-strategies.ts --input '{"strategy":"canary"}'
+ * npx mcpflow chaos flows/deploy-strategies.ts --input '{"strategy":"canary","soakSeconds":60}' --runs 200
+ * ```
+ * @module
+ */
+import { Duration, Effect, Option, Ref, Schema } from "effect"
+import type { Definition } from "../chaos/FakeServer.ts"
+import type { FlowInvariant, FlowRunResult } from "../chaos/FlowCheck.ts"
+import type { ChaosSuite } from "../chaos/Runner.ts"
+import { Flow, saga, step, when } from "../dsl/flow/index.ts"
+import { McpflowToolError } from "../dsl/ToolError.ts"
+import * as Backoff from "../dsl/policy/Backoff.ts"
+import * as CircuitBreaker from "../dsl/policy/CircuitBreaker.ts"
+import * as Policy from "../dsl/policy/Policy.ts"
+import * as Retry from "../dsl/policy/Retry.ts"
+import { main } from "../src/run/main.ts"
+import { type ClusterState, definitionOf, makeSandbox, type SandboxOptions, sandboxServers } from "./sandbox/index.ts"
+import { NonNegative, Percent } from "./servers/common.ts"
+import { Docker, Kubernetes } from "./servers/deploy.ts"
+import { PrometheusMonitoring } from "./servers/monitoring.ts"
+
+const Strategy = Schema.Literals(["blue-green", "canary", "rolling"])
+
+const Input = Schema.Struct({
+  /** How to roll the new version out (default `rolling`, the seeds' fallback). */
+  strategy: Schema.optionalKey(Strategy),
+  /** The application: its manifests live in `./k8s/<app>/` (default `app`). */
+  app: Schema.optionalKey(Schema.String),
+  /** The version to deploy: the image `<app>:<version>` (default `1.5.0`). */
+  version: Schema.optionalKey(Schema.String),
+  /** The namespace that serves the application (default `production`). */
+  namespace: Schema.optionalKey(Schema.String),
+  /** Canary: how long each stage soaks before its metrics check, in seconds (default 300). */
+  soakSeconds: Schema.optionalKey(NonNegative),
+  /** Canary: the traffic stages, in percent (default 10, 25, 50, 100). */
+  stages: Schema.optionalKey(Schema.NonEmptyArray(Percent)),
+  /** Canary: the highest error rate a stage may show (default 0.01). */
+  maxErrorRate: Schema.optionalKey(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })))
+})
+
+const Output = Schema.Struct({
+  strategy: Strategy,
+  app: Schema.String,
+  version: Schema.String,
+  namespace: Schema.String,
+  /** What is live now, in a sentence. */
+  live: Schema.String,
+  /** Cleanup that did not happen (the deployment itself succeeded). */
+  warnings: Schema.Array(Schema.String)
+})
+
+/**
+ * The new version did not pass a check and was rolled back: the service runs what it ran before.
+ *
+ * @example
+ * ```ts
+ * new RolledBack({ strategy: "canary", stage: "25%", reason: "error rate 0.087 > 0.01" }).message
+ * // => "canary rolled back at 25%: error rate 0.087 > 0.01"
+ * ```
+ */
+export class RolledBack extends Schema.TaggedError<RolledBack>()("RolledBack", {
+  strategy: Strategy,
+  stage: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.strategy} rolled back at ${this.stage}: ${this.reason}`
+  }
+}
+
+// --- policies --------------------------------------------------------------------------------
+
+/** `deploy_with_retry`: 5 retries from 2 s, doubling to at most 60 s, jittered. */
+const applyRetry = { maxAttempts: 6, backoff: { kind: "exponential", initial: "2s", max: "60s", factor: 2 }, jitter: "equal" } as const
+/** `retry_with_backoff`'s defaults: 3 retries from 1 s. */
+const retry = { maxAttempts: 4, backoff: { kind: "exponential", initial: "1s", max: "60s", factor: 2 }, jitter: "equal" } as const
+
+/** The flow's parameters, with defaults applied. */
+interface Target {
+  readonly app: string
+  readonly version: string
+  readonly namespace: string
+}
+
+type KubePolicy = Policy.PolicySpec
+
+/** Applies manifests: idempotent, retried, behind the run's Kubernetes breaker. */
+const applyStep = (name: string, manifest: string, namespace: string, kube: KubePolicy, description?: string) =>
+  step(name, Kubernetes.kubectl_apply({ manifest_path: manifest, namespace }), {
+    policy: { ...kube, retry: applyRetry, timeout: "5 minutes" },
+    idempotent: true,
+    ...(description !== undefined ? { description } : {})
+  })
+
+/** The server answered, but not in the contract's shape. */
+const invalidOutput = (error: unknown): boolean => error instanceof McpflowToolError && error.reason._tag === "InvalidOutput"
+
+/**
+ * A compensation's idempotent call (traffic back, a namespace or deployment removed): a rollback
+ * must not give up: it retries whatever the error, 10 attempts from 1 s doubling to 30 s (about
+ * 2.5 minutes, past a server's restart) — but for an answer that does not fit the contract: the
+ * server answered, the work is done.
+ */
+const undoPolicy = {
+  policy: {
+    retry: Retry.make({
+      maxAttempts: 10,
+      backoff: Backoff.exponential("1 second", { max: "30 seconds" }),
+      retryOn: (error: unknown) => !invalidOutput(error)
+    }),
+    timeout: "2 minutes"
+  }
+} as const
+
+/** An undo the server answered did its work, even when its answer does not fit the contract. */
+const undone = <A, R>(call: Effect.Effect<A, McpflowToolError, R>): Effect.Effect<void, McpflowToolError, R> =>
+  call.pipe(Effect.asVoid, Effect.catchReason("McpflowToolError", "InvalidOutput", () => Effect.void))
+
+/**
+ * What the deployment runs now (undefined when it does not exist yet): what a rollback goes back
+ * to. Read before changing anything, so a retried apply cannot hide the change.
+ */
+const currentRevision = (name: string, { app, namespace }: Target, kube: KubePolicy) =>
+  step(name, Kubernetes.kubectl_get({ resource_type: "deployments", namespace }), {
+    policy: { ...kube, retry, timeout: "1 minute" },
+    idempotent: true
+  }).pipe(Effect.map((r) => {
+    const found = r.items.find((d) => d.name === app)
+    return found?.revision === undefined || found.image === undefined ? undefined : { revision: found.revision, image: found.image }
+  }))
+
+/**
+ * Back to the image `previous` ran (or, for a deployment that did not exist, away): setting an
+ * image is idempotent, so the rollback retries whatever happens.
+ */
+const rollBack = (target: Target, previous: { readonly revision: number; readonly image: string } | undefined) =>
+  previous === undefined
+    ? undone(Kubernetes.kubectl_delete({ resource_type: "deployment", name: target.app, namespace: target.namespace }, undoPolicy))
+    : undone(
+      Kubernetes.kubectl_set_image(
+        { resource_type: "deployment", name: target.app, namespace: target.namespace, image: previous.image },
+        undoPolicy
+      )
+    )
+
+// --- blue-green --------------------------------------------------------------------------------
+
+const blueGreen = ({ app, namespace }: Target, kube: KubePolicy) =>
+  Effect.gen(function*() {
+    const namespaces = yield* step("find live colour", Kubernetes.kubectl_get({ resource_type: "namespaces" }), {
+      policy: { ...kube, retry, timeout: "1 minute" },
+      idempotent: true
+    })
+    const live = namespaces.items.some((n) => n.name === `${app}-green`) && !namespaces.items.some((n) => n.name === `${app}-blue`)
+      ? "green"
+      : "blue"
+    const idle = live === "blue" ? "green" : "blue"
+    yield* saga(
+      "cutover",
+      Effect.gen(function*() {
+        yield* step(
+          `deploy ${idle}`,
+          Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/`, namespace: `${app}-${idle}` }),
+          {
+            policy: { ...kube, retry: applyRetry, timeout: "5 minutes" },
+            idempotent: true,
+            compensate: () => undone(Kubernetes.kubectl_delete({ resource_type: "namespace", name: `${app}-${idle}` }, undoPolicy)),
+            description: `the new version next to ${live}, without traffic`
+          }
+        )
+        const health = yield* step(
+          `verify ${idle}`,
+          PrometheusMonitoring.verify_service_health({ service: app, environment: `${app}-${idle}`, timeout: 300 }, { timeout: "6 minutes" }),
+          { policy: { retry, timeout: "6 minutes" }, idempotent: true }
+        )
+        const switched = yield* when(
+          "switch",
+          health.healthy,
+          step(
+            "switch traffic",
+            Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/service-${idle}.yaml`, namespace }),
+            {
+              policy: { ...kube, retry: applyRetry, timeout: "5 minutes" },
+              idempotent: true,
+              compensate: () => undone(Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/service-${live}.yaml`, namespace }, undoPolicy))
+            }
+          ),
+          { description: `${idle} is healthy` }
+        )
+        if (Option.isNone(switched)) {
+          return yield* new RolledBack({
+            strategy: "blue-green",
+            stage: `verify ${idle}`,
+            reason: `${health.checks_passed}/${health.checks_total} health checks passed (error rate ${health.error_rate})`
+          })
+        }
+      })
+    )
+    // Past the switch there is no going back: a failed cleanup is a warning, not a rollback.
+    const retired = yield* step(`retire ${live}`, Kubernetes.kubectl_delete({ resource_type: "namespace", name: `${app}-${live}` }), {
+      policy: { ...kube, retry, timeout: "5 minutes" },
+      idempotent: true
+    }).pipe(Effect.result)
+    return {
+      live: `${idle} (${app}-${idle}) serves ${namespace}`,
+      warnings: retired._tag === "Failure" ? [`${app}-${live} was not retired: ${retired.failure.message}`] : []
+    }
+  })
+
+// --- canary ----------------------------------------------------------------------------------
+
+const canary = (
+  target: Target,
+  kube: KubePolicy,
+  options: { readonly stages: ReadonlyArray<number>; readonly soak: Duration.Duration; readonly maxErrorRate: number }
+) =>
+  Effect.gen(function*() {
+    const { app, namespace } = target
+    yield* saga(
+      "stages",
+      Effect.gen(function*() {
+        const stable = yield* currentRevision("stable revision", target, kube)
+        yield* step(
+          "deploy canary",
+          Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/canary.yaml`, namespace }),
+          {
+            policy: { ...kube, retry: applyRetry, timeout: "5 minutes" },
+            idempotent: true,
+            // The rollback of every stage: all traffic back to stable, then the canary removed.
+            compensate: () =>
+              undone(Kubernetes.update_traffic_split({ service: app, namespace, canary_percent: 0 }, undoPolicy)).pipe(
+                Effect.andThen(undone(Kubernetes.kubectl_delete({ resource_type: "deployment", name: `${app}-canary`, namespace }, undoPolicy)))
+              ),
+            description: "rolled back to 0 % canary (and removed) when any later stage fails"
+          }
+        )
+        for (const percent of options.stages) {
+          yield* step(`shift ${percent}%`, Kubernetes.update_traffic_split({ service: app, namespace, canary_percent: percent }), {
+            policy: { ...kube, retry, timeout: "1 minute" },
+            idempotent: true
+          })
+          yield* Flow.sleep(`soak ${percent}%`, options.soak)
+          const metrics = yield* step(
+            `check ${percent}%`,
+            PrometheusMonitoring.check_metrics({ service: app, namespace, window: "5m", max_error_rate: options.maxErrorRate }),
+            { policy: { retry, timeout: "1 minute" }, idempotent: true, description: "error rate and latency of the canary within bounds" }
+          )
+          if (!metrics.healthy) {
+            return yield* new RolledBack({
+              strategy: "canary",
+              stage: `${percent}%`,
+              reason: `error rate ${metrics.error_rate} > ${options.maxErrorRate}, p95 ${metrics.latency_p95_ms} ms`
+            })
+          }
+        }
+        // Promote: the stable deployment takes the new version, then the canary goes away.
+        yield* step("promote", Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/deployment.yaml`, namespace }), {
+          policy: { ...kube, retry: applyRetry, timeout: "5 minutes" },
+          idempotent: true,
+          compensate: () => rollBack(target, stable),
+          description: "the stable deployment takes the new version"
+        })
+        yield* step("traffic to stable", Kubernetes.update_traffic_split({ service: app, namespace, canary_percent: 0 }), {
+          policy: { ...kube, retry, timeout: "1 minute" },
+          idempotent: true
+        })
+      })
+    )
+    const removed = yield* step(
+      "remove canary",
+      Kubernetes.kubectl_delete({ resource_type: "deployment", name: `${app}-canary`, namespace }),
+      { policy: { ...kube, retry, timeout: "5 minutes" }, idempotent: true }
+    ).pipe(Effect.result)
+    return {
+      live: `the stable deployment of ${namespace} after ${options.stages.length} canary stages`,
+      warnings: removed._tag === "Failure" ? [`${app}-canary was not removed: ${removed.failure.message}`] : []
+    }
+  })
+
+// --- rolling ---------------------------------------------------------------------------------
+
+const rolling = (target: Target, kube: KubePolicy) =>
+  saga(
+    "rollout",
+    Effect.gen(function*() {
+      const { app, namespace } = target
+      const previous = yield* currentRevision("current revision", target, kube)
+      yield* step(
+        "apply",
+        Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/deployment.yaml`, namespace }),
+        {
+          policy: { ...kube, retry: applyRetry, timeout: "5 minutes" },
+          idempotent: true,
+          compensate: () => rollBack(target, previous),
+          description: "back to the previous image when the rollout or the health check fails"
+        }
+      )
+      const rollout = yield* step(
+        "rollout status",
+        Kubernetes.kubectl_rollout_status({ resource_type: "deployment", name: app, namespace, timeout: 600 }, { timeout: "11 minutes" }),
+        { policy: { ...kube, retry, timeout: "11 minutes" }, idempotent: true }
+      )
+      const health = yield* when(
+        "verify",
+        rollout.status === "success",
+        step(
+          "health check",
+          PrometheusMonitoring.verify_service_health({ service: app, environment: namespace, timeout: 300 }, { timeout: "6 minutes" }),
+          { policy: { retry, timeout: "6 minutes" }, idempotent: true }
+        ),
+        { description: "the rollout finished" }
+      )
+      if (rollout.status !== "success") {
+        return yield* new RolledBack({ strategy: "rolling", stage: "rollout status", reason: `${rollout.status}: ${rollout.message}` })
+      }
+      if (Option.isSome(health) && !health.value.healthy) {
+        return yield* new RolledBack({
+          strategy: "rolling",
+          stage: "health check",
+          reason: `${health.value.checks_passed}/${health.value.checks_total} health checks passed (error rate ${health.value.error_rate})`
+        })
+      }
+      return { live: `revision ${rollout.revision} (${rollout.ready_replicas}/${rollout.replicas} ready)`, warnings: [] }
+    })
+  )
+
+// --- the flow --------------------------------------------------------------------------------
+
+/**
+ * Deploys a version with the strategy the input picks.
+ *
+ * @example
+ * ```ts
+ * const done = yield* Flow.run(deployStrategies, { strategy: "canary", version: "1.5.0", soakSeconds: 60 })
+ * done.live // => "the stable deployment of production after 4 canary stages"
+ * ```
+ */
+const deployStrategies = Flow.make({
+  name: "deploy-strategies",
+  description: "Deploy a version blue-green, canary (10/25/50/100 % with a metrics check per stage) or rolling, rolling back on failure",
+  input: Input,
+  output: Output,
+  uses: [
+    Docker.docker_build,
+    Kubernetes.kubectl_apply,
+    Kubernetes.kubectl_get,
+    Kubernetes.kubectl_delete,
+    Kubernetes.kubectl_rollout_status,
+    Kubernetes.kubectl_set_image,
+    Kubernetes.update_traffic_split,
+    PrometheusMonitoring.verify_service_health,
+    PrometheusMonitoring.check_metrics
+  ],
+  run: (input) =>
+    Effect.gen(function*() {
+      const strategy = input.strategy ?? "rolling"
+      const target: Target = {
+        app: input.app ?? "app",
+        version: input.version ?? "1.5.0",
+        namespace: input.namespace ?? "production"
+      }
+      const breaker = yield* CircuitBreaker.make({
+        name: "kubernetes",
+        trip: CircuitBreaker.consecutive(3),
+        openDuration: "1 minute"
+      }).pipe(Effect.orDie)
+      const kube: KubePolicy = { breaker: Policy.breaker(breaker, "breaker") }
+      // The image the manifests roll out (rebuilding a tag is idempotent).
+      yield* step("image", Docker.docker_build({ dockerfile_path: "Dockerfile", image_tag: `${target.app}:${target.version}` }, { timeout: "10 minutes" }), {
+        policy: { retry, timeout: "10 minutes" },
+        idempotent: true,
+        description: `${target.app}:${target.version}`
+      })
+      // One branch runs; plans show all three.
+      const blueGreenDone = yield* when("blue-green", strategy === "blue-green", blueGreen(target, kube), {
+        description: "the strategy is blue-green"
+      })
+      const canaryDone = yield* when(
+        "canary",
+        strategy === "canary",
+        canary(target, kube, {
+          stages: input.stages ?? [10, 25, 50, 100],
+          soak: Duration.seconds(input.soakSeconds ?? 300),
+          maxErrorRate: input.maxErrorRate ?? 0.01
+        }),
+        { description: "the strategy is canary" }
+      )
+      const rollingDone = yield* when("rolling", strategy === "rolling", rolling(target, kube), { description: "the strategy is rolling" })
+      const done = Option.getOrElse(
+        Option.orElse(blueGreenDone, () => Option.orElse(canaryDone, () => rollingDone)),
+        () => ({ live: "nothing deployed", warnings: [] })
+      )
+      return { strategy, ...target, ...done }
+    })
+})
+
+export default deployStrategies
+
+// --- chaos (`npx mcpflow chaos flows/deploy-strategies.ts --input '{"strategy":"canary"}'`) ----
+
+const SERVERS = ["kubernetes", "docker", "prometheus-monitoring"] as const
+
+/** The sandbox as fake-server definitions; the first carries the cluster as its snapshot. */
+const definitions = (options: SandboxOptions) =>
+  Effect.gen(function*() {
+    const sandbox = yield* makeSandbox(options)
+    return SERVERS.map((key, i): Definition => {
+      const def = definitionOf(sandbox.servers[key]!)
+      if (def === undefined) throw new Error(`the sandbox did not make ${key}`)
+      return i === 0 ? { ...def, snapshot: Ref.get(sandbox.state.cluster) } : def
+    })
+  })
+
+type Run = Omit<FlowRunResult<typeof Output.Type, unknown>, "violations">
+type Invariant = FlowInvariant<typeof Output.Type, unknown>
+
+/** The cluster after a run (the sandbox's state). */
+export const clusterOf = (run: Run): ClusterState => run.snapshots.kubernetes as ClusterState
+const errorOf = (run: Run): unknown => (run.outcome._tag === "Failure" ? run.outcome.error : undefined)
+const isRolledBack = (run: Run) => errorOf(run) instanceof RolledBack
+/** The run's compensations failed (the flow says so, naming them): the state is not guaranteed. */
+export const compensationsFailed = (run: Run): boolean => {
+  const e = errorOf(run)
+  return typeof e === "object" && e !== null && "reason" in e &&
+    (e as { readonly reason: { readonly _tag?: unknown } }).reason._tag === "CompensationsFailed"
+}
+/** Which strategy the run took: the `when` group that started. */
+const took = (run: Run, strategy: typeof Strategy.Type) => run.events.some((e) => e._tag === "StepStarted" && e.path === strategy)
+const prodImage = (run: Run) => clusterOf(run).deployments.get("production/app")?.image
+const traffic = (run: Run) => clusterOf(run).traffic.get("production/app")
+
+const invariants = (options: SandboxOptions): ReadonlyArray<Invariant> => [
+  {
+    name: "canary: a failed metrics check always rolls back to 0 % canary, removes the canary and leaves stable as it was",
+    holds: (run) =>
+      !took(run, "canary") || !isRolledBack(run) ||
+      (traffic(run) === 0 && !clusterOf(run).deployments.has("production/app-canary") && prodImage(run) === "app:1.4.2"),
+    detail: (run) => `traffic ${traffic(run)}, canary ${clusterOf(run).deployments.get("production/app-canary")?.image}`
+  },
+  {
+    name: "canary: any failed run ends with 0 % canary traffic (unless it reports the rollback that failed)",
+    holds: (run) => !took(run, "canary") || run.outcome._tag === "Success" || compensationsFailed(run) || (traffic(run) ?? 0) === 0,
+    detail: (run) => `outcome ${String(errorOf(run))}; traffic ${traffic(run)}`
+  },
+  {
+    name: "canary: a degrading canary is never promoted; a promoted one runs the new version with all traffic on stable",
+    holds: (run) =>
+      !took(run, "canary") || run.outcome._tag !== "Success" ||
+      (options.canaryUnhealthyFrom === undefined && prodImage(run) === "app:1.5.0" && traffic(run) === 0)
+  },
+  {
+    name: "rolling: a rollback restores the previous image; success runs the new one",
+    holds: (run) =>
+      !took(run, "rolling") || (run.outcome._tag === "Success" ? prodImage(run) === "app:1.5.0" : !isRolledBack(run) || prodImage(run) === "app:1.4.2"),
+    detail: (run) => `outcome ${String(errorOf(run) ?? run.outcome._tag)}; production ${prodImage(run)}`
+  },
+  {
+    name: "blue-green: blue keeps serving the old version unless the run succeeded; success puts green live",
+    holds: (run) => {
+      if (!took(run, "blue-green")) return true
+      const c = clusterOf(run)
+      if (run.outcome._tag === "Success") return c.deployments.get("app-green/app")?.image === "app:1.5.0"
+      return c.namespaces.has("app-blue") && c.deployments.get("app-blue/app")?.image === "app:1.4.2"
+    },
+    detail: (run) => `outcome ${String(errorOf(run) ?? run.outcome._tag)}; namespaces ${[...clusterOf(run).namespaces].join(", ")}`
+  }
+]
+
+/**
+ * The chaos suite on the sandbox (with `options`, e.g. a canary that degrades from 25 %). Its
+ * faults fire on 30 % of the calls they target, independently (no bursts or windows of
+ * back-to-back failures): a fault on every call of a rollback's tool makes any rollback
+ * impossible, whatever the flow does — the flow then fails with `CompensationsFailed` naming it.
+ * A rollback retries 10 times over about 2.5 minutes, outlasting the outages drawn.
+ *
+ * @example
+ * ```ts
+ * const report = yield* Chaos.checkFlow(deployStrategies, { input: { strategy: "canary" }, ...chaosSuite({ canaryUnhealthyFrom: 25 }), runs: 100 })
+ * ```
+ */
+export const chaosSuite = (options: SandboxOptions = {}) => ({
+  servers: definitions(options),
+  invariants: invariants(options),
+  deadline: "12 hours" as const,
+  faults: { rate: 0.3, windows: false }
+})
+
+/** What `npx mcpflow chaos flows/deploy-strategies.ts` checks (pick the strategy with `--input`). */
+export const chaos: ChaosSuite = { ...chaosSuite(), input: { soakSeconds: 60 } }
+
+
+/** The built-in sandbox: fake docker, kubernetes and prometheus-monitoring servers over one cluster. */
+export const sandbox = Effect.map(
+  sandboxServers(),
+  (all) => Object.fromEntries(["docker", "kubernetes", "prometheus-monitoring"].flatMap((key) => (all[key] === undefined ? [] : [[key, all[key]]])))
+)
+
+main(import.meta, deployStrategies, { sandbox })

@@ -1,0 +1,439 @@
+/**
+ * The seeds' disaster recovery workflow (`disaster_recovery_workflow`), made to always finish
+ * with a status report:
+ *
+ * 1. **assess** the system's health (prometheus-monitoring), then **escalate**: a critical alert
+ *    paging the on-call rotation, with the assessment.
+ * 2. **health checks**, in parallel, settle-all: pods, containers, critical services.
+ * 3. **recovery**, by incident type: restart the services (`service_failure`), fail over to the
+ *    backup database (`database_failure`) or scale out to the backup region
+ *    (`infrastructure_failure`).
+ * 4. **emergency backups**, in parallel: an S3 emergency backup and a `pg_dump`.
+ * 5. **verification**, in parallel: the service's health checks and its public health endpoint.
+ * 6. **status report** to slack, email and the dashboard: "completed successfully", or
+ *    "completed with issues" listing every recovery step that failed. When the notification
+ *    fails (or its fate is unknown: a lost answer), the report goes out again as a critical alert
+ *    (the seeds' failure alert): at least once, at most twice.
+ *
+ * No failing step stops the recovery: each is reported and counted as an issue. A recovery with
+ * issues ends the run with `RecoveryIncomplete` (exit 1) after the report is sent.
+ *
+ * Run it on the built-in sandbox servers (in-process fakes, nothing real is touched):
+ *
+ * ```sh
+ * npx tsx flows/disaster-recovery.ts                                            # a service failure
+ * npx tsx flows/disaster-recovery.ts --input '{"incident":"database_failure"}'
+ * npx tsx flows/disaster-recovery.ts --input '{"incident":"infrastructure_failure"}' --json
+ * npx tsx flows/disaster-recovery.ts --config .mcp.json --input '{"incident":"service_failure","service":"api"}'
+ * npx mcpflow plan flows/disaster-recovery.ts
+ * npx mcpflow chaos flows/disaster-recovery.ts --runs 300 --seed 7
+ * ```
+ * @module
+ */
+import { Effect, Option, Ref, Result, Schema } from "effect"
+import type { Definition } from "../chaos/FakeServer.ts"
+import type { FlowInvariant, FlowRunResult } from "../chaos/FlowCheck.ts"
+import type { ChaosSuite } from "../chaos/Runner.ts"
+import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
+import { McpflowToolError } from "../dsl/ToolError.ts"
+import { main } from "../src/run/main.ts"
+import { definitionOf, makeSandbox, type SandboxOptions, sandboxServers, type SentMessage } from "./sandbox/index.ts"
+import { Docker, Kubernetes } from "./servers/deploy.ts"
+import { PrometheusMonitoring } from "./servers/monitoring.ts"
+import { CommunicationHub } from "./servers/notifications.ts"
+import { DesktopCommander } from "./servers/security.ts"
+import { S3Storage } from "./servers/storage.ts"
+
+const Incident = Schema.Literals(["service_failure", "database_failure", "infrastructure_failure"])
+
+const Input = Schema.Struct({
+  /** What happened (default `service_failure`). */
+  incident: Schema.optionalKey(Incident),
+  /** The affected service (default `app`). */
+  service: Schema.optionalKey(Schema.String)
+})
+
+const Output = Schema.Struct({
+  incident: Incident,
+  /** The system's state when the recovery started (`unavailable` when monitoring could not tell). */
+  assessment: Schema.Literals(["healthy", "degraded", "critical", "unavailable"]),
+  /** The recovery action that ran. */
+  recovery: Schema.String,
+  /** Where the emergency backups went. */
+  backups: Schema.Array(Schema.String),
+  /** The id of the status report sent. */
+  report: Schema.String
+})
+
+/**
+ * The recovery ran to its end, but some of its steps failed; the status report (sent) lists them.
+ *
+ * @example
+ * ```ts
+ * new RecoveryIncomplete({ incident: "database_failure", issues: ["switch to backup database: exit 1"] }).message
+ * // => "disaster recovery for database_failure completed with issues: switch to backup database: exit 1"
+ * ```
+ */
+export class RecoveryIncomplete extends Schema.TaggedError<RecoveryIncomplete>()("RecoveryIncomplete", {
+  incident: Incident,
+  issues: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `disaster recovery for ${this.incident} completed with issues: ${this.issues.join("; ")}`
+  }
+}
+
+/** 3 retries from 1 s, doubling to at most 60 s (the seeds' RetryManager). */
+const retry = { maxAttempts: 4, backoff: { kind: "exponential", initial: "1s", max: "60s", factor: 2 } } as const
+
+const messageOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
+
+/** A command's outcome as an issue (undefined when it succeeded). */
+const commandIssue = (name: string, r: Result.Result<{ readonly success: boolean; readonly exit_code: number; readonly output: string }, unknown>) =>
+  Result.isFailure(r)
+    ? `${name}: ${messageOf(r.failure)}`
+    : r.success.success
+    ? undefined
+    : `${name}: exit ${r.success.exit_code}`
+
+const failedIssue = (name: string, r: Result.Result<unknown, unknown>) => (Result.isFailure(r) ? `${name}: ${messageOf(r.failure)}` : undefined)
+
+const defined = (xs: ReadonlyArray<string | undefined>): Array<string> => xs.filter((x): x is string => x !== undefined)
+
+/**
+ * The recovery.
+ *
+ * @example
+ * ```ts
+ * const done = yield* Flow.run(disasterRecovery, { incident: "database_failure" })
+ * done.recovery // => "switch to backup database"
+ * ```
+ */
+const disasterRecovery = Flow.make({
+  name: "disaster-recovery",
+  description: "Assess, escalate, check, recover by incident type, back up, verify, and always send a status report",
+  input: Input,
+  output: Output,
+  uses: [
+    PrometheusMonitoring.get_system_health,
+    PrometheusMonitoring.verify_service_health,
+    CommunicationHub.send_alert,
+    CommunicationHub.send_notification,
+    Kubernetes.kubectl_get,
+    Kubernetes.kubectl_apply,
+    Docker.docker_ps,
+    DesktopCommander.execute_command,
+    S3Storage.emergency_backup
+  ],
+  run: (input) =>
+    Effect.gen(function*() {
+      const incident = input.incident ?? "service_failure"
+      const service = input.service ?? "app"
+
+      // 1. Assessment and escalation: both best effort, the recovery goes on without them.
+      const assessment = yield* step(
+        "assess",
+        PrometheusMonitoring.get_system_health({ include_metrics: true, time_range: "1h" }),
+        { policy: { retry, timeout: "1 minute" }, idempotent: true }
+      ).pipe(Effect.result)
+      const assessed = Result.isSuccess(assessment) ? assessment.success.status : "unavailable"
+      const escalation = yield* step(
+        "escalate",
+        CommunicationHub.send_alert({
+          message: `Disaster recovery initiated for ${incident}`,
+          severity: "critical",
+          escalation_policy: "critical",
+          metadata: {
+            incident_type: incident,
+            assessment: Result.isSuccess(assessment)
+              ? {
+                status: assessment.success.status,
+                degraded: assessment.success.services.filter((s) => s.status !== "healthy").map((s) => s.name),
+                ...(assessment.success.metrics !== undefined ? { error_rate: assessment.success.metrics.error_rate } : {})
+              }
+              : { status: "unavailable", error: messageOf(assessment.failure) }
+          }
+        }),
+        { policy: { retry, timeout: "30 seconds" } }
+      ).pipe(Effect.result)
+
+      // 2. Health checks: diagnostics for the report, settle-all.
+      const health = yield* parallel("health checks", {
+        pods: step("pods", Kubernetes.kubectl_get({ resource_type: "pods", namespace: "production" }), {
+          policy: { retry, timeout: "1 minute" },
+          idempotent: true
+        }),
+        containers: step("containers", Docker.docker_ps({ all: false }), { policy: { retry, timeout: "1 minute" }, idempotent: true }),
+        services: step("critical services", DesktopCommander.execute_command({ command: "systemctl status critical-services" }), {
+          policy: { retry, timeout: "1 minute" }
+        })
+      }, { mode: "settle", description: "what runs; reported, never blocking" })
+
+      // 3. The recovery action for the incident type (the plan shows all three).
+      const restart = yield* when(
+        "service recovery",
+        incident === "service_failure",
+        step("restart services", Kubernetes.kubectl_apply({ manifest_path: "k8s/production/", namespace: "production" }), {
+          policy: { retry, timeout: "5 minutes" },
+          idempotent: true
+        }).pipe(Effect.result),
+        { description: "the incident is a service failure (re-apply the production manifests)" }
+      )
+      const failover = yield* when(
+        "database failover",
+        incident === "database_failure",
+        step(
+          "switch to backup database",
+          DesktopCommander.execute_command({
+            command:
+              `kubectl patch deployment ${service} -p '{"spec":{"template":{"spec":{"containers":[{"name":"${service}","env":[{"name":"DATABASE_URL","value":"\${BACKUP_DATABASE_URL}"}]}]}}}}'`
+          }),
+          { policy: { retry, timeout: "5 minutes" } }
+        ).pipe(Effect.result),
+        { description: "the incident is a database failure (point the service at the backup database)" }
+      )
+      const scaleOut = yield* when(
+        "infrastructure failover",
+        incident === "infrastructure_failure",
+        step("scale out to backup region", Kubernetes.kubectl_apply({ manifest_path: "k8s/backup-region/", namespace: "production" }), {
+          policy: { retry, timeout: "5 minutes" },
+          idempotent: true
+        }).pipe(Effect.result),
+        { description: "the incident is an infrastructure failure (run in the backup region)" }
+      )
+      const recovery = Option.isSome(failover)
+        ? { name: "switch to backup database", issue: commandIssue("switch to backup database", failover.value) }
+        : Option.isSome(scaleOut)
+        ? {
+          name: "scale out to backup region",
+          issue: Result.isFailure(scaleOut.value)
+            ? `scale out to backup region: ${messageOf(scaleOut.value.failure)}`
+            : scaleOut.value.success.success ? undefined : "scale out to backup region: kubectl apply did not succeed"
+        }
+        : {
+          name: "restart services",
+          issue: Option.match(restart, {
+            onNone: () => "no recovery action ran",
+            onSome: (r) =>
+              Result.isFailure(r)
+                ? `restart services: ${messageOf(r.failure)}`
+                : r.success.success ? undefined : "restart services: kubectl apply did not succeed"
+          })
+        }
+
+      // 4. Emergency backups, in parallel.
+      const backups = yield* parallel("emergency backups", {
+        s3: step("s3 emergency backup", S3Storage.emergency_backup({ source: "production-data", priority: "high" }), {
+          policy: { retry, timeout: "10 minutes" }
+        }),
+        dump: step(
+          "database dump",
+          DesktopCommander.execute_command({ command: "pg_dump $DATABASE_URL | gzip > /tmp/emergency_backup_$(date +%s).sql.gz" }),
+          { policy: { retry, timeout: "10 minutes" } }
+        )
+      }, { mode: "settle" })
+
+      // 5. Verification, in parallel.
+      const verification = yield* parallel("verification", {
+        health: step(
+          "service health",
+          PrometheusMonitoring.verify_service_health({ service, environment: "production", timeout: 300 }, { timeout: "6 minutes" }),
+          { policy: { retry, timeout: "6 minutes" }, idempotent: true }
+        ),
+        endpoint: step("health endpoint", DesktopCommander.execute_command({ command: `curl -f https://${service}.company.com/health` }), {
+          policy: { retry, timeout: "1 minute" }
+        })
+      }, { mode: "settle" })
+
+      const issues = defined([
+        failedIssue("escalation alert", escalation),
+        recovery.issue,
+        failedIssue("s3 emergency backup", backups.s3),
+        commandIssue("database dump", backups.dump),
+        Result.isFailure(verification.health)
+          ? `service health: ${messageOf(verification.health.failure)}`
+          : verification.health.success.healthy
+          ? undefined
+          : `service health: ${verification.health.success.checks_passed}/${verification.health.success.checks_total} checks passed`,
+        commandIssue("health endpoint", verification.endpoint)
+      ])
+      const diagnostics = defined([
+        failedIssue("pods", health.pods),
+        failedIssue("containers", health.containers),
+        commandIssue("critical services", health.services)
+      ])
+
+      // 6. The status report, always; as an alert when the notification cannot be sent.
+      const message = `Disaster recovery ${issues.length === 0 ? "completed successfully" : "completed with issues"} for ${incident}` +
+        (issues.length === 0 ? "" : `: ${issues.join("; ")}`) +
+        (diagnostics.length === 0 ? "" : ` (health checks that failed: ${diagnostics.join("; ")})`)
+      const report = yield* step(
+        "status report",
+        CommunicationHub.send_notification({ message, channels: ["slack", "email", "dashboard"], priority: "critical", template: "incident" }),
+        { policy: { retry, timeout: "30 seconds" } }
+      ).pipe(Effect.result)
+      // An answer that does not fit the contract is still an answer: the report went out.
+      const undelivered = Result.isFailure(report) &&
+        !(report.failure instanceof McpflowToolError && report.failure.reason._tag === "InvalidOutput")
+      const fallback = yield* when(
+        "report failed",
+        undelivered,
+        step(
+          "report as alert",
+          CommunicationHub.send_alert({
+            message: `Disaster recovery workflow failed to report: ${message}`,
+            severity: "critical",
+            metadata: {
+              incident_type: incident,
+              partial_results: { assessment: assessed, recovery: recovery.name, issues, health_checks_failed: diagnostics }
+            }
+          }),
+          { policy: { retry, timeout: "30 seconds" } }
+        ),
+        { description: "the status report may not have been delivered" }
+      ).pipe(Effect.result)
+
+      if (issues.length > 0) return yield* new RecoveryIncomplete({ incident, issues })
+      if (Result.isFailure(report)) {
+        // The recovery succeeded but its report went out (at best) as an alert: say so.
+        return yield* Result.isFailure(fallback) ? fallback.failure : report.failure
+      }
+      return {
+        incident,
+        assessment: assessed,
+        recovery: recovery.name,
+        backups: defined([
+          Result.isSuccess(backups.s3) ? backups.s3.success.location : undefined,
+          Result.isSuccess(backups.dump) ? "pg_dump → /tmp/emergency_backup_<time>.sql.gz" : undefined
+        ]),
+        report: report.success.notification_id
+      }
+    })
+})
+
+export default disasterRecovery
+
+// --- chaos (`npx mcpflow chaos flows/disaster-recovery.ts`) ---------------------------------
+
+const SERVERS = ["communication-hub", "prometheus-monitoring", "kubernetes", "docker", "desktop-commander", "s3-storage"] as const
+
+/** The sandbox as fake-server definitions; the first carries the sent messages as its snapshot. */
+const definitions = (options: SandboxOptions) =>
+  Effect.gen(function*() {
+    const sandbox = yield* makeSandbox(options)
+    return SERVERS.map((key, i): Definition => {
+      const def = definitionOf(sandbox.servers[key]!)
+      if (def === undefined) throw new Error(`the sandbox did not make ${key}`)
+      return i === 0 ? { ...def, snapshot: Ref.get(sandbox.state.sent) } : def
+    })
+  })
+
+type Run = Omit<FlowRunResult<typeof Output.Type, unknown>, "violations">
+
+const sentOf = (run: Run): ReadonlyArray<SentMessage> => run.snapshots["communication-hub"] as ReadonlyArray<SentMessage>
+const reportsOf = (run: Run) =>
+  sentOf(run).flatMap((m) => {
+    const message = String(m.args.message)
+    return (m.tool === "send_notification" && message.startsWith("Disaster recovery completed")) ||
+        (m.tool === "send_alert" && message.startsWith("Disaster recovery workflow failed to report"))
+      ? [message]
+      : []
+  })
+const faultedOn = (run: Run, tool: string) =>
+  run.log.some((i) => i.server === "communication-hub" && (i.tool === tool || i.tool === "(connect)"))
+/** The transport delivered a request twice: the server ran it twice, whatever the flow did. */
+const duplicatedOn = (run: Run, tool: string) =>
+  run.log.some((i) => i.server === "communication-hub" && i.tool === tool && i.kind === "DuplicateMessage")
+const argsOf = (args: string): Readonly<Record<string, unknown>> => JSON.parse(args) as Readonly<Record<string, unknown>>
+
+/** The recovery action's calls, by incident type. */
+const recoveryCalls = (run: Run) =>
+  run.sent.filter((c) => {
+    const args = argsOf(c.args)
+    return (c.server === "kubernetes" && c.tool === "kubectl_apply") ||
+      (c.server === "desktop-commander" && String(args.command).startsWith("kubectl patch"))
+  })
+
+const invariants = (options: SandboxOptions): ReadonlyArray<FlowInvariant<typeof Output.Type, unknown>> => [
+  {
+    name: "the status report is always sent; twice (notification, then the alert fallback) only when the notification's fate was unknown",
+    holds: (run) => {
+      const reports = reportsOf(run)
+      const notifications = run.sent.filter((c) => c.server === "communication-hub" && c.tool === "send_notification")
+      if (reports.length === 0) return faultedOn(run, "send_notification") && faultedOn(run, "send_alert")
+      return reports.length === 1 || duplicatedOn(run, "send_notification") || duplicatedOn(run, "send_alert") ||
+        (reports.length === 2 && notifications.every((c) => c.end !== "answered"))
+    },
+    detail: (run) => `reports ${JSON.stringify(reportsOf(run))}; outcome ${run.outcome._tag}`
+  },
+  {
+    name: "the report says \"with issues\" when any recovery action failed (and the run fails with RecoveryIncomplete)",
+    holds: (run) => {
+      const report = reportsOf(run)[0]
+      const incomplete = run.outcome._tag === "Failure" && run.outcome.error instanceof RecoveryIncomplete
+      const failingAction = (options.failingCommands ?? []).some((c) => c.startsWith("kubectl patch"))
+      return (!failingAction || incomplete) && (!incomplete || report === undefined || report.includes("completed with issues"))
+    },
+    detail: (run) =>
+      `outcome ${run.outcome._tag === "Failure" ? String(run.outcome.error) : run.outcome._tag}; report ${JSON.stringify(reportsOf(run))}`
+  },
+  {
+    name: "a report of success comes only from a successful run whose recovery action answered",
+    holds: (run) => {
+      const report = reportsOf(run)[0]
+      const success = report !== undefined && report.includes("completed successfully")
+      return run.outcome._tag === "Success"
+        ? success && recoveryCalls(run).some((c) => c.end === "answered")
+        : !success || !(run.outcome._tag === "Failure" && run.outcome.error instanceof RecoveryIncomplete)
+    },
+    detail: (run) =>
+      `outcome ${run.outcome._tag === "Failure" ? String(run.outcome.error) : run.outcome._tag}; report ${JSON.stringify(reportsOf(run))}`
+  },
+  {
+    name: "one escalation alert at most, critical and paging",
+    holds: (run) => {
+      const escalations = sentOf(run).filter((m) => m.tool === "send_alert" && String(m.args.message).startsWith("Disaster recovery initiated"))
+      return (escalations.length <= 1 || duplicatedOn(run, "send_alert")) && escalations.every((m) => m.args.severity === "critical" && m.args.escalation_policy === "critical")
+    }
+  },
+  {
+    name: "the run ends in success or a typed failure after the report",
+    holds: (run) =>
+      run.outcome._tag === "Success" ||
+      (run.outcome._tag === "Failure" && typeof run.outcome.error === "object" && run.outcome.error !== null && "_tag" in run.outcome.error)
+  }
+]
+
+/**
+ * The chaos suite on the sandbox (with `options`, e.g. a failover command that fails): the
+ * servers as fake-server definitions, the sent messages as the snapshot, and the recovery's
+ * invariants.
+ *
+ * @example
+ * ```ts
+ * const report = yield* Chaos.checkFlow(disasterRecovery, { input: { incident: "database_failure" }, ...chaosSuite({ failingCommands: ["kubectl patch"] }), runs: 100 })
+ * ```
+ */
+export const chaosSuite = (options: SandboxOptions = {}) => ({
+  servers: definitions(options),
+  invariants: invariants(options),
+  deadline: "6 hours" as const
+})
+
+/** What `npx mcpflow chaos flows/disaster-recovery.ts` checks. */
+export const chaos: ChaosSuite = { ...chaosSuite(), input: {} }
+
+
+/** The built-in sandbox: fake prometheus-monitoring, communication-hub, kubernetes, docker, desktop-commander and s3-storage servers. */
+export const sandbox = Effect.map(
+  sandboxServers(),
+  (all) =>
+    Object.fromEntries(
+      ["prometheus-monitoring", "communication-hub", "kubernetes", "docker", "desktop-commander", "s3-storage"].flatMap((key) =>
+        all[key] === undefined ? [] : [[key, all[key]]]
+      )
+    )
+)
+
+main(import.meta, disasterRecovery, { sandbox })
