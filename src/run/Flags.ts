@@ -218,6 +218,33 @@ export const force: Flag.Flag<boolean> = Flag.Boolean("force").pipe(
 )
 
 /**
+ * `--chaos <seed>`: run on the sandbox with faults injected (see `LiveChaos.ts`).
+ *
+ * @example
+ * ```ts
+ * Command.make("run", { chaos: RunFlags.chaos }, ({ chaos }) => …)
+ * ```
+ */
+export const chaos: Flag.Flag<Option.Option<number>> = Flag.Int("chaos").pipe(
+  Flag.withMetavar("seed"),
+  Flag.withDescription("Run on the sandbox with faults injected (tool errors, JSON-RPC errors, dropped connections, rate limits, lost responses, latency), decided by this seed; the summary lists the faults that fired"),
+  Flag.optional
+)
+
+/**
+ * `--rate <0..1>`: how often `--chaos` injects each kind of fault (default 0.1).
+ *
+ * @example
+ * ```ts
+ * Command.make("run", { rate: RunFlags.rate }, ({ rate }) => …)
+ * ```
+ */
+export const rate: Flag.Flag<number> = Flag.Finite("rate").pipe(
+  Flag.withDescription("With --chaos: the injection rate of each fault kind, 0..1 (default 0.1)"),
+  Flag.withDefault(0.1)
+)
+
+/**
  * Every flag of a run, as one record for `Command.make`.
  *
  * @example
@@ -225,7 +252,7 @@ export const force: Flag.Flag<boolean> = Flag.Boolean("force").pipe(
  * Command.make("cicd", RunFlags.all, (settings) => runFlow(flow, settings, {}))
  * ```
  */
-export const all = { input, config, sandbox, dryRun, json, quiet, verbose, otlp, stateDir, noJournal, resume, force } as const
+export const all = { input, config, sandbox, dryRun, json, quiet, verbose, otlp, stateDir, noJournal, resume, force, chaos, rate } as const
 
 /**
  * What the flags of a run parse to.
@@ -234,7 +261,7 @@ export const all = { input, config, sandbox, dryRun, json, quiet, verbose, otlp,
  * ```ts
  * const settings: RunSettings = {
  *   input: {}, config: Option.none(), sandbox: false, dryRun: false, json: true, quiet: false, verbose: false, otlp: Option.none(),
- *   stateDir: ".mcpflow", noJournal: false, resume: Option.none(), force: false
+ *   stateDir: ".mcpflow", noJournal: false, resume: Option.none(), force: false, chaos: Option.none(), rate: 0.1
  * }
  * ```
  */
@@ -251,4 +278,6 @@ export interface RunSettings {
   readonly noJournal: boolean
   readonly resume: Option.Option<string>
   readonly force: boolean
+  readonly chaos: Option.Option<number>
+  readonly rate: number
 }

@@ -20,7 +20,9 @@ import { CliExit } from "../cli/output.ts"
 import * as GatewayLayer from "../gateway/GatewayLayer.ts"
 import { GatewayEvents, type McpGateway } from "../gateway/McpGateway.ts"
 import type { ServerConfig } from "../gateway/ServerConfig.ts"
+import type { Injector } from "../../chaos/Injector.ts"
 import * as Engine from "./Engine.ts"
+import * as LiveChaos from "./LiveChaos.ts"
 import { exitCodeOfExit, RunExitCode } from "./ExitCode.ts"
 import type { RunSettings } from "./Flags.ts"
 import type { Level } from "./Lines.ts"
@@ -89,11 +91,16 @@ export const chooseServers = (options: {
   readonly config: Option.Option<string>
   readonly sandbox: boolean
   readonly dryRun: boolean
+  readonly chaos?: boolean | undefined
   readonly hasSandbox: boolean
 }): Result.Result<Servers, string> => {
-  const wantsSandbox = options.sandbox || options.dryRun
+  const wantsSandbox = options.sandbox || options.dryRun || options.chaos === true
   if (Option.isSome(options.config) && wantsSandbox) {
-    return Result.fail(`--config runs against real servers; it cannot be combined with ${options.dryRun ? "--dry-run" : "--sandbox"}`)
+    return Result.fail(
+      `--config runs against real servers; it cannot be combined with ${
+        options.dryRun ? "--dry-run" : options.chaos === true ? "--chaos" : "--sandbox"
+      }`
+    )
   }
   if (Option.isSome(options.config)) return Result.succeed({ _tag: "Config", file: options.config.value })
   if (wantsSandbox && !options.hasSandbox) {
@@ -116,14 +123,19 @@ export const chooseServers = (options: {
 export const levelOf = (settings: { readonly quiet: boolean; readonly verbose: boolean }): Level =>
   settings.quiet ? "quiet" : settings.verbose ? "verbose" : "normal"
 
-const gatewayLayer = (servers: Servers, source: FlowSource): Layer.Layer<McpGateway, unknown> =>
+const gatewayLayer = (servers: Servers, source: FlowSource, injector?: Injector | undefined): Layer.Layer<McpGateway, unknown> =>
   servers._tag === "Config"
     ? Layer.unwrap(Effect.sync(() =>
       servers.implicit === true && !existsSync(servers.file)
         ? GatewayLayer.layer({ servers: {} })
         : GatewayLayer.layerFromFile(servers.file)
     ))
-    : Layer.unwrap(Effect.map(source.sandbox ?? Effect.succeed({}), (found) => GatewayLayer.layer({ servers: found })))
+    : Layer.unwrap(
+      Effect.map(
+        (source.sandbox ?? Effect.succeed({})).pipe(Effect.provideService(LiveChaos.CurrentInjector, injector)),
+        (found) => GatewayLayer.layer({ servers: found })
+      )
+    )
 
 /**
  * Runs `flow` with the settings of its command line and reports it. Fails with a `CliExit`
@@ -155,6 +167,7 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         config: settings.config,
         sandbox: settings.sandbox,
         dryRun: settings.dryRun,
+        chaos: Option.isSome(settings.chaos),
         hasSandbox: source.sandbox !== undefined
       })
       if (Result.isFailure(chosen)) {
@@ -174,6 +187,10 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         })
         return yield* new CliExit({ code: RunExitCode.Usage, message: "" })
       }
+      const injector = Option.match(settings.chaos, {
+        onNone: () => undefined,
+        onSome: (seed) => LiveChaos.injector(seed, Math.min(1, Math.max(0, settings.rate)))
+      })
       const runId = resumeId ?? crypto.randomUUID()
       const started = Date.now()
       const execution = resumeId !== undefined
@@ -190,7 +207,7 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         Effect.provideService(GatewayEvents, reporter.gateway),
         // The durable engine's own logs (shard bookkeeping) are not the user's business.
         Effect.provideService(References.MinimumLogLevel, settings.verbose ? "Info" : "Error"),
-        Effect.provide(gatewayLayer(servers, source)),
+        Effect.provide(gatewayLayer(servers, source, injector)),
         Effect.provide(
           Tracing.layer(Tracing.endpointOf(settings.otlp, env), {
             serviceName: "mcpflow",
@@ -202,6 +219,10 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         Effect.onExit((exit) => Effect.asVoid(reporter.finish(exit, { flow: flow.name, durationMs: Date.now() - started, sandbox }))),
         Effect.exit
       )
+      const chaosSeed = Option.getOrUndefined(settings.chaos)
+      if (injector !== undefined && chaosSeed !== undefined) {
+        yield* Effect.sync(() => process.stderr.write(`${LiveChaos.summaryLines(injector, chaosSeed).join("\n")}\n`))
+      }
       const code = exitCodeOfExit(exit)
       if (code === RunExitCode.Interrupted) return yield* Effect.interrupt
       if (code !== RunExitCode.Success) return yield* new CliExit({ code, message: "" })

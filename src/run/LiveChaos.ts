@@ -1,0 +1,70 @@
+/**
+ * `--chaos <seed>`: a live run on the sandbox with faults injected, so a user can watch retries,
+ * breaker trips, fallbacks and compensations happen, then read which faults fired. The faults
+ * are a fixed mix at `--rate` (default 0.1) on every sandbox tool, decided by the seed: the same
+ * seed and input inject the same faults on the same calls.
+ *
+ * @example
+ * ```ts
+ * const injector = LiveChaos.injector(42, 0.2)
+ * const servers = yield* sandbox.pipe(Effect.provideService(FakeServer.CurrentInjector, injector))
+ * ```
+ * @module
+ */
+import * as FakeServer from "../../chaos/FakeServer.ts"
+import * as F from "../../chaos/Fault.ts"
+import * as Injector from "../../chaos/Injector.ts"
+
+/**
+ * The live fault mix: tool errors, JSON-RPC errors, dropped connections, rate limits, lost
+ * responses and extra latency, each at `rate` on every tool (at most one non-latency fault
+ * fires per call). No hangs: a live run would sit out the full call timeout.
+ *
+ * @example
+ * ```ts
+ * livePlan(42, 0.2).faults.length // => 6
+ * ```
+ */
+export const livePlan = (seed: number, rate: number): F.FaultPlan =>
+  F.plan(seed, [
+    F.toolError("*", "injected tool failure (--chaos)", { rate }),
+    F.jsonRpcError("*", -32603, "injected internal error (--chaos)", { rate: rate / 2 }),
+    F.connectionDrop("*", { rate: rate / 2 }),
+    F.rateLimited("*", 300, { rate: rate / 2 }),
+    F.lostResponse("*", { rate: rate / 2 }, "close"),
+    F.latency("*", F.uniform(50, 400), { rate })
+  ])
+
+/**
+ * An injector for a live chaos run.
+ *
+ * @example
+ * ```ts
+ * const injector = injector(7, 0.3)
+ * ```
+ */
+export const injector = (seed: number, rate: number): Injector.Injector => Injector.make(livePlan(seed, rate))
+
+/**
+ * The lines that close a live chaos run: the seed and every fault that fired.
+ *
+ * @example
+ * ```ts
+ * summaryLines(injector, 42) // => ["chaos seed 42: 3 faults fired", "  t=… payment.charge#1 LostResponse …"]
+ * ```
+ */
+export const summaryLines = (inj: Injector.Injector, seed: number): ReadonlyArray<string> => {
+  const log = inj.log
+  const t0 = log[0]?.atMs ?? 0
+  const shown = log.slice(0, 30).map((i) =>
+    `  +${i.atMs - t0}ms ${i.server}.${i.tool} (call ${i.call + 1}) ${i.kind}${i.detail ? `: ${i.detail}` : ""}`
+  )
+  return [
+    `chaos seed ${seed}: ${log.length} fault${log.length === 1 ? "" : "s"} fired${log.length > 30 ? " (first 30 shown)" : ""}`,
+    ...shown,
+    `  replay this run: the same command with --chaos ${seed}`
+  ]
+}
+
+/** The reference sandboxes read their injector from. */
+export const CurrentInjector = FakeServer.CurrentInjector
