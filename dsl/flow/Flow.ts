@@ -259,6 +259,7 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       compensationFailures: [],
       failedStep: undefined,
       memoryJournal: engine.kind === "memory" ? new Map() : undefined,
+      policies: engine.policies,
       inFlightAtCrash: resumed?.inFlight,
       resume: resumed
     }

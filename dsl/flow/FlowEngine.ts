@@ -10,6 +10,7 @@ import { createHash, type webcrypto } from "node:crypto"
 import { Context, Effect, type Fiber, Layer, type Scope } from "effect"
 import * as WebCrypto from "effect/crypto/WebCrypto"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import { type PolicyRegistry, registry } from "../policy/Policy.ts"
 import type { RunState } from "./RunScope.ts"
 
 /** What a run's body needs from the caller: its services and its shared state. */
@@ -37,6 +38,8 @@ export class FlowEngine extends Context.Service<FlowEngine, {
   readonly scope: Scope.Scope
   readonly registered: Set<string>
   readonly runs: Map<string, RunEntry>
+  /** Steps' stateful policy layers (breakers, bulkheads, …), shared by every run on this engine. */
+  readonly policies: PolicyRegistry
 }>()("mcpflow/dsl/flow/FlowEngine") {}
 
 /**
@@ -51,7 +54,7 @@ export const layer = (kind: string): Layer.Layer<FlowEngine, never, WorkflowEngi
   Layer.effect(FlowEngine)(
     Effect.gen(function*() {
       yield* WorkflowEngine.WorkflowEngine
-      return FlowEngine.of({ kind, scope: yield* Effect.scope, registered: new Set(), runs: new Map() })
+      return FlowEngine.of({ kind, scope: yield* Effect.scope, registered: new Set(), runs: new Map(), policies: registry() })
     })
   )
 

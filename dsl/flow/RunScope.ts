@@ -8,6 +8,7 @@
  */
 import { Cause, Clock, Context, type Deferred, Effect, Exit, Option } from "effect"
 import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
+import type { PolicyRegistry } from "../policy/Policy.ts"
 import { FlowDefinition } from "./FlowError.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
 
@@ -83,6 +84,8 @@ export interface RunState {
   readonly emit: (event: FlowEvent) => void
   /** Compensations of the whole run; rebuilt each time the engine (re)plays the body. */
   root: CompensationStack
+  /** Where steps' stateful policy layers live (one per engine), see `Policy.registry`. */
+  readonly policies?: PolicyRegistry | undefined
   /** Event-bus subscriptions of this run, by topic. */
   readonly subscriptions: Map<string, Array<Subscription>>
   readonly compensationFailures: Array<{ readonly step: string; readonly error: string }>

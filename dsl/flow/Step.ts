@@ -109,9 +109,16 @@ export const runStep = <A, E, R, R2>(
     const instance = yield* workflowInstance
     const journaled = Option.isSome(instance) && !scope.inActivity && scope.run?.mode === "run"
     const attemptsBefore = scope.run?.resume?.attemptsBefore.get(path) ?? 0
+    // One breaker circuit / bucket per step of a flow, whatever the batch item it runs for.
+    const policyKey = `${scope.run?.flow ?? "step"}:${path.replace(/\[[^\]]*\]/g, "[]")}`
     const policy = options?.policy === undefined
       ? undefined
-      : yield* Policy.make(attemptsBefore > 0 ? afterCrash(options.policy, attemptsBefore) : options.policy)
+      // Stateful layers (breakers, bulkheads, rate limits, caches) built from settings live as long as the
+      // engine: a breaker on a step trips across its runs, not only within one execution.
+      : yield* Policy.make(attemptsBefore > 0 ? afterCrash(options.policy, attemptsBefore) : options.policy, {
+        registry: scope.run?.policies,
+        owner: policyKey
+      })
     if (scope.run?.mode === "plan") {
       Plan.recordStep(scope.run, path, kind, options?.description, options?.compensate !== undefined)
       if (policy !== undefined) Plan.recordPolicies(scope.run, path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
@@ -119,7 +126,7 @@ export const runStep = <A, E, R, R2>(
     let ran = false
     const guarded = policy === undefined
       ? effect
-      : Policy.apply(policy, effect, { idempotent: options?.idempotent, key: path }) as Effect.Effect<A, E, R>
+      : Policy.apply(policy, effect, { idempotent: options?.idempotent, key: policyKey }) as Effect.Effect<A, E, R>
     const body = withStepSinks(scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded).pipe(
       Effect.onExit(() => Effect.sync(() => void (ran = true)))
     )
