@@ -134,7 +134,10 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
     )
     if (Exit.isFailure(exit)) {
       const { error } = renderCause(exit.cause)
-      notes.push(`the planning run ended early: ${error} (with sample data; later steps are not shown)`)
+      const where = state.failedStep === undefined ? "" : ` at step ${state.failedStep}`
+      notes.push(
+        `on sample data the planning run failed${where}: ${error}; what the flow does after that point (if anything) is not shown`
+      )
     }
     notes.push(
       "branches decided in plain code (if/else on results) appear only as taken with sample data; `when`, DAG nodes and parallel branches are explored whatever their conditions"
