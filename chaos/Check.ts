@@ -16,7 +16,8 @@
  *   listed in `nonIdempotent`) is never sent again for one logical request (by default:
  *   identical arguments; `requestKey` picks e.g. the idempotency key) after an earlier send
  *   that may have had its effect: one answered, cancelled (timeout), cut by a closed
- *   connection, or still pending. Re-sending after a refusal (`isError`, JSON-RPC error) is fine.
+ *   connection, or still pending. Re-sending after a refusal (`isError`, JSON-RPC error) is fine,
+ *   and so is a call carrying an `idempotency_key` (the server's dedup makes the repeat safe).
  *
  * The plans {@link check} draws (see {@link planArbitrary}) cover every tool of the servers and
  * focus on the non-idempotent ones: half the faults are ambiguous ones (a lost response, a hang,
@@ -252,7 +253,7 @@ const builtIns = <A, E>(
   const reported = new Set<string>()
   for (const c of run.sent) {
     const id = `${c.server}.${c.tool}`
-    if (!nonIdempotent.has(id)) continue
+    if (!nonIdempotent.has(id) || carriesIdempotencyKey(c.args)) continue
     const k = `${id} ${keyOf(c)}`
     const before = earlier.get(k) ?? []
     const unsafe = before.find((b) => b.end !== "refused")
@@ -267,6 +268,22 @@ const builtIns = <A, E>(
     earlier.set(k, before)
   }
   return out
+}
+
+/**
+ * A call that carries an idempotency key may be sent again: the key is how a non-idempotent
+ * tool makes a repeat safe. (Whether the server honours it is for the models' own invariants,
+ * e.g. "never charged twice", to check.)
+ */
+const carriesIdempotencyKey = (args: string): boolean => {
+  try {
+    const parsed: unknown = JSON.parse(args)
+    if (typeof parsed !== "object" || parsed === null) return false
+    const key = (parsed as Record<string, unknown>).idempotency_key ?? (parsed as Record<string, unknown>).idempotencyKey
+    return typeof key === "string" && key !== ""
+  } catch {
+    return false
+  }
 }
 
 const withLimits = (config: ServerConfig, limits: Spec<unknown, unknown>["limits"]): ServerConfig => {
