@@ -1,0 +1,529 @@
+/**
+ * The seeds' health check and recovery pattern (`HealthCheckManager.monitor_health`), run on a
+ * schedule for a bounded time: `rounds` rounds, `intervalSeconds` apart (a durable
+ * `Flow.sleep` between rounds, so a journaled run can park between them and be resumed).
+ *
+ * Each round checks every server at once (settle-all: one server's trouble never stops the
+ * others' checks):
+ *
+ * | server | healthy when | recovery |
+ * | --- | --- | --- |
+ * | `docker` | `docker_ps` succeeds and the expected containers run | `sudo systemctl restart docker` (desktop-commander) |
+ * | `kubernetes` | every deployment of the namespace has ready replicas | scale the ones without to `minReplicas` |
+ * | `prometheus-monitoring` | the system health is `healthy` | `kubectl rollout restart` each degraded service (desktop-commander) |
+ *
+ * For each server and round, as in the seeds:
+ *
+ * - the check failed (an error, after its retries) → one alert, severity medium;
+ * - unhealthy → the recovery action, then the check again: healthy → one notification
+ *   ("Recovery action executed for …", dashboard); still unhealthy or the action failed → one
+ *   alert, severity high.
+ *
+ * So every unhealthy check leads to exactly one alert in that round, or to a verified recovery.
+ * Alerts and notifications name their round (`[round 2] …`). The run succeeds when every round
+ * ran; it fails with `AlertsUndelivered` when an alert could not be sent (someone was not told).
+ *
+ * Run it on the built-in sandbox servers (in-process fakes, nothing real is touched; production
+ * `app` starts crashed, with no replica, so the first round shows a recovery):
+ *
+ * ```sh
+ * npx tsx flows/health-monitor.ts                                           # 3 rounds, 2 s apart: app (crashed) is scaled back up; exit 0
+ * npx tsx flows/health-monitor.ts --input '{"rounds":120,"intervalSeconds":30}'   # an hour at the seeds' 30 s
+ * npx tsx flows/health-monitor.ts --input '{"containers":["cache","db","worker"]}'  # a container that is not running: recovery, then an alert
+ * npx tsx flows/health-monitor.ts --json                                    # one JSON event per line
+ * npx tsx flows/health-monitor.ts --config .mcp.json                        # real servers
+ * npx mcpflow plan flows/health-monitor.ts                                  # its structure, without calling anything
+ * npx vitest run test/flows/health-monitor.test.ts                          # sandbox runs and the chaos suite
+ * ```
+ * @module
+ */
+import { Duration, Effect, Option, Ref, Result, Schema } from "effect"
+import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
+import type { McpflowToolError, McpGateway } from "../dsl/index.ts"
+import type { FakeServer, Injector } from "../chaos/index.ts"
+import type { FlowInvariant } from "../chaos/FlowCheck.ts"
+import type { ChaosSuite } from "../chaos/Runner.ts"
+import { main } from "../src/run/main.ts"
+import { type ClusterState, definitionOf, makeSandbox, type SandboxOptions, type SentMessage } from "./sandbox/index.ts"
+import { CommunicationHub, DesktopCommander } from "./servers/cicd.ts"
+import { PositiveInt } from "./servers/common.ts"
+import { Docker, Kubernetes } from "./servers/deploy.ts"
+import { PrometheusMonitoring } from "./servers/monitoring.ts"
+
+// -----------------------------------------------------------------------------
+// Input and output
+// -----------------------------------------------------------------------------
+
+const orDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+const Input = Schema.Struct({
+  /** How many rounds of checks (the run's bound). */
+  rounds: orDefault(PositiveInt.check(Schema.isLessThanOrEqualTo(100_000)), 3),
+  /** Time between the start of one round's wait and the next round (the seeds use 30 s). */
+  intervalSeconds: orDefault(Schema.Finite.check(Schema.isGreaterThan(0)), 2),
+  /** The containers docker must be running. */
+  containers: orDefault(Schema.Array(Schema.String), ["cache", "db"]),
+  /** The namespace whose deployments must have ready replicas. */
+  namespace: orDefault(Schema.String, "production"),
+  /** What a deployment with no ready replica is scaled back to. */
+  minReplicas: orDefault(PositiveInt, 3)
+})
+
+/** What happened to one server in one round. */
+export const CheckStatus = Schema.Literals(["healthy", "recovered", "unhealthy", "check-failed", "recovery-failed"])
+
+/**
+ * One server's outcome in one round.
+ *
+ * @example
+ * ```ts
+ * const r: typeof RoundResult.Type = { round: 1, server: "docker", status: "healthy", detail: "cache, db running", alerted: false, notified: false }
+ * ```
+ */
+export const RoundResult = Schema.Struct({
+  round: Schema.Int,
+  server: Schema.String,
+  status: CheckStatus,
+  detail: Schema.String,
+  /** An alert was sent for it. */
+  alerted: Schema.Boolean,
+  /** A recovery notification was sent for it. */
+  notified: Schema.Boolean
+})
+
+const Output = Schema.Struct({
+  rounds: Schema.Int,
+  checks: Schema.Int,
+  healthy: Schema.Int,
+  recovered: Schema.Int,
+  alerts: Schema.Int,
+  history: Schema.Array(RoundResult)
+})
+
+/**
+ * Alerts that could not be sent: the monitoring ran, but nobody was told about these.
+ *
+ * @example
+ * ```ts
+ * new AlertsUndelivered({ alerts: ["[round 2] Health check failed for docker: …"] }).message
+ * ```
+ */
+export class AlertsUndelivered extends Schema.TaggedError<AlertsUndelivered>()("AlertsUndelivered", {
+  alerts: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `${this.alerts.length} alert(s) could not be sent: ${this.alerts.join("; ")}`
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Checks and recoveries
+// -----------------------------------------------------------------------------
+
+type Settings = typeof Input.Type
+
+/** A check's verdict: healthy or not, and why (what the alert or notification says). */
+interface Verdict {
+  readonly healthy: boolean
+  readonly detail: string
+}
+
+/** A server's check (read-only, safe to repeat) and its recovery action. */
+interface Monitor {
+  readonly server: string
+  readonly check: (settings: Settings) => Effect.Effect<Verdict, McpflowToolError, McpGateway>
+  readonly recover: (settings: Settings, verdict: Verdict) => Effect.Effect<Verdict, McpflowToolError, McpGateway>
+}
+
+/** Checks retry transient failures quickly: a check must end well within a round. */
+const checkPolicy = { retry: { maxAttempts: 3, backoff: { kind: "exponential", initial: "200 millis", max: "2 seconds" } }, timeout: "10 seconds" } as const
+/** Recovery actions and messages are not repeated once they may have reached their server. */
+const actionPolicy = { retry: { maxAttempts: 3, backoff: { kind: "exponential", initial: "500 millis", max: "5 seconds" } }, timeout: "1 minute" } as const
+
+const commandVerdict = (what: string) => (r: { readonly success: boolean; readonly exit_code: number; readonly output: string }): Verdict =>
+  r.success ? { healthy: true, detail: `${what} done` } : { healthy: false, detail: `${what} exited ${r.exit_code}: ${r.output.slice(-200)}` }
+
+const docker = {
+  server: "docker",
+  check: (settings: Settings) =>
+    Effect.map(Docker.docker_ps({ all: false }), (ps): Verdict => {
+      if (!ps.success) return { healthy: false, detail: "docker ps did not succeed" }
+      const running = new Set(ps.containers.filter((c) => c.status === "running").flatMap((c) => c.names))
+      const missing = settings.containers.filter((name) => !running.has(name))
+      return missing.length === 0
+        ? { healthy: true, detail: `${settings.containers.join(", ") || "no container"} running` }
+        : { healthy: false, detail: `not running: ${missing.join(", ")}` }
+    }),
+  recover: () => Effect.map(DesktopCommander.execute_command({ command: "sudo systemctl restart docker" }), commandVerdict("systemctl restart docker"))
+} satisfies Monitor
+
+const kubernetes = {
+  server: "kubernetes",
+  check: (settings: Settings) =>
+    Effect.map(Kubernetes.kubectl_get({ resource_type: "deployments", namespace: settings.namespace }), (got): Verdict => {
+      const down = got.items.filter((d) => (d.status.ready_replicas ?? 0) === 0).map((d) => d.name)
+      return down.length === 0
+        ? { healthy: true, detail: `${got.items.length} deployment(s) ready in ${settings.namespace}` }
+        : { healthy: false, detail: `no ready replica: ${down.join(", ")}` }
+    }),
+  recover: (settings: Settings) =>
+    Effect.gen(function*() {
+      const got = yield* Kubernetes.kubectl_get({ resource_type: "deployments", namespace: settings.namespace })
+      const down = got.items.filter((d) => (d.status.ready_replicas ?? 0) === 0).map((d) => d.name)
+      const scaled = yield* Effect.forEach(down, (name) =>
+        Effect.map(
+          Kubernetes.kubectl_scale({ resource_type: "deployment", name, namespace: settings.namespace, replicas: settings.minReplicas }),
+          (r) => `${name} → ${r.replicas}`
+        ))
+      return { healthy: true, detail: scaled.length === 0 ? "nothing to scale" : `scaled ${scaled.join(", ")}` }
+    })
+} satisfies Monitor
+
+const prometheus = {
+  server: "prometheus-monitoring",
+  check: () =>
+    Effect.map(PrometheusMonitoring.get_system_health({ include_metrics: true, time_range: "5m" }), (h): Verdict => {
+      const degraded = h.services.filter((s) => s.status !== "healthy")
+      return h.status === "healthy" && degraded.length === 0
+        ? { healthy: true, detail: `${h.services.length} services healthy` }
+        : { healthy: false, detail: `system ${h.status}; ${degraded.map((s) => `${s.name} ${s.status} (error rate ${s.error_rate})`).join(", ") || "no service named"}` }
+    }),
+  recover: (settings: Settings) =>
+    Effect.gen(function*() {
+      const h = yield* PrometheusMonitoring.get_system_health({ include_metrics: false, time_range: "5m" })
+      const degraded = h.services.filter((s) => s.status !== "healthy").map((s) => s.name)
+      const results = yield* Effect.forEach(degraded, (service) =>
+        Effect.map(
+          DesktopCommander.execute_command({ command: `kubectl rollout restart deployment/${service} -n ${settings.namespace}` }),
+          commandVerdict(`rollout restart ${service}`)
+        ))
+      const failed = results.filter((r) => !r.healthy)
+      return failed.length === 0
+        ? { healthy: true, detail: degraded.length === 0 ? "nothing to restart" : `restarted ${degraded.join(", ")}` }
+        : { healthy: false, detail: failed.map((r) => r.detail).join("; ") }
+    })
+} satisfies Monitor
+
+/** The servers checked each round, in order. */
+export const monitors: ReadonlyArray<Monitor> = [docker, kubernetes, prometheus]
+
+const messageOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
+
+/**
+ * One server in one round: check; when unhealthy, recover and check again; then exactly one
+ * alert (check failed, recovery failed, still unhealthy) or one notification (recovered).
+ */
+const monitorOnce = (monitor: Monitor, round: number, settings: Settings) =>
+  Effect.gen(function*() {
+    const tag = `[round ${round}]`
+    const checked = yield* Effect.result(step("check", monitor.check(settings), { policy: checkPolicy, idempotent: true }))
+    const verdict = Result.isSuccess(checked) ? checked.success : undefined
+    const unhealthy = verdict !== undefined && !verdict.healthy
+
+    const recovery = yield* when(
+      "recover",
+      unhealthy,
+      Effect.gen(function*() {
+        const action = yield* Effect.result(step("action", monitor.recover(settings, verdict!), { policy: actionPolicy }))
+        if (Result.isFailure(action)) return { recovered: false, detail: `recovery failed: ${messageOf(action.failure)}`, failed: true }
+        if (!action.success.healthy) return { recovered: false, detail: `recovery failed: ${action.success.detail}`, failed: true }
+        const again = yield* Effect.result(step("recheck", monitor.check(settings), { policy: checkPolicy, idempotent: true }))
+        if (Result.isFailure(again)) return { recovered: false, detail: `${action.success.detail}; recheck failed: ${messageOf(again.failure)}`, failed: false }
+        return again.success.healthy
+          ? { recovered: true, detail: `${action.success.detail}; ${again.success.detail}`, failed: false }
+          : { recovered: false, detail: `${action.success.detail}; still unhealthy: ${again.success.detail}`, failed: false }
+      }),
+      { description: "the check found the server unhealthy" }
+    )
+
+    const status: typeof CheckStatus.Type = Result.isFailure(checked)
+      ? "check-failed"
+      : !unhealthy
+      ? "healthy"
+      : Option.match(recovery, {
+        onNone: () => "unhealthy" as const,
+        onSome: (r) => (r.recovered ? "recovered" as const : r.failed ? "recovery-failed" as const : "unhealthy" as const)
+      })
+    const detail = Result.isFailure(checked)
+      ? messageOf(checked.failure)
+      : Option.match(recovery, { onNone: () => verdict!.detail, onSome: (r) => `${verdict!.detail} → ${r.detail}` })
+
+    const alertText = status === "check-failed"
+      ? `${tag} Health check failed for ${monitor.server}: ${detail}`
+      : status === "recovery-failed"
+      ? `${tag} Recovery failed for ${monitor.server}: ${detail}`
+      : `${tag} ${monitor.server} is unhealthy after recovery: ${detail}`
+    const alerted = yield* when(
+      "alert",
+      status === "check-failed" || status === "unhealthy" || status === "recovery-failed",
+      Effect.result(step(
+        "send",
+        CommunicationHub.send_alert({
+          message: alertText,
+          severity: status === "check-failed" ? "medium" : "high",
+          metadata: { round, server: monitor.server, status, detail }
+        }),
+        { policy: actionPolicy }
+      )),
+      { description: "the check failed, or the server is still unhealthy" }
+    )
+    const notified = yield* when(
+      "notify",
+      status === "recovered",
+      Effect.result(step(
+        "send",
+        CommunicationHub.send_notification({
+          message: `${tag} Recovery action executed for ${monitor.server}: ${detail}`,
+          channels: ["dashboard"],
+          priority: "normal"
+        }),
+        { policy: actionPolicy }
+      )),
+      { description: "the recovery action restored the server" }
+    )
+    return {
+      result: {
+        round,
+        server: monitor.server,
+        status,
+        detail,
+        alerted: Option.exists(alerted, Result.isSuccess),
+        notified: Option.exists(notified, Result.isSuccess)
+      } satisfies typeof RoundResult.Type,
+      undelivered: Option.exists(alerted, Result.isFailure) ? [alertText] : []
+    }
+  })
+
+// -----------------------------------------------------------------------------
+// The flow
+// -----------------------------------------------------------------------------
+
+/**
+ * The monitor.
+ *
+ * @example
+ * ```ts
+ * const report = yield* Flow.run(healthMonitor, { rounds: 3, intervalSeconds: 30 })
+ * report.history.filter((r) => r.status !== "healthy")
+ * ```
+ */
+const healthMonitor = Flow.make({
+  name: "health-monitor",
+  description: "Check docker, kubernetes and prometheus every interval for a number of rounds; recover what is unhealthy, alert on what is not recovered",
+  input: Input,
+  output: Output,
+  uses: [
+    Docker.docker_ps,
+    Kubernetes.kubectl_get,
+    Kubernetes.kubectl_scale,
+    PrometheusMonitoring.get_system_health,
+    DesktopCommander.execute_command,
+    CommunicationHub.send_alert,
+    CommunicationHub.send_notification
+  ],
+  run: (settings) =>
+    Effect.gen(function*() {
+      const history: Array<typeof RoundResult.Type> = []
+      const undelivered: Array<string> = []
+      for (let round = 1; round <= settings.rounds; round++) {
+        const branches: Record<string, ReturnType<typeof monitorOnce>> = {}
+        for (const monitor of monitors) branches[monitor.server] = monitorOnce(monitor, round, settings)
+        const results = yield* parallel(`round ${round}`, branches, { mode: "settle", description: "every server at once" })
+        for (const monitor of monitors) {
+          const r = results[monitor.server]
+          // A branch never fails: each outcome is settled inside it.
+          if (r !== undefined && Result.isSuccess(r)) {
+            history.push(r.success.result)
+            undelivered.push(...r.success.undelivered)
+          }
+        }
+        if (round < settings.rounds) yield* Flow.sleep(`wait ${round}`, Duration.seconds(settings.intervalSeconds))
+      }
+      if (undelivered.length > 0) return yield* new AlertsUndelivered({ alerts: undelivered })
+      return {
+        rounds: settings.rounds,
+        checks: history.length,
+        healthy: history.filter((h) => h.status === "healthy").length,
+        recovered: history.filter((h) => h.status === "recovered").length,
+        alerts: history.filter((h) => h.alerted).length,
+        history
+      }
+    })
+})
+
+export default healthMonitor
+
+/**
+ * A cluster where production `app` has no replica: what a crashed deployment looks like to the
+ * checks (the kubernetes recovery scales it back up).
+ *
+ * @example
+ * ```ts
+ * chaosServers({}, scaledToZero)
+ * ```
+ */
+export const scaledToZero = (s: ClusterState): ClusterState => {
+  const app = s.deployments.get("production/app")
+  return app === undefined ? s : { ...s, deployments: new Map(s.deployments).set("production/app", { ...app, replicas: 0 }) }
+}
+
+/**
+ * The built-in sandbox: docker, kubernetes, prometheus-monitoring, desktop-commander and
+ * communication-hub fakes, where production `app` starts with no replica (a crashed
+ * deployment): the first round scales it back up and notifies, the next rounds find it healthy.
+ */
+export const sandbox = Effect.gen(function*() {
+  const { servers, state } = yield* makeSandbox()
+  yield* Ref.update(state.cluster, scaledToZero)
+  return Object.fromEntries(["docker", "kubernetes", "prometheus-monitoring", "desktop-commander", "communication-hub"].map((key) => [key, servers[key]!]))
+})
+
+main(import.meta, healthMonitor, { sandbox })
+
+// -----------------------------------------------------------------------------
+// Chaos: its fakes, invariants and settings (`npx mcpflow chaos flows/health-monitor.ts`)
+// -----------------------------------------------------------------------------
+
+/**
+ * The round an alert or notification names (`[round 2] …`).
+ *
+ * @example
+ * ```ts
+ * roundOf({ server: "communication-hub", tool: "send_alert", id: "a1", args: { message: "[round 2] x" } }) // => 2
+ * ```
+ */
+export const roundOf = (m: SentMessage): number => Number(/^\[round (\d+)\]/.exec(String(m.args.message))?.[1] ?? NaN)
+
+
+const CHAOS_SERVERS = ["communication-hub", "docker", "kubernetes", "prometheus-monitoring", "desktop-commander"] as const
+
+interface Snapshot {
+  readonly sent: ReadonlyArray<SentMessage>
+  readonly cluster: ClusterState
+}
+
+/**
+ * The sandbox's fakes as chaos definitions (fresh state per run, `prepare`d; the first carries
+ * the snapshot the invariants read: what the hub received, and the cluster).
+ *
+ * @example
+ * ```ts
+ * yield* Chaos.checkFlow(healthMonitor, { input: { rounds: 3 }, servers: chaosServers({ unhealthyServices: ["app"] }), invariants: chaosInvariants({ unhealthy: ["prometheus-monitoring"], rounds: 3 }) })
+ * ```
+ */
+export const chaosServers = (options: SandboxOptions, prepare: (s: ClusterState) => ClusterState = (s) => s) =>
+  Effect.gen(function*() {
+    const sandbox = yield* makeSandbox(options)
+    yield* Ref.update(sandbox.state.cluster, prepare)
+    const snapshot: Effect.Effect<Snapshot> = Effect.all({ sent: Ref.get(sandbox.state.sent), cluster: Ref.get(sandbox.state.cluster) })
+    return CHAOS_SERVERS.map((key, i): FakeServer.Definition => {
+      const def = definitionOf(sandbox.servers[key]!)
+      if (def === undefined) throw new Error(`the sandbox did not make ${key}`)
+      return i === 0 ? { ...def, snapshot } : def
+    })
+  })
+
+type MonitorOutput = typeof Output.Type
+type Run = Parameters<FlowInvariant<MonitorOutput, unknown>["holds"]>[0]
+const snapshotOf = (run: Run): Snapshot => run.snapshots["communication-hub"] as Snapshot
+const faultedOn = (run: Run, server: string, tool: string) => run.log.some((i) => i.server === server && (i.tool === tool || i.tool === "(connect)"))
+const sentMessage = (call: Injector.SentCall) => String((JSON.parse(call.args) as { readonly message?: unknown }).message)
+const about = (message: string, round: number, server: string) =>
+  message.startsWith(`[round ${round}] `) && (message.includes(` ${server}:`) || message.includes(` ${server} is `))
+/**
+ * The alerts (notifications) the flow sent about a server in a round: client-side sends, except
+ * those the server refused (nothing happened; a retry may follow). A message duplicated in
+ * transit is one send: what the hub then does with two copies is the hub's deduplication.
+ */
+const sends = (run: Run, tool: string, round: number, server: string) =>
+  run.sent.filter((c) => c.server === "communication-hub" && c.tool === tool && c.end !== "refused" && about(sentMessage(c), round, server))
+const alertsFor = (run: Run, round: number, server: string) => sends(run, "send_alert", round, server)
+const notificationsFor = (run: Run, round: number, server: string) => sends(run, "send_notification", round, server)
+/** The alerts the hub received about a server in a round. */
+const received = (run: Run, round: number, server: string) =>
+  snapshotOf(run).sent.filter((m) => m.tool === "send_alert" && about(String(m.args.message), round, server))
+const has = (run: Run, tag: "StepStarted" | "StepSucceeded" | "StepFailed" | "StepSkipped", path: string) =>
+  run.events.some((e) => e._tag === tag && e.path === path && (e._tag !== "StepFailed" || !e.interrupted))
+
+const roundsOf = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
+const SERVERS = monitors.map((m) => m.server)
+
+/** Each (round, server) whose check ran. */
+const checked = (run: Run, rounds: number) =>
+  roundsOf(rounds).flatMap((round) => SERVERS.filter((s) => has(run, "StepStarted", `round ${round}/${s}/check`)).map((server) => ({ round, server })))
+
+/**
+ * What must hold whatever the faults, for a run of `rounds` rounds where the servers in
+ * `unhealthy` really are unhealthy (and no recovery fixes them): at most one alert or
+ * notification per server per round; every unhealthy or failed check leads to exactly one alert
+ * in its round, or to a verified recovery; a really unhealthy server is alerted about in every
+ * round; a successful run ran every round, and a failed one failed only for an undelivered alert.
+ *
+ * @example
+ * ```ts
+ * chaosInvariants({ unhealthy: ["prometheus-monitoring"], rounds: 3 }).length // => 4
+ * ```
+ */
+export const chaosInvariants = (options: { readonly unhealthy: ReadonlyArray<string>; readonly rounds: number }): ReadonlyArray<FlowInvariant<MonitorOutput, unknown>> => [
+  {
+    name: "the flow never sends more than one alert or notification per server per round",
+    holds: (run) => checked(run, options.rounds).every(({ round, server }) => alertsFor(run, round, server).length <= 1 && notificationsFor(run, round, server).length <= 1),
+    detail: (run) => JSON.stringify(run.sent.filter((c) => c.server === "communication-hub").map((c) => `${sentMessage(c).slice(0, 60)}: ${c.end}`))
+  },
+  {
+    name: "every unhealthy or failed check leads to exactly one alert in that round, or to a verified recovery",
+    holds: (run) =>
+      checked(run, options.rounds).every(({ round, server }) => {
+        const at = `round ${round}/${server}`
+        const bad = has(run, "StepFailed", `${at}/check`) || has(run, "StepStarted", `${at}/recover`)
+        const alerts = alertsFor(run, round, server).length
+        if (!bad) return alerts === 0 && notificationsFor(run, round, server).length === 0
+        if (has(run, "StepStarted", `${at}/notify`)) return alerts === 0 && has(run, "StepSucceeded", `${at}/recover/recheck`)
+        return alerts === 1 || (alerts === 0 && faultedOn(run, "communication-hub", "send_alert")) ||
+          // The round was cut short (the run hung or was interrupted before the alert).
+          !has(run, "StepSucceeded", at)
+      }),
+    detail: (run) => `${checked(run, options.rounds).length} checks; sent: ${JSON.stringify(snapshotOf(run).sent.map((m) => m.args.message))}`
+  },
+  {
+    name: "a server that is really unhealthy is alerted about in every round (unless the alert itself was faulted)",
+    holds: (run) =>
+      options.unhealthy.every((server) =>
+        roundsOf(options.rounds).filter((r) => has(run, "StepSucceeded", `round ${r}/${server}`)).every((r) =>
+          received(run, r, server).length >= 1 || faultedOn(run, "communication-hub", "send_alert")
+        )
+      )
+  },
+  {
+    name: "a successful run ran every round; it fails only because an alert could not be sent",
+    holds: (run) =>
+      run.outcome._tag === "Success"
+        ? run.outcome.value.checks === options.rounds * SERVERS.length
+        : run.outcome._tag !== "Failure" ||
+          ((run.outcome.error as { readonly _tag?: string })._tag === "AlertsUndelivered" && faultedOn(run, "communication-hub", "send_alert")),
+    detail: (run) => String(run.outcome._tag === "Failure" ? JSON.stringify(run.outcome.error) : run.outcome._tag)
+  }
+]
+
+/** Each restart and each scale is a deliberate action of its round: its own request. */
+export const chaosRequestKey = (call: Injector.SentCall): string => (call.server === "desktop-commander" ? `${call.args}#${call.call}` : call.args)
+
+/**
+ * The chaos suite of `npx mcpflow chaos flows/health-monitor.ts`: 3 rounds 30 s apart on a
+ * healthy sandbox. The vitest suite also passes {@link chaosRequestKey}, which `ChaosSuite`
+ * cannot carry yet.
+ *
+ * @example
+ * ```ts
+ * chaos.input // => { rounds: 3, intervalSeconds: 30 }
+ * ```
+ */
+export const chaos: ChaosSuite = {
+  servers: chaosServers({}),
+  input: { rounds: 3, intervalSeconds: 30 },
+  invariants: chaosInvariants({ unhealthy: [], rounds: 3 }),
+  deadline: "2 hours",
+  runs: 160
+}
