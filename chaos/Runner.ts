@@ -44,6 +44,8 @@ export interface ChaosSuite {
   readonly allow?: ReadonlyArray<string> | undefined
   readonly maxConcurrency?: Readonly<Record<string, number>> | undefined
   readonly nonIdempotent?: ReadonlyArray<string> | undefined
+  /** What makes two sends of a non-idempotent tool "one logical request" (default: identical arguments). */
+  readonly requestKey?: Check.Spec<unknown, unknown>["requestKey"]
   readonly limits?: Check.Spec<unknown, unknown>["limits"]
   readonly runs?: number | undefined
   readonly faults?: Partial<Arbitraries.PlanOptions> | undefined
@@ -401,6 +403,7 @@ export const options = <I extends Schema.Top, O extends Schema.Top, E, R>(
   allow: suite.allow,
   maxConcurrency: suite.maxConcurrency,
   nonIdempotent: suite.nonIdempotent,
+  requestKey: suite.requestKey,
   limits: suite.limits,
   runs: cli.runs ?? suite.runs ?? 100,
   seed: cli.seed,
