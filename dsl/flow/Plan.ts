@@ -174,10 +174,22 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
 
 /** One value from a Schema, deterministic per `seed`. */
 const sample = <S extends Schema.Top>(schema: S, seed: string): Effect.Effect<S["Type"], FlowError> =>
-  Arbitrary.sampleEffect(Arbitrary.schema(schema as Schema.Top & Schema.Constraint), { count: 1, size: 2, seed }).pipe(
-    Effect.map((values) => values[0] as S["Type"]),
+  Arbitrary.sampleEffect(Arbitrary.schema(schema as Schema.Top & Schema.Constraint), { count: 12, size: 2, seed }).pipe(
+    // Prefer an answer that reports success, so the plan follows the path a working run takes.
+    Effect.map((values) => (values.find(reportsSuccess) ?? values[0]) as S["Type"]),
     Effect.orDie
   )
+
+const successFlags = ["success", "ok", "healthy", "passed", "valid", "delivered", "authorized", "accepted"]
+
+/** A sampled answer whose top-level success-like booleans are all true (and whose `status` is not a failure). */
+const reportsSuccess = (value: unknown): boolean => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return true
+  const record = value as Record<string, unknown>
+  for (const flag of successFlags) if (record[flag] === false) return false
+  const status = record.status
+  return typeof status !== "string" || !/fail|error|unhealthy|denied|reject|cancel/i.test(status)
+}
 
 /** Runs `effect` on a TestClock, advancing it until the effect ends or the virtual budget is spent. */
 const runVirtually = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Exit.Exit<A, E>> =>
