@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
 import { GatewayEvents } from "../../src/gateway/McpGateway.ts"
@@ -161,7 +161,7 @@ export const runStep = <A, E, R, R2>(
             : Effect.void
         )
       )
-    ).pipe(Effect.withSpan(`step ${path}`, { attributes: { "mcpflow.step": path, "mcpflow.kind": kind } }, { captureStackTrace: false }))
+    ).pipe(traced(path, kind))
     const durationMs = (yield* now) - started
     if (Exit.isSuccess(exit) && scope.run?.mode === "plan" && options?.compensate !== undefined) {
       // A plan shows what the compensation would call: walk it now, on sample data.
@@ -178,6 +178,21 @@ export const runStep = <A, E, R, R2>(
     }
     return yield* exit
   })
+
+/**
+ * A span per step, when a tracing backend is installed (`--otlp`); with Effect's in-memory
+ * tracer nobody could see it, so the step skips its cost.
+ */
+const traced = (path: string, kind: StepKind) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withFiber((fiber) =>
+    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
+      ? effect
+      : effect.pipe(
+        Effect.withSpan(`step ${path}`, { attributes: { "mcpflow.step": path, "mcpflow.kind": kind } }, {
+          captureStackTrace: false
+        })
+      )
+  )
 
 /** Reports a failed or interrupted step; the first real failure is the run's failing step. */
 export const reportFailure = (
