@@ -16,24 +16,27 @@ import * as F from "../../chaos/Fault.ts"
 import * as Injector from "../../chaos/Injector.ts"
 
 /**
- * The live fault mix: tool errors, JSON-RPC errors, dropped connections, rate limits, lost
- * responses and extra latency, each at `rate` on every tool (at most one non-latency fault
- * fires per call). No hangs: a live run would sit out the full call timeout.
+ * The live fault mix on every tool: tool errors, JSON-RPC errors, dropped connections, rate
+ * limits and lost responses sharing `rate` (about that share of calls fail), and extra latency
+ * at `rate`. No hangs: a live run would sit out the full call timeout.
  *
  * @example
  * ```ts
  * livePlan(42, 0.2).faults.length // => 6
  * ```
  */
-export const livePlan = (seed: number, rate: number): F.FaultPlan =>
-  F.plan(seed, [
-    F.toolError("*", "injected tool failure (--chaos)", { rate }),
-    F.jsonRpcError("*", -32603, "injected internal error (--chaos)", { rate: rate / 2 }),
-    F.connectionDrop("*", { rate: rate / 2 }),
-    F.rateLimited("*", 300, { rate: rate / 2 }),
-    F.lostResponse("*", { rate: rate / 2 }, "close"),
+export const livePlan = (seed: number, rate: number): F.FaultPlan => {
+  // `rate` is shared by the five failure kinds: about that share of the calls fail.
+  const each = rate / 5
+  return F.plan(seed, [
+    F.toolError("*", "injected tool failure (--chaos)", { rate: each }),
+    F.jsonRpcError("*", -32603, "injected internal error (--chaos)", { rate: each }),
+    F.connectionDrop("*", { rate: each }),
+    F.rateLimited("*", 300, { rate: each }),
+    F.lostResponse("*", { rate: each }, "close"),
     F.latency("*", F.uniform(50, 400), { rate })
   ])
+}
 
 /**
  * An injector for a live chaos run.
