@@ -20,6 +20,7 @@ import packageJson from "../../package.json" with { type: "json" }
 import { call } from "./commands/call.ts"
 import { chaos } from "./commands/chaos.ts"
 import { resume, runs, show, signal } from "./commands/history.ts"
+import { worker } from "./commands/worker.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { tools } from "./commands/tools.ts"
@@ -33,7 +34,7 @@ import { presenter, reportFailure } from "./output.ts"
  * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "resume", "runs", "show", "signal", "chaos"]
  * ```
  */
-export const subcommands = [tools, call, run, plan, resume, runs, show, signal, chaos] as const
+export const subcommands = [tools, call, run, plan, resume, runs, show, signal, chaos, worker] as const
 
 /**
  * The root `mcpflow` command.

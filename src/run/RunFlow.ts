@@ -15,6 +15,7 @@ import { Effect, Exit, Layer, Option, References, Result, type Schema, type Scop
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as Flow from "../../dsl/flow/Flow.ts"
 import type { FlowEngine } from "../../dsl/flow/FlowEngine.ts"
+import type { RunJournal } from "../engine/RunJournal.ts"
 import { FlowEvents } from "../../dsl/flow/FlowEvents.ts"
 import { CliExit } from "../cli/output.ts"
 import * as GatewayLayer from "../gateway/GatewayLayer.ts"
@@ -61,6 +62,8 @@ export interface FlowSource {
   readonly sandbox?: Sandbox | undefined
   /** The flow's file (recorded in the journal so `mcpflow resume <runId>` finds it). */
   readonly file?: string | undefined
+  /** An engine already open (a worker runs many runs on one); default: the one the flags pick. */
+  readonly engine?: Layer.Layer<FlowEngine | WorkflowEngine | RunJournal> | undefined
 }
 
 /**
@@ -194,9 +197,11 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
       const runId = resumeId ?? crypto.randomUUID()
       const started = Date.now()
       const execution = resumeId !== undefined
-        ? Flow.resume(flow, resumeId, { force: settings.force, sandbox }).pipe(Effect.provide(Engine.durable(settings.stateDir)))
+        ? Flow.resume(flow, resumeId, { force: settings.force, sandbox }).pipe(
+          Effect.provide(source.engine ?? Engine.durable(settings.stateDir))
+        )
         : Flow.run(flow, settings.input as I["Encoded"], { runId, sandbox, source: source.file }).pipe(
-          Effect.provide(Engine.layerFor({ journal: !settings.noJournal, stateDir: settings.stateDir }))
+          Effect.provide(source.engine ?? Engine.layerFor({ journal: !settings.noJournal, stateDir: settings.stateDir }))
         )
       const run = (execution as Effect.Effect<O["Type"], unknown, R>).pipe(
         Effect.withSpan(`flow ${flow.name}`, {

@@ -187,4 +187,38 @@ describe("durable runs survive SIGKILL", () => {
     clearTimeout(timer)
     assert.include(out, "released, approved by ana")
   })
+
+  it("a run killed while it waits for a signal is continued by mcpflow worker once the signal is recorded", async () => {
+    const { state } = fresh()
+    const cli = path.join(root, "bin", "mcpflow.js")
+    const waiting = spawn(process.execPath, [cli, "run", fixture("approval.ts"), "--json", "--state-dir", state], {
+      cwd: root,
+      env: { ...process.env, CI: "true", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    waiting.stdout!.on("data", (d) => (out += String(d)))
+    waiting.stderr!.on("data", () => {})
+    const deadline = Date.now() + 40_000
+    while (!out.includes('"path":"wait:approval"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    waiting.kill("SIGKILL")
+    await new Promise((r) => waiting.once("exit", r))
+    const runId = (JSON.parse(out.split("\n")[0]!) as { runId: string }).runId
+    const cliRun = (args: ReadonlyArray<string>) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [cli, ...args, "--state-dir", state], { cwd: root, env: { ...process.env, CI: "true" } })
+        let stdout = ""
+        let stderr = ""
+        child.stdout.on("data", (d) => (stdout += String(d)))
+        child.stderr.on("data", (d) => (stderr += String(d)))
+        child.on("exit", (code) => resolve({ code, stdout, stderr }))
+      })
+    assert.strictEqual((await cliRun(["signal", runId, "approval", "--payload", '{"approvedBy":"bo"}'])).code, 0)
+    const worked = await cliRun(["worker", "--once"])
+    assert.strictEqual(worked.code, 0, worked.stderr)
+    assert.include(worked.stderr, "1 run(s) continued, 0 failed")
+    const shown = await cliRun(["show", runId, "--json"])
+    assert.include(shown.stdout, '"status": "succeeded"')
+    assert.include(shown.stdout, "released, approved by bo")
+  })
 }, 180_000)
