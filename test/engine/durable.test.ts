@@ -219,6 +219,6 @@ describe("durable runs survive SIGKILL", () => {
     assert.include(worked.stderr, "1 run(s) continued, 0 failed")
     const shown = await cliRun(["show", runId, "--json"])
     assert.include(shown.stdout, '"status": "succeeded"')
-    assert.include(shown.stdout, "released, approved by bo")
+    assert.include(worked.stdout, "released, approved by bo")
   })
 }, 180_000)
