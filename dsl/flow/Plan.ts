@@ -19,6 +19,7 @@ import type { Flow } from "./Flow.ts"
 import type { FlowError } from "./FlowError.ts"
 import { FlowError as FlowErrorClass, InvalidFlowInput } from "./FlowError.ts"
 import { firstIssue } from "../SchemaIssues.ts"
+import * as Policy from "../policy/Policy.ts"
 import * as Recorder from "./PlanRecorder.ts"
 import { CurrentScope, type PlanNode, type RunState, renderCause, type StepScope } from "./RunScope.ts"
 
@@ -27,7 +28,7 @@ import { CurrentScope, type PlanNode, type RunState, renderCause, type StepScope
  *
  * @example
  * ```ts
- * const t: PlannedTool = { name: "docker.docker_build", server: "docker", tool: "docker_build", description: "Build an image", input: {}, output: {}, annotations: {} }
+ * const t: PlannedTool = { name: "docker.docker_build", server: "docker", tool: "docker_build", description: "Build an image", input: {}, output: {}, annotations: {}, declared: true, reached: true, policies: [] }
  * ```
  */
 export interface PlannedTool {
@@ -42,6 +43,8 @@ export interface PlannedTool {
   readonly declared: boolean
   /** Reached by the planning run. */
   readonly reached: boolean
+  /** The contract's own policy layers, outermost first (the gateway config may add more). */
+  readonly policies: ReadonlyArray<string>
 }
 
 /**
@@ -145,17 +148,25 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const declared = new Map(flow.uses.map((c) => [c.name, c]))
     if (declared.size === 0) notes.push("the flow declares no `uses`: the tool list is what the planning run reached")
     const all = new Map([...declared, ...reached])
-    const tools: Array<PlannedTool> = [...all.values()].map((c) => ({
-      name: c.name,
-      server: c.server,
-      tool: c.tool,
-      description: c.description,
-      input: c.inputJsonSchema(),
-      output: c.outputJsonSchema(),
-      annotations: { ...c.annotations },
-      declared: declared.has(c.name),
-      reached: reached.has(c.name)
-    }))
+    const tools: Array<PlannedTool> = []
+    for (const c of all.values()) {
+      tools.push({
+        name: c.name,
+        server: c.server,
+        tool: c.tool,
+        description: c.description,
+        input: c.inputJsonSchema(),
+        output: c.outputJsonSchema(),
+        annotations: { ...c.annotations },
+        declared: declared.has(c.name),
+        reached: reached.has(c.name),
+        // The contract's own policy (the gateway config may add or override per environment).
+        policies: c.policy === undefined ? [] : yield* Policy.make(c.policy as Policy.PolicyInput).pipe(
+          Effect.map((p) => Policy.describe(p as Policy.Policy<unknown, unknown, unknown>).map(Recorder.policyText)),
+          Effect.orElseSucceed((): ReadonlyArray<string> => ["(invalid policy settings)"])
+        )
+      })
+    }
     const undeclared = tools.filter((t) => t.reached && !t.declared && declared.size > 0)
     if (undeclared.length > 0) {
       notes.push(`reached but not declared in \`uses\`: ${undeclared.map((t) => t.name).join(", ")}`)
@@ -255,7 +266,11 @@ export const toText = (plan: FlowPlan): string => {
       t.declared ? undefined : "undeclared",
       t.reached ? undefined : "not reached"
     ].filter((f) => f !== undefined)
-    lines.push(`  ${t.name}(${typeText(t.input)}) → ${typeText(t.output)}${flags.length > 0 ? `  [${flags.join(", ")}]` : ""}`)
+    lines.push(
+      `  ${t.name}(${typeText(t.input)}) → ${typeText(t.output)}${flags.length > 0 ? `  [${flags.join(", ")}]` : ""}${
+        t.policies.length > 0 ? `  policies ${t.policies.join(" → ")}` : ""
+      }`
+    )
   }
   if (plan.notes.length > 0) lines.push("", "notes:", ...plan.notes.map((n) => `  - ${n}`))
   return lines.join("\n")
@@ -265,6 +280,7 @@ export const toText = (plan: FlowPlan): string => {
 const typeText = (schema: unknown): string => {
   if (typeof schema !== "object" || schema === null) return "unknown"
   const s = schema as { type?: unknown; properties?: Record<string, unknown>; required?: ReadonlyArray<string> }
+  if (s.type === "object" && s.properties === undefined) return "{}"
   if (s.type === "object" && s.properties !== undefined) {
     const req = new Set(s.required ?? [])
     return `{ ${Object.keys(s.properties).map((k) => `${k}${req.has(k) ? "" : "?"}`).join(", ")} }`

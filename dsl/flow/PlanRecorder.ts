@@ -46,8 +46,11 @@ export const recordCall = (run: RunState, path: string, tool: string): void => {
 export const recordPolicies = (run: RunState, path: string, policies: ReadonlyArray<PolicyDescriptor>): void => {
   const node = run.plan?.nodes.get(path)
   if (node === undefined) return
-  for (const p of policies) {
-    const settings = Object.entries(p.settings).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : String(v)}`)
-    node.policies.push(`${p.kind}(${settings.join(", ")})`)
-  }
+  for (const p of policies) node.policies.push(policyText(p))
+}
+
+/** One policy layer as plan text: `retry(maxAttempts=3, …)`. */
+export const policyText = (p: PolicyDescriptor): string => {
+  const settings = Object.entries(p.settings).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : String(v)}`)
+  return `${p.kind}(${settings.join(", ")})`
 }
