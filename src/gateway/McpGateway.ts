@@ -35,6 +35,11 @@ export interface CallOptions<A = unknown> {
    * kind off. A fallback may call other tools (it is given this gateway).
    */
   readonly policy?: PolicyInput<A, unknown, McpGateway> | undefined
+  /**
+   * This call is safe to repeat even though the tool is not declared idempotent (a read-only
+   * shell command, a rollback to a named revision): retries and hedges may repeat it.
+   */
+  readonly idempotent?: boolean | undefined
 }
 
 /**

@@ -193,7 +193,7 @@ export const makePolicies = Effect.fnUntraced(function*(
       if (policy.isEmpty) return attempt
       const a = contract.annotations
       const ctx: Policy.CallContext = {
-        idempotent: a.idempotent,
+        idempotent: callOptions?.idempotent ?? a.idempotent,
         readOnly: a.readOnly,
         key: contract.name,
         server: contract.server,

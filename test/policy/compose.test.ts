@@ -323,6 +323,14 @@ describe("Policy on contract calls", () => {
       assert.strictEqual(counts.charge, 1)
     }))
 
+  it.effect("a call site may declare one call of a non-idempotent tool safe to repeat", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* makeGateway({ svc: { timeout: "1s", retry: constantRetry(3, "100 millis") } })
+      const exit = yield* runFor(Svc.charge({ amount: 10 }, { idempotent: true }), 5_000).pipe(Effect.provide(layer))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(counts.charge, 3, "retried as if the tool were idempotent")
+    }))
+
   it.effect("precedence: call site > config server.tool > contract > config server", () =>
     Effect.gen(function*() {
       const { layer } = yield* makeGateway({ svc: { timeout: "1s" }, "svc.hang": { timeout: "500 millis" } })
