@@ -111,17 +111,15 @@ describe("Chaos.check", () => {
       assert.deepStrictEqual(died.violations.map((v) => v.invariant), ["typed-outcome"])
     }))
 
-  it.effect("throughput: a simple program under a 20 % fault rate", () =>
+  it.effect("a correct program holds every invariant over 200 runs at a 20 % fault rate", () =>
     Effect.gen(function*() {
       const program = Effect.gen(function*() {
         yield* InventoryApi.stock({ sku: "widget" })
         yield* InventoryApi.reserve({ sku: "widget", quantity: 1, order_id: "o1" })
         return yield* Payment.charge({ order_id: "o1", amount: 25, idempotency_key: "k" }, { timeout: "5 seconds" })
       })
-      const start = performance.now()
       const report = yield* Chaos.check({ servers: sagaServers, program, runs: 200, seed, faults: { rate: 0.2, maxFaults: 3 } })
-      const seconds = (performance.now() - start) / 1000
-      console.log(`[chaos throughput] ${report.runs} runs in ${seconds.toFixed(2)} s = ${(report.runs / seconds).toFixed(0)} runs/s\n${Chaos.format(report)}`)
+      assert.strictEqual(report.runs, 200)
       assert.isTrue(report.ok, Chaos.format(report))
     }))
 })
