@@ -270,7 +270,6 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         flow: flow.name,
         input,
         fingerprint: codeHash(flow),
-        structure: [],
         startedAt,
         source: options?.source
       })

@@ -1,5 +1,5 @@
 /**
- * The run history: one row per run (flow, status, input, structure fingerprint, outcome) and
+ * The run history: one row per run (flow, status, input, code fingerprint, outcome) and
  * every event of the run, in mcpflow's own tables next to the workflow engine's journal in the
  * same SQLite file (`.mcpflow/runs.db`). `mcpflow runs` and `mcpflow show` read it; resume
  * reads a run's input and fingerprint from it and finds the steps a crash left in flight.
@@ -41,7 +41,7 @@ export class JournalError extends Schema.TaggedError<JournalError>()("JournalErr
  *
  * @example
  * ```ts
- * const r: RunRecord = { runId: "r1", flow: "cicd", status: "succeeded", startedAt: 0, finishedAt: 900, input: {}, fingerprint: "ab12", structure: [], source: "flows/cicd.ts", failedStep: undefined, error: undefined, errorTag: undefined }
+ * const r: RunRecord = { runId: "r1", flow: "cicd", status: "succeeded", startedAt: 0, finishedAt: 900, input: {}, fingerprint: "ab12", source: "flows/cicd.ts", failedStep: undefined, error: undefined, errorTag: undefined }
  * ```
  */
 export interface RunRecord {
@@ -51,9 +51,8 @@ export interface RunRecord {
   readonly startedAt: number
   readonly finishedAt: number | undefined
   readonly input: unknown
+  /** A hash of the flow's code when the run started (a resume under changed code is checked). */
   readonly fingerprint: string
-  /** The flow's step structure when the run started (see `Fingerprint`). */
-  readonly structure: ReadonlyArray<string>
   /** The flow file the run was started from, when known. */
   readonly source: string | undefined
   readonly failedStep: string | undefined
@@ -77,7 +76,6 @@ export class RunJournal extends Context.Service<RunJournal, {
     readonly flow: string
     readonly input: unknown
     readonly fingerprint: string
-    readonly structure: ReadonlyArray<string>
     readonly startedAt: number
     /** The flow file, so `mcpflow resume <runId>` can find the flow again. */
     readonly source?: string | undefined
@@ -106,7 +104,7 @@ const migrations: ReadonlyArray<string> = [
   // format 1
   `CREATE TABLE IF NOT EXISTS mcpflow_runs (
      run_id TEXT PRIMARY KEY, flow TEXT NOT NULL, status TEXT NOT NULL,
-     started_at INTEGER NOT NULL, finished_at INTEGER, input TEXT NOT NULL, fingerprint TEXT NOT NULL, structure TEXT NOT NULL, source TEXT,
+     started_at INTEGER NOT NULL, finished_at INTEGER, input TEXT NOT NULL, fingerprint TEXT NOT NULL, source TEXT,
      failed_step TEXT, error TEXT, error_tag TEXT);
    CREATE TABLE IF NOT EXISTS mcpflow_signals (
      run_id TEXT NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL, sent_at INTEGER NOT NULL, delivered_at INTEGER,
@@ -177,7 +175,6 @@ interface RunRow {
   finished_at: number | null
   input: string
   fingerprint: string
-  structure: string
   source: string | null
   failed_step: string | null
   error: string | null
@@ -192,7 +189,6 @@ const toRecord = (r: RunRow): RunRecord => ({
   finishedAt: r.finished_at === null ? undefined : Number(r.finished_at),
   input: JSON.parse(r.input),
   fingerprint: r.fingerprint,
-  structure: JSON.parse(r.structure),
   source: r.source ?? undefined,
   failedStep: r.failed_step ?? undefined,
   error: r.error ?? undefined,
@@ -214,7 +210,7 @@ export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
       const attempt = <A>(f: () => A): Effect.Effect<A, JournalError> =>
         Effect.try({ try: f, catch: (thrown) => classify(file, thrown) })
       const insertRun = db.prepare(
-        `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, structure, source) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)
+        `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, source) VALUES (?, ?, 'running', ?, ?, ?, ?)
          ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, failed_step = NULL, error = NULL, error_tag = NULL`
       )
       const nextSeq = db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM mcpflow_events WHERE run_id = ?")
@@ -230,7 +226,6 @@ export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
               run.startedAt,
               JSON.stringify(run.input ?? null),
               run.fingerprint,
-              JSON.stringify(run.structure),
               run.source ?? null
             )
           }),

@@ -60,7 +60,7 @@ export const runs = Command.make(
   { stateDir: RunFlags.stateDir, json: Flag.Boolean("json").pipe(Flag.withDescription("Print the runs as JSON"), Flag.withDefault(false)) },
   Effect.fn("mcpflow.runs")(function*({ json, stateDir }) {
     const list = yield* withHistory(stateDir, (journal) => journal.list)
-    if (json) return yield* printJson(list.map(({ structure: _s, ...r }) => r))
+    if (json) return yield* printJson(list)
     if (list.length === 0) return yield* printLines([`no runs in ${stateDir}`])
     yield* printLines(
       columns([
@@ -94,8 +94,7 @@ export const show = Command.make(
   Effect.fn("mcpflow.show")(function*({ json, runId, stateDir }) {
     const [record, events] = yield* withHistory(stateDir, (journal) => Effect.all([journal.get(runId), journal.events(runId)]))
     if (json) {
-      const { structure: _s, ...rest } = record
-      return yield* printJson({ ...rest, events })
+      return yield* printJson({ ...record, events })
     }
     const model = Model.fold(events)
     const last = events.at(-1)?.at ?? record.startedAt
