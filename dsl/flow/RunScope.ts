@@ -24,12 +24,6 @@ export interface CompensationStack {
   readonly entries: Array<CompensationEntry>
 }
 
-/** A tool call seen while planning, with the step that made it. */
-export interface PlannedCall {
-  readonly path: string
-  readonly tool: string
-}
-
 /** One node of a plan: what the DSL knows about a step or group without running its tools. */
 export interface PlanNode {
   readonly path: string
