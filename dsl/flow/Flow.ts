@@ -236,7 +236,7 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
 ): Effect.Effect<O["Type"], E | FlowError | JournalError, Exclude<R, WorkflowEngine> | FlowEngine | WorkflowEngine> =>
   Effect.scoped(Effect.gen(function*() {
     const engine = yield* FlowEngine
-    const decoded = yield* decodeInput(flow, input)
+    const decoded = yield* decodeInput(flow.name, flow.input, input)
     const sink = yield* FlowEvents
     const journal = Option.getOrUndefined(yield* Effect.serviceOption(RunJournal))
     const runId = options?.runId ?? crypto.randomUUID()
@@ -408,13 +408,20 @@ import { Context, Scope } from "effect"
 const mergeContexts = (caller: Context.Context<never>, engine: Context.Context<never>): never =>
   Context.merge(caller, engine) as never
 
-const decodeInput = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O, E, R>, input: unknown) =>
-  Schema.decodeUnknownEffect(Schema.toCodecJson(flow.input))(input).pipe(
+/**
+ * Decodes a flow's input from its JSON form (the command line), or takes it as already typed
+ * (an app embedding the flow). When neither fits, the typed Schema's issue is the one reported:
+ * it reads "Expected number, got \"x\"", where the JSON codec's would list the string forms of
+ * non-finite numbers.
+ */
+export const decodeInput = <I extends Schema.Top>(flowName: string, schema: I, input: unknown): Effect.Effect<I["Type"], FlowError> =>
+  (Schema.decodeUnknownEffect(Schema.toCodecJson(schema))(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
+    Effect.catch(() => Schema.decodeUnknownEffect(schema)(input) as Effect.Effect<I["Type"], Schema.SchemaError>),
     Effect.mapError((error) => {
       const { message, path } = firstIssue(error.issue)
-      return new FlowError({ flow: flow.name, reason: new InvalidFlowInput({ path, issue: message }) })
+      return new FlowError({ flow: flowName, reason: new InvalidFlowInput({ path, issue: message }) })
     })
-  ) as Effect.Effect<I["Type"], FlowError, never>
+  )
 
 /** Turns the engine's exit into the run's result: typed flow errors, output validation. */
 const settle = <I extends Schema.Top, O extends Schema.Top, E, R>(

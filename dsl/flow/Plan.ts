@@ -15,10 +15,8 @@ import { Arbitrary, Cause, Effect, Exit, Fiber, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { McpGateway } from "../../src/gateway/McpGateway.ts"
 import type { ContractInfo } from "../Contract.ts"
-import type { Flow } from "./Flow.ts"
+import { decodeInput, type Flow } from "./Flow.ts"
 import type { FlowError } from "./FlowError.ts"
-import { FlowError as FlowErrorClass, InvalidFlowInput } from "./FlowError.ts"
-import { firstIssue } from "../SchemaIssues.ts"
 import * as Policy from "../policy/Policy.ts"
 import * as Recorder from "./PlanRecorder.ts"
 import { CurrentScope, type PlanNode, type RunState, renderCause, type StepScope } from "./RunScope.ts"
@@ -92,12 +90,7 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       ? yield* sample(flow.input, `${flow.name}:input`).pipe(
         Effect.tap(() => Effect.sync(() => notes.push("no input given: planned with a sample input generated from the input Schema")))
       )
-      : yield* (Schema.decodeUnknownEffect(Schema.toCodecJson(flow.input))(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
-        Effect.mapError((error) => {
-          const { message, path } = firstIssue(error.issue)
-          return new FlowErrorClass({ flow: flow.name, reason: new InvalidFlowInput({ path, issue: message }) })
-        })
-      )
+      : yield* decodeInput(flow.name, flow.input, input)
     const state: RunState = {
       runId: "plan",
       flow: flow.name,
