@@ -32,7 +32,7 @@
  * @module
  */
 import { Effect, Schema } from "effect"
-import { dag, Flow, type NodeOutcome, parallel, saga, step } from "../dsl/flow/index.ts"
+import { dag, Flow, type NodeOutcome, OutcomeUnknown, parallel, resolveByLookup, saga, step, verifiedUndo } from "../dsl/flow/index.ts"
 import type { McpflowToolError } from "../dsl/index.ts"
 import { main } from "../src/run/main.ts"
 import { sandboxServers } from "./sandbox/index.ts"
@@ -97,26 +97,8 @@ export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()("Va
   }
 }
 
-/**
- * A create failed after it may have reached its server, and the lookup that would say whether
- * it happened failed too.
- *
- * @example
- * ```ts
- * new OutcomeUnknown({ action: "ops_server.create_tenant", key: "hopper-labs", callError: "…", lookupError: "…" }).message
- * ```
- */
-export class OutcomeUnknown extends Schema.TaggedError<OutcomeUnknown>()("OutcomeUnknown", {
-  action: Schema.String,
-  key: Schema.String,
-  callError: Schema.String,
-  lookupError: Schema.String
-}) {
-  override get message(): string {
-    return `${this.action} for ${this.key}: unknown whether it happened (the call failed: ${this.callError}; ` +
-      `the lookup failed: ${this.lookupError}); reconcile by hand`
-  }
-}
+/** Re-exported: a keyed call whose outcome could not be found out (see `resolveByLookup`). */
+export { OutcomeUnknown }
 
 // -----------------------------------------------------------------------------
 // Policies
@@ -134,31 +116,7 @@ const patient = {
   timeout: "30 seconds"
 } as const
 
-/** A keyed create, resolved by a lookup when its answer was lost (see `flows/order-saga.ts`). */
-const resolving = <A, R>(
-  action: Effect.Effect<A, McpflowToolError, R>,
-  lookup: Effect.Effect<A | undefined, McpflowToolError, R>,
-  what: { readonly action: string; readonly key: string }
-): Effect.Effect<A, McpflowToolError | OutcomeUnknown, R> =>
-  // Transient too: after retries the error is the last attempt's (say, the server went down),
-  // while an earlier attempt may have reached the server and had its effect.
-  Effect.catchIf(action, (e) => e.mayHaveReachedServer || e.transient, (callError) =>
-    Effect.matchEffect(lookup, {
-      onFailure: (lookupError) =>
-        Effect.fail(new OutcomeUnknown({ ...what, callError: callError.message, lookupError: lookupError.message })),
-      onSuccess: (found) => (found === undefined ? Effect.fail(callError) : Effect.succeed(found))
-    }))
 
-/** A compensation whose effect is unknown after it failed is checked by reading the state back (see `flows/order-saga.ts`). */
-const undoing = <A, R>(
-  undo: Effect.Effect<A, McpflowToolError, R>,
-  verify: Effect.Effect<boolean, McpflowToolError, R>
-): Effect.Effect<unknown, McpflowToolError, R> =>
-  Effect.catchIf(undo, (e) => e.mayHaveReachedServer || e.transient, (undoError) =>
-    verify.pipe(
-      Effect.orElseSucceed(() => false),
-      Effect.flatMap((undone) => (undone ? Effect.void : Effect.fail(undoError)))
-    ))
 
 // -----------------------------------------------------------------------------
 // The DAG's nodes (the seed's steps)
@@ -193,7 +151,7 @@ const createAccounts = (c: Customer) =>
   Effect.gen(function*() {
     const { billing_account_id } = yield* step(
       "create_billing_account",
-      resolving(
+      resolveByLookup(
         Finance.create_billing_account({ customer_id: c.customer_id, plan: c.plan, currency: c.currency }, { policy: retry3 }).pipe(
           Effect.map((a) => ({ billing_account_id: a.billing_account_id }))
         ),
@@ -207,7 +165,7 @@ const createAccounts = (c: Customer) =>
       {
         description: "keyed by customer id",
         compensate: ({ billing_account_id }) =>
-          undoing(
+          verifiedUndo(
             Finance.close_billing_account({ billing_account_id }, { policy: patient }),
             Finance.find_billing_account({ customer_id: c.customer_id }, { policy: patient }).pipe(
               Effect.map((f) => !(f.found && f.status === "active"))
@@ -232,7 +190,7 @@ const provisionServices = (c: Customer) =>
   Effect.gen(function*() {
     const tenant = yield* step(
       "create_tenant",
-      resolving(
+      resolveByLookup(
         Ops.create_tenant({ customer_id: c.customer_id, tenant_name: c.tenant_name, region: c.region }, { policy: retry3 }).pipe(
           Effect.map((t) => ({ tenant_id: t.tenant_id, endpoint: t.endpoint }))
         ),
@@ -248,7 +206,7 @@ const provisionServices = (c: Customer) =>
       {
         description: "keyed by tenant name",
         compensate: ({ tenant_id }) =>
-          undoing(
+          verifiedUndo(
             Ops.delete_tenant({ tenant_id }, { policy: patient }),
             Ops.find_tenant({ tenant_name: c.tenant_name }, { policy: patient }).pipe(Effect.map((f) => !(f.found && f.deleted !== true)))
           )

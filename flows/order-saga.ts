@@ -31,7 +31,7 @@
  * @module
  */
 import { Effect, Schema } from "effect"
-import { Flow, saga, step } from "../dsl/flow/index.ts"
+import { Flow, OutcomeUnknown, resolveByLookup, saga, step, verifiedUndo } from "../dsl/flow/index.ts"
 import type { McpflowToolError } from "../dsl/index.ts"
 import { main } from "../src/run/main.ts"
 import { sandboxServers } from "./sandbox/index.ts"
@@ -68,26 +68,8 @@ const Output = Schema.Struct({
   record_id: Schema.String
 })
 
-/**
- * A step's call failed after it may have reached its server, and the lookup that would say
- * whether it happened failed too: the order's state on that server is unknown.
- *
- * @example
- * ```ts
- * new OutcomeUnknown({ action: "charge_card", key: "order:ord-1:charge", callError: "…", lookupError: "…" }).message
- * ```
- */
-export class OutcomeUnknown extends Schema.TaggedError<OutcomeUnknown>()("OutcomeUnknown", {
-  action: Schema.String,
-  key: Schema.String,
-  callError: Schema.String,
-  lookupError: Schema.String
-}) {
-  override get message(): string {
-    return `${this.action} for ${this.key}: unknown whether it happened (the call failed: ${this.callError}; ` +
-      `the lookup failed: ${this.lookupError}); reconcile by hand`
-  }
-}
+/** Re-exported: a keyed call whose outcome could not be found out (see `resolveByLookup`). */
+export { OutcomeUnknown }
 
 /**
  * The order's id already has a charge (live or refunded): a new run of it would answer that
@@ -123,41 +105,7 @@ const chargePolicy = { retry: { maxAttempts: 3, backoff, jitter: "full", retryNo
 /** Lookups and compensations: idempotent, worth more patience. */
 const patientPolicy = { retry: { maxAttempts: 5, backoff, jitter: "full" }, timeout: "15 seconds" } as const
 
-/**
- * Runs `action`; when it failed after it may have reached the server (or transiently: an earlier
- * attempt may have), asks `lookup` whether it happened: found → the step succeeded with what was
- * found; not found → the original failure; the lookup failed → {@link OutcomeUnknown}. A refusal
- * (`ToolFailed`, `InvalidInput`, …) means it did not happen: no lookup.
- */
-const resolving = <A, R>(
-  action: Effect.Effect<A, McpflowToolError, R>,
-  lookup: Effect.Effect<A | undefined, McpflowToolError, R>,
-  what: { readonly action: string; readonly key: string }
-): Effect.Effect<A, McpflowToolError | OutcomeUnknown, R> =>
-  // Transient too: after retries the error is the last attempt's (say, the server went down),
-  // while an earlier attempt may have reached the server and had its effect.
-  Effect.catchIf(action, (e) => e.mayHaveReachedServer || e.transient, (callError) =>
-    Effect.matchEffect(lookup, {
-      onFailure: (lookupError) =>
-        Effect.fail(new OutcomeUnknown({ ...what, callError: callError.message, lookupError: lookupError.message })),
-      onSuccess: (found) => (found === undefined ? Effect.fail(callError) : Effect.succeed(found))
-    }))
 
-/**
- * Runs a compensation; when it failed in a way that leaves its effect unknown (its answer was
- * lost or did not fit the contract, or the server was unreachable after retries), reads the
- * state back with `verify`: undone → the compensation succeeded; otherwise its failure stands
- * (the run reports it as `CompensationsFailed`).
- */
-const undoing = <A, R>(
-  undo: Effect.Effect<A, McpflowToolError, R>,
-  verify: Effect.Effect<boolean, McpflowToolError, R>
-): Effect.Effect<unknown, McpflowToolError, R> =>
-  Effect.catchIf(undo, (e) => e.mayHaveReachedServer || e.transient, (undoError) =>
-    verify.pipe(
-      Effect.orElseSucceed(() => false),
-      Effect.flatMap((undone) => (undone ? Effect.void : Effect.fail(undoError)))
-    ))
 
 // -----------------------------------------------------------------------------
 // The saga's steps
@@ -166,7 +114,7 @@ const undoing = <A, R>(
 const reserve = (order: Order) =>
   step(
     "reserve inventory",
-    resolving(
+    resolveByLookup(
       Inventory.reserve_items({ order_id: order.order_id, items: order.items }, { policy: actionPolicy }).pipe(
         Effect.map((r) => ({ reservation_id: r.reservation_id }))
       ),
@@ -178,7 +126,7 @@ const reserve = (order: Order) =>
     {
       description: "inventory_server.reserve_items, keyed by order id",
       compensate: ({ reservation_id }) =>
-        undoing(
+        verifiedUndo(
           Inventory.release_reservation({ reservation_id }, { policy: patientPolicy }),
           Inventory.find_reservation({ order_id: order.order_id }, { policy: patientPolicy }).pipe(
             Effect.map((f) => f.reservation_id === reservation_id && f.status === "released")
@@ -190,7 +138,7 @@ const reserve = (order: Order) =>
 const charge = (order: Order, idempotency_key: string) =>
   step(
     "charge payment",
-    resolving(
+    resolveByLookup(
       Payment.charge_card({
         order_id: order.order_id,
         amount_cents: order.amount_cents,
@@ -206,7 +154,7 @@ const charge = (order: Order, idempotency_key: string) =>
     {
       description: `payment_server.charge_card with idempotency key order:<order_id>:charge`,
       compensate: ({ charge_id }) =>
-        undoing(
+        verifiedUndo(
           Payment.refund_charge({ charge_id, reason: "order_failed" }, { policy: patientPolicy }),
           Payment.get_charge({ charge_id }, { policy: patientPolicy }).pipe(Effect.map((c) => c.status === "refunded"))
         )
@@ -216,7 +164,7 @@ const charge = (order: Order, idempotency_key: string) =>
 const schedule = (order: Order) =>
   step(
     "schedule delivery",
-    resolving(
+    resolveByLookup(
       Logistics.schedule_delivery({
         order_id: order.order_id,
         address: order.address,
@@ -231,7 +179,7 @@ const schedule = (order: Order) =>
     {
       description: "logistics_server.schedule_delivery, keyed by order id",
       compensate: ({ shipment_id }) =>
-        undoing(
+        verifiedUndo(
           Logistics.cancel_shipment({ shipment_id, reason: "order_failed" }, { policy: patientPolicy }),
           Logistics.get_shipment({ shipment_id }, { policy: patientPolicy }).pipe(Effect.map((x) => x.status === "cancelled"))
         )
@@ -241,7 +189,7 @@ const schedule = (order: Order) =>
 const record = (order: Order) =>
   step(
     "record purchase",
-    resolving(
+    resolveByLookup(
       Crm.record_purchase({
         customer_id: order.customer_id,
         order_id: order.order_id,
@@ -256,7 +204,7 @@ const record = (order: Order) =>
     {
       description: "crm_server.record_purchase, keyed by order id",
       compensate: ({ record_id }) =>
-        undoing(
+        verifiedUndo(
           Crm.revert_purchase_record({ record_id }, { policy: patientPolicy }),
           Crm.find_purchase({ order_id: order.order_id }, { policy: patientPolicy }).pipe(
             Effect.map((f) => f.record_id === record_id && f.reverted === true)
