@@ -48,11 +48,11 @@ const ambiguous = (e: McpflowToolError): boolean => e.mayHaveReachedServer || e.
  * ))
  * ```
  */
-export const resolveByLookup = <A, R, A2 extends A = A>(
+export const resolveByLookup = <A, R, A2 = A, R2 = never>(
   action: Effect.Effect<A, McpflowToolError, R>,
-  lookup: Effect.Effect<A2 | undefined, McpflowToolError, R>,
+  lookup: Effect.Effect<A2 | undefined, McpflowToolError, R2>,
   what: { readonly action: string; readonly key: string }
-): Effect.Effect<A, McpflowToolError | OutcomeUnknown, R> =>
+): Effect.Effect<A | A2, McpflowToolError | OutcomeUnknown, R | R2> =>
   Effect.catchIf(action, ambiguous, (callError) =>
     Effect.matchEffect(lookup, {
       onFailure: (lookupError) =>
