@@ -12,9 +12,8 @@
  *   repository and below.
  *
  * Both are started by this Node binary from `node_modules` (no `npx`, no download). The gateway
- * allows only the tools the flow calls. Run as a file, the flow writes that configuration to
- * `.mcpflow/repo-check.mcp.json` and runs with `--config` on it (the report's first line says
- * "real servers"); give `--config` yourself to use other servers.
+ * allows only the tools the flow calls. They are the flow's default servers (its report's first
+ * line says "real servers"); give `--config` to use others.
  *
  * What it does:
  *
@@ -34,7 +33,7 @@
  * npx tsx flows/repo-check.ts --input '{"commands":[{"name":"node","command":"node","args":["--version"]}]}'
  * npx tsx flows/repo-check.ts --input '{"reportDir":"./.mcpflow/reports/nightly"}' --json
  * npx tsx flows/repo-check.ts --config .mcp.json                           # servers of your own config (keys commands, filesystem)
- * npx mcpflow run flows/repo-check.ts --config .mcpflow/repo-check.mcp.json   # via the CLI: it needs --config (the file above)
+ * npx mcpflow run flows/repo-check.ts                                      # the same through the CLI
  * npx mcpflow plan flows/repo-check.ts                                     # its structure, without calling anything
  * npx vitest run test/flows/repo-check.test.ts                             # runs the real servers on a tiny package
  * ```
@@ -42,16 +41,11 @@
  */
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Clock, Console, DateTime, Duration, Effect, FileSystem, Redacted, Result, Schema } from "effect"
-import { CliOutput, Command } from "effect/cli"
+import { Clock, DateTime, Duration, Effect, Redacted, Result, Schema } from "effect"
 import { Flow, step, when } from "../dsl/flow/index.ts"
 import type { McpflowToolError, McpGateway } from "../dsl/index.ts"
-import packageJson from "../package.json" with { type: "json" }
-import { CliExit, presenter, reportFailure } from "../src/cli/output.ts"
 import type { StdioServerConfig } from "../src/gateway/ServerConfig.ts"
-import { flowCommand, isEntryPoint, main } from "../src/run/main.ts"
+import { main } from "../src/run/main.ts"
 import { commandRunnerServer, Commands, type RunResult } from "./servers/commandRunner.ts"
 import { Filesystem, referenceServerEntry } from "./servers/reference.ts"
 
@@ -447,43 +441,8 @@ export const localMcpJson = (options: LocalServersOptions = {}) => {
   return { mcpServers: { commands: entry(servers.commands), filesystem: entry(servers.filesystem) }, allow: [...localAllow] }
 }
 
-/** Flags with which the user picks the servers (or asks for help) themselves. */
-const choosesServers = (arg: string) =>
-  ["--config", "-c", "--sandbox", "--dry-run", "--help", "-h", "--version"].includes(arg) || arg.startsWith("--config=")
-
-const thisFile = fileURLToPath(import.meta.url)
-
 /**
- * As a file: unless the command line names servers itself, write the real local servers'
- * config to `.mcpflow/repo-check.mcp.json` and run with `--config` on it (a real-servers run,
- * reported as such). Imported: registered like any flow file (`mcpflow run … --config …`).
+ * Its default servers are real: mcpflow's command runner and `@modelcontextprotocol/server-filesystem`
+ * as local stdio processes (`--config` names others). The run is reported as a real-servers run.
  */
-if (isEntryPoint(import.meta.url, process.argv[1])) {
-  const program = Effect.gen(function*() {
-    const args = process.argv.slice(2)
-    let argv = args
-    if (!args.some(choosesServers)) {
-      const fs = yield* FileSystem.FileSystem
-      const file = path.join(repositoryRoot, ".mcpflow", "repo-check.mcp.json")
-      yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(
-        Effect.andThen(fs.writeFileString(file, `${JSON.stringify(localMcpJson(), null, 2)}\n`)),
-        Effect.mapError((e) => new CliExit({ code: 2, message: `repo-check: cannot write ${file}: ${e.message}` }))
-      )
-      yield* Console.error(
-        `repo-check: REAL local MCP servers, not a sandbox: mcpflow's command runner (npm, npx, node; root ${repositoryRoot}) ` +
-          `and @modelcontextprotocol/server-filesystem (below ${repositoryRoot}); config: ${path.relative(process.cwd(), file) || file}`
-      )
-      argv = [...args, "--config", file]
-    }
-    yield* Command.runWith(flowCommand(repoCheck, { file: thisFile }, "npx tsx flows/repo-check.ts"), { version: packageJson.version })(argv)
-  })
-  NodeRuntime.runMain(
-    program.pipe(
-      Effect.catch(reportFailure),
-      Effect.provide(CliOutput.layerPresenter(presenter)),
-      Effect.provide(NodeServices.layer)
-    )
-  )
-} else {
-  main(import.meta, repoCheck)
-}
+main(import.meta, repoCheck, { local: { servers: Effect.sync(() => localServers()), allow: localAllow } })

@@ -14,7 +14,7 @@ import { pathToFileURL } from "node:url"
 import { Effect, Schema } from "effect"
 import * as FlowModule from "../../dsl/flow/Flow.ts"
 import type { AnyFlow, Flow } from "../../dsl/flow/Flow.ts"
-import type { RunServices, Sandbox } from "./RunFlow.ts"
+import type { FlowSource, RunServices, Sandbox } from "./RunFlow.ts"
 import { registered } from "./Registry.ts"
 
 /**
@@ -48,6 +48,8 @@ export interface LoadedFlow {
   readonly file: string
   readonly flow: Flow<Schema.Top, Schema.Top, unknown, RunServices>
   readonly sandbox: Sandbox | undefined
+  /** Real servers the flow starts itself by default (see `FlowSource.local`). */
+  readonly local?: FlowSource["local"]
 }
 
 /**
@@ -90,5 +92,5 @@ export const loadFlow = (file: string): Effect.Effect<LoadedFlow, FlowFileError>
     }
     const exported = module["sandbox"]
     const sandbox = Effect.isEffect(exported) ? (exported as Sandbox) : registered(flow)?.sandbox
-    return { file, flow: flow as unknown as LoadedFlow["flow"], sandbox }
+    return { file, flow: flow as unknown as LoadedFlow["flow"], sandbox, local: registered(flow)?.local }
   })

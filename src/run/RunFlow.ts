@@ -62,6 +62,11 @@ export interface FlowSource {
   readonly sandbox?: Sandbox | undefined
   /** The flow's file (recorded in the journal so `mcpflow resume <runId>` finds it). */
   readonly file?: string | undefined
+  /**
+   * Real servers the flow starts itself when no `--config` is given (e.g. local stdio servers),
+   * with the gateway allowlist to apply: a run on them is reported as a real-servers run.
+   */
+  readonly local?: { readonly servers: Sandbox; readonly allow?: ReadonlyArray<string> | undefined } | undefined
   /** An engine already open (a worker runs many runs on one); default: the one the flags pick. */
   readonly engine?: Layer.Layer<FlowEngine | WorkflowEngine | RunJournal> | undefined
 }
@@ -76,6 +81,7 @@ export interface FlowSource {
  */
 export type Servers =
   | { readonly _tag: "Sandbox" }
+  | { readonly _tag: "Local" }
   | { readonly _tag: "Config"; readonly file: string; readonly implicit?: boolean | undefined }
 
 /**
@@ -96,6 +102,7 @@ export const chooseServers = (options: {
   readonly dryRun: boolean
   readonly chaos?: boolean | undefined
   readonly hasSandbox: boolean
+  readonly hasLocal?: boolean | undefined
 }): Result.Result<Servers, string> => {
   const wantsSandbox = options.sandbox || options.dryRun || options.chaos === true
   if (Option.isSome(options.config) && wantsSandbox) {
@@ -112,6 +119,7 @@ export const chooseServers = (options: {
     )
   }
   if (wantsSandbox || options.hasSandbox) return Result.succeed({ _tag: "Sandbox" })
+  if (options.hasLocal === true) return Result.succeed({ _tag: "Local" })
   return Result.succeed({ _tag: "Config", file: "./.mcp.json", implicit: true })
 }
 
@@ -133,6 +141,11 @@ const gatewayLayer = (servers: Servers, source: FlowSource, injector?: Injector 
         ? GatewayLayer.layer({ servers: {} })
         : GatewayLayer.layerFromFile(servers.file)
     ))
+    : servers._tag === "Local"
+    ? Layer.unwrap(
+      Effect.map(source.local?.servers ?? Effect.succeed({}), (found) =>
+        GatewayLayer.layer({ servers: found, ...(source.local?.allow !== undefined ? { allow: source.local.allow } : {}) }))
+    )
     : Layer.unwrap(
       Effect.map(
         (source.sandbox ?? Effect.succeed({})).pipe(Effect.provideService(LiveChaos.CurrentInjector, injector)),
@@ -171,7 +184,8 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         sandbox: settings.sandbox,
         dryRun: settings.dryRun,
         chaos: Option.isSome(settings.chaos),
-        hasSandbox: source.sandbox !== undefined
+        hasSandbox: source.sandbox !== undefined,
+        hasLocal: source.local !== undefined
       })
       if (Result.isFailure(chosen)) {
         yield* reporter.finish(Exit.fail({ _tag: "UsageError", message: chosen.failure }), {

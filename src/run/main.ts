@@ -71,9 +71,11 @@ export const flowCommand = <I extends Schema.Top, O extends Schema.Top, E, R ext
   Command.make(flow.name, RunFlags.all, (settings) => runFlow(flow, settings, source)).pipe(
     Command.withDescription(
       `${flow.description ?? `Run the flow ${flow.name}`}. ${
-        source.sandbox === undefined
-          ? "Runs against the servers of --config (default ./.mcp.json)."
-          : "Runs on its sandbox (in-process fake servers) unless --config names real servers."
+        source.sandbox !== undefined
+          ? "Runs on its sandbox (in-process fake servers) unless --config names real servers."
+          : source.local !== undefined
+          ? "Runs against the real local servers it starts itself unless --config names others."
+          : "Runs against the servers of --config (default ./.mcp.json)."
       } The report goes to stderr (a live tree on a terminal, plain lines otherwise or with CI=true) and the result to stdout; --json prints JSON lines on stdout instead. Exit codes: 0 success, 1 the flow failed, 2 bad input/config/usage, 130 interrupted (compensations ran).`
     ),
     Command.withExamples([

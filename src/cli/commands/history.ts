@@ -139,8 +139,8 @@ export const resume = Command.make(
     const record = yield* withHistory(settings.stateDir, (journal) => journal.get(runId))
     const source = Option.getOrUndefined(file) ?? record.source
     if (source === undefined) return yield* usage(`run ${runId} does not record its flow file; pass --file flows/x.ts`)
-    const { flow, sandbox } = yield* load(source)
-    yield* runFlow(flow, { ...settings, resume: Option.some(runId) }, { sandbox, file: path.resolve(source) })
+    const { flow, local, sandbox } = yield* load(source)
+    yield* runFlow(flow, { ...settings, resume: Option.some(runId) }, { sandbox, local, file: path.resolve(source) })
   })
 ).pipe(
   Command.withShortDescription("Resume a journaled run a crash left unfinished"),

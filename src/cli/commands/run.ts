@@ -57,8 +57,8 @@ export const run = Command.make(
   "run",
   { file: flowFile, ...RunFlags.all },
   Effect.fn("mcpflow.run")(function*({ file, ...settings }) {
-    const { flow, sandbox } = yield* load(file)
-    yield* runFlow(flow, settings, { sandbox, file: path.resolve(file) })
+    const { flow, local, sandbox } = yield* load(file)
+    yield* runFlow(flow, settings, { sandbox, local, file: path.resolve(file) })
   })
 ).pipe(
   Command.withShortDescription("Run a flow file with a live report"),

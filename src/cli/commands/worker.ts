@@ -71,7 +71,7 @@ export const worker = Command.make(
             yield* Console.error(`continuing run ${record.runId} (${record.flow}, ${path.relative(process.cwd(), record.source)})`)
             const fiber = yield* Effect.forkChild(
               Effect.gen(function*() {
-                const { flow, sandbox } = yield* load(record.source!)
+                const { flow, local, sandbox } = yield* load(record.source!)
                 yield* runFlow(flow, {
                   input: record.input,
                   config,
@@ -87,7 +87,7 @@ export const worker = Command.make(
                   force: false,
                   chaos: Option.none(),
                   rate: 0
-                }, { sandbox, file: record.source, engine })
+                }, { sandbox, local, file: record.source, engine })
                 return true
               }).pipe(
                 Effect.catch((e: CliExit) =>
