@@ -299,65 +299,41 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         }).pipe(Effect.ignore, Effect.repeat(Schedule.spaced("200 millis")))
       )
     }
-    // Uninterruptible but for the run itself: an interrupted run still compensates and reports.
-    return yield* Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
-    const execution = resumed === undefined
+    const awaitRun = resumed === undefined
       ? flow.workflow.execute(payload)
-      // A parked run (restarted by the engine with nobody to run it) is woken up first.
-      : Effect.andThen(flow.workflow.resume(executionId), flow.workflow.execute(payload))
-    const exit = yield* Effect.exit(
-      restore(
-        resumed === undefined
-          ? execution
-          // A resume that diverged parks the run again (still resumable) and stops waiting for it.
-          : Effect.raceFirst(execution, Effect.andThen(Deferred.await(resumed.divergedSignal), Effect.interrupt))
-      ).pipe(
-        Effect.onInterrupt(() =>
-          // Ctrl-C: stop the steps now and wait for the compensations of the completed ones.
-          Effect.suspend(() => {
-            const fiber = engine.runs.get(executionId)?.fiber
-            return fiber === undefined || resumed?.diverged !== undefined ? Effect.void : Fiber.interrupt(fiber)
-          })
-        )
+      : Effect.raceFirst(
+        // A parked run (restarted by the engine with nobody to run it) is woken up first.
+        Effect.andThen(flow.workflow.resume(executionId), flow.workflow.execute(payload)),
+        // A resume that diverged parks the run again (still resumable) and stops waiting for it.
+        Effect.andThen(Deferred.await(resumed.divergedSignal), Effect.interrupt)
       )
+    // Ctrl-C: stop the steps now and wait for the compensations of the completed ones.
+    const stopRun = Effect.suspend(() => {
+      const fiber = engine.runs.get(executionId)?.fiber
+      return fiber === undefined || resumed?.diverged !== undefined ? Effect.void : Fiber.interrupt(fiber)
+    })
+    // Uninterruptible but for the run itself: an interrupted run still compensates and reports.
+    return yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(restore(awaitRun).pipe(Effect.onInterrupt(() => stopRun)))
+        const live = engine.runs.get(executionId)?.state ?? state
+        engine.runs.delete(executionId)
+        const result = yield* settle(flow, exit, live)
+        const ended = outcomeOf(result)
+        const durationMs = (yield* now) - started
+        const failedStep = ended.outcome === "failure" ? live.failedStep : undefined
+        yield* emit(top, { _tag: "FlowFinished", flow: flow.name, durationMs, failedStep, ...ended })
+        // A resume refused because the code changed leaves the run resumable (fix the code, or --force).
+        if (journal !== undefined && state.resume?.diverged === undefined) {
+          const status = ended.outcome === "success" ? "succeeded" : ended.outcome === "failure" ? "failed" : "interrupted"
+          const finishedAt = yield* now
+          const failure = ended.outcome === "failure" ? { error: ended.error, errorTag: ended.errorTag } : {}
+          yield* journal.finish({ runId, status, finishedAt, failedStep, ...failure })
+          if (journalFailure !== undefined) return yield* journalFailure
+        }
+        return yield* result
+      })
     )
-    const live = engine.runs.get(executionId)?.state ?? state
-    engine.runs.delete(executionId)
-    const result = yield* settle(flow, exit, live)
-    const durationMs = (yield* now) - started
-    if (Exit.isSuccess(result)) {
-      yield* emit(top, { _tag: "FlowFinished", flow: flow.name, outcome: "success", durationMs })
-    } else {
-      const interrupted = Cause.hasInterruptsOnly(result.cause)
-      const failure = Cause.squash(result.cause)
-      const error = interrupted ? "interrupted" : messageOf(failure)
-      const errorTag = interrupted ? "Interrupted" : tagOf(failure)
-      yield* emit(top, {
-        _tag: "FlowFinished",
-        flow: flow.name,
-        outcome: interrupted ? "interrupted" : "failure",
-        durationMs,
-        failedStep: live.failedStep,
-        error,
-        errorTag
-      })
-    }
-    // A resume refused because the code changed leaves the run resumable (fix the code, or --force).
-    if (journal !== undefined && state.resume?.diverged === undefined) {
-      const interrupted = Exit.isFailure(result) && Cause.hasInterruptsOnly(result.cause)
-      const failure = Exit.isFailure(result) ? Cause.squash(result.cause) : undefined
-      yield* journal.finish({
-        runId,
-        status: Exit.isSuccess(result) ? "succeeded" : interrupted ? "interrupted" : "failed",
-        finishedAt: yield* now,
-        failedStep: live.failedStep,
-        error: failure === undefined || interrupted ? undefined : messageOf(failure),
-        errorTag: failure === undefined || interrupted ? undefined : tagOf(failure)
-      })
-      if (journalFailure !== undefined) return yield* journalFailure
-    }
-    return yield* result
-    }))
   })) as never
 
 /** Registers the flow's workflow with the engine once; its body runs with the caller's services. */
@@ -468,6 +444,17 @@ const settle = <I extends Schema.Top, O extends Schema.Top, E, R>(
 import { Result } from "effect"
 
 const messageOf = (error: unknown): string => renderCause(Cause.fail(error)).error
+
+/** How a run ended, as its `FlowFinished` event and its journal row say it. */
+const outcomeOf = (
+  result: Exit.Exit<unknown, unknown>
+): { readonly outcome: "success" | "failure" | "interrupted"; readonly error?: string; readonly errorTag?: string } => {
+  if (Exit.isSuccess(result)) return { outcome: "success" }
+  if (Cause.hasInterruptsOnly(result.cause)) return { outcome: "interrupted", error: "interrupted", errorTag: "Interrupted" }
+  const failure = Cause.squash(result.cause)
+  const errorTag = tagOf(failure)
+  return { outcome: "failure", error: messageOf(failure), ...(errorTag !== undefined ? { errorTag } : {}) }
+}
 
 const tagOf = (error: unknown): string | undefined => renderCause(Cause.fail(error)).errorTag
 
