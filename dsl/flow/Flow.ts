@@ -240,12 +240,26 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const sink = yield* FlowEvents
     const journal = Option.getOrUndefined(yield* Effect.serviceOption(RunJournal))
     const runId = options?.runId ?? crypto.randomUUID()
-    let journalFailure: JournalError | undefined
+    const broken: { failure: JournalError | undefined } = { failure: undefined }
+    const brokenNow = (): JournalError | undefined => broken.failure
+    // A journal that cannot be written (a full disk) stops the run where it is: nothing more is
+    // attempted, no compensation runs (it could not be journaled either), and the run stays
+    // resumable once there is room again.
+    const journalBroken = Deferred.makeUnsafe<void>()
     const emitTo = journal === undefined ? sink.emit : (event: FlowEvent) => {
-      try {
-        journal.appendUnsafe(event)
-      } catch (thrown) {
-        journalFailure ??= new JournalError({ file: journal.file, reason: "Io", detail: String(thrown) })
+      if (broken.failure === undefined) {
+        try {
+          journal.appendUnsafe(event)
+        } catch (thrown) {
+          const detail = thrown instanceof Error ? thrown.message : String(thrown)
+          broken.failure = new JournalError({
+            file: journal.file,
+            reason: "Io",
+            detail: `${detail}; the run stopped here and can be resumed (mcpflow resume ${runId}) once the journal can be written`
+          })
+          state.journalBroken = true
+          Deferred.doneUnsafe(journalBroken, Exit.void)
+        }
       }
       sink.emit(event)
     }
@@ -299,7 +313,7 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         }).pipe(Effect.ignore, Effect.repeat(Schedule.spaced("200 millis")))
       )
     }
-    const awaitRun = resumed === undefined
+    const run = resumed === undefined
       ? flow.workflow.execute(payload)
       : Effect.raceFirst(
         // A parked run (restarted by the engine with nobody to run it) is woken up first.
@@ -307,10 +321,13 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         // A resume that diverged parks the run again (still resumable) and stops waiting for it.
         Effect.andThen(Deferred.await(resumed.divergedSignal), Effect.interrupt)
       )
+    const awaitRun = journal === undefined ? run : Effect.raceFirst(run, Effect.andThen(Deferred.await(journalBroken), Effect.interrupt))
     // Ctrl-C: stop the steps now and wait for the compensations of the completed ones.
     const stopRun = Effect.suspend(() => {
       const fiber = engine.runs.get(executionId)?.fiber
-      return fiber === undefined || resumed?.diverged !== undefined ? Effect.void : Fiber.interrupt(fiber)
+      if (fiber === undefined || resumed?.diverged !== undefined) return Effect.void
+      // With a broken journal the engine may never finish its pending write: do not wait for it.
+      return broken.failure !== undefined ? Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber))) : Fiber.interrupt(fiber)
     })
     // Uninterruptible but for the run itself: an interrupted run still compensates and reports.
     return yield* Effect.uninterruptibleMask((restore) =>
@@ -318,6 +335,11 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         const exit = yield* Effect.exit(restore(awaitRun).pipe(Effect.onInterrupt(() => stopRun)))
         const live = engine.runs.get(executionId)?.state ?? state
         engine.runs.delete(executionId)
+        if (broken.failure !== undefined) {
+          const durationMs = (yield* now) - started
+          yield* emit(top, { _tag: "FlowFinished", flow: flow.name, durationMs, ...outcomeOf(Exit.fail(broken.failure)) })
+          return yield* broken.failure
+        }
         const result = yield* settle(flow, exit, live)
         const ended = outcomeOf(result)
         const durationMs = (yield* now) - started
@@ -329,7 +351,9 @@ const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
           const finishedAt = yield* now
           const failure = ended.outcome === "failure" ? { error: ended.error, errorTag: ended.errorTag } : {}
           yield* journal.finish({ runId, status, finishedAt, failedStep, ...failure })
-          if (journalFailure !== undefined) return yield* journalFailure
+          // Its last events may not have reached the journal either.
+          const late = brokenNow()
+          if (late !== undefined) return yield* late
         }
         return yield* result
       })
@@ -366,7 +390,7 @@ const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I
               : Effect.flatMap(isSuspension(exit), (suspended) => {
                 // The failure as it happened (a durable engine hands the caller its JSON form).
                 if (!suspended) state.failure = exit.cause
-                return suspended || state.resume?.diverged !== undefined
+                return suspended || state.resume?.diverged !== undefined || state.journalBroken === true
                   ? Effect.void
                   // In a fiber of its own: this one may be interrupted, its compensations must not be.
                   : Effect.forkDetach(unwind(state.root.entries, exit.cause).pipe(Effect.provideService(CurrentScope, scope)))

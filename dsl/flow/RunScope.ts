@@ -85,6 +85,8 @@ export interface RunState {
   readonly compensationFailures: Array<{ readonly step: string; readonly error: string }>
   /** The first step that failed (not interrupted), for the summary. */
   failedStep: string | undefined
+  /** The journal could not be written: the run stops where it is, without compensating. */
+  journalBroken?: boolean | undefined
   /** The body's failure as it happened in this process (typed errors keep their class). */
   failure?: Cause.Cause<unknown> | undefined
   /** On the memory engine: completed steps' exits by path (see `Step.ts`); undefined on durable engines. */
