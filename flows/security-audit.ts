@@ -421,12 +421,14 @@ const securityAudit = Flow.make({
         degraded.length > 0 || consolidated.servedBy !== "primary",
         bestEffort(step(
           "notify fallback",
-          CommunicationHub.send_notification({
-            message: `Fallback used: security-scanner → desktop-commander for ${degraded.join(", ") || "none"}` +
-              (consolidated.servedBy === "primary" ? "" : "; report consolidated locally"),
-            channels: ["dashboard"],
-            priority: "normal"
-          })
+          Effect.flatMap(Flow.idempotencyKey, (idempotency_key) =>
+            CommunicationHub.send_notification({
+              message: `Fallback used: security-scanner → desktop-commander for ${degraded.join(", ") || "none"}` +
+                (consolidated.servedBy === "primary" ? "" : "; report consolidated locally"),
+              channels: ["dashboard"],
+              priority: "normal",
+              idempotency_key
+            }))
         )),
         { description: "a scan or the consolidation ran degraded" }
       )
@@ -462,7 +464,12 @@ const securityAudit = Flow.make({
 const bestEffort = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> => Effect.ignore(effect)
 
 const alert = (message: string, severity: "high" | "critical", metadata: { readonly [k: string]: string | ReadonlyArray<string> }) =>
-  bestEffort(step("alert", CommunicationHub.send_alert({ message, severity, metadata: { ...metadata } })))
+  bestEffort(step(
+    "alert",
+    // Keyed: a request duplicated on the wire (or retried) raises one alert, not two.
+    Effect.flatMap(Flow.idempotencyKey, (idempotency_key) =>
+      CommunicationHub.send_alert({ message, severity, metadata: { ...metadata }, idempotency_key }))
+  ))
 
 export default securityAudit
 

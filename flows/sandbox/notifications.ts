@@ -46,7 +46,9 @@ export const makeNotificationsSandbox: Effect.Effect<{
   const sent = yield* Ref.make<ReadonlyArray<SentMessage>>([])
   const broadcastIds = yield* Ids.make("bc-")
   const alertIds = yield* Ids.make("alert-")
+  const alertsByKey = yield* Ref.make(new Map<string, { delivered: number; alert_id: string; escalated: boolean }>())
   const notificationIds = yield* Ids.make("ntf-")
+  const notificationsByKey = yield* Ref.make(new Map<string, { delivered: number; notification_id: string }>())
   const slackSeq = yield* Ref.make(0)
 
   const record = (server: string, tool: string, id: string, args: Schema.JsonObject) =>
@@ -69,17 +71,27 @@ export const makeNotificationsSandbox: Effect.Effect<{
     FakeServer.handle(CommunicationHub.send_alert, (args) =>
       Effect.gen(function*() {
         yield* latency(80)
+        const key = args.idempotency_key
+        const seen = key === undefined ? undefined : (yield* Ref.get(alertsByKey)).get(key)
+        if (seen !== undefined) return seen
         const alert_id = yield* alertIds.next
         yield* record("communication-hub", "send_alert", alert_id, args)
         const escalated = args.escalation_policy !== undefined || args.severity === "critical"
-        return { delivered: escalated ? 3 : 2, alert_id, escalated }
+        const answer = { delivered: escalated ? 3 : 2, alert_id, escalated }
+        if (key !== undefined) yield* Ref.update(alertsByKey, (m) => new Map(m).set(key, answer))
+        return answer
       })),
     FakeServer.handle(CommunicationHub.send_notification, (args) =>
       Effect.gen(function*() {
         yield* latency(60)
+        const key = args.idempotency_key
+        const seen = key === undefined ? undefined : (yield* Ref.get(notificationsByKey)).get(key)
+        if (seen !== undefined) return seen
         const notification_id = yield* notificationIds.next
         yield* record("communication-hub", "send_notification", notification_id, args)
-        return { delivered: args.channels.length, notification_id }
+        const answer = { delivered: args.channels.length, notification_id }
+        if (key !== undefined) yield* Ref.update(notificationsByKey, (m) => new Map(m).set(key, answer))
+        return answer
       }))
   ])
 

@@ -47,12 +47,15 @@ export const CommunicationHub = Tool.server("communication-hub", {
     annotations: { idempotent: false, openWorld: true }
   }),
   send_alert: Tool.define({
-    description: "Raise an alert; `escalation_policy` pages the on-call rotation of that name",
+    description:
+      "Raise an alert; `escalation_policy` pages the on-call rotation of that name. Not idempotent unless keyed: a repeat with the same `idempotency_key` answers the first alert",
     input: Schema.Struct({
       message: Schema.String,
       severity: Severity,
       escalation_policy: Schema.optionalKey(Schema.String),
-      metadata: Schema.optionalKey(Details)
+      metadata: Schema.optionalKey(Details),
+      /** Repeating a call with the same key raises no second alert (it answers the first). */
+      idempotency_key: Schema.optionalKey(Schema.String)
     }),
     output: Schema.Struct({ delivered: Count, alert_id: Schema.String, escalated: Schema.Boolean }),
     annotations: { idempotent: false, openWorld: true }
@@ -63,7 +66,9 @@ export const CommunicationHub = Tool.server("communication-hub", {
       message: Schema.String,
       channels: Schema.Array(Channel),
       priority: Schema.Literals(["low", "normal", "high", "critical"]),
-      template: Schema.optionalKey(Schema.String)
+      template: Schema.optionalKey(Schema.String),
+      /** Repeating a call with the same key sends nothing new (it answers the first). */
+      idempotency_key: Schema.optionalKey(Schema.String)
     }),
     output: Schema.Struct({ delivered: Count, notification_id: Schema.String }),
     annotations: { idempotent: false, openWorld: true }
