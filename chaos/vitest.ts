@@ -22,18 +22,32 @@ import type { FlowError } from "../dsl/flow/FlowError.ts"
 import * as FlowCheck from "./FlowCheck.ts"
 
 /**
- * The seed of a suite or case: `FC_SEED`, else now; printed with how to replay it.
+ * The seed of a suite or case, printed with how to replay it: `FC_SEED=<n>` replays one;
+ * `FC_SEED=random` draws a fresh one (exploration); by default a fixed seed per label, so a
+ * suite in CI checks the same fault plans on every run (explore with `FC_SEED=random` or
+ * `npx mcpflow chaos`, and keep what you find as a case).
  *
  * @example
  * ```ts
  * const seed = chaosSeed("order saga") // logs "[chaos] order saga: seed 1732… (replay with FC_SEED=1732…)"
  * ```
  */
-export const chaosSeed = (label: string): number => {
+export const chaosSeed = (label: string, offset = 0): number => {
   const fromEnv = process.env.FC_SEED
-  const seed = fromEnv !== undefined && fromEnv !== "" ? Number(fromEnv) : Date.now() % 2 ** 31
+  const seed = fromEnv === "random"
+    ? (Date.now() + offset) % 2 ** 31
+    : fromEnv !== undefined && fromEnv !== ""
+    ? Number(fromEnv)
+    : (fixedSeed(label) + offset) % 2 ** 31
   console.log(`[chaos] ${label}: seed ${seed} (replay with FC_SEED=${seed}${process.env.FC_PATH ? ` FC_PATH=${process.env.FC_PATH}` : ""})`)
   return seed
+}
+
+/** A stable seed from a label (FNV-1a). */
+const fixedSeed = (label: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0
+  return h % 2 ** 31
 }
 
 /**

@@ -6,6 +6,7 @@
  *
  * Replay a chaos failure with the printed seed: `FC_SEED=<seed> npx vitest run test/flows/customer-onboarding.test.ts`.
  */
+import { chaosSeed } from "../../chaos/vitest.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
@@ -192,7 +193,7 @@ const invariants = (customer: string, tenant: string): ReadonlyArray<Chaos.Invar
   }
 ]
 
-const seedOf = (offset: number) => (process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : (Date.now() + offset) % 2_147_483_647)
+const seedOf = (offset: number) => chaosSeed("customer-onboarding chaos", offset)
 
 describe("customer-onboarding chaos", () => {
   for (const [label, input, runs, offset] of [

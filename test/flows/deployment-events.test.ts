@@ -7,6 +7,7 @@
  *
  * Replay a chaos failure with the printed seed: `FC_SEED=<seed> npx vitest run test/flows/deployment-events.test.ts`.
  */
+import { chaosSeed } from "../../chaos/vitest.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
@@ -189,7 +190,7 @@ const invariants: ReadonlyArray<Chaos.Invariant<Deployed, unknown>> = [
   }
 ]
 
-const seedOf = (offset: number) => (process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : (Date.now() + offset) % 2_147_483_647)
+const seedOf = (offset: number) => chaosSeed("deployment-events chaos", offset)
 
 describe("deployment-events chaos", () => {
   for (const [label, options, runs, offset] of [

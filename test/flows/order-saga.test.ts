@@ -6,6 +6,7 @@
  *
  * Replay a chaos failure with the printed seed: `FC_SEED=<seed> npx vitest run test/flows/order-saga.test.ts`.
  */
+import { chaosSeed } from "../../chaos/vitest.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
@@ -239,7 +240,7 @@ const invariants = (orderId: string): ReadonlyArray<Chaos.Invariant<Done, unknow
   }
 ]
 
-const seedOf = (offset: number) => (process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : (Date.now() + offset) % 2_147_483_647)
+const seedOf = (offset: number) => chaosSeed("order-saga chaos", offset)
 
 describe("order-saga chaos", () => {
   for (const [label, input, runs, offset] of [

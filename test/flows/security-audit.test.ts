@@ -5,6 +5,7 @@
  *
  * Replay a chaos failure with the printed seed: `FC_SEED=<seed> npx vitest run test/flows/security-audit.test.ts`.
  */
+import { chaosSeed } from "../../chaos/vitest.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
@@ -248,10 +249,7 @@ const invariants: ReadonlyArray<Chaos.Invariant<Report, unknown>> = [
   }
 ]
 
-const seedOf = (offset: number) => {
-  const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Date.now() + offset
-  return seed
-}
+const seedOf = (offset: number) => chaosSeed("security-audit chaos", offset)
 
 describe("security-audit chaos", () => {
   it.effect("faults anywhere: the report is produced, says which path served, and alerts at most once", () =>
