@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Result, Schema } from "effect"
-import { TestClock } from "effect/testing"
+import { drive } from "../support/drive.ts"
 import { dag, Flow, FlowEngine, FlowEvents, forEach, parallel, saga, step } from "../../dsl/flow/index.ts"
 
 const run = <A, E>(eff: Effect.Effect<A, E, FlowEngine.FlowEngine | import("effect/workflow/WorkflowEngine").WorkflowEngine>) =>
@@ -25,10 +25,10 @@ describe("smoke", () => {
       })
       const sink = FlowEvents.collect()
       const fiber = yield* run(Flow.run(f, { n: 1 })).pipe(Effect.provideService(FlowEvents.FlowEvents, sink), Effect.exit, Effect.forkChild)
-      while (fiber.pollUnsafe() === undefined) yield* TestClock.adjust("100 millis")
-      const exit = yield* Fiber.join(fiber)
-      console.log(exit, log, sink.events.map((e) => `${e._tag} ${"path" in e ? e.path : ""}`))
+      const exit = yield* drive(fiber)
+      assert.isTrue(Exit.isFailure(exit))
       assert.deepStrictEqual(log, ["a", "b", "undo b 4", "undo a 2"])
+      assert.deepStrictEqual(sink.events.filter((e) => e._tag === "Compensated").map((e) => ("path" in e ? e.path : "")), ["b", "a"])
     }))
 
   it.effect("parallel, dag, forEach", () =>
@@ -51,7 +51,8 @@ describe("smoke", () => {
       })
       const sink = FlowEvents.collect()
       const out = yield* run(Flow.run(f, {})).pipe(Effect.provideService(FlowEvents.FlowEvents, sink))
-      console.log(out, sink.events.map((e) => `${e._tag} ${"path" in e ? e.path : ""}`))
+      assert.deepStrictEqual(out, { p: true, d: { a: 1, b: 2 }, dc: "Skipped", e: [true, false, true] })
+      assert.isTrue(sink.events.some((e) => e._tag === "StepSkipped" && e.path === "d/c"))
     }))
 
   it.effect("duplicate names and bad input", () =>
@@ -66,9 +67,9 @@ describe("smoke", () => {
         })
       })
       const bad = yield* run(Flow.run(f, { n: "x" } as never)).pipe(Effect.exit)
-      console.log(String(bad))
+      assert.include(String(bad), "invalid input at n")
       const dup = yield* run(Flow.run(f, { n: 1 })).pipe(Effect.exit)
-      console.log(String(dup))
       assert.isTrue(Exit.isFailure(dup))
+      assert.include(String(dup), "duplicate step name")
     }))
 })

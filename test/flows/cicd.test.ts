@@ -3,28 +3,16 @@
  * sandbox options produce, checked against the sandbox state (what runs where, what was backed
  * up, what was sent).
  */
+import { drive as driveFor } from "../support/drive.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, Fiber, Ref } from "effect"
-import { TestClock } from "effect/testing"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import cicd, { chaosSuite, ReleaseBlocked } from "../../flows/cicd.ts"
 import { makeSandbox, type SandboxOptions, type SentMessage } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
 import { chaosCase } from "./support.ts"
 
-/**
- * Advances the TestClock in small steps, letting the in-memory MCP transport's promises run
- * between them, until the fiber ends (or the virtual budget is spent: a hang fails the test).
- */
-const drive = <A>(fiber: Fiber.Fiber<A>) =>
-  Effect.gen(function*() {
-    for (let elapsed = 0; fiber.pollUnsafe() === undefined && elapsed < 3_600_000; elapsed += 25) {
-      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      yield* TestClock.adjust("25 millis")
-    }
-    assert.isDefined(fiber.pollUnsafe(), "the run ended within an hour of virtual time")
-    return yield* Fiber.join(fiber)
-  })
+const drive = <A, E>(fiber: Fiber.Fiber<A, E>) => driveFor(fiber)
 
 /** Runs the flow on a fresh sandbox, on a TestClock advanced until the run ends. */
 const runOnSandbox = (options: SandboxOptions = {}, input: typeof cicd.input.Encoded = {}) =>

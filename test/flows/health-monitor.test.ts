@@ -4,25 +4,16 @@
  * (a degraded service, a missing container, a failing restart), and a chaos suite (faults
  * anywhere, a few hundred runs, seeds printed, replay with FC_SEED=<seed>).
  */
+import { drive as driveFor } from "../support/drive.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, Fiber, Ref } from "effect"
-import { TestClock } from "effect/testing"
 import { chaosIt } from "../../chaos/vitest.ts"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import healthMonitor, { chaosInvariants, chaosRequestKey, chaosServers, roundOf, scaledToZero } from "../../flows/health-monitor.ts"
 import { type ClusterState, makeSandbox, type SandboxOptions } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
 
-/** Advances the TestClock in small steps, letting the in-memory transport run between them, until the run ends. */
-const drive = <A>(fiber: Fiber.Fiber<A>, budgetMs = 6 * 3_600_000, stepMs = 100) =>
-  Effect.gen(function*() {
-    for (let elapsed = 0; fiber.pollUnsafe() === undefined && elapsed < budgetMs; elapsed += stepMs) {
-      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      yield* TestClock.adjust(stepMs)
-    }
-    assert.isDefined(fiber.pollUnsafe(), "the run ended within its virtual budget")
-    return yield* Fiber.join(fiber)
-  })
+const drive = <A, E>(fiber: Fiber.Fiber<A, E>, budgetMs = 6 * 3_600_000, stepMs = 100) => driveFor(fiber, budgetMs, stepMs)
 
 type Input = typeof healthMonitor.input.Encoded
 

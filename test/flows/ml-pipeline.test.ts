@@ -5,9 +5,9 @@
  * permissions, an unknown table), and a chaos suite (faults anywhere, a few hundred runs, seeds
  * printed, replay with FC_SEED=<seed>).
  */
+import { drive as driveFor } from "../support/drive.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, Fiber, Ref } from "effect"
-import { TestClock } from "effect/testing"
 import { Chaos, Fault } from "../../chaos/index.ts"
 import { chaosIt } from "../../chaos/vitest.ts"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
@@ -25,16 +25,7 @@ import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
 
 const SERVING_URL = "https://ml-serving.internal/deployments"
 
-/** Advances the TestClock in small steps, letting the in-memory transport run between them, until the run ends. */
-const drive = <A>(fiber: Fiber.Fiber<A>, budgetMs = 4 * 3_600_000, stepMs = 50) =>
-  Effect.gen(function*() {
-    for (let elapsed = 0; fiber.pollUnsafe() === undefined && elapsed < budgetMs; elapsed += stepMs) {
-      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      yield* TestClock.adjust(stepMs)
-    }
-    assert.isDefined(fiber.pollUnsafe(), "the run ended within its virtual budget")
-    return yield* Fiber.join(fiber)
-  })
+const drive = <A, E>(fiber: Fiber.Fiber<A, E>, budgetMs = 4 * 3_600_000, stepMs = 50) => driveFor(fiber, budgetMs, stepMs)
 
 type Input = typeof mlPipeline.input.Encoded
 
