@@ -19,6 +19,7 @@ import * as Engines from "../../engine/Engines.ts"
 import { type JournalError, layer as journalLayer, type RunRecord, RunJournal } from "../../engine/RunJournal.ts"
 import { RunExitCode } from "../../run/ExitCode.ts"
 import * as RunFlags from "../../run/Flags.ts"
+import { readInput } from "../../run/Flags.ts"
 import * as Model from "../../run/Model.ts"
 import { runFlow } from "../../run/RunFlow.ts"
 import * as Summary from "../../run/Summary.ts"
@@ -165,8 +166,8 @@ export const signal = Command.make(
     runId: Argument.String("runId").pipe(Argument.withDescription("The run's id (see mcpflow runs)")),
     name: Argument.String("name").pipe(Argument.withDescription("The signal's name (as in Flow.signal(name, …))")),
     payload: Flag.String("payload").pipe(
-      Flag.withMetavar("json"),
-      Flag.withDescription("The signal's payload as JSON (default: null); the run checks it against the signal's Schema"),
+      Flag.withMetavar("json|@file"),
+      Flag.withDescription("The signal's payload as JSON, or @file.json (default: null); the run checks it against the signal's Schema"),
       Flag.optional
     ),
     stateDir: RunFlags.stateDir
@@ -174,8 +175,7 @@ export const signal = Command.make(
   Effect.fn("mcpflow.signal")(function*({ name, payload, runId, stateDir }) {
     const value = yield* Option.match(payload, {
       onNone: () => Effect.succeed<unknown>(null),
-      onSome: (text) =>
-        Effect.try({ try: (): unknown => JSON.parse(text), catch: () => usage(`--payload is not valid JSON: ${text}`) })
+      onSome: (text) => readInput(text).pipe(Effect.mapError((e) => usage(`--payload: expected ${e.expected}`)))
     })
     const record = yield* withHistory(stateDir, (journal) =>
       Effect.flatMap(journal.get(runId), (r) => Effect.as(journal.signal(runId, name, value), r)))
