@@ -16,16 +16,6 @@ import * as Engines from "../engine/Engines.ts"
 import type { RunJournal } from "../engine/RunJournal.ts"
 
 /**
- * The in-memory engine (tests, `--no-journal`).
- *
- * @example
- * ```ts
- * Flow.run(flow, input).pipe(Effect.provide(Engine.layer))
- * ```
- */
-export const layer: Layer.Layer<FlowEngine | WorkflowEngine> = Engines.memory
-
-/**
  * The engine of `mcpflow run` and flow files: durable in `stateDir` unless `journal` is off.
  * Building it fails (exit 2) when the journal is unusable: corrupt, from a newer mcpflow, or in
  * use by another process.

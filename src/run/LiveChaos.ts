@@ -7,11 +7,10 @@
  * @example
  * ```ts
  * const injector = LiveChaos.injector(42, 0.2)
- * const servers = yield* sandbox.pipe(Effect.provideService(FakeServer.CurrentInjector, injector))
+ * const servers = yield* sandbox.pipe(Effect.provideService(FakeServer.CurrentInjector, injector)) // chaos/FakeServer.ts
  * ```
  * @module
  */
-import * as FakeServer from "../../chaos/FakeServer.ts"
 import * as F from "../../chaos/Fault.ts"
 import * as Injector from "../../chaos/Injector.ts"
 
@@ -68,6 +67,3 @@ export const summaryLines = (inj: Injector.Injector, seed: number): ReadonlyArra
     `  replay this run: the same command with --chaos ${seed}`
   ]
 }
-
-/** The reference sandboxes read their injector from. */
-export const CurrentInjector = FakeServer.CurrentInjector

@@ -21,6 +21,7 @@ import { CliExit } from "../cli/output.ts"
 import * as GatewayLayer from "../gateway/GatewayLayer.ts"
 import { GatewayEvents, type McpGateway } from "../gateway/McpGateway.ts"
 import type { ServerConfig } from "../gateway/ServerConfig.ts"
+import * as FakeServer from "../../chaos/FakeServer.ts"
 import type { Injector } from "../../chaos/Injector.ts"
 import * as Engine from "./Engine.ts"
 import * as LiveChaos from "./LiveChaos.ts"
@@ -148,7 +149,7 @@ const gatewayLayer = (servers: Servers, source: FlowSource, injector?: Injector 
     )
     : Layer.unwrap(
       Effect.map(
-        (source.sandbox ?? Effect.succeed({})).pipe(Effect.provideService(LiveChaos.CurrentInjector, injector)),
+        (source.sandbox ?? Effect.succeed({})).pipe(Effect.provideService(FakeServer.CurrentInjector, injector)),
         (found) => GatewayLayer.layer({ servers: found })
       )
     )

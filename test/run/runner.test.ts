@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, Redacted, Result, Schema } from "effect"
 import { Flow, FlowDefinition, FlowError, FlowEvents, InvalidFlowInput, InvalidFlowOutput, step } from "../../dsl/flow/index.ts"
 import { McpflowConfigError } from "../../src/gateway/McpJson.ts"
-import * as Engine from "../../src/run/Engine.ts"
+import * as Engines from "../../src/engine/Engines.ts"
 import { loadFlow } from "../../src/run/LoadFlow.ts"
 import { exitCodeOfError, exitCodeOfExit } from "../../src/run/ExitCode.ts"
 import { isEntryPoint } from "../../src/run/main.ts"
@@ -108,7 +108,7 @@ const report = (options: Omit<Reporter.ReporterOptions, "writers">, input: { rea
     const reporter = yield* Reporter.make({ ...options, writers: io.writers, refreshMs: 5, columns: 80, rows: 24 })
     const exit = yield* Flow.run(orders, input, { sandbox: true }).pipe(
       Effect.provideService(FlowEvents.FlowEvents, reporter.sink),
-      Effect.provide(Engine.layer),
+      Effect.provide(Engines.memory),
       Effect.exit
     )
     const summary = yield* reporter.finish(exit, { flow: orders.name, durationMs: 1, sandbox: true })
@@ -181,7 +181,7 @@ describe("tracing", () => {
       const { port } = server.address() as AddressInfo
       yield* Flow.run(orders, { fail: false }).pipe(
         Effect.withSpan("flow orders"),
-        Effect.provide(Engine.layer),
+        Effect.provide(Engines.memory),
         Effect.provide(Tracing.layer(Option.some(`http://127.0.0.1:${port}`), { serviceName: "mcpflow-test" }))
       )
       assert.isAbove(bodies.length, 0)
