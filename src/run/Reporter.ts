@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { renderCause } from "../../dsl/flow/RunScope.ts"
 import { Cause, Effect, Exit, Schedule, type Scope } from "effect"
 import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
 import type { GatewayEvent } from "../gateway/McpGateway.ts"
@@ -141,31 +142,17 @@ const defaultWriters: Writers = {
   err: (text) => void process.stderr.write(text)
 }
 
-const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" && error.message !== ""
-    ? error.message
-    : String(error)
-
-const tagOf = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" ? error._tag : undefined
-
 /**
  * What the summary says about a failure the events did not report (nothing started: bad input,
  * a bad config, a sandbox that could not start).
  *
  * @example
  * ```ts
- * failureOf(Exit.fail(new Error("boom"))) // => { error: "boom", errorTag: undefined }
+ * failureOf(Exit.fail(new Error("boom"))) // => { error: "boom" }
  * ```
  */
-export const failureOf = (exit: Exit.Exit<unknown, unknown>): { readonly error?: string; readonly errorTag?: string } => {
-  if (Exit.isSuccess(exit)) return {}
-  if (Cause.hasInterruptsOnly(exit.cause)) return { error: "interrupted", errorTag: "Interrupted" }
-  const error = Cause.squash(exit.cause)
-  const tag = tagOf(error)
-  const reason = typeof error === "object" && error !== null && "reason" in error ? tagOf(error.reason) : undefined
-  return { error: messageOf(error), errorTag: tag === undefined ? undefined : reason === undefined ? tag : `${tag}.${reason}` }
-}
+export const failureOf = (exit: Exit.Exit<unknown, unknown>): { readonly error?: string; readonly errorTag?: string } =>
+  Exit.isSuccess(exit) ? {} : renderCause(exit.cause)
 
 /**
  * Makes a reporter for one run. In `tty` mode it redraws the live tree (throttled) from a fiber
