@@ -97,13 +97,9 @@ export const sendSignal = <A>(
   s: Signal<A>,
   payload: A
 ): Effect.Effect<void, Schema.SchemaError, WorkflowEngine> =>
-  Effect.gen(function*() {
-    yield* Schema.encodeEffect(s.payload)(payload)
-    const executionId = yield* flow.workflow.executionId({ runId, input: null })
-    const deferred = deferredOf(s)
-    const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: flow.workflow, executionId })
-    yield* DurableDeferred.succeed(deferred, { token, value: payload }) as Effect.Effect<void, never, WorkflowEngine>
-  })
+  // The waiting side decodes the JSON form with the signal's Schema, as it does for `mcpflow signal`.
+  Effect.flatMap(Schema.encodeUnknownEffect(Schema.toCodecJson(s.payload))(payload), (encoded) =>
+    deliverRaw(flow, runId, s.name, encoded))
 
 /**
  * Delivers a signal by name with an already-validated JSON payload (what `mcpflow signal`
