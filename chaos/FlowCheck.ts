@@ -484,17 +484,3 @@ export const formatFlow = (
     `   or: Chaos.replayFlow(spec, "${token}")`
   ].join("\n")
 }
-
-/**
- * The faults of a run's log counted by kind.
- *
- * @example
- * ```ts
- * Chaos.countKinds(run.log) // => { LostResponse: 1 }
- * ```
- */
-export const countKinds = (log: ReadonlyArray<Injector.Injection>): Record<string, number> => {
-  const out: Record<string, number> = {}
-  for (const i of log) out[i.kind] = (out[i.kind] ?? 0) + 1
-  return out
-}

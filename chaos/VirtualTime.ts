@@ -197,14 +197,3 @@ export const run = <A, E>(
       else yield* test.adjust(0)
     }
   }))
-
-/**
- * Whether an exit is a typed failure only (no defect, no interruption).
- *
- * @example
- * ```ts
- * VirtualTime.isTypedFailure(Exit.fail("x")) // => true
- * ```
- */
-export const isTypedFailure = <A, E>(exit: Exit.Exit<A, E>): boolean =>
-  Exit.isFailure(exit) && exit.cause.reasons.length > 0 && exit.cause.reasons.every((r) => r._tag === "Fail")

@@ -146,16 +146,6 @@ export const printLines = (lines: ReadonlyArray<string>): Effect.Effect<void> =>
   lines.length === 0 ? Effect.void : Console.log(lines.join("\n"))
 
 /**
- * Prints a diagnostic line on stderr.
- *
- * @example
- * ```ts
- * printDiagnostic("1 of 2 servers could not be reached")
- * ```
- */
-export const printDiagnostic = (line: string): Effect.Effect<void> => Console.error(line)
-
-/**
  * The first line of a text, trimmed (for tool descriptions).
  *
  * @example
