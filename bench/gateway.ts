@@ -10,8 +10,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { Tool } from "../dsl/index.ts"
-import * as GatewayLayer from "../src/gateway/GatewayLayer.ts"
-import type { McpGateway } from "../src/gateway/McpGateway.ts"
+import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
+import type { McpGateway } from "../dsl/ports/McpGateway.ts"
 import { makeEchoServer, makeEchoState } from "../test/support/echoServer.ts"
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 10_000)

@@ -12,8 +12,8 @@ import { Deferred, Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { FakeServer } from "../chaos/index.ts"
 import { Tool } from "../dsl/index.ts"
 import { dag, Flow, FlowEngine, step } from "../dsl/flow/index.ts"
-import * as GatewayLayer from "../src/gateway/GatewayLayer.ts"
-import type { McpGateway } from "../src/gateway/McpGateway.ts"
+import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
+import type { McpGateway } from "../dsl/ports/McpGateway.ts"
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 2_000)
 const ROUNDS = 5

@@ -1,6 +1,6 @@
 /**
  * The cost of durability: one workflow of 1 000 trivial activities (each returns a small
- * string), on the durable SQLite engine (`src/engine/DurableEngine.ts`, WAL, `synchronous =
+ * string), on the durable SQLite engine (`src/runtime/engine/SqliteEngine.ts`, WAL, `synchronous =
  * NORMAL`) versus `WorkflowEngine.layerMemory`, each after a 20-step warm-up on the same engine.
  * Prints steps per second for both, the journal's bytes per step (file size once closed, over
  * all steps run, warm-up included; the empty schema is included), and as its last line the JSON summary
@@ -13,7 +13,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Layer, Schema } from "effect"
 import { Activity, Workflow, WorkflowEngine } from "effect/workflow"
-import * as DurableEngine from "../src/engine/DurableEngine.ts"
+import * as SqliteEngine from "../src/runtime/engine/SqliteEngine.ts"
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 1_000)
 
@@ -64,7 +64,7 @@ try {
   const memory = await measure(WorkflowEngine.layerMemory)
 
   const file = join(dir, "journal.db")
-  const durable = await measure(DurableEngine.layer({ filename: file }))
+  const durable = await measure(SqliteEngine.layer({ filename: file }))
   const size = (path: string) => {
     try {
       return statSync(path).size

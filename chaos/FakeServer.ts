@@ -24,7 +24,7 @@ import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema, typ
 import { Cause, Clock, Context, Effect, Exit, Schema } from "effect"
 import type { ContractInfo, ContractSchema } from "../dsl/Contract.ts"
 import { firstIssue } from "../dsl/SchemaIssues.ts"
-import type { InProcessServerConfig, ServerLimits } from "../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig, ServerLimits } from "../src/runtime/gateway/ServerConfig.ts"
 import { FaultTransport } from "./FaultTransport.ts"
 import type { CallDecision, Injector, ServerHooks } from "./Injector.ts"
 

@@ -20,7 +20,7 @@
 import { Effect, type Schema } from "effect"
 import type { Flow } from "../dsl/flow/Flow.ts"
 import type { FlowEvent } from "../dsl/flow/FlowEvents.ts"
-import type { ServerConfig } from "../src/gateway/ServerConfig.ts"
+import type { ServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
 import type * as Check from "./Check.ts"
 import type { Definition } from "./FakeServer.ts"

@@ -23,7 +23,7 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Exit, type JsonSchema, Schema, SchemaAST } from "effect"
-import { type CallOptions, McpGateway } from "../src/gateway/McpGateway.ts"
+import { type CallOptions, McpGateway } from "./ports/McpGateway.ts"
 import { merge as mergePolicies, type PolicyInput } from "./policy/Policy.ts"
 import { firstIssue } from "./SchemaIssues.ts"
 import { InvalidInput, InvalidOutput, type McpflowToolError, toolError } from "./ToolError.ts"

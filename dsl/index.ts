@@ -12,7 +12,7 @@
 export * as Tool from "./Tool.ts"
 export type { ContractInfo, ContractPolicy, ContractSchema, ToolAnnotations, ToolContract, ToolDefinition } from "./Contract.ts"
 export * from "./ToolError.ts"
-export { type CallOptions, McpGateway } from "../src/gateway/McpGateway.ts"
+export { type CallOptions, McpGateway } from "./ports/McpGateway.ts"
 export {
   Backoff,
   Bulkhead,

@@ -39,7 +39,7 @@ import type { ChaosSuite } from "../chaos/Runner.ts"
 import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
 import * as CircuitBreaker from "../dsl/policy/CircuitBreaker.ts"
 import * as Policy from "../dsl/policy/Policy.ts"
-import { main } from "../src/run/main.ts"
+import { main } from "../src/app/run/FlowFile.ts"
 import { cicdSandbox } from "./sandbox/cicd.ts"
 import {
   type ClusterState,

@@ -34,7 +34,7 @@
 import { Effect, Schema } from "effect"
 import { dag, Flow, type NodeOutcome, OutcomeUnknown, parallel, resolveByLookup, saga, step, verifiedUndo } from "../dsl/flow/index.ts"
 import type { McpflowToolError } from "../dsl/index.ts"
-import { main } from "../src/run/main.ts"
+import { main } from "../src/app/run/FlowFile.ts"
 import { sandboxServers } from "./sandbox/index.ts"
 import { Currency } from "./servers/commerce.ts"
 import { CommunicationServer, Compliance, Finance, Ops } from "./servers/onboarding.ts"

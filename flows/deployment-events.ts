@@ -32,7 +32,7 @@
 import { Effect, Option, Schema } from "effect"
 import { Flow, on, publish, step, topic, type Topic } from "../dsl/flow/index.ts"
 import type { McpflowToolError } from "../dsl/index.ts"
-import { main } from "../src/run/main.ts"
+import { main } from "../src/app/run/FlowFile.ts"
 import { sandboxServers } from "./sandbox/index.ts"
 import { AzureDevOps, Docker, Kubernetes } from "./servers/deploy.ts"
 import { PrometheusMonitoring } from "./servers/monitoring.ts"

@@ -5,7 +5,7 @@
  *
  * The servers are **real local processes, not a sandbox**:
  *
- * - `commands`: mcpflow's command runner (`src/servers/commandRunner/`, over stdio), allowed to
+ * - `commands`: mcpflow's command runner (`src/runtime/servers/commandRunner/`, over stdio), allowed to
  *   run `npm`, `npx` and `node` only, without a shell, in the repository and below, with a
  *   timeout and an output cap per command and a filtered environment;
  * - `filesystem`: `@modelcontextprotocol/server-filesystem` (over stdio), allowed to touch the
@@ -44,8 +44,8 @@ import { fileURLToPath } from "node:url"
 import { Clock, DateTime, Duration, Effect, Redacted, Result, Schema } from "effect"
 import { Flow, step, when } from "../dsl/flow/index.ts"
 import type { McpflowToolError, McpGateway } from "../dsl/index.ts"
-import type { StdioServerConfig } from "../src/gateway/ServerConfig.ts"
-import { main } from "../src/run/main.ts"
+import type { StdioServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
+import { main } from "../src/app/run/FlowFile.ts"
 import { commandRunnerServer, Commands, type RunResult } from "./servers/commandRunner.ts"
 import { Filesystem, referenceServerEntry } from "./servers/reference.ts"
 

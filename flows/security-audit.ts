@@ -26,7 +26,7 @@
 import { Effect, Result, Schema } from "effect"
 import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
 import { CircuitBreaker, Fallback, type McpflowToolError, type McpGateway } from "../dsl/index.ts"
-import { main } from "../src/run/main.ts"
+import { main } from "../src/app/run/FlowFile.ts"
 import { sandboxServers } from "./sandbox/index.ts"
 import { Severity } from "./servers/common.ts"
 import { CommunicationHub } from "./servers/notifications.ts"

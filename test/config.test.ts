@@ -10,8 +10,8 @@ import {
   loadMcpJson,
   matchesAllowlist,
   McpflowConfigError
-} from "../src/gateway/McpJson.ts"
-import type { HttpServerConfig, ServerConfig, StdioServerConfig } from "../src/gateway/ServerConfig.ts"
+} from "../src/runtime/gateway/McpJson.ts"
+import type { HttpServerConfig, ServerConfig, StdioServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
 
 const env = { TOKEN: "s3cr3t-t0k3n", EMPTY: "", HOST: "example.com" }
 

@@ -3,8 +3,8 @@ import { Effect, Exit, Fiber, Layer, Ref, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { FakeServer, ToolRefusal } from "../chaos/index.ts"
 import { Tool } from "../dsl/index.ts"
-import * as GatewayLayer from "../src/gateway/GatewayLayer.ts"
-import { McpGateway } from "../src/gateway/McpGateway.ts"
+import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
+import { McpGateway } from "../dsl/ports/McpGateway.ts"
 
 const Inventory = Tool.server("inventory", {
   reserve: Tool.define({

@@ -4,8 +4,8 @@ import { Effect, Exit, Fiber, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Tool } from "../dsl/index.ts"
 import type { McpflowToolError } from "../dsl/ToolError.ts"
-import * as GatewayLayer from "../src/gateway/GatewayLayer.ts"
-import { type GatewayEvent, GatewayEvents, McpGateway } from "../src/gateway/McpGateway.ts"
+import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
+import { type GatewayEvent, GatewayEvents, McpGateway } from "../dsl/ports/McpGateway.ts"
 import { type EchoServerState, makeEchoServer, makeEchoState } from "./support/echoServer.ts"
 
 const Echo = Tool.server("echo", {

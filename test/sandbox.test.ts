@@ -4,8 +4,8 @@ import { TestClock } from "effect/testing"
 import type { ContractInfo, ContractSchema } from "../dsl/Contract.ts"
 import { makeSandbox, type Sandbox } from "../flows/sandbox/index.ts"
 import { Compute, Docker, Kubernetes, Payment, PrometheusMonitoring, seedContracts, seedServers } from "../flows/servers/index.ts"
-import * as GatewayLayer from "../src/gateway/GatewayLayer.ts"
-import { McpGateway } from "../src/gateway/McpGateway.ts"
+import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
+import { McpGateway } from "../dsl/ports/McpGateway.ts"
 
 type InputOf<C> = C extends ContractInfo<infer In, ContractSchema> ? In["Type"] : never
 type Seed = typeof seedServers

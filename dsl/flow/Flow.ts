@@ -7,15 +7,16 @@
 import { Cause, Deferred, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import { WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
-import { inFlight, JournalError, RunJournal } from "../../src/engine/RunJournal.ts"
+import { inFlight, JournalError, RunJournal } from "../ports/RunJournal.ts"
 import { createHash } from "node:crypto"
 import type { ContractInfo } from "../Contract.ts"
 import { firstIssue } from "../SchemaIssues.ts"
 import { CompensationsFailed, FlowDefinition, FlowError, InvalidFlowInput, InvalidFlowOutput, NotResumable } from "./FlowError.ts"
-import { FlowEngine } from "./FlowEngine.ts"
+import { FlowEngine } from "../ports/FlowEngine.ts"
 import { type FlowEvent, FlowEvents } from "./FlowEvents.ts"
 import { deliverRaw } from "./Durable.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
+import { decodeInput } from "./FlowInput.ts"
 import { plan } from "./Plan.ts"
 import { CurrentScope, emit, isSuspension, now, renderCause, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
 
@@ -407,21 +408,6 @@ import { Context, Scope } from "effect"
 
 const mergeContexts = (caller: Context.Context<never>, engine: Context.Context<never>): never =>
   Context.merge(caller, engine) as never
-
-/**
- * Decodes a flow's input from its JSON form (the command line), or takes it as already typed
- * (an app embedding the flow). When neither fits, the typed Schema's issue is the one reported:
- * it reads "Expected number, got \"x\"", where the JSON codec's would list the string forms of
- * non-finite numbers.
- */
-export const decodeInput = <I extends Schema.Top>(flowName: string, schema: I, input: unknown): Effect.Effect<I["Type"], FlowError> =>
-  (Schema.decodeUnknownEffect(Schema.toCodecJson(schema))(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
-    Effect.catch(() => Schema.decodeUnknownEffect(schema)(input) as Effect.Effect<I["Type"], Schema.SchemaError>),
-    Effect.mapError((error) => {
-      const { message, path } = firstIssue(error.issue)
-      return new FlowError({ flow: flowName, reason: new InvalidFlowInput({ path, issue: message }) })
-    })
-  )
 
 /** Turns the engine's exit into the run's result: typed flow errors, output validation. */
 const settle = <I extends Schema.Top, O extends Schema.Top, E, R>(

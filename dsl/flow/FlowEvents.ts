@@ -2,14 +2,14 @@
  * What a flow run reports while it runs: one typed event per thing that happened, in order.
  *
  * The interpreter emits {@link FlowEvent}s into the {@link FlowEvents} reference of the fiber that
- * started the run; the run report (`src/run/`) renders them live, as plain lines or as JSON lines.
+ * started the run; the run report (`src/app/run/`) renders them live, as plain lines or as JSON lines.
  * Events carry the step's `path` (`"deploy/staging"`), the run id and the time on the run's
  * `Clock`, so a TestClock run reports virtual time.
  *
  * @module
  */
 import { Context } from "effect"
-import type { GatewayEvent } from "../../src/gateway/McpGateway.ts"
+import type { GatewayEvent } from "../ports/McpGateway.ts"
 import type { PolicyEvent } from "../policy/PolicyEvents.ts"
 
 /**

@@ -13,9 +13,10 @@
  */
 import { Arbitrary, Cause, Effect, Exit, Fiber, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { McpGateway } from "../../src/gateway/McpGateway.ts"
+import { McpGateway } from "../ports/McpGateway.ts"
 import type { ContractInfo } from "../Contract.ts"
-import { decodeInput, type Flow } from "./Flow.ts"
+import type { Flow } from "./Flow.ts"
+import { decodeInput } from "./FlowInput.ts"
 import type { FlowError } from "./FlowError.ts"
 import * as Policy from "../policy/Policy.ts"
 import * as Recorder from "./PlanRecorder.ts"

@@ -8,7 +8,7 @@
 import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
-import { GatewayEvents } from "../../src/gateway/McpGateway.ts"
+import { GatewayEvents } from "../ports/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"

@@ -10,7 +10,7 @@
  * @module
  */
 import { Effect } from "effect"
-import type { ServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { ServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { sandboxServers } from "./index.ts"
 import type { SandboxOptions } from "./options.ts"
 

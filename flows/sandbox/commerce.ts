@@ -16,7 +16,7 @@
  */
 import { Effect, Ref } from "effect"
 import { FakeServer } from "../../chaos/index.ts"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { Crm, type Customer, Inventory, Logistics, type OrderLine, Payment } from "../servers/commerce.ts"
 import { hash, Ids, isoIn, latency, nowIso, refuse, sandboxServer } from "./support.ts"
 

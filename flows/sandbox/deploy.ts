@@ -12,7 +12,7 @@
  */
 import { Effect, Ref } from "effect"
 import { FakeServer } from "../../chaos/index.ts"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { AzureDevOps, type Container, Docker, type K8sItem, Kubernetes } from "../servers/deploy.ts"
 import { hash, Ids, latency, nowIso, refuse, sandboxServer } from "./support.ts"
 

@@ -18,7 +18,7 @@
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
- * import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+ * import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
  * import { sandboxServers } from "./sandbox/index.ts"
  *
  * const Gateway = Layer.unwrap(Effect.map(sandboxServers(), (servers) => GatewayLayer.layer({ servers })))
@@ -26,7 +26,7 @@
  * @module
  */
 import { Effect, type Ref } from "effect"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { type CommerceState, makeCommerceSandbox } from "./commerce.ts"
 import { type ClusterState, makeCluster, makeDeploySandbox } from "./deploy.ts"
 import { makeMlSandbox, type MlState } from "./ml.ts"

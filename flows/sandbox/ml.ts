@@ -16,7 +16,7 @@
  */
 import { Clock, Effect, Ref, type Schema } from "effect"
 import { FakeServer } from "../../chaos/index.ts"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { Compute, Data, Integration, Notification, Security, Storage, type StoredFile, type TrainingJob } from "../servers/ml.ts"
 import type { SandboxOptions } from "./options.ts"
 import { hash, Ids, isoIn, latency, nowIso, refuse, sandboxServer } from "./support.ts"

@@ -12,7 +12,7 @@
  */
 import { Clock, Effect, Ref } from "effect"
 import { FakeServer } from "../../chaos/index.ts"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { PrometheusMonitoring } from "../servers/monitoring.ts"
 import type { ClusterState } from "./deploy.ts"
 import type { SandboxOptions } from "./options.ts"

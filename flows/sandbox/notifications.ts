@@ -11,7 +11,7 @@
  */
 import { Clock, Effect, Ref, type Schema } from "effect"
 import { FakeServer } from "../../chaos/index.ts"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { CommunicationHub, SlackNotifications } from "../servers/notifications.ts"
 import { Ids, latency, sandboxServer } from "./support.ts"
 

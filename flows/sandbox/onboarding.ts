@@ -14,7 +14,7 @@
  */
 import { Deferred, Effect, Ref } from "effect"
 import { FakeServer } from "../../chaos/index.ts"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { CommunicationServer, Compliance, Finance, Ops } from "../servers/onboarding.ts"
 import { hash, Ids, latency, refuse, sandboxServer } from "./support.ts"
 

@@ -12,7 +12,7 @@
  */
 import { Effect } from "effect"
 import { FakeServer } from "../../chaos/index.ts"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { DesktopCommander, type Finding, SecurityScanner, type Vulnerability } from "../servers/security.ts"
 import type { SandboxOptions } from "./options.ts"
 import { latency, sandboxServer } from "./support.ts"

@@ -11,7 +11,7 @@
  */
 import { Effect, Ref, type Schema } from "effect"
 import { FakeServer } from "../../chaos/index.ts"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { S3Storage } from "../servers/storage.ts"
 import type { ClusterState } from "./deploy.ts"
 import { hash, Ids, latency, nowIso, refuse, sandboxServer } from "./support.ts"

@@ -12,7 +12,7 @@
 import { Clock, DateTime, Duration, Effect, Ref } from "effect"
 import { FakeServer, ToolRefusal } from "../../chaos/index.ts"
 import type { ToolHandler } from "../../chaos/FakeServer.ts"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 
 /**
  * Waits `ms` milliseconds on Effect's clock (virtual under `TestClock`).

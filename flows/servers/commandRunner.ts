@@ -1,5 +1,5 @@
 /**
- * Typed contracts for mcpflow's own command-runner MCP server (`src/servers/commandRunner/`),
+ * Typed contracts for mcpflow's own command-runner MCP server (`src/runtime/servers/commandRunner/`),
  * server key `commands`, and a helper that starts it over stdio.
  *
  * The server runs allowlisted executables (no shell: `;`, `$(…)`, backticks, `&&` and globs
@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+ * import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
  * import { Commands, commandRunnerServer } from "./commandRunner.ts"
  *
  * const typecheck = Commands.run_command({ command: "npx", args: ["tsc", "--noEmit", "-p", "."], timeoutMs: 120_000 })
@@ -29,7 +29,7 @@ import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Redacted, Schema } from "effect"
 import { Tool } from "../../dsl/index.ts"
-import type { ServerLimits, StdioServerConfig } from "../../src/gateway/ServerConfig.ts"
+import type { ServerLimits, StdioServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 
 /**
  * What `run_command` answers for a command that ran.
@@ -138,14 +138,14 @@ export const commandRunnerContracts = Tool.contractsOf(Commands)
 export const succeeded = (result: typeof RunResult.Type): boolean => result.exitCode === 0 && !result.timedOut
 
 /**
- * The server's entry file (`src/servers/commandRunner/main.ts`), absolute.
+ * The server's entry file (`src/runtime/servers/commandRunner/Bin.ts`), absolute.
  *
  * @example
  * ```ts
- * commandRunnerEntry // => "/…/mcpflow/src/servers/commandRunner/main.ts"
+ * commandRunnerEntry // => "/…/mcpflow/src/runtime/servers/commandRunner/Bin.ts"
  * ```
  */
-export const commandRunnerEntry: string = fileURLToPath(new URL("../../src/servers/commandRunner/main.ts", import.meta.url))
+export const commandRunnerEntry: string = fileURLToPath(new URL("../../src/runtime/servers/commandRunner/Bin.ts", import.meta.url))
 
 /**
  * What {@link commandRunnerServer} takes. Limits left out take the server's defaults

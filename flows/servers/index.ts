@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { requireContracts } from "../../src/gateway/Discovery.ts"
+ * import { requireContracts } from "../../src/runtime/gateway/Discovery.ts"
  * import { seedContracts } from "./servers/index.ts"
  * yield* requireContracts(seedContracts)
  * ```

@@ -17,7 +17,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+ * import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
  * import { Everything, Filesystem, referenceServers } from "./reference.ts"
  *
  * const program = Effect.gen(function*() {
@@ -36,7 +36,7 @@ import { createRequire } from "node:module"
 import * as path from "node:path"
 import { Redacted, Schema } from "effect"
 import { Tool } from "../../dsl/index.ts"
-import type { GatewayConfig, ServerLimits } from "../../src/gateway/ServerConfig.ts"
+import type { GatewayConfig, ServerLimits } from "../../src/runtime/gateway/ServerConfig.ts"
 
 // ---------------------------------------------------------------------------------------------
 // memory

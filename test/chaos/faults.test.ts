@@ -3,7 +3,7 @@ import { Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { Chaos, FakeServer, Fault, Injector, Models } from "../../chaos/index.ts"
 import type { McpflowToolError } from "../../dsl/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import { InventoryApi, Payment, sagaServers } from "./support.ts"
 
 /** Charges once (after a stock read) with a 5 s call timeout; fails with the call's error. */

@@ -1,5 +1,5 @@
 /**
- * End-to-end tests of mcpflow's command-runner MCP server (`src/servers/commandRunner/`), run
+ * End-to-end tests of mcpflow's command-runner MCP server (`src/runtime/servers/commandRunner/`), run
  * as a real stdio process through the gateway, as flows use it. The server is a security
  * boundary, so most tests try to get past one of its rules: the command allowlist, the root,
  * shell interpretation, the output cap, the timeout, the environment filter, cancellation.
@@ -16,10 +16,10 @@ import * as path from "node:path"
 import { Clock, Effect, Exit, Fiber, Schedule } from "effect"
 import type { McpflowToolError } from "../../dsl/ToolError.ts"
 import { Commands, commandRunnerContracts, commandRunnerServer, succeeded } from "../../flows/servers/commandRunner.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
-import { ConfigError, DEFAULT_ENV_ALLOW, parseOptions } from "../../src/servers/commandRunner/Config.ts"
-import { CappedOutput } from "../../src/servers/commandRunner/Output.ts"
-import { type GatewayEvent, GatewayEvents, McpGateway } from "../../src/gateway/McpGateway.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
+import { ConfigError, DEFAULT_ENV_ALLOW, parseOptions } from "../../src/runtime/servers/commandRunner/Config.ts"
+import { CappedOutput } from "../../src/runtime/servers/commandRunner/Output.ts"
+import { type GatewayEvent, GatewayEvents, McpGateway } from "../../dsl/ports/McpGateway.ts"
 
 // --- a root, and things outside it ---------------------------------------------------------------
 

@@ -5,8 +5,8 @@ import { createServer, type IncomingHttpHeaders, type Server as HttpServer } fro
 import type { AddressInfo } from "node:net"
 import { Effect, Exit, Redacted, Schema } from "effect"
 import { Tool } from "../../dsl/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
-import { McpGateway } from "../../src/gateway/McpGateway.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
+import { McpGateway } from "../../dsl/ports/McpGateway.ts"
 import { makeEchoServer, makeEchoState } from "../support/echoServer.ts"
 
 const Echo = Tool.make({

@@ -20,9 +20,9 @@ import {
   referenceServers,
   TextContent
 } from "../../flows/servers/reference.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
-import { type GatewayEvent, GatewayEvents, McpGateway, type ServerStatus } from "../../src/gateway/McpGateway.ts"
-import type { GatewayConfig } from "../../src/gateway/ServerConfig.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
+import { type GatewayEvent, GatewayEvents, McpGateway, type ServerStatus } from "../../dsl/ports/McpGateway.ts"
+import type { GatewayConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 
 // --- temp dirs ---------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import {
   saga,
   step
 } from "../../dsl/flow/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 const seed = Number(process.env.FC_SEED ?? Date.now())
 console.log(`flow properties: seed ${seed}; replay with FC_SEED=${seed}`)

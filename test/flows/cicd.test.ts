@@ -9,7 +9,7 @@ import { Cause, Clock, Effect, Exit, Fiber, Ref } from "effect"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import cicd, { chaosSuite, ReleaseBlocked } from "../../flows/cicd.ts"
 import { makeSandbox, type SandboxOptions, type SentMessage } from "../../flows/sandbox/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import { chaosCase } from "./support.ts"
 
 const drive = <A, E>(fiber: Fiber.Fiber<A, E>) => driveFor(fiber)

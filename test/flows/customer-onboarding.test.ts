@@ -14,7 +14,7 @@ import { Chaos, Fault } from "../../chaos/index.ts"
 import { Flow, FlowEngine, type FlowEvent, FlowEvents } from "../../dsl/flow/index.ts"
 import customerOnboarding, { OutcomeUnknown, ValidationFailed } from "../../flows/customer-onboarding.ts"
 import { definitionOf, makeSandbox, type OnboardingState } from "../../flows/sandbox/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 const SERVERS = ["compliance_server", "finance_server", "ops_server", "communication_server"] as const
 type Onboarded = typeof customerOnboarding.output.Type

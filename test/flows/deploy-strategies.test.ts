@@ -10,7 +10,7 @@ import { Chaos, Fault, VirtualTime } from "../../chaos/index.ts"
 import { Flow, type FlowEvent, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import deployStrategies, { chaosSuite, clusterOf, compensationsFailed, RolledBack } from "../../flows/deploy-strategies.ts"
 import { type ClusterState, makeSandbox, type SandboxOptions } from "../../flows/sandbox/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import { chaosCase } from "./support.ts"
 
 type Input = typeof deployStrategies.input.Encoded

@@ -15,7 +15,7 @@ import { Chaos, Fault } from "../../chaos/index.ts"
 import { Flow, FlowEngine } from "../../dsl/flow/index.ts"
 import deploymentEvents, { DeploymentFailed } from "../../flows/deployment-events.ts"
 import { type ClusterState, definitionOf, makeSandbox, type SandboxOptions, type SentMessage } from "../../flows/sandbox/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 const SERVERS = ["kubernetes", "communication-hub", "docker", "prometheus-monitoring", "s3-storage", "slack-notifications", "azure-devops"] as const
 type Deployed = typeof deploymentEvents.output.Type

@@ -11,7 +11,7 @@ import { VirtualTime } from "../../chaos/index.ts"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import disasterRecovery, { chaosSuite, RecoveryIncomplete } from "../../flows/disaster-recovery.ts"
 import { makeSandbox, type SandboxOptions, type SentMessage, type StoredObject } from "../../flows/sandbox/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import { chaosCase } from "./support.ts"
 
 type Input = typeof disasterRecovery.input.Encoded

@@ -11,7 +11,7 @@ import { chaosIt } from "../../chaos/vitest.ts"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import healthMonitor, { chaosInvariants, chaosRequestKey, chaosServers, roundOf, scaledToZero } from "../../flows/health-monitor.ts"
 import { type ClusterState, makeSandbox, type SandboxOptions } from "../../flows/sandbox/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 const drive = <A, E>(fiber: Fiber.Fiber<A, E>, budgetMs = 6 * 3_600_000, stepMs = 100) => driveFor(fiber, budgetMs, stepMs)
 

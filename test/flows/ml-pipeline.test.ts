@@ -21,7 +21,7 @@ import mlPipeline, {
   TrainingTimedOut
 } from "../../flows/ml-pipeline.ts"
 import { makeSandbox, type SandboxOptions } from "../../flows/sandbox/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 const SERVING_URL = "https://ml-serving.internal/deployments"
 

@@ -14,7 +14,7 @@ import { Chaos, Fault, type Injector } from "../../chaos/index.ts"
 import { Flow, FlowEngine } from "../../dsl/flow/index.ts"
 import orderSaga, { chargeKey, OrderAlreadyCharged, OutcomeUnknown } from "../../flows/order-saga.ts"
 import { type CommerceState, definitionOf, makeSandbox } from "../../flows/sandbox/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 const SERVERS = ["inventory_server", "payment_server", "logistics_server", "crm_server"] as const
 type Done = typeof orderSaga.output.Type

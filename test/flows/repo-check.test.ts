@@ -12,7 +12,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import repoCheck, { ChecksFailed, localAllow, localMcpJson, localServers } from "../../flows/repo-check.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 let root = ""
 

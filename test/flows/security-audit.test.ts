@@ -13,8 +13,8 @@ import { Arbitraries, Chaos, Fault } from "../../chaos/index.ts"
 import { Flow, type FlowEvent, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import securityAudit, { AuditUnavailable } from "../../flows/security-audit.ts"
 import { definitionOf, makeSandbox, type SandboxOptions, type SentMessage } from "../../flows/sandbox/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
-import type { InProcessServerConfig } from "../../src/gateway/ServerConfig.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
+import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 
 const SERVERS = ["security-scanner", "desktop-commander", "communication-hub"] as const
 type Report = typeof securityAudit.output.Type

@@ -5,7 +5,7 @@ import { FakeServer } from "../../chaos/index.ts"
 import * as Cache from "../../dsl/policy/Cache.ts"
 import { canonicalJson } from "../../dsl/policy/CanonicalJson.ts"
 import { Tool } from "../../dsl/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import { failureOf, recorder, settle } from "./support.ts"
 
 /** A call that counts its runs and answers `<name>#<run>` after `ms` of Clock time. */

@@ -10,9 +10,9 @@ import * as Policy from "../../dsl/policy/Policy.ts"
 import * as Retry from "../../dsl/policy/Retry.ts"
 import * as Timeout from "../../dsl/policy/Timeout.ts"
 import { McpflowToolError, ToolFailed, toolError } from "../../dsl/ToolError.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
-import { decodeMcpJson, McpflowConfigError } from "../../src/gateway/McpJson.ts"
-import type { GatewayConfig } from "../../src/gateway/ServerConfig.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
+import { decodeMcpJson, McpflowConfigError } from "../../src/runtime/gateway/McpJson.ts"
+import type { GatewayConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { errors, recorder, scripted } from "./support.ts"
 
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined => {

@@ -7,7 +7,7 @@ import * as Fallback from "../../dsl/policy/Fallback.ts"
 import * as RateLimit from "../../dsl/policy/RateLimit.ts"
 import { Tool } from "../../dsl/index.ts"
 import type { McpflowToolError } from "../../dsl/ToolError.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import { errors, failureOf, recorder, scripted, settle } from "./support.ts"
 
 describe("Fallback: alternative effect", () => {

@@ -4,7 +4,7 @@ import { TestClock } from "effect/testing"
 import { FakeServer } from "../../chaos/index.ts"
 import * as Hedge from "../../dsl/policy/Hedge.ts"
 import { Tool } from "../../dsl/index.ts"
-import * as GatewayLayer from "../../src/gateway/GatewayLayer.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import { failureOf, recorder, settle, waitUntil } from "./support.ts"
 
 type Step = { readonly ms: number; readonly fail?: string | undefined } | "never"

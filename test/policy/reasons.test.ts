@@ -23,7 +23,7 @@ import {
   ToolFailed,
   toolError
 } from "../../dsl/ToolError.ts"
-import { toToolError } from "../../src/gateway/Policies.ts"
+import { toToolError } from "../../src/runtime/gateway/Policies.ts"
 import { recorder, scripted } from "./support.ts"
 
 const at = { server: "svc", tool: "read" } as const

@@ -4,11 +4,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
-import { jsonLine, plainLines } from "../../src/run/Lines.ts"
-import { fold, formatMs } from "../../src/run/Model.ts"
-import { stripAnsi } from "../../src/run/Style.ts"
-import { pathTakenLines, summarize, summaryLines } from "../../src/run/Summary.ts"
-import { treeLines } from "../../src/run/Tree.ts"
+import { jsonLine, plainLines } from "../../src/app/run/Lines.ts"
+import { fold, formatMs } from "../../src/app/run/Model.ts"
+import { stripAnsi } from "../../src/app/run/Style.ts"
+import { pathTakenLines, summarize, summaryLines } from "../../src/app/run/Summary.ts"
+import { treeLines } from "../../src/app/run/Tree.ts"
 
 type Spec = FlowEvent extends infer T ? T extends FlowEvent ? Omit<T, "runId" | "at"> : never : never
 

@@ -9,15 +9,15 @@ import { pathToFileURL } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, Redacted, Result, Schema } from "effect"
 import { Flow, FlowDefinition, FlowError, FlowEvents, InvalidFlowInput, InvalidFlowOutput, step } from "../../dsl/flow/index.ts"
-import { McpflowConfigError } from "../../src/gateway/McpJson.ts"
-import * as Engines from "../../src/engine/Engines.ts"
-import { loadFlow } from "../../src/run/LoadFlow.ts"
-import { exitCodeOfError, exitCodeOfExit } from "../../src/run/ExitCode.ts"
-import { isEntryPoint } from "../../src/run/main.ts"
-import * as Reporter from "../../src/run/Reporter.ts"
-import { chooseServers, levelOf } from "../../src/run/RunFlow.ts"
-import { stripAnsi } from "../../src/run/Style.ts"
-import * as Tracing from "../../src/run/Tracing.ts"
+import { McpflowConfigError } from "../../src/runtime/gateway/McpJson.ts"
+import * as Engines from "../../src/runtime/engine/Engines.ts"
+import { loadFlow } from "../../src/app/run/LoadFlow.ts"
+import { exitCodeOfError, exitCodeOfExit } from "../../src/app/run/ExitCode.ts"
+import { isEntryPoint } from "../../src/app/run/FlowFile.ts"
+import * as Reporter from "../../src/app/run/Reporter.ts"
+import { chooseServers, levelOf } from "../../src/app/run/RunFlow.ts"
+import { stripAnsi } from "../../src/app/run/Style.ts"
+import * as Tracing from "../../src/app/run/Tracing.ts"
 
 describe("exit codes", () => {
   it("0 success, 1 failure, 2 bad input / definition / config, 130 interrupted", () => {
@@ -218,7 +218,7 @@ describe("loading a flow file", () => {
       assert.isTrue(Effect.isEffect(loaded.sandbox))
       const missing = yield* Effect.flip(loadFlow("test/e2e/fixtures/no-such-flow.ts"))
       assert.strictEqual(missing.message, "test/e2e/fixtures/no-such-flow.ts: file not found")
-      const notAFlow = yield* Effect.flip(loadFlow("src/run/Style.ts"))
-      assert.include(notAFlow.message, "src/run/Style.ts: its default export is not a flow")
+      const notAFlow = yield* Effect.flip(loadFlow("src/app/run/Style.ts"))
+      assert.include(notAFlow.message, "src/app/run/Style.ts: its default export is not a flow")
     }))
 })

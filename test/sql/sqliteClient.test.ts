@@ -12,7 +12,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Stream } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
 import { SqlError } from "effect/sql/SqlError"
-import { SqliteClient, SqliteError } from "../../src/sql/sqlite/index.ts"
+import { SqliteClient, SqliteError } from "../../src/runtime/sql/sqlite/index.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "mcpflow-sqlite-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

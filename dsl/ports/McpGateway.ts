@@ -1,0 +1,166 @@
+/**
+ * The `McpGateway` service: every MCP tool call of mcpflow goes through it. Its layers live in
+ * `GatewayLayer.ts`; this module holds the service tag and the types callers see.
+ *
+ * @module
+ */
+import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
+import { Context, type Duration, type Effect } from "effect"
+import type { ContractInfo, ContractSchema } from "../Contract.ts"
+import type { PolicyInput } from "../policy/Policy.ts"
+import type { McpflowToolError } from "../ToolError.ts"
+
+/**
+ * Per-call settings; each overrides the server's own. `A` is the call's result type (what a
+ * policy's fallback must produce).
+ *
+ * @example
+ * ```ts
+ * Everything.longRunning({ duration: 5, steps: 5 }, { timeout: "2 seconds", resetTimeoutOnProgress: true, maxTotalTimeout: "10 seconds" })
+ * Docker.build(input, { policy: { retry: { maxAttempts: 5 }, timeout: "2 minutes" } })
+ * ```
+ */
+export interface CallOptions<A = unknown> {
+  /** How long the call may go without an answer (or, with `resetTimeoutOnProgress`, without progress). */
+  readonly timeout?: Duration.Input | undefined
+  /** Let progress notifications restart the timeout. */
+  readonly resetTimeoutOnProgress?: boolean | undefined
+  /** With `resetTimeoutOnProgress`, the most the call may take in all. */
+  readonly maxTotalTimeout?: Duration.Input | undefined
+  /** A label echoed in this call's events (the interpreter passes the step name). */
+  readonly label?: string | undefined
+  /**
+   * Resilience policy for this call (data or instances, see `Policy`). Per policy kind it
+   * overrides the tool's policy and the server's (call site > tool > server); `false` switches a
+   * kind off. A fallback may call other tools (it is given this gateway).
+   */
+  readonly policy?: PolicyInput<A, unknown, McpGateway> | undefined
+  /**
+   * This call is safe to repeat even though the tool is not declared idempotent (a read-only
+   * shell command, a rollback to a named revision): retries and hedges may repeat it.
+   */
+  readonly idempotent?: boolean | undefined
+}
+
+/**
+ * What the gateway reports: connection changes, server log messages, call progress.
+ *
+ * @example
+ * ```ts
+ * const e: GatewayEvent = { _tag: "ToolProgress", server: "everything", tool: "trigger-long-running-operation", progress: 2, total: 5 }
+ * ```
+ */
+export type GatewayEvent =
+  | { readonly _tag: "ServerConnecting"; readonly server: string; readonly attempt: number }
+  | {
+    readonly _tag: "ServerConnected"
+    readonly server: string
+    readonly pid?: number | undefined
+    readonly serverName?: string | undefined
+    readonly serverVersion?: string | undefined
+  }
+  | { readonly _tag: "ServerDisconnected"; readonly server: string; readonly detail: string }
+  | {
+    readonly _tag: "ServerLog"
+    readonly server: string
+    readonly level: string
+    readonly logger?: string | undefined
+    readonly data: unknown
+  }
+  | {
+    readonly _tag: "ToolProgress"
+    readonly server: string
+    readonly tool: string
+    readonly label?: string | undefined
+    readonly progress: number
+    readonly total?: number | undefined
+    readonly message?: string | undefined
+  }
+
+/**
+ * Where the gateway's events go. Read from the fiber that makes a call (progress) or that
+ * opened the connection (connection changes, server logs); a no-op by default.
+ *
+ * @example
+ * ```ts
+ * const events: Array<GatewayEvent> = []
+ * program.pipe(Effect.provideService(GatewayEvents, { emit: (e) => events.push(e) }))
+ * ```
+ */
+export const GatewayEvents = Context.Reference<{ readonly emit: (event: GatewayEvent) => void }>(
+  "mcpflow/gateway/GatewayEvents",
+  { defaultValue: () => ({ emit: () => {} }) }
+)
+
+/**
+ * One server's connection state, for diagnostics and `mcpflow tools`.
+ *
+ * @example
+ * ```ts
+ * const s: ServerStatus = { server: "fs", type: "stdio", state: "connected", pid: 4242, connects: 1 }
+ * ```
+ */
+export interface ServerStatus {
+  readonly server: string
+  readonly type: "stdio" | "http" | "sse" | "in-process"
+  readonly state: "idle" | "connected" | "disconnected" | "closed"
+  readonly pid?: number | undefined
+  /** How many times a connection was established. */
+  readonly connects: number
+  readonly serverName?: string | undefined
+  readonly serverVersion?: string | undefined
+}
+
+/**
+ * A difference between a declared contract and what its server publishes.
+ *
+ * @example
+ * ```ts
+ * const m: ContractMismatch = { kind: "MissingRequiredInput", server: "fs", tool: "read_file", field: "path", detail: "…" }
+ * ```
+ */
+export interface ContractMismatch {
+  readonly kind: "ServerUnreachable" | "MissingTool" | "MissingRequiredInput" | "UnknownInputField"
+  readonly server: string
+  readonly tool: string
+  readonly field?: string | undefined
+  readonly detail: string
+}
+
+/**
+ * The gateway to every configured MCP server.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.gen(function*() {
+ *   const gateway = yield* McpGateway
+ *   const tools = yield* gateway.listTools("everything")
+ *   return tools.map((t) => t.name)
+ * })
+ * ```
+ */
+export class McpGateway extends Context.Service<McpGateway, {
+  /** The configured server keys. */
+  readonly servers: ReadonlyArray<string>
+  /** Calls a tool through its contract: allowlist, encode, then its resolved policy around call and decode. */
+  readonly call: <In extends ContractSchema, Out extends ContractSchema>(
+    contract: ContractInfo<In, Out>,
+    input: In["Type"],
+    options?: CallOptions<Out["Type"]>
+  ) => Effect.Effect<Out["Type"], McpflowToolError>
+  /** Calls a tool with raw JSON arguments; an `isError` result fails with `ToolFailed`. */
+  readonly callRaw: (
+    server: string,
+    tool: string,
+    args: Readonly<Record<string, unknown>>,
+    options?: CallOptions
+  ) => Effect.Effect<CallToolResult, McpflowToolError>
+  /** The tools a server publishes (connecting if needed). */
+  readonly listTools: (server: string) => Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError>
+  /** Compares contracts with what their servers publish. */
+  readonly checkContracts: (
+    contracts: ReadonlyArray<ContractInfo>
+  ) => Effect.Effect<ReadonlyArray<ContractMismatch>>
+  /** Every server's connection state. */
+  readonly status: Effect.Effect<ReadonlyArray<ServerStatus>>
+}>()("mcpflow/gateway/McpGateway") {}

@@ -1,0 +1,108 @@
+/**
+ * The run-history port: the service a flow run records itself in (one row per run and every
+ * event of the run), its error, and what a resume reads back. The SQLite implementation lives in
+ * the runtime (`src/runtime/engine/RunJournal.ts`).
+ *
+ * @module
+ */
+import { Context, type Effect, Schema } from "effect"
+import type { FlowEvent } from "../flow/FlowEvents.ts"
+
+/**
+ * Why the journal could not be used. Every reason names the file.
+ *
+ * @example
+ * ```ts
+ * new JournalError({ file: ".mcpflow/runs.db", reason: "Corrupt", detail: "file is not a database" }).message
+ * ```
+ */
+export class JournalError extends Schema.TaggedError<JournalError>()("JournalError", {
+  file: Schema.String,
+  reason: Schema.Literals(["Corrupt", "Locked", "Missing", "Incompatible", "NotFound", "Io"]),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `journal ${this.file}: ${this.detail}`
+  }
+}
+
+/**
+ * One run as the history shows it.
+ *
+ * @example
+ * ```ts
+ * const r: RunRecord = { runId: "r1", flow: "cicd", status: "succeeded", startedAt: 0, finishedAt: 900, input: {}, fingerprint: "ab12", source: "flows/cicd.ts", failedStep: undefined, error: undefined, errorTag: undefined }
+ * ```
+ */
+export interface RunRecord {
+  readonly runId: string
+  readonly flow: string
+  readonly status: "running" | "succeeded" | "failed" | "interrupted"
+  readonly startedAt: number
+  readonly finishedAt: number | undefined
+  readonly input: unknown
+  /** A hash of the flow's code when the run started (a resume under changed code is checked). */
+  readonly fingerprint: string
+  /** The flow file the run was started from, when known. */
+  readonly source: string | undefined
+  readonly failedStep: string | undefined
+  readonly error: string | undefined
+  readonly errorTag: string | undefined
+}
+
+/**
+ * The run history service.
+ *
+ * @example
+ * ```ts
+ * const runs = yield* (yield* RunJournal).list
+ * ```
+ */
+export class RunJournal extends Context.Service<RunJournal, {
+  readonly file: string
+  /** Records a new run (or, for a resume, marks it running again). */
+  readonly start: (run: {
+    readonly runId: string
+    readonly flow: string
+    readonly input: unknown
+    readonly fingerprint: string
+    readonly startedAt: number
+    /** The flow file, so `mcpflow resume <runId>` can find the flow again. */
+    readonly source?: string | undefined
+  }) => Effect.Effect<void, JournalError>
+  /** Appends an event (synchronously, so it survives a crash right after). */
+  readonly appendUnsafe: (event: FlowEvent) => void
+  readonly finish: (run: {
+    readonly runId: string
+    readonly status: RunRecord["status"]
+    readonly finishedAt: number
+    readonly failedStep?: string | undefined
+    readonly error?: string | undefined
+    readonly errorTag?: string | undefined
+  }) => Effect.Effect<void, JournalError>
+  readonly get: (runId: string) => Effect.Effect<RunRecord, JournalError>
+  readonly list: Effect.Effect<ReadonlyArray<RunRecord>, JournalError>
+  readonly events: (runId: string) => Effect.Effect<ReadonlyArray<FlowEvent>, JournalError>
+  /** Records a signal for a run (delivered by the process running it, now or when resumed). */
+  readonly signal: (runId: string, name: string, payload: unknown) => Effect.Effect<void, JournalError>
+  /** Signals recorded for a run and not delivered yet. */
+  readonly pendingSignals: (runId: string) => Effect.Effect<ReadonlyArray<{ readonly name: string; readonly payload: unknown }>, JournalError>
+  readonly markDelivered: (runId: string, name: string) => Effect.Effect<void, JournalError>
+}>()("mcpflow/engine/RunJournal") {}
+
+/**
+ * The steps a crash left in flight: started, neither finished nor skipped.
+ *
+ * @example
+ * ```ts
+ * inFlight(yield* journal.events(runId)) // => ["deploy/apply"]
+ * ```
+ */
+export const inFlight = (events: ReadonlyArray<FlowEvent>): ReadonlyArray<string> => {
+  const open = new Set<string>()
+  for (const e of events) {
+    if (e._tag === "StepStarted" && e.kind === "step") open.add(e.path)
+    else if (e._tag === "StepSucceeded" || e._tag === "StepFailed" || e._tag === "StepSkipped") open.delete(e.path)
+  }
+  return [...open]
+}

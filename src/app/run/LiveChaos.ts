@@ -1,0 +1,69 @@
+/**
+ * `--chaos <seed>`: a live run on the sandbox with faults injected, so a user can watch retries,
+ * breaker trips, fallbacks and compensations happen, then read which faults fired. The faults
+ * are a fixed mix at `--rate` (default 0.1) on every sandbox tool, decided by the seed: the same
+ * seed and input inject the same faults on the same calls.
+ *
+ * @example
+ * ```ts
+ * const injector = LiveChaos.injector(42, 0.2)
+ * const servers = yield* sandbox.pipe(Effect.provideService(FakeServer.CurrentInjector, injector)) // chaos/FakeServer.ts
+ * ```
+ * @module
+ */
+import * as F from "../../../chaos/Fault.ts"
+import * as Injector from "../../../chaos/Injector.ts"
+
+/**
+ * The live fault mix on every tool: tool errors, JSON-RPC errors, dropped connections, rate
+ * limits and lost responses sharing `rate` (about that share of calls fail), and extra latency
+ * at `rate`. No hangs: a live run would sit out the full call timeout.
+ *
+ * @example
+ * ```ts
+ * livePlan(42, 0.2).faults.length // => 6
+ * ```
+ */
+export const livePlan = (seed: number, rate: number): F.FaultPlan => {
+  // `rate` is shared by the five failure kinds: about that share of the calls fail.
+  const each = rate / 5
+  return F.plan(seed, [
+    F.toolError("*", "injected tool failure (--chaos)", { rate: each }),
+    F.jsonRpcError("*", -32603, "injected internal error (--chaos)", { rate: each }),
+    F.connectionDrop("*", { rate: each }),
+    F.rateLimited("*", 300, { rate: each }),
+    F.lostResponse("*", { rate: each }, "close"),
+    F.latency("*", F.uniform(50, 400), { rate })
+  ])
+}
+
+/**
+ * An injector for a live chaos run.
+ *
+ * @example
+ * ```ts
+ * const injector = injector(7, 0.3)
+ * ```
+ */
+export const injector = (seed: number, rate: number): Injector.Injector => Injector.make(livePlan(seed, rate))
+
+/**
+ * The lines that close a live chaos run: the seed and every fault that fired.
+ *
+ * @example
+ * ```ts
+ * summaryLines(injector, 42) // => ["chaos seed 42: 3 faults fired", "  t=… payment.charge#1 LostResponse …"]
+ * ```
+ */
+export const summaryLines = (inj: Injector.Injector, seed: number): ReadonlyArray<string> => {
+  const log = inj.log
+  const t0 = log[0]?.atMs ?? 0
+  const shown = log.slice(0, 30).map((i) =>
+    `  +${i.atMs - t0}ms ${i.server}.${i.tool} (call ${i.call + 1}) ${i.kind}${i.detail ? `: ${i.detail}` : ""}`
+  )
+  return [
+    `chaos seed ${seed}: ${log.length} fault${log.length === 1 ? "" : "s"} fired${log.length > 30 ? " (first 30 shown)" : ""}`,
+    ...shown,
+    `  replay this run: the same command with --chaos ${seed}`
+  ]
+}

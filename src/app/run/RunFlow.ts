@@ -1,0 +1,250 @@
+/**
+ * Runs one flow from the command line: picks its servers (sandbox or `.mcp.json`), runs it on
+ * the engine of `Engine.ts` with the run report attached, exports spans when asked, and turns
+ * the outcome into an exit code (0 success, 1 failed, 2 bad input/config/usage, 130 interrupted).
+ *
+ * @example
+ * ```ts
+ * import { runFlow } from "./RunFlow.ts"
+ * runFlow(cicd, settings, { sandbox: cicdSandbox }) // Effect<void, CliExit, FileSystem>
+ * ```
+ * @module
+ */
+import { existsSync } from "node:fs"
+import { Effect, Exit, Layer, Option, References, Result, type Schema, type Scope } from "effect"
+import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
+import * as Flow from "../../../dsl/flow/Flow.ts"
+import type { FlowEngine } from "../../../dsl/ports/FlowEngine.ts"
+import type { RunJournal } from "../../../dsl/ports/RunJournal.ts"
+import { FlowEvents } from "../../../dsl/flow/FlowEvents.ts"
+import { CliExit } from "../cli/output.ts"
+import * as GatewayLayer from "../../runtime/gateway/GatewayLayer.ts"
+import { GatewayEvents, type McpGateway } from "../../../dsl/ports/McpGateway.ts"
+import type { ServerConfig } from "../../runtime/gateway/ServerConfig.ts"
+import * as FakeServer from "../../../chaos/FakeServer.ts"
+import type { Injector } from "../../../chaos/Injector.ts"
+import * as EngineChoice from "./EngineChoice.ts"
+import * as LiveChaos from "./LiveChaos.ts"
+import { exitCodeOfExit, RunExitCode } from "./ExitCode.ts"
+import type { RunSettings } from "./Flags.ts"
+import type { Level } from "./Lines.ts"
+import * as Reporter from "./Reporter.ts"
+import * as Tracing from "./Tracing.ts"
+
+/**
+ * The services a flow run from the command line can have: the gateway and the engine.
+ *
+ * @example
+ * ```ts
+ * const flow: Flow.Flow<typeof Input, typeof Output, McpflowToolError, RunServices> = cicd
+ * ```
+ */
+export type RunServices = McpGateway | FlowEngine | WorkflowEngine
+
+/**
+ * A flow's sandbox: an effect that starts in-process fake servers and returns them by key.
+ *
+ * @example
+ * ```ts
+ * const sandbox: Sandbox = cicdSandbox
+ * ```
+ */
+export type Sandbox = Effect.Effect<Readonly<Record<string, ServerConfig>>, unknown, Scope.Scope>
+
+/**
+ * Where a flow came from: its sandbox, if it has one.
+ *
+ * @example
+ * ```ts
+ * const source: FlowSource = { sandbox: cicdSandbox }
+ * ```
+ */
+export interface FlowSource {
+  readonly sandbox?: Sandbox | undefined
+  /** The flow's file (recorded in the journal so `mcpflow resume <runId>` finds it). */
+  readonly file?: string | undefined
+  /**
+   * Real servers the flow starts itself when no `--config` is given (e.g. local stdio servers),
+   * with the gateway allowlist to apply: a run on them is reported as a real-servers run.
+   */
+  readonly local?: { readonly servers: Sandbox; readonly allow?: ReadonlyArray<string> | undefined } | undefined
+  /** An engine already open (a worker runs many runs on one); default: the one the flags pick. */
+  readonly engine?: Layer.Layer<FlowEngine | WorkflowEngine | RunJournal> | undefined
+}
+
+/**
+ * Which servers a run talks to.
+ *
+ * @example
+ * ```ts
+ * const servers: Servers = { _tag: "Config", file: ".mcp.json" }
+ * ```
+ */
+export type Servers =
+  | { readonly _tag: "Sandbox" }
+  | { readonly _tag: "Local" }
+  | { readonly _tag: "Config"; readonly file: string; readonly implicit?: boolean | undefined }
+
+/**
+ * Picks the servers from the flags: `--config` for real servers; `--sandbox` or `--dry-run` for
+ * the sandbox; by default the sandbox when the flow has one, else `./.mcp.json`. Asking for both,
+ * or for a sandbox the flow does not have, is a usage error (the message says why). The implicit
+ * `./.mcp.json` may be missing: the flow then runs with no server (a flow without tools needs
+ * none; a tool call fails `UnknownTool` naming the server).
+ *
+ * @example
+ * ```ts
+ * chooseServers({ config: Option.none(), sandbox: false, dryRun: false, hasSandbox: true }) // => Result.succeed({ _tag: "Sandbox" })
+ * ```
+ */
+export const chooseServers = (options: {
+  readonly config: Option.Option<string>
+  readonly sandbox: boolean
+  readonly dryRun: boolean
+  readonly chaos?: boolean | undefined
+  readonly hasSandbox: boolean
+  readonly hasLocal?: boolean | undefined
+}): Result.Result<Servers, string> => {
+  const wantsSandbox = options.sandbox || options.dryRun || options.chaos === true
+  if (Option.isSome(options.config) && wantsSandbox) {
+    return Result.fail(
+      `--config runs against real servers; it cannot be combined with ${
+        options.dryRun ? "--dry-run" : options.chaos === true ? "--chaos" : "--sandbox"
+      }`
+    )
+  }
+  if (Option.isSome(options.config)) return Result.succeed({ _tag: "Config", file: options.config.value })
+  if (wantsSandbox && !options.hasSandbox) {
+    return Result.fail(
+      `this flow has no sandbox; export one (\`export const sandbox = …\`) or pass it to main, or run with --config .mcp.json`
+    )
+  }
+  if (wantsSandbox || options.hasSandbox) return Result.succeed({ _tag: "Sandbox" })
+  if (options.hasLocal === true) return Result.succeed({ _tag: "Local" })
+  return Result.succeed({ _tag: "Config", file: "./.mcp.json", implicit: true })
+}
+
+/**
+ * The report's level from the flags (`--quiet` wins over `--verbose`).
+ *
+ * @example
+ * ```ts
+ * levelOf({ quiet: false, verbose: true }) // => "verbose"
+ * ```
+ */
+export const levelOf = (settings: { readonly quiet: boolean; readonly verbose: boolean }): Level =>
+  settings.quiet ? "quiet" : settings.verbose ? "verbose" : "normal"
+
+const gatewayLayer = (servers: Servers, source: FlowSource, injector?: Injector | undefined): Layer.Layer<McpGateway, unknown> =>
+  servers._tag === "Config"
+    ? Layer.unwrap(Effect.sync(() =>
+      servers.implicit === true && !existsSync(servers.file)
+        ? GatewayLayer.layer({ servers: {} })
+        : GatewayLayer.layerFromFile(servers.file)
+    ))
+    : servers._tag === "Local"
+    ? Layer.unwrap(
+      Effect.map(source.local?.servers ?? Effect.succeed({}), (found) =>
+        GatewayLayer.layer({ servers: found, ...(source.local?.allow !== undefined ? { allow: source.local.allow } : {}) }))
+    )
+    : Layer.unwrap(
+      Effect.map(
+        (source.sandbox ?? Effect.succeed({})).pipe(Effect.provideService(FakeServer.CurrentInjector, injector)),
+        (found) => GatewayLayer.layer({ servers: found })
+      )
+    )
+
+/**
+ * Runs `flow` with the settings of its command line and reports it. Fails with a `CliExit`
+ * carrying the exit code (its message is empty: the report already said what happened); an
+ * interrupted run (Ctrl-C) runs its compensations, reports, and stays interrupted (exit 130).
+ *
+ * @example
+ * ```ts
+ * Command.make("cicd", RunFlags.all, (settings) => runFlow(cicd, settings, { sandbox: cicdSandbox }))
+ * ```
+ */
+export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends RunServices>(
+  flow: Flow.Flow<I, O, E, R>,
+  settings: RunSettings,
+  source: FlowSource
+): Effect.Effect<void, CliExit> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const env = process.env
+      const isTTY = process.stderr.isTTY === true
+      const mode = Reporter.detectMode({ json: settings.json, isTTY, env })
+      const reporter = yield* Reporter.make({
+        mode,
+        level: levelOf(settings),
+        color: mode !== "json" && Reporter.useColor({ isTTY, env }),
+        dryRun: settings.dryRun
+      })
+      const chosen = chooseServers({
+        config: settings.config,
+        sandbox: settings.sandbox,
+        dryRun: settings.dryRun,
+        chaos: Option.isSome(settings.chaos),
+        hasSandbox: source.sandbox !== undefined,
+        hasLocal: source.local !== undefined
+      })
+      if (Result.isFailure(chosen)) {
+        yield* reporter.finish(Exit.fail({ _tag: "UsageError", message: chosen.failure }), {
+          flow: flow.name,
+          durationMs: 0
+        })
+        return yield* new CliExit({ code: RunExitCode.Usage, message: "" })
+      }
+      const servers = chosen.success
+      const sandbox = servers._tag === "Sandbox"
+      const resumeId = Option.getOrUndefined(settings.resume)
+      if (resumeId !== undefined && settings.noJournal) {
+        yield* reporter.finish(Exit.fail({ _tag: "UsageError", message: "--resume needs the journal; drop --no-journal" }), {
+          flow: flow.name,
+          durationMs: 0
+        })
+        return yield* new CliExit({ code: RunExitCode.Usage, message: "" })
+      }
+      const injector = Option.match(settings.chaos, {
+        onNone: () => undefined,
+        onSome: (seed) => LiveChaos.injector(seed, Math.min(1, Math.max(0, settings.rate)))
+      })
+      const runId = resumeId ?? crypto.randomUUID()
+      const started = Date.now()
+      const execution = resumeId !== undefined
+        ? Flow.resume(flow, resumeId, { force: settings.force, sandbox }).pipe(
+          Effect.provide(source.engine ?? EngineChoice.durable(settings.stateDir))
+        )
+        : Flow.run(flow, settings.input as I["Encoded"], { runId, sandbox, source: source.file }).pipe(
+          Effect.provide(source.engine ?? EngineChoice.layerFor({ journal: !settings.noJournal, stateDir: settings.stateDir }))
+        )
+      const run = (execution as Effect.Effect<O["Type"], unknown, R>).pipe(
+        Effect.withSpan(`flow ${flow.name}`, {
+          attributes: { "mcpflow.flow": flow.name, "mcpflow.run": runId, "mcpflow.sandbox": sandbox }
+        }),
+        Effect.provideService(FlowEvents, reporter.sink),
+        // Progress and server logs inside steps reach the report as FlowEvents; connection changes here.
+        Effect.provideService(GatewayEvents, reporter.gateway),
+        // The durable engine's own logs (shard bookkeeping) are not the user's business.
+        Effect.provideService(References.MinimumLogLevel, settings.verbose ? "Info" : "Error"),
+        Effect.provide(gatewayLayer(servers, source, injector)),
+        Effect.provide(
+          Tracing.layer(Tracing.endpointOf(settings.otlp, env), {
+            serviceName: "mcpflow",
+            attributes: { "mcpflow.flow": flow.name }
+          })
+        )
+      ) as Effect.Effect<O["Type"], unknown>
+      const exit = yield* run.pipe(
+        Effect.onExit((exit) => Effect.asVoid(reporter.finish(exit, { flow: flow.name, durationMs: Date.now() - started, sandbox }))),
+        Effect.exit
+      )
+      const chaosSeed = Option.getOrUndefined(settings.chaos)
+      if (injector !== undefined && chaosSeed !== undefined) {
+        yield* Effect.sync(() => process.stderr.write(`${LiveChaos.summaryLines(injector, chaosSeed).join("\n")}\n`))
+      }
+      const code = exitCodeOfExit(exit)
+      if (code === RunExitCode.Interrupted) return yield* Effect.interrupt
+      if (code !== RunExitCode.Success) return yield* new CliExit({ code, message: "" })
+    })
+  )

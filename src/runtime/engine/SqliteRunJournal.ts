@@ -1,0 +1,199 @@
+/**
+ * The SQLite implementation of the run-history port (`dsl/ports/RunJournal.ts`): one row per run (flow, status, input, code fingerprint, outcome) and
+ * every event of the run, in mcpflow's own tables next to the workflow engine's journal in the
+ * same SQLite file (`.mcpflow/runs.db`). `mcpflow runs` and `mcpflow show` read it; resume
+ * reads a run's input and fingerprint from it and finds the steps a crash left in flight.
+ *
+ * Writes are synchronous (`node:sqlite`), so an event is on disk before the step it announces
+ * does anything: a crash never loses a `StepStarted`.
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite"
+import { existsSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+import { Context, Effect, Layer, Schema } from "effect"
+import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
+import { JournalError, type RunRecord, RunJournal } from "../../../dsl/ports/RunJournal.ts"
+
+/** The journal format this version writes; older formats are migrated, newer ones refused. */
+export const journalFormat = 1
+
+const migrations: ReadonlyArray<string> = [
+  // format 1
+  `CREATE TABLE IF NOT EXISTS mcpflow_runs (
+     run_id TEXT PRIMARY KEY, flow TEXT NOT NULL, status TEXT NOT NULL,
+     started_at INTEGER NOT NULL, finished_at INTEGER, input TEXT NOT NULL, fingerprint TEXT NOT NULL, source TEXT,
+     failed_step TEXT, error TEXT, error_tag TEXT);
+   CREATE TABLE IF NOT EXISTS mcpflow_signals (
+     run_id TEXT NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL, sent_at INTEGER NOT NULL, delivered_at INTEGER,
+     PRIMARY KEY (run_id, name));
+   CREATE TABLE IF NOT EXISTS mcpflow_events (
+     run_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, tag TEXT NOT NULL, body TEXT NOT NULL,
+     PRIMARY KEY (run_id, seq));`
+]
+
+const classify = (file: string, thrown: unknown): JournalError => {
+  const text = thrown instanceof Error ? thrown.message : String(thrown)
+  const reason = /not a database|malformed|corrupt/i.test(text)
+    ? "Corrupt"
+    : /locked|busy/i.test(text)
+    ? "Locked"
+    : /unable to open|no such file|cannot open/i.test(text)
+    ? "Missing"
+    : "Io"
+  const detail = reason === "Corrupt"
+    ? `${text} (the file is not an mcpflow journal or is damaged; move it away to start a new one)`
+    : reason === "Locked"
+    ? `${text} (another process is using it)`
+    : text
+  return new JournalError({ file, reason, detail })
+}
+
+/** Opens (creating, migrating) the journal tables in `file`. */
+const open = (file: string): Effect.Effect<DatabaseSync, JournalError> =>
+  Effect.try({
+    try: () => {
+      if (file !== ":memory:" && !existsSync(dirname(resolve(file)))) {
+        throw new JournalError({ file, reason: "Missing", detail: `directory ${dirname(resolve(file))} does not exist` })
+      }
+      const db = new DatabaseSync(file, { timeout: 5000 })
+      try {
+        db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+        db.exec("CREATE TABLE IF NOT EXISTS mcpflow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        const row = db.prepare("SELECT value FROM mcpflow_meta WHERE key = 'format'").get() as { value: string } | undefined
+        const format = row === undefined ? 0 : Number(row.value)
+        if (!Number.isInteger(format) || format > journalFormat) {
+          throw new JournalError({
+            file,
+            reason: "Incompatible",
+            detail: `written by a newer mcpflow (journal format ${row?.value}, this version reads ≤ ${journalFormat}); ` +
+              `upgrade mcpflow or use another --state-dir`
+          })
+        }
+        for (let f = format; f < journalFormat; f++) {
+          db.exec("BEGIN")
+          db.exec(migrations[f]!)
+          db.prepare("INSERT OR REPLACE INTO mcpflow_meta (key, value) VALUES ('format', ?)").run(String(f + 1))
+          db.exec("COMMIT")
+        }
+        return db
+      } catch (thrown) {
+        db.close()
+        throw thrown
+      }
+    },
+    catch: (thrown) => (thrown instanceof JournalError ? thrown : classify(file, thrown))
+  })
+
+interface RunRow {
+  run_id: string
+  flow: string
+  status: RunRecord["status"]
+  started_at: number
+  finished_at: number | null
+  input: string
+  fingerprint: string
+  source: string | null
+  failed_step: string | null
+  error: string | null
+  error_tag: string | null
+}
+
+const toRecord = (r: RunRow): RunRecord => ({
+  runId: r.run_id,
+  flow: r.flow,
+  status: r.status,
+  startedAt: Number(r.started_at),
+  finishedAt: r.finished_at === null ? undefined : Number(r.finished_at),
+  input: JSON.parse(r.input),
+  fingerprint: r.fingerprint,
+  source: r.source ?? undefined,
+  failedStep: r.failed_step ?? undefined,
+  error: r.error ?? undefined,
+  errorTag: r.error_tag ?? undefined
+})
+
+/**
+ * The run history in `file` (created with its directory's parent required to exist).
+ *
+ * @example
+ * ```ts
+ * const history = RunJournal.layer(".mcpflow/runs.db")
+ * ```
+ */
+export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
+  Layer.effect(RunJournal)(
+    Effect.gen(function*() {
+      const db = yield* Effect.acquireRelease(open(file), (db) => Effect.sync(() => db.close()))
+      const attempt = <A>(f: () => A): Effect.Effect<A, JournalError> =>
+        Effect.try({ try: f, catch: (thrown) => classify(file, thrown) })
+      const insertRun = db.prepare(
+        `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, source) VALUES (?, ?, 'running', ?, ?, ?, ?)
+         ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, failed_step = NULL, error = NULL, error_tag = NULL`
+      )
+      const nextSeq = db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM mcpflow_events WHERE run_id = ?")
+      const insertEvent = db.prepare("INSERT INTO mcpflow_events (run_id, seq, at, tag, body) VALUES (?, ?, ?, ?, ?)")
+      const seqs = new Map<string, number>()
+      return RunJournal.of({
+        file,
+        start: (run) =>
+          attempt(() => {
+            insertRun.run(
+              run.runId,
+              run.flow,
+              run.startedAt,
+              JSON.stringify(run.input ?? null),
+              run.fingerprint,
+              run.source ?? null
+            )
+          }),
+        appendUnsafe: (event) => {
+          let seq = seqs.get(event.runId)
+          if (seq === undefined) seq = Number((nextSeq.get(event.runId) as { seq: number }).seq)
+          seqs.set(event.runId, seq + 1)
+          insertEvent.run(event.runId, seq, event.at, event._tag, JSON.stringify(event))
+        },
+        finish: (run) =>
+          attempt(() => {
+            db.prepare(
+              "UPDATE mcpflow_runs SET status = ?, finished_at = ?, failed_step = ?, error = ?, error_tag = ? WHERE run_id = ?"
+            ).run(run.status, run.finishedAt, run.failedStep ?? null, run.error ?? null, run.errorTag ?? null, run.runId)
+          }),
+        get: (runId) =>
+          attempt(() => db.prepare("SELECT * FROM mcpflow_runs WHERE run_id = ?").get(runId) as RunRow | undefined).pipe(
+            Effect.flatMap((row) =>
+              row === undefined
+                ? Effect.fail(new JournalError({ file, reason: "NotFound", detail: `no run with id ${JSON.stringify(runId)}` }))
+                : Effect.succeed(toRecord(row))
+            )
+          ),
+        list: attempt(() =>
+          (db.prepare("SELECT * FROM mcpflow_runs ORDER BY started_at DESC").all() as unknown as Array<RunRow>).map(toRecord)
+        ),
+        signal: (runId, name, payload) =>
+          attempt(() => {
+            db.prepare(
+              `INSERT INTO mcpflow_signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (run_id, name) DO UPDATE SET payload = excluded.payload, sent_at = excluded.sent_at
+               WHERE delivered_at IS NULL`
+            ).run(runId, name, JSON.stringify(payload ?? null), Date.now())
+          }),
+        pendingSignals: (runId) =>
+          attempt(() =>
+            (db.prepare("SELECT name, payload FROM mcpflow_signals WHERE run_id = ? AND delivered_at IS NULL").all(runId) as Array<
+              { name: string; payload: string }
+            >).map((r) => ({ name: r.name, payload: JSON.parse(r.payload) as unknown }))
+          ),
+        markDelivered: (runId, name) =>
+          attempt(() => {
+            db.prepare("UPDATE mcpflow_signals SET delivered_at = ? WHERE run_id = ? AND name = ?").run(Date.now(), runId, name)
+          }),
+        events: (runId) =>
+          attempt(() =>
+            (db.prepare("SELECT body FROM mcpflow_events WHERE run_id = ? ORDER BY seq").all(runId) as Array<{ body: string }>)
+              .map((r) => JSON.parse(r.body) as FlowEvent)
+          )
+      })
+    })
+  )

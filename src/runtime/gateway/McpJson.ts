@@ -1,0 +1,582 @@
+/**
+ * Reads `.mcp.json` files, the format every MCP client uses, into a {@link GatewayConfig}:
+ * `{"mcpServers": {"key": {"command", "args", "env", "cwd"} | {"type": "http", "url", "headers"}}}`,
+ * plus mcpflow's optional extensions (`timeout`, `connectTimeout`, `maxTotalTimeout` per server,
+ * a top-level `allow` list, and resilience policies per `server` or `server.tool` under
+ * `"mcpflow": { "policies": { … } }`, see `PolicySettings`). `${VAR}` and `${VAR:-default}` are expanded from the environment.
+ * Every problem is one {@link McpflowConfigError} naming the file, the field and what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { loadMcpJson } from "./McpJson.ts"
+ *
+ * const config = await Effect.runPromise(loadMcpJson(".mcp.json"))
+ * Object.keys(config.servers) // => ["github", "fs"]
+ * ```
+ * @module
+ */
+import { readFile } from "node:fs/promises"
+import { Effect, Predicate, Redacted, Result, Schema, SchemaIssue, SchemaTransformation } from "effect"
+import type { SchemaAST } from "effect"
+import * as Policy from "../../../dsl/policy/Policy.ts"
+import type { PolicySettings } from "../../../dsl/policy/PolicySettings.ts"
+import { type GatewayConfig, type ServerConfig, type ServerLimits, ServerKeyPattern } from "./ServerConfig.ts"
+
+/**
+ * A configuration file could not be used: `path` is the dotted path of the offending field
+ * (`mcpServers.github.url`, empty for the file as a whole), `detail` says what is wrong.
+ *
+ * @example
+ * ```ts
+ * new McpflowConfigError({ file: ".mcp.json", path: "mcpServers.github.url", detail: "Expected a string, got 42" }).message
+ * // => ".mcp.json: mcpServers.github.url: Expected a string, got 42"
+ * ```
+ */
+export class McpflowConfigError extends Schema.TaggedError<McpflowConfigError>()("McpflowConfigError", {
+  file: Schema.optional(Schema.String),
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return [this.file, this.path, this.detail].filter((part) => part !== undefined && part !== "").join(": ")
+  }
+}
+
+/** The environment variables are read from, such as `process.env`. */
+type Env = Readonly<Record<string, string | undefined>>
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers: paths and values in messages
+// ---------------------------------------------------------------------------------------------
+
+const truncate = (text: string, max = 40): string => (text.length > max ? `${text.slice(0, max)}…` : text)
+
+/** `["mcpServers", "a", "args", 1]` → `mcpServers.a.args.1`; odd keys are quoted: `mcpServers["b c"]`. */
+const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path
+    .map((key, i) =>
+      typeof key === "number" || (typeof key === "string" && ServerKeyPattern.test(key))
+        ? `${i === 0 ? "" : "."}${String(key)}`
+        : `[${typeof key === "string" ? JSON.stringify(truncate(key)) : String(key)}]`
+    )
+    .join("")
+
+/** What a rejected value was, for "got …"; values under `env` and `headers` may be secrets. */
+const describeValue = (input: unknown, secret: boolean): string => {
+  if (input === null) return "null"
+  if (Array.isArray(input)) return "an array"
+  switch (typeof input) {
+    case "string":
+      return secret ? "a string" : JSON.stringify(truncate(input))
+    case "number":
+    case "boolean":
+      return secret ? `a ${typeof input}` : String(input)
+    case "object":
+      return "an object"
+    case "undefined":
+      return "nothing"
+    default:
+      return typeof input
+  }
+}
+
+const isSecretPath = (path: ReadonlyArray<PropertyKey>): boolean =>
+  path.length > 3 && path[0] === "mcpServers" && (path[2] === "env" || path[2] === "headers")
+
+// ---------------------------------------------------------------------------------------------
+// From a Schema issue to one path and one plain-English message
+// ---------------------------------------------------------------------------------------------
+
+const expectedOf = (ast: SchemaAST.AST): string => {
+  const expected = ast.annotations?.expected
+  if (typeof expected === "string") return expected
+  switch (ast._tag) {
+    case "String":
+      return "a string"
+    case "Number":
+      return "a number"
+    case "Boolean":
+      return "a boolean"
+    case "Arrays":
+      return "an array"
+    case "Objects":
+      return "an object"
+    case "Literal":
+      return typeof ast.literal === "string" ? JSON.stringify(ast.literal) : String(ast.literal)
+    case "Union":
+      return ast.types.filter((member) => member._tag !== "Undefined").map(expectedOf).join(" or ")
+    default:
+      return ast._tag.toLowerCase()
+  }
+}
+
+const messageOf = (annotations: { readonly [key: string]: unknown } | undefined): string | undefined => {
+  const message = annotations?.message
+  if (typeof message === "string") return message
+  const expected = annotations?.expected
+  return typeof expected === "string" ? `Expected ${expected}` : undefined
+}
+
+interface Located {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly detail: string
+}
+
+/** Follows the first branch of the issue tree down to a leaf, collecting the path on the way. */
+const locate = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): Located => {
+  const got = () => describeValue(SchemaIssue.hasInput(issue) ? issue.input : undefined, isSecretPath(path))
+  switch (issue._tag) {
+    case "Pointer":
+      return locate(issue.issue, [...path, ...issue.path])
+    case "Composite":
+      return locate(issue.issues[0], path)
+    case "Encoding":
+      return locate(issue.issue, path)
+    case "Filter": {
+      const inner = locate(issue.issue, path)
+      const message = messageOf(issue.filter.annotations)
+      return message === undefined ? inner : { path: inner.path, detail: message }
+    }
+    case "AnyOf": {
+      const first = issue.issues[0]
+      return first !== undefined ? locate(first, path) : { path, detail: `Expected ${expectedOf(issue.ast)}, got ${got()}` }
+    }
+    case "InvalidType":
+      return { path, detail: `Expected ${expectedOf(issue.ast)}, got ${got()}` }
+    case "InvalidValue":
+      return { path, detail: messageOf(issue.annotations) ?? `Invalid value ${got()}` }
+    case "MissingKey":
+      return { path, detail: "Missing required field" }
+    case "UnexpectedKey":
+      return { path, detail: "Unexpected field" }
+    case "Forbidden":
+      return { path, detail: messageOf(issue.annotations) ?? "Not allowed here" }
+    case "OneOf":
+      return { path, detail: "Matches more than one alternative" }
+  }
+}
+
+const fromIssue = (issue: SchemaIssue.Issue, file: string | undefined): McpflowConfigError => {
+  const { detail, path } = locate(issue, [])
+  return new McpflowConfigError({ file, path: formatPath(path), detail })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variables and durations
+// ---------------------------------------------------------------------------------------------
+
+const variableReference = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/
+
+const lookup = (env: Env, name: string): string | undefined => {
+  const value = Object.hasOwn(env, name) ? env[name] : undefined
+  return typeof value === "string" ? value : undefined
+}
+
+/** `${VAR}` / `${VAR:-default}` substitution; the failure is the detail of the error. */
+const substitute = (text: string, env: Env): Result.Result<string, string> => {
+  let out = ""
+  let from = 0
+  for (;;) {
+    const start = text.indexOf("${", from)
+    if (start === -1) return Result.succeed(out + text.slice(from))
+    const end = text.indexOf("}", start + 2)
+    if (end === -1) return Result.fail(`Unclosed "\${" at offset ${start}: add the closing "}"`)
+    const body = text.slice(start + 2, end)
+    const match = variableReference.exec(body)
+    if (match === null) {
+      return Result.fail(`"\${${truncate(body)}}" is not a variable reference; write \${NAME} or \${NAME:-default}`)
+    }
+    const name = match[1] ?? ""
+    const fallback = match[2]
+    const value = lookup(env, name)
+    let replacement: string
+    if (fallback !== undefined) {
+      replacement = value === undefined || value === "" ? fallback : value
+    } else if (value !== undefined) {
+      replacement = value
+    } else {
+      return Result.fail(`Environment variable ${name} is not set (write \${${name}:-default} to give a fallback)`)
+    }
+    out += text.slice(from, start) + replacement
+    from = end + 1
+  }
+}
+
+/**
+ * Expands `${VAR}` and `${VAR:-default}` in `text` from `env`. The default is used when the
+ * variable is unset or empty (as in the shell); `$VAR` without braces is left alone. An unset
+ * variable without a default, or a `${` without its `}`, fails naming `path`.
+ *
+ * @example
+ * ```ts
+ * Effect.runSync(expandVariables("Bearer ${TOKEN}", { TOKEN: "t0k" }, "mcpServers.gh.headers.Authorization"))
+ * // => "Bearer t0k"
+ * Effect.runSync(expandVariables("${HOST:-localhost}:8080", {}, "mcpServers.api.url"))
+ * // => "localhost:8080"
+ * ```
+ */
+export const expandVariables = (text: string, env: Env, path: string): Effect.Effect<string, McpflowConfigError> =>
+  Effect.mapError(Effect.fromResult(substitute(text, env)), (detail) => new McpflowConfigError({ path, detail }))
+
+const unitMs: ReadonlyMap<string, number> = new Map([
+  ...["ms", "msec", "msecs", "milli", "millis", "millisecond", "milliseconds"].map((u) => [u, 1] as const),
+  ...["s", "sec", "secs", "second", "seconds"].map((u) => [u, 1_000] as const),
+  ...["m", "min", "mins", "minute", "minutes"].map((u) => [u, 60_000] as const),
+  ...["h", "hr", "hrs", "hour", "hours"].map((u) => [u, 3_600_000] as const)
+])
+
+/** The longest delay Node's timers honour; a longer one fires at once. */
+const maxTimerMs = 2_147_483_647
+
+const parseDurationMs = (input: number | string): number | undefined => {
+  const match = typeof input === "string" ? /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]+)\s*$/.exec(input) : null
+  const scale = match === null ? undefined : unitMs.get((match[2] ?? "").toLowerCase())
+  const ms = typeof input === "number" ? input : scale === undefined ? NaN : Number(match?.[1]) * scale
+  return Number.isFinite(ms) && ms > 0 && ms <= maxTimerMs ? ms : undefined
+}
+
+/** A positive duration: milliseconds, or a string like `"30s"`, `"500ms"`, `"2m"`, `"30 seconds"`. */
+const Millis = Schema.Union([Schema.Number, Schema.String]).pipe(
+  Schema.decodeTo(
+    Schema.Number,
+    SchemaTransformation.transformEffect({
+      decode: (input: number | string) => {
+        const ms = parseDurationMs(input)
+        return ms !== undefined
+          ? Effect.succeed(ms)
+          : Effect.fail(
+            new SchemaIssue.InvalidValue({
+              message: `Expected a positive duration of at most 24 days such as 500 (ms), "500ms", "30s" or "2m", got ${
+                describeValue(input, false)
+              }`
+            })
+          )
+      },
+      encode: (ms: number) => Effect.succeed(ms)
+    })
+  )
+)
+
+// ---------------------------------------------------------------------------------------------
+// The file's shape
+// ---------------------------------------------------------------------------------------------
+
+const limits = {
+  timeout: Schema.optionalKey(Millis),
+  connectTimeout: Schema.optionalKey(Millis),
+  maxTotalTimeout: Schema.optionalKey(Millis)
+}
+
+const StringMap = Schema.Record(Schema.String, Schema.String)
+
+const StdioEntry = Schema.Struct({
+  type: Schema.Literal("stdio"),
+  command: Schema.String,
+  args: Schema.optionalKey(Schema.Array(Schema.String)),
+  env: Schema.optionalKey(StringMap),
+  cwd: Schema.optionalKey(Schema.String),
+  ...limits
+})
+
+const remoteEntry = <Type extends "http" | "sse">(type: Type) =>
+  Schema.Struct({
+    type: Schema.Literal(type),
+    url: Schema.String,
+    headers: Schema.optionalKey(StringMap),
+    ...limits
+  })
+
+const transports: ReadonlyMap<unknown, "stdio" | "http" | "sse"> = new Map([
+  ["stdio", "stdio"],
+  ["http", "http"],
+  ["streamable-http", "http"],
+  ["sse", "sse"]
+])
+
+type RawEntry = { readonly [key: string]: unknown }
+
+/** Settles `type` (spelled out, or implied by `command` / `url`) so the union below can dispatch on it. */
+const withTransport = (entry: RawEntry): Effect.Effect<RawEntry, SchemaIssue.Issue> => {
+  const has = (key: string) => Object.hasOwn(entry, key)
+  if (has("type")) {
+    const type = transports.get(entry["type"])
+    return type !== undefined
+      ? Effect.succeed({ ...entry, type })
+      : Effect.fail(
+        new SchemaIssue.Pointer(
+          ["type"],
+          new SchemaIssue.InvalidValue({
+            message: `Expected "stdio", "http", "streamable-http" or "sse", got ${describeValue(entry["type"], false)}`
+          })
+        )
+      )
+  }
+  if (has("command") && has("url")) {
+    return Effect.fail(
+      new SchemaIssue.InvalidValue({
+        message: `Has both "command" and "url": add "type": "stdio" or "type": "http" to say which`
+      })
+    )
+  }
+  if (has("command")) return Effect.succeed({ ...entry, type: "stdio" })
+  if (has("url")) return Effect.succeed({ ...entry, type: "http" })
+  return Effect.fail(
+    new SchemaIssue.InvalidValue({
+      message: `Expected "command" (a local server) or "url" (a remote server), found neither`
+    })
+  )
+}
+
+const EntryByTransport = Schema.Union([StdioEntry, remoteEntry("http"), remoteEntry("sse")])
+
+const Entry = Schema.Record(Schema.String, Schema.Unknown).pipe(
+  Schema.decodeTo(
+    EntryByTransport,
+    SchemaTransformation.transformEffect({
+      // The cast only names the shape the union is about to check: it decodes what this returns.
+      decode: (entry: RawEntry) => withTransport(entry) as Effect.Effect<typeof EntryByTransport.Encoded, SchemaIssue.Issue>,
+      encode: (entry: typeof EntryByTransport.Encoded): Effect.Effect<RawEntry> => Effect.succeed(entry)
+    })
+  )
+)
+
+const serverKeys = Schema.makeFilter((servers: { readonly [key: string]: unknown }) => {
+  const bad = Object.keys(servers).find((key) => !ServerKeyPattern.test(key))
+  return bad === undefined
+    ? undefined
+    : { path: [bad], issue: `Invalid server key: use only letters, digits, "_" and "-"` }
+})
+
+const AllowPattern = /^(?:\*|[A-Za-z0-9_*-]+)(?:\.[A-Za-z0-9_.*\/-]+)?$/
+
+const McpJson = Schema.Struct({
+  mcpServers: Schema.Record(Schema.String, Entry).check(serverKeys),
+  allow: Schema.optionalKey(
+    Schema.Array(
+      Schema.String.check(
+        Schema.makeFilter((pattern: string) =>
+          AllowPattern.test(pattern) ||
+          `Expected "server.tool" (e.g. "docker.*", "k8s.kubectl_get") or a server key, got ${
+            describeValue(pattern, false)
+          }`
+        )
+      )
+    )
+  )
+})
+
+const McpflowSection = Schema.Struct({
+  policies: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
+})
+
+const decodeShape = Schema.decodeUnknownEffect(McpJson)
+const decodeSection = Schema.decodeUnknownEffect(McpflowSection)
+
+const PolicyKeyPattern = /^([A-Za-z0-9_-]+)(?:\.(\S+))?$/
+
+/**
+ * Decodes `mcpflow.policies`: each key is `server` or `server.tool` of a configured server, each
+ * value `PolicySettings` (unknown fields are errors), checked by building it once on its own.
+ */
+const decodePolicies = Effect.fnUntraced(function*(
+  section: unknown,
+  servers: ReadonlySet<string>,
+  file: string | undefined
+): Effect.fn.Return<Record<string, PolicySettings> | undefined, McpflowConfigError> {
+  if (section === undefined) return undefined
+  const at = (path: ReadonlyArray<PropertyKey>, detail: string) =>
+    new McpflowConfigError({ file, path: formatPath(["mcpflow", ...path]), detail })
+  const decoded = yield* Effect.mapError(
+    decodeSection(section, { reportInput: true }),
+    (error) => {
+      const { detail, path } = locate(error.issue, [])
+      return at(path, detail)
+    }
+  )
+  if (decoded.policies === undefined) return undefined
+  const out: Record<string, PolicySettings> = {}
+  for (const [key, value] of Object.entries(decoded.policies)) {
+    const match = PolicyKeyPattern.exec(key)
+    if (match === null) return yield* at(["policies", key], `Invalid policy key: write "server" or "server.tool"`)
+    if (!servers.has(match[1]!)) {
+      return yield* at(["policies", key], `No server '${match[1]}' in mcpServers (configured: ${[...servers].join(", ") || "none"})`)
+    }
+    yield* Effect.mapError(
+      Policy.make(value as PolicySettings, { registry: Policy.registry(), owner: key }),
+      (e) => new McpflowConfigError({ file, path: `${formatPath(["mcpflow", "policies", key])}${e.path === "" ? "" : `.${e.path}`}`, detail: e.detail })
+    )
+    out[key] = value as PolicySettings
+  }
+  return out
+})
+
+// ---------------------------------------------------------------------------------------------
+// Decoding and loading
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Decodes the contents of an `.mcp.json` file into a {@link GatewayConfig}, expanding
+ * `${VAR}` / `${VAR:-default}` in commands, arguments, env values, `cwd`, URLs and header
+ * values; env and header values come out {@link Redacted}. Never throws: any input yields a
+ * config or one {@link McpflowConfigError}.
+ *
+ * @example
+ * ```ts
+ * const config = Effect.runSync(decodeMcpJson(
+ *   { mcpServers: { gh: { url: "https://api.example.com/mcp", headers: { Authorization: "Bearer ${GH_TOKEN}" }, timeout: "30s" } } },
+ *   { env: process.env, file: ".mcp.json" }
+ * ))
+ * config.servers.gh // => { type: "http", url: "https://api.example.com/mcp", headers: { Authorization: <redacted> }, callTimeoutMs: 30000 }
+ * ```
+ */
+export const decodeMcpJson = Effect.fnUntraced(function*(
+  json: unknown,
+  options: { readonly env: Env; readonly file?: string | undefined }
+): Effect.fn.Return<GatewayConfig, McpflowConfigError> {
+  const { env, file } = options
+  const raw = yield* Effect.mapError(decodeShape(json, { reportInput: true }), (error) => fromIssue(error.issue, file))
+  const section = Predicate.isObject(json) && Object.hasOwn(json, "mcpflow") ? (json as { readonly mcpflow: unknown }).mcpflow : undefined
+  const policies = yield* decodePolicies(section, new Set(Object.keys(raw.mcpServers)), file)
+
+  const expand = (text: string, path: ReadonlyArray<PropertyKey>) =>
+    Effect.mapError(
+      Effect.fromResult(substitute(text, env)),
+      (detail) => new McpflowConfigError({ file, path: formatPath(path), detail })
+    )
+  const expandSecrets = Effect.fnUntraced(function*(
+    values: { readonly [name: string]: string } | undefined,
+    path: ReadonlyArray<PropertyKey>
+  ) {
+    const out: Array<[string, Redacted.Redacted<string>]> = []
+    for (const [name, value] of Object.entries(values ?? {})) {
+      out.push([name, Redacted.make(yield* expand(value, [...path, name]))])
+    }
+    return Object.fromEntries(out)
+  })
+
+  const servers: Array<[string, ServerConfig]> = []
+  for (const [key, entry] of Object.entries(raw.mcpServers)) {
+    const at = ["mcpServers", key]
+    const serverLimits: ServerLimits = {
+      ...(entry.timeout === undefined ? {} : { callTimeoutMs: entry.timeout }),
+      ...(entry.connectTimeout === undefined ? {} : { connectTimeoutMs: entry.connectTimeout }),
+      ...(entry.maxTotalTimeout === undefined ? {} : { maxTotalTimeoutMs: entry.maxTotalTimeout })
+    }
+    if (entry.type === "stdio") {
+      const command = yield* expand(entry.command, [...at, "command"])
+      const args: Array<string> = []
+      for (const [i, arg] of (entry.args ?? []).entries()) args.push(yield* expand(arg, [...at, "args", i]))
+      const envVars = yield* expandSecrets(entry.env, [...at, "env"])
+      const cwd = entry.cwd === undefined ? undefined : yield* expand(entry.cwd, [...at, "cwd"])
+      servers.push([key, { type: "stdio", command, args, env: envVars, ...(cwd === undefined ? {} : { cwd }), ...serverLimits }])
+    } else {
+      const url = yield* expand(entry.url, [...at, "url"])
+      const headers = yield* expandSecrets(entry.headers, [...at, "headers"])
+      servers.push([key, { type: entry.type, url, headers, ...serverLimits }])
+    }
+  }
+  return {
+    servers: Object.fromEntries(servers),
+    ...(raw.allow === undefined ? {} : { allow: raw.allow }),
+    ...(policies === undefined ? {} : { policies })
+  }
+})
+
+const readFailure = (cause: unknown): string => {
+  const code = Predicate.hasProperty(cause, "code") ? cause.code : undefined
+  switch (code) {
+    case "ENOENT":
+      return "file not found"
+    case "EACCES":
+    case "EPERM":
+      return "permission denied"
+    case "EISDIR":
+      return "is a directory, not a file"
+    default:
+      return cause instanceof Error ? cause.message : String(cause)
+  }
+}
+
+/** JSON.parse's message without its quote of the source (which may hold secrets), plus line:column. */
+const jsonFailure = (cause: unknown, text: string): string => {
+  const message = (cause instanceof Error ? cause.message : String(cause)).replace(/, ".*" is not valid JSON$/s, "")
+  const position = /\s*in JSON at position (\d+)(?: \(line \d+ column \d+\))?/.exec(message)
+  if (position === null) return `invalid JSON: ${message}`
+  const offset = Number(position[1])
+  const before = text.slice(0, offset)
+  const line = before.split("\n").length
+  const column = offset - before.lastIndexOf("\n")
+  return `invalid JSON at line ${line}, column ${column}: ${message.replace(position[0], "")}`
+}
+
+/**
+ * Reads and decodes an `.mcp.json` file (see {@link decodeMcpJson}); variables come from
+ * `options.env`, by default `process.env`. A missing file fails with `detail: "file not found"`,
+ * malformed JSON with the parser's message and, when known, the line and column.
+ *
+ * @example
+ * ```ts
+ * const config = await Effect.runPromise(loadMcpJson(".mcp.json", { env: { GH_TOKEN: "t0k" } }))
+ * const missing = await Effect.runPromise(Effect.flip(loadMcpJson("nope.json")))
+ * missing.message // => "nope.json: file not found"
+ * ```
+ */
+export const loadMcpJson = Effect.fn("loadMcpJson")(function*(
+  file: string,
+  options?: { readonly env?: Env | undefined }
+): Effect.fn.Return<GatewayConfig, McpflowConfigError> {
+  const text = yield* Effect.tryPromise({
+    try: () => readFile(file, "utf8"),
+    catch: (cause) => new McpflowConfigError({ file, path: "", detail: readFailure(cause) })
+  })
+  const json = yield* Effect.try({
+    try: (): unknown => JSON.parse(text.replace(/^\uFEFF/, "")),
+    catch: (cause) => new McpflowConfigError({ file, path: "", detail: jsonFailure(cause, text.replace(/^\uFEFF/, "")) })
+  })
+  return yield* decodeMcpJson(json, { env: options?.env ?? process.env, file })
+})
+
+/** `*` matches any run of characters, including none; everything else matches itself. */
+const globMatch = (pattern: string, text: string): boolean => {
+  let p = 0
+  let t = 0
+  let star = -1
+  let resume = 0
+  while (t < text.length) {
+    if (pattern[p] === "*") {
+      star = p++
+      resume = t
+    } else if (p < pattern.length && pattern[p] === text[t]) {
+      p++
+      t++
+    } else if (star !== -1) {
+      p = star + 1
+      t = ++resume
+    } else {
+      return false
+    }
+  }
+  while (pattern[p] === "*") p++
+  return p === pattern.length
+}
+
+/**
+ * Whether `server.tool` is allowed by any pattern of `allow` (`docker.*`, `k8s.kubectl_get`,
+ * `*.read_*`). `*` matches any run of characters; a pattern with no dot names a whole server
+ * (`docker` ≡ `docker.*`). The server part ends at the pattern's first dot, so tool names may
+ * contain dots.
+ *
+ * @example
+ * ```ts
+ * matchesAllowlist(["docker.*", "k8s.kubectl_get"], "k8s", "kubectl_get")    // => true
+ * matchesAllowlist(["docker.*", "k8s.kubectl_get"], "k8s", "kubectl_delete") // => false
+ * ```
+ */
+export const matchesAllowlist = (allow: ReadonlyArray<string>, server: string, tool: string): boolean =>
+  allow.some((pattern) => {
+    const dot = pattern.indexOf(".")
+    return dot === -1
+      ? globMatch(pattern, server)
+      : globMatch(pattern.slice(0, dot), server) && globMatch(pattern.slice(dot + 1), tool)
+  })

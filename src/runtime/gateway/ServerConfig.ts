@@ -1,0 +1,115 @@
+/**
+ * How the gateway reaches each MCP server: the decoded, validated form of an `.mcp.json`
+ * file or of a config object written in code.
+ *
+ * @module
+ */
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
+import type { Redacted } from "effect"
+import type { PolicyInput } from "../../../dsl/policy/Policy.ts"
+
+/**
+ * Timeouts and reconnection settings every kind of server accepts.
+ *
+ * @example
+ * ```ts
+ * const limits: ServerLimits = { connectTimeoutMs: 10_000, callTimeoutMs: 30_000 }
+ * ```
+ */
+export interface ServerLimits {
+  /** How long starting and initializing the server may take. Default 30 s. */
+  readonly connectTimeoutMs?: number | undefined
+  /** How long one call may take without progress. Default 60 s. */
+  readonly callTimeoutMs?: number | undefined
+  /** With progress notifications extending a call: the most it may take in all. Default: none. */
+  readonly maxTotalTimeoutMs?: number | undefined
+}
+
+/**
+ * A server started as a child process, spoken to over stdin/stdout.
+ *
+ * @example
+ * ```ts
+ * const fs: StdioServerConfig = { type: "stdio", command: "npx", args: ["-y", "@modelcontextprotocol/server-filesystem", "."], env: {} }
+ * ```
+ */
+export interface StdioServerConfig extends ServerLimits {
+  readonly type: "stdio"
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly env: Readonly<Record<string, Redacted.Redacted<string>>>
+  readonly cwd?: string | undefined
+}
+
+/**
+ * A server reached over Streamable HTTP (`type: "http"`) or the legacy SSE transport (`type: "sse"`).
+ *
+ * @example
+ * ```ts
+ * const remote: HttpServerConfig = { type: "http", url: "http://127.0.0.1:3000/mcp", headers: {} }
+ * ```
+ */
+export interface HttpServerConfig extends ServerLimits {
+  readonly type: "http" | "sse"
+  readonly url: string
+  readonly headers: Readonly<Record<string, Redacted.Redacted<string>>>
+}
+
+/**
+ * A server hosted in this process, built with the SDK and connected over `InMemoryTransport`.
+ * `make` is called for every (re)connection; `wrapTransport` may wrap the client side of the
+ * link (the chaos layer injects faults there).
+ *
+ * @example
+ * ```ts
+ * const echo: InProcessServerConfig = { type: "in-process", make: () => makeEchoServer() }
+ * ```
+ */
+export interface InProcessServerConfig extends ServerLimits {
+  readonly type: "in-process"
+  readonly make: () => Server | McpServer
+  readonly wrapTransport?: ((transport: Transport) => Transport) | undefined
+}
+
+/**
+ * Any one server's configuration.
+ *
+ * @example
+ * ```ts
+ * const kinds: Array<ServerConfig["type"]> = ["stdio", "http", "sse", "in-process"]
+ * ```
+ */
+export type ServerConfig = StdioServerConfig | HttpServerConfig | InProcessServerConfig
+
+/**
+ * The gateway's whole configuration: servers by key (`[A-Za-z0-9_-]+`), an optional
+ * allowlist of `server.tool` patterns (`docker.*`, `k8s.kubectl_get`), and optional resilience
+ * policies per `server` or per `server.tool` (data or instances; no fallback at this level).
+ * Stateful policies built from this data are made once per gateway layer and shared per key.
+ *
+ * @example
+ * ```ts
+ * const config: GatewayConfig = {
+ *   servers: { echo: { type: "in-process", make } },
+ *   allow: ["echo.*"],
+ *   policies: { echo: { timeout: "5s", retry: { maxAttempts: 3 } }, "echo.slow": { timeout: "1 minute" } }
+ * }
+ * ```
+ */
+export interface GatewayConfig {
+  readonly servers: Readonly<Record<string, ServerConfig>>
+  readonly allow?: ReadonlyArray<string> | undefined
+  readonly policies?: Readonly<Record<string, PolicyInput>> | undefined
+}
+
+/**
+ * The pattern every server key must match.
+ *
+ * @example
+ * ```ts
+ * ServerKeyPattern.test("k8s-prod") // => true
+ * ```
+ */
+export const ServerKeyPattern = /^[A-Za-z0-9_-]+$/

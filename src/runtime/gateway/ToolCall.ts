@@ -1,0 +1,316 @@
+/**
+ * One `tools/call` on an open connection, with mcpflow's deadlines: a timeout without an
+ * answer (optionally restarted by progress) and an overall maximum, both on Effect's Clock so
+ * `TestClock` drives them. Whichever of the answer and the deadline comes first wins; the
+ * other is cancelled, and an expired or interrupted call is cancelled on the server
+ * (AbortSignal → `notifications/cancelled`).
+ *
+ * This is the hot path of every tool call: one object per call, no generator, no forked race,
+ * no timer of its own on the live clock (one shared timer), and no progress token when nobody
+ * listens for progress.
+ *
+ * @module
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js"
+import { Clock, Context, Duration, Effect, Fiber } from "effect"
+import { type McpflowToolError, Timeout, toolError, type ToolErrorReason } from "../../../dsl/ToolError.ts"
+import { type GatewayEvent, GatewayEvents } from "../../../dsl/ports/McpGateway.ts"
+import { errorResultReason, normalizeResult, thrownReason } from "./SdkErrors.ts"
+
+/** The SDK's own timer is switched off (its maximum); mcpflow's deadlines run on Effect's Clock. */
+export const SDK_NO_TIMEOUT = 2_147_483_647
+
+/**
+ * A call's deadlines, already resolved from call options and server settings.
+ *
+ * @example
+ * ```ts
+ * const d: Deadlines = { timeoutMs: 30_000, maxTotalMs: undefined, resetOnProgress: false, policy: "server 'fs'" }
+ * ```
+ */
+export interface Deadlines {
+  readonly timeoutMs: number
+  readonly maxTotalMs: number | undefined
+  readonly resetOnProgress: boolean
+  /** Who set the timeout, for the error message. */
+  readonly policy: string
+}
+
+/** The default (live) Clock: its `sleep` is a `setTimeout`, which a deadline can use directly. */
+const liveClock = Effect.runSync(Effect.clockWith(Effect.succeed))
+
+/**
+ * The `GatewayEvents` sink of a fiber that was given none (the reference's default). A call made
+ * without a sink and without `resetTimeoutOnProgress` asks for no progress notifications: nobody
+ * would see them, and the progress token costs the client and the server work on every call.
+ */
+const noSink = Context.get(Context.empty(), GatewayEvents)
+
+/**
+ * Deadlines of calls on the live clock share one Node timer, set for the earliest deadline; a
+ * call links itself into a list when it starts and unlinks itself when it settles. While no call
+ * is pending the timer is unref'd (it cannot keep the process alive); a call whose deadline is
+ * not earlier than the timer's only re-refs it. So a run of calls with the usual timeouts costs
+ * two pointer updates per call instead of a `setTimeout` and a `clearTimeout`. When the timer
+ * fires, each due call re-checks its own deadlines (`PendingCall.check`) and expires or is
+ * scheduled again.
+ */
+const liveDeadlines = {
+  /** The pending calls, a doubly linked list through `PendingCall.prev`/`next`. */
+  head: undefined as PendingCall | undefined,
+  timer: undefined as ReturnType<typeof setTimeout> | undefined,
+  timerAt: Infinity,
+  add(call: PendingCall, dueAt: number): void {
+    const wasEmpty = this.head === undefined
+    call.dueAt = dueAt
+    call.listed = true
+    call.prev = undefined
+    call.next = this.head
+    if (this.head !== undefined) this.head.prev = call
+    this.head = call
+    if (dueAt < this.timerAt) this.arm(dueAt)
+    else if (wasEmpty) this.timer?.ref()
+  },
+  remove(call: PendingCall): void {
+    if (!call.listed) return
+    call.listed = false
+    if (call.prev === undefined) this.head = call.next
+    else call.prev.next = call.next
+    if (call.next !== undefined) call.next.prev = call.prev
+    call.prev = call.next = undefined
+    if (this.head === undefined) this.timer?.unref()
+  },
+  arm(at: number): void {
+    clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(sweep, Math.min(SDK_NO_TIMEOUT, Math.max(0, at - liveClock.currentTimeMillisUnsafe())))
+  },
+  fire(): void {
+    this.timer = undefined
+    this.timerAt = Infinity
+    const now = liveClock.currentTimeMillisUnsafe()
+    const due: Array<PendingCall> = []
+    for (let call = this.head; call !== undefined; call = call.next) if (call.dueAt <= now) due.push(call)
+    for (const call of due) {
+      this.remove(call)
+      call.watch(now)
+    }
+    // Calls scheduled again above may have armed the timer later than a deadline still pending.
+    let next = Infinity
+    for (let call = this.head; call !== undefined; call = call.next) if (call.dueAt < next) next = call.dueAt
+    if (next < this.timerAt) this.arm(next)
+  }
+}
+function sweep(): void {
+  liveDeadlines.fire()
+}
+
+class PendingCall {
+  settled = false
+  readonly controller = new AbortController()
+  readonly startedAt: number
+  lastProgressAt: number
+  /** When the shared live timer should look at this call again, and its place in the list. */
+  dueAt = Infinity
+  listed = false
+  prev: PendingCall | undefined = undefined
+  next: PendingCall | undefined = undefined
+  timerFiber: { readonly interruptUnsafe: () => void } | undefined
+
+  constructor(
+    readonly server: string,
+    readonly tool: string,
+    readonly label: string | undefined,
+    readonly deadlines: Deadlines,
+    readonly clock: Clock.Clock,
+    readonly emit: (event: GatewayEvent) => void,
+    readonly resume: (effect: Effect.Effect<any, McpflowToolError>) => void,
+    readonly decode: ((result: CallToolResult) => Effect.Effect<any, McpflowToolError>) | undefined,
+    readonly onConnectionLost: (() => void) | undefined
+  ) {
+    this.startedAt = this.lastProgressAt = clock.currentTimeMillisUnsafe()
+  }
+
+  /** The reason the call expired, or how long until the next check. */
+  check(now: number): ToolErrorReason | number {
+    const { maxTotalMs, resetOnProgress, timeoutMs, policy } = this.deadlines
+    const total = now - this.startedAt
+    if (maxTotalMs !== undefined && total >= maxTotalMs) {
+      return new Timeout({ server: this.server, tool: this.tool, phase: "total", afterMs: maxTotalMs, policy })
+    }
+    const idle = now - (resetOnProgress ? this.lastProgressAt : this.startedAt)
+    if (idle >= timeoutMs) return new Timeout({ server: this.server, tool: this.tool, phase: "call", afterMs: timeoutMs, policy })
+    return Math.min(timeoutMs - idle, maxTotalMs === undefined ? Infinity : maxTotalMs - total)
+  }
+
+  /** Watches the deadline: the shared timer on the live clock, a small fiber on any other clock. */
+  watch(now: number): void {
+    if (this.settled) return
+    if (this.clock === liveClock) {
+      const next = this.check(now)
+      if (typeof next === "number") liveDeadlines.add(this, now + next)
+      else this.expire(next)
+      return
+    }
+    const loop = (): Effect.Effect<ToolErrorReason> => {
+      const next = this.check(this.clock.currentTimeMillisUnsafe())
+      return typeof next === "number" ? Effect.flatMap(this.clock.sleep(Duration.millis(next)), loop) : Effect.succeed(next)
+    }
+    const fiber = Effect.runFork(Effect.suspend(loop))
+    fiber.addObserver((exit) => {
+      if (exit._tag === "Success") this.expire(exit.value)
+    })
+    this.timerFiber = fiber
+  }
+
+  stopWatching(): void {
+    if (this.timerFiber === undefined) liveDeadlines.remove(this)
+    else this.timerFiber.interruptUnsafe()
+  }
+
+  expire(reason: ToolErrorReason): void {
+    if (this.settled) return
+    this.controller.abort()
+    this.fail(reason)
+  }
+
+  fail(reason: ToolErrorReason): void {
+    if (this.settled) return
+    if (reason._tag === "ConnectionLost") this.onConnectionLost?.()
+    this.settle(Effect.fail(toolError(reason)))
+  }
+
+  settle(effect: Effect.Effect<unknown, McpflowToolError>): void {
+    if (this.settled) return
+    this.settled = true
+    this.stopWatching()
+    this.resume(effect)
+  }
+
+  /** The SDK's `onprogress` handler (made here, not inline, so no per-call name is attached). */
+  progressHandler(): (p: Progress) => void {
+    return (p) => this.onProgress(p)
+  }
+
+  onProgress(p: Progress): void {
+    this.lastProgressAt = this.clock.currentTimeMillisUnsafe()
+    this.emit({
+      _tag: "ToolProgress",
+      server: this.server,
+      tool: this.tool,
+      label: this.label,
+      progress: p.progress,
+      total: p.total,
+      message: p.message
+    })
+  }
+
+  onAnswer(raw: Parameters<typeof normalizeResult>[0]): void {
+    if (this.settled) return
+    const result = normalizeResult(raw)
+    if (result.isError) this.fail(errorResultReason(this.server, this.tool, result))
+    else if (this.decode === undefined) this.settle(Effect.succeed(result))
+    else {
+      let decoded: Effect.Effect<unknown, McpflowToolError>
+      try {
+        decoded = this.decode(result)
+      } catch (defect) {
+        decoded = Effect.die(defect)
+      }
+      this.settle(decoded)
+    }
+  }
+
+  onThrow(error: unknown): void {
+    if (this.settled) return
+    this.fail(thrownReason(this.server, this.tool, error))
+  }
+
+  cancel(): void {
+    this.settled = true
+    this.stopWatching()
+    this.controller.abort()
+  }
+}
+
+/**
+ * Starts one call from inside an `Effect.callback` registration: `resume` is the callback's,
+ * and the returned Effect (to be returned by the registration) cancels the call when the fiber
+ * is interrupted. The caller's `GatewayEvents` and `Clock` are read from the running fiber.
+ *
+ * @example
+ * ```ts
+ * Effect.callback((resume) => beginCall(client, "fs", "read", {}, undefined, deadlines, Effect.succeed, undefined, resume))
+ * ```
+ */
+export const beginCall = <A>(
+  client: Client,
+  server: string,
+  tool: string,
+  args: Readonly<Record<string, unknown>>,
+  label: string | undefined,
+  deadlines: Deadlines,
+  decode: ((result: CallToolResult) => Effect.Effect<A, McpflowToolError>) | undefined,
+  onConnectionLost: (() => void) | undefined,
+  resume: (effect: Effect.Effect<A, McpflowToolError>) => void
+): Effect.Effect<void> => {
+  // A registration runs on its fiber, so this is the caller's fiber (no `withFiber` needed).
+  const fiber = Fiber.getCurrent()
+  const sink = fiber === undefined ? noSink : fiber.getRef(GatewayEvents)
+  const clock = fiber === undefined ? liveClock : fiber.getRef(Clock.Clock)
+  const call = new PendingCall(server, tool, label, deadlines, clock, sink.emit, resume, decode, onConnectionLost)
+  call.watch(call.startedAt)
+  client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, {
+    signal: call.controller.signal,
+    timeout: SDK_NO_TIMEOUT,
+    onprogress: sink === noSink && !deadlines.resetOnProgress ? undefined : call.progressHandler()
+  }).then((result) => call.onAnswer(result), (error) => call.onThrow(error))
+  return Effect.sync(() => call.cancel())
+}
+
+/**
+ * Calls one tool on a connected client. An `isError` answer fails with its reason (usually
+ * `ToolFailed`); progress notifications are emitted to the caller's `GatewayEvents`.
+ *
+ * `decode`, when given, turns a successful result into the call's value (the contract's
+ * decoder), in the same step as the answer; `onConnectionLost` runs before a `ConnectionLost`
+ * failure is delivered (the gateway forgets the connection).
+ *
+ * @example
+ * ```ts
+ * callTool(client, "fs", "read_text_file", { path: "a.txt" }, undefined, { timeoutMs: 5000, maxTotalMs: undefined, resetOnProgress: false, policy: "test" })
+ * ```
+ */
+export const callTool: {
+  (
+    client: Client,
+    server: string,
+    tool: string,
+    args: Readonly<Record<string, unknown>>,
+    label: string | undefined,
+    deadlines: Deadlines
+  ): Effect.Effect<CallToolResult, McpflowToolError>
+  <A>(
+    client: Client,
+    server: string,
+    tool: string,
+    args: Readonly<Record<string, unknown>>,
+    label: string | undefined,
+    deadlines: Deadlines,
+    decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
+    onConnectionLost?: () => void
+  ): Effect.Effect<A, McpflowToolError>
+} = (
+  client: Client,
+  server: string,
+  tool: string,
+  args: Readonly<Record<string, unknown>>,
+  label: string | undefined,
+  deadlines: Deadlines,
+  decode?: (result: CallToolResult) => Effect.Effect<unknown, McpflowToolError>,
+  onConnectionLost?: () => void
+): Effect.Effect<any, McpflowToolError> =>
+  Effect.callback<unknown, McpflowToolError>((resume) =>
+    beginCall(client, server, tool, args, label, deadlines, decode, onConnectionLost, resume)
+  )
