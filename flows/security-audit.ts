@@ -340,7 +340,7 @@ const count = (issues: ReadonlyArray<Issue>): typeof Counts.Type => {
 }
 
 const errorText = (e: unknown): string =>
-  e instanceof Fallback.FallbackFailed
+  e instanceof Fallback.PolicyFallbackFailed
     ? `security-scanner: ${errorText(e.primary)}; desktop-commander: ${errorText(e.fallback)}`
     : typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
     ? e.message

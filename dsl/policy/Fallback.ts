@@ -2,7 +2,7 @@
  * The fallback policy: when the primary effect fails (optionally only for some failures), run an
  * alternative effect instead. The result can say which path served it
  * (`{ value, servedBy: "primary" | "fallback:<name>" }`); when both fail, the typed
- * {@link FallbackFailed} keeps both failures. Defects and interruptions are not caught. Emits
+ * {@link PolicyFallbackFailed} keeps both failures. Defects and interruptions are not caught. Emits
  * `FallbackUsed`.
  *
  * The alternative is any Effect — or a function of the primary's failure — so "fall back to
@@ -30,15 +30,15 @@ import { PolicyEvents } from "./PolicyEvents.ts"
 
 /**
  * Both the primary and the fallback failed; `primary` and `fallback` are their errors (see
- * {@link FallbackFailed.Of} for their types).
+ * {@link PolicyFallbackFailed.Of} for their types).
  *
  * @example
  * ```ts
- * new FallbackFailed({ policy: "mirror", primary: "down", fallback: "also down" }).message
+ * new PolicyFallbackFailed({ policy: "mirror", primary: "down", fallback: "also down" }).message
  * // => "fallback 'mirror': the primary failed (string) and so did the fallback (string)"
  * ```
  */
-export class FallbackFailed extends Schema.TaggedError<FallbackFailed>()("FallbackFailed", {
+export class PolicyFallbackFailed extends Schema.TaggedError<PolicyFallbackFailed>()("PolicyFallbackFailed", {
   policy: Schema.String,
   primary: Schema.Unknown,
   fallback: Schema.Unknown
@@ -49,17 +49,17 @@ export class FallbackFailed extends Schema.TaggedError<FallbackFailed>()("Fallba
 }
 
 /**
- * Typed views of {@link FallbackFailed}.
+ * Typed views of {@link PolicyFallbackFailed}.
  *
  * @example
  * ```ts
- * const e: FallbackFailed.Of<McpflowToolError, McpflowToolError> = error
+ * const e: PolicyFallbackFailed.Of<McpflowToolError, McpflowToolError> = error
  * e.primary.reason._tag
  * ```
  */
-export declare namespace FallbackFailed {
-  /** A {@link FallbackFailed} whose `primary` is an `E1` and `fallback` an `E2`. */
-  export type Of<E1, E2> = FallbackFailed & { readonly primary: E1; readonly fallback: E2 }
+export declare namespace PolicyFallbackFailed {
+  /** A {@link PolicyFallbackFailed} whose `primary` is an `E1` and `fallback` an `E2`. */
+  export type Of<E1, E2> = PolicyFallbackFailed & { readonly primary: E1; readonly fallback: E2 }
 }
 
 /**
@@ -124,11 +124,11 @@ const run = <A, E, R, A2, E2, R2, B>(
   options: FallbackOptions<A2, E2, R2, E>,
   onPrimary: (a: A) => B,
   onFallback: (a: A2) => B
-): Effect.Effect<B, E | FallbackFailed.Of<E, E2>, R | R2> => {
+): Effect.Effect<B, E | PolicyFallbackFailed.Of<E, E2>, R | R2> => {
   const served = `fallback:${options.name}` as const
   return Effect.matchEffect(primary, {
     onSuccess: (a) => Effect.succeed(onPrimary(a)),
-    onFailure: (error): Effect.Effect<B, E | FallbackFailed.Of<E, E2>, R2> => {
+    onFailure: (error): Effect.Effect<B, E | PolicyFallbackFailed.Of<E, E2>, R2> => {
       if (!matches(options.when, error)) return Effect.fail(error)
       return Effect.withFiber((fiber) => {
         fiber.getRef(PolicyEvents).emit({ _tag: "FallbackUsed", policy: options.name, served, primaryFailure: label(error) })
@@ -136,7 +136,7 @@ const run = <A, E, R, A2, E2, R2, B>(
         return Effect.matchEffect(alternative, {
           onSuccess: (a2) => Effect.succeed(onFallback(a2)),
           onFailure: (fallback) =>
-            Effect.fail(new FallbackFailed({ policy: options.name, primary: error, fallback }) as FallbackFailed.Of<E, E2>)
+            Effect.fail(new PolicyFallbackFailed({ policy: options.name, primary: error, fallback }) as PolicyFallbackFailed.Of<E, E2>)
         })
       })
     }
@@ -154,7 +154,7 @@ const run = <A, E, R, A2, E2, R2, B>(
 export const orElse = <A, E, R, A2, E2, R2>(
   primary: Effect.Effect<A, E, R>,
   options: FallbackOptions<A2, E2, R2, E>
-): Effect.Effect<Served<A | A2>, E | FallbackFailed.Of<E, E2>, R | R2> =>
+): Effect.Effect<Served<A | A2>, E | PolicyFallbackFailed.Of<E, E2>, R | R2> =>
   run(
     primary,
     options,
@@ -173,7 +173,7 @@ export const orElse = <A, E, R, A2, E2, R2>(
 export const orElseValue = <A, E, R, A2, E2, R2>(
   primary: Effect.Effect<A, E, R>,
   options: FallbackOptions<A2, E2, R2, E>
-): Effect.Effect<A | A2, E | FallbackFailed.Of<E, E2>, R | R2> =>
+): Effect.Effect<A | A2, E | PolicyFallbackFailed.Of<E, E2>, R | R2> =>
   run(primary, options, (a): A | A2 => a, (a): A | A2 => a)
 
 /**
@@ -198,9 +198,9 @@ export interface Fallback<A2, E2, R2> {
   readonly apply: <A, E, R>(
     self: Effect.Effect<A, E, R>,
     ctx?: PolicyContext | undefined
-  ) => Effect.Effect<A | A2, E | FallbackFailed.Of<E, E2>, R | R2>
+  ) => Effect.Effect<A | A2, E | PolicyFallbackFailed.Of<E, E2>, R | R2>
   /** Runs `self`, falling back on a matching failure; says which path served. */
-  readonly served: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Served<A | A2>, E | FallbackFailed.Of<E, E2>, R | R2>
+  readonly served: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Served<A | A2>, E | PolicyFallbackFailed.Of<E, E2>, R | R2>
 }
 
 /**

@@ -189,7 +189,7 @@ export type PolicyFailure =
   | Bulkhead.BulkheadRejected
   | RateLimit.RateLimitRejected
   | Retry.RetryExhausted
-  | Fallback.FallbackFailed
+  | Fallback.PolicyFallbackFailed
 
 /**
  * Where stateful layers built from data live, so they are made once and shared: one registry

@@ -53,10 +53,10 @@ describe("Fallback: alternative effect", () => {
         Fallback.orElse(Effect.fail(primaryError), { name: "mirror", alternative: Effect.fail({ _tag: "MirrorDown", code: 503 } as const) })
       )
       const error = failureOf(exit)
-      assert.instanceOf(error, Fallback.FallbackFailed)
-      if (error instanceof Fallback.FallbackFailed) {
+      assert.instanceOf(error, Fallback.PolicyFallbackFailed)
+      if (error instanceof Fallback.PolicyFallbackFailed) {
         // the types say what each side failed with
-        const typed: Fallback.FallbackFailed.Of<McpflowToolError, { readonly _tag: "MirrorDown"; readonly code: number }> = error
+        const typed: Fallback.PolicyFallbackFailed.Of<McpflowToolError, { readonly _tag: "MirrorDown"; readonly code: number }> = error
         assert.strictEqual(typed.primary, primaryError)
         assert.deepStrictEqual(typed.fallback, { _tag: "MirrorDown", code: 503 })
         assert.strictEqual(typed.policy, "mirror")
@@ -286,9 +286,9 @@ describe("Fallback: another server's tool, with an input mapping", () => {
     const { layer } = gatewayWith({ scanner: "down", commander: "down" })
     return Effect.gen(function*() {
       const error = failureOf(yield* Effect.exit(scanWithFallback({ path: "src/", severity: "high" })))
-      assert.instanceOf(error, Fallback.FallbackFailed)
-      if (error instanceof Fallback.FallbackFailed) {
-        const both: Fallback.FallbackFailed.Of<McpflowToolError, McpflowToolError> = error
+      assert.instanceOf(error, Fallback.PolicyFallbackFailed)
+      if (error instanceof Fallback.PolicyFallbackFailed) {
+        const both: Fallback.PolicyFallbackFailed.Of<McpflowToolError, McpflowToolError> = error
         assert.strictEqual(both.primary.reason._tag, "ServerUnavailable")
         assert.strictEqual(both.primary.reason.server, "security-scanner")
         assert.strictEqual(both.fallback.reason._tag, "ServerUnavailable")

@@ -4,7 +4,7 @@ import { TestClock } from "effect/testing"
 import * as Backoff from "../../dsl/policy/Backoff.ts"
 import { BulkheadRejected } from "../../dsl/policy/Bulkhead.ts"
 import * as CircuitBreaker from "../../dsl/policy/CircuitBreaker.ts"
-import { FallbackFailed as PolicyFallbackFailed } from "../../dsl/policy/Fallback.ts"
+import { PolicyFallbackFailed } from "../../dsl/policy/Fallback.ts"
 import { RateLimitRejected } from "../../dsl/policy/RateLimit.ts"
 import * as Retry from "../../dsl/policy/Retry.ts"
 import { PolicyTimeout } from "../../dsl/policy/Timeout.ts"
@@ -153,6 +153,25 @@ describe("toToolError: policy failures as reasons", () => {
     )
     assert.isFalse(error.transient)
   })
+
+  it.effect("the policy's PolicyFallbackFailed and the tool reason FallbackFailed have distinct tags", () =>
+    Effect.gen(function*() {
+      assert.notStrictEqual(new PolicyFallbackFailed({ policy: "m", primary: 1, fallback: 2 })._tag, "FallbackFailed")
+      const fromPolicy = yield* Effect.fail(new PolicyFallbackFailed({ policy: "m", primary: "a", fallback: "b" })).pipe(
+        Effect.catchTag("PolicyFallbackFailed", (e) => Effect.succeed(`policy:${e.policy}`))
+      )
+      assert.strictEqual(fromPolicy, "policy:m")
+      const both = new FallbackFailed({
+        ...at,
+        policy: "mirror",
+        primary: new ServerUnavailable({ ...at, detail: "x" }),
+        fallback: new ServerUnavailable({ ...at, detail: "y" })
+      })
+      const fromTool = yield* Effect.fail(toolError(both)).pipe(
+        Effect.catchReason("McpflowToolError", "FallbackFailed", (reason) => Effect.succeed(`tool:${reason.policy}`))
+      )
+      assert.strictEqual(fromTool, "tool:mirror")
+    }))
 
   it("passes tool errors through and wraps anything else as ToolFailed", () => {
     const own = toolError(new RateLimited({ ...at, retryAfterMs: 10, detail: "server says slow down" }))

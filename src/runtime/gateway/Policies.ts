@@ -87,7 +87,7 @@ const toReason = (server: string, tool: string, error: unknown): ToolErrorReason
     const retryAfterMs = numberField(error, "retryAfterMs")
     return new Rejected({ server, tool, by, policy, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), detail: message(error) })
   }
-  if (Predicate.isTagged(error, "FallbackFailed") && Predicate.hasProperty(error, "fallback") && Predicate.hasProperty(error, "primary")) {
+  if (Predicate.isTagged(error, "PolicyFallbackFailed") && Predicate.hasProperty(error, "fallback") && Predicate.hasProperty(error, "primary")) {
     return new FallbackFailed({
       server,
       tool,
