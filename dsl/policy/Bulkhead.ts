@@ -2,7 +2,7 @@
  * The bulkhead policy: at most `maxConcurrent` calls run at once, at most `maxQueue` wait in a
  * FIFO queue, and none waits longer than `maxWait`. A full queue or an expired wait fails fast
  * with {@link BulkheadRejected}. Named pools ({@link pool}) are shared by every server and tool
- * that names them (the seeds' `critical` / `standard` / `batch` pools: {@link seedPools}).
+ * that names them.
  *
  * Why not Effect's `Semaphore`: it has no queue bound and no maximum wait, and its waiter list is
  * private, so a bounded queue on top of it cannot be counted exactly. This is a small FIFO with
@@ -73,6 +73,16 @@ export interface BulkheadOptions {
   /** Longest wait for a slot (default: no limit). */
   readonly maxWait?: Duration.Input | undefined
 }
+
+/**
+ * The settings of a named pool: {@link BulkheadOptions} without the name.
+ *
+ * @example
+ * ```ts
+ * const critical: PoolSettings = { maxConcurrent: 100, maxQueue: 100, maxWait: "1 second" }
+ * ```
+ */
+export type PoolSettings = Omit<BulkheadOptions, "name">
 
 /**
  * Counters of a bulkhead since it was made: calls admitted (ran), rejected, and cancelled
@@ -306,11 +316,11 @@ export const BulkheadPools = Context.Reference<Map<string, Bulkhead>>("mcpflow/d
  *
  * @example
  * ```ts
- * const a = yield* Bulkhead.pool("critical", Bulkhead.seedPools.critical)
+ * const a = yield* Bulkhead.pool("critical", { maxConcurrent: 100, maxQueue: 100, maxWait: "1 second" })
  * const b = yield* Bulkhead.pool("critical", { maxConcurrent: 1 }) // same instance as a
  * ```
  */
-export const pool = (name: string, options: Omit<BulkheadOptions, "name">): Effect.Effect<Bulkhead> =>
+export const pool = (name: string, options: PoolSettings): Effect.Effect<Bulkhead> =>
   Effect.withFiber((fiber) => {
     const pools = fiber.getRef(BulkheadPools)
     let bulkhead = pools.get(name)
@@ -320,19 +330,3 @@ export const pool = (name: string, options: Omit<BulkheadOptions, "name">): Effe
     }
     return Effect.succeed(bulkhead)
   })
-
-/**
- * Settings of the seeds' pools (design doc 001, "Bulkhead Pattern": connections 100 / 50 / 200),
- * with queue bounds and waits chosen for their roles: `critical` waits briefly, `batch` queues
- * deep and waits long.
- *
- * @example
- * ```ts
- * const standard = yield* Bulkhead.pool("standard", Bulkhead.seedPools.standard)
- * ```
- */
-export const seedPools = {
-  critical: { maxConcurrent: 100, maxQueue: 100, maxWait: "1 second" },
-  standard: { maxConcurrent: 50, maxQueue: 100, maxWait: "5 seconds" },
-  batch: { maxConcurrent: 200, maxQueue: 10_000, maxWait: "1 minute" }
-} as const satisfies Record<string, Omit<BulkheadOptions, "name">>

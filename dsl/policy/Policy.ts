@@ -109,7 +109,7 @@ export const breaker = (instance: CircuitBreaker.CircuitBreaker, per: KeyedBreak
  *
  * @example
  * ```ts
- * const spec: PolicySpec = { retry: { maxAttempts: 3 }, timeout: "2s", bulkhead: yield* Bulkhead.pool("critical", Bulkhead.seedPools.critical) }
+ * const spec: PolicySpec = { retry: { maxAttempts: 3 }, timeout: "2s", bulkhead: yield* Bulkhead.pool("critical", { maxConcurrent: 100 }) }
  * ```
  */
 export interface PolicySpec<FA = never, FE = never, FR = never> {
@@ -194,7 +194,8 @@ export type PolicyFailure =
 /**
  * Where stateful layers built from data live, so they are made once and shared: one registry
  * per gateway layer. A layer is identified by its kind, its owner (`server`, `server.tool`) and
- * its settings; a bulkhead `pool` by its name alone.
+ * its settings; a bulkhead `pool` by its name alone. `poolSettings` are the declared pools: a
+ * bulkhead setting that names one of them needs no numbers.
  *
  * @example
  * ```ts
@@ -208,17 +209,26 @@ export interface PolicyRegistry {
   readonly _tag: "PolicyRegistry"
   readonly instances: Map<string, unknown>
   readonly pools: Map<string, Bulkhead.Bulkhead>
+  readonly poolSettings: ReadonlyMap<string, Bulkhead.PoolSettings>
 }
 
 /**
- * A new, empty {@link PolicyRegistry}.
+ * A new, empty {@link PolicyRegistry}; `pools` declares named bulkhead pools that settings can
+ * name without numbers (`{ bulkhead: { pool: "critical" } }`).
  *
  * @example
  * ```ts
- * const registry = Policy.registry()
+ * const registry = Policy.registry({ pools: { critical: { maxConcurrent: 100, maxQueue: 100, maxWait: "1s" } } })
  * ```
  */
-export const registry = (): PolicyRegistry => ({ _tag: "PolicyRegistry", instances: new Map(), pools: new Map() })
+export const registry = (
+  options?: { readonly pools?: Readonly<Record<string, Bulkhead.PoolSettings>> | undefined }
+): PolicyRegistry => ({
+  _tag: "PolicyRegistry",
+  instances: new Map(),
+  pools: new Map(),
+  poolSettings: new Map(Object.entries(options?.pools ?? {}))
+})
 
 /**
  * Whether a value is a built {@link Policy}.
@@ -338,24 +348,22 @@ const makeBreaker = (s: Data<"breaker">, owner: string) =>
     (e) => new PolicyConfigError({ path: `breaker.${e.setting}`, detail: e.issue })
   )
 
-const seedPoolOf = (name: string): Omit<Bulkhead.BulkheadOptions, "name"> | undefined =>
-  Object.hasOwn(Bulkhead.seedPools, name) ? Bulkhead.seedPools[name as keyof typeof Bulkhead.seedPools] : undefined
-
 const makeBulkhead = (s: Data<"bulkhead">, owner: string, reg: PolicyRegistry | undefined) =>
   Effect.suspend((): Effect.Effect<Bulkhead.Bulkhead, PolicyConfigError> => {
     const name = s.pool ?? owner
     const existing = reg?.pools.get(name)
     if (existing !== undefined) return Effect.succeed(existing)
-    const seed = s.maxConcurrent === undefined && s.pool !== undefined ? seedPoolOf(s.pool) : undefined
-    if (s.maxConcurrent === undefined && seed === undefined) {
+    const declared = s.maxConcurrent === undefined && s.pool !== undefined ? reg?.poolSettings.get(s.pool) : undefined
+    if (s.maxConcurrent === undefined && declared === undefined) {
+      const names = [...(reg?.poolSettings.keys() ?? [])]
       return Effect.fail(
         new PolicyConfigError({
           path: "bulkhead.maxConcurrent",
-          detail: `Missing: give maxConcurrent, or name a seed pool (${Object.keys(Bulkhead.seedPools).join(", ")})`
+          detail: `Missing: give maxConcurrent, or name a declared pool (${names.length === 0 ? "none declared" : names.join(", ")})`
         })
       )
     }
-    const options = seed ?? { maxConcurrent: s.maxConcurrent!, maxQueue: s.maxQueue, maxWait: s.maxWait }
+    const options = declared ?? { maxConcurrent: s.maxConcurrent!, maxQueue: s.maxQueue, maxWait: s.maxWait }
     if (reg === undefined) return Bulkhead.pool(name, options)
     const made = Bulkhead.makeUnsafe({ ...options, name })
     reg.pools.set(name, made)

@@ -132,11 +132,25 @@ export const BreakerSettings = Schema.Struct({
 
 /**
  * Bulkhead settings: a named `pool` is shared by everything that names it (the first settings
- * seen create it; the seeds' `critical`/`standard`/`batch` need no numbers).
+ * seen create it; a pool declared in the registry needs no numbers).
  */
 export const BulkheadSettings = Schema.Struct({
   pool: opt(Schema.String.check(Schema.isMinLength(1))),
   maxConcurrent: opt(Int1),
+  maxQueue: opt(Int0),
+  maxWait: opt(DurationSetting)
+})
+
+/**
+ * A declared bulkhead pool (see `Policy.registry`): bulkhead settings without the pool name.
+ *
+ * @example
+ * ```ts
+ * Schema.decodeUnknownSync(PoolSettings)({ maxConcurrent: 50, maxWait: "5s" }) // => { maxConcurrent: 50, maxWait: 5000 }
+ * ```
+ */
+export const PoolSettings = Schema.Struct({
+  maxConcurrent: Int1,
   maxQueue: opt(Int0),
   maxWait: opt(DurationSetting)
 })

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import * as Bulkhead from "../../dsl/policy/Bulkhead.ts"
+import { seedPools } from "../../flows/servers/pools.ts"
 import { recorder } from "./support.ts"
 
 /** Lets forked fibers run until they block. */
@@ -151,9 +152,9 @@ describe("Bulkhead", () => {
 
   it.effect("named pools are shared by name and isolated per registry", () =>
     Effect.gen(function*() {
-      const a = yield* Bulkhead.pool("critical", Bulkhead.seedPools.critical)
+      const a = yield* Bulkhead.pool("critical", seedPools.critical)
       const b = yield* Bulkhead.pool("critical", { maxConcurrent: 1 })
-      const c = yield* Bulkhead.pool("batch", Bulkhead.seedPools.batch)
+      const c = yield* Bulkhead.pool("batch", seedPools.batch)
       assert.strictEqual(a, b)
       assert.notStrictEqual(a, c)
       assert.strictEqual(a.maxConcurrent, 100)

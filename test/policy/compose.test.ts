@@ -4,6 +4,7 @@ import { TestClock } from "effect/testing"
 import { FakeServer } from "../../chaos/index.ts"
 import { Tool } from "../../dsl/index.ts"
 import * as Bulkhead from "../../dsl/policy/Bulkhead.ts"
+import { seedPools } from "../../flows/servers/pools.ts"
 import * as CircuitBreaker from "../../dsl/policy/CircuitBreaker.ts"
 import * as Fallback from "../../dsl/policy/Fallback.ts"
 import * as Policy from "../../dsl/policy/Policy.ts"
@@ -199,14 +200,14 @@ describe("Policy: the fixed order", () => {
       const callSite: Policy.PolicySpec = { retry: false }
       const merged = Policy.merge(server, tool, callSite)
       assert.deepStrictEqual(merged, { retry: false, timeout: "3s", bulkhead: { pool: "standard" } })
-      const built = yield* Policy.make(merged, { registry: Policy.registry() })
+      const built = yield* Policy.make(merged, { registry: Policy.registry({ pools: seedPools }) })
       assert.deepStrictEqual(Policy.describe(built).map((d) => d.kind), ["bulkhead", "timeout"])
-      assert.strictEqual(built.bulkhead?.maxConcurrent, Bulkhead.seedPools.standard.maxConcurrent)
+      assert.strictEqual(built.bulkhead?.maxConcurrent, seedPools.standard.maxConcurrent)
     }))
 
   it.effect("stateful layers built from data are shared through a registry; malformed data is a PolicyConfigError", () =>
     Effect.gen(function*() {
-      const registry = Policy.registry()
+      const registry = Policy.registry({ pools: seedPools })
       const settings = { breaker: { openDuration: "30s" }, bulkhead: { pool: "critical" } } as const
       const a = yield* Policy.make(settings, { registry, owner: "docker" })
       const b = yield* Policy.make(settings, { registry, owner: "docker" })
@@ -565,12 +566,26 @@ describe("policies in .mcp.json", () => {
           policies: {
             fs: { retry: { maxAttempts: 3, backoff: { kind: "exponential", initial: "200 millis", max: "5 seconds" }, jitter: "full" }, timeout: "5s" },
             "fs.read_file": { bulkhead: { pool: "critical" }, timeout: false }
-          }
+          },
+          pools: seedPools
         }
       }, { env: {} })
       assert.deepStrictEqual(Object.keys(config.policies ?? {}), ["fs", "fs.read_file"])
       const layer = GatewayLayer.layer(config)
       yield* Effect.provide(Effect.void, Layer.fresh(layer))
+    }))
+
+  it.effect("a bulkhead can name a pool declared under mcpflow.pools; an undeclared one needs numbers", () =>
+    Effect.gen(function*() {
+      const config = yield* decodeMcpJson({
+        ...base,
+        mcpflow: { pools: { mine: { maxConcurrent: 2, maxWait: "1s" } }, policies: { fs: { bulkhead: { pool: "mine" } } } }
+      }, { env: {} })
+      assert.deepStrictEqual(config.pools, { mine: { maxConcurrent: 2, maxWait: 1000 } })
+      const built = yield* Policy.make(config.policies!.fs!, { registry: Policy.registry({ pools: config.pools }) })
+      assert.strictEqual(built.bulkhead?.maxConcurrent, 2)
+      const missing = yield* Effect.flip(Policy.make({ bulkhead: { pool: "mine" } }, { registry: Policy.registry() }))
+      assert.strictEqual(missing.path, "bulkhead.maxConcurrent")
     }))
 
   const rejects = (policies: unknown, path: string, detail?: string) =>

@@ -77,7 +77,7 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
     const servers = [...handles.keys()]
     // Policies from the config, built once per layer. A malformed entry in a config written in
     // code is a defect here (`layerFromFile` reports it as a McpflowConfigError when decoding).
-    const policies = yield* makePolicies(config.policies).pipe(
+    const policies = yield* makePolicies(config.policies, config.pools).pipe(
       Effect.mapError((e) => new McpflowConfigError({ path: e.path, detail: e.detail })),
       Effect.orDie
     )

@@ -3,7 +3,7 @@
  * `{"mcpServers": {"key": {"command", "args", "env", "cwd"} | {"type": "http", "url", "headers"}}}`,
  * plus mcpflow's optional extensions (`timeout`, `connectTimeout`, `maxTotalTimeout` per server,
  * a top-level `allow` list, and resilience policies per `server` or `server.tool` under
- * `"mcpflow": { "policies": { … } }`, see `PolicySettings`). `${VAR}` and `${VAR:-default}` are expanded from the environment.
+ * `"mcpflow": { "policies": { … }, "pools": { … } }`, see `PolicySettings`). `${VAR}` and `${VAR:-default}` are expanded from the environment.
  * Every problem is one {@link McpflowConfigError} naming the file, the field and what is wrong.
  *
  * @example
@@ -20,7 +20,8 @@ import { readFile } from "node:fs/promises"
 import { Effect, Predicate, Redacted, Result, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import type { SchemaAST } from "effect"
 import * as Policy from "../../../dsl/policy/Policy.ts"
-import type { PolicySettings } from "../../../dsl/policy/PolicySettings.ts"
+import { type PolicySettings, PoolSettings as PoolSettingsSchema } from "../../../dsl/policy/PolicySettings.ts"
+import type { PoolSettings } from "../../../dsl/policy/Bulkhead.ts"
 import { type GatewayConfig, type ServerConfig, type ServerLimits, ServerKeyPattern } from "./ServerConfig.ts"
 
 /**
@@ -367,7 +368,8 @@ const McpJson = Schema.Struct({
 })
 
 const McpflowSection = Schema.Struct({
-  policies: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
+  policies: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  pools: Schema.optionalKey(Schema.Record(Schema.String, PoolSettingsSchema))
 })
 
 const decodeShape = Schema.decodeUnknownEffect(McpJson)
@@ -376,15 +378,19 @@ const decodeSection = Schema.decodeUnknownEffect(McpflowSection)
 const PolicyKeyPattern = /^([A-Za-z0-9_-]+)(?:\.(\S+))?$/
 
 /**
- * Decodes `mcpflow.policies`: each key is `server` or `server.tool` of a configured server, each
- * value `PolicySettings` (unknown fields are errors), checked by building it once on its own.
+ * Decodes the `mcpflow` section: `pools` (named bulkhead pools) and `policies`, where each key is
+ * `server` or `server.tool` of a configured server and each value `PolicySettings` (unknown fields
+ * are errors), checked by building it once on its own.
  */
-const decodePolicies = Effect.fnUntraced(function*(
+const decodeSectionOf = Effect.fnUntraced(function*(
   section: unknown,
   servers: ReadonlySet<string>,
   file: string | undefined
-): Effect.fn.Return<Record<string, PolicySettings> | undefined, McpflowConfigError> {
-  if (section === undefined) return undefined
+): Effect.fn.Return<
+  { readonly policies?: Record<string, PolicySettings>; readonly pools?: Record<string, PoolSettings> },
+  McpflowConfigError
+> {
+  if (section === undefined) return {}
   const at = (path: ReadonlyArray<PropertyKey>, detail: string) =>
     new McpflowConfigError({ file, path: formatPath(["mcpflow", ...path]), detail })
   const decoded = yield* Effect.mapError(
@@ -394,7 +400,8 @@ const decodePolicies = Effect.fnUntraced(function*(
       return at(path, detail)
     }
   )
-  if (decoded.policies === undefined) return undefined
+  const pools = decoded.pools
+  if (decoded.policies === undefined) return pools === undefined ? {} : { pools }
   const out: Record<string, PolicySettings> = {}
   for (const [key, value] of Object.entries(decoded.policies)) {
     const match = PolicyKeyPattern.exec(key)
@@ -403,12 +410,12 @@ const decodePolicies = Effect.fnUntraced(function*(
       return yield* at(["policies", key], `No server '${match[1]}' in mcpServers (configured: ${[...servers].join(", ") || "none"})`)
     }
     yield* Effect.mapError(
-      Policy.make(value as PolicySettings, { registry: Policy.registry(), owner: key }),
+      Policy.make(value as PolicySettings, { registry: Policy.registry({ pools }), owner: key }),
       (e) => new McpflowConfigError({ file, path: `${formatPath(["mcpflow", "policies", key])}${e.path === "" ? "" : `.${e.path}`}`, detail: e.detail })
     )
     out[key] = value as PolicySettings
   }
-  return out
+  return pools === undefined ? { policies: out } : { policies: out, pools }
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -437,7 +444,7 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
   const { env, file } = options
   const raw = yield* Effect.mapError(decodeShape(json, { reportInput: true }), (error) => fromIssue(error.issue, file))
   const section = Predicate.isObject(json) && Object.hasOwn(json, "mcpflow") ? (json as { readonly mcpflow: unknown }).mcpflow : undefined
-  const policies = yield* decodePolicies(section, new Set(Object.keys(raw.mcpServers)), file)
+  const { policies, pools } = yield* decodeSectionOf(section, new Set(Object.keys(raw.mcpServers)), file)
 
   const expand = (text: string, path: ReadonlyArray<PropertyKey>) =>
     Effect.mapError(
@@ -479,7 +486,8 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
   return {
     servers: Object.fromEntries(servers),
     ...(raw.allow === undefined ? {} : { allow: raw.allow }),
-    ...(policies === undefined ? {} : { policies })
+    ...(policies === undefined ? {} : { policies }),
+    ...(pools === undefined ? {} : { pools })
   }
 })
 

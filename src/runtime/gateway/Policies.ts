@@ -19,6 +19,7 @@
  */
 import { Effect, Predicate } from "effect"
 import type { ContractInfo, ContractSchema } from "../../../dsl/Contract.ts"
+import type { PoolSettings } from "../../../dsl/policy/Bulkhead.ts"
 import * as Cache from "../../../dsl/policy/Cache.ts"
 import * as Policy from "../../../dsl/policy/Policy.ts"
 import {
@@ -131,9 +132,10 @@ export interface GatewayPolicies {
  * ```
  */
 export const makePolicies = Effect.fnUntraced(function*(
-  config: Readonly<Record<string, Policy.PolicyInput>> | undefined
+  config: Readonly<Record<string, Policy.PolicyInput>> | undefined,
+  pools?: Readonly<Record<string, PoolSettings>> | undefined
 ): Effect.fn.Return<GatewayPolicies, Policy.PolicyConfigError> {
-  const registry = Policy.registry()
+  const registry = Policy.registry({ pools })
   const byKey = new Map<string, AnyPolicy>()
   for (const [key, input] of Object.entries(config ?? {})) {
     const built = yield* Effect.mapError(

@@ -8,6 +8,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import type { Redacted } from "effect"
+import type { PoolSettings } from "../../../dsl/policy/Bulkhead.ts"
 import type { PolicyInput } from "../../../dsl/policy/Policy.ts"
 
 /**
@@ -85,8 +86,9 @@ export type ServerConfig = StdioServerConfig | HttpServerConfig | InProcessServe
 
 /**
  * The gateway's whole configuration: servers by key (`[A-Za-z0-9_-]+`), an optional
- * allowlist of `server.tool` patterns (`docker.*`, `k8s.kubectl_get`), and optional resilience
- * policies per `server` or per `server.tool` (data or instances; no fallback at this level).
+ * allowlist of `server.tool` patterns (`docker.*`, `k8s.kubectl_get`), optional resilience
+ * policies per `server` or per `server.tool` (data or instances; no fallback at this level), and
+ * named bulkhead `pools` those policies can name (`{ bulkhead: { pool: "critical" } }`).
  * Stateful policies built from this data are made once per gateway layer and shared per key.
  *
  * @example
@@ -102,6 +104,7 @@ export interface GatewayConfig {
   readonly servers: Readonly<Record<string, ServerConfig>>
   readonly allow?: ReadonlyArray<string> | undefined
   readonly policies?: Readonly<Record<string, PolicyInput>> | undefined
+  readonly pools?: Readonly<Record<string, PoolSettings>> | undefined
 }
 
 /**
