@@ -24,7 +24,7 @@
  * @module
  */
 import { Schema } from "effect"
-import { canonicalJson } from "../dsl/policy/CanonicalJson.ts"
+import { canonicalJson } from "../dsl/policy/internal/CanonicalJson.ts"
 import * as F from "./Fault.ts"
 import * as Prng from "./Prng.ts"
 

@@ -15,14 +15,13 @@ export * from "./ToolError.ts"
 export { type CallOptions, McpGateway } from "./ports/McpGateway.ts"
 export {
   Backoff,
+  BreakerStore,
   Bulkhead,
   Cache,
   CircuitBreaker,
-  ErrorTraits,
   Fallback,
   Hedge,
   Policy,
-  PolicyContext,
   PolicyEvents,
   PolicySettings,
   RateLimit,

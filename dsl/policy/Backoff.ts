@@ -21,7 +21,7 @@
  * @module
  */
 import { Duration, Effect, Random, Schedule } from "effect"
-import * as Millis from "./Millis.ts"
+import * as Millis from "./internal/Millis.ts"
 
 /**
  * A backoff curve: the base delay before retry `n` (n = 1 for the first retry), capped at

@@ -22,8 +22,8 @@
  * @module
  */
 import { Context, type Duration, Effect, Exit, type Fiber, Schema } from "effect"
-import * as Millis from "./Millis.ts"
-import type { PolicyContext } from "./PolicyContext.ts"
+import * as Millis from "./internal/Millis.ts"
+import type { PolicyContext } from "./internal/PolicyContext.ts"
 import { type PolicyDescriptor, PolicyEvents } from "./PolicyEvents.ts"
 
 /**

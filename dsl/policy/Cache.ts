@@ -24,9 +24,9 @@
  * @module
  */
 import { Cache as EffectCache, Clock, Context, type Duration, Effect, Exit, MutableHashMap } from "effect"
-import { canonicalJson } from "./CanonicalJson.ts"
-import * as Millis from "./Millis.ts"
-import { isRepeatable, type PolicyContext } from "./PolicyContext.ts"
+import { canonicalJson } from "./internal/CanonicalJson.ts"
+import * as Millis from "./internal/Millis.ts"
+import { isRepeatable, type PolicyContext } from "./internal/PolicyContext.ts"
 import type { PolicyDescriptor } from "./PolicyEvents.ts"
 import { PolicyEvents } from "./PolicyEvents.ts"
 

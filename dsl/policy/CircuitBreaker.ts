@@ -44,7 +44,7 @@ import { Cause, Clock, Duration, Effect, Exit, Option, Predicate, Schema } from 
 import type { Fiber } from "effect"
 import { McpflowToolError, type ToolErrorReason } from "../ToolError.ts"
 import { type BreakerState, type BreakerStore, type CircuitRecord, memoryStore } from "./BreakerStore.ts"
-import * as Millis from "./Millis.ts"
+import * as Millis from "./internal/Millis.ts"
 import { type PolicyDescriptor, PolicyEvents } from "./PolicyEvents.ts"
 
 export type { BreakerState, BreakerStore, CircuitRecord } from "./BreakerStore.ts"

@@ -23,8 +23,8 @@
  * @module
  */
 import { Effect, Predicate, Schema } from "effect"
-import { isTransient, label } from "./ErrorTraits.ts"
-import type { PolicyContext } from "./PolicyContext.ts"
+import { isTransient, label } from "./internal/ErrorTraits.ts"
+import type { PolicyContext } from "./internal/PolicyContext.ts"
 import type { PolicyDescriptor } from "./PolicyEvents.ts"
 import { PolicyEvents } from "./PolicyEvents.ts"
 

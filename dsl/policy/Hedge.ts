@@ -23,9 +23,9 @@
  * @module
  */
 import { Clock, Deferred, type Duration, Effect, Exit } from "effect"
-import * as LatencyWindow from "./LatencyWindow.ts"
-import * as Millis from "./Millis.ts"
-import { isRepeatable, type PolicyContext } from "./PolicyContext.ts"
+import * as LatencyWindow from "./internal/LatencyWindow.ts"
+import * as Millis from "./internal/Millis.ts"
+import { isRepeatable, type PolicyContext } from "./internal/PolicyContext.ts"
 import type { PolicyDescriptor } from "./PolicyEvents.ts"
 import { PolicyEvents } from "./PolicyEvents.ts"
 

@@ -46,11 +46,11 @@ import { Effect, Predicate } from "effect"
 import * as Backoff from "./Backoff.ts"
 import * as Bulkhead from "./Bulkhead.ts"
 import * as Cache from "./Cache.ts"
-import { canonicalJson } from "./CanonicalJson.ts"
+import { canonicalJson } from "./internal/CanonicalJson.ts"
 import * as CircuitBreaker from "./CircuitBreaker.ts"
 import type * as Fallback from "./Fallback.ts"
 import * as Hedge from "./Hedge.ts"
-import type { PolicyContext } from "./PolicyContext.ts"
+import type { PolicyContext } from "./internal/PolicyContext.ts"
 import type { PolicyDescriptor } from "./PolicyEvents.ts"
 import * as PolicySettings from "./PolicySettings.ts"
 import { PolicyConfigError } from "./PolicySettings.ts"
@@ -59,6 +59,7 @@ import * as Retry from "./Retry.ts"
 import * as Timeout from "./Timeout.ts"
 
 export { PolicyConfigError } from "./PolicySettings.ts"
+export type { PolicyContext } from "./internal/PolicyContext.ts"
 
 /**
  * What {@link apply} knows about the call: {@link PolicyContext} plus the server key, which

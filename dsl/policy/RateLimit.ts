@@ -26,11 +26,11 @@
  */
 import { Duration, Effect, Schema } from "effect"
 import type { RateLimiter } from "effect/persistence"
-import * as Millis from "./Millis.ts"
-import type { PolicyContext } from "./PolicyContext.ts"
+import * as Millis from "./internal/Millis.ts"
+import type { PolicyContext } from "./internal/PolicyContext.ts"
 import type { PolicyDescriptor } from "./PolicyEvents.ts"
 import { PolicyEvents } from "./PolicyEvents.ts"
-import * as Algorithms from "./RateLimitAlgorithms.ts"
+import * as Algorithms from "./internal/RateLimitAlgorithms.ts"
 
 /**
  * The rate limit of `key` was reached (`why: "limit-exceeded"`, with `retryAfterMs`), or the

@@ -37,9 +37,9 @@
  */
 import { Clock, type Duration, Effect, Random, Result, Schema } from "effect"
 import * as Backoff from "./Backoff.ts"
-import { isPermanent, isTransient, label, mayHaveReachedServer, retryAfterMs } from "./ErrorTraits.ts"
-import * as Millis from "./Millis.ts"
-import { type PolicyContext, isRepeatable } from "./PolicyContext.ts"
+import { isPermanent, isTransient, label, mayHaveReachedServer, retryAfterMs } from "./internal/ErrorTraits.ts"
+import * as Millis from "./internal/Millis.ts"
+import { type PolicyContext, isRepeatable } from "./internal/PolicyContext.ts"
 import { type PolicyDescriptor, PolicyEvents } from "./PolicyEvents.ts"
 
 /**

@@ -19,8 +19,8 @@
  * @module
  */
 import { type Duration, Effect, Schema } from "effect"
-import * as Millis from "./Millis.ts"
-import type { PolicyContext } from "./PolicyContext.ts"
+import * as Millis from "./internal/Millis.ts"
+import type { PolicyContext } from "./internal/PolicyContext.ts"
 import type { PolicyDescriptor } from "./PolicyEvents.ts"
 import { PolicyEvents } from "./PolicyEvents.ts"
 

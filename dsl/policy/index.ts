@@ -1,7 +1,9 @@
 /**
  * Resilience policies, each module as a namespace: compose them with {@link Policy} (one fixed
  * order: cache → fallback → breaker → bulkhead → rate limit → total timeout → retry → hedge →
- * timeout per attempt → call), or use any primitive on its own.
+ * timeout per attempt → call), or use any primitive on its own. Machinery the modules share
+ * (event emission, durations, latency windows, canonical JSON, error traits, rate-limit
+ * algorithms) lives in `internal/` and is not exported.
  *
  * @example
  * ```ts
@@ -17,13 +19,9 @@ export * as BreakerStore from "./BreakerStore.ts"
 export * as Bulkhead from "./Bulkhead.ts"
 export * as Cache from "./Cache.ts"
 export * as CircuitBreaker from "./CircuitBreaker.ts"
-export * as Emit from "./Emit.ts"
-export * as ErrorTraits from "./ErrorTraits.ts"
 export * as Fallback from "./Fallback.ts"
 export * as Hedge from "./Hedge.ts"
-export * as Millis from "./Millis.ts"
 export * as Policy from "./Policy.ts"
-export * as PolicyContext from "./PolicyContext.ts"
 export * as PolicyEvents from "./PolicyEvents.ts"
 export * as PolicySettings from "./PolicySettings.ts"
 export * as RateLimit from "./RateLimit.ts"

@@ -4,7 +4,7 @@ import { RateLimiter } from "effect/persistence"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import * as RateLimit from "../../dsl/policy/RateLimit.ts"
-import * as Algorithms from "../../dsl/policy/RateLimitAlgorithms.ts"
+import * as Algorithms from "../../dsl/policy/internal/RateLimitAlgorithms.ts"
 import { failureOf, recorder, settle } from "./support.ts"
 
 /** A call that records the Clock time it started at. */

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { PolicyContext } from "mcpflow/dsl/policy"
+ * import * as PolicyContext from "./internal/PolicyContext.ts" // inside dsl/policy
  *
  * const ctx: PolicyContext.PolicyContext = { idempotent: true, key: "github.search" }
  * PolicyContext.isRepeatable(ctx) // => true

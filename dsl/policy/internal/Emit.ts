@@ -8,7 +8,7 @@
  * @module
  */
 import { Effect } from "effect"
-import { type PolicyEvent, PolicyEvents } from "./PolicyEvents.ts"
+import { type PolicyEvent, PolicyEvents } from "../PolicyEvents.ts"
 
 /**
  * Emits one event into the calling fiber's {@link PolicyEvents} sink (a no-op by default).

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { ErrorTraits } from "mcpflow/dsl/policy"
+ * import * as ErrorTraits from "./internal/ErrorTraits.ts" // inside dsl/policy
  *
  * ErrorTraits.isTransient(new PolicyTimeout({ policy: "t", afterMs: 5, scope: "attempt" })) // => true
  * ```

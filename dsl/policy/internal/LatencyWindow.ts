@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { LatencyWindow } from "mcpflow/dsl/policy"
+ * import * as LatencyWindow from "./internal/LatencyWindow.ts" // inside dsl/policy
  *
  * const w = LatencyWindow.make(100)
  * w.record(120); w.record(80)

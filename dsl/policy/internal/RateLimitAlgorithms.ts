@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { RateLimitAlgorithms } from "mcpflow/dsl/policy"
+ * import * as RateLimitAlgorithms from "./internal/RateLimitAlgorithms.ts" // inside dsl/policy
  *
  * const bucket = RateLimitAlgorithms.make("token-bucket", { limit: 10, windowMs: 1000 })
  * bucket.take(0, 0) // => { admitted: true, delayMs: 0 }

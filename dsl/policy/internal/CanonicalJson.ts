@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { CanonicalJson } from "mcpflow/dsl/policy"
+ * import * as CanonicalJson from "./internal/CanonicalJson.ts" // inside dsl/policy
  *
  * CanonicalJson.canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) // => '{"a":[2,{"c":4,"d":3}],"b":1}'
  * ```
