@@ -40,7 +40,7 @@ const policy = Effect.runSync(Policy.make({
 const ctx: Policy.CallContext = { idempotent: true, key: "bench.noop", server: "bench" }
 const oursLoop = (n: number) =>
   Effect.gen(function*() {
-    for (let i = 0; i < n; i++) yield* Policy.apply(policy, Effect.void, ctx)
+    for (let i = 0; i < n; i++) yield* Policy.apply(Effect.void, policy, ctx)
   })
 const bareLoop = (n: number) =>
   Effect.gen(function*() {

@@ -126,7 +126,7 @@ export const runStep = <A, E, R, R2>(
     let ran = false
     const guarded = policy === undefined
       ? effect
-      : Policy.apply(policy, effect, { idempotent: options?.idempotent, key: policyKey }) as Effect.Effect<A, E, R>
+      : Policy.apply(effect, policy, { idempotent: options?.idempotent, key: policyKey }) as Effect.Effect<A, E, R>
     const body = withStepSinks(scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded).pipe(
       Effect.onExit(() => Effect.sync(() => void (ran = true)))
     )

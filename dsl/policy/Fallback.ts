@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import { Effect, Predicate, Schema } from "effect"
+import { Effect, Function, Predicate, Schema } from "effect"
 import { isTransient, label } from "./internal/ErrorTraits.ts"
 import type { PolicyContext } from "./internal/PolicyContext.ts"
 import type { PolicyDescriptor } from "./PolicyEvents.ts"
@@ -145,13 +145,23 @@ const run = <A, E, R, A2, E2, R2, B>(
 
 /**
  * Runs `primary`; on a matching failure runs the alternative. Says which path served.
+ * Data-first or data-last (in a `pipe`).
  *
  * @example
  * ```ts
  * const { value, servedBy } = yield* Fallback.orElse(primary, { name: "cache", alternative: cached })
+ * const same = yield* primary.pipe(Fallback.orElse({ name: "cache", alternative: cached }))
  * ```
  */
-export const orElse = <A, E, R, A2, E2, R2>(
+export const orElse: {
+  <A2, E2, R2, EO = unknown>(
+    options: FallbackOptions<A2, E2, R2, EO>
+  ): <A, E extends EO, R>(primary: Effect.Effect<A, E, R>) => Effect.Effect<Served<A | A2>, E | PolicyFallbackFailed.Of<E, E2>, R | R2>
+  <A, E, R, A2, E2, R2>(
+    primary: Effect.Effect<A, E, R>,
+    options: FallbackOptions<A2, E2, R2, E>
+  ): Effect.Effect<Served<A | A2>, E | PolicyFallbackFailed.Of<E, E2>, R | R2>
+} = Function.dual(2, <A, E, R, A2, E2, R2>(
   primary: Effect.Effect<A, E, R>,
   options: FallbackOptions<A2, E2, R2, E>
 ): Effect.Effect<Served<A | A2>, E | PolicyFallbackFailed.Of<E, E2>, R | R2> =>
@@ -160,21 +170,30 @@ export const orElse = <A, E, R, A2, E2, R2>(
     options,
     (value): Served<A | A2> => ({ value, servedBy: "primary" }),
     (value): Served<A | A2> => ({ value, servedBy: `fallback:${options.name}` })
-  )
+  ))
 
 /**
  * Like {@link orElse}, returning the plain value (the path is still reported by `FallbackUsed`).
+ * Data-first or data-last (in a `pipe`).
  *
  * @example
  * ```ts
  * const value = yield* Fallback.orElseValue(primary, { name: "default", alternative: Effect.succeed([]) })
+ * const same = yield* primary.pipe(Fallback.orElseValue({ name: "default", alternative: Effect.succeed([]) }))
  * ```
  */
-export const orElseValue = <A, E, R, A2, E2, R2>(
+export const orElseValue: {
+  <A2, E2, R2, EO = unknown>(
+    options: FallbackOptions<A2, E2, R2, EO>
+  ): <A, E extends EO, R>(primary: Effect.Effect<A, E, R>) => Effect.Effect<A | A2, E | PolicyFallbackFailed.Of<E, E2>, R | R2>
+  <A, E, R, A2, E2, R2>(
+    primary: Effect.Effect<A, E, R>,
+    options: FallbackOptions<A2, E2, R2, E>
+  ): Effect.Effect<A | A2, E | PolicyFallbackFailed.Of<E, E2>, R | R2>
+} = Function.dual(2, <A, E, R, A2, E2, R2>(
   primary: Effect.Effect<A, E, R>,
   options: FallbackOptions<A2, E2, R2, E>
-): Effect.Effect<A | A2, E | PolicyFallbackFailed.Of<E, E2>, R | R2> =>
-  run(primary, options, (a): A | A2 => a, (a): A | A2 => a)
+): Effect.Effect<A | A2, E | PolicyFallbackFailed.Of<E, E2>, R | R2> => run(primary, options, (a): A | A2 => a, (a): A | A2 => a))
 
 /**
  * A fallback with a fixed alternative, as a policy value for `Policy.make`. Its `when` and

@@ -37,12 +37,12 @@
  *   breaker: { trip: { kind: "consecutive", failures: 5 }, openDuration: "30 seconds" },
  *   bulkhead: { pool: "critical" }
  * })
- * const value = yield* Policy.apply(policy, fetchThing, { idempotent: true, key: "api" })
+ * const value = yield* Policy.apply(fetchThing, policy, { idempotent: true, key: "api" })
  * Policy.describe(policy).map((d) => d.kind) // => ["breaker", "bulkhead", "retry", "timeout"]
  * ```
  * @module
  */
-import { Effect, Predicate } from "effect"
+import { Effect, Function, Predicate } from "effect"
 import * as Backoff from "./Backoff.ts"
 import * as Bulkhead from "./Bulkhead.ts"
 import * as Cache from "./Cache.ts"
@@ -521,17 +521,38 @@ const breakerKey = (b: KeyedBreaker, ctx: CallContext | undefined): string | und
  * Runs `self` through the policy's layers in the fixed order (see the module doc). `ctx` says
  * whether the call may be repeated (retry after a possibly-sent failure, hedging, caching) and
  * gives the keys (`server` for breakers and rate limits, `key` for `per: "tool"`, `cacheKey`).
- * An empty policy returns `self` unchanged.
+ * An empty policy returns `self` unchanged. Data-first or data-last (in a `pipe`).
  *
  * @example
  * ```ts
- * const value = yield* Policy.apply(policy, Github.search({ q }), { readOnly: true, server: "github", key: "github.search" })
+ * const ctx = { readOnly: true, server: "github", key: "github.search" }
+ * const value = yield* Policy.apply(Github.search({ q }), policy, ctx)
+ * const same = yield* Github.search({ q }).pipe(Policy.apply(policy, ctx))
  * ```
  */
-export const apply = <A, E, R, FA = never, FE = never, FR = never>(
-  policy: Policy<FA, FE, FR>,
+export const apply: {
+  <FA = never, FE = never, FR = never>(
+    policy: Policy<FA, FE, FR>,
+    ctx?: CallContext | undefined
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A | FA, E | PolicyFailure, R | FR>
+  <A, E, R, FA = never, FE = never, FR = never>(
+    self: Effect.Effect<A, E, R>,
+    policy: Policy<FA, FE, FR>,
+    ctx?: CallContext | undefined
+  ): Effect.Effect<A | FA, E | PolicyFailure, R | FR>
+} = Function.dual(
+  (args) => Effect.isEffect(args[0]),
+  <A, E, R, FA, FE, FR>(
+    self: Effect.Effect<A, E, R>,
+    policy: Policy<FA, FE, FR>,
+    ctx?: CallContext | undefined
+  ): Effect.Effect<A | FA, E | PolicyFailure, R | FR> => applyTo(self, policy, ctx)
+)
+
+const applyTo = <A, E, R, FA, FE, FR>(
   self: Effect.Effect<A, E, R>,
-  ctx?: CallContext | undefined
+  policy: Policy<FA, FE, FR>,
+  ctx: CallContext | undefined
 ): Effect.Effect<A | FA, E | PolicyFailure, R | FR> => {
   if (policy.isEmpty) return self
   let e = self as Effect.Effect<unknown, unknown, unknown>
@@ -589,7 +610,7 @@ export const describe = (policy: Policy<unknown, unknown, unknown>): ReadonlyArr
  *
  * @example
  * ```ts
- * Policy.apply(Policy.empty, effect) === effect // => true
+ * Policy.apply(effect, Policy.empty) === effect // => true
  * ```
  */
 export const empty: Policy = {

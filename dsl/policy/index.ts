@@ -10,7 +10,7 @@
  * import { Policy, Retry, Backoff } from "mcpflow/dsl/policy"
  *
  * const policy = yield* Policy.make({ retry: Retry.make({ maxAttempts: 3, backoff: Backoff.exponential("200 millis") }), timeout: "5s" })
- * const value = yield* Policy.apply(policy, effect, { idempotent: true })
+ * const value = yield* effect.pipe(Policy.apply(policy, { idempotent: true }))
  * ```
  * @module
  */

@@ -78,7 +78,7 @@ describe("Policy: the fixed order", () => {
       const policy = yield* Policy.make({ breaker, retry: constantRetry(3, "10 millis") })
       const s = scripted<string, McpflowToolError>([{ fail: errors.unavailable() }])
       const rec = recorder()
-      const run = Effect.exit(Policy.apply(policy, s.effect, { server: "svc" })).pipe(rec.provide)
+      const run = Effect.exit(Policy.apply(s.effect, policy, { server: "svc" })).pipe(rec.provide)
 
       const first = yield* Effect.forkChild(run)
       yield* TestClock.adjust("1 second")
@@ -107,11 +107,11 @@ describe("Policy: the fixed order", () => {
       const bulkhead = yield* Bulkhead.make({ name: "one", maxConcurrent: 1 })
       const policy = yield* Policy.make({ bulkhead, retry: constantRetry(2, "1 second") })
       const a = scripted<string, McpflowToolError>([{ fail: errors.unavailable() }, { succeed: "a" }])
-      const fiberA = yield* Effect.forkChild(Policy.apply(policy, a.effect, {}), { startImmediately: true })
+      const fiberA = yield* Effect.forkChild(Policy.apply(a.effect, policy, {}), { startImmediately: true })
       yield* TestClock.adjust("500 millis")
       assert.strictEqual(a.state.calls, 1)
       assert.strictEqual(bulkhead.inFlight, 1, "the call in backoff keeps its slot")
-      const b = yield* Effect.exit(Policy.apply(policy, Effect.succeed("b"), {}))
+      const b = yield* Effect.exit(Policy.apply(Effect.succeed("b"), policy, {}))
       assert.instanceOf(failureOf(b), Bulkhead.BulkheadRejected)
       yield* TestClock.adjust("500 millis")
       assert.strictEqual(yield* Fiber.join(fiberA), "a")
@@ -122,10 +122,26 @@ describe("Policy: the fixed order", () => {
     Effect.gen(function*() {
       const breaker = yield* CircuitBreaker.make({ name: "svc", trip: CircuitBreaker.consecutive(1), openDuration: "1 minute" })
       const policy = yield* Policy.make({ breaker, rateLimit: { limit: 1, window: "1 minute", onExceeded: "fail" } })
-      assert.strictEqual(yield* Policy.apply(policy, Effect.succeed(1), { server: "svc" }), 1)
-      const rejected = yield* Effect.exit(Policy.apply(policy, Effect.succeed(2), { server: "svc" }))
+      assert.strictEqual(yield* Policy.apply(Effect.succeed(1), policy, { server: "svc" }), 1)
+      const rejected = yield* Effect.exit(Policy.apply(Effect.succeed(2), policy, { server: "svc" }))
       assert.strictEqual((failureOf(rejected) as { readonly _tag: string })._tag, "RateLimitRejected")
       assert.strictEqual(yield* breaker.state("svc"), "closed")
+    }))
+
+  it.effect("Policy.apply is data-first and data-last: both forms run the same layers with the same context", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make({ cache: { ttl: "1 minute", capacity: 10 } })
+      const ctx: Policy.CallContext = { readOnly: true, server: "svc", cacheKey: "svc.get {}" }
+      const s = scripted<string, never>([{ succeed: "v1" }, { succeed: "v2" }, { succeed: "v3" }])
+      assert.strictEqual(yield* Policy.apply(s.effect, policy, ctx), "v1")
+      assert.strictEqual(yield* s.effect.pipe(Policy.apply(policy, ctx)), "v1")
+      assert.strictEqual(s.state.calls, 1)
+      // Without a repeatable context the cache is bypassed, in either form.
+      assert.strictEqual(yield* s.effect.pipe(Policy.apply(policy)), "v2")
+      assert.strictEqual(yield* Policy.apply(s.effect, policy), "v3")
+      const fallback = yield* Policy.make({ fallback: Fallback.make({ name: "canned", alternative: Effect.succeed("degraded") }) })
+      assert.strictEqual(yield* Effect.fail(errors.unavailable()).pipe(Policy.apply(fallback)), "degraded")
+      assert.strictEqual(yield* Policy.apply(Effect.fail(errors.unavailable()), fallback), "degraded")
     }))
 
   it.effect("a cache hit skips every other layer", () =>
@@ -136,8 +152,8 @@ describe("Policy: the fixed order", () => {
       const s = scripted<string, never>([{ succeed: "v1" }, { succeed: "v2" }])
       const ctx: Policy.CallContext = { readOnly: true, server: "svc", cacheKey: "svc.get {}" }
       const rec = recorder()
-      assert.strictEqual(yield* Policy.apply(policy, s.effect, ctx).pipe(rec.provide), "v1")
-      assert.strictEqual(yield* Policy.apply(policy, s.effect, ctx).pipe(rec.provide), "v1")
+      assert.strictEqual(yield* Policy.apply(s.effect, policy, ctx).pipe(rec.provide), "v1")
+      assert.strictEqual(yield* Policy.apply(s.effect, policy, ctx).pipe(rec.provide), "v1")
       assert.strictEqual(s.state.calls, 1)
       assert.strictEqual(bulkhead.stats.admitted, 1)
       assert.strictEqual((yield* breaker.metrics("svc")).calls, 1)
@@ -153,7 +169,7 @@ describe("Policy: the fixed order", () => {
         fallback: Fallback.make({ name: "canned", alternative: Effect.succeed("degraded"), when: "breaker-rejected" })
       })
       const rec = recorder()
-      assert.strictEqual(yield* Policy.apply(policy, Effect.succeed("live"), { server: "svc" }).pipe(rec.provide), "degraded")
+      assert.strictEqual(yield* Policy.apply(Effect.succeed("live"), policy, { server: "svc" }).pipe(rec.provide), "degraded")
       assert.deepStrictEqual(rec.tags(), ["BreakerRejected", "FallbackUsed"])
     }))
 
@@ -163,14 +179,14 @@ describe("Policy: the fixed order", () => {
       const runs = yield* Ref.make(0)
       const hang = Effect.andThen(Ref.update(runs, (n) => n + 1), Effect.never)
 
-      const payment = yield* Effect.forkChild(Effect.exit(Policy.apply(policy, hang, { idempotent: false })))
+      const payment = yield* Effect.forkChild(Effect.exit(Policy.apply(hang, policy, { idempotent: false })))
       yield* TestClock.adjust("10 seconds")
       const paid = yield* Fiber.join(payment)
       assert.strictEqual((failureOf(paid) as { readonly _tag: string })._tag, "PolicyTimeout")
       assert.strictEqual(yield* Ref.get(runs), 1)
 
       yield* Ref.set(runs, 0)
-      const read = yield* Effect.forkChild(Effect.exit(Policy.apply(policy, hang, { idempotent: true })))
+      const read = yield* Effect.forkChild(Effect.exit(Policy.apply(hang, policy, { idempotent: true })))
       yield* TestClock.adjust("10 seconds")
       yield* Fiber.join(read)
       assert.strictEqual(yield* Ref.get(runs), 3)
@@ -181,7 +197,7 @@ describe("Policy: the fixed order", () => {
       const policy = yield* Policy.make({ totalTimeout: "2500 millis", retry: constantRetry(10, "1 second") })
       const s = scripted<string, McpflowToolError>([{ fail: errors.unavailable() }])
       const rec = recorder()
-      const fiber = yield* Effect.forkChild(Effect.exit(Policy.apply(policy, s.effect, {})).pipe(rec.provide))
+      const fiber = yield* Effect.forkChild(Effect.exit(Policy.apply(s.effect, policy, {})).pipe(rec.provide))
       yield* TestClock.adjust("10 seconds")
       const exit = yield* Fiber.join(fiber)
       const error = failureOf(exit) as { readonly _tag: string; readonly scope: string; readonly afterMs: number }
@@ -229,16 +245,16 @@ describe("Policy: the fixed order", () => {
         breaker: Policy.breaker(shared, "tool")
       })
       assert.strictEqual(policy.breaker?.breaker, shared)
-      yield* Effect.exit(Policy.apply(policy, Effect.fail(errors.failed()), { server: "svc", key: "svc.a" }))
+      yield* Effect.exit(Policy.apply(Effect.fail(errors.failed()), policy, { server: "svc", key: "svc.a" }))
       assert.deepStrictEqual(yield* shared.keys(), ["svc.a"])
       assert.strictEqual(yield* shared.state("svc.a"), "open")
-      assert.strictEqual(yield* Policy.apply(policy, Effect.succeed("b"), { server: "svc", key: "svc.b" }), "b")
+      assert.strictEqual(yield* Policy.apply(Effect.succeed("b"), policy, { server: "svc", key: "svc.b" }), "b")
     }))
 
   it.effect("an empty policy returns the effect itself", () =>
     Effect.sync(() => {
       const effect = Effect.succeed(1)
-      assert.strictEqual(Policy.apply(Policy.empty, effect), effect)
+      assert.strictEqual(Policy.apply(effect, Policy.empty), effect)
     }))
 })
 

@@ -32,6 +32,22 @@ describe("Fallback: alternative effect", () => {
       ])
     }))
 
+  it.effect("orElse and orElseValue are data-first and data-last", () =>
+    Effect.gen(function*() {
+      const options = { name: "cache", alternative: Effect.succeed(42) }
+      const primary = Effect.fail(errors.unavailable())
+      assert.deepStrictEqual(yield* Fallback.orElse(primary, options), { value: 42, servedBy: "fallback:cache" })
+      assert.deepStrictEqual(yield* primary.pipe(Fallback.orElse(options)), { value: 42, servedBy: "fallback:cache" })
+      assert.strictEqual(yield* Fallback.orElseValue(primary, options), 42)
+      assert.strictEqual(yield* primary.pipe(Fallback.orElseValue(options)), 42)
+      // In the data-last form the primary's error type is kept, so catchTag sees it.
+      const unmatched = yield* Effect.fail(errors.failed()).pipe(
+        Fallback.orElseValue({ name: "only-transient", alternative: Effect.succeed(0), when: "transient" }),
+        Effect.catchTag("McpflowToolError", (e) => Effect.succeed(e.reason._tag))
+      )
+      assert.strictEqual(unmatched, "ToolFailed")
+    }))
+
   it.effect("the alternative can be built from the primary's failure", () =>
     Effect.gen(function*() {
       const seen: Array<string> = []

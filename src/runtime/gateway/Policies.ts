@@ -201,7 +201,7 @@ export const makePolicies = Effect.fnUntraced(function*(
         server: contract.server,
         cacheKey: policy.cache === undefined ? undefined : Cache.key(contract.name, args)
       }
-      const guarded = Policy.apply(policy, attempt, ctx) as Effect.Effect<Out["Type"], unknown, McpGateway>
+      const guarded = Policy.apply(attempt, policy, ctx) as Effect.Effect<Out["Type"], unknown, McpGateway>
       const mapped = Effect.mapError(guarded, (e) => toToolError(contract.server, contract.tool, e))
       return policy.fallback === undefined
         ? (mapped as Effect.Effect<Out["Type"], McpflowToolError>)
