@@ -8,9 +8,9 @@ import {
   decodeMcpJson,
   expandVariables,
   loadMcpJson,
-  matchesAllowlist,
   McpflowConfigError
 } from "../src/runtime/gateway/McpJson.ts"
+import { matchesAllowlist } from "../src/runtime/gateway/Allowlist.ts"
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
 
 const env = { TOKEN: "s3cr3t-t0k3n", EMPTY: "", HOST: "example.com" }

@@ -234,6 +234,53 @@ describe("gateway with an in-process server", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("a reconnection retries with a bounded backoff: 3 attempts, 100 ms then 200 ms apart", () => {
+    const state = makeEchoState()
+    const links: Links = { transports: [] }
+    const events: Array<GatewayEvent> = []
+    let makes = 0
+    const echoServer = makeEchoServer(state)
+    const layer = GatewayLayer.layer({
+      servers: {
+        echo: {
+          type: "in-process",
+          make: () => {
+            if (++makes > 1) throw new Error("server will not start")
+            return echoServer()
+          },
+          wrapTransport: (t) => {
+            links.transports.push(t)
+            return t
+          }
+        }
+      }
+    })
+    const attempts = () => events.flatMap((e) => e._tag === "ServerConnecting" ? [e.attempt] : [])
+    const settle = Effect.promise(() => new Promise<void>((r) => setImmediate(r)))
+    return Effect.gen(function*() {
+      yield* Echo.echo({ message: "a" })
+      assert.deepStrictEqual(attempts(), [1])
+      yield* Effect.promise(() => links.transports[0]!.close())
+      const fiber = yield* Effect.forkChild(Effect.exit(Echo.echo({ message: "b" })))
+      yield* settle
+      assert.deepStrictEqual(attempts(), [1, 1])
+      yield* TestClock.adjust("99 millis")
+      yield* settle
+      assert.deepStrictEqual(attempts(), [1, 1])
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      assert.deepStrictEqual(attempts(), [1, 1, 2])
+      yield* TestClock.adjust("199 millis")
+      yield* settle
+      assert.deepStrictEqual(attempts(), [1, 1, 2])
+      yield* TestClock.adjust("1 millis")
+      const reason = reasonOf(yield* Fiber.join(fiber))
+      assert.deepStrictEqual(attempts(), [1, 1, 2, 3])
+      assert.strictEqual(reason._tag, "ServerUnavailable")
+      assert.strictEqual(makes, 4)
+    }).pipe(Effect.provide(layer), Effect.provideService(GatewayEvents, { emit: (e) => events.push(e) }))
+  })
+
   it.effect("servers connect lazily and are closed with the layer's scope", () => {
     const { layer, state, links } = setup()
     return Effect.gen(function*() {

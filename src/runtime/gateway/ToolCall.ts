@@ -6,8 +6,8 @@
  * (AbortSignal → `notifications/cancelled`).
  *
  * This is the hot path of every tool call: one object per call, no generator, no forked race,
- * no timer of its own on the live clock (one shared timer), and no progress token when nobody
- * listens for progress.
+ * no timer of its own on the live clock (the shared timer of `Deadlines`), and no progress token
+ * when nobody listens for progress.
  *
  * @module
  */
@@ -16,29 +16,8 @@ import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.j
 import { Clock, Context, Duration, Effect, Fiber } from "effect"
 import { type McpflowToolError, Timeout, toolError, type ToolErrorReason } from "../../../dsl/ToolError.ts"
 import { type GatewayEvent, GatewayEvents } from "../../../dsl/ports/McpGateway.ts"
+import { type Deadlines, liveClock, liveDeadlines, SDK_NO_TIMEOUT, type TimedEntry } from "./Deadlines.ts"
 import { errorResultReason, normalizeResult, thrownReason } from "./SdkErrors.ts"
-
-/** The SDK's own timer is switched off (its maximum); mcpflow's deadlines run on Effect's Clock. */
-export const SDK_NO_TIMEOUT = 2_147_483_647
-
-/**
- * A call's deadlines, already resolved from call options and server settings.
- *
- * @example
- * ```ts
- * const d: Deadlines = { timeoutMs: 30_000, maxTotalMs: undefined, resetOnProgress: false, policy: "server 'fs'" }
- * ```
- */
-export interface Deadlines {
-  readonly timeoutMs: number
-  readonly maxTotalMs: number | undefined
-  readonly resetOnProgress: boolean
-  /** Who set the timeout, for the error message. */
-  readonly policy: string
-}
-
-/** The default (live) Clock: its `sleep` is a `setTimeout`, which a deadline can use directly. */
-const liveClock = Effect.runSync(Effect.clockWith(Effect.succeed))
 
 /**
  * The `GatewayEvents` sink of a fiber that was given none (the reference's default). A call made
@@ -47,66 +26,7 @@ const liveClock = Effect.runSync(Effect.clockWith(Effect.succeed))
  */
 const noSink = Context.get(Context.empty(), GatewayEvents)
 
-/**
- * Deadlines of calls on the live clock share one Node timer, set for the earliest deadline; a
- * call links itself into a list when it starts and unlinks itself when it settles. While no call
- * is pending the timer is unref'd (it cannot keep the process alive); a call whose deadline is
- * not earlier than the timer's only re-refs it. So a run of calls with the usual timeouts costs
- * two pointer updates per call instead of a `setTimeout` and a `clearTimeout`. When the timer
- * fires, each due call re-checks its own deadlines (`PendingCall.check`) and expires or is
- * scheduled again.
- */
-const liveDeadlines = {
-  /** The pending calls, a doubly linked list through `PendingCall.prev`/`next`. */
-  head: undefined as PendingCall | undefined,
-  timer: undefined as ReturnType<typeof setTimeout> | undefined,
-  timerAt: Infinity,
-  add(call: PendingCall, dueAt: number): void {
-    const wasEmpty = this.head === undefined
-    call.dueAt = dueAt
-    call.listed = true
-    call.prev = undefined
-    call.next = this.head
-    if (this.head !== undefined) this.head.prev = call
-    this.head = call
-    if (dueAt < this.timerAt) this.arm(dueAt)
-    else if (wasEmpty) this.timer?.ref()
-  },
-  remove(call: PendingCall): void {
-    if (!call.listed) return
-    call.listed = false
-    if (call.prev === undefined) this.head = call.next
-    else call.prev.next = call.next
-    if (call.next !== undefined) call.next.prev = call.prev
-    call.prev = call.next = undefined
-    if (this.head === undefined) this.timer?.unref()
-  },
-  arm(at: number): void {
-    clearTimeout(this.timer)
-    this.timerAt = at
-    this.timer = setTimeout(sweep, Math.min(SDK_NO_TIMEOUT, Math.max(0, at - liveClock.currentTimeMillisUnsafe())))
-  },
-  fire(): void {
-    this.timer = undefined
-    this.timerAt = Infinity
-    const now = liveClock.currentTimeMillisUnsafe()
-    const due: Array<PendingCall> = []
-    for (let call = this.head; call !== undefined; call = call.next) if (call.dueAt <= now) due.push(call)
-    for (const call of due) {
-      this.remove(call)
-      call.watch(now)
-    }
-    // Calls scheduled again above may have armed the timer later than a deadline still pending.
-    let next = Infinity
-    for (let call = this.head; call !== undefined; call = call.next) if (call.dueAt < next) next = call.dueAt
-    if (next < this.timerAt) this.arm(next)
-  }
-}
-function sweep(): void {
-  liveDeadlines.fire()
-}
-
-class PendingCall {
+class PendingCall implements TimedEntry {
   settled = false
   readonly controller = new AbortController()
   readonly startedAt: number
@@ -114,8 +34,8 @@ class PendingCall {
   /** When the shared live timer should look at this call again, and its place in the list. */
   dueAt = Infinity
   listed = false
-  prev: PendingCall | undefined = undefined
-  next: PendingCall | undefined = undefined
+  prev: TimedEntry | undefined = undefined
+  next: TimedEntry | undefined = undefined
   timerFiber: { readonly interruptUnsafe: () => void } | undefined
 
   constructor(
