@@ -38,3 +38,20 @@ export const from = (input: Duration.Input): number => {
  */
 export const format = (ms: number): string =>
   ms === Infinity ? "∞" : ms >= 1000 && ms % 100 === 0 ? `${ms / 1000}s` : `${Math.round(ms * 1000) / 1000}ms`
+
+/**
+ * Milliseconds of a finite, non-negative `Duration.Input`; `undefined` for an invalid,
+ * negative or infinite one (settings that must be finite use it to refuse the input).
+ *
+ * @example
+ * ```ts
+ * finite("2 seconds") // => 2000
+ * finite(Duration.infinity) // => undefined
+ * ```
+ */
+export const finite = (input: Duration.Input): number | undefined => {
+  const decoded = Duration.fromInput(input)
+  if (decoded._tag === "None") return undefined
+  const ms = Duration.toMillis(decoded.value)
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined
+}
