@@ -42,7 +42,7 @@
  * ```
  * @module
  */
-import { Effect, Function, Predicate } from "effect"
+import { Effect, Function } from "effect"
 import * as Backoff from "./Backoff.ts"
 import * as Bulkhead from "./Bulkhead.ts"
 import * as Cache from "./Cache.ts"
@@ -239,7 +239,11 @@ export const registry = (
  * Policy.isPolicy(yield* Policy.make({})) // => true
  * ```
  */
-export const isPolicy = (u: unknown): u is Policy<unknown, unknown, unknown> => Predicate.isTagged(u, "Policy")
+export const isPolicy = (u: unknown): u is Policy<unknown, unknown, unknown> =>
+  typeof u === "object" && u !== null && builtPolicies.has(u)
+
+/** Every policy {@link make} built (and {@link empty}): a look-alike written as data is not one. */
+const builtPolicies = new WeakSet<object>()
 
 const specOf = <FA, FE, FR>(input: PolicyInput<FA, FE, FR>): PolicySpec<FA, FE, FR> =>
   isPolicy(input) ? (input as Policy<FA, FE, FR>).spec : input
@@ -272,18 +276,46 @@ export const merge = <FA = never, FE = never, FR = never>(
 // Building
 // -----------------------------------------------------------------------------
 
-const isInstance = (u: unknown): boolean =>
-  typeof u === "object" && u !== null && (typeof (u as { readonly _tag?: unknown })._tag === "string" ||
-    typeof (u as { readonly execute?: unknown }).execute === "function")
+/** The `_tag` of each kind's instances (a breaker is also recognised by its `execute`). */
+const instanceTags: { readonly [K in Kind]: ReadonlyArray<string> } = {
+  cache: ["Cache"],
+  fallback: ["Fallback"],
+  breaker: ["KeyedBreaker"],
+  bulkhead: ["Bulkhead"],
+  rateLimit: ["RateLimit"],
+  totalTimeout: ["Timeout"],
+  retry: ["Retry"],
+  hedge: ["Hedge"],
+  timeout: ["Timeout"]
+}
+
+/**
+ * Whether `u` is a prebuilt instance of `kind`: an object with that kind's tag and its `apply`
+ * (or `execute`, for a breaker) function. Anything else is data, decoded (and refused) as such.
+ */
+const isInstance = (kind: string, u: unknown): boolean => {
+  if (typeof u !== "object" || u === null || !Object.hasOwn(instanceTags, kind)) return false
+  const o = u as { readonly _tag?: unknown; readonly apply?: unknown; readonly execute?: unknown; readonly breaker?: unknown }
+  if (kind === "breaker") {
+    const inner = o._tag === "KeyedBreaker" ? o.breaker as { readonly execute?: unknown } | undefined : o
+    return typeof inner?.execute === "function"
+  }
+  return instanceTags[kind as Kind].includes(o._tag as string) && typeof o.apply === "function"
+}
 
 type DataSpec = { [K in Kind]?: unknown }
 
-/** The data parts of a spec (instances and `false` left out; unknown keys kept, so decoding rejects them). */
+/**
+ * The data parts of a spec (instances and `false` left out; unknown keys and a `fallback`
+ * written as data kept, so decoding rejects them).
+ */
 const dataParts = (spec: DataSpec): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   for (const key of Object.keys(spec)) {
     const value = (spec as Record<string, unknown>)[key]
-    if (value !== undefined && value !== false && key !== "fallback" && !isInstance(value)) out[key] = value
+    if (value !== undefined && value !== false && !isInstance(key, value)) {
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+    }
   }
   return out
 }
@@ -414,7 +446,7 @@ const build = Effect.fnUntraced(function*<FA, FE, FR>(spec: PolicySpec<FA, FE, F
   const id = (kind: Kind) => `${kind}|${owner}|${canonicalJson(raw[kind])}`
   const instance = <T>(kind: Kind): T | undefined => {
     const v = spec[kind]
-    return v !== undefined && v !== false && isInstance(v) ? (v as T) : undefined
+    return v !== undefined && v !== false && isInstance(kind, v) ? (v as T) : undefined
   }
 
   let cache = instance<Cache.Cache>("cache")
@@ -507,6 +539,7 @@ const build = Effect.fnUntraced(function*<FA, FE, FR>(spec: PolicySpec<FA, FE, F
       timeout: timeout ?? (spec.timeout === false ? false : undefined)
     }
   }
+  builtPolicies.add(built)
   return built
 })
 
@@ -627,3 +660,4 @@ export const empty: Policy = {
   isEmpty: true,
   spec: {}
 }
+builtPolicies.add(empty)

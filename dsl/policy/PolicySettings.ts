@@ -41,6 +41,18 @@ export class PolicyConfigError extends Schema.TaggedError<PolicyConfigError>()("
   }
 }
 
+const EXCERPT_MAX = 40
+
+/** A value or key as quoted in an error: its JSON, cut after {@link EXCERPT_MAX} characters. */
+const excerpt = (value: unknown): string => {
+  const text = typeof value === "string" ? JSON.stringify(value) : String(JSON.stringify(value))
+  return text.length > EXCERPT_MAX ? `${text.slice(0, EXCERPT_MAX)}…` : text
+}
+
+/** A dotted path with every segment cut after {@link EXCERPT_MAX} characters. */
+const shortPath = (path: string): string =>
+  path.split(".").map((key) => (key.length > EXCERPT_MAX ? `${key.slice(0, EXCERPT_MAX)}…` : key)).join(".")
+
 const shortUnits: ReadonlyMap<string, number> = new Map([
   ...["ms", "msec", "msecs", "milli", "millis", "millisecond", "milliseconds"].map((u) => [u, 1] as const),
   ...["s", "sec", "secs", "second", "seconds"].map((u) => [u, 1_000] as const),
@@ -78,7 +90,7 @@ export const DurationSetting = Schema.Union([Schema.Number, Schema.String]).pipe
           ? Effect.succeed(ms)
           : Effect.fail(
             new SchemaIssue.InvalidValue({
-              message: `Expected a duration such as 500 (ms), "500ms", "5s" or "2 minutes", got ${JSON.stringify(input)}`
+              message: `Expected a duration such as 500 (ms), "500ms", "5s" or "2 minutes", got ${excerpt(input)}`
             }, input)
           )
       },
@@ -258,5 +270,10 @@ const decodeSchema = Schema.decodeUnknownEffect(PolicySettingsSchema)
 export const decode = (input: unknown): Effect.Effect<DecodedSettings, PolicyConfigError> =>
   Effect.mapError(decodeSchema(input, { onExcessProperty: "error" }), (error) => {
     const located = firstIssue(error.issue)
-    return new PolicyConfigError({ path: located.path, detail: located.message })
+    const path = shortPath(located.path)
+    if (located.message !== "Expected no excess property") return new PolicyConfigError({ path, detail: located.message })
+    const detail = path === "fallback"
+      ? "A fallback cannot be written as data: build one with Fallback.make in code"
+      : `Unknown setting ${excerpt(located.path.slice(located.path.lastIndexOf(".") + 1))}`
+    return new PolicyConfigError({ path, detail })
   })

@@ -613,6 +613,49 @@ describe("policies in .mcp.json", () => {
       assert.include(error.message, ".mcp.json")
     })
 
+  it.effect("policies decode into plain data only: tags, data fallbacks and unknown fields are config errors", () =>
+    Effect.gen(function*() {
+      yield* rejects({ fs: { breaker: { _tag: "x" } } }, "mcpflow.policies.fs.breaker._tag", "Unknown setting \"_tag\"")
+      yield* rejects({ fs: { _tag: "Policy" } }, "mcpflow.policies.fs._tag", "Unknown setting")
+      yield* rejects({ fs: { _tag: "Policy", isEmpty: false, spec: {} } }, "mcpflow.policies.fs._tag", "Unknown setting")
+      yield* rejects({ fs: { timeout: { _tag: "Timeout", afterMs: 5 } } }, "mcpflow.policies.fs.timeout")
+      yield* rejects({ fs: { fallback: 1 } }, "mcpflow.policies.fs.fallback", "Fallback.make")
+      yield* rejects({ fs: { retry: { maxAttempts: "3" } } }, "mcpflow.policies.fs.retry.maxAttempts", "Expected number")
+      yield* rejects({ fs: { cache: { ttl: "1s", capacity: 1, stale: true } } }, "mcpflow.policies.fs.cache.stale", "Unknown setting \"stale\"")
+    }))
+
+  it.effect("a config error quotes at most a short excerpt of a long value or key", () =>
+    Effect.gen(function*() {
+      const long = "z".repeat(500)
+      const timeout = yield* Effect.flip(decodeMcpJson({ ...base, mcpflow: { policies: { fs: { timeout: long } } } }, { env: {} }))
+      assert.include(timeout.detail, "zzzz…")
+      assert.isBelow(timeout.message.length, 200)
+      const key = yield* Effect.flip(decodeMcpJson({ ...base, mcpflow: { policies: { fs: { cache: { [long]: 1 } } } } }, { env: {} }))
+      assert.isBelow(key.message.length, 200)
+      assert.include(key.path, "zzzz…")
+    }))
+
+  it.effect("a server named __proto__ keeps its policy", () =>
+    Effect.gen(function*() {
+      const json: unknown = JSON.parse('{"mcpServers":{"__proto__":{"command":"p"}},"mcpflow":{"policies":{"__proto__":{"timeout":"1s"}}}}')
+      const config = yield* decodeMcpJson(json, { env: {} })
+      assert.deepStrictEqual(Object.keys(config.servers), ["__proto__"])
+      assert.deepStrictEqual(Object.keys(config.policies ?? {}), ["__proto__"])
+      assert.isTrue(Object.hasOwn(config.policies ?? {}, "__proto__"))
+    }))
+
+  it.effect("Policy.make in code: a look-alike of a built policy or instance is data, refused as such", () =>
+    Effect.gen(function*() {
+      const forged = yield* Effect.flip(Policy.make({ _tag: "Policy", isEmpty: true, spec: {} } as unknown as Policy.PolicySpec))
+      assert.strictEqual(forged.path, "_tag")
+      assert.isFalse(Policy.isPolicy({ _tag: "Policy" }))
+      assert.isTrue(Policy.isPolicy(Policy.empty))
+      const breaker = yield* Effect.flip(Policy.make({ breaker: { _tag: "x" } } as unknown as Policy.PolicySpec))
+      assert.strictEqual(breaker.path, "breaker._tag")
+      const fallback = yield* Effect.flip(Policy.make({ fallback: 1 } as unknown as Policy.PolicySpec))
+      assert.strictEqual(fallback.path, "fallback")
+    }))
+
   it.effect("a malformed entry is a McpflowConfigError naming the path", () =>
     Effect.gen(function*() {
       yield* rejects({ fs: { retry: { maxAttempts: 0 } } }, "mcpflow.policies.fs.retry.maxAttempts")

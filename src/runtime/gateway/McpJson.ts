@@ -58,7 +58,7 @@ const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
   path
     .map((key, i) =>
       typeof key === "number" || (typeof key === "string" && ServerKeyPattern.test(key))
-        ? `${i === 0 ? "" : "."}${String(key)}`
+        ? `${i === 0 ? "" : "."}${truncate(String(key))}`
         : `[${typeof key === "string" ? JSON.stringify(truncate(key)) : String(key)}]`
     )
     .join("")
@@ -413,7 +413,8 @@ const decodeSectionOf = Effect.fnUntraced(function*(
       Policy.make(value as PolicySettings, { registry: Policy.registry({ pools }), owner: key }),
       (e) => new McpflowConfigError({ file, path: `${formatPath(["mcpflow", "policies", key])}${e.path === "" ? "" : `.${e.path}`}`, detail: e.detail })
     )
-    out[key] = value as PolicySettings
+    // A key such as `__proto__` must become an own property, not the object's prototype.
+    Object.defineProperty(out, key, { value: value as PolicySettings, enumerable: true, writable: true, configurable: true })
   }
   return pools === undefined ? { policies: out } : { policies: out, pools }
 })
