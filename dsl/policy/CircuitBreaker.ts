@@ -21,6 +21,11 @@
  * Put timeouts and retries of a single attempt inside the breaker (it then sees one outcome per
  * call) and retry rejections outside it.
  *
+ * This module holds the public types, the settings constructors and `execute`; the machinery is
+ * in `internal/breaker/`: one module per trip strategy behind `TripStrategy` (`ConsecutiveTrip`,
+ * `CountWindowTrip`, `TimeWindowTrip`), the state machine (`CircuitStateMachine`), the settings
+ * check (`BreakerSettings`), events (`BreakerEvents`) and metrics (`MetricsSnapshot`).
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -45,7 +50,7 @@ import { type BreakerState, type BreakerStore, type CircuitRecord, memoryStore }
 import type { BreakerRejected } from "./internal/breaker/BreakerErrors.ts"
 import { BreakerSettingsError } from "./internal/breaker/BreakerErrors.ts"
 import * as BreakerEvents from "./internal/breaker/BreakerEvents.ts"
-import * as MetricsSnapshot from "./internal/breaker/BreakerMetrics.ts"
+import * as MetricsSnapshot from "./internal/breaker/MetricsSnapshot.ts"
 import * as BreakerSettings from "./internal/breaker/BreakerSettings.ts"
 import type { Compiled } from "./internal/breaker/BreakerSettings.ts"
 import * as CircuitStateMachine from "./internal/breaker/CircuitStateMachine.ts"

@@ -54,7 +54,7 @@ const stringField = (u: unknown, field: string): string | undefined =>
  * | `BreakerRejected` | `Rejected { by: "breaker", policy: <circuit key>, retryAfterMs }` |
  * | `BulkheadRejected` | `Rejected { by: "bulkhead", policy: <pool> }` |
  * | `RateLimitRejected` | `Rejected { by: "rate-limit", policy: <limiter key>, retryAfterMs }` |
- * | `FallbackFailed` | `FallbackFailed { primary, fallback }`, each mapped the same way |
+ * | `PolicyFallbackFailed` | `FallbackFailed { primary, fallback }`, each mapped the same way |
  * | anything else | `ToolFailed` with its message |
  *
  * `RateLimited` stays the reason for a rate limit announced by the server.

@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * const m = BreakerMetrics.snapshot(store.get("docker"), trip, now)
+ * const m = MetricsSnapshot.snapshot(store.get("docker"), trip, now)
  * m.failureRate // => 0.6
  * ```
  * @module
