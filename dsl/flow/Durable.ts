@@ -10,7 +10,7 @@ import { type Duration, Effect, Option, Schema } from "effect"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as DurableDeferred from "effect/workflow/DurableDeferred"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
-import type { AnyFlow } from "./Flow.ts"
+import type { AnyFlow } from "./FlowDefinition.ts"
 import { runGroup } from "./Group.ts"
 import { claim, CurrentScope, workflowInstance } from "./RunScope.ts"
 

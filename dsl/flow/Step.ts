@@ -369,3 +369,17 @@ const afterCrash = (policy: Policy.PolicyInput, used: number): Policy.PolicyInpu
   if (retry === undefined || retry === false || "apply" in retry) return policy
   return { ...policy, retry: { ...retry, maxAttempts: Math.max(1, (retry.maxAttempts ?? defaultMaxAttempts) - used) } }
 }
+
+/**
+ * A key that names the current step of the current run, stable across crashes and resumes:
+ * pass it to a tool whose contract accepts an idempotency key (payments!) so that a step re-run
+ * after a crash does not repeat the side effect. Outside a run it is the step path alone.
+ *
+ * @example
+ * ```ts
+ * yield* step("charge", Effect.flatMap(Flow.idempotencyKey, (key) => Payment.charge_card({ amount_cents, idempotency_key: key })))
+ * ```
+ */
+export const idempotencyKey: Effect.Effect<string> = CurrentScope.use((scope) =>
+  Effect.succeed(scope.run === undefined ? scope.path : `${scope.run.runId}:${scope.path}`)
+)
