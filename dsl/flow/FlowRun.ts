@@ -15,6 +15,7 @@ import { type AnyFlow, fingerprint, type Flow } from "./FlowDefinition.ts"
 import type { FlowError } from "./FlowError.ts"
 import { FlowEvents } from "./FlowEvents.ts"
 import { decodeInput } from "./FlowInput.ts"
+import { running } from "./internal/Interpreter.ts"
 import { journalSink } from "./internal/JournalSink.ts"
 import { outcomeOf, settle } from "./internal/Settle.ts"
 import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
@@ -84,7 +85,7 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const state: RunState = {
       runId,
       flow: flow.name,
-      mode: "run",
+      interpreter: running,
       emit: events.emit,
       root: { entries: [] },
       subscriptions: new Map(),

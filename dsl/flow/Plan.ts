@@ -20,7 +20,8 @@ import { decodeInput } from "./FlowInput.ts"
 import type { FlowError } from "./FlowError.ts"
 import * as Policy from "../policy/Policy.ts"
 import * as Recorder from "./PlanRecorder.ts"
-import { CurrentScope, type PlanNode, type RunState, renderCause, type StepScope } from "./RunScope.ts"
+import { planning } from "./internal/Planning.ts"
+import { CurrentScope, type PlanNode, type PlanState, type RunState, renderCause, type StepScope } from "./RunScope.ts"
 
 /**
  * One tool a flow may call, with its JSON Schemas and MCP annotations.
@@ -92,11 +93,11 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
         Effect.tap(() => Effect.sync(() => notes.push("no input given: planned with a sample input generated from the input Schema")))
       )
       : yield* decodeInput(flow.name, flow.input, input)
+    const planned: PlanState = { nodes: new Map(), outside: [], notes }
     const state: RunState = {
       runId: "plan",
       flow: flow.name,
-      mode: "plan",
-      plan: { nodes: new Map(), outside: [], notes },
+      interpreter: planning(planned),
       emit: () => {},
       root: { entries: [] },
       subscriptions: new Map(),
@@ -110,7 +111,7 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       call: (contract) =>
         Effect.withFiber((fiber) => {
           const scope = fiber.getRef(CurrentScope)
-          Recorder.recordCall(state, scope.path, contract.name)
+          Recorder.recordCall(planned, scope.path, contract.name)
           reached.set(contract.name, contract)
           if (++calls > maxCalls) {
             return Effect.die(new Error(`planning stopped after ${maxCalls} tool calls (a loop on sample data?)`))
@@ -170,9 +171,9 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       description: flow.description,
       input: Schema.toJsonSchemaDocument(flow.input).schema,
       output: Schema.toJsonSchemaDocument(flow.output).schema,
-      nodes: [...state.plan!.nodes.values()],
+      nodes: [...planned.nodes.values()],
       tools,
-      outside: state.plan!.outside,
+      outside: planned.outside,
       notes
     }
   })

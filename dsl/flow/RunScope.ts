@@ -11,6 +11,7 @@ import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { PolicyRegistry } from "../policy/Policy.ts"
 import { FlowDefinition } from "./FlowError.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
+import type { Interpreter } from "./internal/Interpreter.ts"
 
 /** A completed step's undo, run at most once. */
 export interface CompensationEntry {
@@ -73,8 +74,8 @@ export interface ResumeState {
 export interface RunState {
   readonly runId: string
   readonly flow: string
-  readonly mode: "run" | "plan"
-  readonly plan?: PlanState | undefined
+  /** What running (or planning) each construct of the flow means. */
+  readonly interpreter: Interpreter
   readonly emit: (event: FlowEvent) => void
   /** Compensations of the whole run; rebuilt each time the engine (re)plays the body. */
   root: CompensationStack

@@ -14,7 +14,7 @@ import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
 import type { StepKind } from "./FlowEvents.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
-import * as Plan from "./PlanRecorder.ts"
+import { interpreterOf } from "./internal/Interpreter.ts"
 import {
   child,
   claim,
@@ -106,8 +106,9 @@ export const runStep = <A, E, R, R2>(
   options?: StepOptions<A, E, R2>
 ): Effect.Effect<A, E | StepPolicyFailure, R | R2> =>
   Effect.gen(function*() {
+    const interpreter = interpreterOf(scope)
     const instance = yield* workflowInstance
-    const journaled = Option.isSome(instance) && !scope.inActivity && scope.run?.mode === "run"
+    const journaled = Option.isSome(instance) && !scope.inActivity && scope.run?.interpreter.journals === true
     const attemptsBefore = scope.run?.resume?.attemptsBefore.get(path) ?? 0
     // One breaker circuit / bucket per step of a flow, whatever the batch item it runs for.
     const policyKey = `${scope.run?.flow ?? "step"}:${path.replace(/\[[^\]]*\]/g, "[]")}`
@@ -119,10 +120,8 @@ export const runStep = <A, E, R, R2>(
         registry: scope.run?.policies,
         owner: policyKey
       })
-    if (scope.run?.mode === "plan") {
-      Plan.recordStep(scope.run, path, kind, options?.description, options?.compensate !== undefined)
-      if (policy !== undefined) Plan.recordPolicies(scope.run, path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
-    }
+    interpreter.meet(path, kind, { description: options?.description, compensated: options?.compensate !== undefined })
+    if (policy !== undefined) interpreter.policies(path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
     let ran = false
     const guarded = policy === undefined
       ? effect
@@ -163,14 +162,13 @@ export const runStep = <A, E, R, R2>(
       )
     ).pipe(traced(path, kind))
     const durationMs = (yield* now) - started
-    if (Exit.isSuccess(exit) && scope.run?.mode === "plan" && options?.compensate !== undefined) {
-      // A plan shows what the compensation would call: walk it now, on sample data.
-      const undoPath = `${path}/compensate`
-      Plan.recordStep(scope.run, undoPath, "step", "compensation", false)
-      yield* Effect.exit(
-        Effect.suspend(() => options.compensate!(exit.value, Cause.empty)).pipe(
-          Effect.provideService(CurrentScope, child(scope, undoPath))
-        )
+    if (Exit.isSuccess(exit) && options?.compensate !== undefined) {
+      const compensate = options.compensate
+      yield* interpreter.compensable(
+        path,
+        Effect.suspend(() => compensate(exit.value, Cause.empty)).pipe(
+          Effect.provideService(CurrentScope, child(scope, `${path}/compensate`))
+        ) as Effect.Effect<unknown, unknown>
       )
     }
     if (Exit.isSuccess(exit)) {
@@ -334,7 +332,7 @@ const register = <A, R2>(
       undo: (cause) =>
         Effect.gen(function*() {
           const instance = yield* workflowInstance
-          const journaled = Option.isSome(instance) && scope.run?.mode === "run"
+          const journaled = Option.isSome(instance) && scope.run?.interpreter.journals === true
           yield* emit(scope, { _tag: "CompensationStarted", path })
           const started = yield* now
           const body = withStepSinks(
