@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { Context, Deferred, Effect, Exit, Fiber, Option, Schedule, type Schema, Scope } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Option, Schedule, type Schema } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
-import { WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
+import { type WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import { FlowEngine } from "../ports/FlowEngine.ts"
 import { type JournalError, RunJournal } from "../ports/RunJournal.ts"
 import { deliverRaw } from "./Durable.ts"
@@ -91,7 +91,7 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       subscriptions: new Map(),
       compensationFailures: [],
       failedStep: undefined,
-      memoryJournal: engine.kind === "memory" ? new Map() : undefined,
+      stepJournal: engine.stepJournal(),
       policies: engine.policies,
       inFlightAtCrash: resumed?.inFlight,
       resume: resumed
@@ -103,8 +103,7 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const payload = { runId, input }
     const executionId = yield* flow.workflow.executionId(payload)
     yield* register(flow, engine)
-    const context = yield* Effect.context<R>()
-    engine.runs.set(executionId, { context: context as never, state, input: decoded })
+    yield* engine.begin(executionId, { context: (yield* Effect.context<R>()) as never, state, input: decoded })
     const top: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
     yield* emit(top, {
       _tag: "FlowStarted",
@@ -128,18 +127,17 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       ? execution
       : Effect.raceFirst(execution, Effect.andThen(Deferred.await(events.broken), Effect.interrupt))
     // Ctrl-C: stop the steps now and wait for the compensations of the completed ones.
-    const stopRun = Effect.suspend(() => {
-      const fiber = engine.runs.get(executionId)?.fiber
-      if (fiber === undefined || resumed?.diverged !== undefined) return Effect.void
-      // With a broken journal the engine may never finish its pending write: do not wait for it.
-      return events.failure() !== undefined ? Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber))) : Fiber.interrupt(fiber)
-    })
+    const stopRun = Effect.suspend(() =>
+      resumed?.diverged !== undefined
+        ? Effect.void
+        // With a broken journal the engine may never finish its pending write: do not wait for it.
+        : engine.stop(executionId, { detach: events.failure() !== undefined })
+    )
     // Uninterruptible but for the run itself: an interrupted run still compensates and reports.
     return yield* Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         const exit = yield* Effect.exit(restore(awaitRun).pipe(Effect.onInterrupt(() => stopRun)))
-        const live = engine.runs.get(executionId)?.state ?? state
-        engine.runs.delete(executionId)
+        yield* engine.end(executionId)
         const finished = (outcome: ReturnType<typeof outcomeOf>, failedStep?: string) =>
           Effect.flatMap(now, (at) =>
             emit(top, { _tag: "FlowFinished", flow: flow.name, durationMs: at - started, failedStep, ...outcome }))
@@ -148,9 +146,9 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
           yield* finished(outcomeOf(Exit.fail(broken)))
           return yield* broken
         }
-        const result = yield* settle(flow, exit, live)
+        const result = yield* settle(flow, exit, state)
         const ended = outcomeOf(result)
-        const failedStep = ended.outcome === "failure" ? live.failedStep : undefined
+        const failedStep = ended.outcome === "failure" ? state.failedStep : undefined
         yield* finished(ended, failedStep)
         // A resume refused because the code changed leaves the run resumable (fix the code, or --force).
         if (journal !== undefined && state.resume?.diverged === undefined) {
@@ -178,27 +176,23 @@ const deliverSignals = (flow: AnyFlow, journal: RunJournal["Service"], runId: st
 
 /** Registers the flow's workflow with the engine once; its body runs with the caller's services. */
 const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O, E, R>, engine: FlowEngine["Service"]) =>
-  Effect.gen(function*() {
-    if (engine.registered.has(flow.workflow._tag)) return
-    engine.registered.add(flow.workflow._tag)
-    const wf = yield* WorkflowEngine
-    yield* wf.register(flow.workflow, (_payload, executionId) =>
-      Effect.gen(function*() {
-        const entry = engine.runs.get(executionId)
-        if (entry === undefined) {
-          // A durable engine restarted an unfinished run that nobody resumed (yet): park it
-          // until `mcpflow resume <runId>` gives it its services back.
-          return yield* Workflow.suspend(yield* WorkflowInstance)
-        }
-        // The caller interrupts this fiber directly (Ctrl-C): compensations then run as
-        // ordinary journaled steps. An engine suspension is not a failure and undoes nothing.
-        entry.fiber = Fiber.getCurrent()
-        return yield* body(flow, entry.state, entry.input as I["Type"]).pipe(
-          Effect.updateContext((engineContext) => Context.merge(entry.context, engineContext) as never)
+  engine.register(flow.workflow, (_payload, executionId) =>
+    Effect.gen(function*() {
+      const live = yield* engine.lookup(executionId)
+      if (live === undefined) {
+        // A durable engine restarted an unfinished run that nobody resumed (yet): park it
+        // until `mcpflow resume <runId>` gives it its services back.
+        return yield* Workflow.suspend(yield* WorkflowInstance)
+      }
+      // The caller stops this fiber directly (Ctrl-C): compensations then run as ordinary
+      // journaled steps. An engine suspension is not a failure and undoes nothing.
+      return yield* engine.attach(
+        executionId,
+        body(flow, live.state, live.input as I["Type"]).pipe(
+          Effect.updateContext((engineContext) => Context.merge(live.context, engineContext) as never)
         )
-      })
-    ).pipe(Effect.provideService(Scope.Scope, engine.scope))
-  })
+      )
+    }))
 
 /**
  * The flow's body as the engine runs it (again after each durable wait): on failure, the

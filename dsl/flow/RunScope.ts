@@ -11,6 +11,7 @@ import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { PolicyRegistry } from "../policy/Policy.ts"
 import { FlowDefinition } from "./FlowError.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
+import type { StepJournal } from "../ports/FlowEngine.ts"
 import type { Interpreter } from "./internal/Interpreter.ts"
 
 /** A completed step's undo, run at most once. */
@@ -91,7 +92,7 @@ export interface RunState {
   /** The body's failure as it happened in this process (typed errors keep their class). */
   failure?: Cause.Cause<unknown> | undefined
   /** On the memory engine: completed steps' exits by path (see `Step.ts`); undefined on durable engines. */
-  readonly memoryJournal?: Map<string, Exit.Exit<unknown, unknown>> | undefined
+  readonly stepJournal?: StepJournal | undefined
   /** On resume: the steps the crash left in flight (they run again). */
   readonly inFlightAtCrash?: ReadonlySet<string> | undefined
   readonly resume?: ResumeState | undefined

@@ -8,6 +8,7 @@
 import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
+import type { StepJournal } from "../ports/FlowEngine.ts"
 import { GatewayEvents } from "../ports/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
@@ -248,8 +249,8 @@ const journal = <A, E, R>(
   journaled: boolean,
   schemas?: { readonly success?: Schema.Codec<A, unknown> | undefined; readonly error?: Schema.Codec<E, unknown> | undefined }
 ): Effect.Effect<A, E, R> =>
-  journaled && run?.memoryJournal !== undefined
-    ? inMemory(run.memoryJournal, path, body)
+  journaled && run?.stepJournal !== undefined
+    ? inMemory(run.stepJournal, path, body)
     : journaled
     ? (activityFor(path, schemas?.success ?? StepValue, schemas?.error ?? StepFailure) as Effect.Effect<A, E, R>).pipe(
       Effect.provideService(StepBody, body as Effect.Effect<unknown, unknown>)
@@ -257,26 +258,17 @@ const journal = <A, E, R>(
     : body
 
 /**
- * The memory engine's journal: a step's exit by path, kept for the run's lifetime, so that a
- * body the engine replays (after a durable wait) replays completed steps instead of re-running
- * them — what an Activity does, without the engine's encoding round trip per step. An
- * interrupted step is not recorded: it runs again.
+ * A step on the memory engine's journal: replayed when it completed before (a body the engine
+ * plays again after a durable wait), else run and recorded — what an Activity does, without the
+ * engine's encoding round trip per step.
  */
-const inMemory = <A, E, R>(
-  journal: Map<string, Exit.Exit<unknown, unknown>>,
-  path: string,
-  body: Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> =>
+const inMemory = <A, E, R>(journal: StepJournal, path: string, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.suspend(() => {
-    const stored = journal.get(path)
+    const stored = journal.replay(path)
     if (stored !== undefined) return stored as Exit.Exit<A, E>
     // Like the engines' journals, `undefined` comes back as `null` (JSON has no undefined).
     return Effect.map(body, (value) => (value === undefined ? null : value) as A).pipe(
-      Effect.onExit((exit) =>
-        Effect.sync(() => {
-          if (Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)) journal.set(path, exit)
-        })
-      )
+      Effect.onExit((exit) => Effect.sync(() => journal.record(path, exit)))
     )
   })
 
