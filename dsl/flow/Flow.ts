@@ -1,6 +1,7 @@
 /**
  * The `Flow` namespace: defining a flow (`make`), running it (`run`), resuming a journaled run
- * (`resume`), planning it (`plan`), durable waits and signals, and the step idempotency key.
+ * (`resume`), planning it (`plan`), durable waits and signals, the step idempotency key, gates,
+ * the failure hook and the run's step results.
  *
  * @example
  * ```ts
@@ -15,3 +16,6 @@ export { resume } from "./FlowResume.ts"
 export { plan } from "./Plan.ts"
 export { sendSignal, type Signal, signal, sleep, waitFor } from "./Durable.ts"
 export { idempotencyKey } from "./Step.ts"
+export { gate } from "./Gate.ts"
+export { type FlowFailure, messageOf, onFailure } from "./FailureHook.ts"
+export { results, type StepResult, type StepResults } from "./StepResults.ts"

@@ -90,6 +90,7 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       root: { entries: [] },
       subscriptions: new Map(),
       compensationFailures: [],
+      results: new Map(),
       failedStep: undefined,
       stepJournal: engine.stepJournal(),
       policies: engine.policies,
@@ -202,6 +203,7 @@ const body = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O,
   Effect.suspend(() => {
     // A fresh compensation list each time the engine (re)plays the body: replayed steps re-register.
     state.root = { entries: [] }
+    state.results.clear()
     const scope: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
     return flow.run(input).pipe(
       Effect.provideService(CurrentScope, scope),

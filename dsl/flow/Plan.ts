@@ -102,6 +102,7 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       root: { entries: [] },
       subscriptions: new Map(),
       compensationFailures: [],
+      results: new Map(),
       failedStep: undefined
     }
     const reached = new Map<string, ContractInfo>()
@@ -228,7 +229,8 @@ const marks: Record<string, string> = {
   forEach: "⟳",
   item: "·",
   when: "?",
-  handler: "⚡"
+  handler: "⚡",
+  gate: "⊘"
 }
 
 /**

@@ -13,6 +13,7 @@ import { FlowDefinition } from "./FlowError.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
 import type { StepJournal } from "../ports/FlowEngine.ts"
 import type { Interpreter } from "./internal/Interpreter.ts"
+import type { StepResult } from "./StepResults.ts"
 
 /** A completed step's undo, run at most once. */
 export interface CompensationEntry {
@@ -85,6 +86,8 @@ export interface RunState {
   /** Event-bus subscriptions of this run, by topic. */
   readonly subscriptions: Map<string, Array<Subscription>>
   readonly compensationFailures: Array<{ readonly step: string; readonly error: string }>
+  /** Each ended step's result by path (see `StepResults.ts`); rebuilt as the engine (re)plays the body. */
+  readonly results: Map<string, StepResult>
   /** The first step that failed (not interrupted), for the summary. */
   failedStep: string | undefined
   /** The journal could not be written: the run stops where it is, without compensating. */

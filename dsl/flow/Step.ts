@@ -173,6 +173,7 @@ export const runStep = <A, E, R, R2>(
       )
     }
     if (Exit.isSuccess(exit)) {
+      scope.run?.results.set(path, { status: "succeeded", output: exit.value })
       yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran })
     }
     return yield* exit
@@ -203,8 +204,9 @@ export const reportFailure = (
 ): Effect.Effect<void> => {
   const rendered = renderCause(cause)
   const interrupted = rendered.errorTag === "Interrupted"
-  if (!interrupted && scope.run !== undefined && scope.run.failedStep === undefined && kind === "step") {
-    scope.run.failedStep = path
+  if (!interrupted && scope.run !== undefined && (kind === "step" || kind === "gate")) {
+    if (scope.run.failedStep === undefined) scope.run.failedStep = path
+    scope.run.results.set(path, { status: "failed", error: rendered.error })
   }
   return emit(scope, { _tag: "StepFailed", path, kind, durationMs, interrupted, ...rendered })
 }

@@ -23,5 +23,8 @@ export { dag, type Dag, type DagResult, type Deps, type NodeOptions, type NodeOu
 export { saga } from "./Saga.ts"
 export { forEach, type ForEachOptions, type ItemOutcome } from "./ForEach.ts"
 export { when } from "./When.ts"
+export { GateClosed } from "./Gate.ts"
+export type { FlowFailure } from "./FailureHook.ts"
+export type { StepResult, StepResults } from "./StepResults.ts"
 export { on, publish, topic, type Topic } from "./EventBus.ts"
 export { OutcomeUnknown, resolveByLookup, verifiedUndo } from "./Reconcile.ts"
