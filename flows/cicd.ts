@@ -4,15 +4,16 @@
  * 1. **checks** (settle-all): bandit, npm audit, black and mypy next to the image branch —
  *    build, then the tests in the image, then the container scan. A failing quality check is
  *    reported, not blocking (as in the seeds); a failing image branch stops the pipeline.
- * 2. **deploy decision**: ready when the build and the tests passed and the container scan found
- *    no vulnerability.
- * 3. **staging** deploy, then the **integration** tests against staging.
- * 4. **production**, only when the integration tests passed: back up the current production
- *    deployment, then deploy.
- * 5. **monitoring**, in parallel: alert rules and the readiness wait.
- * 6. **notify**: one broadcast with the step summary, whatever the outcome.
- * 7. **on failure**: exactly one alert with the partial results when any step failed or a gate
- *    stopped the release; the run then fails with that cause (exit 1).
+ * 2. **gate "deploy decision"**: open when the build and the tests passed and the container scan
+ *    found no vulnerability.
+ * 3. **staging** deploy (gate "staging deploy"), then the **integration** tests against staging
+ *    (gate "integration tests").
+ * 4. **production**: back up the current production deployment, then deploy (gate "production
+ *    deploy").
+ * 5. **monitoring**, in parallel: alert rules and the readiness wait (gate "monitoring").
+ * 6. **notify**: one broadcast with the step summary, completed or failed.
+ * 7. **on failure**: exactly one alert with the run's step results when any step failed or a gate
+ *    closed; the run then fails with that cause (a closed gate: `GateClosed`, exit 1).
  *
  * Retries, breakers and timeouts are where the seeds put them: the RetryManager's exponential
  * backoff (3 retries from 1 s, 2 s for deployments, at most 60 s), a breaker per server
@@ -31,12 +32,12 @@
  * ```
  * @module
  */
-import { Cause, Effect, Exit, Option, Ref, Result, Schema } from "effect"
+import { Effect, Ref, Result, Schema } from "effect"
 import type { FlowInvariant, FlowRunResult } from "../chaos/FlowCheck.ts"
 import type { SentCall } from "../chaos/Injector.ts"
 import type { Definition } from "../chaos/FakeServer.ts"
 import type { ChaosSuite } from "../chaos/Runner.ts"
-import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
+import { Flow, parallel, step, type StepResult, type StepResults } from "../dsl/flow/index.ts"
 import * as CircuitBreaker from "../dsl/policy/CircuitBreaker.ts"
 import * as Policy from "../dsl/policy/Policy.ts"
 import { main } from "../src/app/run/FlowFile.ts"
@@ -66,31 +67,9 @@ const Output = Schema.Struct({
   /** The backup of the production deployment taken before the deploy. */
   backupId: Schema.String,
   alertRules: Schema.Array(Schema.String),
-  /** Every stage's outcome (the final notification carries the details). */
+  /** Every step's and gate's outcome by name (the final notification carries the details). */
   steps: Schema.Record(Schema.String, Schema.String)
 })
-
-/** The gates that can stop a release after its steps ran. */
-const Gate = Schema.Literals(["deploy decision", "staging deploy", "integration tests", "production deploy", "monitoring"])
-
-/**
- * The pipeline stopped at a gate: the steps ran, but what they answered does not allow going on
- * (a vulnerability in the image, failing integration tests, pods that never became ready).
- *
- * @example
- * ```ts
- * new ReleaseBlocked({ gate: "deploy decision", reason: "container scan found 1 vulnerability" }).message
- * // => "release blocked at the deploy decision: container scan found 1 vulnerability"
- * ```
- */
-export class ReleaseBlocked extends Schema.TaggedError<ReleaseBlocked>()("ReleaseBlocked", {
-  gate: Gate,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `release blocked at the ${this.gate}: ${this.reason}`
-  }
-}
 
 // --- policies (the seeds' RetryManager, circuit breakers and timeouts) -----------------------
 
@@ -106,43 +85,20 @@ const serverBreaker = (server: string) =>
     Effect.orDie
   )
 
-// --- partial results -------------------------------------------------------------------------
+// --- the step summary ------------------------------------------------------------------------
 
-type Results = Ref.Ref<Schema.JsonObject>
+/** A step's status for the summary: a tool that answered `success: false` (a failing command, a failed build) failed. */
+const statusOf = (result: StepResult): string =>
+  result.status === "succeeded" && typeof result.output === "object" && result.output !== null &&
+    (result.output as { readonly success?: unknown }).success === false
+    ? "failed"
+    : result.status
 
-const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
+/** Every step's and gate's status so far, by name. */
+const statuses = (results: StepResults): Record<string, string> =>
+  Object.fromEntries(results.entries.map(([path, result]) => [path.slice(path.lastIndexOf("/") + 1), statusOf(result)]))
 
-/** Records a stage's outcome in the run's partial results (what the alert and the summary carry). */
-const tracked = <A, E, R>(
-  results: Results,
-  key: string,
-  describe: (value: A) => Schema.JsonObject
-) =>
-(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  self.pipe(
-    Effect.tap((value) => Ref.update(results, (r) => ({ ...r, [key]: { status: "succeeded", ...describe(value) } }))),
-    Effect.tapError((error) => Ref.update(results, (r) => ({ ...r, [key]: { status: "failed", error: messageOf(error) } })))
-  )
-
-/** Each stage's status, from the partial results. */
-const statuses = (summary: Schema.JsonObject): Record<string, string> =>
-  Object.fromEntries(Object.entries(summary).map(([key, value]) => {
-    const status = isJsonObject(value) ? value.status : undefined
-    return [key, typeof status === "string" ? status : "unknown"]
-  }))
-
-const isJsonObject = (value: Schema.Json): value is Schema.JsonObject =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const skipped = (results: Results, key: string, why: string) =>
-  Ref.update(results, (r) => ({ ...r, [key]: { status: "skipped", why } }))
-
-const commandOutcome = (r: { readonly success: boolean; readonly exit_code: number; readonly output: string }): Schema.JsonObject => ({
-  status: r.success ? "succeeded" : "failed",
-  exit_code: r.exit_code,
-  ...(r.success ? {} : { output: r.output.slice(-400) })
-})
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
 
 // --- the flow --------------------------------------------------------------------------------
 
@@ -179,7 +135,6 @@ const cicd = Flow.make({
       const colon = image.lastIndexOf(":")
       const service = colon > 0 ? image.slice(0, colon) : image
       const version = colon > 0 ? image.slice(colon + 1) : "latest"
-      const results: Results = yield* Ref.make<Schema.JsonObject>({})
       const breakers = {
         scanner: yield* serverBreaker("security-scanner"),
         commander: yield* serverBreaker("desktop-commander"),
@@ -191,189 +146,135 @@ const cicd = Flow.make({
       const command = (timeout: string) => ({ retry, timeout, breaker: breakers.commander })
       const deploy = { retry: deployRetry, timeout: "5 minutes", breaker: breakers.kubernetes }
 
-      const pipeline = Effect.gen(function*() {
+      /** 6. The comprehensive notification, with the step summary. */
+      const notify = (name: string, status: "completed" | "failed", results: StepResults) =>
+        step(
+          name,
+          CommunicationHub.broadcast_deployment({
+            environment: results.get("production deploy")?.status === "succeeded" ? "production" : "staging",
+            service,
+            version,
+            status,
+            details: {
+              pipeline_steps: results.entries.length,
+              deploy_ready: results.get("deploy decision")?.status === "succeeded",
+              steps: statuses(results)
+            }
+          }),
+          { policy: { retry, timeout: "30 seconds" } }
+        )
+
+      const release = Effect.gen(function*() {
         // 1. Code quality and security next to build → test → container scan; settle all.
         const checks = yield* parallel("checks", {
-          bandit: step("bandit", SecurityScanner.bandit_scan({ path: "src/", format: "json" }), { policy: scan, idempotent: true })
-            .pipe(tracked(results, "bandit", (r) => ({ findings: r.findings.length }))),
-          "npm audit": step("npm audit", SecurityScanner.npm_audit({ package_json_path: "package.json" }), { policy: scan, idempotent: true })
-            .pipe(tracked(results, "npm audit", (r) => ({ vulnerabilities: r.total_vulnerabilities }))),
-          black: step("black", DesktopCommander.execute_command({ command: "black --check src/" }), { policy: command("5 minutes") })
-            .pipe(tracked(results, "black", commandOutcome)),
-          mypy: step("mypy", DesktopCommander.execute_command({ command: "mypy src/" }), { policy: command("5 minutes") })
-            .pipe(tracked(results, "mypy", commandOutcome)),
+          bandit: step("bandit", SecurityScanner.bandit_scan({ path: "src/", format: "json" }), { policy: scan, idempotent: true }),
+          "npm audit": step("npm audit", SecurityScanner.npm_audit({ package_json_path: "package.json" }), { policy: scan, idempotent: true }),
+          black: step("black", DesktopCommander.execute_command({ command: "black --check src/" }), { policy: command("5 minutes") }),
+          mypy: step("mypy", DesktopCommander.execute_command({ command: "mypy src/" }), { policy: command("5 minutes") }),
           image: Effect.gen(function*() {
             const build = yield* step(
               "build",
               Docker.docker_build({ dockerfile_path: "Dockerfile", image_tag: image }, { timeout: "10 minutes" }),
               { policy: { retry, timeout: "10 minutes" }, idempotent: true }
-            ).pipe(tracked(results, "build", (b) => ({ status: b.success ? "succeeded" : "failed", image_id: b.image_id })))
+            )
             const test = yield* step(
               "test",
               Docker.docker_run({ image, command: input.testCommand ?? "pytest tests/ --cov=src/" }, { timeout: "10 minutes" }),
               { policy: { timeout: "10 minutes" } }
-            ).pipe(tracked(results, "test", commandOutcome))
-            const container = yield* step(
-              "container scan",
-              SecurityScanner.container_scan({ image, format: "json" }),
-              { policy: scan, idempotent: true }
-            ).pipe(tracked(results, "container scan", (r) => ({
-              status: r.vulnerabilities.length === 0 ? "succeeded" : "failed",
-              vulnerabilities: r.vulnerabilities.map((v) => `${v.id} (${v.severity}, ${v.package})`)
-            })))
+            )
+            const container = yield* step("container scan", SecurityScanner.container_scan({ image, format: "json" }), {
+              policy: scan,
+              idempotent: true
+            })
             return { build, test, container }
           })
         }, { mode: "settle", description: "quality checks report; the image branch must pass" })
         if (Result.isFailure(checks.image)) return yield* Effect.fail(checks.image.failure)
         const { build, container, test } = checks.image.success
-        const vulnerabilities = container.vulnerabilities.length
 
         // 2. The deploy decision (the seeds' deploy_ready).
-        const decision = yield* step(
-          "deploy decision",
-          Effect.sync(() => {
-            const reasons = [
-              ...(build.success ? [] : ["the build failed"]),
-              ...(test.success ? [] : [`the tests failed (exit ${test.exit_code})`]),
-              ...(vulnerabilities === 0 ? [] : [`the container scan found ${vulnerabilities} vulnerabilit${vulnerabilities === 1 ? "y" : "ies"}`])
-            ]
-            return { ready: reasons.length === 0, reasons }
-          }),
-          { description: "ready when the build and the tests passed and the container scan found nothing" }
-        ).pipe(tracked(results, "deploy decision", (d) => ({ ready: d.ready, reasons: d.reasons })))
+        const vulnerabilities = container.vulnerabilities.length
+        const reasons = [
+          ...(build.success ? [] : ["the build failed"]),
+          ...(test.success ? [] : [`the tests failed (exit ${test.exit_code})`]),
+          ...(vulnerabilities === 0 ? [] : [`the container scan found ${plural(vulnerabilities, "vulnerability", "vulnerabilities")}`])
+        ]
+        yield* Flow.gate("deploy decision", reasons.length === 0, () => reasons.join("; "))
 
         // 3. Staging, then the integration tests against it.
-        const staging = yield* when(
-          "staging",
-          decision.ready,
-          step("staging deploy", Kubernetes.kubectl_apply({ manifest_path: "k8s/staging/", namespace: "staging" }), {
-            policy: deploy,
-            idempotent: true
-          }).pipe(tracked(results, "staging deploy", (r) => ({ status: r.success ? "succeeded" : "failed", resources: r.resources }))),
-          { description: "the deploy decision said ready" }
+        const staging = yield* step("apply to staging", Kubernetes.kubectl_apply({ manifest_path: "k8s/staging/", namespace: "staging" }), {
+          policy: deploy,
+          idempotent: true
+        })
+        yield* Flow.gate("staging deploy", staging.success, "kubectl apply to staging did not succeed")
+        const integration = yield* step(
+          "run integration tests",
+          DesktopCommander.execute_command({ command: "pytest tests/integration/ --env=staging" }, { timeout: "15 minutes" }),
+          { policy: command("15 minutes") }
         )
-        const stagingOk = Option.exists(staging, (r) => r.success)
-        const integration = yield* when(
-          "integration",
-          stagingOk,
-          step(
-            "integration tests",
-            DesktopCommander.execute_command({ command: "pytest tests/integration/ --env=staging" }, { timeout: "15 minutes" }),
-            { policy: command("15 minutes") }
-          ).pipe(tracked(results, "integration tests", commandOutcome)),
-          { description: "staging deployed" }
-        )
-        const integrationOk = Option.exists(integration, (r) => r.success)
+        yield* Flow.gate("integration tests", integration.success, "the integration tests against staging failed")
 
         // 4. Production: back up what runs, then deploy.
-        const production = yield* when(
-          "production",
-          integrationOk,
-          Effect.gen(function*() {
-            const backup = yield* step("backup", S3Storage.backup_deployment({ environment: "production", service }), {
-              policy: { retry, timeout: "10 minutes" }
-            }).pipe(tracked(results, "backup", (b) => ({ backup_id: b.backup_id, ...(b.version !== undefined ? { previous_version: b.version } : {}) })))
-            const deployed = yield* step(
-              "production deploy",
-              Kubernetes.kubectl_apply({ manifest_path: "k8s/production/", namespace: "production" }),
-              { policy: deploy, idempotent: true }
-            ).pipe(tracked(results, "production deploy", (r) => ({ status: r.success ? "succeeded" : "failed", resources: r.resources })))
-            return { backup, deployed }
-          }),
-          { description: "staging integration tests passed" }
+        const backup = yield* step("backup", S3Storage.backup_deployment({ environment: "production", service }), {
+          policy: { retry, timeout: "10 minutes" }
+        })
+        const production = yield* step(
+          "apply to production",
+          Kubernetes.kubectl_apply({ manifest_path: "k8s/production/", namespace: "production" }),
+          { policy: deploy, idempotent: true }
         )
-        const productionOk = Option.exists(production, (p) => p.deployed.success)
+        yield* Flow.gate("production deploy", production.success, "kubectl apply to production did not succeed")
 
         // 5. Monitoring and the readiness wait, in parallel.
-        const monitoring = yield* when(
+        const monitoring = yield* parallel("post-deploy", {
+          alerts: step("alert rules", PrometheusMonitoring.setup_alerts({ service, environment: "production" }), {
+            policy: { retry, timeout: "1 minute" },
+            idempotent: true
+          }),
+          readiness: step(
+            "pods ready",
+            DesktopCommander.execute_command(
+              { command: `kubectl wait --for=condition=ready pod -l app=${service} -n production --timeout=300s` },
+              { timeout: "6 minutes" }
+            ),
+            { policy: command("6 minutes") }
+          )
+        })
+        yield* Flow.gate(
           "monitoring",
-          productionOk,
-          parallel("post-deploy", {
-            alerts: step("alert rules", PrometheusMonitoring.setup_alerts({ service, environment: "production" }), {
-              policy: { retry, timeout: "1 minute" },
-              idempotent: true
-            }).pipe(tracked(results, "alert rules", (r) => ({ rules: r.alert_rules.length }))),
-            readiness: step(
-              "pods ready",
-              DesktopCommander.execute_command(
-                { command: `kubectl wait --for=condition=ready pod -l app=${service} -n production --timeout=300s` },
-                { timeout: "6 minutes" }
-              ),
-              { policy: command("6 minutes") }
-            ).pipe(tracked(results, "pods ready", commandOutcome))
-          }),
-          { description: "production deployed" }
+          monitoring.alerts.success && monitoring.readiness.success,
+          "the alert rules or the pods' readiness failed after the production deploy"
         )
-        const monitoringOk = Option.exists(monitoring, (m) => m.alerts.success && m.readiness.success)
 
-        const blocked: ReleaseBlocked | undefined = !decision.ready
-          ? new ReleaseBlocked({ gate: "deploy decision", reason: decision.reasons.join("; ") })
-          : !stagingOk
-          ? new ReleaseBlocked({ gate: "staging deploy", reason: "kubectl apply to staging did not succeed" })
-          : !integrationOk
-          ? new ReleaseBlocked({ gate: "integration tests", reason: "the integration tests against staging failed" })
-          : !productionOk
-          ? new ReleaseBlocked({ gate: "production deploy", reason: "kubectl apply to production did not succeed" })
-          : !monitoringOk
-          ? new ReleaseBlocked({ gate: "monitoring", reason: "the alert rules or the pods' readiness failed after the production deploy" })
-          : undefined
-        const notRun = [
-          ...(Option.isNone(staging) ? ["staging deploy"] : []),
-          ...(Option.isNone(integration) ? ["integration tests"] : []),
-          ...(Option.isNone(production) ? ["production deploy"] : [])
-        ]
-        for (const key of notRun) yield* skipped(results, key, blocked?.message ?? "not needed")
-
-        // 6. The comprehensive notification, with the step summary.
-        const summary = yield* Ref.get(results)
-        yield* step(
-          "notify",
-          CommunicationHub.broadcast_deployment({
-            environment: productionOk ? "production" : "staging",
-            service,
-            version,
-            status: blocked === undefined ? "completed" : "failed",
-            details: {
-              pipeline_steps: Object.keys(summary).length,
-              security_issues: vulnerabilities,
-              deploy_ready: decision.ready,
-              steps: summary
-            }
-          }),
-          { policy: { retry, timeout: "30 seconds" } }
-        )
-        if (blocked !== undefined) return yield* Effect.fail(blocked)
+        const results = yield* Flow.results
+        yield* notify("notify", "completed", results)
         return {
           image,
           environment: "production" as const,
-          backupId: Option.match(production, { onNone: () => "", onSome: (p) => p.backup.backup_id }),
-          alertRules: Option.match(monitoring, { onNone: () => [], onSome: (m) => m.alerts.alert_rules }),
-          steps: statuses(summary)
+          backupId: backup.backup_id,
+          alertRules: monitoring.alerts.alert_rules,
+          steps: statuses(results)
         }
       })
 
-      const exit = yield* Effect.exit(pipeline)
-      const failed = Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
-      // 7. Exactly one alert, with the partial results, when anything failed.
-      yield* when(
-        "on failure",
-        failed,
-        Effect.gen(function*() {
-          const partial = yield* Ref.get(results)
-          const error = Exit.isFailure(exit) ? messageOf(Cause.squash(exit.cause)) : "unknown"
-          return yield* step(
-            "alert",
-            CommunicationHub.send_alert({
-              message: `CI/CD pipeline for ${image} failed: ${error}`,
-              severity: "high",
-              metadata: { image, error, partial_results: partial }
-            }),
-            { policy: { retry, timeout: "30 seconds" } }
-          )
-        }),
+      // 7. On failure: the failed broadcast, then exactly one alert with the partial results.
+      return yield* Flow.onFailure(
+        release,
+        (failure, results) =>
+          Effect.gen(function*() {
+            yield* Effect.ignore(notify("notify", "failed", results))
+            yield* step(
+              "alert",
+              CommunicationHub.send_alert({
+                message: `CI/CD pipeline for ${image} failed: ${failure.message}`,
+                severity: "high",
+                metadata: { image, error: failure.message, partial_results: results.toJson() }
+              }),
+              { policy: { retry, timeout: "30 seconds" } }
+            )
+          }),
         { description: "a step failed or a gate stopped the release" }
-      ).pipe(Effect.ignore)
-      return yield* exit
+      )
     })
 })
 

@@ -133,9 +133,6 @@ const idempotent = {
 /** Retried only when nothing was sent (the default for tools that are not idempotent). */
 const once = { retry: { maxAttempts: 2 }, timeout: "30 seconds" } as const
 
-const messageOf = (e: unknown): string =>
-  typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" ? e.message : String(e)
-
 /**
  * Subscribes `handler` to `t` as in the seeds' `EventDrivenWorkflow`: when it fails, an alert
  * names the event and the handler (best effort), and the failure still counts in `publish`.
@@ -147,7 +144,7 @@ const handle = <A, E, R>(t: Topic<A>, name: string, handler: (payload: A) => Eff
         step(
           "handler failed alert",
           CommunicationHub.send_alert({
-            message: `Workflow handler failed: ${messageOf(error)}`,
+            message: `Workflow handler failed: ${Flow.messageOf(error)}`,
             severity: "high",
             metadata: { event_type: t.name, handler: name }
           }, { policy: once })
@@ -265,7 +262,7 @@ const runningRevision = (service: string, namespace: string) =>
 
 /** Runs a stage as a step; its failure says which stage it was. */
 const stage = <A, R>(name: string, effect: Effect.Effect<A, McpflowToolError | StageFailed, R>) =>
-  step(name, effect).pipe(Effect.mapError((error) => ({ stage: name, error: messageOf(error) })))
+  step(name, effect).pipe(Effect.mapError((error) => ({ stage: name, error: Flow.messageOf(error) })))
 
 const deploy = (input: Input, previous: { readonly revision: number; readonly image: string } | null) =>
   Effect.gen(function*() {

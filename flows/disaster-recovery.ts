@@ -86,18 +86,15 @@ export class RecoveryIncomplete extends Schema.TaggedError<RecoveryIncomplete>()
 /** 3 retries from 1 s, doubling to at most 60 s (the seeds' RetryManager). */
 const retry = { maxAttempts: 4, backoff: { kind: "exponential", initial: "1s", max: "60s", factor: 2 } } as const
 
-const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
-
 /** A command's outcome as an issue (undefined when it succeeded). */
 const commandIssue = (name: string, r: Result.Result<{ readonly success: boolean; readonly exit_code: number; readonly output: string }, unknown>) =>
   Result.isFailure(r)
-    ? `${name}: ${messageOf(r.failure)}`
+    ? `${name}: ${Flow.messageOf(r.failure)}`
     : r.success.success
     ? undefined
     : `${name}: exit ${r.success.exit_code}`
 
-const failedIssue = (name: string, r: Result.Result<unknown, unknown>) => (Result.isFailure(r) ? `${name}: ${messageOf(r.failure)}` : undefined)
+const failedIssue = (name: string, r: Result.Result<unknown, unknown>) => (Result.isFailure(r) ? `${name}: ${Flow.messageOf(r.failure)}` : undefined)
 
 const defined = (xs: ReadonlyArray<string | undefined>): Array<string> => xs.filter((x): x is string => x !== undefined)
 
@@ -152,7 +149,7 @@ const disasterRecovery = Flow.make({
                 degraded: assessment.success.services.filter((s) => s.status !== "healthy").map((s) => s.name),
                 ...(assessment.success.metrics !== undefined ? { error_rate: assessment.success.metrics.error_rate } : {})
               }
-              : { status: "unavailable", error: messageOf(assessment.failure) }
+              : { status: "unavailable", error: Flow.messageOf(assessment.failure) }
           }
         }),
         { policy: { retry, timeout: "30 seconds" } }
@@ -208,7 +205,7 @@ const disasterRecovery = Flow.make({
         ? {
           name: "scale out to backup region",
           issue: Result.isFailure(scaleOut.value)
-            ? `scale out to backup region: ${messageOf(scaleOut.value.failure)}`
+            ? `scale out to backup region: ${Flow.messageOf(scaleOut.value.failure)}`
             : scaleOut.value.success.success ? undefined : "scale out to backup region: kubectl apply did not succeed"
         }
         : {
@@ -217,7 +214,7 @@ const disasterRecovery = Flow.make({
             onNone: () => "no recovery action ran",
             onSome: (r) =>
               Result.isFailure(r)
-                ? `restart services: ${messageOf(r.failure)}`
+                ? `restart services: ${Flow.messageOf(r.failure)}`
                 : r.success.success ? undefined : "restart services: kubectl apply did not succeed"
           })
         }
@@ -252,7 +249,7 @@ const disasterRecovery = Flow.make({
         failedIssue("s3 emergency backup", backups.s3),
         commandIssue("database dump", backups.dump),
         Result.isFailure(verification.health)
-          ? `service health: ${messageOf(verification.health.failure)}`
+          ? `service health: ${Flow.messageOf(verification.health.failure)}`
           : verification.health.success.healthy
           ? undefined
           : `service health: ${verification.health.success.checks_passed}/${verification.health.success.checks_total} checks passed`,

@@ -208,9 +208,6 @@ const prometheus = {
 /** The servers checked each round, in order. */
 export const monitors: ReadonlyArray<Monitor> = [docker, kubernetes, prometheus]
 
-const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
-
 /**
  * One server in one round: check; when unhealthy, recover and check again; then exactly one
  * alert (check failed, recovery failed, still unhealthy) or one notification (recovered).
@@ -227,10 +224,10 @@ const monitorOnce = (monitor: Monitor, round: number, settings: Settings) =>
       unhealthy,
       Effect.gen(function*() {
         const action = yield* Effect.result(step("action", monitor.recover(settings, verdict!), { policy: actionPolicy }))
-        if (Result.isFailure(action)) return { recovered: false, detail: `recovery failed: ${messageOf(action.failure)}`, failed: true }
+        if (Result.isFailure(action)) return { recovered: false, detail: `recovery failed: ${Flow.messageOf(action.failure)}`, failed: true }
         if (!action.success.healthy) return { recovered: false, detail: `recovery failed: ${action.success.detail}`, failed: true }
         const again = yield* Effect.result(step("recheck", monitor.check(settings), { policy: checkPolicy, idempotent: true }))
-        if (Result.isFailure(again)) return { recovered: false, detail: `${action.success.detail}; recheck failed: ${messageOf(again.failure)}`, failed: false }
+        if (Result.isFailure(again)) return { recovered: false, detail: `${action.success.detail}; recheck failed: ${Flow.messageOf(again.failure)}`, failed: false }
         return again.success.healthy
           ? { recovered: true, detail: `${action.success.detail}; ${again.success.detail}`, failed: false }
           : { recovered: false, detail: `${action.success.detail}; still unhealthy: ${again.success.detail}`, failed: false }
@@ -247,7 +244,7 @@ const monitorOnce = (monitor: Monitor, round: number, settings: Settings) =>
         onSome: (r) => (r.recovered ? "recovered" as const : r.failed ? "recovery-failed" as const : "unhealthy" as const)
       })
     const detail = Result.isFailure(checked)
-      ? messageOf(checked.failure)
+      ? Flow.messageOf(checked.failure)
       : Option.match(recovery, { onNone: () => verdict!.detail, onSome: (r) => `${verdict!.detail} → ${r.detail}` })
 
     const alertText = status === "check-failed"

@@ -17,10 +17,12 @@
  * 6. **quality gate**: the trained model's accuracy must reach `minAccuracy`.
  * 7. **deploy**: export the model (ONNX), store it under `/models/<model>/`, encrypt it (AES-256),
  *    then POST it to the serving API (with an `Idempotency-Key` header: one deployment per run,
- *    even when the request is retried). A model is never deployed unless training completed,
- *    the gate passed and the export succeeded.
+ *    even when the request is retried), each behind a gate ("model exported", "model stored",
+ *    "model encrypted", "deployment accepted") that stops the run with `GateClosed` when the
+ *    answer says it did not work. A model is never deployed unless training completed, the
+ *    quality gate passed and the export succeeded.
  * 8. **notify** (settle-all): Slack and email to the team, and the final audit entry.
- * 9. **on failure**: exactly one Slack message to the team naming the stage and the cause; the
+ * 9. **on failure** (`Flow.onFailure`): exactly one Slack message to the team naming the cause; the
  *    run then fails with that typed cause (exit 1) after revoking the keys it created.
  *
  * Run it on the built-in sandbox servers (in-process fakes, training takes 3 s of clock time):
@@ -37,8 +39,8 @@
  * ```
  * @module
  */
-import { Cause, DateTime, Duration, Effect, Exit, Option, Ref, Result, Schedule, Schema } from "effect"
-import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
+import { DateTime, Duration, Effect, Option, Ref, Result, Schedule, Schema } from "effect"
+import { Flow, parallel, step } from "../dsl/flow/index.ts"
 import type { FakeServer, Injector } from "../chaos/index.ts"
 import type { FlowInvariant } from "../chaos/FlowCheck.ts"
 import type { ChaosSuite } from "../chaos/Runner.ts"
@@ -173,24 +175,6 @@ export class ModelRejected extends Schema.TaggedError<ModelRejected>()("ModelRej
   }
 }
 
-/**
- * A step answered, but not with what the pipeline needs (an unsuccessful extraction, export,
- * upload or encryption; a deployment the serving API refused).
- *
- * @example
- * ```ts
- * new StageFailed({ stage: "deploy", detail: "serving API answered 503" }).message // => "deploy failed: serving API answered 503"
- * ```
- */
-export class StageFailed extends Schema.TaggedError<StageFailed>()("StageFailed", {
-  stage: Schema.String,
-  detail: Schema.String
-}) {
-  override get message(): string {
-    return `${this.stage} failed: ${this.detail}`
-  }
-}
-
 // -----------------------------------------------------------------------------
 // Policies
 // -----------------------------------------------------------------------------
@@ -210,18 +194,6 @@ const decodeDeployment = Schema.decodeUnknownOption(DeploymentAnswer)
 
 /** The deployment id in the serving API's answer (`{ id }`), or "" when it has none. */
 const idOf = (body: Schema.Json): string => Option.match(decodeDeployment(body), { onNone: () => "", onSome: (d) => d.id })
-
-const ensure = (stage: string, ok: boolean, detail: string): Effect.Effect<void, StageFailed> =>
-  ok ? Effect.void : Effect.fail(new StageFailed({ stage, detail }))
-
-const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
-
-/** The kind of stop (the typed error's tag). */
-const tagOf = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  return typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" ? error._tag : "error"
-}
 
 // -----------------------------------------------------------------------------
 // Training: a long-running job polled to completion
@@ -307,7 +279,7 @@ const mlPipeline = Flow.make({
             { policy: once }
           )
         }, { description: "the query and its audit entry, at once" })
-        yield* ensure("extract", extracted.data.success, "the query did not succeed")
+        yield* Flow.gate("extracted", extracted.data.success, "the query did not succeed")
 
         // 2. Store the dataset (3× replicated).
         const dataset = yield* step(
@@ -320,7 +292,7 @@ const mlPipeline = Flow.make({
           }),
           { policy: once }
         )
-        yield* ensure("store dataset", dataset.success, `upload of ${dataset.path} did not succeed`)
+        yield* Flow.gate("dataset stored", dataset.success, `upload of ${dataset.path} did not succeed`)
 
         // 3. Preprocess.
         const processed = yield* step(
@@ -328,7 +300,7 @@ const mlPipeline = Flow.make({
           Compute.data_processing({ input: dataset.path, operations: ["clean", "normalize", "feature_engineering"] }, { timeout: "5 minutes" }),
           { policy: { retry, timeout: "5 minutes" }, idempotent: true }
         )
-        yield* ensure("preprocess", processed.success, "data processing did not succeed")
+        yield* Flow.gate("preprocessed", processed.success, "data processing did not succeed")
 
         // 4. Start training: each call starts a job, so a call that may have reached the server is not repeated.
         // The step's idempotency key makes a repeated request (a retry, a duplicate in transit, a
@@ -414,7 +386,7 @@ const mlPipeline = Flow.make({
 
         // 7. Export, store, encrypt, deploy.
         const exported = yield* step("export model", Compute.model_export({ job_id: jobId, format: "onnx" }), { policy: quick, idempotent: true })
-        yield* ensure("export model", exported.success, `export of ${jobId} did not succeed`)
+        yield* Flow.gate("model exported", exported.success, `export of ${jobId} did not succeed`)
         const stored = yield* step(
           "store model",
           Storage.upload_file({
@@ -425,9 +397,9 @@ const mlPipeline = Flow.make({
           }),
           { policy: once }
         )
-        yield* ensure("store model", stored.success, `upload of ${stored.path} did not succeed`)
+        yield* Flow.gate("model stored", stored.success, `upload of ${stored.path} did not succeed`)
         const encrypted = yield* step("encrypt model", Security.encrypt({ target: stored.path, algorithm: "AES-256" }), { policy: quick, idempotent: true })
-        yield* ensure("encrypt model", encrypted.success, `encryption of ${stored.path} did not succeed`)
+        yield* Flow.gate("model encrypted", encrypted.success, `encryption of ${stored.path} did not succeed`)
         const deployed = yield* step(
           "deploy",
           Effect.flatMap(Flow.idempotencyKey, (key) => Integration.rest_call({
@@ -446,7 +418,7 @@ const mlPipeline = Flow.make({
           })),
           { policy: { ...once, retry: { ...retry, retryNonIdempotent: true } }, idempotent: true, description: "POST the encrypted model to the serving API (with an Idempotency-Key)" }
         )
-        yield* ensure("deploy", deployed.status_code >= 200 && deployed.status_code < 300, `the serving API answered ${deployed.status_code}`)
+        yield* Flow.gate("deployment accepted", deployed.status_code >= 200 && deployed.status_code < 300, `the serving API answered ${deployed.status_code}`)
         const deploymentId = idOf(deployed.body)
 
         // 8. Tell the team; a failed notification is reported, not fatal.
@@ -495,25 +467,20 @@ const mlPipeline = Flow.make({
         }
       })
 
-      const exit = yield* Effect.exit(pipeline)
-      const failed = Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
       // 9. Exactly one message to the team when the pipeline stopped; the keys are revoked after it (compensation).
-      yield* when(
-        "on failure",
-        failed,
-        step(
-          "failure message",
-          Notification.send_slack({
-            channel: input.slackChannel,
-            message: Exit.isFailure(exit)
-              ? `ML pipeline for ${input.model} stopped (${tagOf(exit.cause)}): ${messageOf(Cause.squash(exit.cause))}`
-              : ""
-          }),
-          { policy: once }
-        ),
+      return yield* Flow.onFailure(
+        pipeline,
+        (failure) =>
+          step(
+            "failure message",
+            Notification.send_slack({
+              channel: input.slackChannel,
+              message: `ML pipeline for ${input.model} stopped (${failure.errorTag ?? "error"}): ${failure.message}`
+            }),
+            { policy: once }
+          ),
         { description: "a step failed or a gate stopped the pipeline" }
-      ).pipe(Effect.ignore)
-      return yield* exit
+      )
     })
 })
 

@@ -257,9 +257,6 @@ export const renderReport = (r: {
   return `${lines.join("\n")}\n`
 }
 
-const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
-
 const now = Effect.map(DateTime.now, DateTime.formatIso)
 
 // -----------------------------------------------------------------------------
@@ -321,11 +318,11 @@ const repoCheck = Flow.make({
           : {
             name: spec.name,
             commandLine,
-            status: ran.failure._tag === "CommandNotAllowed" || /refused by the/.test(messageOf(ran.failure)) ? "refused" : "error",
+            status: ran.failure._tag === "CommandNotAllowed" || /refused by the/.test(Flow.messageOf(ran.failure)) ? "refused" : "error",
             exitCode: null,
             durationMs: (yield* Clock.currentTimeMillis) - started,
             timedOut: false,
-            tail: messageOf(ran.failure)
+            tail: Flow.messageOf(ran.failure)
           }
         outcomes.push(outcome)
         if (outcome.status !== "passed") stopped = input.stopOnFailure

@@ -12,6 +12,7 @@
 import { Deferred, Effect, Exit, Semaphore } from "effect"
 import { FlowDefinition } from "./FlowError.ts"
 import { group, runGroup, skip } from "./Group.ts"
+import { interpreterOf } from "./internal/Interpreter.ts"
 import { claim, renderCause } from "./RunScope.ts"
 
 /**
@@ -169,7 +170,7 @@ const make = (name: string, chain: Chain | undefined): Dag<any, any, any> => ({
         if (problems.length > 0) {
           return yield* Effect.die(new FlowDefinition({ detail: `DAG ${JSON.stringify(path)}: ${problems.join("; ")}` }))
         }
-        const planning = scope.run?.mode === "plan"
+        const interpreter = interpreterOf(scope)
         const paths = new Map<string, string>()
         for (const n of nodes) paths.set(n.name, yield* claim(scope, n.name))
         const done = new Map<string, Deferred.Deferred<NodeOutcome<unknown>>>()
@@ -194,12 +195,13 @@ const make = (name: string, chain: Chain | undefined): Dag<any, any, any> => ({
               if (o._tag === "Succeeded") deps[need] = o.value
               else notOk.push(need)
             }
-            if (notOk.length > 0 && n.options.always !== true && !planning) {
+            if (!interpreter.enters(() => notOk.length === 0 || n.options.always === true)) {
               const why = `needs ${notOk.join(", ")}, which did not succeed`
               yield* skip(scope, nodePath, "node", why, planInfo)
               return yield* finish({ _tag: "Skipped", why })
             }
-            if (n.options.when !== undefined && !planning && !n.options.when(deps)) {
+            const condition = n.options.when
+            if (condition !== undefined && !interpreter.enters(() => condition(deps))) {
               const why = n.options.whenLabel === undefined ? "condition false" : `not (${n.options.whenLabel})`
               yield* skip(scope, nodePath, "node", why, planInfo)
               return yield* finish({ _tag: "Skipped", why })
@@ -207,7 +209,7 @@ const make = (name: string, chain: Chain | undefined): Dag<any, any, any> => ({
             const body = runGroup(scope, nodePath, "node", () => n.run(deps), planInfo)
             const exit = yield* Effect.exit(permits === undefined ? body : permits.withPermits(1)(body))
             if (Exit.isSuccess(exit)) return yield* finish({ _tag: "Succeeded", value: exit.value })
-            if (n.options.continueOnError === true || planning) {
+            if (interpreter.goesOnAfterFailure(n.options.continueOnError === true)) {
               const error = exit.cause
               return yield* finish({ _tag: "Failed", error, message: renderCause(error).error })
             }
@@ -215,7 +217,7 @@ const make = (name: string, chain: Chain | undefined): Dag<any, any, any> => ({
             return yield* exit
           })
 
-        yield* Effect.forEach(nodes, runNode, { concurrency: planning ? 1 : "unbounded", discard: true })
+        yield* interpreter.branches(nodes.map(runNode), { concurrency: "unbounded" })
         return { outputs, outcomes }
       }), { description: `DAG of ${chain?.size ?? 0} nodes` })
 })

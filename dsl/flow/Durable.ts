@@ -10,7 +10,7 @@ import { type Duration, Effect, Option, Schema } from "effect"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as DurableDeferred from "effect/workflow/DurableDeferred"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
-import type { AnyFlow } from "./Flow.ts"
+import type { AnyFlow } from "./FlowDefinition.ts"
 import { runGroup } from "./Group.ts"
 import { claim, CurrentScope, workflowInstance } from "./RunScope.ts"
 
@@ -28,7 +28,7 @@ export const sleep = (name: string, duration: Duration.Input): Effect.Effect<voi
     Effect.flatMap(claim(scope, name), (path) =>
       runGroup(scope, path, "wait", () =>
         Effect.flatMap(workflowInstance, (instance) =>
-          Option.isSome(instance) && !scope.inActivity && scope.run?.mode === "run"
+          Option.isSome(instance) && !scope.inActivity && scope.run?.interpreter.journals === true
             ? (DurableClock.sleep({ name: path, duration }) as unknown as Effect.Effect<void>)
             : Effect.sleep(duration))))
   )
@@ -77,7 +77,7 @@ export const waitFor = <A>(s: Signal<A>): Effect.Effect<A> =>
     Effect.flatMap(claim(scope, `wait:${s.name}`), (path) =>
       runGroup(scope, path, "wait", () =>
         Effect.flatMap(workflowInstance, (instance) =>
-          Option.isSome(instance) && scope.run?.mode === "run"
+          Option.isSome(instance) && scope.run?.interpreter.journals === true
             ? (DurableDeferred.await(deferredOf(s)) as unknown as Effect.Effect<A>)
             : Effect.die(new Error(`waitFor(${s.name}) needs a flow run (Flow.run) to be signalled`)))))
   )

@@ -33,6 +33,7 @@ export type StepKind =
   | "when"
   | "handler"
   | "wait"
+  | "gate"
 
 /**
  * One thing that happened in a run. Every event has `runId` and `at` (epoch ms on the run's Clock).

@@ -7,7 +7,7 @@
  */
 import { Effect, Exit } from "effect"
 import type { StepKind } from "./FlowEvents.ts"
-import * as Plan from "./PlanRecorder.ts"
+import { interpreterOf } from "./internal/Interpreter.ts"
 import { child, claim, CurrentScope, emit, now, type StepScope } from "./RunScope.ts"
 import { reportFailure } from "./Step.ts"
 
@@ -39,9 +39,7 @@ export const runGroup = <A, E, R>(
   options?: GroupOptions
 ): Effect.Effect<A, E, R> =>
   Effect.gen(function*() {
-    if (scope.run?.mode === "plan") {
-      Plan.recordStep(scope.run, path, kind, options?.description, false, options)
-    }
+    interpreterOf(scope).meet(path, kind, options ?? {})
     const inner = child(scope, path, options?.saga !== undefined ? { saga: options.saga } : undefined)
     yield* emit(scope, { _tag: "StepStarted", path, kind })
     const started = yield* now
@@ -62,6 +60,7 @@ export const runGroup = <A, E, R>(
 /** Reports a group that did not run. */
 export const skip = (scope: StepScope, path: string, kind: StepKind, why: string, options?: GroupOptions) =>
   Effect.suspend(() => {
-    if (scope.run?.mode === "plan") Plan.recordStep(scope.run, path, kind, options?.description, false, options)
+    interpreterOf(scope).meet(path, kind, options ?? {})
+    scope.run?.results.set(path, { status: "skipped", why })
     return emit(scope, { _tag: "StepSkipped", path, kind, why })
   })

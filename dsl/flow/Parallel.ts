@@ -3,8 +3,9 @@
  *
  * @module
  */
-import { Effect, Result } from "effect"
+import { Effect, type Result } from "effect"
 import { group, runGroup } from "./Group.ts"
+import { interpreterOf } from "./internal/Interpreter.ts"
 import { claim } from "./RunScope.ts"
 
 /**
@@ -86,18 +87,7 @@ export const parallel = <const B extends Branches, M extends ParallelMode = "fai
         const branch = runGroup(scope, paths[i]!, "branch", () => branches[key]!)
         return settle ? Effect.result(branch) : branch
       })
-      const concurrency = options?.concurrency ?? "unbounded"
-      // A plan walks every branch, one after the other, even past a failure.
-      const values = scope.run?.mode === "plan"
-        ? yield* Effect.forEach(runs, (r) => (settle ? r : Effect.result(r))).pipe(
-          Effect.flatMap((rs) =>
-            settle
-              ? Effect.succeed(rs)
-              : Effect.forEach(rs as Array<Result.Result<unknown, unknown>>, (r) =>
-                Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure))
-          )
-        )
-        : yield* Effect.all(runs, { concurrency })
+      const values = yield* interpreterOf(scope).branches(runs, { concurrency: options?.concurrency ?? "unbounded" })
       const out: Record<string, unknown> = {}
       keys.forEach((key, i) => {
         out[key] = values[i]

@@ -15,12 +15,13 @@ import { Arbitrary, Cause, Effect, Exit, Fiber, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { McpGateway } from "../ports/McpGateway.ts"
 import type { ContractInfo } from "../Contract.ts"
-import type { Flow } from "./Flow.ts"
+import type { Flow } from "./FlowDefinition.ts"
 import { decodeInput } from "./FlowInput.ts"
 import type { FlowError } from "./FlowError.ts"
 import * as Policy from "../policy/Policy.ts"
 import * as Recorder from "./PlanRecorder.ts"
-import { CurrentScope, type PlanNode, type RunState, renderCause, type StepScope } from "./RunScope.ts"
+import { planning } from "./internal/Planning.ts"
+import { CurrentScope, type PlanNode, type PlanState, type RunState, renderCause, type StepScope } from "./RunScope.ts"
 
 /**
  * One tool a flow may call, with its JSON Schemas and MCP annotations.
@@ -92,15 +93,16 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
         Effect.tap(() => Effect.sync(() => notes.push("no input given: planned with a sample input generated from the input Schema")))
       )
       : yield* decodeInput(flow.name, flow.input, input)
+    const planned: PlanState = { nodes: new Map(), outside: [], notes }
     const state: RunState = {
       runId: "plan",
       flow: flow.name,
-      mode: "plan",
-      plan: { nodes: new Map(), outside: [], notes },
+      interpreter: planning(planned),
       emit: () => {},
       root: { entries: [] },
       subscriptions: new Map(),
       compensationFailures: [],
+      results: new Map(),
       failedStep: undefined
     }
     const reached = new Map<string, ContractInfo>()
@@ -110,7 +112,7 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       call: (contract) =>
         Effect.withFiber((fiber) => {
           const scope = fiber.getRef(CurrentScope)
-          Recorder.recordCall(state, scope.path, contract.name)
+          Recorder.recordCall(planned, scope.path, contract.name)
           reached.set(contract.name, contract)
           if (++calls > maxCalls) {
             return Effect.die(new Error(`planning stopped after ${maxCalls} tool calls (a loop on sample data?)`))
@@ -170,9 +172,9 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       description: flow.description,
       input: Schema.toJsonSchemaDocument(flow.input).schema,
       output: Schema.toJsonSchemaDocument(flow.output).schema,
-      nodes: [...state.plan!.nodes.values()],
+      nodes: [...planned.nodes.values()],
       tools,
-      outside: state.plan!.outside,
+      outside: planned.outside,
       notes
     }
   })
@@ -227,7 +229,8 @@ const marks: Record<string, string> = {
   forEach: "⟳",
   item: "·",
   when: "?",
-  handler: "⚡"
+  handler: "⚡",
+  gate: "⊘"
 }
 
 /**

@@ -7,44 +7,37 @@
  */
 import type { PolicyDescriptor } from "../policy/PolicyEvents.ts"
 import type { StepKind } from "./FlowEvents.ts"
-import type { RunState } from "./RunScope.ts"
+import type { NodeInfo } from "./internal/Interpreter.ts"
+import type { PlanState } from "./RunScope.ts"
 
 /** Records (or completes) the node at `path`. */
-export const recordStep = (
-  run: RunState,
-  path: string,
-  kind: StepKind,
-  description: string | undefined,
-  compensated: boolean,
-  extra?: { readonly needs?: ReadonlyArray<string>; readonly condition?: string | undefined }
-): void => {
-  if (run.plan === undefined || run.plan.nodes.has(path)) return
-  run.plan.nodes.set(path, {
+export const recordStep = (plan: PlanState, path: string, kind: StepKind, node: NodeInfo): void => {
+  if (plan.nodes.has(path)) return
+  plan.nodes.set(path, {
     path,
     kind,
-    description,
-    compensated,
-    needs: extra?.needs,
-    condition: extra?.condition,
+    description: node.description,
+    compensated: node.compensated === true,
+    needs: node.needs,
+    condition: node.condition,
     tools: [],
     policies: []
   })
 }
 
 /** Records a tool call made by the step at `path` (or outside any step when `path` is empty). */
-export const recordCall = (run: RunState, path: string, tool: string): void => {
-  if (run.plan === undefined) return
-  const node = run.plan.nodes.get(path)
+export const recordCall = (plan: PlanState, path: string, tool: string): void => {
+  const node = plan.nodes.get(path)
   if (node === undefined) {
-    if (!run.plan.outside.includes(tool)) run.plan.outside.push(tool)
+    if (!plan.outside.includes(tool)) plan.outside.push(tool)
     return
   }
   if (!node.tools.includes(tool)) node.tools.push(tool)
 }
 
 /** Records the policy layers of the node at `path`, outermost first. */
-export const recordPolicies = (run: RunState, path: string, policies: ReadonlyArray<PolicyDescriptor>): void => {
-  const node = run.plan?.nodes.get(path)
+export const recordPolicies = (plan: PlanState, path: string, policies: ReadonlyArray<PolicyDescriptor>): void => {
+  const node = plan.nodes.get(path)
   if (node === undefined) return
   for (const p of policies) node.policies.push(policyText(p))
 }

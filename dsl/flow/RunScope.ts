@@ -11,6 +11,9 @@ import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { PolicyRegistry } from "../policy/Policy.ts"
 import { FlowDefinition } from "./FlowError.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
+import type { StepJournal } from "../ports/FlowEngine.ts"
+import type { Interpreter } from "./internal/Interpreter.ts"
+import type { StepResult } from "./StepResults.ts"
 
 /** A completed step's undo, run at most once. */
 export interface CompensationEntry {
@@ -73,8 +76,8 @@ export interface ResumeState {
 export interface RunState {
   readonly runId: string
   readonly flow: string
-  readonly mode: "run" | "plan"
-  readonly plan?: PlanState | undefined
+  /** What running (or planning) each construct of the flow means. */
+  readonly interpreter: Interpreter
   readonly emit: (event: FlowEvent) => void
   /** Compensations of the whole run; rebuilt each time the engine (re)plays the body. */
   root: CompensationStack
@@ -83,6 +86,8 @@ export interface RunState {
   /** Event-bus subscriptions of this run, by topic. */
   readonly subscriptions: Map<string, Array<Subscription>>
   readonly compensationFailures: Array<{ readonly step: string; readonly error: string }>
+  /** Each ended step's result by path (see `StepResults.ts`); rebuilt as the engine (re)plays the body. */
+  readonly results: Map<string, StepResult>
   /** The first step that failed (not interrupted), for the summary. */
   failedStep: string | undefined
   /** The journal could not be written: the run stops where it is, without compensating. */
@@ -90,7 +95,7 @@ export interface RunState {
   /** The body's failure as it happened in this process (typed errors keep their class). */
   failure?: Cause.Cause<unknown> | undefined
   /** On the memory engine: completed steps' exits by path (see `Step.ts`); undefined on durable engines. */
-  readonly memoryJournal?: Map<string, Exit.Exit<unknown, unknown>> | undefined
+  readonly stepJournal?: StepJournal | undefined
   /** On resume: the steps the crash left in flight (they run again). */
   readonly inFlightAtCrash?: ReadonlySet<string> | undefined
   readonly resume?: ResumeState | undefined

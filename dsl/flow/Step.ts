@@ -8,13 +8,14 @@
 import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
+import type { StepJournal } from "../ports/FlowEngine.ts"
 import { GatewayEvents } from "../ports/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
 import type { StepKind } from "./FlowEvents.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
-import * as Plan from "./PlanRecorder.ts"
+import { interpreterOf } from "./internal/Interpreter.ts"
 import {
   child,
   claim,
@@ -106,8 +107,9 @@ export const runStep = <A, E, R, R2>(
   options?: StepOptions<A, E, R2>
 ): Effect.Effect<A, E | StepPolicyFailure, R | R2> =>
   Effect.gen(function*() {
+    const interpreter = interpreterOf(scope)
     const instance = yield* workflowInstance
-    const journaled = Option.isSome(instance) && !scope.inActivity && scope.run?.mode === "run"
+    const journaled = Option.isSome(instance) && !scope.inActivity && scope.run?.interpreter.journals === true
     const attemptsBefore = scope.run?.resume?.attemptsBefore.get(path) ?? 0
     // One breaker circuit / bucket per step of a flow, whatever the batch item it runs for.
     const policyKey = `${scope.run?.flow ?? "step"}:${path.replace(/\[[^\]]*\]/g, "[]")}`
@@ -119,10 +121,8 @@ export const runStep = <A, E, R, R2>(
         registry: scope.run?.policies,
         owner: policyKey
       })
-    if (scope.run?.mode === "plan") {
-      Plan.recordStep(scope.run, path, kind, options?.description, options?.compensate !== undefined)
-      if (policy !== undefined) Plan.recordPolicies(scope.run, path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
-    }
+    interpreter.meet(path, kind, { description: options?.description, compensated: options?.compensate !== undefined })
+    if (policy !== undefined) interpreter.policies(path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
     let ran = false
     const guarded = policy === undefined
       ? effect
@@ -163,17 +163,17 @@ export const runStep = <A, E, R, R2>(
       )
     ).pipe(traced(path, kind))
     const durationMs = (yield* now) - started
-    if (Exit.isSuccess(exit) && scope.run?.mode === "plan" && options?.compensate !== undefined) {
-      // A plan shows what the compensation would call: walk it now, on sample data.
-      const undoPath = `${path}/compensate`
-      Plan.recordStep(scope.run, undoPath, "step", "compensation", false)
-      yield* Effect.exit(
-        Effect.suspend(() => options.compensate!(exit.value, Cause.empty)).pipe(
-          Effect.provideService(CurrentScope, child(scope, undoPath))
-        )
+    if (Exit.isSuccess(exit) && options?.compensate !== undefined) {
+      const compensate = options.compensate
+      yield* interpreter.compensable(
+        path,
+        Effect.suspend(() => compensate(exit.value, Cause.empty)).pipe(
+          Effect.provideService(CurrentScope, child(scope, `${path}/compensate`))
+        ) as Effect.Effect<unknown, unknown>
       )
     }
     if (Exit.isSuccess(exit)) {
+      scope.run?.results.set(path, { status: "succeeded", output: exit.value })
       yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran })
     }
     return yield* exit
@@ -204,8 +204,9 @@ export const reportFailure = (
 ): Effect.Effect<void> => {
   const rendered = renderCause(cause)
   const interrupted = rendered.errorTag === "Interrupted"
-  if (!interrupted && scope.run !== undefined && scope.run.failedStep === undefined && kind === "step") {
-    scope.run.failedStep = path
+  if (!interrupted && scope.run !== undefined && (kind === "step" || kind === "gate")) {
+    if (scope.run.failedStep === undefined) scope.run.failedStep = path
+    scope.run.results.set(path, { status: "failed", error: rendered.error })
   }
   return emit(scope, { _tag: "StepFailed", path, kind, durationMs, interrupted, ...rendered })
 }
@@ -250,8 +251,8 @@ const journal = <A, E, R>(
   journaled: boolean,
   schemas?: { readonly success?: Schema.Codec<A, unknown> | undefined; readonly error?: Schema.Codec<E, unknown> | undefined }
 ): Effect.Effect<A, E, R> =>
-  journaled && run?.memoryJournal !== undefined
-    ? inMemory(run.memoryJournal, path, body)
+  journaled && run?.stepJournal !== undefined
+    ? inMemory(run.stepJournal, path, body)
     : journaled
     ? (activityFor(path, schemas?.success ?? StepValue, schemas?.error ?? StepFailure) as Effect.Effect<A, E, R>).pipe(
       Effect.provideService(StepBody, body as Effect.Effect<unknown, unknown>)
@@ -259,26 +260,17 @@ const journal = <A, E, R>(
     : body
 
 /**
- * The memory engine's journal: a step's exit by path, kept for the run's lifetime, so that a
- * body the engine replays (after a durable wait) replays completed steps instead of re-running
- * them — what an Activity does, without the engine's encoding round trip per step. An
- * interrupted step is not recorded: it runs again.
+ * A step on the memory engine's journal: replayed when it completed before (a body the engine
+ * plays again after a durable wait), else run and recorded — what an Activity does, without the
+ * engine's encoding round trip per step.
  */
-const inMemory = <A, E, R>(
-  journal: Map<string, Exit.Exit<unknown, unknown>>,
-  path: string,
-  body: Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> =>
+const inMemory = <A, E, R>(journal: StepJournal, path: string, body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.suspend(() => {
-    const stored = journal.get(path)
+    const stored = journal.replay(path)
     if (stored !== undefined) return stored as Exit.Exit<A, E>
     // Like the engines' journals, `undefined` comes back as `null` (JSON has no undefined).
     return Effect.map(body, (value) => (value === undefined ? null : value) as A).pipe(
-      Effect.onExit((exit) =>
-        Effect.sync(() => {
-          if (Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)) journal.set(path, exit)
-        })
-      )
+      Effect.onExit((exit) => Effect.sync(() => journal.record(path, exit)))
     )
   })
 
@@ -334,7 +326,7 @@ const register = <A, R2>(
       undo: (cause) =>
         Effect.gen(function*() {
           const instance = yield* workflowInstance
-          const journaled = Option.isSome(instance) && scope.run?.mode === "run"
+          const journaled = Option.isSome(instance) && scope.run?.interpreter.journals === true
           yield* emit(scope, { _tag: "CompensationStarted", path })
           const started = yield* now
           const body = withStepSinks(
@@ -369,3 +361,17 @@ const afterCrash = (policy: Policy.PolicyInput, used: number): Policy.PolicyInpu
   if (retry === undefined || retry === false || "apply" in retry) return policy
   return { ...policy, retry: { ...retry, maxAttempts: Math.max(1, (retry.maxAttempts ?? defaultMaxAttempts) - used) } }
 }
+
+/**
+ * A key that names the current step of the current run, stable across crashes and resumes:
+ * pass it to a tool whose contract accepts an idempotency key (payments!) so that a step re-run
+ * after a crash does not repeat the side effect. Outside a run it is the step path alone.
+ *
+ * @example
+ * ```ts
+ * yield* step("charge", Effect.flatMap(Flow.idempotencyKey, (key) => Payment.charge_card({ amount_cents, idempotency_key: key })))
+ * ```
+ */
+export const idempotencyKey: Effect.Effect<string> = CurrentScope.use((scope) =>
+  Effect.succeed(scope.run === undefined ? scope.path : `${scope.run.runId}:${scope.path}`)
+)

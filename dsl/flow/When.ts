@@ -6,6 +6,7 @@
  */
 import { Effect, Option } from "effect"
 import { runGroup, skip } from "./Group.ts"
+import { interpreterOf } from "./internal/Interpreter.ts"
 import { claim, CurrentScope } from "./RunScope.ts"
 
 /**
@@ -29,8 +30,7 @@ export const when = <A, E, R>(
   CurrentScope.use((scope) =>
     Effect.flatMap(claim(scope, name), (path) => {
       const condText = options?.description
-      // A plan explores the body whatever the (sample) condition says.
-      if (condition || scope.run?.mode === "plan") {
+      if (interpreterOf(scope).enters(() => condition)) {
         return Effect.map(runGroup(scope, path, "when", () => body, { condition: condText }), Option.some)
       }
       return Effect.as(skip(scope, path, "when", condText === undefined ? "condition false" : `not (${condText})`), Option.none())

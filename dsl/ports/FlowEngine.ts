@@ -7,25 +7,49 @@
  * @module
  */
 import { createHash, type webcrypto } from "node:crypto"
-import { Context, Effect, type Fiber, Layer, type Scope } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, type Schema, Scope } from "effect"
 import * as WebCrypto from "effect/crypto/WebCrypto"
+import type * as Workflow from "effect/workflow/Workflow"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import { type PolicyRegistry, registry } from "../policy/Policy.ts"
 import type { RunState } from "../flow/RunScope.ts"
 
-/** What a run's body needs from the caller: its services and its shared state. */
-export interface RunEntry {
+/**
+ * A run the engine is running: what its body needs from the caller that started it.
+ *
+ * @example
+ * ```ts
+ * yield* engine.begin(executionId, { context, state, input })
+ * ```
+ */
+export interface LiveRun {
+  /** The caller's services. */
   readonly context: Context.Context<never>
+  /** The run's shared state. */
   readonly state: RunState
   /** The decoded input. */
   readonly input: unknown
-  /** The fiber running the body (set when it starts), interrupted on Ctrl-C. */
-  fiber?: Fiber.Fiber<unknown, unknown> | undefined
 }
 
 /**
- * The flow registry of one engine: which flows are registered (once each, for the engine's
- * lifetime) and the live runs' caller contexts, by execution id.
+ * The memory engine's journal of one run: each completed step's exit by path, so that a body the
+ * engine plays again (after a durable wait) replays completed steps instead of re-running them.
+ *
+ * @example
+ * ```ts
+ * const stored = journal.replay("deploy/apply") // the step's exit, or undefined
+ * ```
+ */
+export interface StepJournal {
+  /** The exit recorded for the step at `path`. */
+  readonly replay: (path: string) => Exit.Exit<unknown, unknown> | undefined
+  /** Records the step's exit (an interrupted step is not recorded: it runs again). */
+  readonly record: (path: string, exit: Exit.Exit<unknown, unknown>) => void
+}
+
+/**
+ * The engine that runs flows: registers each flow's workflow once, keeps the live runs (each
+ * with its caller's services) by execution id, and stops a run's body on Ctrl-C.
  *
  * @example
  * ```ts
@@ -35,28 +59,86 @@ export interface RunEntry {
 export class FlowEngine extends Context.Service<FlowEngine, {
   /** A name for reports: `"memory"`, `"sqlite"`, … */
   readonly kind: string
-  readonly scope: Scope.Scope
-  readonly registered: Set<string>
-  readonly runs: Map<string, RunEntry>
   /** Steps' stateful policy layers (breakers, bulkheads, …), shared by every run on this engine. */
   readonly policies: PolicyRegistry
+  /** Registers `workflow` with the engine, once for the engine's lifetime (later calls do nothing). */
+  readonly register: <Name extends string, Payload extends Workflow.AnyStructSchema, Success extends Schema.Top, Error extends Schema.Top, R>(
+    workflow: Workflow.Workflow<Name, Payload, Success, Error>,
+    execute: (payload: Payload["Type"], executionId: string) => Effect.Effect<Success["Type"], Error["Type"], R>
+  ) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine | Exclude<R, WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance | Workflow.Execution<Name> | Scope.Scope>>
+  /** Registers a live run under its execution id, until {@link end}. */
+  readonly begin: (executionId: string, run: LiveRun) => Effect.Effect<void>
+  /** The live run with that execution id (undefined: nobody is running it in this process). */
+  readonly lookup: (executionId: string) => Effect.Effect<LiveRun | undefined>
+  /** Runs `body` as the body of the live run `executionId`: the run's fiber, stopped by {@link stop}. */
+  readonly attach: <A, E, R>(executionId: string, body: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Interrupts the body of the live run (Ctrl-C) and waits for it to end, unless `detach`. */
+  readonly stop: (executionId: string, options?: { readonly detach?: boolean | undefined }) => Effect.Effect<void>
+  /** Forgets the live run. */
+  readonly end: (executionId: string) => Effect.Effect<void>
+  /** A step journal for a new run: the memory engine's; undefined where the workflow engine journals steps. */
+  readonly stepJournal: () => StepJournal | undefined
 }>()("mcpflow/dsl/flow/FlowEngine") {}
 
 /**
- * A `FlowEngine` over the `WorkflowEngine` in context, named `kind`.
+ * A `FlowEngine` over the `WorkflowEngine` in context, named `kind`; with `journalSteps`, it
+ * journals step exits itself (an engine that keeps nothing).
  *
  * @example
  * ```ts
  * const durable = FlowEngine.layer("sqlite").pipe(Layer.provideMerge(SqliteWorkflowEngine.layer({ filename })))
  * ```
  */
-export const layer = (kind: string): Layer.Layer<FlowEngine, never, WorkflowEngine.WorkflowEngine> =>
+export const layer = (
+  kind: string,
+  options?: { readonly journalSteps?: boolean | undefined }
+): Layer.Layer<FlowEngine, never, WorkflowEngine.WorkflowEngine> =>
   Layer.effect(FlowEngine)(
     Effect.gen(function*() {
-      yield* WorkflowEngine.WorkflowEngine
-      return FlowEngine.of({ kind, scope: yield* Effect.scope, registered: new Set(), runs: new Map(), policies: registry() })
+      const workflows = yield* WorkflowEngine.WorkflowEngine
+      const scope = yield* Effect.scope
+      const registered = new Set<string>()
+      const runs = new Map<string, { readonly run: LiveRun; fiber: Fiber.Fiber<unknown, unknown> | undefined }>()
+      return FlowEngine.of({
+        kind,
+        policies: registry(),
+        register: (workflow, execute) =>
+          Effect.suspend(() => {
+            if (registered.has(workflow._tag)) return Effect.void
+            registered.add(workflow._tag)
+            return workflows.register(workflow, execute).pipe(Effect.provideService(Scope.Scope, scope))
+          }) as never,
+        begin: (executionId, run) => Effect.sync(() => void runs.set(executionId, { run, fiber: undefined })),
+        lookup: (executionId) => Effect.sync(() => runs.get(executionId)?.run),
+        attach: (executionId, body) =>
+          Effect.suspend(() => {
+            const live = runs.get(executionId)
+            if (live !== undefined) live.fiber = Fiber.getCurrent()
+            return body
+          }),
+        stop: (executionId, options) =>
+          Effect.suspend(() => {
+            const fiber = runs.get(executionId)?.fiber
+            if (fiber === undefined) return Effect.void
+            return options?.detach === true ? Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber))) : Fiber.interrupt(fiber)
+          }),
+        end: (executionId) =>
+          Effect.sync(() => void runs.delete(executionId)),
+        stepJournal: () => (options?.journalSteps === true ? memoryStepJournal() : undefined)
+      })
     })
   )
+
+/** Step exits by path, kept for the run's lifetime. */
+const memoryStepJournal = (): StepJournal => {
+  const exits = new Map<string, Exit.Exit<unknown, unknown>>()
+  return {
+    replay: (path) => exits.get(path),
+    record: (path, exit) => {
+      if (Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)) exits.set(path, exit)
+    }
+  }
+}
 
 /**
  * Flows on `effect/workflow`'s in-memory engine: steps are Activities, compensations run from
@@ -67,7 +149,7 @@ export const layer = (kind: string): Layer.Layer<FlowEngine, never, WorkflowEngi
  * yield* Flow.run(orderSaga, { sku: "A-1", qty: 2 }).pipe(Effect.provide(FlowEngine.layerMemory))
  * ```
  */
-export const layerMemory: Layer.Layer<FlowEngine | WorkflowEngine.WorkflowEngine> = layer("memory").pipe(
+export const layerMemory: Layer.Layer<FlowEngine | WorkflowEngine.WorkflowEngine> = layer("memory", { journalSteps: true }).pipe(
   Layer.provideMerge(WorkflowEngine.layerMemory),
   Layer.merge(WebCrypto.layer(synchronousDigest()))
 )

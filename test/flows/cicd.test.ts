@@ -6,8 +6,8 @@
 import { drive as driveFor } from "../support/drive.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, Fiber, Ref } from "effect"
-import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
-import cicd, { chaosSuite, ReleaseBlocked } from "../../flows/cicd.ts"
+import { Flow, FlowEngine, FlowEvents, GateClosed } from "../../dsl/flow/index.ts"
+import cicd, { chaosSuite } from "../../flows/cicd.ts"
 import { makeSandbox, type SandboxOptions, type SentMessage } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import { chaosCase } from "./support.ts"
@@ -90,17 +90,21 @@ describe("flows/cicd.ts on the sandbox", () => {
     Effect.gen(function*() {
       const run = yield* runOnSandbox({ vulnerableImages: ["app:1.5.0"] })
       const error = failureOf(run.exit)
-      assert.instanceOf(error, ReleaseBlocked)
-      assert.strictEqual((error as ReleaseBlocked).gate, "deploy decision")
-      assert.match((error as ReleaseBlocked).message, /container scan found 1 vulnerability/)
+      assert.instanceOf(error, GateClosed)
+      assert.strictEqual((error as GateClosed).gate, "deploy decision")
+      assert.match((error as GateClosed).message, /container scan found 1 vulnerability/)
       assert.strictEqual(run.image("production/app"), "app:1.4.2", "production untouched")
       assert.strictEqual(run.image("staging/app"), "app:1.5.0-rc.1", "staging untouched")
       assert.deepStrictEqual(run.backups, [])
       assert.strictEqual(run.alerts.length, 1)
       const partial = partialResults(run.alerts[0]!)
-      assert.strictEqual(partial["container scan"]?.status, "failed")
-      assert.strictEqual(partial["build"]?.status, "succeeded")
-      assert.strictEqual(partial["production deploy"]?.status, "skipped")
+      // The partial results are the run's step results by path: the scan answered (with its
+      // vulnerability), the gate after it closed, and nothing after the gate was reached.
+      assert.strictEqual(partial["checks/image/container scan"]?.status, "succeeded")
+      assert.strictEqual((partial["checks/image/container scan"] as unknown as { output: { vulnerabilities: ReadonlyArray<unknown> } }).output.vulnerabilities.length, 1)
+      assert.strictEqual(partial["deploy decision"]?.status, "failed")
+      assert.strictEqual(partial["checks/image/build"]?.status, "succeeded")
+      assert.isUndefined(partial["production deploy"], "the production deploy was never reached")
       assert.strictEqual(run.broadcasts.length, 1)
       assert.strictEqual(run.broadcasts[0]!.args.status, "failed")
       assert.strictEqual(run.broadcasts[0]!.args.environment, "staging")
@@ -110,8 +114,8 @@ describe("flows/cicd.ts on the sandbox", () => {
     Effect.gen(function*() {
       const run = yield* runOnSandbox({ failingCommands: ["pytest tests/integration"] })
       const error = failureOf(run.exit)
-      assert.instanceOf(error, ReleaseBlocked)
-      assert.strictEqual((error as ReleaseBlocked).gate, "integration tests")
+      assert.instanceOf(error, GateClosed)
+      assert.strictEqual((error as GateClosed).gate, "integration tests")
       assert.strictEqual(run.image("staging/app"), "app:1.5.0", "staging got the image")
       assert.strictEqual(run.image("production/app"), "app:1.4.2", "production did not")
       assert.deepStrictEqual(run.backups, [])
@@ -134,8 +138,8 @@ describe("flows/cicd.ts on the sandbox", () => {
     Effect.gen(function*() {
       const run = yield* runOnSandbox({ failingCommands: ["kubectl wait"] })
       const error = failureOf(run.exit)
-      assert.instanceOf(error, ReleaseBlocked)
-      assert.strictEqual((error as ReleaseBlocked).gate, "monitoring")
+      assert.instanceOf(error, GateClosed)
+      assert.strictEqual((error as GateClosed).gate, "monitoring")
       assert.strictEqual(run.image("production/app"), "app:1.5.0")
       assert.strictEqual(run.backups.length, 1, "the backup precedes the deploy")
       assert.strictEqual(run.alerts.length, 1)

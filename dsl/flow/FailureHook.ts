@@ -1,0 +1,75 @@
+/**
+ * The failure hook: what a flow does when its body fails (alert someone, with what had been
+ * done), reading the run's own step results instead of recording them a second time.
+ *
+ * @module
+ */
+import { Cause, Effect, Exit } from "effect"
+import { runGroup, skip } from "./Group.ts"
+import { interpreterOf } from "./internal/Interpreter.ts"
+import { claim, CurrentScope, isSuspension, renderCause } from "./RunScope.ts"
+import { type StepResults, view } from "./StepResults.ts"
+
+/**
+ * What failed, as a failure hook sees it.
+ *
+ * @example
+ * ```ts
+ * const describe = (failure: FlowFailure<GateClosed>) => `${failure.failedStep ?? "the flow"}: ${failure.message}`
+ * ```
+ */
+export interface FlowFailure<E> {
+  readonly cause: Cause.Cause<E>
+  /** One line: the error's message (for an alert). */
+  readonly message: string
+  /** The error's tag (`GateClosed`, `McpflowToolError.Timeout`, …), when it has one. */
+  readonly errorTag?: string | undefined
+  /** The first step (or gate) of the run that failed, by path. */
+  readonly failedStep: string | undefined
+}
+
+/**
+ * The one-line message of an error: its `message`, else its JSON form — as run reports render it.
+ *
+ * @example
+ * ```ts
+ * Flow.messageOf(new Error("disk full")) // => "disk full"
+ * ```
+ */
+export const messageOf = (error: unknown): string => renderCause(Cause.fail(error)).error
+
+/**
+ * Runs `body`; when it fails (an interruption is not a failure), runs `hook` with the failure
+ * and the run's step results so far — as the group `name` (default `"on failure"`), reported
+ * as skipped when the body succeeds — then fails with the body's failure. The hook's own failure
+ * is reported by its steps and does not replace the body's. A plan walks the hook.
+ *
+ * @example
+ * ```ts
+ * return yield* Flow.onFailure(pipeline, (failure, results) =>
+ *   step("alert", Hub.send_alert({ message: failure.message, metadata: { partial_results: results.toJson() } })))
+ * ```
+ */
+export const onFailure = <A, E, R, R2>(
+  body: Effect.Effect<A, E, R>,
+  hook: (failure: FlowFailure<E>, results: StepResults) => Effect.Effect<unknown, unknown, R2>,
+  options?: { readonly name?: string | undefined; readonly description?: string | undefined }
+): Effect.Effect<A, E, R | R2> =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(body)
+    if (yield* isSuspension(exit)) return yield* exit
+    const scope = yield* CurrentScope
+    const path = yield* claim(scope, options?.name ?? "on failure")
+    const condition = options?.description ?? "the flow failed"
+    const failed = Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
+    if (interpreterOf(scope).enters(() => failed)) {
+      const cause = Exit.isFailure(exit) ? exit.cause : Cause.empty
+      const rendered = failed ? renderCause(cause) : { error: "(a plan walks the failure hook on sample data)" }
+      const failure: FlowFailure<E> = { cause, message: rendered.error, errorTag: rendered.errorTag, failedStep: scope.run?.failedStep }
+      const results = view(new Map(scope.run?.results ?? []))
+      yield* Effect.ignore(runGroup(scope, path, "when", () => Effect.suspend(() => hook(failure, results)), { condition }))
+    } else {
+      yield* skip(scope, path, "when", `not (${condition})`)
+    }
+    return yield* exit
+  })

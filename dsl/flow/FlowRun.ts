@@ -1,0 +1,224 @@
+/**
+ * Running a flow: the input decoded at the door, the run registered with the `FlowEngine`, its
+ * body run by the engine with the caller's services, and its exit settled into the run's result
+ * and its `FlowFinished` event (and journal row).
+ *
+ * @module
+ */
+import { Context, Deferred, Effect, Exit, Fiber, Option, Schedule, type Schema } from "effect"
+import * as Workflow from "effect/workflow/Workflow"
+import { type WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
+import { FlowEngine } from "../ports/FlowEngine.ts"
+import { type JournalError, RunJournal } from "../ports/RunJournal.ts"
+import { deliverRaw } from "./Durable.ts"
+import { type AnyFlow, fingerprint, type Flow } from "./FlowDefinition.ts"
+import type { FlowError } from "./FlowError.ts"
+import { FlowEvents } from "./FlowEvents.ts"
+import { decodeInput } from "./FlowInput.ts"
+import { running } from "./internal/Interpreter.ts"
+import { journalSink } from "./internal/JournalSink.ts"
+import { outcomeOf, settle } from "./internal/Settle.ts"
+import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
+
+/**
+ * Options of {@link run}.
+ *
+ * @example
+ * ```ts
+ * const options: RunOptions = { runId: "deploy-2026-11-23-1" }
+ * ```
+ */
+export interface RunOptions {
+  /** The run's id (default: a random UUID); a durable engine resumes a run by its id. */
+  readonly runId?: string | undefined
+  /** Marks the run as running against the sandbox in its report. */
+  readonly sandbox?: boolean | undefined
+  /** The flow's file, recorded in the journal so the run can be resumed by id alone. */
+  readonly source?: string | undefined
+}
+
+/**
+ * Decodes `input` against the flow's input Schema (JSON form), then runs the flow on the
+ * `FlowEngine` in context, reporting into `FlowEvents`. Fails with the flow's own typed error,
+ * or a {@link FlowError} for bad input (nothing ran), a definition error, output that does not
+ * fit, or compensations that failed. Interrupting the run interrupts its steps (cancelling their
+ * MCP calls), runs the compensations of the completed steps, then ends.
+ *
+ * @example
+ * ```ts
+ * const result = yield* Flow.run(deploy, { service: "api", version: "1.4.2" }).pipe(
+ *   Effect.provide(FlowEngine.layerMemory),
+ *   Effect.provide(gatewayLayer)
+ * )
+ * ```
+ */
+export const run = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  flow: Flow<I, O, E, R>,
+  input: I["Encoded"],
+  options?: RunOptions
+): Effect.Effect<O["Type"], E | FlowError | JournalError, Exclude<R, WorkflowEngine> | FlowEngine | WorkflowEngine> =>
+  execute(flow, input, options, undefined)
+
+/**
+ * Runs `flow` on the engine in context; a resume passes what the journal says of the run.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * yield* execute(deploy, input, { runId }, undefined)
+ * ```
+ */
+export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  flow: Flow<I, O, E, R>,
+  input: I["Encoded"],
+  options: RunOptions | undefined,
+  resumed: ResumeState | undefined
+): Effect.Effect<O["Type"], E | FlowError | JournalError, Exclude<R, WorkflowEngine> | FlowEngine | WorkflowEngine> =>
+  Effect.scoped(Effect.gen(function*() {
+    const engine = yield* FlowEngine
+    const decoded = yield* decodeInput(flow.name, flow.input, input)
+    const journal = Option.getOrUndefined(yield* Effect.serviceOption(RunJournal))
+    const runId = options?.runId ?? crypto.randomUUID()
+    const events = journalSink(yield* FlowEvents, journal, runId, () => {
+      state.journalBroken = true
+    })
+    const state: RunState = {
+      runId,
+      flow: flow.name,
+      interpreter: running,
+      emit: events.emit,
+      root: { entries: [] },
+      subscriptions: new Map(),
+      compensationFailures: [],
+      results: new Map(),
+      failedStep: undefined,
+      stepJournal: engine.stepJournal(),
+      policies: engine.policies,
+      inFlightAtCrash: resumed?.inFlight,
+      resume: resumed
+    }
+    if (journal !== undefined) {
+      const startedAt = yield* now
+      yield* journal.start({ runId, flow: flow.name, input, fingerprint: fingerprint(flow), startedAt, source: options?.source })
+    }
+    const payload = { runId, input }
+    const executionId = yield* flow.workflow.executionId(payload)
+    yield* register(flow, engine)
+    yield* engine.begin(executionId, { context: (yield* Effect.context<R>()) as never, state, input: decoded })
+    const top: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
+    yield* emit(top, {
+      _tag: "FlowStarted",
+      flow: flow.name,
+      engine: engine.kind,
+      sandbox: options?.sandbox,
+      ...(resumed !== undefined ? { resumed: true, inFlight: [...resumed.inFlight] } : {})
+    })
+    const started = yield* now
+    // Signals recorded in the journal (`mcpflow signal`) are delivered by the process running the run.
+    if (journal !== undefined) yield* Effect.forkScoped(deliverSignals(flow, journal, runId))
+    const execution = resumed === undefined
+      ? flow.workflow.execute(payload)
+      : Effect.raceFirst(
+        // A parked run (restarted by the engine with nobody to run it) is woken up first.
+        Effect.andThen(flow.workflow.resume(executionId), flow.workflow.execute(payload)),
+        // A resume that diverged parks the run again (still resumable) and stops waiting for it.
+        Effect.andThen(Deferred.await(resumed.divergedSignal), Effect.interrupt)
+      )
+    const awaitRun = journal === undefined
+      ? execution
+      : Effect.raceFirst(execution, Effect.andThen(Deferred.await(events.broken), Effect.interrupt))
+    // Ctrl-C: stop the steps now and wait for the compensations of the completed ones.
+    const stopRun = Effect.suspend(() =>
+      resumed?.diverged !== undefined
+        ? Effect.void
+        // With a broken journal the engine may never finish its pending write: do not wait for it.
+        : engine.stop(executionId, { detach: events.failure() !== undefined })
+    )
+    // Uninterruptible but for the run itself: an interrupted run still compensates and reports.
+    return yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(restore(awaitRun).pipe(Effect.onInterrupt(() => stopRun)))
+        yield* engine.end(executionId)
+        const finished = (outcome: ReturnType<typeof outcomeOf>, failedStep?: string) =>
+          Effect.flatMap(now, (at) =>
+            emit(top, { _tag: "FlowFinished", flow: flow.name, durationMs: at - started, failedStep, ...outcome }))
+        const broken = events.failure()
+        if (broken !== undefined) {
+          yield* finished(outcomeOf(Exit.fail(broken)))
+          return yield* broken
+        }
+        const result = yield* settle(flow, exit, state)
+        const ended = outcomeOf(result)
+        const failedStep = ended.outcome === "failure" ? state.failedStep : undefined
+        yield* finished(ended, failedStep)
+        // A resume refused because the code changed leaves the run resumable (fix the code, or --force).
+        if (journal !== undefined && state.resume?.diverged === undefined) {
+          const status = ended.outcome === "success" ? "succeeded" : ended.outcome === "failure" ? "failed" : "interrupted"
+          const finishedAt = yield* now
+          const failure = ended.outcome === "failure" ? { error: ended.error, errorTag: ended.errorTag } : {}
+          yield* journal.finish({ runId, status, finishedAt, failedStep, ...failure })
+          // Its last events may not have reached the journal either.
+          const late = events.failure()
+          if (late !== undefined) return yield* late
+        }
+        return yield* result
+      })
+    )
+  })) as never
+
+/** Delivers the signals the journal holds for the run, every 200 ms. */
+const deliverSignals = (flow: AnyFlow, journal: RunJournal["Service"], runId: string) =>
+  Effect.gen(function*() {
+    for (const { name, payload } of yield* journal.pendingSignals(runId)) {
+      yield* deliverRaw(flow, runId, name, payload)
+      yield* journal.markDelivered(runId, name)
+    }
+  }).pipe(Effect.ignore, Effect.repeat(Schedule.spaced("200 millis")))
+
+/** Registers the flow's workflow with the engine once; its body runs with the caller's services. */
+const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O, E, R>, engine: FlowEngine["Service"]) =>
+  engine.register(flow.workflow, (_payload, executionId) =>
+    Effect.gen(function*() {
+      const live = yield* engine.lookup(executionId)
+      if (live === undefined) {
+        // A durable engine restarted an unfinished run that nobody resumed (yet): park it
+        // until `mcpflow resume <runId>` gives it its services back.
+        return yield* Workflow.suspend(yield* WorkflowInstance)
+      }
+      // The caller stops this fiber directly (Ctrl-C): compensations then run as ordinary
+      // journaled steps. An engine suspension is not a failure and undoes nothing.
+      return yield* engine.attach(
+        executionId,
+        body(flow, live.state, live.input as I["Type"]).pipe(
+          Effect.updateContext((engineContext) => Context.merge(live.context, engineContext) as never)
+        )
+      )
+    }))
+
+/**
+ * The flow's body as the engine runs it (again after each durable wait): on failure, the
+ * completed steps' compensations run, unless the engine only suspended the run.
+ */
+const body = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O, E, R>, state: RunState, input: I["Type"]) =>
+  Effect.suspend(() => {
+    // A fresh compensation list each time the engine (re)plays the body: replayed steps re-register.
+    state.root = { entries: [] }
+    state.results.clear()
+    const scope: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
+    return flow.run(input).pipe(
+      Effect.provideService(CurrentScope, scope),
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit)
+          ? Effect.void
+          : Effect.flatMap(isSuspension(exit), (suspended) => {
+            // The failure as it happened (a durable engine hands the caller its JSON form).
+            if (!suspended) state.failure = exit.cause
+            return suspended || state.resume?.diverged !== undefined || state.journalBroken === true
+              ? Effect.void
+              // In a fiber of its own: this one may be interrupted, its compensations must not be.
+              : Effect.forkDetach(unwind(state.root.entries, exit.cause).pipe(Effect.provideService(CurrentScope, scope)))
+                .pipe(Effect.flatMap(Fiber.join))
+          })
+      )
+    )
+  })
