@@ -5,7 +5,9 @@
  *
  * Each run builds fresh servers (so model state starts over), one {@link Injector} for the
  * plan, a gateway over the fakes, and drives the program on a `TestClock` until it ends or the
- * virtual deadline passes ({@link VirtualTime.run}). Built-in invariants:
+ * virtual deadline passes ({@link VirtualTime.run}), with `Random` seeded from the plan
+ * ({@link RunSeed.withPlanRandom}: retry jitter and hedging draw the same numbers whenever the
+ * plan is run again, so a seed gives the same report byte for byte). Built-in invariants:
  *
  * - `typed-outcome`: the program ends in success or a typed failure (no defect, no interruption);
  * - `never-hangs`: it ends before the virtual deadline;
@@ -50,6 +52,7 @@ import * as Arbitraries from "./Arbitraries.ts"
 import * as FakeServer from "./FakeServer.ts"
 import * as F from "./Fault.ts"
 import * as Injector from "./Injector.ts"
+import * as RunSeed from "./RunSeed.ts"
 import * as VirtualTime from "./VirtualTime.ts"
 
 /**
@@ -328,7 +331,7 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
             for (const [key, config] of Object.entries(made)) servers[key] = withLimits(config, spec.limits)
           }
           return yield* Effect.provide(spec.program, GatewayLayer.layer({ servers }))
-        }),
+        }).pipe(RunSeed.withPlanRandom(plan)),
       { deadlineMs, extraActivity: injector.activity }
     )
     const snapshots: Record<string, unknown> = {}

@@ -120,8 +120,15 @@ export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<
   readonly flow: string
 }
 
-/** The services a flow may need from a chaos run: the gateway and the flow engine. */
-type ChaosServices = McpGateway | FlowEngine.FlowEngine | WorkflowEngine
+/**
+ * The services a flow may need from a chaos run: the gateway and the flow engine.
+ *
+ * @example
+ * ```ts
+ * const flow: Flow<typeof In, typeof Out, never, Chaos.ChaosServices> = myFlow
+ * ```
+ */
+export type ChaosServices = McpGateway | FlowEngine.FlowEngine | WorkflowEngine
 
 interface Planned {
   /** The paths of the steps with a compensation. */

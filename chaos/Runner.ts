@@ -424,13 +424,13 @@ export const options = <I extends Schema.Top, O extends Schema.Top, E, R>(
  * const { report, summary, names } = yield* Runner.run(flow, suite, { input: {}, runs: 500, seed: 42 })
  * ```
  */
-export const run = (
-  flow: Flow<Schema.Top, Schema.Top, unknown, any>,
+export const run = <I extends Schema.Top, O extends Schema.Top, E, R extends FlowCheck.ChaosServices>(
+  flow: Flow<I, O, E, R>,
   suite: ChaosSuite & { readonly servers: NonNullable<ChaosSuite["servers"]> },
   cli: Omit<Parameters<typeof options>[1], "observe">
 ) =>
   Effect.gen(function*() {
     const { observe, summary } = collector()
-    const report = yield* FlowCheck.checkFlow(flow, options(suite, { ...cli, observe }))
+    const report = yield* FlowCheck.checkFlow(flow, options<I, O, E, R>(suite, { ...cli, observe }))
     return { report: report as FlowCheck.FlowCheckReport<unknown, unknown>, summary, names: invariantNames(suite) }
   })
