@@ -51,34 +51,14 @@ export interface ChaosSuite {
   readonly faults?: Partial<Arbitraries.PlanOptions> | undefined
 }
 
-const kindNames: Readonly<Record<string, F.FaultKind>> = {
-  latency: "Latency",
-  hang: "Hang",
-  "tool-error": "ToolError",
-  error: "ToolError",
-  "json-rpc-error": "JsonRpcError",
-  "rpc-error": "JsonRpcError",
-  "rate-limited": "RateLimited",
-  "rate-limit": "RateLimited",
-  "invalid-output": "InvalidOutput",
-  drift: "InvalidOutput",
-  drop: "ConnectionDrop",
-  "connection-drop": "ConnectionDrop",
-  "lost-response": "LostResponse",
-  corrupt: "CorruptMessage",
-  "corrupt-message": "CorruptMessage",
-  duplicate: "DuplicateMessage",
-  "duplicate-message": "DuplicateMessage",
-  down: "ServerDown",
-  "server-down": "ServerDown",
-  flapping: "Flapping",
-  flap: "Flapping",
-  "slow-start": "SlowStart"
-}
+/** Every name `--faults` accepts, lower-cased, to its kind (from `Fault.byKind`). */
+const kindNames: ReadonlyMap<string, F.FaultKind> = new Map(
+  F.kinds.flatMap((kind) => [kind, F.byKind[kind].flag, ...F.byKind[kind].aliases].map((name) => [name.toLowerCase(), kind] as const))
+)
 
 /**
- * Reads `--faults latency,drop,lost-response,…` (kebab-case names, their short forms, or the
- * catalogue's own names such as `LostResponse`). Fails with the names it does not know.
+ * Reads `--faults latency,drop,lost-response,…` (each kind's flag name or aliases in
+ * `Fault.byKind`, or the kind's own name such as `LostResponse`). Fails with the names it does not know.
  *
  * @example
  * ```ts
@@ -89,7 +69,7 @@ export const parseKinds = (text: string): { readonly ok: true; readonly kinds: R
   const kinds: Array<F.FaultKind> = []
   const unknown: Array<string> = []
   for (const raw of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
-    const kind = kindNames[raw.toLowerCase()] ?? F.kinds.find((k) => k.toLowerCase() === raw.toLowerCase())
+    const kind = kindNames.get(raw.toLowerCase())
     if (kind === undefined) unknown.push(raw)
     else if (!kinds.includes(kind)) kinds.push(kind)
   }
@@ -104,21 +84,7 @@ export const parseKinds = (text: string): { readonly ok: true; readonly kinds: R
  * Runner.kindFlagNames.includes("lost-response") // => true
  * ```
  */
-export const kindFlagNames: ReadonlyArray<string> = [
-  "latency",
-  "hang",
-  "tool-error",
-  "json-rpc-error",
-  "rate-limited",
-  "invalid-output",
-  "drop",
-  "lost-response",
-  "corrupt",
-  "duplicate",
-  "server-down",
-  "flapping",
-  "slow-start"
-]
+export const kindFlagNames: ReadonlyArray<string> = F.kinds.map((kind) => F.byKind[kind].flag)
 
 /**
  * Counters over the runs of a search (not the shrinking runs).
