@@ -40,7 +40,6 @@ import type { McpGateway } from "../dsl/ports/McpGateway.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
 import * as Check from "./Check.ts"
 import * as F from "./Fault.ts"
-import * as Injector from "./Injector.ts"
 
 /**
  * One flow run under a plan: everything `Chaos.runOnce` reports, plus the run's events.

@@ -4,15 +4,16 @@
  * or violated, p50/p99 virtual duration, retries, breaker trips), renders it as a table, JSON or
  * JUnit XML, and replays one case with a full event trace.
  *
- * A flow file may export `chaos` ({@link ChaosSuite}): its servers (definitions backed by
- * models, for invariants over their state), input, invariants and settings. Without one, the
- * runner uses the file's exported `sandbox` (server configs made by `FakeServer.make`), with the
- * faults injected through `FakeServer.CurrentInjector`.
+ * A flow's chaos suite lives next to it, in `flows/<name>.chaos.ts`, exporting `chaos`
+ * ({@link ChaosSuite}: its servers — definitions backed by models or a sandbox's state, for
+ * invariants over that state — input, invariants and settings) and the flow as its default
+ * export. Without a suite, the runner uses the flow file's exported `sandbox` (server configs
+ * made by `FakeServer.make`), with the faults injected through `FakeServer.CurrentInjector`.
  *
  * @example
  * ```ts
- * // flows/order.ts
- * export default orderFlow
+ * // flows/order.chaos.ts
+ * export { default } from "./order.ts"
  * export const chaos: ChaosSuite = { servers: shopServers, input: { orderId: "o1" }, invariants: [orderAtomic], deadline: "10 minutes" }
  * ```
  * @module
@@ -28,7 +29,7 @@ import * as F from "./Fault.ts"
 import * as FlowCheck from "./FlowCheck.ts"
 
 /**
- * What a flow file exports as `chaos`: everything of `Chaos.checkFlow`'s options but the search
+ * What a flow's `<name>.chaos.ts` exports as `chaos`: everything of `Chaos.checkFlow`'s options but the search
  * settings, which come from the command line (a suite may give defaults).
  *
  * @example

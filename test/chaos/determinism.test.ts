@@ -6,7 +6,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Random } from "effect"
 import { Chaos, ChaosRunner, Fault, RunSeed } from "../../chaos/index.ts"
-import cicd, { chaos } from "../../flows/cicd.ts"
+import cicd from "../../flows/cicd.ts"
+import { chaos } from "../../flows/cicd.chaos.ts"
 
 const suite = { ...chaos, servers: chaos.servers! }
 const cli = { input: chaos.input ?? {}, runs: 40, seed: 7 }
