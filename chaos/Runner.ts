@@ -23,7 +23,7 @@ import type { Flow } from "../dsl/flow/Flow.ts"
 import type { FlowEvent } from "../dsl/flow/FlowEvents.ts"
 import type { ServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
-import type * as Check from "./Check.ts"
+import type * as RunSpec from "./RunSpec.ts"
 import type { Definition } from "./FakeServer.ts"
 import * as F from "./Fault.ts"
 import * as FlowCheck from "./FlowCheck.ts"
@@ -41,13 +41,13 @@ export interface ChaosSuite {
   readonly servers?: Effect.Effect<ReadonlyArray<Definition> | Readonly<Record<string, ServerConfig>>> | undefined
   readonly input?: unknown
   readonly invariants?: ReadonlyArray<FlowCheck.FlowInvariant<any, any>> | undefined
-  readonly deadline?: Check.Spec<unknown, unknown>["deadline"]
+  readonly deadline?: RunSpec.Spec<unknown, unknown>["deadline"]
   readonly allow?: ReadonlyArray<string> | undefined
   readonly maxConcurrency?: Readonly<Record<string, number>> | undefined
   readonly nonIdempotent?: ReadonlyArray<string> | undefined
   /** What makes two sends of a non-idempotent tool "one logical request" (default: identical arguments). */
-  readonly requestKey?: Check.Spec<unknown, unknown>["requestKey"]
-  readonly limits?: Check.Spec<unknown, unknown>["limits"]
+  readonly requestKey?: RunSpec.Spec<unknown, unknown>["requestKey"]
+  readonly limits?: RunSpec.Spec<unknown, unknown>["limits"]
   readonly runs?: number | undefined
   readonly faults?: Partial<Arbitraries.PlanOptions> | undefined
 }
