@@ -1,6 +1,7 @@
 /**
- * The `Chaos` namespace: the property kit for programs (`Check.ts`) and for flows
- * (`FlowCheck.ts`).
+ * The `Chaos` namespace: the property kit for programs — a run's spec and result
+ * (`RunSpec.ts`), one run (`RunOnce.ts`), replay tokens (`ReplayToken.ts`), the search
+ * (`Check.ts`), reports as text (`ReportText.ts`) — and for flows (`FlowCheck.ts`).
  *
  * @example
  * ```ts
@@ -10,4 +11,8 @@
  * @module
  */
 export * from "./Check.ts"
+export * from "./ReplayToken.ts"
+export * from "./ReportText.ts"
+export * from "./RunOnce.ts"
+export * from "./RunSpec.ts"
 export * from "./FlowCheck.ts"

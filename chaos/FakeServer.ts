@@ -234,7 +234,23 @@ export const CurrentInjector = Context.Reference<Injector | undefined>("mcpflow/
  * ```
  */
 export const fromDefinition = <R>(def: Definition<R>, extra: FakeServerOptions = {}): Effect.Effect<InProcessServerConfig, never, R> =>
-  make(def.key, def.handlers, { ...def.options, ...extra })
+  Effect.tap(make(def.key, def.handlers, { ...def.options, ...extra }), (config) =>
+    Effect.sync(() => void madeFrom.set(config, def as Definition<unknown>)))
+
+const madeFrom = new WeakMap<InProcessServerConfig, Definition<unknown>>()
+
+/**
+ * The definition a config was built from by {@link fromDefinition} (its key and handlers, over
+ * the same state), so a chaos run can rebuild it with its own injector; `undefined` for any
+ * other config.
+ *
+ * @example
+ * ```ts
+ * const { servers } = yield* makeSandbox()
+ * FakeServer.definitionOf(servers.docker)?.key // => "docker"
+ * ```
+ */
+export const definitionOf = (config: InProcessServerConfig): Definition<unknown> | undefined => madeFrom.get(config)
 
 /**
  * Builds an in-process server config serving `handlers`. Handlers run on the context this

@@ -9,23 +9,9 @@
  * (once it fires on a call, it also hits the next `burst - 1` calls of that tool: correlated
  * failures).
  *
- * Where each kind is injected (see `Injector.ts`, `FaultTransport.ts`):
- *
- * | kind | injected at | what the caller sees through the gateway |
- * | --- | --- | --- |
- * | `Latency` | handler (a sleep on the Clock before or after the side effect) | a slow answer; `Timeout` when longer than the call's timeout |
- * | `Hang` | handler (never answers; interrupted by `notifications/cancelled`) | `Timeout` |
- * | `ToolError` | handler (`isError: true` with the message) | `ToolFailed` |
- * | `JsonRpcError` | handler (throws `McpError(code, message)`, the SDK answers a JSON-RPC error) | `Protocol` (or what the code means, e.g. -32000 → `ConnectionLost`) |
- * | `RateLimited` | handler (`isError: true`, "rate limit exceeded, retry after N ms") | `RateLimited` with `retryAfterMs` |
- * | `InvalidOutput` | handler (the encoded result drifts: a required field removed, a field's type changed, or a field added) | `InvalidOutput` (an extra field is tolerated by a `Schema.Struct` contract) |
- * | `ConnectionDrop` | transport (the request is not delivered; the connection closes) | `ConnectionLost`; nothing happened on the server |
- * | `LostResponse` | transport (the request is delivered and the handler runs; its response is dropped, then silence or a closed connection) | `Timeout` or `ConnectionLost`; the side effect happened |
- * | `CorruptMessage` | transport (the request or response is garbled JSON; the receiving side reports a parse error and drops it) | `Timeout` |
- * | `DuplicateMessage` | transport (the request is delivered twice: the handler runs twice; or the response twice: the client drops the second) | success; a duplicated request doubles a non-idempotent side effect |
- * | `ServerDown` | transport/connection (during the window the handshake fails and calls close the connection) | `ConnectionLost`, then `ServerUnavailable` while it stays down |
- * | `Flapping` | transport/connection (down `downMs`, up `upMs`, repeating from `window.fromMs`) | as `ServerDown`, periodically |
- * | `SlowStart` | transport (the `initialize` answer is delayed) | a slow first call; `ServerUnavailable` past the connect timeout |
+ * Each kind is described once, in {@link byKind}: where it is injected (handler, transport or
+ * connection), what it does, what the caller sees through the gateway, its `--faults` names and
+ * how its parameters print (plan descriptions and the injection log both use it).
  *
  * @example
  * ```ts
@@ -145,58 +131,173 @@ export type Fault = typeof Fault.Type
 export type FaultKind = Fault["_tag"]
 
 /**
- * Every fault kind, in the order arbitraries prefer when shrinking (simplest first).
+ * One fault kind, described once: where it is injected, what it does, what the caller sees
+ * through the gateway, its names for `--faults`, and its parameters as a short phrase.
+ *
+ * @example
+ * ```ts
+ * Fault.byKind.LostResponse.callerSees // => "`Timeout` or `ConnectionLost`; the side effect happened"
+ * ```
+ */
+export interface KindDescription<K extends FaultKind> {
+  readonly injectedAt: "handler" | "transport" | "connection"
+  /** What the fake server does. */
+  readonly does: string
+  /** What the caller sees through the gateway. */
+  readonly callerSees: string
+  /** Its kebab-case name for `mcpflow chaos --faults`. */
+  readonly flag: string
+  /** Other names `--faults` accepts (besides the flag and the kind itself). */
+  readonly aliases: ReadonlyArray<string>
+  /** Its parameters as a short phrase ("" when it has none). */
+  readonly params: (fault: Extract<Fault, { readonly _tag: K }>) => string
+}
+
+/**
+ * Every fault kind's description, keyed by kind, in the order arbitraries prefer when
+ * shrinking (simplest first).
+ *
+ * @example
+ * ```ts
+ * Fault.byKind.ServerDown.injectedAt // => "connection"
+ * ```
+ */
+export const byKind: { readonly [K in FaultKind]: KindDescription<K> } = {
+  ToolError: {
+    injectedAt: "handler",
+    does: "answers `isError: true` with the message",
+    callerSees: "`ToolFailed`",
+    flag: "tool-error",
+    aliases: ["error"],
+    params: (f) => JSON.stringify(f.message)
+  },
+  Hang: {
+    injectedAt: "handler",
+    does: "never answers (interrupted by `notifications/cancelled`)",
+    callerSees: "`Timeout`",
+    flag: "hang",
+    aliases: [],
+    params: () => ""
+  },
+  ConnectionDrop: {
+    injectedAt: "transport",
+    does: "does not deliver the request and closes the connection",
+    callerSees: "`ConnectionLost`; nothing happened on the server",
+    flag: "drop",
+    aliases: ["connection-drop"],
+    params: () => ""
+  },
+  LostResponse: {
+    injectedAt: "transport",
+    does: "delivers the request and runs the handler, drops its response, then silence or a closed connection",
+    callerSees: "`Timeout` or `ConnectionLost`; the side effect happened",
+    flag: "lost-response",
+    aliases: [],
+    params: (f) => `then ${f.then}`
+  },
+  JsonRpcError: {
+    injectedAt: "handler",
+    does: "throws `McpError(code, message)`; the SDK answers a JSON-RPC error",
+    callerSees: "`Protocol` (or what the code means, e.g. -32000 → `ConnectionLost`)",
+    flag: "json-rpc-error",
+    aliases: ["rpc-error"],
+    params: (f) => `${f.code} ${JSON.stringify(f.message)}`
+  },
+  RateLimited: {
+    injectedAt: "handler",
+    does: "answers `isError: true`, \"rate limit exceeded, retry after N ms\"",
+    callerSees: "`RateLimited` with `retryAfterMs`",
+    flag: "rate-limited",
+    aliases: ["rate-limit"],
+    params: (f) => `retry after ${f.retryAfterMs}ms`
+  },
+  Latency: {
+    injectedAt: "handler",
+    does: "sleeps on the Clock before or after the side effect",
+    callerSees: "a slow answer; `Timeout` when longer than the call's timeout",
+    flag: "latency",
+    aliases: [],
+    params: (f) => `${fmtDist(f.distribution)} ${f.phase}`
+  },
+  InvalidOutput: {
+    injectedAt: "handler",
+    does: "drifts the encoded result: a required field removed, a field's type changed, or a field added",
+    callerSees: "`InvalidOutput` (an extra field is tolerated by a `Schema.Struct` contract)",
+    flag: "invalid-output",
+    aliases: ["drift"],
+    params: (f) => f.drift
+  },
+  DuplicateMessage: {
+    injectedAt: "transport",
+    does: "delivers the request twice (the handler runs twice) or the response twice (the client drops the second)",
+    callerSees: "success; a duplicated request doubles a non-idempotent side effect",
+    flag: "duplicate",
+    aliases: ["duplicate-message"],
+    params: (f) => f.direction
+  },
+  CorruptMessage: {
+    injectedAt: "transport",
+    does: "garbles the request or response JSON; the receiving side reports a parse error and drops it",
+    callerSees: "`Timeout`",
+    flag: "corrupt",
+    aliases: ["corrupt-message"],
+    params: (f) => f.direction
+  },
+  ServerDown: {
+    injectedAt: "connection",
+    does: "from `fromMs` for `forMs` of virtual time the handshake fails and calls close the connection",
+    callerSees: "`ConnectionLost`, then `ServerUnavailable` while it stays down",
+    flag: "server-down",
+    aliases: ["down"],
+    params: (f) => `down [${f.fromMs}ms, ${f.fromMs + f.forMs}ms)`
+  },
+  Flapping: {
+    injectedAt: "connection",
+    does: "down `downMs`, up `upMs`, repeating from `window.fromMs`",
+    callerSees: "as `ServerDown`, periodically",
+    flag: "flapping",
+    aliases: ["flap"],
+    params: (f) => `up ${f.upMs}ms / down ${f.downMs}ms`
+  },
+  SlowStart: {
+    injectedAt: "connection",
+    does: "delays the `initialize` answer by `delayMs` (a cold start)",
+    callerSees: "a slow first call; `ServerUnavailable` past the connect timeout",
+    flag: "slow-start",
+    aliases: [],
+    params: (f) => `handshake +${f.delayMs}ms`
+  }
+}
+
+/**
+ * Every fault kind, in the order of {@link byKind}.
  *
  * @example
  * ```ts
  * Fault.kinds.includes("Hang") // => true
  * ```
  */
-export const kinds: ReadonlyArray<FaultKind> = [
-  "ToolError",
-  "Hang",
-  "ConnectionDrop",
-  "LostResponse",
-  "JsonRpcError",
-  "RateLimited",
-  "Latency",
-  "InvalidOutput",
-  "DuplicateMessage",
-  "CorruptMessage",
-  "ServerDown",
-  "Flapping",
-  "SlowStart"
-]
+export const kinds: ReadonlyArray<FaultKind> = Object.keys(byKind) as ReadonlyArray<FaultKind>
 
 /**
- * Where a kind is injected: in the fake's tool handler, in the wrapping transport per call, or
- * in the transport per connection.
+ * Where a kind is injected: in the handler, in the transport, or at the connection.
  *
  * @example
  * ```ts
  * Fault.injectedAt("LostResponse") // => "transport"
  * ```
  */
-export const injectedAt = (kind: FaultKind): "handler" | "transport" | "connection" => {
-  switch (kind) {
-    case "Latency":
-    case "Hang":
-    case "ToolError":
-    case "JsonRpcError":
-    case "RateLimited":
-    case "InvalidOutput":
-      return "handler"
-    case "ConnectionDrop":
-    case "LostResponse":
-    case "CorruptMessage":
-    case "DuplicateMessage":
-      return "transport"
-    case "ServerDown":
-    case "Flapping":
-    case "SlowStart":
-      return "connection"
-  }
-}
+export const injectedAt = (kind: FaultKind): KindDescription<FaultKind>["injectedAt"] => byKind[kind].injectedAt
+
+/**
+ * A fault's parameters as a short phrase (its kind's `params`).
+ *
+ * @example
+ * ```ts
+ * Fault.paramsOf(Fault.lostResponse("payment.charge")) // => "then silence"
+ * ```
+ */
+export const paramsOf = (f: Fault): string => (byKind[f._tag].params as (fault: Fault) => string)(f)
 
 /**
  * A list of faults and the seed of every decision made from it.
@@ -560,35 +661,6 @@ const fmtDist = (d: Distribution): string => {
   }
 }
 
-const params = (f: Fault): string => {
-  switch (f._tag) {
-    case "Latency":
-      return `${fmtDist(f.distribution)} ${f.phase}`
-    case "Hang":
-    case "ConnectionDrop":
-      return ""
-    case "ToolError":
-      return JSON.stringify(f.message)
-    case "JsonRpcError":
-      return `${f.code} ${JSON.stringify(f.message)}`
-    case "RateLimited":
-      return `retry after ${f.retryAfterMs}ms`
-    case "InvalidOutput":
-      return f.drift
-    case "LostResponse":
-      return `then ${f.then}`
-    case "CorruptMessage":
-    case "DuplicateMessage":
-      return f.direction
-    case "ServerDown":
-      return `from ${f.fromMs}ms for ${f.forMs}ms`
-    case "Flapping":
-      return `up ${f.upMs}ms down ${f.downMs}ms`
-    case "SlowStart":
-      return `+${f.delayMs}ms`
-  }
-}
-
 /**
  * One line describing a fault.
  *
@@ -598,7 +670,7 @@ const params = (f: Fault): string => {
  * ```
  */
 export const describe = (f: Fault): string => {
-  const p = params(f)
+  const p = paramsOf(f)
   const window = f.window ? ` in [${f.window.fromMs}ms, ${f.window.toMs}ms)` : ""
   const burst = f.burst !== undefined && f.burst > 1 ? ` burst ${f.burst}` : ""
   return `${f._tag}${p ? `(${p})` : ""} @ ${f.target} rate ${f.rate}${window}${burst}`

@@ -39,8 +39,11 @@ import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
 import type { McpGateway } from "../dsl/ports/McpGateway.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
 import * as Check from "./Check.ts"
+import * as ReplayToken from "./ReplayToken.ts"
+import * as ReportText from "./ReportText.ts"
+import * as RunOnce from "./RunOnce.ts"
+import type * as RunSpec from "./RunSpec.ts"
 import * as F from "./Fault.ts"
-import * as Injector from "./Injector.ts"
 
 /**
  * One flow run under a plan: everything `Chaos.runOnce` reports, plus the run's events.
@@ -51,7 +54,7 @@ import * as Injector from "./Injector.ts"
  * run.events.filter((e) => e._tag === "StepFailed")
  * ```
  */
-export interface FlowRunResult<A, E> extends Check.RunResult<A, E> {
+export interface FlowRunResult<A, E> extends RunSpec.RunResult<A, E> {
   readonly events: ReadonlyArray<FlowEvent>
 }
 
@@ -82,7 +85,7 @@ export interface FlowInvariant<A, E> {
  * ```
  */
 export interface FlowSpec<I extends Schema.Top, O extends Schema.Top, E, R>
-  extends Omit<Check.Spec<O["Type"], E | FlowError>, "program" | "invariants">
+  extends Omit<RunSpec.Spec<O["Type"], E | FlowError>, "program" | "invariants">
 {
   readonly flow: Flow<I, O, E, R>
   readonly input: I["Encoded"]
@@ -120,8 +123,15 @@ export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<
   readonly flow: string
 }
 
-/** The services a flow may need from a chaos run: the gateway and the flow engine. */
-type ChaosServices = McpGateway | FlowEngine.FlowEngine | WorkflowEngine
+/**
+ * The services a flow may need from a chaos run: the gateway and the flow engine.
+ *
+ * @example
+ * ```ts
+ * const flow: Flow<typeof In, typeof Out, never, Chaos.ChaosServices> = myFlow
+ * ```
+ */
+export type ChaosServices = McpGateway | FlowEngine.FlowEngine | WorkflowEngine
 
 interface Planned {
   /** The paths of the steps with a compensation. */
@@ -172,10 +182,10 @@ const under = (path: string, scope: string) => scope === "" || path === scope ||
  */
 export const flowViolations = (
   events: ReadonlyArray<FlowEvent>,
-  outcome: Check.Outcome<unknown, unknown>,
+  outcome: RunSpec.Outcome<unknown, unknown>,
   compensable: ReadonlySet<string>
-): Array<Check.Violation> => {
-  const out: Array<Check.Violation> = []
+): Array<RunSpec.Violation> => {
+  const out: Array<RunSpec.Violation> = []
   if (outcome._tag !== "Hang") {
     const open = new Map<string, number>()
     for (const e of events) {
@@ -237,14 +247,14 @@ export const runFlowOnce = <I extends Schema.Top, O extends Schema.Top, E, R ext
       Effect.provideService(FlowEvents, sink)
     ) as unknown as Effect.Effect<O["Type"], E | FlowError, McpGateway>
     const withEvents = <X>(run: X) => ({ ...run, events })
-    const invariants: Array<Check.Invariant<O["Type"], E | FlowError>> = (spec.invariants ?? []).map((inv) => ({
+    const invariants: Array<RunSpec.Invariant<O["Type"], E | FlowError>> = (spec.invariants ?? []).map((inv) => ({
       name: inv.name,
       holds: (run) => inv.holds(withEvents(run)),
       detail: inv.detail === undefined ? undefined : (run) => inv.detail!(withEvents(run))
     }))
     const { flow: _flow, input: _input, invariants: _inv, runId: _runId, ...rest } = spec
-    const run = yield* Check.runOnce({ ...rest, tools: spec.tools ?? spec.flow.uses, program, invariants }, plan)
-    const builtIn = flowViolations(events, run.outcome as Check.Outcome<unknown, unknown>, compensable)
+    const run = yield* RunOnce.runOnce({ ...rest, tools: spec.tools ?? spec.flow.uses, program, invariants }, plan)
+    const builtIn = flowViolations(events, run.outcome as RunSpec.Outcome<unknown, unknown>, compensable)
     return { ...run, violations: [...run.violations, ...builtIn], events }
   })
 
@@ -260,7 +270,7 @@ export const runFlowOnce = <I extends Schema.Top, O extends Schema.Top, E, R ext
 export const replayFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends ChaosServices>(
   spec: FlowSpec<I, O, E, R>,
   token: string
-): Effect.Effect<FlowRunResult<O["Type"], E | FlowError>> => Effect.suspend(() => runFlowOnce(spec, Check.planOf(token)))
+): Effect.Effect<FlowRunResult<O["Type"], E | FlowError>> => Effect.suspend(() => runFlowOnce(spec, ReplayToken.planOf(token)))
 
 /**
  * The fault plans {@link checkFlow} draws: `faults` itself when it is an arbitrary; else plans
@@ -279,7 +289,7 @@ export const flowPlans = <I extends Schema.Top, O extends Schema.Top, E, R>(
   Effect.gen(function*() {
     const base = { servers: spec.servers, tools: spec.tools ?? spec.flow.uses, nonIdempotent: spec.nonIdempotent, program: Effect.void }
     if (faults instanceof fc.Arbitrary) return faults
-    const served = yield* Check.targetsOf(base)
+    const served = yield* RunOnce.targetsOf(base)
     const servedIds = new Set(served.targets.map((t) => `${t.server}.${t.tool}`))
     const { tools } = yield* planned(spec)
     const used = tools.filter((t) => servedIds.has(`${t.server}.${t.tool}`))
@@ -450,7 +460,7 @@ export const replayCommand = (file: string, token: string): string => `npx mcpfl
  * ```
  */
 export const formatFlowRun = (run: FlowRunResult<unknown, unknown>): string =>
-  [Check.formatRun(run), `step tree:\n${stepTree(run.events).replace(/^/gm, "  ")}`].join("\n")
+  [ReportText.formatRun(run), `step tree:\n${stepTree(run.events).replace(/^/gm, "  ")}`].join("\n")
 
 /**
  * A flow check report as text: the summary; for a failure the seed, the path, the shrunk plan,

@@ -244,38 +244,11 @@ export const sampleLatency = (d: F.Distribution, seed: number, ...key: ReadonlyA
   }
 }
 
-const isHandlerFault = (f: F.Fault): f is HandlerFault =>
-  f._tag === "Hang" || f._tag === "ToolError" || f._tag === "JsonRpcError" || f._tag === "RateLimited" ||
-  f._tag === "InvalidOutput"
+const isHandlerFault = (f: F.Fault): f is HandlerFault => f._tag !== "Latency" && F.injectedAt(f._tag) === "handler"
 
-const detailOf = (f: F.Fault, latencyMs?: number): string => {
-  switch (f._tag) {
-    case "Latency":
-      return `${latencyMs ?? 0}ms ${f.phase}`
-    case "Hang":
-    case "ConnectionDrop":
-      return ""
-    case "ToolError":
-      return f.message
-    case "JsonRpcError":
-      return `${f.code} ${f.message}`
-    case "RateLimited":
-      return `retry after ${f.retryAfterMs}ms`
-    case "InvalidOutput":
-      return f.drift
-    case "LostResponse":
-      return `then ${f.then}`
-    case "CorruptMessage":
-    case "DuplicateMessage":
-      return f.direction
-    case "ServerDown":
-      return `down [${f.fromMs}ms, ${f.fromMs + f.forMs}ms)`
-    case "Flapping":
-      return `up ${f.upMs}ms / down ${f.downMs}ms`
-    case "SlowStart":
-      return `handshake +${f.delayMs}ms`
-  }
-}
+/** The injection log's detail of a fault: its parameters, or the latency drawn. */
+const detailOf = (f: F.Fault, latencyMs?: number): string =>
+  f._tag === "Latency" ? `${latencyMs ?? 0}ms ${f.phase}` : F.paramsOf(f)
 
 /**
  * Makes the live state of a plan for one run.

@@ -4,15 +4,16 @@
  * or violated, p50/p99 virtual duration, retries, breaker trips), renders it as a table, JSON or
  * JUnit XML, and replays one case with a full event trace.
  *
- * A flow file may export `chaos` ({@link ChaosSuite}): its servers (definitions backed by
- * models, for invariants over their state), input, invariants and settings. Without one, the
- * runner uses the file's exported `sandbox` (server configs made by `FakeServer.make`), with the
- * faults injected through `FakeServer.CurrentInjector`.
+ * A flow's chaos suite lives next to it, in `flows/<name>.chaos.ts`, exporting `chaos`
+ * ({@link ChaosSuite}: its servers — definitions backed by models or a sandbox's state, for
+ * invariants over that state — input, invariants and settings) and the flow as its default
+ * export. Without a suite, the runner uses the flow file's exported `sandbox` (server configs
+ * made by `FakeServer.make`), with the faults injected through `FakeServer.CurrentInjector`.
  *
  * @example
  * ```ts
- * // flows/order.ts
- * export default orderFlow
+ * // flows/order.chaos.ts
+ * export { default } from "./order.ts"
  * export const chaos: ChaosSuite = { servers: shopServers, input: { orderId: "o1" }, invariants: [orderAtomic], deadline: "10 minutes" }
  * ```
  * @module
@@ -22,13 +23,13 @@ import type { Flow } from "../dsl/flow/Flow.ts"
 import type { FlowEvent } from "../dsl/flow/FlowEvents.ts"
 import type { ServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
-import type * as Check from "./Check.ts"
+import type * as RunSpec from "./RunSpec.ts"
 import type { Definition } from "./FakeServer.ts"
 import * as F from "./Fault.ts"
 import * as FlowCheck from "./FlowCheck.ts"
 
 /**
- * What a flow file exports as `chaos`: everything of `Chaos.checkFlow`'s options but the search
+ * What a flow's `<name>.chaos.ts` exports as `chaos`: everything of `Chaos.checkFlow`'s options but the search
  * settings, which come from the command line (a suite may give defaults).
  *
  * @example
@@ -40,45 +41,25 @@ export interface ChaosSuite {
   readonly servers?: Effect.Effect<ReadonlyArray<Definition> | Readonly<Record<string, ServerConfig>>> | undefined
   readonly input?: unknown
   readonly invariants?: ReadonlyArray<FlowCheck.FlowInvariant<any, any>> | undefined
-  readonly deadline?: Check.Spec<unknown, unknown>["deadline"]
+  readonly deadline?: RunSpec.Spec<unknown, unknown>["deadline"]
   readonly allow?: ReadonlyArray<string> | undefined
   readonly maxConcurrency?: Readonly<Record<string, number>> | undefined
   readonly nonIdempotent?: ReadonlyArray<string> | undefined
   /** What makes two sends of a non-idempotent tool "one logical request" (default: identical arguments). */
-  readonly requestKey?: Check.Spec<unknown, unknown>["requestKey"]
-  readonly limits?: Check.Spec<unknown, unknown>["limits"]
+  readonly requestKey?: RunSpec.Spec<unknown, unknown>["requestKey"]
+  readonly limits?: RunSpec.Spec<unknown, unknown>["limits"]
   readonly runs?: number | undefined
   readonly faults?: Partial<Arbitraries.PlanOptions> | undefined
 }
 
-const kindNames: Readonly<Record<string, F.FaultKind>> = {
-  latency: "Latency",
-  hang: "Hang",
-  "tool-error": "ToolError",
-  error: "ToolError",
-  "json-rpc-error": "JsonRpcError",
-  "rpc-error": "JsonRpcError",
-  "rate-limited": "RateLimited",
-  "rate-limit": "RateLimited",
-  "invalid-output": "InvalidOutput",
-  drift: "InvalidOutput",
-  drop: "ConnectionDrop",
-  "connection-drop": "ConnectionDrop",
-  "lost-response": "LostResponse",
-  corrupt: "CorruptMessage",
-  "corrupt-message": "CorruptMessage",
-  duplicate: "DuplicateMessage",
-  "duplicate-message": "DuplicateMessage",
-  down: "ServerDown",
-  "server-down": "ServerDown",
-  flapping: "Flapping",
-  flap: "Flapping",
-  "slow-start": "SlowStart"
-}
+/** Every name `--faults` accepts, lower-cased, to its kind (from `Fault.byKind`). */
+const kindNames: ReadonlyMap<string, F.FaultKind> = new Map(
+  F.kinds.flatMap((kind) => [kind, F.byKind[kind].flag, ...F.byKind[kind].aliases].map((name) => [name.toLowerCase(), kind] as const))
+)
 
 /**
- * Reads `--faults latency,drop,lost-response,…` (kebab-case names, their short forms, or the
- * catalogue's own names such as `LostResponse`). Fails with the names it does not know.
+ * Reads `--faults latency,drop,lost-response,…` (each kind's flag name or aliases in
+ * `Fault.byKind`, or the kind's own name such as `LostResponse`). Fails with the names it does not know.
  *
  * @example
  * ```ts
@@ -89,7 +70,7 @@ export const parseKinds = (text: string): { readonly ok: true; readonly kinds: R
   const kinds: Array<F.FaultKind> = []
   const unknown: Array<string> = []
   for (const raw of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
-    const kind = kindNames[raw.toLowerCase()] ?? F.kinds.find((k) => k.toLowerCase() === raw.toLowerCase())
+    const kind = kindNames.get(raw.toLowerCase())
     if (kind === undefined) unknown.push(raw)
     else if (!kinds.includes(kind)) kinds.push(kind)
   }
@@ -104,21 +85,7 @@ export const parseKinds = (text: string): { readonly ok: true; readonly kinds: R
  * Runner.kindFlagNames.includes("lost-response") // => true
  * ```
  */
-export const kindFlagNames: ReadonlyArray<string> = [
-  "latency",
-  "hang",
-  "tool-error",
-  "json-rpc-error",
-  "rate-limited",
-  "invalid-output",
-  "drop",
-  "lost-response",
-  "corrupt",
-  "duplicate",
-  "server-down",
-  "flapping",
-  "slow-start"
-]
+export const kindFlagNames: ReadonlyArray<string> = F.kinds.map((kind) => F.byKind[kind].flag)
 
 /**
  * Counters over the runs of a search (not the shrinking runs).
@@ -424,13 +391,13 @@ export const options = <I extends Schema.Top, O extends Schema.Top, E, R>(
  * const { report, summary, names } = yield* Runner.run(flow, suite, { input: {}, runs: 500, seed: 42 })
  * ```
  */
-export const run = (
-  flow: Flow<Schema.Top, Schema.Top, unknown, any>,
+export const run = <I extends Schema.Top, O extends Schema.Top, E, R extends FlowCheck.ChaosServices>(
+  flow: Flow<I, O, E, R>,
   suite: ChaosSuite & { readonly servers: NonNullable<ChaosSuite["servers"]> },
   cli: Omit<Parameters<typeof options>[1], "observe">
 ) =>
   Effect.gen(function*() {
     const { observe, summary } = collector()
-    const report = yield* FlowCheck.checkFlow(flow, options(suite, { ...cli, observe }))
+    const report = yield* FlowCheck.checkFlow(flow, options<I, O, E, R>(suite, { ...cli, observe }))
     return { report: report as FlowCheck.FlowCheckReport<unknown, unknown>, summary, names: invariantNames(suite) }
   })

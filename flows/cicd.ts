@@ -28,28 +28,16 @@
  * npx tsx flows/cicd.ts --json                            # one JSON event per line
  * npx tsx flows/cicd.ts --config .mcp.json                # real servers
  * npx mcpflow plan flows/cicd.ts                          # its structure, without calling anything
- * npx mcpflow chaos flows/cicd.ts --runs 500 --seed 42   # faults injected; the invariants below checked
+ * npx mcpflow chaos flows/cicd.ts --runs 500 --seed 42   # faults injected; the invariants of cicd.chaos.ts checked
  * ```
  * @module
  */
 import { Effect, Ref, Result, Schema } from "effect"
-import type { FlowInvariant, FlowRunResult } from "../chaos/FlowCheck.ts"
-import type { SentCall } from "../chaos/Injector.ts"
-import type { Definition } from "../chaos/FakeServer.ts"
-import type { ChaosSuite } from "../chaos/Runner.ts"
 import { Flow, parallel, step, type StepResult, type StepResults } from "../dsl/flow/index.ts"
 import * as CircuitBreaker from "../dsl/policy/CircuitBreaker.ts"
 import * as Policy from "../dsl/policy/Policy.ts"
 import { main } from "../src/app/run/FlowFile.ts"
 import { cicdSandbox } from "./sandbox/cicd.ts"
-import {
-  type ClusterState,
-  definitionOf,
-  makeSandbox,
-  type SandboxOptions,
-  type SentMessage,
-  type StoredObject
-} from "./sandbox/index.ts"
 import { CommunicationHub, DesktopCommander, Docker, Kubernetes, SecurityScanner } from "./servers/cicd.ts"
 import { PrometheusMonitoring } from "./servers/monitoring.ts"
 import { S3Storage } from "./servers/storage.ts"
@@ -279,127 +267,6 @@ const cicd = Flow.make({
 })
 
 export default cicd
-
-// --- chaos (`npx mcpflow chaos flows/cicd.ts`) -------------------------------------------
-
-const SERVERS = ["communication-hub", "docker", "security-scanner", "desktop-commander", "kubernetes", "prometheus-monitoring", "s3-storage"] as const
-
-/** What the chaos invariants read after a run: the sandbox's state. */
-interface Snapshot {
-  readonly cluster: ClusterState
-  readonly sent: ReadonlyArray<SentMessage>
-  readonly objects: ReadonlyMap<string, StoredObject>
-}
-
-/** The flow's sandbox as fake-server definitions (the harness adds its injector); the first carries the state snapshot. */
-const definitions = (options: SandboxOptions) =>
-  Effect.gen(function*() {
-    const sandbox = yield* makeSandbox(options)
-    const snapshot: Effect.Effect<Snapshot> = Effect.all({
-      cluster: Ref.get(sandbox.state.cluster),
-      sent: Ref.get(sandbox.state.sent),
-      objects: Ref.get(sandbox.state.objects)
-    })
-    return SERVERS.map((key, i): Definition => {
-      const def = definitionOf(sandbox.servers[key]!)
-      if (def === undefined) throw new Error(`the sandbox did not make ${key}`)
-      return i === 0 ? { ...def, snapshot } : def
-    })
-  })
-
-type Run = Omit<FlowRunResult<typeof Output.Type, unknown>, "violations">
-
-const snapshotOf = (run: Run): Snapshot => run.snapshots["communication-hub"] as Snapshot
-const argsOf = (call: SentCall): Readonly<Record<string, unknown>> => JSON.parse(call.args) as Readonly<Record<string, unknown>>
-const sentTo = (run: Run, server: string, tool: string, match: (args: Readonly<Record<string, unknown>>) => boolean = () => true) =>
-  run.sent.filter((c) => c.server === server && c.tool === tool && match(argsOf(c)))
-const toProduction = (args: Readonly<Record<string, unknown>>) => args.namespace === "production"
-const integrationTests = (args: Readonly<Record<string, unknown>>) => String(args.command).startsWith("pytest tests/integration")
-const duplicatedOn = (run: Run, server: string, tool: string) =>
-  run.log.some((i) => i.server === server && i.tool === tool && i.kind === "DuplicateMessage")
-const faultedOn = (run: Run, server: string, tool: string) => run.log.some((i) => i.server === server && (i.tool === tool || i.tool === "(connect)"))
-
-const invariants = (options: SandboxOptions): ReadonlyArray<FlowInvariant<typeof Output.Type, unknown>> => [
-  {
-    name: "production is never deployed unless staging integration tests passed and the container scan found nothing",
-    holds: (run) => {
-      const applies = sentTo(run, "kubernetes", "kubectl_apply", toProduction)
-      if (applies.length === 0) return snapshotOf(run).cluster.deployments.get("production/app")?.image === "app:1.4.2"
-      const at = applies[0]!.atMs
-      const integration = sentTo(run, "desktop-commander", "execute_command", integrationTests)
-      const scans = sentTo(run, "security-scanner", "container_scan")
-      return (options.vulnerableImages ?? []).length === 0 &&
-        !(options.failingCommands ?? []).some((c) => c.startsWith("pytest tests/integration")) &&
-        integration.some((c) => c.end === "answered" && c.atMs <= at) &&
-        scans.some((c) => c.end === "answered" && c.atMs <= at)
-    },
-    detail: (run) => `production: ${snapshotOf(run).cluster.deployments.get("production/app")?.image}; calls: ${run.sent.map((c) => `${c.server}.${c.tool}#${c.call}:${c.end}`).join(", ")}`
-  },
-  {
-    name: "the backup is taken before any production deploy, and only after the integration tests",
-    holds: (run) => {
-      const applies = sentTo(run, "kubernetes", "kubectl_apply", toProduction)
-      const backups = sentTo(run, "s3-storage", "backup_deployment")
-      const integration = sentTo(run, "desktop-commander", "execute_command", integrationTests).filter((c) => c.end === "answered")
-      return (applies.length === 0 || backups.some((b) => b.end === "answered" && b.atMs <= applies[0]!.atMs)) &&
-        (backups.length === 0 || integration.some((c) => c.atMs <= backups[0]!.atMs))
-    }
-  },
-  {
-    name: "a failed pipeline sends exactly one alert, with partial results (unless the alert itself was faulted); a successful one none",
-    holds: (run) => {
-      // What the flow sent (attempts the server refused do not count), and what the server recorded:
-      // more than one only when the transport duplicated the request.
-      const attempts = sentTo(run, "communication-hub", "send_alert").filter((c) => c.end !== "refused")
-      const alerts = snapshotOf(run).sent.filter((m) => m.tool === "send_alert")
-      if (run.outcome._tag === "Success") return attempts.length === 0 && alerts.length === 0
-      if (attempts.length > 1 || (alerts.length > 1 && !duplicatedOn(run, "communication-hub", "send_alert"))) return false
-      if (alerts.length === 0) return faultedOn(run, "communication-hub", "send_alert")
-      return alerts.every((alert) => {
-        const metadata = alert.args.metadata
-        return typeof metadata === "object" && metadata !== null && !Array.isArray(metadata) &&
-          typeof (metadata as Schema.JsonObject).partial_results === "object"
-      })
-    },
-    detail: (run) => `outcome ${run.outcome._tag}; alerts ${JSON.stringify(snapshotOf(run).sent.filter((m) => m.tool === "send_alert").map((m) => m.args.message))}`
-  },
-  {
-    name: "a successful run shipped the image: production runs it, backed up first, announced as completed",
-    holds: (run) => {
-      if (run.outcome._tag !== "Success") return true
-      const s = snapshotOf(run)
-      return s.cluster.deployments.get("production/app")?.image === "app:1.5.0" &&
-        [...s.objects.keys()].some((k) => k.startsWith("backups/deployments/production/app/")) &&
-        s.sent.some((m) => m.tool === "broadcast_deployment" && m.args.status === "completed")
-    }
-  },
-  {
-    name: "the run fails with a typed cause: a blocked release, a tool error, or a policy's failure",
-    holds: (run) =>
-      run.outcome._tag !== "Failure" ||
-      (typeof run.outcome.error === "object" && run.outcome.error !== null && "_tag" in run.outcome.error),
-    detail: (run) => String(run.outcome._tag === "Failure" ? run.outcome.error : run.outcome._tag)
-  }
-]
-
-/**
- * The chaos suite of the pipeline on its sandbox (with `options`, e.g. a vulnerable image): the
- * servers as fake-server definitions over one sandbox state, and the pipeline's invariants.
- *
- * @example
- * ```ts
- * const report = yield* Chaos.checkFlow(cicd, { input: {}, ...chaosSuite({ vulnerableImages: ["app:1.5.0"] }), runs: 100 })
- * ```
- */
-export const chaosSuite = (options: SandboxOptions = {}) => ({
-  servers: definitions(options),
-  invariants: invariants(options),
-  deadline: "6 hours" as const
-})
-
-/** What `npx mcpflow chaos flows/cicd.ts` checks. */
-export const chaos: ChaosSuite = { ...chaosSuite(), input: {} }
-
 
 /** The built-in sandbox: fake docker, security-scanner, desktop-commander, kubernetes, prometheus-monitoring, s3-storage and communication-hub servers. */
 export const sandbox = cicdSandbox

@@ -25,14 +25,11 @@
  * npx tsx flows/deploy-strategies.ts --input '{"strategy":"canary","soakSeconds":1}'  # the seeds soak 5 minutes per stage
  * npx tsx flows/deploy-strategies.ts --config .mcp.json --input '{"strategy":"canary","version":"1.6.0"}'
  * npx mcpflow plan flows/deploy-strategies.ts --input '{"strategy":"canary"}'
- * npx mcpflow chaos flows/deploy-strategies.ts --input '{"strategy":"canary","soakSeconds":60}' --runs 200
+ * npx mcpflow chaos flows/deploy-strategies.chaos.ts --input '{"strategy":"canary","soakSeconds":60}' --runs 200
  * ```
  * @module
  */
-import { Duration, Effect, Option, Ref, Schema } from "effect"
-import type { Definition } from "../chaos/FakeServer.ts"
-import type { FlowInvariant, FlowRunResult } from "../chaos/FlowCheck.ts"
-import type { ChaosSuite } from "../chaos/Runner.ts"
+import { Duration, Effect, Option, Schema } from "effect"
 import { Flow, saga, step, when } from "../dsl/flow/index.ts"
 import { McpflowToolError } from "../dsl/ToolError.ts"
 import * as Backoff from "../dsl/policy/Backoff.ts"
@@ -40,7 +37,7 @@ import * as CircuitBreaker from "../dsl/policy/CircuitBreaker.ts"
 import * as Policy from "../dsl/policy/Policy.ts"
 import * as Retry from "../dsl/policy/Retry.ts"
 import { main } from "../src/app/run/FlowFile.ts"
-import { type ClusterState, definitionOf, makeSandbox, type SandboxOptions, sandboxServers } from "./sandbox/index.ts"
+import { sandboxServers } from "./sandbox/index.ts"
 import { NonNegative, Percent } from "./servers/common.ts"
 import { Docker, Kubernetes } from "./servers/deploy.ts"
 import { PrometheusMonitoring } from "./servers/monitoring.ts"
@@ -421,99 +418,6 @@ const deployStrategies = Flow.make({
 })
 
 export default deployStrategies
-
-// --- chaos (`npx mcpflow chaos flows/deploy-strategies.ts --input '{"strategy":"canary"}'`) ----
-
-const SERVERS = ["kubernetes", "docker", "prometheus-monitoring"] as const
-
-/** The sandbox as fake-server definitions; the first carries the cluster as its snapshot. */
-const definitions = (options: SandboxOptions) =>
-  Effect.gen(function*() {
-    const sandbox = yield* makeSandbox(options)
-    return SERVERS.map((key, i): Definition => {
-      const def = definitionOf(sandbox.servers[key]!)
-      if (def === undefined) throw new Error(`the sandbox did not make ${key}`)
-      return i === 0 ? { ...def, snapshot: Ref.get(sandbox.state.cluster) } : def
-    })
-  })
-
-type Run = Omit<FlowRunResult<typeof Output.Type, unknown>, "violations">
-type Invariant = FlowInvariant<typeof Output.Type, unknown>
-
-/** The cluster after a run (the sandbox's state). */
-export const clusterOf = (run: Run): ClusterState => run.snapshots.kubernetes as ClusterState
-const errorOf = (run: Run): unknown => (run.outcome._tag === "Failure" ? run.outcome.error : undefined)
-const isRolledBack = (run: Run) => errorOf(run) instanceof RolledBack
-/** The run's compensations failed (the flow says so, naming them): the state is not guaranteed. */
-export const compensationsFailed = (run: Run): boolean => {
-  const e = errorOf(run)
-  return typeof e === "object" && e !== null && "reason" in e &&
-    (e as { readonly reason: { readonly _tag?: unknown } }).reason._tag === "CompensationsFailed"
-}
-/** Which strategy the run took: the `when` group that started. */
-const took = (run: Run, strategy: typeof Strategy.Type) => run.events.some((e) => e._tag === "StepStarted" && e.path === strategy)
-const prodImage = (run: Run) => clusterOf(run).deployments.get("production/app")?.image
-const traffic = (run: Run) => clusterOf(run).traffic.get("production/app")
-
-const invariants = (options: SandboxOptions): ReadonlyArray<Invariant> => [
-  {
-    name: "canary: a failed metrics check always rolls back to 0 % canary, removes the canary and leaves stable as it was",
-    holds: (run) =>
-      !took(run, "canary") || !isRolledBack(run) ||
-      (traffic(run) === 0 && !clusterOf(run).deployments.has("production/app-canary") && prodImage(run) === "app:1.4.2"),
-    detail: (run) => `traffic ${traffic(run)}, canary ${clusterOf(run).deployments.get("production/app-canary")?.image}`
-  },
-  {
-    name: "canary: any failed run ends with 0 % canary traffic (unless it reports the rollback that failed)",
-    holds: (run) => !took(run, "canary") || run.outcome._tag === "Success" || compensationsFailed(run) || (traffic(run) ?? 0) === 0,
-    detail: (run) => `outcome ${String(errorOf(run))}; traffic ${traffic(run)}`
-  },
-  {
-    name: "canary: a degrading canary is never promoted; a promoted one runs the new version with all traffic on stable",
-    holds: (run) =>
-      !took(run, "canary") || run.outcome._tag !== "Success" ||
-      (options.canaryUnhealthyFrom === undefined && prodImage(run) === "app:1.5.0" && traffic(run) === 0)
-  },
-  {
-    name: "rolling: a rollback restores the previous image; success runs the new one",
-    holds: (run) =>
-      !took(run, "rolling") || (run.outcome._tag === "Success" ? prodImage(run) === "app:1.5.0" : !isRolledBack(run) || prodImage(run) === "app:1.4.2"),
-    detail: (run) => `outcome ${String(errorOf(run) ?? run.outcome._tag)}; production ${prodImage(run)}`
-  },
-  {
-    name: "blue-green: blue keeps serving the old version unless the run succeeded; success puts green live",
-    holds: (run) => {
-      if (!took(run, "blue-green")) return true
-      const c = clusterOf(run)
-      if (run.outcome._tag === "Success") return c.deployments.get("app-green/app")?.image === "app:1.5.0"
-      return c.namespaces.has("app-blue") && c.deployments.get("app-blue/app")?.image === "app:1.4.2"
-    },
-    detail: (run) => `outcome ${String(errorOf(run) ?? run.outcome._tag)}; namespaces ${[...clusterOf(run).namespaces].join(", ")}`
-  }
-]
-
-/**
- * The chaos suite on the sandbox (with `options`, e.g. a canary that degrades from 25 %). Its
- * faults fire on 30 % of the calls they target, independently (no bursts or windows of
- * back-to-back failures): a fault on every call of a rollback's tool makes any rollback
- * impossible, whatever the flow does — the flow then fails with `CompensationsFailed` naming it.
- * A rollback retries 10 times over about 2.5 minutes, outlasting the outages drawn.
- *
- * @example
- * ```ts
- * const report = yield* Chaos.checkFlow(deployStrategies, { input: { strategy: "canary" }, ...chaosSuite({ canaryUnhealthyFrom: 25 }), runs: 100 })
- * ```
- */
-export const chaosSuite = (options: SandboxOptions = {}) => ({
-  servers: definitions(options),
-  invariants: invariants(options),
-  deadline: "12 hours" as const,
-  faults: { rate: 0.3, windows: false }
-})
-
-/** What `npx mcpflow chaos flows/deploy-strategies.ts` checks (pick the strategy with `--input`). */
-export const chaos: ChaosSuite = { ...chaosSuite(), input: { soakSeconds: 60 } }
-
 
 /** The built-in sandbox: fake docker, kubernetes and prometheus-monitoring servers over one cluster. */
 export const sandbox = Effect.map(

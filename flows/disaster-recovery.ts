@@ -26,18 +26,15 @@
  * npx tsx flows/disaster-recovery.ts --input '{"incident":"infrastructure_failure"}' --json
  * npx tsx flows/disaster-recovery.ts --config .mcp.json --input '{"incident":"service_failure","service":"api"}'
  * npx mcpflow plan flows/disaster-recovery.ts
- * npx mcpflow chaos flows/disaster-recovery.ts --runs 300 --seed 7
+ * npx mcpflow chaos flows/disaster-recovery.chaos.ts --runs 300 --seed 7
  * ```
  * @module
  */
-import { Effect, Option, Ref, Result, Schema } from "effect"
-import type { Definition } from "../chaos/FakeServer.ts"
-import type { FlowInvariant, FlowRunResult } from "../chaos/FlowCheck.ts"
-import type { ChaosSuite } from "../chaos/Runner.ts"
+import { Effect, Option, Result, Schema } from "effect"
 import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
 import { McpflowToolError } from "../dsl/ToolError.ts"
 import { main } from "../src/app/run/FlowFile.ts"
-import { definitionOf, makeSandbox, type SandboxOptions, sandboxServers, type SentMessage } from "./sandbox/index.ts"
+import { sandboxServers } from "./sandbox/index.ts"
 import { Docker, Kubernetes } from "./servers/deploy.ts"
 import { PrometheusMonitoring } from "./servers/monitoring.ts"
 import { CommunicationHub } from "./servers/notifications.ts"
@@ -310,117 +307,6 @@ const disasterRecovery = Flow.make({
 })
 
 export default disasterRecovery
-
-// --- chaos (`npx mcpflow chaos flows/disaster-recovery.ts`) ---------------------------------
-
-const SERVERS = ["communication-hub", "prometheus-monitoring", "kubernetes", "docker", "desktop-commander", "s3-storage"] as const
-
-/** The sandbox as fake-server definitions; the first carries the sent messages as its snapshot. */
-const definitions = (options: SandboxOptions) =>
-  Effect.gen(function*() {
-    const sandbox = yield* makeSandbox(options)
-    return SERVERS.map((key, i): Definition => {
-      const def = definitionOf(sandbox.servers[key]!)
-      if (def === undefined) throw new Error(`the sandbox did not make ${key}`)
-      return i === 0 ? { ...def, snapshot: Ref.get(sandbox.state.sent) } : def
-    })
-  })
-
-type Run = Omit<FlowRunResult<typeof Output.Type, unknown>, "violations">
-
-const sentOf = (run: Run): ReadonlyArray<SentMessage> => run.snapshots["communication-hub"] as ReadonlyArray<SentMessage>
-const reportsOf = (run: Run) =>
-  sentOf(run).flatMap((m) => {
-    const message = String(m.args.message)
-    return (m.tool === "send_notification" && message.startsWith("Disaster recovery completed")) ||
-        (m.tool === "send_alert" && message.startsWith("Disaster recovery workflow failed to report"))
-      ? [message]
-      : []
-  })
-const faultedOn = (run: Run, tool: string) =>
-  run.log.some((i) => i.server === "communication-hub" && (i.tool === tool || i.tool === "(connect)"))
-/** The transport delivered a request twice: the server ran it twice, whatever the flow did. */
-const duplicatedOn = (run: Run, tool: string) =>
-  run.log.some((i) => i.server === "communication-hub" && i.tool === tool && i.kind === "DuplicateMessage")
-const argsOf = (args: string): Readonly<Record<string, unknown>> => JSON.parse(args) as Readonly<Record<string, unknown>>
-
-/** The recovery action's calls, by incident type. */
-const recoveryCalls = (run: Run) =>
-  run.sent.filter((c) => {
-    const args = argsOf(c.args)
-    return (c.server === "kubernetes" && c.tool === "kubectl_apply") ||
-      (c.server === "desktop-commander" && String(args.command).startsWith("kubectl patch"))
-  })
-
-const invariants = (options: SandboxOptions): ReadonlyArray<FlowInvariant<typeof Output.Type, unknown>> => [
-  {
-    name: "the status report is always sent; twice (notification, then the alert fallback) only when the notification's fate was unknown",
-    holds: (run) => {
-      const reports = reportsOf(run)
-      const notifications = run.sent.filter((c) => c.server === "communication-hub" && c.tool === "send_notification")
-      if (reports.length === 0) return faultedOn(run, "send_notification") && faultedOn(run, "send_alert")
-      return reports.length === 1 || duplicatedOn(run, "send_notification") || duplicatedOn(run, "send_alert") ||
-        (reports.length === 2 && notifications.every((c) => c.end !== "answered"))
-    },
-    detail: (run) => `reports ${JSON.stringify(reportsOf(run))}; outcome ${run.outcome._tag}`
-  },
-  {
-    name: "the report says \"with issues\" when any recovery action failed (and the run fails with RecoveryIncomplete)",
-    holds: (run) => {
-      const report = reportsOf(run)[0]
-      const incomplete = run.outcome._tag === "Failure" && run.outcome.error instanceof RecoveryIncomplete
-      const failingAction = (options.failingCommands ?? []).some((c) => c.startsWith("kubectl patch"))
-      return (!failingAction || incomplete) && (!incomplete || report === undefined || report.includes("completed with issues"))
-    },
-    detail: (run) =>
-      `outcome ${run.outcome._tag === "Failure" ? String(run.outcome.error) : run.outcome._tag}; report ${JSON.stringify(reportsOf(run))}`
-  },
-  {
-    name: "a report of success comes only from a successful run whose recovery action answered",
-    holds: (run) => {
-      const report = reportsOf(run)[0]
-      const success = report !== undefined && report.includes("completed successfully")
-      return run.outcome._tag === "Success"
-        ? success && recoveryCalls(run).some((c) => c.end === "answered")
-        : !success || !(run.outcome._tag === "Failure" && run.outcome.error instanceof RecoveryIncomplete)
-    },
-    detail: (run) =>
-      `outcome ${run.outcome._tag === "Failure" ? String(run.outcome.error) : run.outcome._tag}; report ${JSON.stringify(reportsOf(run))}`
-  },
-  {
-    name: "one escalation alert at most, critical and paging",
-    holds: (run) => {
-      const escalations = sentOf(run).filter((m) => m.tool === "send_alert" && String(m.args.message).startsWith("Disaster recovery initiated"))
-      return (escalations.length <= 1 || duplicatedOn(run, "send_alert")) && escalations.every((m) => m.args.severity === "critical" && m.args.escalation_policy === "critical")
-    }
-  },
-  {
-    name: "the run ends in success or a typed failure after the report",
-    holds: (run) =>
-      run.outcome._tag === "Success" ||
-      (run.outcome._tag === "Failure" && typeof run.outcome.error === "object" && run.outcome.error !== null && "_tag" in run.outcome.error)
-  }
-]
-
-/**
- * The chaos suite on the sandbox (with `options`, e.g. a failover command that fails): the
- * servers as fake-server definitions, the sent messages as the snapshot, and the recovery's
- * invariants.
- *
- * @example
- * ```ts
- * const report = yield* Chaos.checkFlow(disasterRecovery, { input: { incident: "database_failure" }, ...chaosSuite({ failingCommands: ["kubectl patch"] }), runs: 100 })
- * ```
- */
-export const chaosSuite = (options: SandboxOptions = {}) => ({
-  servers: definitions(options),
-  invariants: invariants(options),
-  deadline: "6 hours" as const
-})
-
-/** What `npx mcpflow chaos flows/disaster-recovery.ts` checks. */
-export const chaos: ChaosSuite = { ...chaosSuite(), input: {} }
-
 
 /** The built-in sandbox: fake prometheus-monitoring, communication-hub, kubernetes, docker, desktop-commander and s3-storage servers. */
 export const sandbox = Effect.map(

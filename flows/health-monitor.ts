@@ -33,18 +33,15 @@
  * npx tsx flows/health-monitor.ts --json                                    # one JSON event per line
  * npx tsx flows/health-monitor.ts --config .mcp.json                        # real servers
  * npx mcpflow plan flows/health-monitor.ts                                  # its structure, without calling anything
- * npx vitest run test/flows/health-monitor.test.ts                          # sandbox runs and the chaos suite
+ * npx vitest run test/flows/health-monitor.test.ts                          # sandbox runs and the chaos suite (health-monitor.chaos.ts)
  * ```
  * @module
  */
 import { Duration, Effect, Option, Ref, Result, Schema } from "effect"
 import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
 import type { McpflowToolError, McpGateway } from "../dsl/index.ts"
-import type { FakeServer, Injector } from "../chaos/index.ts"
-import type { FlowInvariant } from "../chaos/FlowCheck.ts"
-import type { ChaosSuite } from "../chaos/Runner.ts"
 import { main } from "../src/app/run/FlowFile.ts"
-import { type ClusterState, definitionOf, makeSandbox, type SandboxOptions, type SentMessage } from "./sandbox/index.ts"
+import { type ClusterState, makeSandbox } from "./sandbox/index.ts"
 import { CommunicationHub, DesktopCommander } from "./servers/cicd.ts"
 import { PositiveInt } from "./servers/common.ts"
 import { Docker, Kubernetes } from "./servers/deploy.ts"
@@ -378,149 +375,3 @@ export const sandbox = Effect.gen(function*() {
 })
 
 main(import.meta, healthMonitor, { sandbox })
-
-// -----------------------------------------------------------------------------
-// Chaos: its fakes, invariants and settings (`npx mcpflow chaos flows/health-monitor.ts`)
-// -----------------------------------------------------------------------------
-
-/**
- * The round an alert or notification names (`[round 2] …`).
- *
- * @example
- * ```ts
- * roundOf({ server: "communication-hub", tool: "send_alert", id: "a1", args: { message: "[round 2] x" } }) // => 2
- * ```
- */
-export const roundOf = (m: SentMessage): number => Number(/^\[round (\d+)\]/.exec(String(m.args.message))?.[1] ?? NaN)
-
-
-const CHAOS_SERVERS = ["communication-hub", "docker", "kubernetes", "prometheus-monitoring", "desktop-commander"] as const
-
-interface Snapshot {
-  readonly sent: ReadonlyArray<SentMessage>
-  readonly cluster: ClusterState
-}
-
-/**
- * The sandbox's fakes as chaos definitions (fresh state per run, `prepare`d; the first carries
- * the snapshot the invariants read: what the hub received, and the cluster).
- *
- * @example
- * ```ts
- * yield* Chaos.checkFlow(healthMonitor, { input: { rounds: 3 }, servers: chaosServers({ unhealthyServices: ["app"] }), invariants: chaosInvariants({ unhealthy: ["prometheus-monitoring"], rounds: 3 }) })
- * ```
- */
-export const chaosServers = (options: SandboxOptions, prepare: (s: ClusterState) => ClusterState = (s) => s) =>
-  Effect.gen(function*() {
-    const sandbox = yield* makeSandbox(options)
-    yield* Ref.update(sandbox.state.cluster, prepare)
-    const snapshot: Effect.Effect<Snapshot> = Effect.all({ sent: Ref.get(sandbox.state.sent), cluster: Ref.get(sandbox.state.cluster) })
-    return CHAOS_SERVERS.map((key, i): FakeServer.Definition => {
-      const def = definitionOf(sandbox.servers[key]!)
-      if (def === undefined) throw new Error(`the sandbox did not make ${key}`)
-      return i === 0 ? { ...def, snapshot } : def
-    })
-  })
-
-type MonitorOutput = typeof Output.Type
-type Run = Parameters<FlowInvariant<MonitorOutput, unknown>["holds"]>[0]
-const snapshotOf = (run: Run): Snapshot => run.snapshots["communication-hub"] as Snapshot
-const faultedOn = (run: Run, server: string, tool: string) => run.log.some((i) => i.server === server && (i.tool === tool || i.tool === "(connect)"))
-const sentMessage = (call: Injector.SentCall) => String((JSON.parse(call.args) as { readonly message?: unknown }).message)
-const about = (message: string, round: number, server: string) =>
-  message.startsWith(`[round ${round}] `) && (message.includes(` ${server}:`) || message.includes(` ${server} is `))
-/**
- * The alerts (notifications) the flow sent about a server in a round: client-side sends, except
- * those the server refused (nothing happened; a retry may follow). A message duplicated in
- * transit is one send: what the hub then does with two copies is the hub's deduplication.
- */
-const sends = (run: Run, tool: string, round: number, server: string) =>
-  run.sent.filter((c) => c.server === "communication-hub" && c.tool === tool && c.end !== "refused" && about(sentMessage(c), round, server))
-const alertsFor = (run: Run, round: number, server: string) => sends(run, "send_alert", round, server)
-const notificationsFor = (run: Run, round: number, server: string) => sends(run, "send_notification", round, server)
-/** The alerts the hub received about a server in a round. */
-const received = (run: Run, round: number, server: string) =>
-  snapshotOf(run).sent.filter((m) => m.tool === "send_alert" && about(String(m.args.message), round, server))
-const has = (run: Run, tag: "StepStarted" | "StepSucceeded" | "StepFailed" | "StepSkipped", path: string) =>
-  run.events.some((e) => e._tag === tag && e.path === path && (e._tag !== "StepFailed" || !e.interrupted))
-
-const roundsOf = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
-const SERVERS = monitors.map((m) => m.server)
-
-/** Each (round, server) whose check ran. */
-const checked = (run: Run, rounds: number) =>
-  roundsOf(rounds).flatMap((round) => SERVERS.filter((s) => has(run, "StepStarted", `round ${round}/${s}/check`)).map((server) => ({ round, server })))
-
-/**
- * What must hold whatever the faults, for a run of `rounds` rounds where the servers in
- * `unhealthy` really are unhealthy (and no recovery fixes them): at most one alert or
- * notification per server per round; every unhealthy or failed check leads to exactly one alert
- * in its round, or to a verified recovery; a really unhealthy server is alerted about in every
- * round; a successful run ran every round, and a failed one failed only for an undelivered alert.
- *
- * @example
- * ```ts
- * chaosInvariants({ unhealthy: ["prometheus-monitoring"], rounds: 3 }).length // => 4
- * ```
- */
-export const chaosInvariants = (options: { readonly unhealthy: ReadonlyArray<string>; readonly rounds: number }): ReadonlyArray<FlowInvariant<MonitorOutput, unknown>> => [
-  {
-    name: "the flow never sends more than one alert or notification per server per round",
-    holds: (run) => checked(run, options.rounds).every(({ round, server }) => alertsFor(run, round, server).length <= 1 && notificationsFor(run, round, server).length <= 1),
-    detail: (run) => JSON.stringify(run.sent.filter((c) => c.server === "communication-hub").map((c) => `${sentMessage(c).slice(0, 60)}: ${c.end}`))
-  },
-  {
-    name: "every unhealthy or failed check leads to exactly one alert in that round, or to a verified recovery",
-    holds: (run) =>
-      checked(run, options.rounds).every(({ round, server }) => {
-        const at = `round ${round}/${server}`
-        const bad = has(run, "StepFailed", `${at}/check`) || has(run, "StepStarted", `${at}/recover`)
-        const alerts = alertsFor(run, round, server).length
-        if (!bad) return alerts === 0 && notificationsFor(run, round, server).length === 0
-        if (has(run, "StepStarted", `${at}/notify`)) return alerts === 0 && has(run, "StepSucceeded", `${at}/recover/recheck`)
-        return alerts === 1 || (alerts === 0 && faultedOn(run, "communication-hub", "send_alert")) ||
-          // The round was cut short (the run hung or was interrupted before the alert).
-          !has(run, "StepSucceeded", at)
-      }),
-    detail: (run) => `${checked(run, options.rounds).length} checks; sent: ${JSON.stringify(snapshotOf(run).sent.map((m) => m.args.message))}`
-  },
-  {
-    name: "a server that is really unhealthy is alerted about in every round (unless the alert itself was faulted)",
-    holds: (run) =>
-      options.unhealthy.every((server) =>
-        roundsOf(options.rounds).filter((r) => has(run, "StepSucceeded", `round ${r}/${server}`)).every((r) =>
-          received(run, r, server).length >= 1 || faultedOn(run, "communication-hub", "send_alert")
-        )
-      )
-  },
-  {
-    name: "a successful run ran every round; it fails only because an alert could not be sent",
-    holds: (run) =>
-      run.outcome._tag === "Success"
-        ? run.outcome.value.checks === options.rounds * SERVERS.length
-        : run.outcome._tag !== "Failure" ||
-          ((run.outcome.error as { readonly _tag?: string })._tag === "AlertsUndelivered" && faultedOn(run, "communication-hub", "send_alert")),
-    detail: (run) => String(run.outcome._tag === "Failure" ? JSON.stringify(run.outcome.error) : run.outcome._tag)
-  }
-]
-
-/** Each restart and each scale is a deliberate action of its round: its own request. */
-export const chaosRequestKey = (call: Injector.SentCall): string => (call.server === "desktop-commander" ? `${call.args}#${call.call}` : call.args)
-
-/**
- * The chaos suite of `npx mcpflow chaos flows/health-monitor.ts`: 3 rounds 30 s apart on a
- * healthy sandbox. The vitest suite also passes {@link chaosRequestKey}, which `ChaosSuite`
- * cannot carry yet.
- *
- * @example
- * ```ts
- * chaos.input // => { rounds: 3, intervalSeconds: 30 }
- * ```
- */
-export const chaos: ChaosSuite = {
-  servers: chaosServers({}),
-  input: { rounds: 3, intervalSeconds: 30 },
-  invariants: chaosInvariants({ unhealthy: [], rounds: 3 }),
-  deadline: "2 hours",
-  runs: 160
-}

@@ -35,17 +35,14 @@
  * npx tsx flows/ml-pipeline.ts --json                                  # one JSON event per line
  * npx tsx flows/ml-pipeline.ts --config .mcp.json                      # real servers
  * npx mcpflow plan flows/ml-pipeline.ts                                # its structure, without calling anything
- * npx vitest run test/flows/ml-pipeline.test.ts                        # sandbox runs and the chaos suite
+ * npx vitest run test/flows/ml-pipeline.test.ts                        # sandbox runs and the chaos suite (ml-pipeline.chaos.ts)
  * ```
  * @module
  */
 import { DateTime, Duration, Effect, Option, Ref, Result, Schedule, Schema } from "effect"
 import { Flow, parallel, step } from "../dsl/flow/index.ts"
-import type { FakeServer, Injector } from "../chaos/index.ts"
-import type { FlowInvariant } from "../chaos/FlowCheck.ts"
-import type { ChaosSuite } from "../chaos/Runner.ts"
 import { main } from "../src/app/run/FlowFile.ts"
-import { definitionOf, makeSandbox, type MlState, type SandboxOptions, sandboxServers } from "./sandbox/index.ts"
+import { sandboxServers } from "./sandbox/index.ts"
 import { PositiveInt, Ratio } from "./servers/common.ts"
 import { Compute, Data, Integration, Notification, Security, Storage, type TrainingJob } from "./servers/ml.ts"
 
@@ -491,126 +488,3 @@ export const sandbox = Effect.map(sandboxServers(), (all) =>
   Object.fromEntries(["data", "compute", "storage", "integration", "security", "notification"].map((key) => [key, all[key]!])))
 
 main(import.meta, mlPipeline, { sandbox })
-
-// -----------------------------------------------------------------------------
-// Chaos: its fakes, invariants and settings (`npx mcpflow chaos flows/ml-pipeline.ts`)
-// -----------------------------------------------------------------------------
-
-const DEFAULT_SERVING_URL = "https://ml-serving.internal/deployments"
-
-const CHAOS_SERVERS = ["data", "compute", "storage", "integration", "security", "notification"] as const
-
-/**
- * The sandbox's six ML fakes as chaos definitions (fresh state per run; the first carries the
- * state snapshot the invariants read).
- *
- * @example
- * ```ts
- * yield* Chaos.checkFlow(mlPipeline, { input: {}, servers: chaosServers({ trainingFailsAt: 50 }), invariants: chaosInvariants })
- * ```
- */
-export const chaosServers = (options: SandboxOptions) =>
-  Effect.gen(function*() {
-    const sandbox = yield* makeSandbox(options)
-    const snapshot: Effect.Effect<MlState> = Ref.get(sandbox.state.ml)
-    return CHAOS_SERVERS.map((key, i): FakeServer.Definition => {
-      const def = definitionOf(sandbox.servers[key]!)
-      if (def === undefined) throw new Error(`the sandbox did not make ${key}`)
-      return i === 0 ? { ...def, snapshot } : def
-    })
-  })
-
-type PipelineOutput = typeof Output.Type
-type Run = Parameters<FlowInvariant<PipelineOutput, unknown>["holds"]>[0]
-
-const stateOf = (run: Run): MlState => run.snapshots["data"] as MlState
-const argsOf = (call: Injector.SentCall): Readonly<Record<string, unknown>> => JSON.parse(call.args) as Readonly<Record<string, unknown>>
-const sentTo = (run: Run, server: string, tool: string) => run.sent.filter((c) => c.server === server && c.tool === tool)
-const faultedOn = (run: Run, server: string, tool: string) => run.log.some((i) => i.server === server && (i.tool === tool || i.tool === "(connect)"))
-const deploymentsOf = (run: Run) => (stateOf(run).requests ?? []).filter((r) => r.method === "POST" && r.url === DEFAULT_SERVING_URL)
-const failureMessages = (run: Run) =>
-  sentTo(run, "notification", "send_slack").filter((c) => c.end !== "refused" && String(argsOf(c).message).startsWith("ML pipeline for"))
-
-/**
- * What must hold whatever the faults: no deployment without a completed training and a
- * successful export, one job and one deployment at most, a successful run deployed and sent no
- * failure message, a failed one sent exactly one, and every failure is typed.
- *
- * @example
- * ```ts
- * chaosInvariants.map((i) => i.name)
- * ```
- */
-export const chaosInvariants: ReadonlyArray<FlowInvariant<PipelineOutput, unknown>> = [
-  {
-    name: "a model is never deployed unless training completed and the export succeeded",
-    holds: (run) =>
-      deploymentsOf(run).every((d) => {
-        const completed = [...stateOf(run).jobs.values()].some((j) => j.started_at + j.duration_ms <= d.at)
-        const exported = sentTo(run, "compute", "model_export").some((c) => c.end === "answered" && c.atMs <= d.at)
-        const stored = sentTo(run, "storage", "upload_file").some((c) => String(argsOf(c).path).startsWith("/models/") && c.atMs <= d.at)
-        return completed && exported && stored
-      }),
-    detail: (run) => `deployments at ${deploymentsOf(run).map((d) => d.at).join(", ")}; calls: ${run.sent.map((c) => `${c.server}.${c.tool}@${c.atMs}:${c.end}`).join(", ")}`
-  },
-  {
-    name: "at most one training job and at most one deployment per run",
-    holds: (run) => stateOf(run).jobs.size <= 1 && deploymentsOf(run).length <= 1,
-    detail: (run) => `jobs ${stateOf(run).jobs.size}, deployments ${deploymentsOf(run).length}`
-  },
-  {
-    name: "a successful run deployed exactly once the stored model, and sent no failure message",
-    holds: (run) =>
-      run.outcome._tag !== "Success" ||
-      (deploymentsOf(run).length === 1 && stateOf(run).files.has("/models/recommendation_v2.1/model.onnx") && failureMessages(run).length === 0)
-  },
-  {
-    name: "a failed run sends exactly one failure message (unless that message was faulted)",
-    holds: (run) => {
-      if (run.outcome._tag === "Success") return true
-      const n = failureMessages(run).length
-      return n === 1 || (n === 0 && faultedOn(run, "notification", "send_slack"))
-    },
-    detail: (run) => `outcome ${run.outcome._tag}; failure messages ${failureMessages(run).length}`
-  },
-  {
-    name: "the run fails with a typed cause",
-    holds: (run) =>
-      run.outcome._tag !== "Failure" || (typeof run.outcome.error === "object" && run.outcome.error !== null && "_tag" in run.outcome.error),
-    detail: (run) => String(run.outcome._tag === "Failure" ? run.outcome.error : run.outcome._tag)
-  }
-]
-
-/**
- * Requests that are safe to send again, each its own request for `no-duplicate-request`: a
- * revoke (revoking twice is revoking), and the calls that carry an idempotency key (the training
- * job, the deployment), which the servers answer once. The invariants above check the effects
- * themselves: one job, one deployment.
- */
-export const chaosRequestKey = (call: Injector.SentCall): string => {
-  const args = argsOf(call)
-  const safe = (call.server === "integration" && call.tool === "api_key_mgmt" && args.action === "revoke") ||
-    (call.server === "compute" && call.tool === "train_model" && typeof args.idempotency_key === "string") ||
-    (call.server === "integration" && call.tool === "rest_call" && typeof args.headers === "object" && args.headers !== null &&
-      "Idempotency-Key" in args.headers)
-  return safe ? `${call.args}#${call.call}` : call.args
-}
-
-/**
- * The chaos suite of `npx mcpflow chaos flows/ml-pipeline.ts`: the fakes, the invariants, and
- * independent faults on 30 % of the calls they target (the revocation outlasts those; a longer
- * outage of the undo path is reported as `CompensationsFailed`). The vitest suite also passes
- * {@link chaosRequestKey}, which `ChaosSuite` cannot carry yet.
- *
- * @example
- * ```ts
- * chaos.invariants?.length // => 5
- * ```
- */
-export const chaos: ChaosSuite = {
-  servers: chaosServers({}),
-  invariants: chaosInvariants,
-  deadline: "2 hours",
-  runs: 200,
-  faults: { rate: 0.3, windows: false }
-}

@@ -44,7 +44,6 @@ export type { SentMessage } from "./notifications.ts"
 export type { OnboardingState } from "./onboarding.ts"
 export type { SandboxOptions } from "./options.ts"
 export type { StoredObject } from "./storage.ts"
-export { definitionOf } from "./support.ts"
 
 /**
  * A running sandbox: the server configs by key, and its state (read it to check invariants

@@ -84,7 +84,8 @@ export const Ids = {
 export const refuse = (text: string): Effect.Effect<never, ToolRefusal> => Effect.fail(new ToolRefusal({ text }))
 
 /**
- * A fake server labelled as the sandbox.
+ * A fake server labelled as the sandbox (built from a definition, so a chaos run can rebuild it
+ * with its injector: `FakeServer.definitionOf`, `FlowFacts.definitions`).
  *
  * @example
  * ```ts
@@ -93,23 +94,8 @@ export const refuse = (text: string): Effect.Effect<never, ToolRefusal> => Effec
  */
 export const sandboxServer = (key: string, handlers: ReadonlyArray<ToolHandler>): Effect.Effect<InProcessServerConfig> => {
   const definition: FakeServer.Definition = { key, handlers, options: { name: `${key} (sandbox)`, version: "1.0.0-sandbox" } }
-  return FakeServer.fromDefinition(definition).pipe(Effect.tap((config) => Effect.sync(() => void definitions.set(config, definition))))
+  return FakeServer.fromDefinition(definition)
 }
-
-const definitions = new WeakMap<InProcessServerConfig, FakeServer.Definition>()
-
-/**
- * The fake-server definition a sandbox server was made from (its key and handlers, over the
- * same state), so a chaos check (`Chaos.check({ servers })`) can rebuild it with a fault
- * injector; `undefined` for a config the sandbox did not make.
- *
- * @example
- * ```ts
- * const { servers, state } = yield* makeSandbox()
- * const defs = Object.values(servers).flatMap((c) => definitionOf(c) ?? [])
- * ```
- */
-export const definitionOf = (config: InProcessServerConfig): FakeServer.Definition | undefined => definitions.get(config)
 
 /**
  * A small deterministic hash of a string (to vary fake data by input without randomness).

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { Chaos, FakeServer, Fault, Injector, Models } from "../../chaos/index.ts"
+import { Chaos, ChaosRunner, FakeServer, Fault, Injector, Models } from "../../chaos/index.ts"
 import type { McpflowToolError } from "../../dsl/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import { InventoryApi, Payment, sagaServers } from "./support.ts"
@@ -54,6 +54,29 @@ describe("each fault kind, as the caller sees it through the real gateway", () =
         assert.deepStrictEqual(run.log.map((i) => i.kind), [fault._tag])
       }))
   }
+
+  it("every kind of the catalogue has one description (Fault.byKind) and a case above", () => {
+    const tags = Fault.Fault.members.map((m) => m.fields._tag.schema.literal as string)
+    assert.deepStrictEqual([...Fault.kinds].sort(), [...tags].sort(), "Fault.kinds lists every kind of the Fault schema")
+    assert.deepStrictEqual([...new Set(cases.map(([, f]) => f._tag))].sort(), [...Fault.kinds].sort(), "a gateway case per kind")
+    const flags = new Set<string>()
+    for (const kind of Fault.kinds) {
+      const d = Fault.byKind[kind]
+      assert.isNotEmpty(d.does, kind)
+      assert.isNotEmpty(d.callerSees, kind)
+      assert.include(["handler", "transport", "connection"], d.injectedAt, kind)
+      for (const name of [d.flag, ...d.aliases]) {
+        assert.isFalse(flags.has(name), `${name} names one kind`)
+        flags.add(name)
+        assert.deepStrictEqual(ChaosRunner.parseKinds(name), { ok: true, kinds: [kind] }, name)
+      }
+    }
+    for (const [, fault] of cases) {
+      const line = Fault.describe(fault)
+      assert.isTrue(line.startsWith(`${fault._tag}`) && line.includes(Fault.paramsOf(fault)), line)
+    }
+    assert.strictEqual(Fault.describe(Fault.serverDown("payment", 1_000, 5_000)), "ServerDown(down [1000ms, 6000ms)) @ payment rate 1")
+  })
 
   it.effect("RateLimited carries retryAfterMs parsed by the gateway", () =>
     Effect.gen(function*() {

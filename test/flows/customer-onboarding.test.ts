@@ -10,10 +10,10 @@ import { chaosSeed } from "../../chaos/vitest.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import { Chaos, Fault } from "../../chaos/index.ts"
+import { Chaos, Fault, FlowFacts } from "../../chaos/index.ts"
 import { Flow, FlowEngine, type FlowEvent, FlowEvents } from "../../dsl/flow/index.ts"
 import customerOnboarding, { OutcomeUnknown, ValidationFailed } from "../../flows/customer-onboarding.ts"
-import { definitionOf, makeSandbox, type OnboardingState } from "../../flows/sandbox/index.ts"
+import { makeSandbox, type OnboardingState } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 const SERVERS = ["compliance_server", "finance_server", "ops_server", "communication_server"] as const
@@ -128,13 +128,8 @@ describe("customer-onboarding on the sandbox", () => {
 // Chaos
 // -----------------------------------------------------------------------------
 
-const definitions = Effect.gen(function*() {
-  const sandbox = yield* makeSandbox()
-  return SERVERS.map((key, i) => {
-    const def = definitionOf(sandbox.servers[key]!)!
-    return i === 0 ? { ...def, snapshot: Ref.get(sandbox.state.onboarding) } : def
-  })
-})
+const definitions = Effect.flatMap(makeSandbox(), (sandbox) =>
+  FlowFacts.definitions(sandbox.servers, SERVERS, { compliance_server: Ref.get(sandbox.state.onboarding) }))
 
 const chaosSpec = (input: Input): Chaos.Spec<Onboarded, unknown> => ({
   servers: definitions,

@@ -11,10 +11,10 @@ import { chaosSeed } from "../../chaos/vitest.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import { Chaos, Fault } from "../../chaos/index.ts"
+import { Chaos, Fault, FlowFacts } from "../../chaos/index.ts"
 import { Flow, FlowEngine } from "../../dsl/flow/index.ts"
 import deploymentEvents, { DeploymentFailed } from "../../flows/deployment-events.ts"
-import { type ClusterState, definitionOf, makeSandbox, type SandboxOptions, type SentMessage } from "../../flows/sandbox/index.ts"
+import { type ClusterState, makeSandbox, type SandboxOptions, type SentMessage } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 const SERVERS = ["kubernetes", "communication-hub", "docker", "prometheus-monitoring", "s3-storage", "slack-notifications", "azure-devops"] as const
@@ -139,15 +139,11 @@ describe("deployment-events on the sandbox", () => {
 // -----------------------------------------------------------------------------
 
 const definitions = (options: SandboxOptions) =>
-  Effect.gen(function*() {
-    const sandbox = yield* makeSandbox(options)
-    return SERVERS.map((key) => {
-      const def = definitionOf(sandbox.servers[key]!)!
-      if (key === "kubernetes") return { ...def, snapshot: Ref.get(sandbox.state.cluster) }
-      if (key === "communication-hub") return { ...def, snapshot: Ref.get(sandbox.state.sent) }
-      return def
-    })
-  })
+  Effect.flatMap(makeSandbox(options), (sandbox) =>
+    FlowFacts.definitions(sandbox.servers, SERVERS, {
+      kubernetes: Ref.get(sandbox.state.cluster),
+      "communication-hub": Ref.get(sandbox.state.sent)
+    }))
 
 const chaosSpec = (input: Input, options: SandboxOptions = {}): Chaos.Spec<Deployed, unknown> => ({
   servers: definitions(options),

@@ -11,15 +11,8 @@ import { Cause, Clock, Effect, Exit, Fiber, Ref } from "effect"
 import { Chaos, Fault } from "../../chaos/index.ts"
 import { chaosIt } from "../../chaos/vitest.ts"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
-import mlPipeline, {
-  AuthorizationDenied,
-  chaosInvariants,
-  chaosRequestKey,
-  chaosServers,
-  ModelRejected,
-  TrainingFailed,
-  TrainingTimedOut
-} from "../../flows/ml-pipeline.ts"
+import { chaosInvariants, chaosRequestKey, chaosServers } from "../../flows/ml-pipeline.chaos.ts"
+import mlPipeline, { AuthorizationDenied, ModelRejected, TrainingFailed, TrainingTimedOut } from "../../flows/ml-pipeline.ts"
 import { makeSandbox, type SandboxOptions } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 

@@ -10,10 +10,10 @@ import { chaosSeed } from "../../chaos/vitest.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import { Chaos, Fault, type Injector } from "../../chaos/index.ts"
+import { Chaos, Fault, FlowFacts } from "../../chaos/index.ts"
 import { Flow, FlowEngine } from "../../dsl/flow/index.ts"
 import orderSaga, { chargeKey, OrderAlreadyCharged, OutcomeUnknown } from "../../flows/order-saga.ts"
-import { type CommerceState, definitionOf, makeSandbox } from "../../flows/sandbox/index.ts"
+import { type CommerceState, makeSandbox } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 const SERVERS = ["inventory_server", "payment_server", "logistics_server", "crm_server"] as const
@@ -166,17 +166,11 @@ describe("order-saga on the sandbox", () => {
 // -----------------------------------------------------------------------------
 
 /** The saga's sandbox servers as fake-server definitions, with the commerce state as a snapshot. */
-const definitions = Effect.gen(function*() {
-  const sandbox = yield* makeSandbox()
-  return SERVERS.map((key, i) => {
-    const def = definitionOf(sandbox.servers[key]!)!
-    return i === 0 ? { ...def, snapshot: Ref.get(sandbox.state.commerce) } : def
-  })
-})
+const definitions = Effect.flatMap(makeSandbox(), (sandbox) =>
+  FlowFacts.definitions(sandbox.servers, SERVERS, { inventory_server: Ref.get(sandbox.state.commerce) }))
 
 /** A charge carrying an idempotency key is deduplicated by the server: each send is its own request for `no-duplicate-request`. */
-const requestKey = (c: Injector.SentCall): string =>
-  c.tool === "charge_card" && (JSON.parse(c.args) as { readonly idempotency_key?: string }).idempotency_key !== undefined ? `keyed #${c.call}` : c.args
+const requestKey = FlowFacts.requestKeyWhere((c, args) => c.tool === "charge_card" && args.idempotency_key !== undefined)
 
 const chaosSpec = (input: Input): Chaos.Spec<Done, unknown> => ({
   servers: definitions,

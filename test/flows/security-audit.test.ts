@@ -9,10 +9,10 @@ import { chaosSeed } from "../../chaos/vitest.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import { Arbitraries, Chaos, Fault } from "../../chaos/index.ts"
+import { Arbitraries, Chaos, Fault, FlowFacts } from "../../chaos/index.ts"
 import { Flow, type FlowEvent, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import securityAudit, { AuditUnavailable } from "../../flows/security-audit.ts"
-import { definitionOf, makeSandbox, type SandboxOptions, type SentMessage } from "../../flows/sandbox/index.ts"
+import { makeSandbox, type SandboxOptions, type SentMessage } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 
@@ -141,10 +141,7 @@ describe("security-audit on the sandbox", () => {
       const spec = chaosSpec({ path: "src/'; rm -rf / #", image: "app:latest" })
       const run = yield* Chaos.runOnce(spec, Fault.plan(1, [Fault.serverDown("security-scanner.*", 0, 3_600_000)]))
       assert.strictEqual(run.outcome._tag, "Success")
-      const commands = run.sent
-        .filter((c) => c.server === "desktop-commander")
-        .map((c) => (JSON.parse(c.args) as { readonly command: string }).command)
-        .sort()
+      const commands = FlowFacts.callsTo(run, "desktop-commander.*").map((c) => String(FlowFacts.argsOf(c).command)).sort()
       assert.deepStrictEqual(commands, [
         `bandit -r 'src/'\\''; rm -rf / #' -f json`,
         `npm audit --json --prefix '.'`,
@@ -161,13 +158,8 @@ describe("security-audit on the sandbox", () => {
 
 /** The flow's sandbox servers as fake-server definitions (the chaos harness adds its injector), with the sent-message log as a snapshot. */
 const definitions = (options: SandboxOptions = {}) =>
-  Effect.gen(function*() {
-    const sandbox = yield* makeSandbox(options)
-    return SERVERS.map((key, i) => {
-      const def = definitionOf(sandbox.servers[key]!)!
-      return i === 0 ? { ...def, snapshot: Ref.get(sandbox.state.sent) } : def
-    })
-  })
+  Effect.flatMap(makeSandbox(options), (sandbox) =>
+    FlowFacts.definitions(sandbox.servers, SERVERS, { "security-scanner": Ref.get(sandbox.state.sent) }))
 
 const chaosSpec = (input: Input, options: SandboxOptions = {}): Chaos.Spec<Report, unknown> => ({
   servers: definitions(options),
@@ -209,9 +201,8 @@ const invariants: ReadonlyArray<Chaos.Invariant<Report, unknown>> = [
     holds: (run) => {
       if (run.outcome._tag !== "Success") return true
       return run.outcome.value.scanners.every((s) => {
-        const commanded = run.sent.some((c) =>
-          c.server === "desktop-commander" && c.end === "answered" && (JSON.parse(c.args) as { command: string }).command.startsWith(COMMAND[s.scanner])
-        )
+        const commanded = FlowFacts.callsTo(run, "desktop-commander.*", (args) => String(args.command).startsWith(COMMAND[s.scanner]))
+          .some((c) => c.end === "answered")
         switch (s.servedBy) {
           case "security-scanner":
             return answered(run, "security-scanner", SCANNER_TOOL[s.scanner])
@@ -278,7 +269,7 @@ describe("security-audit chaos", () => {
       const commanderAnswers: Chaos.Invariant<Report, unknown> = {
         name: "when desktop-commander answered every scan, the report is produced through it",
         holds: (run) => {
-          const scans = run.sent.filter((c) => c.server === "desktop-commander")
+          const scans = FlowFacts.callsTo(run, "desktop-commander.*")
           const allAnswered = scans.length >= 5 && scans.every((c) => c.end === "answered") &&
             run.log.every((i) => i.server !== "desktop-commander")
           return !allAnswered ||

@@ -1,0 +1,102 @@
+/**
+ * The invariants every chaos run checks (see `Check.ts`): a typed outcome, no hang, the
+ * allowlist, concurrency bounds, and no duplicated non-idempotent request.
+ *
+ * @example
+ * ```ts
+ * const violations = BuiltInInvariants.violations(spec, run, nonIdempotent, deadlineMs)
+ * ```
+ * @module
+ */
+import { matchesAllowlist } from "../src/runtime/gateway/Allowlist.ts"
+import * as F from "./Fault.ts"
+import type * as Injector from "./Injector.ts"
+import type { RunResult, Spec, Violation } from "./RunSpec.ts"
+
+/**
+ * The built-in invariants of a run that did not hold: `typed-outcome`, `never-hangs`,
+ * `allowlist` (with `spec.allow`), `concurrency` (with `spec.maxConcurrency`) and
+ * `no-duplicate-request` over the `nonIdempotent` tools (`server.tool`).
+ *
+ * @example
+ * ```ts
+ * BuiltInInvariants.violations(spec, run, new Set(["payment.charge"]), 3_600_000)
+ * ```
+ */
+export const violations = <A, E>(
+  spec: Spec<A, E>,
+  run: Omit<RunResult<A, E>, "violations">,
+  nonIdempotent: ReadonlySet<string>,
+  deadlineMs: number
+): Array<Violation> => {
+  const out: Array<Violation> = []
+  const o = run.outcome
+  if (o._tag === "Defect") out.push({ invariant: "typed-outcome", detail: `the program died: ${o.cause.split("\n")[0]}` })
+  if (o._tag === "Interrupted") out.push({ invariant: "typed-outcome", detail: "the program was interrupted" })
+  if (o._tag === "Hang") {
+    out.push({
+      invariant: "never-hangs",
+      detail: o.atMs >= deadlineMs
+        ? `still running at the virtual deadline (${deadlineMs} ms)`
+        : `stuck at ${o.atMs} ms with nothing left to wake it`
+    })
+  }
+  if (spec.allow !== undefined) {
+    const allow = spec.allow
+    const outside = [...new Set(run.sent.filter((c) => !matchesAllowlist(allow, c.server, c.tool)).map((c) => `${c.server}.${c.tool}`))]
+    if (outside.length > 0) out.push({ invariant: "allowlist", detail: `called outside [${allow.join(", ")}]: ${outside.join(", ")}` })
+  }
+  for (const [key, bound] of Object.entries(spec.maxConcurrency ?? {})) {
+    if (key.includes(".")) {
+      for (const s of run.stats) {
+        if (F.matches(key, s.server, s.tool) && s.peakInFlight > bound) {
+          out.push({ invariant: "concurrency", detail: `${s.server}.${s.tool} had ${s.peakInFlight} calls in flight (bound ${bound})` })
+        }
+      }
+    } else {
+      const peak = run.serverPeaks[key] ?? 0
+      if (peak > bound) out.push({ invariant: "concurrency", detail: `server ${key} had ${peak} calls in flight (bound ${bound})` })
+    }
+  }
+  const keyOf = spec.requestKey ?? ((c: Injector.SentCall) => c.args)
+  const earlier = new Map<string, Array<Injector.SentCall>>()
+  const reported = new Set<string>()
+  for (const c of run.sent) {
+    const id = `${c.server}.${c.tool}`
+    if (!nonIdempotent.has(id) || carriesIdempotencyKey(c.args)) continue
+    const k = `${id} ${keyOf(c)}`
+    const before = earlier.get(k) ?? []
+    const unsafe = before.find((b) => b.end !== "refused")
+    if (unsafe !== undefined && !reported.has(k)) {
+      reported.add(k)
+      out.push({
+        invariant: "no-duplicate-request",
+        detail: `non-idempotent ${id} was sent again (#${c.call}) for one request after #${unsafe.call} ended ${unsafe.end}: ${keyOf(c)}`
+      })
+    }
+    before.push(c)
+    earlier.set(k, before)
+  }
+  return out
+}
+
+/**
+ * A call that carries an idempotency key may be sent again: the key is how a non-idempotent
+ * tool makes a repeat safe. (Whether the server honours it is for the models' own invariants,
+ * e.g. "never charged twice", to check.)
+ *
+ * @example
+ * ```ts
+ * BuiltInInvariants.carriesIdempotencyKey('{"idempotency_key":"order:o1"}') // => true
+ * ```
+ */
+export const carriesIdempotencyKey = (args: string): boolean => {
+  try {
+    const parsed: unknown = JSON.parse(args)
+    if (typeof parsed !== "object" || parsed === null) return false
+    const key = (parsed as Record<string, unknown>).idempotency_key ?? (parsed as Record<string, unknown>).idempotencyKey
+    return typeof key === "string" && key !== ""
+  } catch {
+    return false
+  }
+}

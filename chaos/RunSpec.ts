@@ -1,0 +1,135 @@
+/**
+ * What a chaos run is given and what it produces: the {@link Spec} (fresh servers, the program,
+ * the invariants' settings), user {@link Invariant}s, and the {@link RunResult} (outcome, faults
+ * that fired, calls sent, counters, the models' snapshots, violations).
+ *
+ * @example
+ * ```ts
+ * const spec: Chaos.Spec<void, McpflowToolError> = { servers: makeServers, program, allow: ["payment.*"] }
+ * ```
+ * @module
+ */
+import type { Duration, Effect } from "effect"
+import type { ContractInfo } from "../dsl/Contract.ts"
+import type { McpGateway } from "../dsl/ports/McpGateway.ts"
+import type { ServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
+import type * as FakeServer from "./FakeServer.ts"
+import type * as F from "./Fault.ts"
+import type * as Injector from "./Injector.ts"
+
+/**
+ * How a run ended.
+ *
+ * @example
+ * ```ts
+ * const o: Outcome<number, string> = { _tag: "Failure", error: "declined" }
+ * ```
+ */
+export type Outcome<A, E> =
+  | { readonly _tag: "Success"; readonly value: A }
+  | { readonly _tag: "Failure"; readonly error: E }
+  | { readonly _tag: "Defect"; readonly cause: string }
+  | { readonly _tag: "Interrupted" }
+  | { readonly _tag: "Hang"; readonly atMs: number }
+
+/**
+ * An invariant that did not hold in a run.
+ *
+ * @example
+ * ```ts
+ * const v: Violation = { invariant: "never-hangs", detail: "still running at 3600000 ms" }
+ * ```
+ */
+export interface Violation {
+  readonly invariant: string
+  readonly detail: string
+}
+
+/**
+ * Everything one run produced: the plan, the outcome, the faults that fired, the calls sent,
+ * per-tool counters, the models' final snapshots by server key, and the violations.
+ *
+ * @example
+ * ```ts
+ * const run = yield* Chaos.runOnce(spec, plan)
+ * run.outcome._tag // => "Success"
+ * ```
+ */
+export interface RunResult<A, E> {
+  readonly plan: F.FaultPlan
+  readonly outcome: Outcome<A, E>
+  readonly log: ReadonlyArray<Injector.Injection>
+  readonly sent: ReadonlyArray<Injector.SentCall>
+  readonly stats: ReadonlyArray<Injector.ToolStats>
+  readonly serverPeaks: Readonly<Record<string, number>>
+  readonly snapshots: Readonly<Record<string, unknown>>
+  /** Virtual milliseconds from start to end. */
+  readonly durationMs: number
+  readonly violations: ReadonlyArray<Violation>
+}
+
+/**
+ * A user invariant over a finished run (models' snapshots, outcome, injection log, counters).
+ *
+ * @example
+ * ```ts
+ * const atMostOnce: Invariant<unknown, unknown> = {
+ *   name: "charged at most once",
+ *   holds: (run) => (run.snapshots.payment as { charges: ReadonlyArray<unknown> }).charges.length <= 1
+ * }
+ * ```
+ */
+export interface Invariant<A, E> {
+  readonly name: string
+  readonly holds: (run: Omit<RunResult<A, E>, "violations">) => boolean
+  /** Explains a violation (default: the name). */
+  readonly detail?: ((run: Omit<RunResult<A, E>, "violations">) => string) | undefined
+}
+
+/**
+ * What to run: fresh servers per run, the program, and the invariants' settings.
+ *
+ * @example
+ * ```ts
+ * const spec: Spec<void, McpflowToolError> = { servers: makeServers, program, allow: ["payment.*"], maxConcurrency: { "payment.charge": 2 } }
+ * ```
+ */
+export interface Spec<A, E> {
+  /**
+   * Builds the fake servers of one run (state starts over each time): definitions, or ready
+   * server configs by key (e.g. a flow file's sandbox) made by `FakeServer.make` — those are
+   * built with the run's injector as {@link FakeServer.CurrentInjector}. With configs, give
+   * `tools` so fault targets and idempotency are known.
+   */
+  readonly servers: Effect.Effect<ReadonlyArray<FakeServer.Definition> | Readonly<Record<string, ServerConfig>>>
+  /** The contracts the program may call: fault targets and annotations when `servers` gives configs. */
+  readonly tools?: ReadonlyArray<ContractInfo> | undefined
+  readonly program: Effect.Effect<A, E, McpGateway>
+  readonly invariants?: ReadonlyArray<Invariant<A, E>> | undefined
+  /** The virtual deadline of a run (default 1 hour). */
+  readonly deadline?: Duration.Input | undefined
+  /** `server.tool` patterns every sent call must match. */
+  readonly allow?: ReadonlyArray<string> | undefined
+  /** Bounds of calls in flight, by `server.tool` or by `server`. */
+  readonly maxConcurrency?: Readonly<Record<string, number>> | undefined
+  /** Extra non-idempotent tools (`server.tool` patterns), besides contracts annotated `idempotent: false`. */
+  readonly nonIdempotent?: ReadonlyArray<string> | undefined
+  /** The logical request of a sent call (default: its canonical arguments). */
+  readonly requestKey?: ((call: Injector.SentCall) => string) | undefined
+  /** Server limits applied to every fake (e.g. `callTimeoutMs`). */
+  readonly limits?: { readonly callTimeoutMs?: number | undefined; readonly connectTimeoutMs?: number | undefined } | undefined
+}
+
+/**
+ * The kind of an outcome for counts: `Success`, `Failure:<reason or tag>`, `Defect`, `Hang`, `Interrupted`.
+ *
+ * @example
+ * ```ts
+ * Chaos.outcomeKind({ _tag: "Failure", error: { _tag: "McpflowToolError", reason: { _tag: "Timeout" } } }) // => "Failure:Timeout"
+ * ```
+ */
+export const outcomeKind = (o: Outcome<unknown, unknown>): string => {
+  if (o._tag !== "Failure") return o._tag
+  const e = o.error as { readonly _tag?: unknown; readonly reason?: { readonly _tag?: unknown } }
+  return `Failure:${typeof e?.reason?._tag === "string" ? e.reason._tag : typeof e?._tag === "string" ? e._tag : "?"}`
+}

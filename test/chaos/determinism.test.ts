@@ -1,0 +1,48 @@
+/**
+ * Chaos runs are deterministic: a run's `Random` (retry jitter, hedging, …) is seeded from its
+ * fault plan, time is virtual, so one seed gives byte-identical reports and event streams — in a
+ * search, through the CLI's runner, and in a replay from a token.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Random } from "effect"
+import { Chaos, ChaosRunner, Fault, RunSeed } from "../../chaos/index.ts"
+import cicd from "../../flows/cicd.ts"
+import { chaos } from "../../flows/cicd.chaos.ts"
+
+const suite = { ...chaos, servers: chaos.servers! }
+const cli = { input: chaos.input ?? {}, runs: 40, seed: 7 }
+
+const searchOnce = Effect.gen(function*() {
+  const { report, summary, names } = yield* ChaosRunner.run(cicd, suite, cli)
+  return { json: JSON.stringify(ChaosRunner.toJson(report, summary, names, "flows/cicd.ts")), summary }
+})
+
+describe("deterministic chaos runs", () => {
+  it("the same seed twice, with full jitter on every retry: byte-identical JSON reports", async () => {
+    const first = await Effect.runPromise(searchOnce)
+    const second = await Effect.runPromise(searchOnce)
+    assert.isAbove(first.summary.retries, 0, "the runs retried (so jitter was drawn)")
+    assert.strictEqual(second.json, first.json)
+  })
+
+  it("the same plan twice (and from its replay token): byte-identical event streams, jittered delays included", async () => {
+    const plan = Fault.plan(11, [Fault.toolError("docker.build", "injected tool failure", { rate: 0.5 }), Fault.connectionDrop("kubernetes.kubectl_apply", { rate: 0.5 })])
+    const spec = { ...ChaosRunner.options<typeof cicd.input, typeof cicd.output, unknown, never>(suite, { input: cli.input, seed: 0 }), flow: cicd }
+    const a = await Effect.runPromise(Chaos.runFlowOnce(spec, plan))
+    const b = await Effect.runPromise(Chaos.runFlowOnce(spec, plan))
+    const c = await Effect.runPromise(Chaos.replayFlow(spec, Chaos.tokenOf(plan)))
+    const delays = a.events.flatMap((e) => (e._tag === "StepRetried" ? [e.delayMs] : []))
+    assert.isAbove(delays.length, 0, "the plan made the flow retry")
+    assert.isTrue(delays.some((d) => !Number.isInteger(d) || d % 1000 !== 0), `jittered delays, not the bare backoff: ${delays.join(", ")}`)
+    assert.strictEqual(JSON.stringify(b.events), JSON.stringify(a.events))
+    assert.strictEqual(JSON.stringify(c.events), JSON.stringify(a.events))
+  })
+
+  it("a run's Random is a function of its plan: the same plan draws the same, another plan draws differently", async () => {
+    const draw = (plan: Fault.FaultPlan) => Effect.runPromise(Effect.all([Random.next, Random.next]).pipe(RunSeed.withPlanRandom(plan)))
+    const p = Fault.plan(3, [Fault.hang("a.b")])
+    assert.deepStrictEqual(await draw(p), await draw(p))
+    assert.notDeepEqual(await draw(p), await draw(Fault.plan(4, [Fault.hang("a.b")])))
+    assert.notDeepEqual(await draw(p), await draw(Fault.plan(3, [Fault.hang("a.c")])))
+  })
+})
