@@ -12,6 +12,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { type AllowArgsPattern, parseAllowArgs } from "./ArgRules.ts"
 
 /**
  * Environment variables passed to commands unless the server is told otherwise. A trailing `*`
@@ -57,7 +58,11 @@ export const DEFAULT_LIMITS = {
   /** How long a timed-out or cancelled command has between SIGTERM and SIGKILL. */
   killGraceMs: 2_000,
   /** The least time between two progress notifications of one call. */
-  progressIntervalMs: 1_000
+  progressIntervalMs: 1_000,
+  /** Commands running at once; more calls wait in the queue. */
+  maxConcurrent: 4,
+  /** Calls waiting for a slot; past it a call is rejected at once. */
+  maxQueue: 32
 } as const
 
 /**
@@ -65,7 +70,7 @@ export const DEFAULT_LIMITS = {
  *
  * @example
  * ```ts
- * const o: RunnerOptions = { root: ".", allow: ["npm"], envAllow: [...DEFAULT_ENV_ALLOW], ...DEFAULT_LIMITS }
+ * const o: RunnerOptions = { root: ".", allow: ["npm"], envAllow: [...DEFAULT_ENV_ALLOW], allowArgs: [], ...DEFAULT_LIMITS }
  * ```
  */
 export interface RunnerOptions {
@@ -75,11 +80,15 @@ export interface RunnerOptions {
   readonly allow: ReadonlyArray<string>
   /** Names (or `PREFIX*` patterns) of environment variables passed to commands. */
   readonly envAllow: ReadonlyArray<string>
+  /** `cmd:regex` allow patterns: every argument of `cmd` must match one of its patterns. */
+  readonly allowArgs: ReadonlyArray<string>
   readonly timeoutMs: number
   readonly maxTimeoutMs: number
   readonly maxOutputBytes: number
   readonly killGraceMs: number
   readonly progressIntervalMs: number
+  readonly maxConcurrent: number
+  readonly maxQueue: number
 }
 
 /**
@@ -105,10 +114,11 @@ export interface AllowedCommand {
  * const config: RunnerConfig = await resolveConfig(parseOptions(["--root", "/srv/repo", "--allow", "git"], {}))
  * ```
  */
-export interface RunnerConfig extends Omit<RunnerOptions, "root" | "allow"> {
+export interface RunnerConfig extends Omit<RunnerOptions, "root" | "allow" | "allowArgs"> {
   /** The real path of the root directory. */
   readonly root: string
   readonly commands: ReadonlyArray<AllowedCommand>
+  readonly allowArgs: ReadonlyArray<AllowArgsPattern>
 }
 
 /**
@@ -145,11 +155,18 @@ Usage: node --import tsx src/runtime/servers/commandRunner/Bin.ts --root <dir> -
   --max-output-bytes <n>       output kept per stream (${DEFAULT_LIMITS.maxOutputBytes})   (COMMAND_RUNNER_MAX_OUTPUT_BYTES)
   --kill-grace-ms <n>          SIGTERM to SIGKILL delay (${DEFAULT_LIMITS.killGraceMs})      (COMMAND_RUNNER_KILL_GRACE_MS)
   --progress-interval-ms <n>   least time between progress notifications (${DEFAULT_LIMITS.progressIntervalMs})
+  --max-concurrent <n>         commands running at once (${DEFAULT_LIMITS.maxConcurrent})            (COMMAND_RUNNER_MAX_CONCURRENT)
+  --max-queue <n>              calls waiting for a slot; past it rejected at once (${DEFAULT_LIMITS.maxQueue}) (COMMAND_RUNNER_MAX_QUEUE)
+  --allow-args <cmd:regex>     every argument of cmd must match regex (anchored); repeatable
   --help                       print this help
 `
 
 const listOf = (value: string): Array<string> =>
   value.split(",").map((s) => s.trim()).filter((s) => s !== "")
+
+/** `--timeout-ms`, `--max-timeout-ms` and `--max-concurrent` must be at least 1, the others at least 0. */
+const minimum = (key: keyof typeof DEFAULT_LIMITS): number =>
+  key === "timeoutMs" || key === "maxTimeoutMs" || key === "maxConcurrent" ? 1 : 0
 
 const integerOf = (flag: string, value: string, min: number): number => {
   const n = Number(value)
@@ -176,6 +193,7 @@ export const parseOptions = (
   let root = env["COMMAND_RUNNER_ROOT"]
   const cliAllow: Array<string> = []
   const cliEnv: Array<string> = []
+  const allowArgs: Array<string> = []
   let defaultEnv = true
   const limits: Record<keyof typeof DEFAULT_LIMITS, number> = { ...DEFAULT_LIMITS }
   const limitFlags: Record<string, keyof typeof DEFAULT_LIMITS> = {
@@ -183,17 +201,21 @@ export const parseOptions = (
     "--max-timeout-ms": "maxTimeoutMs",
     "--max-output-bytes": "maxOutputBytes",
     "--kill-grace-ms": "killGraceMs",
-    "--progress-interval-ms": "progressIntervalMs"
+    "--progress-interval-ms": "progressIntervalMs",
+    "--max-concurrent": "maxConcurrent",
+    "--max-queue": "maxQueue"
   }
   const limitEnv: Record<string, keyof typeof DEFAULT_LIMITS> = {
     COMMAND_RUNNER_TIMEOUT_MS: "timeoutMs",
     COMMAND_RUNNER_MAX_TIMEOUT_MS: "maxTimeoutMs",
     COMMAND_RUNNER_MAX_OUTPUT_BYTES: "maxOutputBytes",
-    COMMAND_RUNNER_KILL_GRACE_MS: "killGraceMs"
+    COMMAND_RUNNER_KILL_GRACE_MS: "killGraceMs",
+    COMMAND_RUNNER_MAX_CONCURRENT: "maxConcurrent",
+    COMMAND_RUNNER_MAX_QUEUE: "maxQueue"
   }
   for (const [name, key] of Object.entries(limitEnv)) {
     const value = env[name]
-    if (value !== undefined) limits[key] = integerOf(name, value, key === "timeoutMs" || key === "maxTimeoutMs" ? 1 : 0)
+    if (value !== undefined) limits[key] = integerOf(name, value, minimum(key))
   }
 
   for (let i = 0; i < argv.length; i++) {
@@ -208,10 +230,11 @@ export const parseOptions = (
     if (flag === "--root") root = value()
     else if (flag === "--allow") cliAllow.push(...listOf(value()))
     else if (flag === "--env") cliEnv.push(...listOf(value()))
+    else if (flag === "--allow-args") allowArgs.push(value())
     else if (flag === "--no-default-env") defaultEnv = false
     else if (flag in limitFlags) {
       const key = limitFlags[flag]!
-      limits[key] = integerOf(flag, value(), key === "timeoutMs" || key === "maxTimeoutMs" ? 1 : 0)
+      limits[key] = integerOf(flag, value(), minimum(key))
     } else throw new ConfigError(`unknown argument '${arg}'\n\n${USAGE}`)
   }
 
@@ -226,9 +249,17 @@ export const parseOptions = (
   for (const pattern of extraEnv) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(pattern)) throw new ConfigError(`--env: '${pattern}' is not a variable name or PREFIX* pattern`)
   }
+  for (const spec of allowArgs) {
+    try {
+      parseAllowArgs(spec)
+    } catch (error) {
+      throw new ConfigError(`--allow-args: ${(error as Error).message}`)
+    }
+  }
   return {
     root,
     allow: [...new Set(allow)],
+    allowArgs,
     envAllow: [...new Set([...(defaultEnv ? DEFAULT_ENV_ALLOW : []), ...extraEnv])],
     ...limits
   }
@@ -289,10 +320,11 @@ export const resolveConfig = (options: RunnerOptions, searchPath: string = proce
     throw new ConfigError(`--root: '${options.root}' does not exist`)
   }
   if (!fs.statSync(root).isDirectory()) throw new ConfigError(`--root: '${options.root}' is not a directory`)
-  const { allow, root: _root, ...rest } = options
+  const { allow, allowArgs, root: _root, ...rest } = options
   return {
     ...rest,
     root,
+    allowArgs: allowArgs.map(parseAllowArgs),
     commands: allow.map((name) => ({ name, path: resolveExecutable(name, searchPath) }))
   }
 }
