@@ -216,7 +216,8 @@ export const commandRunnerServer = (options: CommandRunnerOptions): StdioServerC
     "--root",
     path.resolve(options.root),
     "--allow",
-    options.allow.join(","),
+    // `node` is this Node, pinned by path: the server does not look names up below its root.
+    options.allow.map((name) => (name === "node" ? `node=${process.execPath}` : name)).join(","),
     ...(options.env !== undefined && options.env.length > 0 ? ["--env", options.env.join(",")] : []),
     ...(options.noDefaultEnv ? ["--no-default-env"] : []),
     ...flag("--timeout-ms", options.timeoutMs),

@@ -30,6 +30,8 @@ export interface CommandArgRules {
   readonly why: string
   /** Long options, denied as `--name`, `--name=value` and any abbreviation of at least two letters. */
   readonly long?: ReadonlyArray<string>
+  /** Options of their own that abbreviate a denied one (tar's `--checkpoint`, not `--checkpoint-action`). */
+  readonly benign?: ReadonlyArray<string>
   /** Single-dash words denied exactly (`-exec` for find, `-TT` for zip). */
   readonly words?: ReadonlyArray<string>
   /** Short option letters denied alone or in a bundle (`-e`, `-pe`, `-e1`). */
@@ -232,6 +234,7 @@ const RULES: ReadonlyArray<readonly [RegExp, CommandArgRules]> = [
       "--checkpoint-action", "--to-command", "--use-compress-program", "--directory", "--info-script", "--new-volume-script",
       "--rmt-command", "--rsh-command", "--absolute-names"
     ],
+    benign: ["--checkpoint"],
     short: "CIFP",
     check: tarCheck
   }],
@@ -317,7 +320,7 @@ const denial = (rules: CommandArgRules, args: ReadonlyArray<string>): string | u
   for (const raw of args) {
     for (const arg of new Set([raw, canonicalArg(raw)])) {
       const name = longName(arg)
-      if (name !== "" && rules.long?.some((d) => abbreviates(name, d))) return `${JSON.stringify(raw)} is denied (${rules.why})`
+      if (name !== "" && !rules.benign?.includes(name) && rules.long?.some((d) => abbreviates(name, d))) return `${JSON.stringify(raw)} is denied (${rules.why})`
       if (rules.words?.includes(arg)) return `${JSON.stringify(raw)} is denied (${rules.why})`
       const letters = name === "" ? shortLetters(arg) : ""
       const letter = [...letters].find((l) => rules.short?.includes(l))

@@ -16,7 +16,6 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { AllowedCommand } from "./Config.ts"
 import { isWithin } from "./PathArgs.ts"
 
 const worldWritable = (dir: string): boolean => {
@@ -74,7 +73,7 @@ export const childPath = (value: string, root: string, binDir?: string): string 
  * bin.remove()
  * ```
  */
-export const makeBinDir = (commands: ReadonlyArray<AllowedCommand>): { readonly dir: string; readonly remove: () => void } => {
+export const makeBinDir = (commands: ReadonlyArray<{ readonly name: string; readonly path: string }>): { readonly dir: string; readonly remove: () => void } => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mcpflow-runner-bin-"))
   fs.chmodSync(dir, 0o700)
   for (const c of commands) {

@@ -13,6 +13,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { type AllowArgsPattern, parseAllowArgs } from "./ArgRules.ts"
+import { safePathEntry } from "./ChildPath.ts"
 
 /**
  * Environment variables passed to commands unless the server is told otherwise. A trailing `*`
@@ -146,7 +147,8 @@ export const USAGE = `mcpflow command runner: an MCP server (stdio) that runs al
 Usage: node --import tsx src/runtime/servers/commandRunner/Bin.ts --root <dir> --allow <cmd,cmd,...> [options]
 
   --root <dir>                 commands run in this directory or below it    (COMMAND_RUNNER_ROOT)
-  --allow <cmd,...>            executable names (looked up on PATH) or paths (COMMAND_RUNNER_ALLOW)
+  --allow <cmd,...>            executable names (looked up on PATH outside the root), paths, or
+                               name=path (pins a name to an executable)      (COMMAND_RUNNER_ALLOW)
   --env <NAME,PREFIX*,...>     more environment variables to pass through    (COMMAND_RUNNER_ENV)
   --no-default-env             pass only the --env variables, not the defaults:
                                ${DEFAULT_ENV_ALLOW.join(" ")}
@@ -277,16 +279,18 @@ const isExecutableFile = (file: string): boolean => {
 
 /**
  * The real absolute path of the executable an allowlist entry names: a name without `/` is
- * looked up in the absolute directories of `searchPath` (relative PATH entries are ignored,
- * they would depend on the working directory); a path is resolved against the server's
- * working directory. Throws {@link ConfigError} when nothing executable is found.
+ * looked up in the directories of `searchPath` that a command's PATH would keep (absolute,
+ * outside `root`, not world-writable: a relative entry depends on the working directory, and
+ * the caller can plant files below the root); a path is resolved against the server's
+ * working directory and taken wherever it is (the operator named it). Throws
+ * {@link ConfigError} when nothing executable is found.
  *
  * @example
  * ```ts
- * resolveExecutable("node", "/usr/local/bin:/usr/bin") // => "/usr/local/bin/node"
+ * resolveExecutable("node", "/usr/local/bin:/usr/bin", "/repo") // => "/usr/local/bin/node"
  * ```
  */
-export const resolveExecutable = (entry: string, searchPath: string): string => {
+export const resolveExecutable = (entry: string, searchPath: string, root: string): string => {
   if (entry.includes("\0")) throw new ConfigError(`--allow: '${entry}' contains a NUL byte`)
   if (entry.includes("/") || entry.includes(path.sep)) {
     const file = path.resolve(entry)
@@ -294,7 +298,7 @@ export const resolveExecutable = (entry: string, searchPath: string): string => 
     return fs.realpathSync(file)
   }
   for (const dir of searchPath.split(path.delimiter)) {
-    if (!path.isAbsolute(dir)) continue
+    if (!safePathEntry(root, dir)) continue
     const file = path.join(dir, entry)
     if (isExecutableFile(file)) return fs.realpathSync(file)
   }
@@ -325,6 +329,14 @@ export const resolveConfig = (options: RunnerOptions, searchPath: string = proce
     ...rest,
     root,
     allowArgs: allowArgs.map(parseAllowArgs),
-    commands: allow.map((name) => ({ name, path: resolveExecutable(name, searchPath) }))
+    commands: allow.map((entry) => {
+      // `name=path` pins a name to an executable by path (`node=/repo/node_modules/node/bin/node`).
+      const at = entry.indexOf("=")
+      const name = at === -1 ? entry : entry.slice(0, at)
+      if (at !== -1 && (name === "" || name.includes("/") || !entry.slice(at + 1).includes("/"))) {
+        throw new ConfigError(`--allow: '${entry}' is not name=/path/to/executable`)
+      }
+      return { name, path: resolveExecutable(at === -1 ? entry : entry.slice(at + 1), searchPath, root) }
+    })
   }
 }
