@@ -40,6 +40,8 @@ export interface CommandArgRules {
   readonly subcommands?: ReadonlyArray<string>
   /** A check of its own over all arguments: the offending description, or undefined. */
   readonly check?: (args: ReadonlyArray<string>) => string | undefined
+  /** The arguments that are scripts, not paths (sed's script, awk's program), checked by `check` instead. */
+  readonly scripts?: (args: ReadonlyArray<string>) => ReadonlyArray<{ readonly index: number }>
 }
 
 /** Shells: `-c` runs a command line; as an `npx` target, refused outright. */
@@ -122,40 +124,45 @@ const dangerousSedCommand = (script: string): string | undefined => {
   return undefined
 }
 
-const sedScripts = (args: ReadonlyArray<string>): Array<string> => {
-  const scripts: Array<string> = []
-  let explicit = false
+/** A script or program an argument carries: its index in the arguments and its text. */
+interface ScriptArg {
+  readonly index: number
+  readonly text: string
+}
+
+const firstPositional = (args: ReadonlyArray<string>): Array<ScriptArg> => {
+  const index = args.findIndex((a) => !a.startsWith("-") || a === "-")
+  return index === -1 ? [] : [{ index, text: args[index]! }]
+}
+
+const sedScripts = (args: ReadonlyArray<string>): Array<ScriptArg> => {
+  const scripts: Array<ScriptArg> = []
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
-    if (a === "-e" || a === "--expression") {
-      explicit = true
-      scripts.push(args[++i] ?? "")
-    } else if (a.startsWith("--expression=")) {
-      explicit = true
-      scripts.push(a.slice("--expression=".length))
-    } else if (/^-[a-zA-Z]*e./.test(a) && !a.startsWith("--")) {
-      explicit = true
-      scripts.push(a.slice(a.indexOf("e") + 1))
-    } else if (/^-[a-zA-Z]*e$/.test(a)) {
-      explicit = true
-      scripts.push(args[++i] ?? "")
-    }
+    if (a === "-e" || a === "--expression" || /^-[a-zA-Z]*e$/.test(a)) {
+      if (i + 1 < args.length) scripts.push({ index: i + 1, text: args[i + 1]! })
+      i++
+    } else if (a.startsWith("--expression=")) scripts.push({ index: i, text: a.slice("--expression=".length) })
+    else if (/^-[a-zA-Z]*e./.test(a) && !a.startsWith("--")) scripts.push({ index: i, text: a.slice(a.indexOf("e") + 1) })
   }
-  if (!explicit) {
-    const first = positionals(args)[0]
-    if (first !== undefined) scripts.push(first)
-  }
-  return scripts
+  return scripts.length > 0 ? scripts : firstPositional(args)
+}
+
+const awkPrograms = (args: ReadonlyArray<string>): Array<ScriptArg> => {
+  const sources = args.flatMap((a, i) =>
+    a === "--source" && i + 1 < args.length
+      ? [{ index: i + 1, text: args[i + 1]! }]
+      : a.startsWith("--source=")
+      ? [{ index: i, text: a.slice(9) }]
+      : []
+  )
+  return sources.length > 0 ? sources : firstPositional(args)
 }
 
 const awkProgramDanger = /system|getline|[|>]|ENVIRON|PROCINFO|@load|@include|fflush|close/
 
 const awkCheck = (args: ReadonlyArray<string>): string | undefined => {
-  const sources = args.flatMap((a, i) =>
-    a === "--source" ? [args[i + 1] ?? ""] : a.startsWith("--source=") ? [a.slice(9)] : []
-  )
-  const program = sources.length > 0 ? sources : positionals(args).slice(0, 1)
-  const bad = program.find((p) => awkProgramDanger.test(p))
+  const bad = awkPrograms(args).map((p) => p.text).find((p) => awkProgramDanger.test(p))
   return bad === undefined ? undefined : `the awk program ${JSON.stringify(bad)} is denied (system(), getline, pipes and redirections run commands or write files)`
 }
 
@@ -268,13 +275,15 @@ const RULES: ReadonlyArray<readonly [RegExp, CommandArgRules]> = [
     why: "runs commands or writes files",
     long: ["--file"],
     short: "f",
-    check: (args) => sedScripts(args).map(dangerousSedCommand).find((d) => d !== undefined)
+    check: (args) => sedScripts(args).map((s) => dangerousSedCommand(s.text)).find((d) => d !== undefined),
+    scripts: sedScripts
   }],
   [/^(g|m|n)?awk$/, {
     why: "runs commands or writes files",
     long: ["--file", "--exec", "--load", "--include"],
     short: "fEli",
-    check: awkCheck
+    check: awkCheck,
+    scripts: awkPrograms
   }],
   [new RegExp(`^(${SHELLS.join("|")})$`), { why: "runs a command line", short: "c" }],
   [/^python[0-9.]*$|^pypy[0-9.]*$/, { why: "runs code given on the command line", short: "c" }],
@@ -413,3 +422,18 @@ export const checkAllowArgs = (
   const bad = args.find((a) => !own.some((p) => p.pattern.test(a)))
   return bad === undefined ? undefined : `${command}: ${JSON.stringify(bad)} matches no --allow-args pattern (${own.map((p) => p.source).join(" | ")})`
 }
+
+/**
+ * The indices of the arguments that are scripts rather than paths for this command (sed's
+ * script, awk's program: `/x/d` is an address, not a file); the path rule skips them, the deny
+ * lists have checked them.
+ *
+ * @example
+ * ```ts
+ * scriptArgIndices("sed", ["-n", "/x/p", "file.txt"]) // => Set { 1 }
+ * ```
+ */
+export const scriptArgIndices = (name: string, args: ReadonlyArray<string>, realPath?: string): ReadonlySet<number> =>
+  new Set(
+    rulesFor(name, ...(realPath === undefined ? [] : [realPath])).flatMap((r) => (r.scripts?.(args) ?? []).map((s) => s.index))
+  )

@@ -83,8 +83,9 @@ const outside = (root: string, cwd: string, candidate: string): string | undefin
 /**
  * The first argument naming a path outside the root, with the path it names (as resolved
  * against `cwd`, not through symlinks: the refusal does not reveal where a link points), or
- * `undefined`. `root` and `cwd` are real absolute paths, `cwd` below `root`. Each argument is
- * also checked in its NFKC form (`．．/x` is `../x` to a program that normalizes).
+ * `undefined`. `root` and `cwd` are real absolute paths, `cwd` below `root`; `skip` holds the
+ * indices of arguments that are not paths (a sed script). Each argument is also checked in its
+ * NFKC form (`．．/x` is `../x` to a program that normalizes).
  *
  * @example
  * ```ts
@@ -94,9 +95,11 @@ const outside = (root: string, cwd: string, candidate: string): string | undefin
 export const outsidePathArg = (
   root: string,
   cwd: string,
-  args: ReadonlyArray<string>
+  args: ReadonlyArray<string>,
+  skip: ReadonlySet<number> = new Set()
 ): { readonly arg: string; readonly path: string } | undefined => {
-  for (const arg of args) {
+  for (const [index, arg] of args.entries()) {
+    if (skip.has(index)) continue
     for (const form of new Set([arg, canonicalArg(arg)])) {
       for (const candidate of candidates(form)) {
         const where = outside(root, cwd, candidate)

@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { checkAllowArgs, checkArgRules } from "./ArgRules.ts"
+import { checkAllowArgs, checkArgRules, scriptArgIndices } from "./ArgRules.ts"
 import type { AllowedCommand, RunnerConfig } from "./Config.ts"
 import { isWithin, outsidePathArg } from "./PathArgs.ts"
 
@@ -117,7 +117,7 @@ export const checkArguments = (
   if (denied !== undefined) return refuse("arguments", denied)
   const unmatched = checkAllowArgs(config.allowArgs, command.name, args)
   if (unmatched !== undefined) return refuse("arguments", unmatched)
-  const out = outsidePathArg(config.root, cwd, args)
+  const out = outsidePathArg(config.root, cwd, args, scriptArgIndices(command.name, args, command.path))
   return out === undefined
     ? undefined
     : refuse("arguments", `${command.name}: ${JSON.stringify(out.arg)} names a path outside the root`)
