@@ -164,7 +164,10 @@ export const commandRunnerEntry: string = fileURLToPath(new URL("../../src/runti
 export interface CommandRunnerOptions {
   /** The directory commands run in and below (resolved against this process's cwd). */
   readonly root: string
-  /** Executable names (looked up on the server's PATH) or paths. */
+  /**
+   * Executable names (looked up on the server's PATH, outside the root), paths, or `name=/path`.
+   * `node` is pinned to the Node running this process (`node=<process.execPath>`).
+   */
   readonly allow: ReadonlyArray<string>
   /** More environment variables (names or `PREFIX*`) to pass to commands, besides the defaults. */
   readonly env?: ReadonlyArray<string> | undefined

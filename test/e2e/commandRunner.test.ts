@@ -18,7 +18,7 @@ import { Clock, Effect, Exit, Fiber, Schedule } from "effect"
 import type { McpflowToolError } from "../../dsl/ToolError.ts"
 import { Commands, commandRunnerContracts, commandRunnerServer, succeeded } from "../../flows/servers/commandRunner.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
-import { ConfigError, DEFAULT_ENV_ALLOW, parseOptions } from "../../src/runtime/servers/commandRunner/Config.ts"
+import { ConfigError, DEFAULT_ENV_ALLOW, parseOptions, resolveConfig } from "../../src/runtime/servers/commandRunner/Config.ts"
 import { CappedOutput } from "../../src/runtime/servers/commandRunner/Output.ts"
 import { type GatewayEvent, GatewayEvents, McpGateway } from "../../dsl/ports/McpGateway.ts"
 
@@ -202,7 +202,7 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
         assert.isTrue(path.isAbsolute(rules.commands[0]!.path))
         assert.include(rules.env, "PATH")
         assert.include(rules.env, "MCPFLOW_VISIBLE")
-        assert.deepInclude(rules, { defaultTimeoutMs: 4_000, maxTimeoutMs: 5_000, maxOutputBytes: 65_536 })
+        assert.deepInclude(rules, { defaultTimeoutMs: 4_000, maxTimeoutMs: 5_000, maxOutputBytes: 65_536, maxConcurrent: 4, maxQueue: 32 })
       }))
 
     it.effect("the contracts match what the server publishes, annotations included", () =>
@@ -429,6 +429,29 @@ describe("command runner options", () => {
     ] as const) {
       assert.throws(() => parseOptions(argv, {}), ConfigError, message)
     }
+  })
+
+  it("reads --max-concurrent, --max-queue, --allow-args and name=path entries; refuses malformed ones", () => {
+    const o = parseOptions(["--root", root, "--allow", `node=${process.execPath}`, "--max-concurrent", "2", "--max-queue=0", "--allow-args", "node:--version"], {})
+    assert.deepInclude(o, { maxConcurrent: 2, maxQueue: 0, allowArgs: ["node:--version"] })
+    assert.deepInclude(parseOptions(["--root", "."], { COMMAND_RUNNER_ALLOW: "node", COMMAND_RUNNER_MAX_QUEUE: "7" }), { maxQueue: 7, maxConcurrent: 4 })
+    const config = resolveConfig(o)
+    assert.deepStrictEqual(config.commands, [{ name: "node", path: fs.realpathSync(process.execPath) }])
+    assert.isTrue(config.allowArgs[0]!.pattern.test("--version"))
+    assert.isFalse(config.allowArgs[0]!.pattern.test("--version2"), "anchored")
+    for (const [argv, message] of [
+      [["--root", ".", "--allow", "node", "--max-concurrent", "0"], "--max-concurrent must be an integer ≥ 1"],
+      [["--root", ".", "--allow", "node", "--allow-args", "node"], "--allow-args: 'node' is not cmd:regex"],
+      [["--root", ".", "--allow", "node", "--allow-args", "node:("], "--allow-args: Invalid regular expression"]
+    ] as const) {
+      assert.throws(() => parseOptions(argv, {}), ConfigError, message)
+    }
+    assert.throws(() => resolveConfig(parseOptions(["--root", root, "--allow", "node=node"], {})), ConfigError, "is not name=/path/to/executable")
+    // A name is not looked up in a PATH directory below the root: a planted executable there is not found.
+    fs.mkdirSync(path.join(root, "bin"), { recursive: true })
+    fs.writeFileSync(path.join(root, "bin", "planted-tool"), "#!/bin/sh\n", { mode: 0o755 })
+    assert.throws(() => resolveConfig(parseOptions(["--root", root, "--allow", "planted-tool"], {}), path.join(root, "bin")), ConfigError, "was not found on PATH")
+    fs.rmSync(path.join(root, "bin"), { recursive: true })
   })
 
   it("keeps the head and the tail of an output under the cap, whatever the chunking", () => {
