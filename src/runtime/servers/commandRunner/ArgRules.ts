@@ -333,9 +333,7 @@ const denial = (rules: CommandArgRules, args: ReadonlyArray<string>): string | u
       if (rules.words?.includes(arg)) return `${JSON.stringify(raw)} is denied (${rules.why})`
       const letters = name === "" ? shortLetters(arg) : ""
       const letter = [...letters].find((l) => rules.short?.includes(l))
-      if (letter !== undefined && !rules.words?.some((w) => arg === w)) {
-        return `${JSON.stringify(raw)} is denied (-${letter}: ${rules.why})`
-      }
+      if (letter !== undefined) return `${JSON.stringify(raw)} is denied (-${letter}: ${rules.why})`
     }
   }
   const sub = positionals(args.map(canonicalArg)).find((a) => rules.subcommands?.includes(a))

@@ -67,19 +67,6 @@ export const checkCommand = (config: RunnerConfig, command: string): AllowedComm
     )
 
 /**
- * NUL bytes cannot reach a process's argv; refuse them instead of letting `spawn` throw.
- *
- * @example
- * ```ts
- * checkArgs(["-e", "1"]) // => undefined
- * ```
- */
-export const checkArgs = (args: ReadonlyArray<string>): Refusal | undefined => {
-  const index = args.findIndex((a) => a.includes("\0"))
-  return index === -1 ? undefined : refuse("arguments", `args[${index}] contains a NUL byte`)
-}
-
-/**
  * The most arguments a call may pass, and the longest one (bytes): far below what `spawn`
  * would refuse (E2BIG), far above what a build needs.
  *
@@ -91,7 +78,8 @@ export const checkArgs = (args: ReadonlyArray<string>): Refusal | undefined => {
 export const ARG_LIMITS = { maxArgs: 4_096, maxArgBytes: 65_536 } as const
 
 /**
- * The argument rules, after {@link checkArgs} and {@link resolveCwd}: the sizes in
+ * The argument rules, checked after {@link resolveCwd}: no NUL byte (it cannot reach a
+ * process's argv; refused rather than letting `spawn` throw), the sizes in
  * {@link ARG_LIMITS}, the deny lists of the executables the runner knows (matched by the
  * command's name and by its executable's name), the `--allow-args` patterns of the command,
  * and no path argument outside the root (`cwd` is the checked real working directory).
@@ -108,8 +96,8 @@ export const checkArguments = (
   cwd: string,
   args: ReadonlyArray<string>
 ): Refusal | undefined => {
-  const nul = checkArgs(args)
-  if (nul !== undefined) return nul
+  const nul = args.findIndex((a) => a.includes("\0"))
+  if (nul !== -1) return refuse("arguments", `args[${nul}] contains a NUL byte`)
   if (args.length > ARG_LIMITS.maxArgs) return refuse("arguments", `${args.length} arguments, more than ${ARG_LIMITS.maxArgs}`)
   const long = args.findIndex((a) => Buffer.byteLength(a) > ARG_LIMITS.maxArgBytes)
   if (long !== -1) return refuse("arguments", `args[${long}] is longer than ${ARG_LIMITS.maxArgBytes} bytes`)

@@ -18,7 +18,6 @@ import { Bulkhead } from "./Bulkhead.ts"
 import { childPath, makeBinDir } from "./ChildPath.ts"
 import type { RunnerConfig } from "./Config.ts"
 import {
-  checkArgs,
   checkArguments,
   checkCommand,
   effectiveTimeout,
@@ -134,8 +133,6 @@ export const makeCommandRunnerServer = (
     async ({ args = [], command, cwd, timeoutMs }, extra): Promise<CallToolResult> => {
       const allowed = checkCommand(config, command)
       if (isRefusal(allowed)) return refusedResult(allowed)
-      const badArgs = checkArgs(args)
-      if (badArgs !== undefined) return refusedResult(badArgs)
       const dir = await resolveCwd(config, cwd)
       if (isRefusal(dir)) return refusedResult(dir)
       const deniedArgs = checkArguments(config, allowed, dir, args)
