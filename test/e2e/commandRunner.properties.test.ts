@@ -23,6 +23,7 @@ const outside = path.join(base, "outside")
 fs.mkdirSync(path.join(root, "sub"), { recursive: true })
 fs.mkdirSync(outside)
 fs.symlinkSync(outside, path.join(root, "escape"))
+fs.symlinkSync(path.join(outside, "new"), path.join(root, "dangling"))
 afterAll(() => fs.rmSync(base, { recursive: true, force: true }))
 
 const config = { root, allowArgs: [] }
@@ -39,7 +40,7 @@ interface Spec {
 const SPECS: Readonly<Record<string, Spec>> = {
   find: {
     benign: [".", "src", "-name", "*.ts", "-type", "f", "-maxdepth", "2", "-print", "-newer", "file.txt"],
-    denied: ["-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls"]
+    denied: ["-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls", "-L", "-follow"]
   },
   git: {
     benign: ["status", "log", "--oneline", "-n", "5", "--format=%H", "diff", "--stat", "HEAD", "src/a.ts", "-p", "--no-color", "show", "--", "--tool-help"],
@@ -52,7 +53,7 @@ const SPECS: Readonly<Record<string, Spec>> = {
     benign: ["-cf", "out.tar", "-v", "-z", "src", "file.txt", "--exclude=*.log", "-t", "--checkpoint=10", "--totals"],
     denied: [
       "--to-command=x", "--to-comm=x", "-C", "-xC", "--directory=src", "-I", "-cvI", "--use-compress-program=x", "--checkpoint-action=exec=x",
-      "--checkpoint-act=exec=x", "-P", "--absolute-names", "--info-script=x", "host:x.tar"
+      "--checkpoint-act=exec=x", "-P", "--absolute-names", "--info-script=x", "host:x.tar", "-h", "-chf", "--dereference"
     ]
   },
   npm: {
@@ -82,7 +83,7 @@ const SPECS: Readonly<Record<string, Spec>> = {
 
 const OUTSIDE = [
   "..", "../x", "../../etc/passwd", "/etc/passwd", outside, `${outside}/f`, "escape", "escape/f", "sub/../../x", "~/x", "file:///etc/passwd",
-  "--output=../x", "--out=/tmp/x", "\uFF0E\uFF0E/x"
+  "--output=../x", "--out=/tmp/x", "\uFF0E\uFF0E/x", "dangling", "--output=dangling"
 ]
 
 /** Inserts each of `extra` at the given positions of `into`. */

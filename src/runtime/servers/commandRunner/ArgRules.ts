@@ -217,8 +217,8 @@ const npxCheck = (args: ReadonlyArray<string>): string | undefined => {
 
 const RULES: ReadonlyArray<readonly [RegExp, CommandArgRules]> = [
   [/^find$/, {
-    why: "runs commands, deletes or writes files",
-    words: ["-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls"]
+    why: "runs commands, deletes or writes files, or follows symlinks out of the root",
+    words: ["-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls", "-L", "-follow"]
   }],
   [/^git$/, {
     why: "runs programs, reads configuration or leaves the repository",
@@ -236,13 +236,13 @@ const RULES: ReadonlyArray<readonly [RegExp, CommandArgRules]> = [
     check: gitCheck
   }],
   [/^tar$/, {
-    why: "runs programs, changes directory or writes absolute paths",
+    why: "runs programs, changes directory, writes absolute paths or follows symlinks",
     long: [
       "--checkpoint-action", "--to-command", "--use-compress-program", "--directory", "--info-script", "--new-volume-script",
-      "--rmt-command", "--rsh-command", "--absolute-names"
+      "--rmt-command", "--rsh-command", "--absolute-names", "--dereference"
     ],
     benign: ["--checkpoint"],
-    short: "CIFP",
+    short: "CIFPh",
     check: tarCheck
   }],
   [/^npm$/, {

@@ -33,20 +33,27 @@ export const isWithin = (root: string, child: string): boolean => {
   return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))
 }
 
-/** The real path of `p`: its longest existing ancestor resolved through symlinks, plus the rest. */
-const realish = (p: string): string => {
-  let existing = p
-  const rest: Array<string> = []
-  for (;;) {
-    try {
-      return path.join(fs.realpathSync(existing), ...rest.reverse())
-    } catch {
-      const parent = path.dirname(existing)
-      if (parent === existing) return p
-      rest.push(path.basename(existing))
-      existing = parent
-    }
+/**
+ * The real path of `p`, also where it does not exist yet: existing parts are resolved through
+ * symlinks, and a dangling symlink through its target (`link -> /outside/new` is a write to
+ * `/outside/new`).
+ */
+const realish = (p: string, depth = 0): string => {
+  try {
+    return fs.realpathSync(p)
+  } catch {
+    // Not there (yet), or a dangling link.
   }
+  const parent = path.dirname(p)
+  if (parent === p) return p
+  const dir = realish(parent, depth)
+  const here = path.join(dir, path.basename(p))
+  try {
+    if (depth < 40 && fs.lstatSync(here).isSymbolicLink()) return realish(path.resolve(dir, fs.readlinkSync(here)), depth + 1)
+  } catch {
+    // Nothing there.
+  }
+  return here
 }
 
 /** The strings in an argument that could be read as paths. */
