@@ -1,6 +1,7 @@
 /**
  * The command runner's rules, checked before anything is started: the command allowlist, the
- * root the working directory must stay in, the timeout bounds and the environment filter.
+ * root the working directory must stay in, the argument rules (deny lists, `--allow-args`,
+ * path arguments inside the root), the timeout bounds and the environment filter.
  * A rule that refuses answers a {@link Refusal} naming itself.
  *
  * @example

@@ -1,6 +1,6 @@
 /**
  * The command runner as an MCP server (SDK `McpServer`): the tools `run_command` and
- * `list_allowed` over a resolved {@link RunnerConfig}. Transport-agnostic: `main.ts` connects
+ * `list_allowed` over a resolved {@link RunnerConfig}. Transport-agnostic: `Bin.ts` connects
  * it to stdio; tests may connect it to anything.
  *
  * @example
