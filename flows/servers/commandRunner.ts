@@ -66,7 +66,8 @@ export const RunResult = Schema.Struct({
  * ```ts
  * const rules: typeof AllowedRules.Type = {
  *   root: "/home/me/repo", commands: [{ name: "npm", path: "/usr/lib/node_modules/npm/bin/npm-cli.js" }],
- *   env: ["PATH", "HOME", "LC_*"], defaultTimeoutMs: 60_000, maxTimeoutMs: 600_000, maxOutputBytes: 1_048_576
+ *   env: ["PATH", "HOME", "LC_*"], defaultTimeoutMs: 60_000, maxTimeoutMs: 600_000, maxOutputBytes: 1_048_576,
+ *   maxConcurrent: 4, maxQueue: 32
  * }
  * ```
  */
@@ -80,7 +81,11 @@ export const AllowedRules = Schema.Struct({
   defaultTimeoutMs: Schema.Int,
   maxTimeoutMs: Schema.Int,
   /** Output kept per stream, in bytes. */
-  maxOutputBytes: Schema.Int
+  maxOutputBytes: Schema.Int,
+  /** Commands running at once. */
+  maxConcurrent: Schema.Int,
+  /** Calls waiting for a slot; past it a call is refused at once (`refused by the concurrency rule`). */
+  maxQueue: Schema.Int
 })
 
 /**
@@ -159,7 +164,10 @@ export const commandRunnerEntry: string = fileURLToPath(new URL("../../src/runti
 export interface CommandRunnerOptions {
   /** The directory commands run in and below (resolved against this process's cwd). */
   readonly root: string
-  /** Executable names (looked up on the server's PATH) or paths. */
+  /**
+   * Executable names (looked up on the server's PATH, outside the root), paths, or `name=/path`.
+   * `node` is pinned to the Node running this process (`node=<process.execPath>`).
+   */
   readonly allow: ReadonlyArray<string>
   /** More environment variables (names or `PREFIX*`) to pass to commands, besides the defaults. */
   readonly env?: ReadonlyArray<string> | undefined
@@ -170,6 +178,12 @@ export interface CommandRunnerOptions {
   readonly maxOutputBytes?: number | undefined
   readonly killGraceMs?: number | undefined
   readonly progressIntervalMs?: number | undefined
+  /** Commands running at once (default 4). */
+  readonly maxConcurrent?: number | undefined
+  /** Calls waiting for a slot (default 32); past it a call is refused at once. */
+  readonly maxQueue?: number | undefined
+  /** `cmd:regex` allow patterns (`--allow-args`): every argument of `cmd` must match one of its patterns. */
+  readonly allowArgs?: ReadonlyArray<string> | undefined
   /**
    * The server process's own environment, on top of the few variables the MCP SDK passes on
    * (HOME, LOGNAME, PATH, SHELL, TERM, USER). Default PATH: this Node's directory first, so
@@ -205,14 +219,18 @@ export const commandRunnerServer = (options: CommandRunnerOptions): StdioServerC
     "--root",
     path.resolve(options.root),
     "--allow",
-    options.allow.join(","),
+    // `node` is this Node, pinned by path: the server does not look names up below its root.
+    options.allow.map((name) => (name === "node" ? `node=${process.execPath}` : name)).join(","),
     ...(options.env !== undefined && options.env.length > 0 ? ["--env", options.env.join(",")] : []),
     ...(options.noDefaultEnv ? ["--no-default-env"] : []),
     ...flag("--timeout-ms", options.timeoutMs),
     ...flag("--max-timeout-ms", options.maxTimeoutMs),
     ...flag("--max-output-bytes", options.maxOutputBytes),
     ...flag("--kill-grace-ms", options.killGraceMs),
-    ...flag("--progress-interval-ms", options.progressIntervalMs)
+    ...flag("--progress-interval-ms", options.progressIntervalMs),
+    ...flag("--max-concurrent", options.maxConcurrent),
+    ...flag("--max-queue", options.maxQueue),
+    ...(options.allowArgs ?? []).flatMap((spec) => ["--allow-args", spec])
   ]
   const env: Record<string, Redacted.Redacted<string>> = {
     PATH: Redacted.make([path.dirname(process.execPath), process.env["PATH"] ?? ""].filter((p) => p !== "").join(path.delimiter))

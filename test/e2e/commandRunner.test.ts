@@ -10,6 +10,7 @@
  * container may never reap).
  */
 import { afterAll, assert, describe, it, layer } from "@effect/vitest"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -17,7 +18,7 @@ import { Clock, Effect, Exit, Fiber, Schedule } from "effect"
 import type { McpflowToolError } from "../../dsl/ToolError.ts"
 import { Commands, commandRunnerContracts, commandRunnerServer, succeeded } from "../../flows/servers/commandRunner.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
-import { ConfigError, DEFAULT_ENV_ALLOW, parseOptions } from "../../src/runtime/servers/commandRunner/Config.ts"
+import { ConfigError, DEFAULT_ENV_ALLOW, parseOptions, resolveConfig } from "../../src/runtime/servers/commandRunner/Config.ts"
 import { CappedOutput } from "../../src/runtime/servers/commandRunner/Output.ts"
 import { type GatewayEvent, GatewayEvents, McpGateway } from "../../dsl/ports/McpGateway.ts"
 
@@ -95,7 +96,18 @@ const assertGone = (pids: ReadonlyArray<number>, what: string) =>
   )
 
 /**
- * A `node -e` script: starts a grandchild, writes `[pid, grandchildPid]` to the file named by
+ * The path of a script file below the root holding `source`: `node -e` is denied by the
+ * argument rules, so the tests run their scripts as files (`node <file> ...args`).
+ */
+const js = (source: string): string => {
+  const file = path.join(root, "scripts", `${createHash("sha256").update(source).digest("hex").slice(0, 16)}.cjs`)
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, source)
+  return file
+}
+
+/**
+ * A node script: starts a grandchild, writes `[pid, grandchildPid]` to the file named by
  * its first argument, then runs forever. Both ignore SIGTERM, so only SIGKILL of the whole
  * process group ends them.
  */
@@ -103,7 +115,7 @@ const TREE = [
   "const { spawn } = require('node:child_process');",
   "process.on('SIGTERM', () => {});",
   "const c = spawn(process.execPath, ['-e', \"process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)\"], { stdio: 'ignore' });",
-  "c.on('spawn', () => require('node:fs').writeFileSync(process.argv[1], JSON.stringify([process.pid, c.pid])));",
+  "c.on('spawn', () => require('node:fs').writeFileSync(process.argv[2], JSON.stringify([process.pid, c.pid])));",
   "setInterval(() => {}, 1000)"
 ].join("\n")
 
@@ -137,7 +149,7 @@ const refusedBy = (input: Parameters<typeof Commands.run_command>[0]) =>
   Effect.exit(Commands.run_command(input)).pipe(Effect.map(toolFailedText))
 
 const nodeJson = (script: string, extra?: { readonly args?: ReadonlyArray<string>; readonly cwd?: string }) =>
-  Commands.run_command({ command: "node", args: ["-e", script, ...(extra?.args ?? [])], ...(extra?.cwd === undefined ? {} : { cwd: extra.cwd }) }).pipe(
+  Commands.run_command({ command: "node", args: [js(script), ...(extra?.args ?? [])], ...(extra?.cwd === undefined ? {} : { cwd: extra.cwd }) }).pipe(
     Effect.map((r) => {
       assert.strictEqual(r.exitCode, 0, `node failed: ${r.stderr}`)
       return JSON.parse(r.stdout) as unknown
@@ -151,7 +163,7 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
   (it) => {
     it.effect("runs a command: exit code, stdout, stderr; a failing command is a result, not an error", () =>
       Effect.gen(function*() {
-        const ok = yield* Commands.run_command({ command: "node", args: ["-e", "console.log('hello'); console.error('warn')"] })
+        const ok = yield* Commands.run_command({ command: "node", args: [js("console.log('hello'); console.error('warn')")] })
         assert.deepInclude(ok, {
           exitCode: 0,
           signal: null,
@@ -165,7 +177,7 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
         assert.isTrue(succeeded(ok))
         assert.isAtLeast(ok.durationMs, 0)
 
-        const failed = yield* Commands.run_command({ command: "node", args: ["-e", "process.exit(3)"] })
+        const failed = yield* Commands.run_command({ command: "node", args: [js("process.exit(3)")] })
         assert.strictEqual(failed.exitCode, 3)
         assert.isFalse(succeeded(failed))
 
@@ -176,8 +188,8 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
         assert.strictEqual(yield* nodeJson("console.log(JSON.stringify(process.cwd()))", { cwd: path.join(root, "sub") }), path.join(root, "sub"))
 
         // A call may lower the timeout, never raise it above the server's maximum.
-        assert.strictEqual((yield* Commands.run_command({ command: "node", args: ["-e", "0"], timeoutMs: 1_234 })).timeoutMs, 1_234)
-        assert.strictEqual((yield* Commands.run_command({ command: "node", args: ["-e", "0"], timeoutMs: 10 ** 9 })).timeoutMs, 5_000)
+        assert.strictEqual((yield* Commands.run_command({ command: "node", args: [js("0")], timeoutMs: 1_234 })).timeoutMs, 1_234)
+        assert.strictEqual((yield* Commands.run_command({ command: "node", args: [js("0")], timeoutMs: 10 ** 9 })).timeoutMs, 5_000)
 
         const status = (yield* McpGateway.use((gateway) => gateway.status)).find((s) => s.server === "commands")
         sharedServerPid = status?.pid
@@ -190,7 +202,7 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
         assert.isTrue(path.isAbsolute(rules.commands[0]!.path))
         assert.include(rules.env, "PATH")
         assert.include(rules.env, "MCPFLOW_VISIBLE")
-        assert.deepInclude(rules, { defaultTimeoutMs: 4_000, maxTimeoutMs: 5_000, maxOutputBytes: 65_536 })
+        assert.deepInclude(rules, { defaultTimeoutMs: 4_000, maxTimeoutMs: 5_000, maxOutputBytes: 65_536, maxConcurrent: 4, maxQueue: 32 })
       }))
 
     it.effect("the contracts match what the server publishes, annotations included", () =>
@@ -275,7 +287,7 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
           "'quoted' \"twice\"",
           ""
         ]
-        const argv = yield* nodeJson("console.log(JSON.stringify(process.argv.slice(1)))", { args: tricky })
+        const argv = yield* nodeJson("console.log(JSON.stringify(process.argv.slice(2)))", { args: tricky })
         assert.deepStrictEqual(argv, tricky)
         assert.deepStrictEqual(fs.readdirSync(root).filter((f) => f.startsWith("pwned")), [])
         // NUL bytes cannot be passed to a process at all: refused, not silently cut.
@@ -298,7 +310,7 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
     it.effect("a huge output is capped per stream, head and tail kept; the server stays healthy", () =>
       Effect.gen(function*() {
         const script = "process.stdout.write('HEAD' + 'x'.repeat(4e6) + 'TAIL'); process.stderr.write('e'.repeat(1e6) + 'END')"
-        const r = yield* Commands.run_command({ command: "node", args: ["-e", script] })
+        const r = yield* Commands.run_command({ command: "node", args: [js(script)] })
         assert.strictEqual(r.exitCode, 0)
         assert.isTrue(r.stdoutTruncated)
         assert.isTrue(r.stderrTruncated)
@@ -309,7 +321,7 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
         assert.isBelow(r.stderr.length, 65_536 + 200)
         assert.isTrue(r.stderr.endsWith("eeeEND"))
         // Still answering, and an output at the cap is not truncated.
-        const exact = yield* Commands.run_command({ command: "node", args: ["-e", "process.stdout.write('y'.repeat(65536))"] })
+        const exact = yield* Commands.run_command({ command: "node", args: [js("process.stdout.write('y'.repeat(65536))")] })
         assert.isFalse(exact.stdoutTruncated)
         assert.strictEqual(exact.stdout.length, 65_536)
       }))
@@ -317,7 +329,8 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
     it.effect("a command that never exits is killed at its timeout, with its child processes", () =>
       Effect.gen(function*() {
         const startedAt = yield* Clock.currentTimeMillis
-        const r = yield* Commands.run_command({ command: "node", args: ["-e", TREE, "pids-timeout.json"], timeoutMs: 300 })
+        // 1 s, not 300 ms: on a loaded machine node may take longer than that to start and write its pids.
+        const r = yield* Commands.run_command({ command: "node", args: [js(TREE), "pids-timeout.json"], timeoutMs: 1_000 })
         const elapsed = (yield* Clock.currentTimeMillis) - startedAt
         const pids = yield* treePids("pids-timeout.json")
         assert.isTrue(r.timedOut)
@@ -332,7 +345,7 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
     it.effect("a call cancelled by the client kills the command's process tree; the server goes on", () =>
       Effect.gen(function*() {
         const call = yield* Effect.forkChild(
-          Commands.run_command({ command: "node", args: ["-e", TREE, "pids-cancel.json"], timeoutMs: 5_000 })
+          Commands.run_command({ command: "node", args: [js(TREE), "pids-cancel.json"], timeoutMs: 5_000 })
         )
         const pids = yield* treePids("pids-cancel.json")
         assert.isTrue(pids.every(isAlive), "the tree is running before the cancellation")
@@ -341,14 +354,14 @@ layer(GatewayLayer.layer({ servers: { commands: runnerConfig() } }), { excludeTe
         yield* Fiber.interrupt(call)
         yield* assertGone(pids, "the cancelled command's process tree")
         assert.isBelow((yield* Clock.currentTimeMillis) - startedAt, 4_000, "killed before its 5 s timeout")
-        assert.strictEqual((yield* Commands.run_command({ command: "node", args: ["-e", "console.log('next')"] })).stdout, "next\n")
+        assert.strictEqual((yield* Commands.run_command({ command: "node", args: [js("console.log('next')")] })).stdout, "next\n")
       }))
 
     it.effect("reports progress (output bytes so far) while a command runs", () =>
       Effect.gen(function*() {
         const events: Array<GatewayEvent> = []
         const script = "let i = 0; const t = setInterval(() => { console.log('line ' + i); if (++i === 10) clearInterval(t) }, 60)"
-        const r = yield* Commands.run_command({ command: "node", args: ["-e", script] }, { label: "progress" }).pipe(
+        const r = yield* Commands.run_command({ command: "node", args: [js(script)] }, { label: "progress" }).pipe(
           Effect.provideService(GatewayEvents, { emit: (e) => events.push(e) })
         )
         assert.strictEqual(r.stdout.split("\n").length, 11)
@@ -368,7 +381,7 @@ describe("command runner lifecycle", () => {
     Effect.gen(function*() {
       const gateway = yield* McpGateway
       const call = yield* Effect.forkChild(
-        Effect.exit(Commands.run_command({ command: "node", args: ["-e", TREE, "pids-shutdown.json"], timeoutMs: 5_000 }))
+        Effect.exit(Commands.run_command({ command: "node", args: [js(TREE), "pids-shutdown.json"], timeoutMs: 5_000 }))
       )
       const pids = yield* treePids("pids-shutdown.json")
       const server = (yield* gateway.status).find((s) => s.server === "commands")
@@ -417,6 +430,29 @@ describe("command runner options", () => {
     ] as const) {
       assert.throws(() => parseOptions(argv, {}), ConfigError, message)
     }
+  })
+
+  it("reads --max-concurrent, --max-queue, --allow-args and name=path entries; refuses malformed ones", () => {
+    const o = parseOptions(["--root", root, "--allow", `node=${process.execPath}`, "--max-concurrent", "2", "--max-queue=0", "--allow-args", "node:--version"], {})
+    assert.deepInclude(o, { maxConcurrent: 2, maxQueue: 0, allowArgs: ["node:--version"] })
+    assert.deepInclude(parseOptions(["--root", "."], { COMMAND_RUNNER_ALLOW: "node", COMMAND_RUNNER_MAX_QUEUE: "7" }), { maxQueue: 7, maxConcurrent: 4 })
+    const config = resolveConfig(o)
+    assert.deepStrictEqual(config.commands, [{ name: "node", path: fs.realpathSync(process.execPath) }])
+    assert.isTrue(config.allowArgs[0]!.pattern.test("--version"))
+    assert.isFalse(config.allowArgs[0]!.pattern.test("--version2"), "anchored")
+    for (const [argv, message] of [
+      [["--root", ".", "--allow", "node", "--max-concurrent", "0"], "--max-concurrent must be an integer ≥ 1"],
+      [["--root", ".", "--allow", "node", "--allow-args", "node"], "--allow-args: 'node' is not cmd:regex"],
+      [["--root", ".", "--allow", "node", "--allow-args", "node:("], "--allow-args: Invalid regular expression"]
+    ] as const) {
+      assert.throws(() => parseOptions(argv, {}), ConfigError, message)
+    }
+    assert.throws(() => resolveConfig(parseOptions(["--root", root, "--allow", "node=node"], {})), ConfigError, "is not name=/path/to/executable")
+    // A name is not looked up in a PATH directory below the root: a planted executable there is not found.
+    fs.mkdirSync(path.join(root, "bin"), { recursive: true })
+    fs.writeFileSync(path.join(root, "bin", "planted-tool"), "#!/bin/sh\n", { mode: 0o755 })
+    assert.throws(() => resolveConfig(parseOptions(["--root", root, "--allow", "planted-tool"], {}), path.join(root, "bin")), ConfigError, "was not found on PATH")
+    fs.rmSync(path.join(root, "bin"), { recursive: true })
   })
 
   it("keeps the head and the tail of an output under the cap, whatever the chunking", () => {

@@ -20,6 +20,8 @@ beforeAll(() => {
   root = realpathSync(mkdtempSync(path.join(tmpdir(), "mcpflow-repo-check-")))
   writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "tiny-pkg", version: "1.2.3", main: "index.js", files: ["index.js"] }, null, 2))
   writeFileSync(path.join(root, "index.js"), "module.exports = 42\n")
+  // `node -e` is denied by the command runner's argument rules: the failing command is a script file.
+  writeFileSync(path.join(root, "fail.cjs"), "console.log('about to fail'); process.exit(3)\n")
 })
 
 afterAll(() => {
@@ -79,7 +81,7 @@ describe("flows/repo-check.ts with real servers", () => {
     Effect.gen(function*() {
       const { events, exit } = yield* run({
         commands: [
-          { name: "exit 3", command: "node", args: ["-e", "console.log('about to fail'); process.exit(3)"] },
+          { name: "exit 3", command: "node", args: ["fail.cjs"] },
           { name: "shell", command: "bash", args: ["-c", "echo pwned"] },
           { name: "escape", command: "node", args: ["--version"], cwd: "../.." },
           { name: "later", command: "node", args: ["--version"] }

@@ -62,7 +62,10 @@ const stop = (code: number) => {
   void runner.server.close().catch(() => {}).finally(() => process.exit(code))
 }
 
-process.on("exit", () => runner.killAll())
+process.on("exit", () => {
+  runner.killAll()
+  runner.dispose()
+})
 process.on("SIGTERM", () => stop(143))
 process.on("SIGINT", () => stop(130))
 process.stdin.on("end", () => stop(0))

@@ -12,6 +12,8 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { type AllowArgsPattern, parseAllowArgs } from "./ArgRules.ts"
+import { safePathEntry } from "./ChildPath.ts"
 
 /**
  * Environment variables passed to commands unless the server is told otherwise. A trailing `*`
@@ -57,7 +59,11 @@ export const DEFAULT_LIMITS = {
   /** How long a timed-out or cancelled command has between SIGTERM and SIGKILL. */
   killGraceMs: 2_000,
   /** The least time between two progress notifications of one call. */
-  progressIntervalMs: 1_000
+  progressIntervalMs: 1_000,
+  /** Commands running at once; more calls wait in the queue. */
+  maxConcurrent: 4,
+  /** Calls waiting for a slot; past it a call is rejected at once. */
+  maxQueue: 32
 } as const
 
 /**
@@ -65,7 +71,7 @@ export const DEFAULT_LIMITS = {
  *
  * @example
  * ```ts
- * const o: RunnerOptions = { root: ".", allow: ["npm"], envAllow: [...DEFAULT_ENV_ALLOW], ...DEFAULT_LIMITS }
+ * const o: RunnerOptions = { root: ".", allow: ["npm"], envAllow: [...DEFAULT_ENV_ALLOW], allowArgs: [], ...DEFAULT_LIMITS }
  * ```
  */
 export interface RunnerOptions {
@@ -75,11 +81,15 @@ export interface RunnerOptions {
   readonly allow: ReadonlyArray<string>
   /** Names (or `PREFIX*` patterns) of environment variables passed to commands. */
   readonly envAllow: ReadonlyArray<string>
+  /** `cmd:regex` allow patterns: every argument of `cmd` must match one of its patterns. */
+  readonly allowArgs: ReadonlyArray<string>
   readonly timeoutMs: number
   readonly maxTimeoutMs: number
   readonly maxOutputBytes: number
   readonly killGraceMs: number
   readonly progressIntervalMs: number
+  readonly maxConcurrent: number
+  readonly maxQueue: number
 }
 
 /**
@@ -105,10 +115,11 @@ export interface AllowedCommand {
  * const config: RunnerConfig = await resolveConfig(parseOptions(["--root", "/srv/repo", "--allow", "git"], {}))
  * ```
  */
-export interface RunnerConfig extends Omit<RunnerOptions, "root" | "allow"> {
+export interface RunnerConfig extends Omit<RunnerOptions, "root" | "allow" | "allowArgs"> {
   /** The real path of the root directory. */
   readonly root: string
   readonly commands: ReadonlyArray<AllowedCommand>
+  readonly allowArgs: ReadonlyArray<AllowArgsPattern>
 }
 
 /**
@@ -136,7 +147,8 @@ export const USAGE = `mcpflow command runner: an MCP server (stdio) that runs al
 Usage: node --import tsx src/runtime/servers/commandRunner/Bin.ts --root <dir> --allow <cmd,cmd,...> [options]
 
   --root <dir>                 commands run in this directory or below it    (COMMAND_RUNNER_ROOT)
-  --allow <cmd,...>            executable names (looked up on PATH) or paths (COMMAND_RUNNER_ALLOW)
+  --allow <cmd,...>            executable names (looked up on PATH outside the root), paths, or
+                               name=path (pins a name to an executable)      (COMMAND_RUNNER_ALLOW)
   --env <NAME,PREFIX*,...>     more environment variables to pass through    (COMMAND_RUNNER_ENV)
   --no-default-env             pass only the --env variables, not the defaults:
                                ${DEFAULT_ENV_ALLOW.join(" ")}
@@ -145,11 +157,18 @@ Usage: node --import tsx src/runtime/servers/commandRunner/Bin.ts --root <dir> -
   --max-output-bytes <n>       output kept per stream (${DEFAULT_LIMITS.maxOutputBytes})   (COMMAND_RUNNER_MAX_OUTPUT_BYTES)
   --kill-grace-ms <n>          SIGTERM to SIGKILL delay (${DEFAULT_LIMITS.killGraceMs})      (COMMAND_RUNNER_KILL_GRACE_MS)
   --progress-interval-ms <n>   least time between progress notifications (${DEFAULT_LIMITS.progressIntervalMs})
+  --max-concurrent <n>         commands running at once (${DEFAULT_LIMITS.maxConcurrent})            (COMMAND_RUNNER_MAX_CONCURRENT)
+  --max-queue <n>              calls waiting for a slot; past it rejected at once (${DEFAULT_LIMITS.maxQueue}) (COMMAND_RUNNER_MAX_QUEUE)
+  --allow-args <cmd:regex>     every argument of cmd must match regex (anchored); repeatable
   --help                       print this help
 `
 
 const listOf = (value: string): Array<string> =>
   value.split(",").map((s) => s.trim()).filter((s) => s !== "")
+
+/** `--timeout-ms`, `--max-timeout-ms` and `--max-concurrent` must be at least 1, the others at least 0. */
+const minimum = (key: keyof typeof DEFAULT_LIMITS): number =>
+  key === "timeoutMs" || key === "maxTimeoutMs" || key === "maxConcurrent" ? 1 : 0
 
 const integerOf = (flag: string, value: string, min: number): number => {
   const n = Number(value)
@@ -176,6 +195,7 @@ export const parseOptions = (
   let root = env["COMMAND_RUNNER_ROOT"]
   const cliAllow: Array<string> = []
   const cliEnv: Array<string> = []
+  const allowArgs: Array<string> = []
   let defaultEnv = true
   const limits: Record<keyof typeof DEFAULT_LIMITS, number> = { ...DEFAULT_LIMITS }
   const limitFlags: Record<string, keyof typeof DEFAULT_LIMITS> = {
@@ -183,17 +203,21 @@ export const parseOptions = (
     "--max-timeout-ms": "maxTimeoutMs",
     "--max-output-bytes": "maxOutputBytes",
     "--kill-grace-ms": "killGraceMs",
-    "--progress-interval-ms": "progressIntervalMs"
+    "--progress-interval-ms": "progressIntervalMs",
+    "--max-concurrent": "maxConcurrent",
+    "--max-queue": "maxQueue"
   }
   const limitEnv: Record<string, keyof typeof DEFAULT_LIMITS> = {
     COMMAND_RUNNER_TIMEOUT_MS: "timeoutMs",
     COMMAND_RUNNER_MAX_TIMEOUT_MS: "maxTimeoutMs",
     COMMAND_RUNNER_MAX_OUTPUT_BYTES: "maxOutputBytes",
-    COMMAND_RUNNER_KILL_GRACE_MS: "killGraceMs"
+    COMMAND_RUNNER_KILL_GRACE_MS: "killGraceMs",
+    COMMAND_RUNNER_MAX_CONCURRENT: "maxConcurrent",
+    COMMAND_RUNNER_MAX_QUEUE: "maxQueue"
   }
   for (const [name, key] of Object.entries(limitEnv)) {
     const value = env[name]
-    if (value !== undefined) limits[key] = integerOf(name, value, key === "timeoutMs" || key === "maxTimeoutMs" ? 1 : 0)
+    if (value !== undefined) limits[key] = integerOf(name, value, minimum(key))
   }
 
   for (let i = 0; i < argv.length; i++) {
@@ -208,10 +232,11 @@ export const parseOptions = (
     if (flag === "--root") root = value()
     else if (flag === "--allow") cliAllow.push(...listOf(value()))
     else if (flag === "--env") cliEnv.push(...listOf(value()))
+    else if (flag === "--allow-args") allowArgs.push(value())
     else if (flag === "--no-default-env") defaultEnv = false
     else if (flag in limitFlags) {
       const key = limitFlags[flag]!
-      limits[key] = integerOf(flag, value(), key === "timeoutMs" || key === "maxTimeoutMs" ? 1 : 0)
+      limits[key] = integerOf(flag, value(), minimum(key))
     } else throw new ConfigError(`unknown argument '${arg}'\n\n${USAGE}`)
   }
 
@@ -226,9 +251,17 @@ export const parseOptions = (
   for (const pattern of extraEnv) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(pattern)) throw new ConfigError(`--env: '${pattern}' is not a variable name or PREFIX* pattern`)
   }
+  for (const spec of allowArgs) {
+    try {
+      parseAllowArgs(spec)
+    } catch (error) {
+      throw new ConfigError(`--allow-args: ${(error as Error).message}`)
+    }
+  }
   return {
     root,
     allow: [...new Set(allow)],
+    allowArgs,
     envAllow: [...new Set([...(defaultEnv ? DEFAULT_ENV_ALLOW : []), ...extraEnv])],
     ...limits
   }
@@ -246,16 +279,18 @@ const isExecutableFile = (file: string): boolean => {
 
 /**
  * The real absolute path of the executable an allowlist entry names: a name without `/` is
- * looked up in the absolute directories of `searchPath` (relative PATH entries are ignored,
- * they would depend on the working directory); a path is resolved against the server's
- * working directory. Throws {@link ConfigError} when nothing executable is found.
+ * looked up in the directories of `searchPath` that a command's PATH would keep (absolute,
+ * outside `root`, not world-writable: a relative entry depends on the working directory, and
+ * the caller can plant files below the root); a path is resolved against the server's
+ * working directory and taken wherever it is (the operator named it). Throws
+ * {@link ConfigError} when nothing executable is found.
  *
  * @example
  * ```ts
- * resolveExecutable("node", "/usr/local/bin:/usr/bin") // => "/usr/local/bin/node"
+ * resolveExecutable("node", "/usr/local/bin:/usr/bin", "/repo") // => "/usr/local/bin/node"
  * ```
  */
-export const resolveExecutable = (entry: string, searchPath: string): string => {
+export const resolveExecutable = (entry: string, searchPath: string, root: string): string => {
   if (entry.includes("\0")) throw new ConfigError(`--allow: '${entry}' contains a NUL byte`)
   if (entry.includes("/") || entry.includes(path.sep)) {
     const file = path.resolve(entry)
@@ -263,7 +298,7 @@ export const resolveExecutable = (entry: string, searchPath: string): string => 
     return fs.realpathSync(file)
   }
   for (const dir of searchPath.split(path.delimiter)) {
-    if (!path.isAbsolute(dir)) continue
+    if (!safePathEntry(root, dir)) continue
     const file = path.join(dir, entry)
     if (isExecutableFile(file)) return fs.realpathSync(file)
   }
@@ -289,10 +324,19 @@ export const resolveConfig = (options: RunnerOptions, searchPath: string = proce
     throw new ConfigError(`--root: '${options.root}' does not exist`)
   }
   if (!fs.statSync(root).isDirectory()) throw new ConfigError(`--root: '${options.root}' is not a directory`)
-  const { allow, root: _root, ...rest } = options
+  const { allow, allowArgs, root: _root, ...rest } = options
   return {
     ...rest,
     root,
-    commands: allow.map((name) => ({ name, path: resolveExecutable(name, searchPath) }))
+    allowArgs: allowArgs.map(parseAllowArgs),
+    commands: allow.map((entry) => {
+      // `name=path` pins a name to an executable by path (`node=/repo/node_modules/node/bin/node`).
+      const at = entry.indexOf("=")
+      const name = at === -1 ? entry : entry.slice(0, at)
+      if (at !== -1 && (name === "" || name.includes("/") || !entry.slice(at + 1).includes("/"))) {
+        throw new ConfigError(`--allow: '${entry}' is not name=/path/to/executable`)
+      }
+      return { name, path: resolveExecutable(at === -1 ? entry : entry.slice(at + 1), searchPath, root) }
+    })
   }
 }

@@ -39,6 +39,11 @@ export class CappedOutput {
     this.#tailCap = this.cap - this.#headCap
   }
 
+  /** How many bytes are kept (at most `cap`): the rest was dropped as it arrived. */
+  get keptBytes(): number {
+    return this.#headBytes + this.#tailBytes
+  }
+
   /** Whether some output was left out. */
   get truncated(): boolean {
     return this.totalBytes > this.cap

@@ -1,6 +1,7 @@
 /**
  * The command runner's rules, checked before anything is started: the command allowlist, the
- * root the working directory must stay in, the timeout bounds and the environment filter.
+ * root the working directory must stay in, the argument rules (deny lists, `--allow-args`,
+ * path arguments inside the root), the timeout bounds and the environment filter.
  * A rule that refuses answers a {@link Refusal} naming itself.
  *
  * @example
@@ -11,7 +12,9 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { checkAllowArgs, checkArgRules, scriptArgIndices } from "./ArgRules.ts"
 import type { AllowedCommand, RunnerConfig } from "./Config.ts"
+import { isWithin, outsidePathArg } from "./PathArgs.ts"
 
 /**
  * Why a call was refused: the rule and a message for the caller.
@@ -23,7 +26,7 @@ import type { AllowedCommand, RunnerConfig } from "./Config.ts"
  */
 export interface Refusal {
   readonly _tag: "Refusal"
-  readonly rule: "command allowlist" | "root" | "arguments"
+  readonly rule: "command allowlist" | "root" | "arguments" | "concurrency"
   readonly message: string
 }
 
@@ -65,22 +68,48 @@ export const checkCommand = (config: RunnerConfig, command: string): AllowedComm
     )
 
 /**
- * NUL bytes cannot reach a process's argv; refuse them instead of letting `spawn` throw.
+ * The most arguments a call may pass, and the longest one (bytes): far below what `spawn`
+ * would refuse (E2BIG), far above what a build needs.
  *
  * @example
  * ```ts
- * checkArgs(["-e", "1"]) // => undefined
+ * ARG_LIMITS.maxArgBytes // => 65536
  * ```
  */
-export const checkArgs = (args: ReadonlyArray<string>): Refusal | undefined => {
-  const index = args.findIndex((a) => a.includes("\0"))
-  return index === -1 ? undefined : refuse("arguments", `args[${index}] contains a NUL byte`)
-}
+export const ARG_LIMITS = { maxArgs: 4_096, maxArgBytes: 65_536 } as const
 
-/** Whether `child` is `root` or below it (both absolute and normalized). */
-const isWithin = (root: string, child: string): boolean => {
-  const rel = path.relative(root, child)
-  return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))
+/**
+ * The argument rules, checked after {@link resolveCwd}: no NUL byte (it cannot reach a
+ * process's argv; refused rather than letting `spawn` throw), the sizes in
+ * {@link ARG_LIMITS}, the deny lists of the executables the runner knows (matched by the
+ * command's name and by its executable's name), the `--allow-args` patterns of the command,
+ * and no path argument outside the root (`cwd` is the checked real working directory).
+ *
+ * @example
+ * ```ts
+ * checkArguments(config, { name: "git", path: "/usr/bin/git" }, config.root, ["-c", "core.pager=sh"])
+ * // => { _tag: "Refusal", rule: "arguments", message: 'git: "-c" is denied (-c: runs programs, …)' }
+ * ```
+ */
+export const checkArguments = (
+  config: Pick<RunnerConfig, "root" | "allowArgs">,
+  command: AllowedCommand,
+  cwd: string,
+  args: ReadonlyArray<string>
+): Refusal | undefined => {
+  const nul = args.findIndex((a) => a.includes("\0"))
+  if (nul !== -1) return refuse("arguments", `args[${nul}] contains a NUL byte`)
+  if (args.length > ARG_LIMITS.maxArgs) return refuse("arguments", `${args.length} arguments, more than ${ARG_LIMITS.maxArgs}`)
+  const long = args.findIndex((a) => Buffer.byteLength(a) > ARG_LIMITS.maxArgBytes)
+  if (long !== -1) return refuse("arguments", `args[${long}] is longer than ${ARG_LIMITS.maxArgBytes} bytes`)
+  const denied = checkArgRules(command.name, args, false, command.path)
+  if (denied !== undefined) return refuse("arguments", denied)
+  const unmatched = checkAllowArgs(config.allowArgs, command.name, args)
+  if (unmatched !== undefined) return refuse("arguments", unmatched)
+  const out = outsidePathArg(config.root, cwd, args, scriptArgIndices(command.name, args, command.path))
+  return out === undefined
+    ? undefined
+    : refuse("arguments", `${command.name}: ${JSON.stringify(out.arg)} names a path outside the root`)
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The command runner as an MCP server (SDK `McpServer`): the tools `run_command` and
- * `list_allowed` over a resolved {@link RunnerConfig}. Transport-agnostic: `main.ts` connects
+ * `list_allowed` over a resolved {@link RunnerConfig}. Transport-agnostic: `Bin.ts` connects
  * it to stdio; tests may connect it to anything.
  *
  * @example
@@ -14,8 +14,19 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { z } from "zod"
+import { Bulkhead } from "./Bulkhead.ts"
+import { childPath, makeBinDir } from "./ChildPath.ts"
 import type { RunnerConfig } from "./Config.ts"
-import { checkArgs, checkCommand, effectiveTimeout, filterEnv, isRefusal, type Refusal, resolveCwd } from "./Policy.ts"
+import {
+  checkArguments,
+  checkCommand,
+  effectiveTimeout,
+  filterEnv,
+  isRefusal,
+  refuse,
+  type Refusal,
+  resolveCwd
+} from "./Policy.ts"
 import { ProcessGroups, type RunResult, runProcess } from "./Run.ts"
 
 /**
@@ -53,7 +64,9 @@ const listOutput = {
   env: z.array(z.string()).describe("Environment variables passed to commands (`PREFIX*` matches a prefix)"),
   defaultTimeoutMs: z.number().int(),
   maxTimeoutMs: z.number().int(),
-  maxOutputBytes: z.number().int().describe("Output kept per stream")
+  maxOutputBytes: z.number().int().describe("Output kept per stream"),
+  maxConcurrent: z.number().int().describe("Commands running at once"),
+  maxQueue: z.number().int().describe("Calls waiting for a slot; past it a call is refused at once")
 }
 
 const refusedResult = (refusal: Refusal): CallToolResult => ({
@@ -76,6 +89,8 @@ export interface CommandRunner {
   readonly running: () => number
   /** SIGKILLs every running command's process group (synchronous). */
   readonly killAll: () => void
+  /** Removes the runner's bin directory (synchronous; after `killAll`, at exit). */
+  readonly dispose: () => void
 }
 
 /**
@@ -94,11 +109,15 @@ export const makeCommandRunnerServer = (
   env: Readonly<Record<string, string | undefined>> = process.env
 ): CommandRunner => {
   const groups = new ProcessGroups()
+  const bulkhead = new Bulkhead(config.maxConcurrent, config.maxQueue)
+  const bin = makeBinDir(config.commands)
   const server = new McpServer({ ...SERVER_INFO }, {
     instructions: `Runs allowlisted commands (${config.commands.map((c) => c.name).join(", ")}) below ${config.root}, ` +
       "without a shell, with a timeout and an output cap. Call list_allowed for the rules."
   })
-  const commandEnv = filterEnv(config.envAllow, env)
+  const filtered = filterEnv(config.envAllow, env)
+  // No relative PATH entries, none inside the root: `#!/usr/bin/env node` must not find a planted node.
+  const commandEnv = filtered["PATH"] === undefined ? filtered : { ...filtered, PATH: childPath(filtered["PATH"], config.root, bin.dir) }
 
   server.registerTool(
     "run_command",
@@ -114,10 +133,20 @@ export const makeCommandRunnerServer = (
     async ({ args = [], command, cwd, timeoutMs }, extra): Promise<CallToolResult> => {
       const allowed = checkCommand(config, command)
       if (isRefusal(allowed)) return refusedResult(allowed)
-      const badArgs = checkArgs(args)
-      if (badArgs !== undefined) return refusedResult(badArgs)
       const dir = await resolveCwd(config, cwd)
       if (isRefusal(dir)) return refusedResult(dir)
+      const deniedArgs = checkArguments(config, allowed, dir, args)
+      if (deniedArgs !== undefined) return refusedResult(deniedArgs)
+
+      const slot = await bulkhead.acquire(extra.signal)
+      if (slot === "cancelled") return { isError: true, content: [{ type: "text", text: "cancelled while waiting for a slot" }] }
+      if (slot === "full") {
+        return refusedResult(refuse(
+          "concurrency",
+          `${bulkhead.running} commands are running and ${bulkhead.queued} waiting (--max-concurrent ${config.maxConcurrent}, ` +
+            `--max-queue ${config.maxQueue}); try again later`
+        ))
+      }
 
       const progressToken = extra._meta?.progressToken
       let bytes = 0
@@ -148,7 +177,10 @@ export const makeCommandRunnerServer = (
             bytes = total
           }
         }
-      ).finally(() => clearInterval(ticker))
+      ).finally(() => {
+        clearInterval(ticker)
+        slot()
+      })
 
       if (outcome._tag === "FailedToStart") return { isError: true, content: [{ type: "text", text: outcome.message }] }
       const result = outcome.result
@@ -173,11 +205,13 @@ export const makeCommandRunnerServer = (
         env: [...config.envAllow],
         defaultTimeoutMs: config.timeoutMs,
         maxTimeoutMs: config.maxTimeoutMs,
-        maxOutputBytes: config.maxOutputBytes
+        maxOutputBytes: config.maxOutputBytes,
+        maxConcurrent: config.maxConcurrent,
+        maxQueue: config.maxQueue
       }
       return { content: [{ type: "text", text: JSON.stringify(rules) }], structuredContent: rules }
     }
   )
 
-  return { server, running: () => groups.size, killAll: () => groups.killAll() }
+  return { server, running: () => groups.size, killAll: () => groups.killAll(), dispose: bin.remove }
 }
