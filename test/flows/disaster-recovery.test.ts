@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Ref } from "effect"
-import { VirtualTime } from "../../chaos/index.ts"
+import * as VirtualTime from "../../chaos/VirtualTime.ts"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import disasterRecovery, { chaosSuite, RecoveryIncomplete } from "../../flows/disaster-recovery.ts"
 import { makeSandbox, type SandboxOptions, type SentMessage, type StoredObject } from "../../flows/sandbox/index.ts"
