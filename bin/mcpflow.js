@@ -9,4 +9,7 @@ if (problem !== undefined) {
   process.stderr.write(`${problem}\n`)
   process.exit(2)
 }
+// Node's on-disk cache of compiled code: later starts skip parsing and compiling the CLI's modules.
+const { enableCompileCache } = await import("node:module")
+enableCompileCache?.()
 await import("../dist/src/app/cli/Cli.js")
