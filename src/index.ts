@@ -8,12 +8,21 @@
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
- * import { Flow, Gateway, Engines, Tool, step, main } from "mcpflow"
+ * import { Flow, main, step, Tool } from "mcpflow"
  *
- * const echo = Tool.make({ server: "everything", name: "echo", input: Schema.Struct({ message: Schema.String }), output: Schema.Unknown })
- * const hello = Flow.make({ name: "hello", input: Schema.Struct({}), output: Schema.Unknown, run: () => step("echo", echo, { message: "hi" }) })
- * export default hello
- * main(import.meta, hello)
+ * const Shop = Tool.server("shop", {
+ *   reserve: Tool.define({ input: Schema.Struct({ sku: Schema.String }), output: Schema.Struct({ hold: Schema.String }) })
+ * })
+ * const order = Flow.make({
+ *   name: "order",
+ *   input: Schema.Struct({ sku: Schema.String }),
+ *   output: Schema.Struct({ hold: Schema.String }),
+ *   uses: [Shop],
+ *   run: ({ sku }) => step("reserve", Shop.reserve({ sku }))
+ * })
+ * export default order
+ * main(import.meta, order) // `node order.mjs --input '{"sku":"A-1"}'` runs it against ./.mcp.json
+ * ```
  * ```
  * @module
  */
