@@ -11,7 +11,7 @@
  * import { Flow, main, step, Tool } from "mcpflow"
  *
  * const Shop = Tool.server("shop", {
- *   reserve: Tool.define({ input: Schema.Struct({ sku: Schema.String }), output: Schema.Struct({ hold: Schema.String }) })
+ *   reserve: Tool.define({ description: "Hold stock", input: Schema.Struct({ sku: Schema.String }), output: Schema.Struct({ hold: Schema.String }) })
  * })
  * const order = Flow.make({
  *   name: "order",
