@@ -79,4 +79,10 @@ describe("on this Node", () => {
     assert.strictEqual(hello.status, 0, hello.stderr)
     assert.include(hello.stdout, "hello")
   }, 60_000)
+
+  it("the command-runner bin runs the compiled server", () => {
+    const help = spawnSync(process.execPath, [join(root, "bin/mcpflow-command-runner.js"), "--help"], { cwd: root, encoding: "utf8", timeout: 30_000 })
+    assert.strictEqual(help.status, 0, help.stderr)
+    assert.include(help.stdout, "--allow")
+  }, 60_000)
 })
