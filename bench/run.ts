@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<unknown>> = {
   chaos: () => import("./chaos.ts"),
+  cli: () => import("./cli.ts"),
   gateway: () => import("./gateway.ts"),
   interpreter: () => import("./interpreter.ts"),
   journal: () => import("./journal.ts"),

@@ -1,6 +1,6 @@
 /**
- * The chaos harness: fake MCP servers built from contracts, a fault catalogue injected at the
- * handler or the transport, deterministic decisions, stateful models, and a property kit that
+ * The chaos harness (`mcpflow/chaos`): fake MCP servers built from contracts, a fault catalogue
+ * injected at the handler or the transport, stateful models, invariants, and a property kit that
  * searches fault plans in virtual time and shrinks failures to a replayable minimal plan.
  *
  * @example
@@ -10,21 +10,19 @@
  * const flowReport = yield* Chaos.checkFlow(orderFlow, { input: { orderId: "o1" }, servers, invariants, runs: 200, seed: 42 })
  * ```
  *
- * Flows: `Chaos.checkFlow` / `runFlowOnce` / `replayFlow` (`FlowCheck.ts`); the CLI runner's
- * summaries (`ChaosRunner`, `mcpflow chaos`); vitest cases in a few lines (`chaos/vitest.ts`).
+ * `Chaos` holds the checks (`check`, `checkFlow`, `runFlowOnce`, `replayFlow`) and the
+ * invariants (`Invariant`, `FlowInvariant`, `atomic`); `Arbitraries` the fast-check
+ * arbitraries of faults and fault plans to compose your own properties; a `ChaosSuite` is what
+ * a flow file exports as `chaos` for `mcpflow chaos`. Vitest cases in a few lines:
+ * `mcpflow/vitest`.
  * @module
  */
 export * as Arbitraries from "./Arbitraries.ts"
 export * as Chaos from "./Chaos.ts"
-export * as ChaosRunner from "./Runner.ts"
 export type { ChaosSuite } from "./Runner.ts"
 export * as FakeServer from "./FakeServer.ts"
+export { ToolRefusal } from "./FakeServer.ts"
 export * as Fault from "./Fault.ts"
 export * as FlowFacts from "./FlowFacts.ts"
-export { FaultTransport } from "./FaultTransport.ts"
 export * as Injector from "./Injector.ts"
 export * as Models from "./models/index.ts"
-export * as Prng from "./Prng.ts"
-export * as RunSeed from "./RunSeed.ts"
-export * as VirtualTime from "./VirtualTime.ts"
-export { ToolRefusal } from "./FakeServer.ts"

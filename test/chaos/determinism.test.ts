@@ -5,7 +5,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Random } from "effect"
-import { Chaos, ChaosRunner, Fault, RunSeed } from "../../chaos/index.ts"
+import { Chaos, Fault } from "../../chaos/index.ts"
+import * as ChaosRunner from "../../chaos/Runner.ts"
+import * as RunSeed from "../../chaos/RunSeed.ts"
 import cicd from "../../flows/cicd.ts"
 import { chaos } from "../../flows/cicd.chaos.ts"
 

@@ -6,7 +6,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Ref } from "effect"
-import { Chaos, Fault, VirtualTime } from "../../chaos/index.ts"
+import { Chaos, Fault } from "../../chaos/index.ts"
+import * as VirtualTime from "../../chaos/VirtualTime.ts"
 import { Flow, type FlowEvent, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import { chaosSuite, clusterOf, compensationsFailed } from "../../flows/deploy-strategies.chaos.ts"
 import deployStrategies, { RolledBack } from "../../flows/deploy-strategies.ts"

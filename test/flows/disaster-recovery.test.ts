@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Ref } from "effect"
-import { VirtualTime } from "../../chaos/index.ts"
+import * as VirtualTime from "../../chaos/VirtualTime.ts"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import { chaosSuite } from "../../flows/disaster-recovery.chaos.ts"
 import disasterRecovery, { RecoveryIncomplete } from "../../flows/disaster-recovery.ts"

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * // flows/deploy.ts
- * import { main } from "../src/run/main.ts"
+ * import { main } from "mcpflow"
  * const deploy = Flow.make({ name: "deploy", … })
  * export default deploy
  * export const sandbox = deploySandbox
@@ -18,16 +18,11 @@
 import { realpathSync } from "node:fs"
 import { relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect, type Schema } from "effect"
-import { CliOutput, Command } from "effect/cli"
+import type { Schema } from "effect"
 import type { Flow } from "../../../dsl/flow/Flow.ts"
-import packageJson from "../../../package.json" with { type: "json" }
-import { presenter, reportFailure } from "../cli/output.ts"
-import * as RunFlags from "./Flags.ts"
+import { unsupportedNode } from "../internal/NodeVersion.ts"
 import { register } from "./Registry.ts"
-import { type FlowSource, runFlow, type RunServices } from "./RunFlow.ts"
+import type { FlowSource, RunServices } from "./RunFlow.ts"
 
 const canonical = (path: string): string => {
   try {
@@ -56,41 +51,11 @@ export const isEntryPoint = (moduleUrl: string, argv1: string | undefined): bool
 }
 
 /**
- * The command line of one flow file: the flags of a run (see `Flags.ts`), named after the flow.
- *
- * @example
- * ```ts
- * Command.runWith(flowCommand(cicd, { sandbox: cicdSandbox }, "npx tsx flows/cicd.ts"), { version: "0.1.0" })(["--json"])
- * ```
- */
-export const flowCommand = <I extends Schema.Top, O extends Schema.Top, E, R extends RunServices>(
-  flow: Flow<I, O, E, R>,
-  source: FlowSource,
-  invocation: string = flow.name
-) =>
-  Command.make(flow.name, RunFlags.all, (settings) => runFlow(flow, settings, source)).pipe(
-    Command.withDescription(
-      `${flow.description ?? `Run the flow ${flow.name}`}. ${
-        source.sandbox !== undefined
-          ? "Runs on its sandbox (in-process fake servers) unless --config names real servers."
-          : source.local !== undefined
-          ? "Runs against the real local servers it starts itself unless --config names others."
-          : "Runs against the servers of --config (default ./.mcp.json)."
-      } The report goes to stderr (a live tree on a terminal, plain lines otherwise or with CI=true) and the result to stdout; --json prints JSON lines on stdout instead. Exit codes: 0 success, 1 the flow failed, 2 bad input/config/usage, 130 interrupted (compensations ran).`
-    ),
-    Command.withExamples([
-      { command: `${invocation} --input '{…}'`, description: "Run with an input" },
-      { command: `${invocation} --input @input.json --json`, description: "Input from a file; JSON event lines on stdout" },
-      ...(source.sandbox === undefined
-        ? [{ command: `${invocation} --config .mcp.json`, description: "Run against the servers of a config file" }]
-        : [{ command: `${invocation} --dry-run`, description: "Run on the sandbox and print the path taken" }])
-    ])
-  )
-
-/**
  * Runs `flow` from the command line when the calling file is the entry point; otherwise only
  * remembers `options.sandbox` for `mcpflow run`. Exits with 0 (success), 1 (the flow failed),
- * 2 (bad input, config or usage) or 130 (interrupted; compensations ran).
+ * 2 (bad input, config or usage, or a Node.js older than 22.19 — one line on stderr) or 130
+ * (interrupted; compensations ran). The command line and the run machinery are loaded only
+ * when the file is the entry point.
  *
  * @example
  * ```ts
@@ -105,13 +70,15 @@ export const main = <I extends Schema.Top, O extends Schema.Top, E, R extends Ru
   const source: FlowSource = { ...options, file: options?.file ?? fileURLToPath(meta.url) }
   register(flow, source)
   if (!isEntryPoint(meta.url, process.argv[1])) return
-  NodeRuntime.runMain(
-    Command.run(flowCommand(flow, source, `npx tsx ${relative(process.cwd(), fileURLToPath(meta.url))}`), {
-      version: packageJson.version
-    }).pipe(
-      Effect.catch(reportFailure),
-      Effect.provide(CliOutput.layerPresenter(presenter)),
-      Effect.provide(NodeServices.layer)
-    )
+  const file = relative(process.cwd(), fileURLToPath(meta.url))
+  const runner = /\.[cm]?tsx?$/.test(file) ? "tsx" : "node"
+  const problem = unsupportedNode(process.versions.node, `npx -p node@24 ${runner} ${file} …`)
+  if (problem !== undefined) {
+    process.stderr.write(`${problem}\n`)
+    process.exitCode = 2
+    return
+  }
+  void import("./internal/FlowCommand.ts").then(({ runFlowFile }) =>
+    runFlowFile(flow, source, runner === "tsx" ? `npx tsx ${file}` : `node ${file}`)
   )
 }

@@ -10,12 +10,12 @@
  * ```
  * @module
  */
-import { pathToFileURL } from "node:url"
 import { Effect, Schema } from "effect"
 import * as FlowModule from "../../../dsl/flow/Flow.ts"
 import type { AnyFlow, Flow } from "../../../dsl/flow/Flow.ts"
 import type { FlowSource, RunServices, Sandbox } from "./RunFlow.ts"
 import { registered } from "./Registry.ts"
+import { fileUrl, importFile } from "../internal/ImportFile.ts"
 
 /**
  * A flow file could not be used: not found, it failed to load, or it has no flow as its
@@ -73,9 +73,9 @@ export const isFlow: (u: unknown) => u is AnyFlow = FlowModule.isFlow
  */
 export const loadFlow = (file: string): Effect.Effect<LoadedFlow, FlowFileError> =>
   Effect.gen(function*() {
-    const url = pathToFileURL(file).href
+    const url = fileUrl(file)
     const module = yield* Effect.tryPromise({
-      try: () => import(url) as Promise<Record<string, unknown>>,
+      try: () => importFile(file),
       catch: (cause) => {
         const code = typeof cause === "object" && cause !== null && "code" in cause ? cause.code : undefined
         return new FlowFileError({

@@ -13,7 +13,13 @@
 import type { AnyFlow } from "../../../dsl/flow/Flow.ts"
 import type { FlowSource } from "./RunFlow.ts"
 
-const sources = new WeakMap<AnyFlow, FlowSource>()
+// One map per process, shared by every copy of this module: the compiled CLI (dist/) and a flow
+// file that imports mcpflow's TypeScript sources register and look up in the same place.
+const key = Symbol.for("mcpflow/FlowFile/sources")
+const sources: WeakMap<AnyFlow, FlowSource> = ((globalThis as Record<symbol, unknown>)[key] ??= new WeakMap()) as WeakMap<
+  AnyFlow,
+  FlowSource
+>
 
 /**
  * Remembers what a flow file gave to `main` for its flow.

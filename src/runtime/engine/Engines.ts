@@ -4,6 +4,11 @@
  * - {@link durable}: the SQLite journal under a state directory (`.mcpflow/runs.db`) —
  *   `ClusterWorkflowEngine` over `SingleRunner`, plus the run history; a crashed run resumes.
  *
+ * @example
+ * ```ts
+ * import { Engines, Flow } from "mcpflow"
+ * yield* Flow.run(deploy, input).pipe(Effect.provide(Engines.durable(".mcpflow")))
+ * ```
  * @module
  */
 import { mkdirSync } from "node:fs"
@@ -13,9 +18,7 @@ import type { ConfigError } from "effect/Config"
 import type { SqlError } from "effect/sql/SqlError"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as FlowEngine from "../../../dsl/ports/FlowEngine.ts"
-import * as SqliteEngine from "./SqliteEngine.ts"
 import { JournalError, type RunJournal } from "../../../dsl/ports/RunJournal.ts"
-import * as SqliteRunJournal from "./SqliteRunJournal.ts"
 
 /**
  * Flows in memory: nothing is journaled.
@@ -60,6 +63,16 @@ export const durable = (
       catch: (thrown) => new JournalError({ file, reason: "Io", detail: `cannot create ${stateDir}: ${String(thrown)}` })
     })
   )
-  const engine = FlowEngine.layer("sqlite").pipe(Layer.provideMerge(SqliteEngine.layer({ filename: file })))
-  return Layer.mergeAll(engine, SqliteRunJournal.layer(file)).pipe(Layer.provide(prepare))
+  // `node:sqlite` is loaded when the layer is built, not when this module is imported.
+  const sqlite = Layer.unwrap(
+    Effect.promise(() => Promise.all([import("./SqliteEngine.ts"), import("./SqliteRunJournal.ts")])).pipe(
+      Effect.map(([SqliteEngine, SqliteRunJournal]) =>
+        Layer.mergeAll(
+          FlowEngine.layer("sqlite").pipe(Layer.provideMerge(SqliteEngine.layer({ filename: file }))),
+          SqliteRunJournal.layer(file)
+        )
+      )
+    )
+  )
+  return sqlite.pipe(Layer.provide(prepare))
 }

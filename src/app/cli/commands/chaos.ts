@@ -18,7 +18,7 @@
  * @module
  */
 import { writeFileSync } from "node:fs"
-import { pathToFileURL } from "node:url"
+import { importFile } from "../../internal/ImportFile.ts"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Check from "../../../../chaos/Check.ts"
@@ -92,9 +92,8 @@ interface Loaded {
 
 const load = (path: string): Effect.Effect<Loaded, CliExit> =>
   Effect.gen(function*() {
-    const url = pathToFileURL(path).href
     const module = yield* Effect.tryPromise({
-      try: () => import(url) as Promise<Record<string, unknown>>,
+      try: () => importFile(path),
       catch: (cause) => usage(`${path}: could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`)
     })
     const flow = module["default"]
