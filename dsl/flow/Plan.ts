@@ -230,7 +230,7 @@ const marks: Record<string, string> = {
   item: "·",
   when: "?",
   handler: "⚡",
-  gate: "⊘"
+  gate: "▣"
 }
 
 /**

@@ -51,7 +51,15 @@ export const results: Effect.Effect<StepResults> = CurrentScope.use((scope) =>
   Effect.sync(() => view(new Map(scope.run?.results ?? [])))
 )
 
-/** A read-only view of a snapshot of the results. */
+/**
+ * A read-only view of a snapshot of a run's results.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * view(new Map([["build", { status: "succeeded", output: { image: "app:1" } }]])).get("build")?.status // => "succeeded"
+ * ```
+ */
 export const view = (snapshot: ReadonlyMap<string, StepResult>): StepResults => ({
   get: (path) => snapshot.get(path),
   entries: [...snapshot.entries()],

@@ -79,7 +79,7 @@ describe("Flow.gate", () => {
       const plan = yield* Flow.plan(release(false, { deployed: 0 }))
       const nodes = plan.nodes.map((n) => `${n.path}:${n.kind}`)
       assert.deepStrictEqual(nodes, ["build:step", "tests:step", "tests pass:gate", "deploy:step", "on failure:when", "on failure/alert:step"])
-      assert.include(Plan.toText(plan), "⊘ tests pass [gate]")
+      assert.include(Plan.toText(plan), "▣ tests pass [gate]")
     }))
 })
 
