@@ -315,6 +315,9 @@ export const toMermaid = (plan: FlowPlan): string => {
         lines.push(`${indent}subgraph ${id(n.path)} ["${label(`${leaf(n.path)} (${n.kind})`)}"]`)
         emitScope(n.path, `${indent}  `, n.kind)
         lines.push(`${indent}end`)
+      } else if (n.kind === "gate") {
+        // a gate is a decision, drawn as one: a hexagon
+        lines.push(`${indent}${id(n.path)}{{"${label(`gate: ${text}`)}"}}`)
       } else {
         lines.push(`${indent}${id(n.path)}["${label(text)}"]`)
       }

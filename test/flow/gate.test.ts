@@ -80,6 +80,7 @@ describe("Flow.gate", () => {
       const nodes = plan.nodes.map((n) => `${n.path}:${n.kind}`)
       assert.deepStrictEqual(nodes, ["build:step", "tests:step", "tests pass:gate", "deploy:step", "on failure:when", "on failure/alert:step"])
       assert.include(Plan.toText(plan), "▣ tests pass [gate]")
+      assert.include(Plan.toMermaid(plan), `{{"gate: tests pass"}}`) // drawn as a decision, not a step
     }))
 })
 
