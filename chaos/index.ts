@@ -10,8 +10,10 @@
  * const flowReport = yield* Chaos.checkFlow(orderFlow, { input: { orderId: "o1" }, servers, invariants, runs: 200, seed: 42 })
  * ```
  *
- * Flows: `Chaos.checkFlow` / `runFlowOnce` / `replayFlow` (`FlowCheck.ts`); the CLI runner's
- * summaries (`ChaosRunner`, `mcpflow chaos`); vitest cases in a few lines (`chaos/vitest.ts`).
+ * Flows: `Chaos.checkFlow` / `runFlowOnce` / `replayFlow` (`FlowCheck.ts`); facts for a flow
+ * suite's invariants (`FlowFacts`: calls sent, faults fired, request keys, a sandbox's
+ * definitions); the CLI runner's summaries (`ChaosRunner`, `mcpflow chaos`); vitest cases in a
+ * few lines (`chaos/vitest.ts`). Every run's `Random` is seeded from its plan (`RunSeed`).
  * @module
  */
 export * as Arbitraries from "./Arbitraries.ts"
