@@ -8,6 +8,8 @@
  * ```
  * @module
  */
+import type { ContractInfo } from "../dsl/Contract.ts"
+import { isRepeatable } from "../dsl/policy/internal/PolicyContext.ts"
 import { matchesAllowlist } from "../src/runtime/gateway/Allowlist.ts"
 import * as F from "./Fault.ts"
 import type * as Injector from "./Injector.ts"
@@ -16,17 +18,18 @@ import type { RunResult, Spec, Violation } from "./RunSpec.ts"
 /**
  * The built-in invariants of a run that did not hold: `typed-outcome`, `never-hangs`,
  * `allowlist` (with `spec.allow`), `concurrency` (with `spec.maxConcurrency`) and
- * `no-duplicate-request` over the `nonIdempotent` tools (`server.tool`).
+ * `no-duplicate-request` over the tools that may not be repeated (`mayNotRepeat(server, tool)`:
+ * see {@link mayNotRepeat}).
  *
  * @example
  * ```ts
- * BuiltInInvariants.violations(spec, run, new Set(["payment.charge"]), 3_600_000)
+ * BuiltInInvariants.violations(spec, run, BuiltInInvariants.mayNotRepeat(tools, []), 3_600_000)
  * ```
  */
 export const violations = <A, E>(
   spec: Spec<A, E>,
   run: Omit<RunResult<A, E>, "violations">,
-  nonIdempotent: ReadonlySet<string>,
+  mayNotRepeat: (server: string, tool: string) => boolean,
   deadlineMs: number
 ): Array<Violation> => {
   const out: Array<Violation> = []
@@ -63,7 +66,7 @@ export const violations = <A, E>(
   const reported = new Set<string>()
   for (const c of run.sent) {
     const id = `${c.server}.${c.tool}`
-    if (!nonIdempotent.has(id) || carriesIdempotencyKey(c.args)) continue
+    if (!mayNotRepeat(c.server, c.tool) || carriesIdempotencyKey(c.args)) continue
     const k = `${id} ${keyOf(c)}`
     const before = earlier.get(k) ?? []
     const unsafe = before.find((b) => b.end !== "refused")
@@ -71,7 +74,7 @@ export const violations = <A, E>(
       reported.add(k)
       out.push({
         invariant: "no-duplicate-request",
-        detail: `non-idempotent ${id} was sent again (#${c.call}) for one request after #${unsafe.call} ended ${unsafe.end}: ${keyOf(c)}`
+        detail: `${id} (not known to be idempotent) was sent again (#${c.call}) for one request after #${unsafe.call} ended ${unsafe.end}: ${keyOf(c)}`
       })
     }
     before.push(c)
@@ -99,4 +102,24 @@ export const carriesIdempotencyKey = (args: string): boolean => {
   } catch {
     return false
   }
+}
+
+/**
+ * Which tools `no-duplicate-request` guards, by the same rule as `Retry`: every tool not known to
+ * be safe to repeat — a contract without `idempotent: true` or `readOnly: true` (unknown counts
+ * as non-idempotent), a tool with no known contract — and every tool matching an `extra`
+ * pattern, whatever its annotations.
+ *
+ * @example
+ * ```ts
+ * const guarded = BuiltInInvariants.mayNotRepeat([{ server: "fs", tool: "read", contract }], ["payment.*"])
+ * guarded("payment", "charge") // => true
+ * ```
+ */
+export const mayNotRepeat = (
+  tools: ReadonlyArray<{ readonly server: string; readonly tool: string; readonly contract?: ContractInfo | undefined }>,
+  extra: ReadonlyArray<string>
+): (server: string, tool: string) => boolean => {
+  const repeatable = new Set(tools.filter((t) => isRepeatable(t.contract?.annotations)).map((t) => `${t.server}.${t.tool}`))
+  return (server, tool) => (extra.length > 0 && matchesAllowlist(extra, server, tool)) || !repeatable.has(`${server}.${tool}`)
 }

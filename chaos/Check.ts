@@ -15,8 +15,9 @@
  * - `allowlist` (with `allow`): every call the client sent matches a `server.tool` pattern;
  * - `concurrency` (with `maxConcurrency`): the most calls in flight per tool (`server.tool`) or
  *   per server (`server`) stays within its bound;
- * - `no-duplicate-request`: a non-idempotent tool (contract annotated `idempotent: false`, or
- *   listed in `nonIdempotent`) is never sent again for one logical request (by default:
+ * - `no-duplicate-request`: a tool not known to be safe to repeat (the same rule as `Retry`:
+ *   its contract lacks `idempotent: true` / `readOnly: true` — unknown counts as
+ *   non-idempotent — or it is listed in `nonIdempotent`) is never sent again for one logical request (by default:
  *   identical arguments; `requestKey` picks e.g. the idempotency key) after an earlier send
  *   that may have had its effect: one answered, cancelled (timeout), cut by a closed
  *   connection, or still pending. Re-sending after a refusal (`isError`, JSON-RPC error) is fine,

@@ -38,8 +38,10 @@ const outcomeOf = <A, E>(r: VirtualTime.Result<A, E>): Outcome<A, E> => {
 }
 
 /**
- * The non-idempotent tools among some (`server.tool`): contracts annotated `idempotent: false`,
- * and those matching an `extra` pattern.
+ * The declared non-idempotent tools among some (`server.tool`): contracts annotated
+ * `idempotent: false`, and those matching an `extra` pattern — where the plans focus their
+ * faults (the `no-duplicate-request` invariant guards more: every tool not known to be safe to
+ * repeat, see `BuiltInInvariants.mayNotRepeat`).
  *
  * @example
  * ```ts
@@ -157,7 +159,7 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
       snapshots,
       durationMs: driven.endMs
     }
-    const violations = BuiltInInvariants.violations(spec, base, nonIdempotentTools(toolsOf(made, spec.tools), spec.nonIdempotent ?? []), deadlineMs)
+    const violations = BuiltInInvariants.violations(spec, base, BuiltInInvariants.mayNotRepeat(toolsOf(made, spec.tools), spec.nonIdempotent ?? []), deadlineMs)
     for (const inv of spec.invariants ?? []) {
       let held: boolean
       try {

@@ -112,7 +112,7 @@ export interface Spec<A, E> {
   readonly allow?: ReadonlyArray<string> | undefined
   /** Bounds of calls in flight, by `server.tool` or by `server`. */
   readonly maxConcurrency?: Readonly<Record<string, number>> | undefined
-  /** Extra non-idempotent tools (`server.tool` patterns), besides contracts annotated `idempotent: false`. */
+  /** Extra non-idempotent tools (`server.tool` patterns), besides every contract not annotated `idempotent: true` or `readOnly: true`. */
   readonly nonIdempotent?: ReadonlyArray<string> | undefined
   /** The logical request of a sent call (default: its canonical arguments). */
   readonly requestKey?: ((call: Injector.SentCall) => string) | undefined

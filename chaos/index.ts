@@ -10,11 +10,11 @@
  * const flowReport = yield* Chaos.checkFlow(orderFlow, { input: { orderId: "o1" }, servers, invariants, runs: 200, seed: 42 })
  * ```
  *
- * `Chaos` holds the checks (`check`, `checkFlow`, `runFlowOnce`, `replayFlow`) and the
- * invariants (`Invariant`, `FlowInvariant`, `atomic`); `Arbitraries` the fast-check
- * arbitraries of faults and fault plans to compose your own properties; a `ChaosSuite` is what
- * a flow file exports as `chaos` for `mcpflow chaos`. Vitest cases in a few lines:
- * `mcpflow/vitest`.
+ * Flows: `Chaos.checkFlow` / `runFlowOnce` / `replayFlow`; facts for a flow suite's invariants
+ * (`FlowFacts`: calls sent, faults fired, request keys, a sandbox's definitions); the fast-check
+ * arbitraries of faults and plans (`Arbitraries`); a `ChaosSuite` is what `flows/<name>.chaos.ts`
+ * exports as `chaos` for `mcpflow chaos`; vitest cases in a few lines: `mcpflow/vitest`. Every
+ * run's `Random` is seeded from its plan.
  * @module
  */
 export * as Arbitraries from "./Arbitraries.ts"
