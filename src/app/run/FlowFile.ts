@@ -24,8 +24,8 @@ import { Effect, type Schema } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import type { Flow } from "../../../dsl/flow/Flow.ts"
 import packageJson from "../../../package.json" with { type: "json" }
+import { runFlags, toRunSettings } from "../cli/Flags.ts"
 import { presenter, reportFailure } from "../cli/output.ts"
-import * as RunFlags from "./Flags.ts"
 import { register } from "./Registry.ts"
 import { type FlowSource, runFlow, type RunServices } from "./RunFlow.ts"
 
@@ -56,7 +56,7 @@ export const isEntryPoint = (moduleUrl: string, argv1: string | undefined): bool
 }
 
 /**
- * The command line of one flow file: the flags of a run (see `Flags.ts`), named after the flow.
+ * The command line of one flow file: the flags of a run (`runFlags` in `../cli/Flags.ts`), named after the flow.
  *
  * @example
  * ```ts
@@ -68,7 +68,7 @@ export const flowCommand = <I extends Schema.Top, O extends Schema.Top, E, R ext
   source: FlowSource,
   invocation: string = flow.name
 ) =>
-  Command.make(flow.name, RunFlags.all, (settings) => runFlow(flow, settings, source)).pipe(
+  Command.make(flow.name, runFlags, (flags) => runFlow(flow, toRunSettings(flags), source)).pipe(
     Command.withDescription(
       `${flow.description ?? `Run the flow ${flow.name}`}. ${
         source.sandbox !== undefined
@@ -83,7 +83,7 @@ export const flowCommand = <I extends Schema.Top, O extends Schema.Top, E, R ext
       { command: `${invocation} --input @input.json --json`, description: "Input from a file; JSON event lines on stdout" },
       ...(source.sandbox === undefined
         ? [{ command: `${invocation} --config .mcp.json`, description: "Run against the servers of a config file" }]
-        : [{ command: `${invocation} --dry-run`, description: "Run on the sandbox and print the path taken" }])
+        : [{ command: `${invocation} --dry-run`, description: "Rehearse on the sandbox (not journaled) and print the path taken" }])
     ])
   )
 

@@ -11,7 +11,6 @@
  */
 export * as EngineChoice from "./EngineChoice.ts"
 export * as ExitCode from "./ExitCode.ts"
-export * as RunFlags from "./Flags.ts"
 export * as Lines from "./Lines.ts"
 export * as LoadFlow from "./LoadFlow.ts"
 export { main } from "./FlowFile.ts"
