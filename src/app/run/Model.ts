@@ -321,7 +321,7 @@ export const policyText = (event: PolicyEvent): string => {
     case "AttemptFailed":
       return `attempt ${event.attempt} failed: ${event.reason}`
     case "RetryGaveUp":
-      return `gave up after ${event.attempts} attempts: ${event.reason}`
+      return `gave up after ${event.attempts} attempt${event.attempts === 1 ? "" : "s"}: ${event.reason}`
     case "TimedOut":
       return `timed out after ${formatMs(event.afterMs)}`
     case "BreakerTransition":

@@ -56,15 +56,24 @@ export const detectMode = (options: {
 }
 
 /**
- * Whether to colour the text: only on a TTY, and never with `NO_COLOR` set.
+ * Whether to colour the text: never with `NO_COLOR` set (non-empty); else as `FORCE_COLOR`
+ * says when it is set (`0` or `false` turn colour off, anything else on, even when not on a
+ * terminal); else only on a TTY.
  *
  * @example
  * ```ts
- * useColor({ isTTY: true, env: { NO_COLOR: "1" } }) // => false
+ * useColor({ isTTY: true, env: { NO_COLOR: "1" } })      // => false
+ * useColor({ isTTY: false, env: { FORCE_COLOR: "1" } })  // => true
+ * useColor({ isTTY: true, env: { FORCE_COLOR: "0" } })   // => false
  * ```
  */
-export const useColor = (options: { readonly isTTY: boolean; readonly env: Readonly<Record<string, string | undefined>> }): boolean =>
-  options.isTTY && (options.env["NO_COLOR"] === undefined || options.env["NO_COLOR"] === "")
+export const useColor = (options: { readonly isTTY: boolean; readonly env: Readonly<Record<string, string | undefined>> }): boolean => {
+  const noColor = options.env["NO_COLOR"]
+  if (noColor !== undefined && noColor !== "") return false
+  const force = options.env["FORCE_COLOR"]
+  if (force !== undefined) return force !== "0" && force.toLowerCase() !== "false"
+  return options.isTTY
+}
 
 /**
  * Where the report writes; defaults to the process's stdout and stderr.
