@@ -20,7 +20,8 @@ import { Cause, Effect, Exit, Schedule, type Scope } from "effect"
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import type { GatewayEvent } from "../../../dsl/ports/McpGateway.ts"
 import { headerLine, jsonLine, type Level, plainLines } from "./Lines.ts"
-import { apply, emptyModel, gatewayText, type RunModel, safeJson } from "./Model.ts"
+import { apply, emptyState, type RunState } from "../../../dsl/flow/EventFold.ts"
+import { gatewayText, safeJson } from "./Text.ts"
 import { type Fallback, pathTakenLines, summarize, type Summary, summaryLines } from "./Summary.ts"
 import { paint } from "./Style.ts"
 import { treeLines } from "./Tree.ts"
@@ -127,7 +128,7 @@ export interface Reporter {
    */
   readonly gateway: { readonly emit: (event: GatewayEvent) => void }
   /** The model folded from the events so far. */
-  readonly model: RunModel
+  readonly model: RunState
   /**
    * Writes the end of the report: the final tree, the summary (and the path taken for a dry
    * run), and on success the flow's result (stdout in text modes, in the summary with `--json`).
@@ -175,7 +176,7 @@ export const failureOf = (exit: Exit.Exit<unknown, unknown>): { readonly error?:
 export const make = (options: ReporterOptions): Effect.Effect<Reporter, never, Scope.Scope> =>
   Effect.gen(function*() {
     const writers = options.writers ?? defaultWriters
-    const model = emptyModel()
+    const model = emptyState()
     const quiet = options.level === "quiet"
     const c = paint(options.color)
     let dirty = false

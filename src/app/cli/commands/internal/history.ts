@@ -15,12 +15,13 @@ import * as path from "node:path"
 import { existsSync } from "node:fs"
 import { Effect, Option } from "effect"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
+import { fold } from "../../../../../dsl/flow/EventFold.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
-import * as Model from "../../../run/Model.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
 import * as Summary from "../../../run/Summary.ts"
+import { formatMs } from "../../../run/Text.ts"
 import * as Tree from "../../../run/Tree.ts"
 import { defaultRunSettings } from "../../Flags.ts"
 import { CliExit, columns, printJson, printLines } from "../../output.ts"
@@ -45,7 +46,7 @@ const withHistory = <A>(
 const usage = (message: string) => new CliExit({ code: ExitCode.Usage, message })
 
 const when = (ms: number | undefined) => (ms === undefined ? "—" : new Date(ms).toISOString().replace("T", " ").slice(0, 19))
-const took = (r: RunRecord) => (r.finishedAt === undefined ? "—" : Model.formatMs(r.finishedAt - r.startedAt))
+const took = (r: RunRecord) => (r.finishedAt === undefined ? "—" : formatMs(r.finishedAt - r.startedAt))
 
 /**
  * `mcpflow runs [--state-dir .mcpflow] [--json]`: the journaled runs, newest first.
@@ -84,16 +85,16 @@ export const show = Effect.fn("mcpflow.show")(function*({ json, runId, stateDir 
   if (json) {
     return yield* printJson({ ...record, events })
   }
-  const model = Model.fold(events)
+  const state = fold(events)
   const last = events.at(-1)?.at ?? record.startedAt
   yield* printLines([
     `run ${record.runId} · flow ${record.flow} · ${record.status}${record.source ? ` · ${record.source}` : ""}`,
     "",
-    ...Tree.treeLines(model, { now: last, color: false, level: "normal" }),
+    ...Tree.treeLines(state, { now: last, color: false, level: "normal" }),
     "",
     ...(record.status === "running"
       ? [`unfinished (its process stopped): resume with  npx mcpflow resume ${record.runId}`]
-      : Summary.summaryLines(Summary.summarize(model), { color: false }))
+      : Summary.summaryLines(Summary.summarize(state), { color: false }))
   ])
 })
 

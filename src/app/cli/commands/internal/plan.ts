@@ -15,7 +15,7 @@ import { Effect, Option } from "effect"
 import * as Flow from "../../../../../dsl/flow/Flow.ts"
 import * as Plan from "../../../../../dsl/flow/Plan.ts"
 import { exitCodeOfError } from "../../../run/ExitCode.ts"
-import { safeJson } from "../../../run/Model.ts"
+import { safeJson } from "../../../run/Text.ts"
 import { CliExit, printLines } from "../../output.ts"
 import { load } from "./run.ts"
 
