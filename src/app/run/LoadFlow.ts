@@ -67,10 +67,27 @@ export interface LoadedFlow {
  */
 export const isFlow: (u: unknown) => u is AnyFlow = FlowModule.isFlow
 
+/** A TypeScript flow file, which Node cannot load on its own (parameter properties, …). */
+const typeScriptFile = /\.[cm]?ts$/
+
+/**
+ * When mcpflow itself runs from compiled JavaScript (`dist/`), tsx is registered the first time
+ * a TypeScript flow file is loaded — not before, so `--help` and `--version` never load it.
+ * Running from sources (this module is `.ts`), tsx is already there.
+ */
+let tsxRegistered = import.meta.url.endsWith(".ts")
+
+const ensureTypeScript = async (file: string): Promise<void> => {
+  if (tsxRegistered || !typeScriptFile.test(file)) return
+  const { register } = await import("tsx/esm/api")
+  register()
+  tsxRegistered = true
+}
+
 const importModule = (file: string): Effect.Effect<Readonly<Record<string, unknown>>, FlowFileError> => {
   const url = pathToFileURL(file).href
   return Effect.tryPromise({
-    try: () => import(url) as Promise<Record<string, unknown>>,
+    try: () => ensureTypeScript(file).then(() => import(url) as Promise<Record<string, unknown>>),
     catch: (cause) => {
       const code = typeof cause === "object" && cause !== null && "code" in cause ? cause.code : undefined
       return new FlowFileError({
