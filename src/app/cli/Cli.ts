@@ -17,7 +17,8 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect, Stdio } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stdio from "effect/Stdio"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../../package.json" with { type: "json" }
 import { call } from "./commands/call.ts"

@@ -13,7 +13,12 @@
  * ```
  * @module
  */
-import { Duration, Effect, FileSystem, Option, Result, Schema } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import { Argument, CliError, Flag } from "effect/cli"
 
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))

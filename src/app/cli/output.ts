@@ -11,7 +11,10 @@
  * ```
  * @module
  */
-import { Console, Effect, Runtime, Schema } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
 import { type CliError, CliOutput } from "effect/cli"
 import type { McpflowToolError } from "../../../dsl/ToolError.ts"
 import type { GatewayEvent } from "../../../dsl/ports/McpGateway.ts"

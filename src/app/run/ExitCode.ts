@@ -17,7 +17,8 @@
  * ```
  * @module
  */
-import { Cause, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
 
 /**
  * The exit codes, by name (see the table above).

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 /**
  * Wraps `load` (a dynamic `import()` of the module that implements a command) as the command's
