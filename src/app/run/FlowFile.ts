@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * // flows/deploy.ts
- * import { main } from "../src/run/main.ts"
+ * import { main } from "../src/app/run/FlowFile.ts"
  * const deploy = Flow.make({ name: "deploy", … })
  * export default deploy
  * export const sandbox = deploySandbox

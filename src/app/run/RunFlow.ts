@@ -1,6 +1,6 @@
 /**
  * Runs one flow from the command line: picks its servers (sandbox or `.mcp.json`), runs it on
- * the engine of `Engine.ts` with the run report attached, exports spans when asked, and turns
+ * the engine `EngineChoice.ts` picks (in memory for `--dry-run` and `--no-journal`) with the run report attached, exports spans when asked, and turns
  * the outcome into an exit code (0 success, 1 failed, 2 bad input/config/usage, 130 interrupted).
  *
  * @example
