@@ -34,6 +34,8 @@ import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import type { Flow } from "../dsl/flow/Flow.ts"
 import * as FlowModule from "../dsl/flow/Flow.ts"
 import * as FlowEngine from "../dsl/ports/FlowEngine.ts"
+import * as EventFold from "../dsl/flow/EventFold.ts"
+import type { StepState, StepStatus } from "../dsl/flow/EventFold.ts"
 import type { FlowError } from "../dsl/flow/FlowError.ts"
 import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
 import type { McpGateway } from "../dsl/ports/McpGateway.ts"
@@ -351,12 +353,43 @@ export const atomic = <A, E>(
     (sides.describe === undefined ? "" : `: ${sides.describe(run)}`)
 })
 
-const icon = (status: string) =>
-  status === "ok" ? "✓" : status === "failed" ? "✗" : status === "interrupted" ? "⊘" : status === "skipped" ? "○" : "…"
+const icons: Readonly<Record<StepStatus, string>> = { succeeded: "✓", failed: "✗", interrupted: "⊘", skipped: "○", running: "…" }
+
+const firstLine = (text: string): string => text.split("\n")[0] ?? ""
+
+const errorText = (errorTag: string | undefined, error: string): string =>
+  `${errorTag ?? ""}${errorTag ? ": " : ""}${firstLine(error)}`
+
+const detailOf = (node: StepState): string => {
+  switch (node.status) {
+    case "succeeded":
+      return `${node.durationMs}ms`
+    case "failed":
+    case "interrupted":
+      return `${node.durationMs}ms ${errorText(node.errorTag, node.error ?? "")}`
+    case "skipped":
+      return `skipped: ${node.why}`
+    case "running":
+      return ""
+  }
+}
+
+const undoOf = (node: StepState): string => {
+  const undo = node.compensation
+  if (undo === undefined) return ""
+  switch (undo.status) {
+    case "running":
+      return "↩ compensating…"
+    case "compensated":
+      return `↩ compensated (${undo.durationMs}ms)`
+    case "failed":
+      return `↩ compensation FAILED: ${firstLine(undo.error ?? "")}`
+  }
+}
 
 /**
- * The run's step tree, from its events: one line per step or group, indented by depth, with its
- * outcome, virtual duration, retries and compensation.
+ * The run's step tree, from its events (folded by `EventFold`): one line per step or group,
+ * indented by depth, with its outcome, virtual duration, retries and compensation.
  *
  * @example
  * ```ts
@@ -367,76 +400,20 @@ const icon = (status: string) =>
  * ```
  */
 export const stepTree = (events: ReadonlyArray<FlowEvent>): string => {
-  interface Node {
-    readonly path: string
-    kind: string
-    status: string
-    detail: string
-    retries: number
-    undo: string
-  }
-  const nodes = new Map<string, Node>()
-  const node = (path: string, kind = "step") => {
-    let n = nodes.get(path)
-    if (n === undefined) {
-      n = { path, kind, status: "running", detail: "", retries: 0, undo: "" }
-      nodes.set(path, n)
-    }
-    return n
-  }
-  let head = ""
-  for (const e of events) {
-    switch (e._tag) {
-      case "FlowStarted":
-        head = `flow ${e.flow} (${e.engine} engine)`
-        break
-      case "FlowFinished":
-        head += ` → ${e.outcome} in ${e.durationMs}ms${e.error !== undefined ? ` ${e.errorTag ?? ""}${e.errorTag ? ": " : ""}${e.error.split("\n")[0]}` : ""}`
-        break
-      case "StepStarted":
-        node(e.path, e.kind).kind = e.kind
-        break
-      case "StepSucceeded": {
-        const n = node(e.path, e.kind)
-        n.status = "ok"
-        n.detail = `${e.durationMs}ms`
-        break
-      }
-      case "StepFailed": {
-        const n = node(e.path, e.kind)
-        n.status = e.interrupted ? "interrupted" : "failed"
-        n.detail = `${e.durationMs}ms ${e.errorTag ?? ""}${e.errorTag ? ": " : ""}${e.error.split("\n")[0]}`
-        break
-      }
-      case "StepSkipped": {
-        const n = node(e.path, e.kind)
-        n.status = "skipped"
-        n.detail = `skipped: ${e.why}`
-        break
-      }
-      case "StepRetried":
-        node(e.path).retries++
-        break
-      case "CompensationStarted":
-        node(e.path).undo = "↩ compensating…"
-        break
-      case "Compensated":
-        node(e.path).undo = `↩ compensated (${e.durationMs}ms)`
-        break
-      case "CompensationFailed":
-        node(e.path).undo = `↩ compensation FAILED: ${e.error.split("\n")[0]}`
-        break
-      default:
-        break
-    }
-  }
+  const state = EventFold.fold(events)
+  const finished = state.finished
+  const head = `${state.flow === undefined ? "" : `flow ${state.flow} (${state.engine} engine)`}${
+    finished === undefined
+      ? ""
+      : ` → ${finished.outcome} in ${finished.durationMs}ms${finished.error !== undefined ? ` ${errorText(finished.errorTag, finished.error)}` : ""}`
+  }`
   const lines = [head || "flow (no events)"]
-  for (const n of nodes.values()) {
+  for (const n of state.nodes.values()) {
     const depth = n.path.split("/").length
-    const name = n.path.split("/").at(-1) ?? n.path
     const kind = n.kind === "step" ? "" : ` (${n.kind})`
-    const retries = n.retries > 0 ? ` ⟳${n.retries}` : ""
-    lines.push(`${"  ".repeat(depth)}${icon(n.status)} ${name}${kind} ${n.detail}${retries}${n.undo ? ` ${n.undo}` : ""}`.trimEnd())
+    const retries = n.retries.length > 0 ? ` ⟳${n.retries.length}` : ""
+    const undo = undoOf(n)
+    lines.push(`${"  ".repeat(depth)}${icons[n.status]} ${n.name}${kind} ${detailOf(n)}${retries}${undo ? ` ${undo}` : ""}`.trimEnd())
   }
   return lines.join("\n")
 }

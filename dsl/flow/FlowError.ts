@@ -10,19 +10,54 @@
 import { Schema } from "effect"
 
 /**
- * The flow's input did not decode against its input Schema; nothing ran.
+ * One problem with a flow's input: where (a dotted path, empty at the root) and what.
+ *
+ * @example
+ * ```ts
+ * const issue: InputIssue = { path: "service.replicas", issue: "Expected number, got \"3\"" }
+ * ```
+ */
+export const InputIssue = Schema.Struct({ path: Schema.String, issue: Schema.String })
+
+/**
+ * One problem with a flow's input (see {@link InputIssue}).
+ *
+ * @example
+ * ```ts
+ * const issue: InputIssue = { path: "", issue: "Missing key" }
+ * ```
+ */
+export type InputIssue = typeof InputIssue.Type
+
+const inputIssueText = (i: InputIssue): string => `${i.path === "" ? "" : `at ${i.path}: `}${i.issue}`
+
+/**
+ * The flow's input did not decode against its input Schema; nothing ran. `path` and `issue`
+ * are the first problem; `issues` lists every one (the first included), and the message names
+ * them all.
  *
  * @example
  * ```ts
  * new InvalidFlowInput({ path: "environment", issue: "Expected \"staging\" | \"production\", got \"prod\"" }).message
+ * // => 'invalid input at environment: Expected "staging" | "production", got "prod"'
+ * new InvalidFlowInput({ path: "a", issue: "Missing key", issues: [{ path: "a", issue: "Missing key" }, { path: "b", issue: "Missing key" }] }).message
+ * // => "invalid input (2 problems): at a: Missing key; at b: Missing key"
  * ```
  */
 export class InvalidFlowInput extends Schema.TaggedClass<InvalidFlowInput>()("InvalidFlowInput", {
   path: Schema.String,
-  issue: Schema.String
+  issue: Schema.String,
+  issues: Schema.optional(Schema.Array(InputIssue))
 }) {
+  /** Every problem, the first one first (just `path`/`issue` when `issues` was not given). */
+  get all(): ReadonlyArray<InputIssue> {
+    return this.issues !== undefined && this.issues.length > 0 ? this.issues : [{ path: this.path, issue: this.issue }]
+  }
   get message(): string {
-    return `invalid input${this.path === "" ? "" : ` at ${this.path}`}: ${this.issue}`
+    const all = this.all
+    return all.length === 1
+      ? `invalid input${this.path === "" ? "" : ` at ${this.path}`}: ${this.issue}`
+      : `invalid input (${all.length} problems): ${all.map(inputIssueText).join("; ")}`
   }
 }
 

@@ -5,14 +5,14 @@
  * @module
  */
 import { Effect, Schema } from "effect"
-import { firstIssue } from "../SchemaIssues.ts"
+import { firstIssue, locateIssues } from "../SchemaIssues.ts"
 import { FlowError, InvalidFlowInput } from "./FlowError.ts"
 
 /**
  * Decodes a flow's input from its JSON form (the command line), or takes it as already typed
- * (an app embedding the flow). When neither fits, the typed Schema's issue is the one reported:
- * it reads "Expected number, got \"x\"", where the JSON codec's would list the string forms of
- * non-finite numbers.
+ * (an app embedding the flow). When neither fits, the typed Schema's issues are the ones
+ * reported — all of them, the first as `path`/`issue`: they read "Expected number, got \"x\"",
+ * where the JSON codec's would list the string forms of non-finite numbers.
  *
  * @example
  * ```ts
@@ -21,9 +21,13 @@ import { FlowError, InvalidFlowInput } from "./FlowError.ts"
  */
 export const decodeInput = <I extends Schema.Top>(flowName: string, schema: I, input: unknown): Effect.Effect<I["Type"], FlowError> =>
   (Schema.decodeUnknownEffect(Schema.toCodecJson(schema))(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
-    Effect.catch(() => Schema.decodeUnknownEffect(schema)(input) as Effect.Effect<I["Type"], Schema.SchemaError>),
+    Effect.catch(() => Schema.decodeUnknownEffect(schema, { errors: "all" })(input) as Effect.Effect<I["Type"], Schema.SchemaError>),
     Effect.mapError((error) => {
-      const { message, path } = firstIssue(error.issue)
-      return new FlowError({ flow: flowName, reason: new InvalidFlowInput({ path, issue: message }) })
+      const first = firstIssue(error.issue)
+      const issues = locateIssues(error.issue).map(({ message, path }) => ({ path, issue: message }))
+      return new FlowError({
+        flow: flowName,
+        reason: new InvalidFlowInput({ path: first.path, issue: first.message, issues: issues.length > 0 ? issues : undefined })
+      })
     })
   )

@@ -89,7 +89,10 @@ const cases = {
   badTimeout: ["call", "everything.echo", "--timeout", "soon"],
   help: ["--help"],
   callHelp: ["call", "--help"],
-  toolsHelp: ["tools", "--help"]
+  toolsHelp: ["tools", "--help"],
+  resumeHelp: ["resume", "--help"],
+  unknown: ["serve"],
+  unknownHelp: ["serve", "--help"]
 } as const satisfies Record<string, ReadonlyArray<string>>
 
 let dir = ""
@@ -272,5 +275,22 @@ describe("--help", () => {
     for (const flag of ["--args", "--config", "--json", "--timeout"]) assert.include(callHelp.stdout, flag)
     assert.include(toolsHelp.stdout, "mcpflow tools [flags]")
     for (const flag of ["--config", "--json"]) assert.include(toolsHelp.stdout, flag)
+  })
+
+  it("each command lists only the flags it uses: resume has no --input, --resume, --chaos, --dry-run", async () => {
+    const { code, stderr, stdout } = await result("resumeHelp")
+    assert.strictEqual(code, 0, stderr)
+    assert.include(stdout, "mcpflow resume [flags] <runId>")
+    for (const flag of ["--file", "--config", "--json", "--quiet", "--verbose", "--state-dir", "--force"]) assert.include(stdout, flag)
+    for (const flag of ["--input", "--resume", "--chaos", "--dry-run", "--no-journal", "--rate"]) assert.notInclude(stdout, flag)
+  })
+
+  it("--help on an unknown subcommand fails like the subcommand alone: Unknown subcommand, exit 2", async () => {
+    const [unknown, unknownHelp] = await Promise.all([result("unknown"), result("unknownHelp")])
+    for (const run of [unknown, unknownHelp]) {
+      assert.strictEqual(run.code, 2, run.stderr)
+      assert.strictEqual(run.stdout, "")
+      assert.match(run.stderr, /^error: Unknown subcommand "serve"/)
+    }
   })
 })

@@ -5,7 +5,7 @@
  * awaits its own. Ctrl-C is a real SIGINT sent once the run reports the step that hangs.
  */
 import { spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { existsSync, mkdtempSync } from "node:fs"
 import { readFile, mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -98,6 +98,7 @@ const cases = (): Record<string, Spec> => ({
   plan: { via: "cli", args: ["plan", fixture, "--format", "json"] },
   runHelp: { via: "cli", args: ["run", "--help"] },
   directDryRun: { via: "tsx", args: ["--input", '{"mode":"ok"}', "--dry-run", "-q"] },
+  dryRunNotJournaled: { via: "cli", args: ["run", fixture, "--input", '{"mode":"ok"}', "--dry-run", "-q", "--state-dir", join(dir, "dry-state")] },
   directFailJson: { via: "tsx", args: ["--input", '{"mode":"fail"}', "--json"] }
 })
 
@@ -184,6 +185,13 @@ describe("mcpflow run", () => {
     assert.strictEqual(stdout, "")
     assert.match(stderr, /^✗ orders: invalid input at mode: Expected "ok" \| "fail" \| "hang"/)
     assert.strictEqual(stderr.trim().split("\n").length, 1, stderr)
+  })
+
+  it("--dry-run journals nothing: no state directory is created; exit 0", async () => {
+    const { code, stderr } = await result("dryRunNotJournaled")
+    assert.strictEqual(code, 0, stderr)
+    assert.include(stderr, "path taken:")
+    assert.isFalse(existsSync(join(dir, "dry-state")))
   })
 
   it("--config with --dry-run is a usage error; exit 2", async () => {

@@ -5,7 +5,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
 import { jsonLine, plainLines } from "../../src/app/run/Lines.ts"
-import { fold, formatMs } from "../../src/app/run/Model.ts"
+import { fold } from "../../dsl/flow/EventFold.ts"
+import { formatMs, policyText } from "../../src/app/run/Text.ts"
 import { stripAnsi } from "../../src/app/run/Style.ts"
 import { pathTakenLines, summarize, summaryLines } from "../../src/app/run/Summary.ts"
 import { treeLines } from "../../src/app/run/Tree.ts"
@@ -228,6 +229,11 @@ describe("summary", () => {
       "  ✗ charge",
       "  ↷ ship (skipped: condition false)"
     ])
+  })
+
+  it("gives up after 1 attempt, or after 3 attempts", () => {
+    const gaveUp = (attempts: number) => policyText({ _tag: "RetryGaveUp", policy: "retry", attempts, reason: "Timeout" })
+    assert.deepStrictEqual([gaveUp(1), gaveUp(3)], ["gave up after 1 attempt: Timeout", "gave up after 3 attempts: Timeout"])
   })
 
   it("formats durations", () => {

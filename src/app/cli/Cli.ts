@@ -1,7 +1,10 @@
 /**
- * The `mcpflow` command line. Each subcommand lives in its own module under `commands/` and is
- * listed in {@link subcommands}; this module runs the root command on Node with the exit codes
- * of `output.ts` (0 success, 1 a tool, server or flow failed, 2 bad usage, input or config, 130 interrupted).
+ * The `mcpflow` command line. Each subcommand is defined in its own module under `commands/`
+ * (its flags, from `Flags.ts`, and its help) and listed in {@link subcommands}; its
+ * implementation, under `commands/internal/`, is imported only when it runs, so `--help` and
+ * `--version` load neither the MCP SDK, nor SQLite, nor the chaos kit. This module runs the
+ * root command on Node with the exit codes of `../run/ExitCode.ts` (0 success, 1 a tool, server
+ * or flow failed, 2 bad usage, input or config, 130 interrupted).
  *
  * @example
  * ```sh
@@ -14,16 +17,17 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stdio from "effect/Stdio"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../../package.json" with { type: "json" }
 import { call } from "./commands/call.ts"
 import { chaos } from "./commands/chaos.ts"
 import { resume, runs, show, signal } from "./commands/history.ts"
-import { worker } from "./commands/worker.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { tools } from "./commands/tools.ts"
+import { worker } from "./commands/worker.ts"
 import { presenter, reportFailure } from "./output.ts"
 
 /**
@@ -31,7 +35,7 @@ import { presenter, reportFailure } from "./output.ts"
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "resume", "runs", "show", "signal", "chaos"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "resume", "runs", "show", "signal", "chaos", "worker"]
  * ```
  */
 export const subcommands = [tools, call, run, plan, resume, runs, show, signal, chaos, worker] as const
@@ -49,6 +53,39 @@ export const mcpflow = Command.make("mcpflow").pipe(
   Command.withSubcommands(subcommands)
 )
 
+const helpFlags = new Set(["--help", "-h"])
+
+/** Root flags that take a value in the next argument. */
+const valuedRootFlags = new Set(["--log-level", "--completions"])
+
+/**
+ * The arguments to parse: when the first command word is not a subcommand, `--help` is dropped,
+ * so that `mcpflow serve --help` fails like `mcpflow serve` (`Unknown subcommand`, exit 2)
+ * instead of printing the root help.
+ *
+ * @example
+ * ```ts
+ * argumentsToParse(["serve", "--help"], ["run"]) // => ["serve"]
+ * argumentsToParse(["run", "--help"], ["run"])   // => ["run", "--help"]
+ * ```
+ */
+export const argumentsToParse = (args: ReadonlyArray<string>, names: ReadonlyArray<string>): ReadonlyArray<string> => {
+  let word: string | undefined
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--") break
+    if (valuedRootFlags.has(arg)) {
+      i++
+      continue
+    }
+    if (!arg.startsWith("-")) {
+      word = arg
+      break
+    }
+  }
+  return word === undefined || names.includes(word) ? args : args.filter((arg) => !helpFlags.has(arg))
+}
+
 /**
  * The whole program: parse `process.argv`, run the command, print any failure as one line on
  * stderr and turn it into the exit code (`CliExit`).
@@ -58,7 +95,12 @@ export const mcpflow = Command.make("mcpflow").pipe(
  * NodeRuntime.runMain(program)
  * ```
  */
-export const program = Command.run(mcpflow, { version: packageJson.version }).pipe(
+export const program = Stdio.Stdio.use(({ args }) =>
+  Effect.flatMap(args, (args) =>
+    Command.runWith(mcpflow, { version: packageJson.version })(
+      argumentsToParse(args, subcommands.map((command) => command.name))
+    ))
+).pipe(
   Effect.catch(reportFailure),
   Effect.provide(CliOutput.layerPresenter(presenter)),
   Effect.provide(NodeServices.layer)

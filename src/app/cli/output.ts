@@ -1,7 +1,6 @@
 /**
  * How the `mcpflow` command line writes: results to stdout, diagnostics to stderr, and every
- * failure as one line on stderr plus an exit code (`0` success, `1` a tool or server failed,
- * `2` bad usage or a bad config).
+ * failure as one line on stderr plus an exit code (the table is in `../run/ExitCode.ts`).
  *
  * @example
  * ```ts
@@ -12,28 +11,15 @@
  * ```
  * @module
  */
-import { Console, Effect, Runtime, Schema } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
 import { type CliError, CliOutput } from "effect/cli"
 import type { McpflowToolError } from "../../../dsl/ToolError.ts"
 import type { GatewayEvent } from "../../../dsl/ports/McpGateway.ts"
 import type { McpflowConfigError } from "../../runtime/gateway/McpJson.ts"
-
-/**
- * The process exit codes of `mcpflow`.
- *
- * @example
- * ```ts
- * new CliExit({ code: ExitCode.Usage, message: "a tool name looks like server.tool" })
- * ```
- */
-export const ExitCode = {
-  /** Everything worked. */
-  Ok: 0,
-  /** A tool call failed, or a server could not be reached. */
-  Failure: 1,
-  /** The command line or the config file is wrong: nothing was attempted. */
-  Usage: 2
-} as const
+import { ExitCode } from "../run/ExitCode.ts"
 
 /**
  * Ends the command with an exit code. `message` (when not empty) is printed to stderr by
@@ -79,7 +65,7 @@ export const exitCodeOf = (failure: CliFailure): number => {
     case "McpflowConfigError":
       return ExitCode.Usage
     case "ShowHelp":
-      return failure.errors.length > 0 ? ExitCode.Usage : ExitCode.Ok
+      return failure.errors.length > 0 ? ExitCode.Usage : ExitCode.Success
     default:
       return ExitCode.Failure
   }
@@ -116,7 +102,7 @@ export const failureText = (failure: CliFailure): string => {
  */
 export const reportFailure = (failure: CliFailure): Effect.Effect<void, CliExit> => {
   const code = exitCodeOf(failure)
-  if (code === ExitCode.Ok) return Effect.void
+  if (code === ExitCode.Success) return Effect.void
   const text = failureText(failure)
   return Effect.andThen(
     text === "" ? Effect.void : Console.error(text),

@@ -1,6 +1,13 @@
 /**
- * The exit codes of a flow run: 0 success, 1 the flow failed, 2 bad input, config or usage
- * (nothing ran), 130 interrupted (Ctrl-C; compensations ran first).
+ * The one table of `mcpflow`'s exit codes, used by every command and by flow files run on
+ * their own (`npx tsx flows/x.ts`):
+ *
+ * | code | name          | meaning                                                                  |
+ * | ---- | ------------- | ------------------------------------------------------------------------ |
+ * | 0    | `Success`     | everything worked (also `--help` and `--version`)                        |
+ * | 1    | `Failure`     | a flow, a tool call or a server failed; a chaos invariant was violated   |
+ * | 2    | `Usage`       | bad command line, input, config, flow file or journal: nothing was tried |
+ * | 130  | `Interrupted` | interrupted (Ctrl-C); the compensations of completed steps ran first     |
  *
  * @example
  * ```ts
@@ -10,20 +17,25 @@
  * ```
  * @module
  */
-import { Cause, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
 
 /**
- * The exit codes, by name.
+ * The exit codes, by name (see the table above).
  *
  * @example
  * ```ts
- * RunExitCode.Interrupted // => 130
+ * ExitCode.Interrupted // => 130
  * ```
  */
-export const RunExitCode = {
+export const ExitCode = {
+  /** Everything worked. */
   Success: 0,
+  /** A flow, a tool call or a server failed, or a chaos invariant was violated. */
   Failure: 1,
+  /** The command line, the input, the config, the flow file or the journal is wrong: nothing was attempted. */
   Usage: 2,
+  /** Interrupted (Ctrl-C); compensations ran first. */
   Interrupted: 130
 } as const
 
@@ -57,10 +69,10 @@ export const exitCodeOfError = (error: unknown): number => {
   if (tag === "FlowError" && typeof error === "object" && error !== null && "reason" in error) {
     const reason = tagOf(error.reason)
     return reason === "InvalidFlowInput" || reason === "FlowDefinition" || reason === "NotResumable"
-      ? RunExitCode.Usage
-      : RunExitCode.Failure
+      ? ExitCode.Usage
+      : ExitCode.Failure
   }
-  return tag !== undefined && usageTags.has(tag) ? RunExitCode.Usage : RunExitCode.Failure
+  return tag !== undefined && usageTags.has(tag) ? ExitCode.Usage : ExitCode.Failure
 }
 
 /**
@@ -73,7 +85,7 @@ export const exitCodeOfError = (error: unknown): number => {
  * ```
  */
 export const exitCodeOfExit = (exit: Exit.Exit<unknown, unknown>): number => {
-  if (Exit.isSuccess(exit)) return RunExitCode.Success
-  if (Cause.hasInterruptsOnly(exit.cause)) return RunExitCode.Interrupted
+  if (Exit.isSuccess(exit)) return ExitCode.Success
+  if (Cause.hasInterruptsOnly(exit.cause)) return ExitCode.Interrupted
   return exitCodeOfError(Cause.squash(exit.cause))
 }

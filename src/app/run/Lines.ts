@@ -11,7 +11,7 @@
  * @module
  */
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
-import { formatMs, gatewayText, isNotablePolicyEvent, policyText, safeJson } from "./Model.ts"
+import { formatMs, gatewayText, isNotablePolicyEvent, policyText, safeJson } from "./Text.ts"
 import { paint } from "./Style.ts"
 import type { Summary } from "./Summary.ts"
 

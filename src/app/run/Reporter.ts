@@ -20,7 +20,8 @@ import { Cause, Effect, Exit, Schedule, type Scope } from "effect"
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import type { GatewayEvent } from "../../../dsl/ports/McpGateway.ts"
 import { headerLine, jsonLine, type Level, plainLines } from "./Lines.ts"
-import { apply, emptyModel, gatewayText, type RunModel, safeJson } from "./Model.ts"
+import { apply, emptyState, type RunState } from "../../../dsl/flow/EventFold.ts"
+import { gatewayText, safeJson } from "./Text.ts"
 import { type Fallback, pathTakenLines, summarize, type Summary, summaryLines } from "./Summary.ts"
 import { paint } from "./Style.ts"
 import { treeLines } from "./Tree.ts"
@@ -56,15 +57,24 @@ export const detectMode = (options: {
 }
 
 /**
- * Whether to colour the text: only on a TTY, and never with `NO_COLOR` set.
+ * Whether to colour the text: never with `NO_COLOR` set (non-empty); else as `FORCE_COLOR`
+ * says when it is set (`0` or `false` turn colour off, anything else on, even when not on a
+ * terminal); else only on a TTY.
  *
  * @example
  * ```ts
- * useColor({ isTTY: true, env: { NO_COLOR: "1" } }) // => false
+ * useColor({ isTTY: true, env: { NO_COLOR: "1" } })      // => false
+ * useColor({ isTTY: false, env: { FORCE_COLOR: "1" } })  // => true
+ * useColor({ isTTY: true, env: { FORCE_COLOR: "0" } })   // => false
  * ```
  */
-export const useColor = (options: { readonly isTTY: boolean; readonly env: Readonly<Record<string, string | undefined>> }): boolean =>
-  options.isTTY && (options.env["NO_COLOR"] === undefined || options.env["NO_COLOR"] === "")
+export const useColor = (options: { readonly isTTY: boolean; readonly env: Readonly<Record<string, string | undefined>> }): boolean => {
+  const noColor = options.env["NO_COLOR"]
+  if (noColor !== undefined && noColor !== "") return false
+  const force = options.env["FORCE_COLOR"]
+  if (force !== undefined) return force !== "0" && force.toLowerCase() !== "false"
+  return options.isTTY
+}
 
 /**
  * Where the report writes; defaults to the process's stdout and stderr.
@@ -118,7 +128,7 @@ export interface Reporter {
    */
   readonly gateway: { readonly emit: (event: GatewayEvent) => void }
   /** The model folded from the events so far. */
-  readonly model: RunModel
+  readonly model: RunState
   /**
    * Writes the end of the report: the final tree, the summary (and the path taken for a dry
    * run), and on success the flow's result (stdout in text modes, in the summary with `--json`).
@@ -166,7 +176,7 @@ export const failureOf = (exit: Exit.Exit<unknown, unknown>): { readonly error?:
 export const make = (options: ReporterOptions): Effect.Effect<Reporter, never, Scope.Scope> =>
   Effect.gen(function*() {
     const writers = options.writers ?? defaultWriters
-    const model = emptyModel()
+    const model = emptyState()
     const quiet = options.level === "quiet"
     const c = paint(options.color)
     let dirty = false

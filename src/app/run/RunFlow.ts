@@ -1,6 +1,6 @@
 /**
  * Runs one flow from the command line: picks its servers (sandbox or `.mcp.json`), runs it on
- * the engine of `Engine.ts` with the run report attached, exports spans when asked, and turns
+ * the engine `EngineChoice.ts` picks (in memory for `--dry-run` and `--no-journal`) with the run report attached, exports spans when asked, and turns
  * the outcome into an exit code (0 success, 1 failed, 2 bad input/config/usage, 130 interrupted).
  *
  * @example
@@ -25,8 +25,8 @@ import * as FakeServer from "../../../chaos/FakeServer.ts"
 import type { Injector } from "../../../chaos/Injector.ts"
 import * as EngineChoice from "./EngineChoice.ts"
 import * as LiveChaos from "./LiveChaos.ts"
-import { exitCodeOfExit, RunExitCode } from "./ExitCode.ts"
-import type { RunSettings } from "./Flags.ts"
+import type { RunSettings } from "../cli/Flags.ts"
+import { ExitCode, exitCodeOfExit } from "./ExitCode.ts"
 import type { Level } from "./Lines.ts"
 import * as Reporter from "./Reporter.ts"
 import * as Tracing from "./Tracing.ts"
@@ -161,7 +161,7 @@ const gatewayLayer = (servers: Servers, source: FlowSource, injector?: Injector 
  *
  * @example
  * ```ts
- * Command.make("cicd", RunFlags.all, (settings) => runFlow(cicd, settings, { sandbox: cicdSandbox }))
+ * Command.make("cicd", runFlags, (flags) => runFlow(cicd, toRunSettings(flags), { sandbox: cicdSandbox }))
  * ```
  */
 export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends RunServices>(
@@ -193,17 +193,18 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
           flow: flow.name,
           durationMs: 0
         })
-        return yield* new CliExit({ code: RunExitCode.Usage, message: "" })
+        return yield* new CliExit({ code: ExitCode.Usage, message: "" })
       }
       const servers = chosen.success
       const sandbox = servers._tag === "Sandbox"
       const resumeId = Option.getOrUndefined(settings.resume)
-      if (resumeId !== undefined && settings.noJournal) {
-        yield* reporter.finish(Exit.fail({ _tag: "UsageError", message: "--resume needs the journal; drop --no-journal" }), {
+      if (resumeId !== undefined && (settings.noJournal || settings.dryRun)) {
+        const flag = settings.noJournal ? "--no-journal" : "--dry-run"
+        yield* reporter.finish(Exit.fail({ _tag: "UsageError", message: `--resume needs the journal; drop ${flag}` }), {
           flow: flow.name,
           durationMs: 0
         })
-        return yield* new CliExit({ code: RunExitCode.Usage, message: "" })
+        return yield* new CliExit({ code: ExitCode.Usage, message: "" })
       }
       const injector = Option.match(settings.chaos, {
         onNone: () => undefined,
@@ -216,7 +217,7 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
           Effect.provide(source.engine ?? EngineChoice.durable(settings.stateDir))
         )
         : Flow.run(flow, settings.input as I["Encoded"], { runId, sandbox, source: source.file }).pipe(
-          Effect.provide(source.engine ?? EngineChoice.layerFor({ journal: !settings.noJournal, stateDir: settings.stateDir }))
+          Effect.provide(source.engine ?? EngineChoice.layerFor({ journal: !settings.noJournal && !settings.dryRun, stateDir: settings.stateDir }))
         )
       const run = (execution as Effect.Effect<O["Type"], unknown, R>).pipe(
         Effect.withSpan(`flow ${flow.name}`, {
@@ -244,7 +245,7 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         yield* Effect.sync(() => process.stderr.write(`${LiveChaos.summaryLines(injector, chaosSeed).join("\n")}\n`))
       }
       const code = exitCodeOfExit(exit)
-      if (code === RunExitCode.Interrupted) return yield* Effect.interrupt
-      if (code !== RunExitCode.Success) return yield* new CliExit({ code, message: "" })
+      if (code === ExitCode.Interrupted) return yield* Effect.interrupt
+      if (code !== ExitCode.Success) return yield* new CliExit({ code, message: "" })
     })
   )

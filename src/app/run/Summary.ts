@@ -12,7 +12,8 @@
  * ```
  * @module
  */
-import { formatMs, type RunModel } from "./Model.ts"
+import type { RunState } from "../../../dsl/flow/EventFold.ts"
+import { formatMs } from "./Text.ts"
 import { paint } from "./Style.ts"
 
 /**
@@ -86,7 +87,7 @@ export interface Fallback {
  * summarize(fold(events)).outcome // => "success"
  * ```
  */
-export const summarize = (model: RunModel, fallback?: Fallback): Summary => {
+export const summarize = (model: RunState, fallback?: Fallback): Summary => {
   const steps = { succeeded: 0, failed: 0, skipped: 0, interrupted: 0, compensated: 0 }
   for (const node of model.nodes.values()) {
     if (node.kind !== "step") continue
@@ -169,7 +170,7 @@ export const summaryLines = (summary: Summary, options: { readonly color: boolea
  * // => ["path taken:", "  ✓ build", "  ✓ test", "  ↷ deploy (skipped: condition false)"]
  * ```
  */
-export const pathTakenLines = (model: RunModel, options: { readonly color: boolean }): ReadonlyArray<string> => {
+export const pathTakenLines = (model: RunState, options: { readonly color: boolean }): ReadonlyArray<string> => {
   const c = paint(options.color)
   const lines = ["path taken:"]
   for (const path of model.taken) {

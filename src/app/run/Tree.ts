@@ -13,7 +13,8 @@
  * @module
  */
 import type { Level } from "./Lines.ts"
-import { formatMs, type NodeView, type RunModel } from "./Model.ts"
+import type { RunState, StepState } from "../../../dsl/flow/EventFold.ts"
+import { formatMs, isTreeNote, noteText, progressText } from "./Text.ts"
 import { paint } from "./Style.ts"
 
 /**
@@ -37,7 +38,7 @@ export interface TreeOptions {
 
 const kindLabel = (kind: string): string => (kind === "step" ? "" : ` (${kind})`)
 
-const nodeLine = (node: NodeView, options: TreeOptions): string => {
+const nodeLine = (node: StepState, options: TreeOptions): string => {
   const c = paint(options.color)
   const label = `${node.name}${kindLabel(node.kind)}`
   const attempts = node.attempts !== undefined && node.attempts > 1 ? ` (${node.attempts} attempts)` : ""
@@ -48,7 +49,7 @@ const nodeLine = (node: NodeView, options: TreeOptions): string => {
       const retryText = retry === undefined
         ? ""
         : ` ${c.yellow(`↻ attempt ${retry.attempt} in ${formatMs(retry.delayMs)} after ${retry.reason}`)}`
-      const progress = node.progress === undefined ? "" : ` ${c.dim(node.progress)}`
+      const progress = node.progress === undefined ? "" : ` ${c.dim(progressText(node.progress))}`
       return `${c.cyan("▸")} ${label}${elapsed}${retryText}${progress}`
     }
     case "succeeded":
@@ -66,7 +67,7 @@ const nodeLine = (node: NodeView, options: TreeOptions): string => {
   }
 }
 
-const compensationLine = (node: NodeView, color: boolean): string | undefined => {
+const compensationLine = (node: StepState, color: boolean): string | undefined => {
   const c = paint(color)
   const comp = node.compensation
   if (comp === undefined) return undefined
@@ -80,9 +81,9 @@ const compensationLine = (node: NodeView, color: boolean): string | undefined =>
   }
 }
 
-const isFinished = (node: NodeView): boolean => node.status !== "running"
+const isFinished = (node: StepState): boolean => node.status !== "running"
 
-const countLeaves = (model: RunModel, node: NodeView, counts: Map<string, number>): void => {
+const countLeaves = (model: RunState, node: StepState, counts: Map<string, number>): void => {
   for (const path of node.children) {
     const child = model.nodes.get(path)
     if (child === undefined) continue
@@ -91,13 +92,13 @@ const countLeaves = (model: RunModel, node: NodeView, counts: Map<string, number
   }
 }
 
-const collapsedText = (model: RunModel, node: NodeView): string => {
+const collapsedText = (model: RunState, node: StepState): string => {
   const counts = new Map<string, number>()
   countLeaves(model, node, counts)
   return [...counts].map(([status, n]) => `${n} ${status}`).join(", ")
 }
 
-const render = (model: RunModel, options: TreeOptions, collapse: boolean): Array<string> => {
+const render = (model: RunState, options: TreeOptions, collapse: boolean): Array<string> => {
   const lines: Array<string> = []
   const c = paint(options.color)
   const visit = (path: string, depth: number) => {
@@ -108,10 +109,8 @@ const render = (model: RunModel, options: TreeOptions, collapse: boolean): Array
     lines.push(`${indent}${nodeLine(node, options)}${collapsed ? c.dim(` [${collapsedText(model, node)}]`) : ""}`)
     const comp = compensationLine(node, options.color)
     if (comp !== undefined) lines.push(`${indent}  ${comp}`)
-    if (options.level === "verbose") for (const note of node.notes) lines.push(`${indent}  ${c.dim(`· ${note}`)}`)
-    else for (const note of node.notes.filter((n) => n.startsWith("breaker") || n.startsWith("fallback") || n.startsWith("bulkhead"))) {
-      lines.push(`${indent}  ${c.yellow(`! ${note}`)}`)
-    }
+    if (options.level === "verbose") for (const note of node.notes) lines.push(`${indent}  ${c.dim(`· ${noteText(note)}`)}`)
+    else for (const note of node.notes.filter(isTreeNote)) lines.push(`${indent}  ${c.yellow(`! ${noteText(note)}`)}`)
     if (!collapsed) for (const child of node.children) visit(child, depth + 1)
   }
   for (const root of model.roots) visit(root, 0)
@@ -151,7 +150,7 @@ const cut = (line: string, columns: number): string => {
  * // => ["✓ reserve 20ms", "  ⟲ compensated 5ms", "✗ charge 30ms: PaymentError: card declined"]
  * ```
  */
-export const treeLines = (model: RunModel, options: TreeOptions): ReadonlyArray<string> => {
+export const treeLines = (model: RunState, options: TreeOptions): ReadonlyArray<string> => {
   const max = options.maxLines ?? Infinity
   let lines = render(model, options, false)
   if (lines.length > max) lines = render(model, options, true)

@@ -11,11 +11,10 @@
  */
 export * as EngineChoice from "./EngineChoice.ts"
 export * as ExitCode from "./ExitCode.ts"
-export * as RunFlags from "./Flags.ts"
 export * as Lines from "./Lines.ts"
 export * as LoadFlow from "./LoadFlow.ts"
 export { main } from "./FlowFile.ts"
-export * as Model from "./Model.ts"
+export * as Text from "./Text.ts"
 export * as Reporter from "./Reporter.ts"
 export * as RunFlow from "./RunFlow.ts"
 export * as Summary from "./Summary.ts"

@@ -2,6 +2,7 @@
  * `mcpflow plan flows/x.ts`: prints a flow's structure for reviews — steps, parallel groups, DAG
  * edges and conditions, compensations, policies, and every `server.tool` it may call — built by
  * `Flow.plan` without calling any tool. Exits 0, or 2 for a file, input or definition problem.
+ * The work is in `internal/plan.ts`, loaded when the command runs.
  *
  * @example
  * ```sh
@@ -11,58 +12,9 @@
  * ```
  * @module
  */
-import { Effect, Option } from "effect"
-import { Command, Flag } from "effect/cli"
-import * as Flow from "../../../../dsl/flow/Flow.ts"
-import * as Plan from "../../../../dsl/flow/Plan.ts"
-import { exitCodeOfError } from "../../run/ExitCode.ts"
-import { readInput } from "../../run/Flags.ts"
-import { safeJson } from "../../run/Model.ts"
-import { CliExit, printLines } from "../output.ts"
-import { flowFile, load } from "./run.ts"
-
-/**
- * The formats of a plan.
- *
- * @example
- * ```ts
- * const f: PlanFormat = "mermaid"
- * ```
- */
-export type PlanFormat = "text" | "mermaid" | "json"
-
-/**
- * A plan in one of the {@link PlanFormat}s.
- *
- * @example
- * ```ts
- * renderPlan(plan, "json") // => "{\n  \"flow\": \"cicd\", …"
- * ```
- */
-export const renderPlan = (plan: Plan.FlowPlan, format: PlanFormat): string => {
-  switch (format) {
-    case "text":
-      return Plan.toText(plan)
-    case "mermaid":
-      return Plan.toMermaid(plan)
-    case "json":
-      return safeJson(plan, 2)
-  }
-}
-
-const format = Flag.Literals("format", ["text", "mermaid", "json"]).pipe(
-  Flag.withAlias("f"),
-  Flag.withDescription("text (for people), mermaid (a flowchart for docs and reviews) or json (everything, with the tools' JSON Schemas)"),
-  Flag.withDefault("text")
-)
-
-const input = Flag.String("input").pipe(
-  Flag.withAlias("i"),
-  Flag.withMetavar("json|@file"),
-  Flag.withDescription("Plan for this input (JSON or @file.json); default: a sample input generated from the input Schema"),
-  Flag.optional,
-  Flag.mapEffect(Option.match({ onNone: () => Effect.succeedNone, onSome: (text) => Effect.map(readInput(text), Option.some) }))
-)
+import { Command } from "effect/cli"
+import * as Flags from "../Flags.ts"
+import { lazyHandler } from "./lazyHandler.ts"
 
 /**
  * `mcpflow plan <flow.ts> [--format text|mermaid|json] [--input json|@file]`.
@@ -74,14 +26,8 @@ const input = Flag.String("input").pipe(
  */
 export const plan = Command.make(
   "plan",
-  { file: flowFile, format, input },
-  Effect.fn("mcpflow.plan")(function*({ file, format, input }) {
-    const { flow } = yield* load(file)
-    const planned = yield* Flow.plan(flow, Option.getOrUndefined(input)).pipe(
-      Effect.mapError((error) => new CliExit({ code: exitCodeOfError(error), message: error.message }))
-    )
-    yield* printLines([renderPlan(planned, format)])
-  })
+  { file: Flags.flowFile, format: Flags.format, input: Flags.input },
+  lazyHandler(() => import("./internal/plan.ts").then((m) => m.plan))
 ).pipe(
   Command.withShortDescription("Print a flow's plan without calling any tool"),
   Command.withDescription(

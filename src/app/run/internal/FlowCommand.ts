@@ -17,7 +17,7 @@ import { CliOutput, Command } from "effect/cli"
 import type { Flow } from "../../../../dsl/flow/Flow.ts"
 import packageJson from "../../../../package.json" with { type: "json" }
 import { presenter, reportFailure } from "../../cli/output.ts"
-import * as RunFlags from "../Flags.ts"
+import { runFlags, toRunSettings } from "../../cli/Flags.ts"
 import { type FlowSource, runFlow, type RunServices } from "../RunFlow.ts"
 
 /**
@@ -33,7 +33,7 @@ export const flowCommand = <I extends Schema.Top, O extends Schema.Top, E, R ext
   source: FlowSource,
   invocation: string = flow.name
 ) =>
-  Command.make(flow.name, RunFlags.all, (settings) => runFlow(flow, settings, source)).pipe(
+  Command.make(flow.name, runFlags, (flags) => runFlow(flow, toRunSettings(flags), source)).pipe(
     Command.withDescription(
       `${flow.description ?? `Run the flow ${flow.name}`}. ${
         source.sandbox !== undefined
@@ -48,7 +48,7 @@ export const flowCommand = <I extends Schema.Top, O extends Schema.Top, E, R ext
       { command: `${invocation} --input @input.json --json`, description: "Input from a file; JSON event lines on stdout" },
       ...(source.sandbox === undefined
         ? [{ command: `${invocation} --config .mcp.json`, description: "Run against the servers of a config file" }]
-        : [{ command: `${invocation} --dry-run`, description: "Run on the sandbox and print the path taken" }])
+        : [{ command: `${invocation} --dry-run`, description: "Rehearse on the sandbox (not journaled) and print the path taken" }])
     ])
   )
 

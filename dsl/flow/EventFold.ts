@@ -1,0 +1,309 @@
+/**
+ * The one fold of a run's {@link FlowEvent}s: the state of every step path (kind, status,
+ * attempts and retries, duration, compensation, replayed or re-run, error, why it was skipped,
+ * the latest progress, policy and gateway notes), the tree the paths form, the path taken and
+ * the run's counters. Pure over `FlowEvents.ts`: the run report (`src/app/run`) and the chaos
+ * kit's step tree both render it.
+ *
+ * @example
+ * ```ts
+ * import { fold } from "./EventFold.ts"
+ * const state = fold(events)
+ * state.nodes.get("build")?.status // => "succeeded"
+ * ```
+ * @module
+ */
+import type { FlowEvent, StepKind } from "./FlowEvents.ts"
+
+type ToolProgress = Extract<FlowEvent.Gateway["event"], { readonly _tag: "ToolProgress" }>
+
+/**
+ * Where a step stands.
+ *
+ * @example
+ * ```ts
+ * const s: StepStatus = "skipped"
+ * ```
+ */
+export type StepStatus = "running" | "succeeded" | "failed" | "skipped" | "interrupted"
+
+/**
+ * The undo of a completed step.
+ *
+ * @example
+ * ```ts
+ * const c: CompensationState = { status: "compensated", durationMs: 40 }
+ * ```
+ */
+export interface CompensationState {
+  readonly status: "running" | "compensated" | "failed"
+  readonly durationMs?: number | undefined
+  readonly error?: string | undefined
+}
+
+/**
+ * One retry the step's policy scheduled.
+ *
+ * @example
+ * ```ts
+ * const r: RetryState = { attempt: 2, delayMs: 400, reason: "Timeout" }
+ * ```
+ */
+export interface RetryState {
+  readonly attempt: number
+  readonly delayMs: number
+  readonly reason: string
+}
+
+/**
+ * What is known of one step path: a step, or a group (parallel, branch, dag, node, saga, …).
+ *
+ * @example
+ * ```ts
+ * state.nodes.get("deploy/staging")?.children // => ["deploy/staging/apply"]
+ * ```
+ */
+export interface StepState {
+  readonly path: string
+  /** The last segment of the path. */
+  readonly name: string
+  kind: StepKind
+  status: StepStatus
+  startedAt: number | undefined
+  durationMs: number | undefined
+  attempts: number | undefined
+  replayed: boolean
+  /** It was in flight when a crash stopped the run; the resume runs it again. */
+  rerun: boolean
+  error: string | undefined
+  errorTag: string | undefined
+  /** Why a skipped node did not run. */
+  why: string | undefined
+  readonly retries: Array<RetryState>
+  compensation: CompensationState | undefined
+  /** The latest tool progress reported during the step (cleared when it ends). */
+  progress: ToolProgress | undefined
+  /** The last few policy and gateway events raised in the step (not its retries: see `retries`). */
+  readonly notes: Array<FlowEvent.Policy | FlowEvent.Gateway>
+  readonly children: Array<string>
+}
+
+/**
+ * The whole run as far as its events tell: every step path's state, the tree they form, the
+ * path taken and the run's counters.
+ *
+ * @example
+ * ```ts
+ * const state = emptyState()
+ * apply(state, { _tag: "FlowStarted", runId: "r1", at: 0, flow: "cicd", engine: "memory" })
+ * state.flow // => "cicd"
+ * ```
+ */
+export interface RunState {
+  flow: string | undefined
+  runId: string | undefined
+  engine: string | undefined
+  sandbox: boolean
+  startedAt: number | undefined
+  finished: FlowEvent.FlowFinished | undefined
+  /** Every node by path, in the order first seen. */
+  readonly nodes: Map<string, StepState>
+  /** Top-level paths, in order. */
+  readonly roots: Array<string>
+  /** Steps that ran or were skipped, in the order they started (the path actually taken). */
+  readonly taken: Array<string>
+  retries: number
+  compensations: number
+  compensationFailures: number
+}
+
+/**
+ * A state with nothing in it yet.
+ *
+ * @example
+ * ```ts
+ * const state = emptyState()
+ * ```
+ */
+export const emptyState = (): RunState => ({
+  flow: undefined,
+  runId: undefined,
+  engine: undefined,
+  sandbox: false,
+  startedAt: undefined,
+  finished: undefined,
+  nodes: new Map(),
+  roots: [],
+  taken: [],
+  retries: 0,
+  compensations: 0,
+  compensationFailures: 0
+})
+
+const lastSegment = (path: string): string => path.slice(path.lastIndexOf("/") + 1)
+
+/**
+ * The nearest node at or above `path` (events of a compensation, `a/compensate`, belong to `a`).
+ *
+ * @example
+ * ```ts
+ * ownerOf(state, "reserve/compensate")?.path // => "reserve"
+ * ```
+ */
+export const ownerOf = (state: RunState, path: string): StepState | undefined => {
+  let p = path
+  while (p !== "") {
+    const node = state.nodes.get(p)
+    if (node !== undefined) return node
+    const slash = p.lastIndexOf("/")
+    p = slash < 0 ? "" : p.slice(0, slash)
+  }
+  return undefined
+}
+
+const nodeFor = (state: RunState, path: string, kind: StepKind): StepState => {
+  const existing = state.nodes.get(path)
+  if (existing !== undefined) return existing
+  const node: StepState = {
+    path,
+    name: lastSegment(path),
+    kind,
+    status: "running",
+    startedAt: undefined,
+    durationMs: undefined,
+    attempts: undefined,
+    replayed: false,
+    rerun: false,
+    error: undefined,
+    errorTag: undefined,
+    why: undefined,
+    retries: [],
+    compensation: undefined,
+    progress: undefined,
+    notes: [],
+    children: []
+  }
+  state.nodes.set(path, node)
+  const slash = path.lastIndexOf("/")
+  const parent = slash < 0 ? undefined : ownerOf(state, path.slice(0, slash))
+  if (parent === undefined) state.roots.push(path)
+  else parent.children.push(path)
+  return node
+}
+
+/** Keeps the notes of a node short: the last few tell what is going on. */
+const maxNotes = 5
+
+const addNote = (node: StepState, note: FlowEvent.Policy | FlowEvent.Gateway): void => {
+  node.notes.push(note)
+  if (node.notes.length > maxNotes) node.notes.splice(0, node.notes.length - maxNotes)
+}
+
+/**
+ * Folds one event into the state (mutates it: a live report folds as events arrive).
+ *
+ * @example
+ * ```ts
+ * apply(state, { _tag: "StepStarted", runId: "r1", at: 5, path: "build", kind: "step" })
+ * ```
+ */
+export const apply = (state: RunState, event: FlowEvent): void => {
+  switch (event._tag) {
+    case "FlowStarted":
+      state.flow = event.flow
+      state.runId = event.runId
+      state.engine = event.engine
+      state.sandbox = event.sandbox === true
+      state.startedAt = event.at
+      return
+    case "FlowFinished":
+      state.finished = event
+      return
+    case "StepStarted": {
+      const node = nodeFor(state, event.path, event.kind)
+      node.kind = event.kind
+      node.status = "running"
+      node.startedAt = event.at
+      if (event.rerunAfterCrash === true) node.rerun = true
+      if (event.kind === "step") state.taken.push(event.path)
+      return
+    }
+    case "StepSucceeded": {
+      const node = nodeFor(state, event.path, event.kind)
+      node.status = "succeeded"
+      node.durationMs = event.durationMs
+      node.replayed = event.replayed
+      node.attempts = event.attempts ?? (node.retries.length > 0 ? node.retries.length + 1 : undefined)
+      node.progress = undefined
+      return
+    }
+    case "StepFailed": {
+      const node = nodeFor(state, event.path, event.kind)
+      node.status = event.interrupted ? "interrupted" : "failed"
+      node.durationMs = event.durationMs
+      node.error = event.error
+      node.errorTag = event.errorTag
+      node.attempts = event.attempts ?? (node.retries.length > 0 ? node.retries.length + 1 : undefined)
+      node.progress = undefined
+      return
+    }
+    case "StepSkipped": {
+      const node = nodeFor(state, event.path, event.kind)
+      node.status = "skipped"
+      node.why = event.why
+      if (event.kind === "step" || event.kind === "node") state.taken.push(event.path)
+      return
+    }
+    case "StepRetried": {
+      state.retries++
+      const node = ownerOf(state, event.path)
+      node?.retries.push({ attempt: event.attempt, delayMs: event.delayMs, reason: event.reason })
+      return
+    }
+    case "CompensationStarted": {
+      const node = ownerOf(state, event.path)
+      if (node !== undefined) node.compensation = { status: "running" }
+      return
+    }
+    case "Compensated": {
+      state.compensations++
+      const node = ownerOf(state, event.path)
+      if (node !== undefined) node.compensation = { status: "compensated", durationMs: event.durationMs }
+      return
+    }
+    case "CompensationFailed": {
+      state.compensationFailures++
+      const node = ownerOf(state, event.path)
+      if (node !== undefined) node.compensation = { status: "failed", error: event.error }
+      return
+    }
+    case "Policy": {
+      const node = ownerOf(state, event.path)
+      if (node !== undefined && event.event._tag !== "RetryScheduled") addNote(node, event)
+      return
+    }
+    case "Gateway": {
+      const node = ownerOf(state, event.path)
+      if (node === undefined) return
+      if (event.event._tag === "ToolProgress") node.progress = event.event
+      else addNote(node, event)
+      return
+    }
+    case "Published":
+      return
+  }
+}
+
+/**
+ * Folds a whole event sequence.
+ *
+ * @example
+ * ```ts
+ * fold(sink.events).taken // => ["build", "test", "deploy"]
+ * ```
+ */
+export const fold = (events: Iterable<FlowEvent>): RunState => {
+  const state = emptyState()
+  for (const event of events) apply(state, event)
+  return state
+}

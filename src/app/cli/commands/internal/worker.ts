@@ -1,0 +1,108 @@
+/**
+ * `mcpflow worker`: a long-running process that owns a state directory's journal and continues
+ * its unfinished runs — runs whose process died, runs parked in a durable sleep or waiting for a
+ * signal (`mcpflow signal` records it; the worker delivers it). `--once` resumes what is pending
+ * and exits when those runs end (for cron jobs and tests).
+ *
+ * @example
+ * ```sh
+ * npx mcpflow worker --state-dir .mcpflow --poll 2
+ * ```
+ * @module
+ */
+import * as path from "node:path"
+import { existsSync } from "node:fs"
+import { Console, Context, Effect, Fiber, Layer, Option } from "effect"
+import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
+import type { FlowEngine } from "../../../../../dsl/ports/FlowEngine.ts"
+import * as Engines from "../../../../runtime/engine/Engines.ts"
+import { RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
+import { ExitCode } from "../../../run/ExitCode.ts"
+import { runFlow } from "../../../run/RunFlow.ts"
+import { defaultRunSettings } from "../../Flags.ts"
+import { CliExit } from "../../output.ts"
+import { load } from "./run.ts"
+
+/**
+ * The worker command.
+ *
+ * @example
+ * ```sh
+ * npx mcpflow worker --once
+ * ```
+ */
+export const worker = Effect.fn("mcpflow.worker")(function*({ config, once, poll, stateDir, verbose }: {
+    readonly stateDir: string
+    readonly config: Option.Option<string>
+    readonly poll: number
+    readonly once: boolean
+    readonly verbose: boolean
+  }) {
+    if (!existsSync(Engines.journalFile(stateDir))) {
+      return yield* new CliExit({ code: ExitCode.Usage, message: `no journal in ${stateDir}` })
+    }
+    yield* Effect.scoped(
+      Effect.gen(function*() {
+        const context = yield* Layer.build(Engines.durable(stateDir))
+        const engine = Layer.succeedContext(context) as Layer.Layer<FlowEngine | WorkflowEngine | RunJournal>
+        const journal = Context.get(context, RunJournal)
+        const active = new Map<string, Fiber.Fiber<boolean> | undefined>()
+        const failed: Array<string> = []
+        yield* Console.error(`mcpflow worker on ${Engines.journalFile(stateDir)}${once ? " (once)" : `, polling every ${poll}s`}`)
+        const round = Effect.gen(function*() {
+          for (const record of yield* journal.list) {
+            if (record.status !== "running" || active.has(record.runId)) continue
+            if (record.source === undefined) {
+              yield* Console.error(`run ${record.runId} (${record.flow}): no flow file recorded; resume it with mcpflow resume --file`)
+              active.set(record.runId, undefined)
+              continue
+            }
+            yield* Console.error(`continuing run ${record.runId} (${record.flow}, ${path.relative(process.cwd(), record.source)})`)
+            const fiber = yield* Effect.forkChild(
+              Effect.gen(function*() {
+                const { flow, local, sandbox } = yield* load(record.source!)
+                yield* runFlow(flow, {
+                  ...defaultRunSettings,
+                  input: record.input,
+                  config,
+                  quiet: !verbose,
+                  verbose,
+                  stateDir,
+                  resume: Option.some(record.runId),
+                  rate: 0
+                }, { sandbox, local, file: record.source, engine })
+                return true
+              }).pipe(
+                Effect.catch((e: CliExit) =>
+                  Effect.as(
+                    Effect.sync(() => failed.push(record.runId)).pipe(
+                      Effect.andThen(Console.error(`run ${record.runId} ended: exit ${e.code}${e.message ? ` (${e.message})` : ""}`))
+                    ),
+                    false
+                  )
+                )
+              )
+            )
+            active.set(record.runId, fiber)
+          }
+        })
+        if (once) {
+          yield* round
+          for (const fiber of active.values()) if (fiber !== undefined) yield* Fiber.join(fiber)
+          yield* Console.error(`worker: ${active.size} run(s) continued, ${failed.length} failed`)
+          if (failed.length > 0) return yield* new CliExit({ code: ExitCode.Failure, message: "" })
+          return
+        }
+        while (true) {
+          yield* round
+          yield* Effect.sleep(`${Math.max(1, poll)} seconds`)
+        }
+      })
+    ).pipe(
+      Effect.catch((e: unknown) =>
+        Effect.fail(
+          e instanceof CliExit ? e : new CliExit({ code: ExitCode.Usage, message: e instanceof Error ? e.message : String(e) })
+        )
+      )
+    )
+  })

@@ -1,0 +1,186 @@
+/**
+ * The phrases of the run report: one short text per policy event, tool progress and gateway
+ * event, durations for people, and JSON that never throws. The report's state is the fold of
+ * `dsl/flow/EventFold.ts`; the renderers (`Tree.ts`, `Lines.ts`, `Summary.ts`) phrase it with
+ * these.
+ *
+ * @example
+ * ```ts
+ * import { formatMs } from "./Text.ts"
+ * formatMs(1840) // => "1.8s"
+ * ```
+ * @module
+ */
+import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
+
+type PolicyEvent = FlowEvent.Policy["event"]
+type GatewayEvent = FlowEvent.Gateway["event"]
+
+/**
+ * One short phrase for a policy event.
+ *
+ * @example
+ * ```ts
+ * policyText({ _tag: "FallbackUsed", policy: "fallback", served: "cache", primaryFailure: "Timeout" })
+ * // => "fallback used: served by cache (primary failed: Timeout)"
+ * ```
+ */
+export const policyText = (event: PolicyEvent): string => {
+  switch (event._tag) {
+    case "RetryScheduled":
+      return `retry ${event.attempt} in ${formatMs(event.delayMs)}: ${event.reason}`
+    case "AttemptFailed":
+      return `attempt ${event.attempt} failed: ${event.reason}`
+    case "RetryGaveUp":
+      return `gave up after ${event.attempts} attempt${event.attempts === 1 ? "" : "s"}: ${event.reason}`
+    case "TimedOut":
+      return `timed out after ${formatMs(event.afterMs)}`
+    case "BreakerTransition":
+      return `breaker ${event.key} ${event.from} → ${event.to}`
+    case "BreakerRejected":
+      return `breaker ${event.key} open: call rejected${event.retryAfterMs === undefined ? "" : ` (retry after ${formatMs(event.retryAfterMs)})`}`
+    case "BulkheadQueued":
+      return `bulkhead ${event.pool}: queued (${event.inFlight} in flight, ${event.queued} queued)`
+    case "BulkheadRejected":
+      return `bulkhead ${event.pool} rejected the call (${event.why})`
+    case "RateLimited":
+      return event.rejected
+        ? `rate limit ${event.key}: rejected`
+        : `rate limit ${event.key}: delayed ${formatMs(event.delayMs)}`
+    case "HedgeStarted":
+      return `hedge ${event.hedge} started after ${formatMs(event.afterMs)}`
+    case "FallbackUsed":
+      return `fallback used: served by ${event.served} (primary failed: ${event.primaryFailure})`
+    case "CacheHit":
+      return `cache hit`
+    case "CacheMiss":
+      return `cache miss`
+  }
+}
+
+/**
+ * Whether a policy event is shown at the normal level (the rest only at verbose): the events
+ * that change what a run does — a breaker opening, a fallback, a rejection, giving up.
+ *
+ * @example
+ * ```ts
+ * isNotablePolicyEvent({ _tag: "CacheHit", policy: "cache", key: "k" }) // => false
+ * ```
+ */
+export const isNotablePolicyEvent = (event: PolicyEvent): boolean => {
+  switch (event._tag) {
+    case "BreakerTransition":
+    case "BreakerRejected":
+    case "BulkheadRejected":
+    case "FallbackUsed":
+    case "RetryGaveUp":
+    case "TimedOut":
+      return true
+    case "RateLimited":
+      return event.rejected
+    default:
+      return false
+  }
+}
+
+/**
+ * One short phrase for tool progress.
+ *
+ * @example
+ * ```ts
+ * progressText({ _tag: "ToolProgress", server: "ml", tool: "train", progress: 2, total: 5 }) // => "ml.train 2/5"
+ * ```
+ */
+export const progressText = (event: Extract<GatewayEvent, { readonly _tag: "ToolProgress" }>): string =>
+  `${event.server}.${event.tool} ${event.progress}${event.total === undefined ? "" : `/${event.total}`}${
+    event.message ? ` ${event.message}` : ""
+  }`
+
+/**
+ * One short phrase for a gateway event.
+ *
+ * @example
+ * ```ts
+ * gatewayText({ _tag: "ServerLog", server: "docker", level: "info", data: "pulled" }) // => "[docker] info: pulled"
+ * ```
+ */
+export const gatewayText = (event: GatewayEvent): string => {
+  switch (event._tag) {
+    case "ToolProgress":
+      return `progress ${progressText(event)}`
+    case "ServerLog":
+      return `[${event.server}] ${event.level}: ${typeof event.data === "string" ? event.data : safeJson(event.data)}`
+    case "ServerConnecting":
+      return `[${event.server}] connecting (attempt ${event.attempt})`
+    case "ServerConnected":
+      return `[${event.server}] connected`
+    case "ServerDisconnected":
+      return `[${event.server}] disconnected: ${event.detail}`
+  }
+}
+
+/**
+ * One short phrase for a note of the step state (a policy or gateway event).
+ *
+ * @example
+ * ```ts
+ * noteText({ _tag: "Policy", runId: "r", at: 0, path: "a", event: { _tag: "CacheHit", policy: "cache", key: "k" } }) // => "cache hit"
+ * ```
+ */
+export const noteText = (note: FlowEvent.Policy | FlowEvent.Gateway): string =>
+  note._tag === "Policy" ? policyText(note.event) : gatewayText(note.event)
+
+/**
+ * Whether a note is shown in the tree at the normal level (the rest only at verbose): breakers,
+ * bulkheads and fallbacks.
+ *
+ * @example
+ * ```ts
+ * isTreeNote({ _tag: "Policy", runId: "r", at: 0, path: "a", event: { _tag: "CacheHit", policy: "cache", key: "k" } }) // => false
+ * ```
+ */
+export const isTreeNote = (note: FlowEvent.Policy | FlowEvent.Gateway): boolean => {
+  if (note._tag !== "Policy") return false
+  switch (note.event._tag) {
+    case "BreakerTransition":
+    case "BreakerRejected":
+    case "BulkheadQueued":
+    case "BulkheadRejected":
+    case "FallbackUsed":
+      return true
+    default:
+      return false
+  }
+}
+
+/**
+ * A duration for people: `412ms`, `1.8s`, `2m 05s`.
+ *
+ * @example
+ * ```ts
+ * formatMs(1840) // => "1.8s"
+ * ```
+ */
+export const formatMs = (ms: number): string => {
+  if (ms < 1_000) return `${Math.round(ms)}ms`
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`
+  const minutes = Math.floor(ms / 60_000)
+  const seconds = Math.round((ms % 60_000) / 1_000)
+  return `${minutes}m ${String(seconds).padStart(2, "0")}s`
+}
+
+/**
+ * `JSON.stringify` that never throws (cycles, bigints) and keeps `Redacted` values redacted.
+ *
+ * @example
+ * ```ts
+ * safeJson({ n: 1n }) // => '{"n":"1"}'
+ * ```
+ */
+export const safeJson = (value: unknown, indent?: number): string => {
+  try {
+    return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v), indent) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
