@@ -24,6 +24,7 @@ import type { ServerConfig } from "../../runtime/gateway/ServerConfig.ts"
 import * as FakeServer from "../../../chaos/FakeServer.ts"
 import type { Injector } from "../../../chaos/Injector.ts"
 import * as EngineChoice from "./EngineChoice.ts"
+import * as RunSeed from "../../../chaos/RunSeed.ts"
 import * as LiveChaos from "./LiveChaos.ts"
 import type { RunSettings } from "../cli/Flags.ts"
 import { ExitCode, exitCodeOfExit } from "./ExitCode.ts"
@@ -236,7 +237,9 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
           })
         )
       ) as Effect.Effect<O["Type"], unknown>
-      const exit = yield* run.pipe(
+      // a live chaos run draws its jitter from the chaos seed, like a chaos suite's runs
+      const seeded = injector === undefined ? run : run.pipe(RunSeed.withPlanRandom(injector.plan))
+      const exit = yield* seeded.pipe(
         Effect.onExit((exit) => Effect.asVoid(reporter.finish(exit, { flow: flow.name, durationMs: Date.now() - started, sandbox }))),
         Effect.exit
       )
