@@ -207,6 +207,11 @@ const addNote = (node: StepState, note: FlowEvent.Policy | FlowEvent.Gateway): v
  * apply(state, { _tag: "StepStarted", runId: "r1", at: 5, path: "build", kind: "step" })
  * ```
  */
+
+/** A step's attempts: as its end event says, else one more than the retries the fold saw. */
+const attemptsOf = (node: { readonly retries: ReadonlyArray<unknown> }, reported: number | undefined): number | undefined =>
+  reported ?? (node.retries.length > 0 ? node.retries.length + 1 : undefined)
+
 export const apply = (state: RunState, event: FlowEvent): void => {
   switch (event._tag) {
     case "FlowStarted":
@@ -233,7 +238,7 @@ export const apply = (state: RunState, event: FlowEvent): void => {
       node.status = "succeeded"
       node.durationMs = event.durationMs
       node.replayed = event.replayed
-      node.attempts = event.attempts ?? (node.retries.length > 0 ? node.retries.length + 1 : undefined)
+      node.attempts = attemptsOf(node, event.attempts)
       node.progress = undefined
       return
     }
@@ -243,7 +248,7 @@ export const apply = (state: RunState, event: FlowEvent): void => {
       node.durationMs = event.durationMs
       node.error = event.error
       node.errorTag = event.errorTag
-      node.attempts = event.attempts ?? (node.retries.length > 0 ? node.retries.length + 1 : undefined)
+      node.attempts = attemptsOf(node, event.attempts)
       node.progress = undefined
       return
     }
