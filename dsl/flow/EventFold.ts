@@ -199,6 +199,10 @@ const addNote = (node: StepState, note: FlowEvent.Policy | FlowEvent.Gateway): v
   if (node.notes.length > maxNotes) node.notes.splice(0, node.notes.length - maxNotes)
 }
 
+/** A step's attempts: as its end event says, else one more than the retries the fold saw. */
+const attemptsOf = (node: { readonly retries: ReadonlyArray<unknown> }, reported: number | undefined): number | undefined =>
+  reported ?? (node.retries.length > 0 ? node.retries.length + 1 : undefined)
+
 /**
  * Folds one event into the state (mutates it: a live report folds as events arrive).
  *
@@ -207,11 +211,6 @@ const addNote = (node: StepState, note: FlowEvent.Policy | FlowEvent.Gateway): v
  * apply(state, { _tag: "StepStarted", runId: "r1", at: 5, path: "build", kind: "step" })
  * ```
  */
-
-/** A step's attempts: as its end event says, else one more than the retries the fold saw. */
-const attemptsOf = (node: { readonly retries: ReadonlyArray<unknown> }, reported: number | undefined): number | undefined =>
-  reported ?? (node.retries.length > 0 ? node.retries.length + 1 : undefined)
-
 export const apply = (state: RunState, event: FlowEvent): void => {
   switch (event._tag) {
     case "FlowStarted":
