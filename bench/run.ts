@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   gateway: () => import("./gateway.ts"),
   interpreter: () => import("./interpreter.ts"),
   journal: () => import("./journal.ts"),
+  plan: () => import("./plan.ts"),
   policies: () => import("./policies.ts")
 }
 
