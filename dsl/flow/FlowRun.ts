@@ -19,6 +19,7 @@ import { running } from "./internal/Interpreter.ts"
 import { journalSink } from "./internal/JournalSink.ts"
 import { outcomeOf, settle } from "./internal/Settle.ts"
 import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
+import { ResultLog } from "./StepResults.ts"
 
 /**
  * Options of {@link run}.
@@ -79,7 +80,8 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const decoded = yield* decodeInput(flow.name, flow.input, input)
     const journal = Option.getOrUndefined(yield* Effect.serviceOption(RunJournal))
     const runId = options?.runId ?? crypto.randomUUID()
-    const events = journalSink(yield* FlowEvents, journal, runId, () => {
+    const sink = yield* FlowEvents
+    const events = journalSink(sink, journal, runId, () => {
       state.journalBroken = true
     })
     const state: RunState = {
@@ -87,10 +89,11 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       flow: flow.name,
       interpreter: running,
       emit: events.emit,
+      listening: journal !== undefined || sink !== silentSink,
       root: { entries: [] },
       subscriptions: new Map(),
       compensationFailures: [],
-      results: new Map(),
+      results: new ResultLog(),
       failedStep: undefined,
       stepJournal: engine.stepJournal(),
       policies: engine.policies,
@@ -105,7 +108,7 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const executionId = yield* flow.workflow.executionId(payload)
     yield* register(flow, engine)
     yield* engine.begin(executionId, { context: (yield* Effect.context<R>()) as never, state, input: decoded })
-    const top: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
+    const top: StepScope = { run: state, path: "", names: undefined, inActivity: false, saga: undefined }
     yield* emit(top, {
       _tag: "FlowStarted",
       flow: flow.name,
@@ -166,6 +169,9 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     )
   })) as never
 
+/** The `FlowEvents` sink of a fiber that was given none: nobody listens to its events. */
+const silentSink = Context.get(Context.empty(), FlowEvents)
+
 /** Delivers the signals the journal holds for the run, every 200 ms. */
 const deliverSignals = (flow: AnyFlow, journal: RunJournal["Service"], runId: string) =>
   Effect.gen(function*() {
@@ -204,7 +210,7 @@ const body = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O,
     // A fresh compensation list each time the engine (re)plays the body: replayed steps re-register.
     state.root = { entries: [] }
     state.results.clear()
-    const scope: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
+    const scope: StepScope = { run: state, path: "", names: undefined, inActivity: false, saga: undefined }
     return flow.run(input).pipe(
       Effect.provideService(CurrentScope, scope),
       Effect.onExit((exit) =>

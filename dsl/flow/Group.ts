@@ -61,6 +61,6 @@ export const runGroup = <A, E, R>(
 export const skip = (scope: StepScope, path: string, kind: StepKind, why: string, options?: GroupOptions) =>
   Effect.suspend(() => {
     interpreterOf(scope).meet(path, kind, options ?? {})
-    scope.run?.results.set(path, { status: "skipped", why })
+    scope.run?.results.ended(path, { status: "skipped", why })
     return emit(scope, { _tag: "StepSkipped", path, kind, why })
   })

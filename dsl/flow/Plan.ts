@@ -22,6 +22,7 @@ import * as Policy from "../policy/Policy.ts"
 import * as Recorder from "./PlanRecorder.ts"
 import { planning } from "./internal/Planning.ts"
 import { CurrentScope, type PlanNode, type PlanState, type RunState, renderCause, type StepScope } from "./RunScope.ts"
+import { ResultLog } from "./StepResults.ts"
 
 /**
  * One tool a flow may call, with its JSON Schemas and MCP annotations.
@@ -99,10 +100,11 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       flow: flow.name,
       interpreter: planning(planned),
       emit: () => {},
+      listening: false,
       root: { entries: [] },
       subscriptions: new Map(),
       compensationFailures: [],
-      results: new Map(),
+      results: new ResultLog(),
       failedStep: undefined
     }
     const reached = new Map<string, ContractInfo>()
@@ -124,7 +126,7 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       checkContracts: () => Effect.succeed([]),
       status: Effect.succeed([])
     })
-    const scope: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
+    const scope: StepScope = { run: state, path: "", names: undefined, inActivity: false, saga: undefined }
     const exit = yield* runVirtually(
       flow.run(decoded).pipe(
         Effect.provideService(CurrentScope, scope),

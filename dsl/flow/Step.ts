@@ -5,25 +5,27 @@
  *
  * @module
  */
-import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Schema, Tracer } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Exit, type Fiber, Option, Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
+import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { StepJournal } from "../ports/FlowEngine.ts"
 import { GatewayEvents } from "../ports/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
-import type { StepKind } from "./FlowEvents.ts"
+import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
-import { interpreterOf } from "./internal/Interpreter.ts"
+import { interpreterOf, type NodeInfo, running } from "./internal/Interpreter.ts"
 import {
   child,
-  claim,
+  claimPath,
   type CompensationEntry,
   CurrentScope,
   emit,
   now,
   renderCause,
+  type RunState,
   type StepScope,
   workflowInstance
 } from "./RunScope.ts"
@@ -94,9 +96,11 @@ export const step = <A, E, R, R2 = never, P extends Policy.PolicyInput | undefin
   effect: Effect.Effect<A, E, R>,
   options?: StepOptions<A, E, R2> & { readonly policy?: P }
 ): Effect.Effect<A, E | (undefined extends NoInfer<P> ? never : StepPolicyFailure), R | NoInfer<R2>> =>
-  CurrentScope.use((scope) =>
-    Effect.flatMap(claim(scope, name), (path) => runStep(scope, path, "step", effect, options))
-  ) as never
+  Effect.withFiber((fiber) => {
+    const scope = fiber.getRef(CurrentScope)
+    const path = claimPath(scope, name)
+    return typeof path === "string" ? startStep(fiber, scope, path, "step", effect, options) : path
+  }) as never
 
 /** Internal: runs a journaled step at `path` (already claimed). */
 export const runStep = <A, E, R, R2>(
@@ -106,13 +110,103 @@ export const runStep = <A, E, R, R2>(
   effect: Effect.Effect<A, E, R>,
   options?: StepOptions<A, E, R2>
 ): Effect.Effect<A, E | StepPolicyFailure, R | R2> =>
+  Effect.withFiber((fiber) => startStep(fiber, scope, path, kind, effect, options))
+
+/**
+ * A step as the fiber about to run it sees it: a plain step of a run (no policy, no compensation,
+ * not a resume, journaled by the memory engine or not at all) takes the short path; anything
+ * else the general one.
+ */
+const startStep = <A, E, R, R2>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  scope: StepScope,
+  path: string,
+  kind: StepKind,
+  effect: Effect.Effect<A, E, R>,
+  options: StepOptions<A, E, R2> | undefined
+): Effect.Effect<A, E | StepPolicyFailure, R | R2> => {
+  const run = scope.run
+  const instance = Context.getOrUndefined(fiber.context, WorkflowInstance)
+  const journaled = instance !== undefined && !scope.inActivity && run?.interpreter.journals === true
+  if (
+    run !== undefined && run.resume === undefined && options?.policy === undefined &&
+    options?.compensate === undefined && (!journaled || run.stepJournal !== undefined)
+  ) {
+    return plainStep(fiber, scope, run, path, kind, effect, journaled, options?.description)
+  }
+  return generalStep(scope, path, kind, effect, options, instance, journaled)
+}
+
+const noNode: NodeInfo = { description: undefined, compensated: false }
+
+/**
+ * The short path of a step: one context update, one exit handler, and no events, clock reads or
+ * sinks when nobody listens to the run. Same reports, results and journal entries as
+ * {@link generalStep}.
+ */
+const plainStep = <A, E, R>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  scope: StepScope,
+  run: RunState,
+  path: string,
+  kind: StepKind,
+  effect: Effect.Effect<A, E, R>,
+  journaled: boolean,
+  description: string | undefined
+): Effect.Effect<A, E, R> => {
+  const interpreter = run.interpreter
+  if (interpreter !== running) interpreter.meet(path, kind, description === undefined ? noNode : { description, compensated: false })
+  const listening = run.listening
+  const clock = listening ? fiber.getRef(Clock.Clock) : undefined
+  if (clock !== undefined) {
+    const rerun = run.inFlightAtCrash?.has(path) === true ? { rerunAfterCrash: true } : {}
+    run.emit({ _tag: "StepStarted", runId: run.runId, at: clock.currentTimeMillisUnsafe(), path, kind, ...rerun })
+  }
+  const started = clock?.currentTimeMillisUnsafe() ?? 0
+  const stepJournal = journaled ? run.stepJournal : undefined
+  const stored = stepJournal?.replay(path) as Exit.Exit<A, E> | undefined
+  const ended = (exit: Exit.Exit<A, E>, replayed: boolean) => {
+    if (Exit.isSuccess(exit)) {
+      run.results.succeeded(path, exit.value)
+      if (clock !== undefined) {
+        const at = clock.currentTimeMillisUnsafe()
+        run.emit({ _tag: "StepSucceeded", runId: run.runId, at, path, kind, durationMs: at - started, replayed })
+      }
+    } else {
+      const at = clock?.currentTimeMillisUnsafe() ?? 0
+      reportFailureAt(scope, path, kind, at, at - started, exit.cause)
+    }
+  }
+  if (stored !== undefined) {
+    ended(stored, true)
+    return stored
+  }
+  const inner = child(scope, path, { inActivity: journaled || scope.inActivity })
+  const body = withStepSinks(fiber, scope, path, inner, effect)
+  // Like the engines' journals, `undefined` comes back as `null` from a journaled step (JSON has no undefined).
+  const value = stepJournal === undefined ? body : Effect.map(body, (a) => (a === undefined ? null : a) as A)
+  return Effect.onExit(traced(fiber, path, kind, value), (exit) => {
+    stepJournal?.record(path, exit)
+    ended(exit, false)
+    return Effect.void
+  })
+}
+
+/** The general path of a step: policies, compensations, resumes and durable engines. */
+const generalStep = <A, E, R, R2>(
+  scope: StepScope,
+  path: string,
+  kind: StepKind,
+  effect: Effect.Effect<A, E, R>,
+  options: StepOptions<A, E, R2> | undefined,
+  instance: WorkflowInstance["Service"] | undefined,
+  journaled: boolean
+): Effect.Effect<A, E | StepPolicyFailure, R | R2> =>
   Effect.gen(function*() {
     const interpreter = interpreterOf(scope)
-    const instance = yield* workflowInstance
-    const journaled = Option.isSome(instance) && !scope.inActivity && scope.run?.interpreter.journals === true
     const attemptsBefore = scope.run?.resume?.attemptsBefore.get(path) ?? 0
     // One breaker circuit / bucket per step of a flow, whatever the batch item it runs for.
-    const policyKey = `${scope.run?.flow ?? "step"}:${path.replace(/\[[^\]]*\]/g, "[]")}`
+    const policyKey = options?.policy === undefined ? "" : `${scope.run?.flow ?? "step"}:${path.replace(/\[[^\]]*\]/g, "[]")}`
     const policy = options?.policy === undefined
       ? undefined
       // Stateful layers (breakers, bulkheads, rate limits, caches) built from settings live as long as the
@@ -127,7 +221,9 @@ export const runStep = <A, E, R, R2>(
     const guarded = policy === undefined
       ? effect
       : Policy.apply(effect, policy, { idempotent: options?.idempotent, key: policyKey }) as Effect.Effect<A, E, R>
-    const body = withStepSinks(scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded).pipe(
+    const body = Effect.withFiber((fiber) =>
+      withStepSinks(fiber, scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded)
+    ).pipe(
       Effect.onExit(() => Effect.sync(() => void (ran = true)))
     )
     const run = journal(scope.run, path, body, journaled, options)
@@ -140,7 +236,7 @@ export const runStep = <A, E, R, R2>(
           `fix the flow or resume with --force`
         // Park the run (it stays resumable) before the new step does anything.
         yield* Deferred.succeed(resume.divergedSignal, undefined)
-        return yield* Workflow.suspend(instance.value)
+        return yield* Workflow.suspend(instance!)
       }
     }
     const rerun = scope.run?.inFlightAtCrash?.has(path) === true ? { rerunAfterCrash: true } : {}
@@ -161,7 +257,7 @@ export const runStep = <A, E, R, R2>(
             : Effect.void
         )
       )
-    ).pipe(traced(path, kind))
+    ).pipe((effect) => Effect.withFiber((fiber) => traced(fiber, path, kind, effect)))
     const durationMs = (yield* now) - started
     if (Exit.isSuccess(exit) && options?.compensate !== undefined) {
       const compensate = options.compensate
@@ -173,7 +269,7 @@ export const runStep = <A, E, R, R2>(
       )
     }
     if (Exit.isSuccess(exit)) {
-      scope.run?.results.set(path, { status: "succeeded", output: exit.value })
+      scope.run?.results.succeeded(path, exit.value)
       yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran })
     }
     return yield* exit
@@ -183,16 +279,14 @@ export const runStep = <A, E, R, R2>(
  * A span per step, when a tracing backend is installed (`--otlp`); with Effect's in-memory
  * tracer nobody could see it, so the step skips its cost.
  */
-const traced = (path: string, kind: StepKind) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.withFiber((fiber) =>
-    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
-      ? effect
-      : effect.pipe(
-        Effect.withSpan(`step ${path}`, { attributes: { "mcpflow.step": path, "mcpflow.kind": kind } }, {
-          captureStackTrace: false
-        })
-      )
-  )
+const traced = <A, E, R>(fiber: Fiber.Fiber<unknown, unknown>, path: string, kind: StepKind, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
+    ? effect
+    : effect.pipe(
+      Effect.withSpan(`step ${path}`, { attributes: { "mcpflow.step": path, "mcpflow.kind": kind } }, {
+        captureStackTrace: false
+      })
+    )
 
 /** Reports a failed or interrupted step; the first real failure is the run's failing step. */
 export const reportFailure = (
@@ -201,27 +295,69 @@ export const reportFailure = (
   kind: StepKind,
   durationMs: number,
   cause: Cause.Cause<unknown>
-): Effect.Effect<void> => {
+): Effect.Effect<void> =>
+  Effect.withFiber((fiber) => {
+    const at = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+    reportFailureAt(scope, path, kind, at, durationMs, cause, scope.run === undefined ? fiber.getRef(FlowEvents) : undefined)
+    return Effect.void
+  })
+
+/**
+ * {@link reportFailure} right now, at `at` on the run's Clock: outside a run the event goes to
+ * `outside` (the fiber's `FlowEvents`).
+ */
+const reportFailureAt = (
+  scope: StepScope,
+  path: string,
+  kind: StepKind,
+  at: number,
+  durationMs: number,
+  cause: Cause.Cause<unknown>,
+  outside?: { readonly emit: (event: FlowEvent) => void } | undefined
+): void => {
+  const run = scope.run
+  const interrupted = Cause.hasInterruptsOnly(cause)
+  const recorded = run !== undefined && !interrupted && (kind === "step" || kind === "gate")
+  const sink = run === undefined ? outside?.emit : run.listening ? run.emit : undefined
+  if (!recorded && sink === undefined) return
   const rendered = renderCause(cause)
-  const interrupted = rendered.errorTag === "Interrupted"
-  if (!interrupted && scope.run !== undefined && (kind === "step" || kind === "gate")) {
-    if (scope.run.failedStep === undefined) scope.run.failedStep = path
-    scope.run.results.set(path, { status: "failed", error: rendered.error })
+  if (recorded) {
+    if (run.failedStep === undefined) run.failedStep = path
+    run.results.ended(path, { status: "failed", error: rendered.error })
   }
-  return emit(scope, { _tag: "StepFailed", path, kind, durationMs, interrupted, ...rendered })
+  sink?.({ _tag: "StepFailed", runId: run?.runId ?? "", at, path, kind, durationMs, interrupted, ...rendered })
 }
 
-/** Forwards policy and gateway events raised inside the step to the run's report. */
-const withStepSinks = <A, E, R>(scope: StepScope, path: string, inner: StepScope, effect: Effect.Effect<A, E, R>) =>
-  Effect.updateContext(effect, (context: Context.Context<never>): Context.Context<R> => {
-    const withScope = Context.add(context, CurrentScope, inner)
-    const run = scope.run
-    if (run === undefined) return withScope as Context.Context<R>
+/** The sinks of a fiber that was given none (the references' defaults). */
+const silentPolicyEvents = Context.get(Context.empty(), PolicyEvents)
+const silentGatewayEvents = Context.get(Context.empty(), GatewayEvents)
+
+/**
+ * Runs the step's body in its own scope, with policy and gateway events raised inside it
+ * forwarded to the run's report. When nobody listens to the run and the fiber has no sinks of
+ * its own, there is nothing to forward: only the scope is set (and a tool call then asks for
+ * no progress notifications).
+ */
+const withStepSinks = <A, E, R>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  scope: StepScope,
+  path: string,
+  inner: StepScope,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => {
+  const run = scope.run
+  if (
+    run === undefined ||
+    (!run.listening && fiber.getRef(PolicyEvents) === silentPolicyEvents && fiber.getRef(GatewayEvents) === silentGatewayEvents)
+  ) {
+    return Effect.provideService(effect, CurrentScope, inner)
+  }
+  return Effect.updateContext(effect, (context: Context.Context<never>): Context.Context<R> => {
     const outerGateway = Context.get(context, GatewayEvents)
     const clock = Context.get(context, Clock.Clock)
     // One context update per step: the scope and both sinks at once.
     return Context.add(
-      Context.add(withScope, PolicyEvents, {
+      Context.add(Context.add(context, CurrentScope, inner), PolicyEvents, {
         emit: (event) => {
           const at = clock.currentTimeMillisUnsafe()
           run.emit({ _tag: "Policy", runId: run.runId, at, path, event })
@@ -242,6 +378,7 @@ const withStepSinks = <A, E, R>(scope: StepScope, path: string, inner: StepScope
       }
     ) as Context.Context<R>
   })
+}
 
 /** The effect as an Activity named `path` when the run is journaled, else as it is. */
 const journal = <A, E, R>(
@@ -329,11 +466,14 @@ const register = <A, R2>(
           const journaled = Option.isSome(instance) && scope.run?.interpreter.journals === true
           yield* emit(scope, { _tag: "CompensationStarted", path })
           const started = yield* now
-          const body = withStepSinks(
-            scope,
-            undoPath,
-            child(scope, undoPath, { inActivity: journaled }),
-            Effect.suspend(() => compensate(value, cause))
+          const body = Effect.withFiber((fiber) =>
+            withStepSinks(
+              fiber,
+              scope,
+              undoPath,
+              child(scope, undoPath, { inActivity: journaled }),
+              Effect.suspend(() => compensate(value, cause))
+            )
           ).pipe(Effect.asVoid)
           const exit = yield* Effect.exit(journal(scope.run, undoPath, body, journaled))
           const durationMs = (yield* now) - started

@@ -129,13 +129,26 @@ export const layer = (
     })
   )
 
-/** Step exits by path, kept for the run's lifetime. */
+/** A failed step's exit, as the memory journal keeps it (a success is kept as its bare value). */
+class Failed {
+  constructor(readonly exit: Exit.Exit<unknown, unknown>) {}
+}
+
+/**
+ * Step exits by path, kept for the run's lifetime: a success as its value alone (one map entry
+ * per step), a failure with its cause.
+ */
 const memoryStepJournal = (): StepJournal => {
-  const exits = new Map<string, Exit.Exit<unknown, unknown>>()
+  const kept = new Map<string, unknown>()
   return {
-    replay: (path) => exits.get(path),
+    replay: (path) => {
+      const entry = kept.get(path)
+      if (entry === undefined && !kept.has(path)) return undefined
+      return entry instanceof Failed ? entry.exit : Exit.succeed(entry)
+    },
     record: (path, exit) => {
-      if (Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)) exits.set(path, exit)
+      if (Exit.isSuccess(exit)) kept.set(path, exit.value)
+      else if (!Cause.hasInterruptsOnly(exit.cause)) kept.set(path, new Failed(exit))
     }
   }
 }
