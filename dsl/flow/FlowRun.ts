@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { Context, Deferred, Effect, Exit, Fiber, Option, Schedule, type Schema } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Option, Schedule, type Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
-import { type WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
+import { type WorkflowEngine, WorkflowEngine as WorkflowEngineTag, WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import { FlowEngine } from "../ports/FlowEngine.ts"
 import { type JournalError, RunJournal } from "../ports/RunJournal.ts"
 import { deliverRaw } from "./Durable.ts"
@@ -15,6 +15,7 @@ import { type AnyFlow, fingerprint, type Flow } from "./FlowDefinition.ts"
 import type { FlowError } from "./FlowError.ts"
 import { FlowEvents } from "./FlowEvents.ts"
 import { decodeInput } from "./FlowInput.ts"
+import { executionIdOf } from "./internal/ExecutionId.ts"
 import { running } from "./internal/Interpreter.ts"
 import { journalSink } from "./internal/JournalSink.ts"
 import { outcomeOf, settle } from "./internal/Settle.ts"
@@ -105,7 +106,7 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       yield* journal.start({ runId, flow: flow.name, input, fingerprint: fingerprint(flow), startedAt, source: options?.source })
     }
     const payload = { runId, input }
-    const executionId = yield* flow.workflow.executionId(payload)
+    const executionId = executionIdOf(flow.workflow._tag, runId)
     yield* register(flow, engine)
     yield* engine.begin(executionId, { context: (yield* Effect.context<R>()) as never, state, input: decoded })
     const top: StepScope = { run: state, path: "", names: undefined, inActivity: false, saga: undefined }
@@ -120,7 +121,7 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     // Signals recorded in the journal (`mcpflow signal`) are delivered by the process running the run.
     if (journal !== undefined) yield* Effect.forkScoped(deliverSignals(flow, journal, runId))
     const execution = resumed === undefined
-      ? flow.workflow.execute(payload)
+      ? executeTopLevel(flow.workflow, executionId, payload)
       : Effect.raceFirst(
         // A parked run (restarted by the engine with nobody to run it) is woken up first.
         Effect.andThen(flow.workflow.resume(executionId), flow.workflow.execute(payload)),
@@ -168,6 +169,21 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       })
     )
   })) as never
+
+/**
+ * `workflow.execute(payload)` with the execution id already known: a run started outside any
+ * workflow goes straight to the engine (no second digest, no payload re-validation, and a span
+ * only when a tracing backend is installed); a run started inside another workflow's run takes
+ * `execute` itself, which links the two.
+ */
+const executeTopLevel = (workflow: AnyFlow["workflow"], executionId: string, payload: { readonly runId: string; readonly input: unknown }) =>
+  Effect.withFiber((fiber) => {
+    if (Context.getOrUndefined(fiber.context, WorkflowInstance) !== undefined) return workflow.execute(payload)
+    const run = WorkflowEngineTag.use((engine) => engine.execute(workflow, { executionId, payload }))
+    return fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
+      ? run
+      : run.pipe(Effect.withSpan(`${workflow._tag}.execute`, { attributes: { executionId } }, { captureStackTrace: false }))
+  })
 
 /** The `FlowEvents` sink of a fiber that was given none: nobody listens to its events. */
 const silentSink = Context.get(Context.empty(), FlowEvents)
