@@ -109,6 +109,7 @@ if (CASES.has("a")) {
 
 interface ConcurrentResult {
   readonly wallMs: number
+  readonly cpuMs: number
   readonly peakRssMb: number
   readonly rssBeforeMb: number
 }
@@ -119,18 +120,21 @@ if (CASES.has("b")) {
   const ours = await runChild<ConcurrentResult>("concurrent.ts", ["flow", ...args])
   const calls = FLOWS * FLOW_STEPS
   const line = (r: ConcurrentResult) =>
-    `wall ${r.wallMs} ms (${Math.round(calls / (r.wallMs / 1000))} calls/s, ${((r.wallMs * 1000) / calls).toFixed(1)} us/call), ` +
+    `wall ${r.wallMs} ms (${Math.round(calls / (r.wallMs / 1000))} calls/s, ${((r.wallMs * 1000) / calls).toFixed(1)} us/call; ` +
+    `CPU ${r.cpuMs} ms), ` +
     `peak RSS ${r.peakRssMb} MB (${r.rssBeforeMb} MB before)`
   console.log(`(b) ${FLOWS} concurrent flows x ${FLOW_STEPS} steps (${calls} tool calls via the gateway), each side in a fresh process:`)
   console.log(`    flows (step per call): ${line(ours)}; targets < 5000 ms, < 600 MB`)
   console.log(`    plain Effect over the same gateway: ${line(floor)}`)
-  console.log(`    ratio wall ${(ours.wallMs / floor.wallMs).toFixed(2)}, peak RSS ${(ours.peakRssMb / floor.peakRssMb).toFixed(2)}`)
+  console.log(`    ratio wall ${(ours.wallMs / floor.wallMs).toFixed(2)}, CPU ${(ours.cpuMs / floor.cpuMs).toFixed(2)}, peak RSS ${(ours.peakRssMb / floor.peakRssMb).toFixed(2)}`)
   summary.concurrentFlows = {
     flows: FLOWS,
     steps: FLOW_STEPS,
     wallMs: ours.wallMs,
+    cpuMs: ours.cpuMs,
     peakRssMb: ours.peakRssMb,
     plainWallMs: floor.wallMs,
+    plainCpuMs: floor.cpuMs,
     plainPeakRssMb: floor.peakRssMb
   }
 }

@@ -5,7 +5,7 @@
  * `concurrent.ts flow FLOWS STEPS`: each flow is a `Flow.run` on the memory engine, each call a `step`;
  * `concurrent.ts plain FLOWS STEPS`: the same calls as plain Effect code over the same gateway (the floor).
  *
- * Prints `{ wallMs, peakRssMb, rssBeforeMb }`: the OS's peak resident set (`maxRSS`) of this process.
+ * Prints `{ wallMs, cpuMs, peakRssMb, rssBeforeMb }`: the OS's peak resident set (`maxRSS`) of this process.
  */
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { FakeServer } from "../../chaos/index.ts"
@@ -64,13 +64,15 @@ const runtime = ManagedRuntime.make(Layer.merge(FlowEngine.layerMemory, gateway)
 await runtime.runPromise(Effect.forEach(Array.from({ length: 200 }, (_, i) => i), one, { concurrency: 50 }))
 const rssBefore = process.memoryUsage().rss
 const started = performance.now()
+const cpuBefore = process.cpuUsage()
 const totals = await runtime.runPromise(
   Effect.forEach(Array.from({ length: FLOWS }, (_, i) => i), one, { concurrency: "unbounded" })
 )
 const wallMs = performance.now() - started
+const cpu = process.cpuUsage(cpuBefore)
 const peakRss = process.resourceUsage().maxRSS * 1024
 const expected = (STEPS * (STEPS + 1)) / 2
 if (totals.some((t) => t !== expected)) throw new Error("a concurrent flow returned a wrong total")
 await runtime.dispose()
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
-console.log(JSON.stringify({ mode, wallMs: Math.round(wallMs), peakRssMb: mb(peakRss), rssBeforeMb: mb(rssBefore) }))
+console.log(JSON.stringify({ mode, wallMs: Math.round(wallMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000), peakRssMb: mb(peakRss), rssBeforeMb: mb(rssBefore) }))
