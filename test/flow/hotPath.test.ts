@@ -87,4 +87,21 @@ describe("the run's hot path", () => {
         ["FlowStarted", "StepStarted", "Gateway", "StepSucceeded", "FlowFinished"]
       )
     }))
+
+  it.effect("the memory engine forgets a run once it ended: the same run id runs again, a late signal finds nobody", () =>
+    Effect.gen(function*() {
+      let runs = 0
+      const Go = Flow.signal("go", Schema.Struct({}))
+      const flow = Flow.make({
+        name: "forgets",
+        input: Schema.Struct({}),
+        output: Schema.Number,
+        run: () => step("count", Effect.sync(() => ++runs))
+      })
+      assert.strictEqual(yield* Flow.run(flow, {}, { runId: "same" }), 1)
+      assert.strictEqual(yield* Flow.run(flow, {}, { runId: "same" }), 2, "ran again, not the first run's stored result")
+      yield* Flow.sendSignal(flow, "same", Go, {})
+      assert.strictEqual(runs, 2)
+    }).pipe(Effect.provide(FlowEngine.layerMemory)))
 })
+
