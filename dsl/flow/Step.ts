@@ -305,8 +305,10 @@ export const reportFailure = (
 /**
  * {@link reportFailure} right now, at `at` on the run's Clock: outside a run the event goes to
  * `outside` (the fiber's `FlowEvents`).
+ *
+ * @internal
  */
-const reportFailureAt = (
+export const reportFailureAt = (
   scope: StepScope,
   path: string,
   kind: StepKind,
