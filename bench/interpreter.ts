@@ -2,7 +2,7 @@
  * The flow interpreter against its floors, every ratio ours / floor measured in the same run:
  * (a) per-step cost of `step` on the memory engine, against a bare `effect/workflow` `Activity`
  *     on `WorkflowEngine.layerMemory` doing the same work (the JSON line's baseline) and against
- *     plain `Effect.gen` code (printed beside it);
+ *     plain `Effect.gen` code (printed beside it), each side in processes of its own;
  * (b) 10 000 concurrent flows of 20 steps, every step a tool call through the gateway to an
  *     in-process server, against the same calls as plain Effect code over the same gateway: wall
  *     time and peak RSS, each side in a fresh process;
@@ -11,17 +11,17 @@
  * (d) the heap (after a full GC) of one long run: 100 000 steps on the memory engine, and the
  *     durable engine's heap per step.
  *
- * Knobs: BENCH_STEPS (a), BENCH_FLOWS and BENCH_FLOW_STEPS (b; `BENCH_FLOWS=1000` for a quick
+ * Knobs: BENCH_STEPS and BENCH_STEP_REPEATS (a), BENCH_FLOWS and BENCH_FLOW_STEPS (b; `BENCH_FLOWS=1000` for a quick
  * iteration), BENCH_DAG_WIDTH, BENCH_DAG_DEPTH, BENCH_DAG_MS (c), BENCH_LONG_STEPS and
  * BENCH_DURABLE_STEPS (d), BENCH_CASES (a comma list of a,b,c,d; default all).
  */
-import { Deferred, Effect, Layer, ManagedRuntime, Schema } from "effect"
-import { Activity, Workflow, WorkflowEngine } from "effect/workflow"
+import { Deferred, Effect, ManagedRuntime, Schema } from "effect"
 import { dag, Flow, FlowEngine, step } from "../dsl/flow/index.ts"
 import { median, runChild, time } from "./interpreter/child.ts"
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 2_000)
 const ROUNDS = 5
+const STEP_REPEATS = Number(process.env.BENCH_STEP_REPEATS ?? 3)
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 10_000)
 const FLOW_STEPS = Number(process.env.BENCH_FLOW_STEPS ?? 20)
 const DAG_WIDTH = Number(process.env.BENCH_DAG_WIDTH ?? 20)
@@ -36,67 +36,20 @@ const summary: Record<string, unknown> = {}
 
 // --- (a) per-step overhead ------------------------------------------------------------------
 
-/** The work of one step: a little arithmetic, so the baseline is not optimised to nothing. */
-const work = (i: number, acc: number) => Effect.sync(() => (acc * 31 + i) % 1_000_003)
-
-const stepsFlow = Flow.make({
-  name: "bench-steps",
-  input: Schema.Struct({ n: Schema.Number }),
-  output: Schema.Number,
-  run: ({ n }) =>
-    Effect.gen(function*() {
-      let acc = 1
-      for (let i = 0; i < n; i++) acc = yield* step(`s${i}`, work(i, acc))
-      return acc
-    })
-})
-
-/** The same work as a bare `effect/workflow` workflow: one Activity per step, made where it runs. */
-const BareSteps = Workflow.make("BenchBareSteps", {
-  payload: { n: Schema.Number, run: Schema.Number },
-  success: Schema.Number,
-  idempotencyKey: ({ run }) => String(run)
-})
-const BareStepsLive = BareSteps.toLayer(({ n }) =>
-  Effect.gen(function*() {
-    let acc = 1
-    for (let i = 0; i < n; i++) {
-      acc = yield* Activity.make({ name: `s${i}`, success: Schema.Number, execute: work(i, acc) })
-    }
-    return acc
-  })
-)
-
-const plain = (n: number) =>
-  Effect.gen(function*() {
-    let acc = 1
-    for (let i = 0; i < n; i++) acc = yield* work(i, acc)
-    return acc
-  })
-
 if (CASES.has("a")) {
-  const engine = ManagedRuntime.make(FlowEngine.layerMemory)
-  const bare = ManagedRuntime.make(BareStepsLive.pipe(Layer.provideMerge(WorkflowEngine.layerMemory)))
-  let bareRun = 0
-  const runBare = (n: number) => bare.runPromise(BareSteps.execute({ n, run: bareRun++ }))
-  await engine.runPromise(Flow.run(stepsFlow, { n: 200 }))
-  await runBare(200)
-  await Effect.runPromise(plain(STEPS))
-  const flowTimes: Array<number> = []
-  const bareTimes: Array<number> = []
-  const plainTimes: Array<number> = []
-  for (let round = 0; round < ROUNDS; round++) {
-    flowTimes.push(await time(() => engine.runPromise(Flow.run(stepsFlow, { n: STEPS }))))
-    bareTimes.push(await time(() => runBare(STEPS)))
-    plainTimes.push(await time(() => Effect.runPromise(plain(STEPS))))
+  // Each side in processes of its own (a bare Activity run keeps every activity it ran, whose
+  // garbage would slow the next side down), the sides alternating, medians of the repeats.
+  const runs: Record<string, Array<number>> = { flow: [], activity: [], plain: [] }
+  for (let repeat = 0; repeat < STEP_REPEATS; repeat++) {
+    for (const mode of Object.keys(runs)) {
+      const r = await runChild<{ readonly usPerStep: number }>("steps.ts", [mode, String(STEPS), String(ROUNDS)])
+      runs[mode]!.push(r.usPerStep)
+    }
   }
-  await engine.dispose()
-  await bare.dispose()
-  const us = (ms: number) => (ms * 1000) / STEPS
-  const ours = us(median(flowTimes))
-  const activity = us(median(bareTimes))
-  const plainUs = us(median(plainTimes))
-  console.log(`(a) step on the memory engine: ${ours.toFixed(2)} us/step (median of ${ROUNDS} flows of ${STEPS} steps; target <= 10)`)
+  const ours = median(runs.flow!)
+  const activity = median(runs.activity!)
+  const plainUs = median(runs.plain!)
+  console.log(`(a) step on the memory engine: ${ours.toFixed(2)} us/step (median of ${STEP_REPEATS} processes x ${ROUNDS} flows of ${STEPS} steps; target <= 10)`)
   console.log(`    bare Activity on WorkflowEngine.layerMemory, same work: ${activity.toFixed(2)} us/step; ratio ${(ours / activity).toFixed(3)}`)
   console.log(`    plain Effect.gen, same work: ${plainUs.toFixed(3)} us/step; ratio ${(ours / plainUs).toFixed(1)}x`)
   summary.step = { usPerStep: Number(ours.toFixed(2)), activityUs: Number(activity.toFixed(2)), plainUs: Number(plainUs.toFixed(3)) }
