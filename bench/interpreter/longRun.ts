@@ -5,8 +5,9 @@
  * `longRun.ts memory STEPS`: the memory engine (`FlowEngine.layerMemory`);
  * `longRun.ts durable STEPS`: the SQLite engine and run journal (`Engines.durable`) in a temp dir.
  *
- * Prints `{ engine, steps, beforeMb, samplesMb, growthMb, bytesPerStep, usPerStep }`: growth from the
- * heap before the run to the last sample (the run's last step, its state still alive).
+ * Prints `{ engine, steps, beforeMb, samplesMb, growthMb, bytesPerStep, secondHalfBytesPerStep, usPerStep }`:
+ * growth from the heap before the run to the last sample (the run's last step, its state still
+ * alive), and the growth per step over the run's second half.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -65,6 +66,8 @@ try {
     samplesMb: samples.map((s) => Number((s / 1024 / 1024).toFixed(1))),
     growthMb: Number((growth / 1024 / 1024).toFixed(1)),
     bytesPerStep: Math.round(growth / STEPS),
+    // Over the run's second half: what each further step keeps (0 for a flat heap).
+    secondHalfBytesPerStep: Math.round((samples.at(-1)! - samples[SAMPLES / 2 - 1]!) / (STEPS / 2)),
     usPerStep: Number(((ms * 1000) / STEPS).toFixed(1))
   }))
 } finally {

@@ -382,7 +382,12 @@ const withStepSinks = <A, E, R>(
   })
 }
 
-/** The effect as an Activity named `path` when the run is journaled, else as it is. */
+/**
+ * The effect as an Activity named `path` when the run is journaled, else as it is. The Activity is
+ * made for this step and dropped with it: a durable step costs milliseconds (the journal's
+ * write), next to which making one is small, and keeping them (one per path) grew a long
+ * durable run's heap by kilobytes per step.
+ */
 const journal = <A, E, R>(
   run: StepScope["run"],
   path: string,
@@ -393,9 +398,12 @@ const journal = <A, E, R>(
   journaled && run?.stepJournal !== undefined
     ? inMemory(run.stepJournal, path, body)
     : journaled
-    ? (activityFor(path, schemas?.success ?? StepValue, schemas?.error ?? StepFailure) as Effect.Effect<A, E, R>).pipe(
-      Effect.provideService(StepBody, body as Effect.Effect<unknown, unknown>)
-    )
+    ? (Activity.make({
+      name: path,
+      success: (schemas?.success ?? StepValue) as Schema.Codec<unknown, unknown>,
+      error: (schemas?.error ?? StepFailure) as Schema.Codec<unknown, unknown>,
+      execute: body as Effect.Effect<unknown, unknown>
+    }) as unknown as Effect.Effect<A, E, R>)
     : body
 
 /**
@@ -412,40 +420,6 @@ const inMemory = <A, E, R>(journal: StepJournal, path: string, body: Effect.Effe
       Effect.onExit((exit) => Effect.sync(() => journal.record(path, exit)))
     )
   })
-
-/** The body of the activity being executed: activities are cached per path and read it from here. */
-const StepBody = Context.Reference<Effect.Effect<unknown, unknown>>("mcpflow/dsl/flow/Step/StepBody", {
-  defaultValue: () => Effect.die(new Error("a step activity ran without its body"))
-})
-
-/**
- * One Activity per (path, Schemas), reused across runs: building one compiles its exit codecs,
- * which would otherwise dominate the cost of a step. Bounded: cleared past 10 000 entries.
- */
-const activities = new WeakMap<object, WeakMap<object, Map<string, Effect.Effect<unknown, unknown>>>>()
-const activityCount = { n: 0 }
-
-const activityFor = (path: string, success: Schema.Top, error: Schema.Top): Effect.Effect<unknown, unknown> => {
-  let bySuccess = activities.get(success)
-  if (bySuccess === undefined) activities.set(success, bySuccess = new WeakMap())
-  let byPath = bySuccess.get(error)
-  if (byPath === undefined) bySuccess.set(error, byPath = new Map())
-  let activity = byPath.get(path)
-  if (activity === undefined) {
-    if (++activityCount.n > 10_000) {
-      byPath.clear()
-      activityCount.n = 1
-    }
-    activity = Activity.make({
-      name: path,
-      success: success as Schema.Codec<unknown, unknown>,
-      error: error as Schema.Codec<unknown, unknown>,
-      execute: StepBody.use((run) => run)
-    }) as unknown as Effect.Effect<unknown, unknown>
-    byPath.set(path, activity)
-  }
-  return activity
-}
 
 /**
  * Registers a completed step's compensation with its saga block and with the run. The undo runs
