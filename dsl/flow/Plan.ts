@@ -108,6 +108,7 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       failedStep: undefined
     }
     const reached = new Map<string, ContractInfo>()
+    const answers = new Map<string, Effect.Effect<unknown>>()
     let calls = 0
     const gateway = McpGateway.of({
       servers: [],
@@ -119,7 +120,13 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
           if (++calls > maxCalls) {
             return Effect.die(new Error(`planning stopped after ${maxCalls} tool calls (a loop on sample data?)`))
           }
-          return Effect.orDie(sample(contract.output as unknown as Schema.Top, contract.name))
+          // The same contract always samples the same answer (its name is the seed): sample it once per plan.
+          let answer = answers.get(contract.name)
+          if (answer === undefined) {
+            answer = Effect.orDie(sample(contract.output as unknown as Schema.Top, contract.name)).pipe(Effect.cached, Effect.runSync)
+            answers.set(contract.name, answer)
+          }
+          return answer
         }),
       callRaw: (server, tool) => Effect.die(new Error(`planning: raw call ${server}.${tool} cannot be answered from a contract`)),
       listTools: () => Effect.succeed([]),
