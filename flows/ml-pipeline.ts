@@ -39,7 +39,7 @@
  * ```
  * @module
  */
-import { DateTime, Duration, Effect, Option, Ref, Result, Schedule, Schema } from "effect"
+import { DateTime, Duration, Effect, Option, Result, Schedule, Schema } from "effect"
 import { Flow, parallel, step } from "../dsl/flow/index.ts"
 import { main } from "../src/app/run/FlowFile.ts"
 import { sandboxServers } from "./sandbox/index.ts"
