@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { Flow } from "mcpflow/dsl/flow"
+ * import { Flow } from "mcpflow"
  * const result = yield* Flow.run(deploy, { service: "api", version: "1.4.2" })
  * ```
  * @module

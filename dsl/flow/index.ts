@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { Flow, FlowEngine, step, parallel, dag, saga, forEach, when } from "mcpflow/dsl/flow"
+ * import { Flow, FlowEngine, step, parallel, dag, saga, forEach, when } from "mcpflow"
  * ```
  * @module
  */
