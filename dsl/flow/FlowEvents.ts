@@ -34,6 +34,7 @@ export type StepKind =
   | "handler"
   | "wait"
   | "gate"
+  | "poll"
 
 /**
  * One thing that happened in a run. Every event has `runId` and `at` (epoch ms on the run's Clock).
