@@ -7,8 +7,8 @@
  *   has exited, neither the server nor its child is alive.
  * - `mcpflow call` / `mcpflow run` SIGKILLed (no cleanup can run) while the server is busy: the
  *   server and its child are gone within a bounded time all the same (the group's watchdog).
- * - `GroupStdioTransport` itself: `close()` ends the whole group, SIGKILLs what ignores SIGTERM,
- *   stops the watchdog; a server that exits by itself takes its child along.
+ * - `GroupStdioTransport` itself: `close()` ends the whole group and SIGKILLs what ignores
+ *   SIGTERM; a server that exits by itself takes its child along.
  *
  * Real processes, so real time: every wait polls with a finite bound. The CLI cases spawn
  * `bin/mcpflow.js` (run `npm run build` first); they all start in `beforeAll`, two at a time.
@@ -87,15 +87,17 @@ const aliveAfter = async (pids: Pids, ms: number): Promise<ReadonlyArray<string>
   return waitFor(() => (left().length === 0 ? [] : undefined), ms, "the processes to end").catch(() => left())
 }
 
-/** Processes whose command line is this group's watchdog (Linux; elsewhere none are found). */
-const watchdogsOf = (pgid: number): ReadonlyArray<number> => {
+/** The watchdogs this process started and that still run (Linux; elsewhere none are found). */
+const ownWatchdogs = (): ReadonlyArray<number> => {
   const found: Array<number> = []
   try {
     for (const entry of readdirSync("/proc")) {
       if (!/^\d+$/.test(entry)) continue
       try {
         const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")
-        if (argv.includes("mcpflow-watchdog") && argv.includes(String(pgid)) && isAlive(Number(entry))) found.push(Number(entry))
+        const stat = readFileSync(`/proc/${entry}/stat`, "latin1")
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+        if (argv.includes("mcpflow-watchdog") && ppid === process.pid && isAlive(Number(entry))) found.push(Number(entry))
       } catch {
         // exited meanwhile
       }
@@ -246,14 +248,16 @@ const busyServer = async (tool: "long" | "exit", env: Record<string, string> = {
 }
 
 describe.skipIf(process.platform === "win32")("GroupStdioTransport", () => {
-  it("close() ends a busy server and its child before it resolves, and stops the group's watchdog", async () => {
-    const { client, pids, transport } = await busyServer("long")
-    assert.strictEqual(transport.pid, pids.server)
-    if (process.platform === "linux") assert.lengthOf(watchdogsOf(pids.server), 1, "a watchdog guards the group")
-    await client.close()
-    assert.isFalse(isAlive(pids.server), "the server")
-    assert.isFalse(isAlive(pids.child), "the server's child")
-    await waitFor(() => (watchdogsOf(pids.server).length === 0 ? true : undefined), GONE_WITHIN_MS, "the watchdog to stop")
+  it("close() ends a busy server and its child before it resolves; one watchdog serves every server", async () => {
+    const first = await busyServer("long")
+    const second = await busyServer("long")
+    assert.strictEqual(first.transport.pid, first.pids.server)
+    if (process.platform === "linux") assert.lengthOf(ownWatchdogs(), 1, "one watchdog for this process")
+    await Promise.all([first.client.close(), second.client.close()])
+    for (const { pids } of [first, second]) {
+      assert.isFalse(isAlive(pids.server), "the server")
+      assert.isFalse(isAlive(pids.child), "the server's child")
+    }
   })
 
   it("a server that exits by itself takes its child along; the connection reports closed", async () => {

@@ -2,9 +2,13 @@
  * The process group of one stdio server (POSIX): the server is started as the leader of a group
  * of its own, so that ending the group also ends whatever the server started. A group is ended
  * when its connection closes or its leader exits (SIGTERM to the group, SIGKILL after a grace),
- * SIGKILLed when this process exits while it still runs, and watched by a tiny `sh` watchdog that
- * ends it when this process dies without any cleanup (SIGKILL, a crash): the watchdog's stdin is
- * a pipe only this process holds, so it reads end-of-file exactly then.
+ * and SIGKILLed when this process exits while it still runs.
+ *
+ * When this process dies without any cleanup (SIGKILL, a crash), one small `sh` watchdog per
+ * process ends the groups still running: it is told each group as it starts and ends (a line
+ * on its stdin), and its stdin is a pipe only this process holds, so it reads end-of-file exactly
+ * when this process is gone. It runs in a session of its own (a Ctrl-C meant for mcpflow does
+ * not reach it) and does not keep this process alive.
  *
  * @example
  * ```ts
@@ -23,11 +27,21 @@ const POLL_MS = 25
 const SCAN_EVERY = 6
 
 /**
- * Run by `/bin/sh` with the group id as `$1`: waits for end-of-file on stdin (this process
- * died), then SIGTERMs the group and SIGKILLs it 2 s later. `kill -TERM -PGID` (no `--`) is the
- * form dash, bash and busybox all accept.
+ * The watchdog, run by `/bin/sh`: keeps the set of running groups from lines `+ PGID` and
+ * `- PGID` on stdin (no forks); at end-of-file SIGTERMs each group left and SIGKILLs them 2 s
+ * later. `kill -TERM -PGID` (no `--`) is the form dash, bash and busybox all accept.
  */
-const WATCHDOG_SCRIPT = `read -r _; kill -TERM -"$1" 2>/dev/null && sleep 2 && kill -KILL -"$1" 2>/dev/null`
+const WATCHDOG_SCRIPT = `g=" "
+while read -r op id; do
+  case "$op" in
+    +) g="$g$id " ;;
+    -) case "$g" in *" $id "*) g="\${g%% $id *} \${g#* $id }" ;; esac ;;
+  esac
+done
+[ "$g" = " " ] && exit 0
+for id in $g; do kill -TERM -"$id" 2>/dev/null; done
+sleep 2
+for id in $g; do kill -KILL -"$id" 2>/dev/null; done`
 
 /**
  * Sends `signal` to every process of the group `pgid`; `0` only checks that one exists.
@@ -74,11 +88,43 @@ const hasLiveMembers = (pgid: number): boolean => {
   }
 }
 
-/** The groups still running, SIGKILLed (and their watchdogs too) if this process exits first. */
-const running = new Set<ProcessGroup>()
+/** The groups still running (SIGKILLed if this process exits first), and their watchdog. */
+const running = new Set<number>()
+let watchdog: ChildProcess | undefined
+
 let exitHookInstalled = false
+
+const tellWatchdog = (line: string): void => {
+  if (watchdog !== undefined && watchdog.exitCode === null && watchdog.signalCode === null) {
+    watchdog.stdin?.write(line)
+    return
+  }
+  if (running.size === 0) return
+  // The first watchdog, or one that died: it learns every group running now.
+  watchdog = startWatchdog()
+  for (const pgid of running) watchdog?.stdin?.write(`+ ${pgid}\n`)
+}
+
+const startWatchdog = (): ChildProcess | undefined => {
+  try {
+    const child = spawn("/bin/sh", ["-c", WATCHDOG_SCRIPT, "mcpflow-watchdog"], {
+      stdio: ["pipe", "ignore", "ignore"],
+      detached: true
+    })
+    child.on("error", () => {})
+    child.stdin?.on("error", () => {})
+    child.unref()
+    ;(child.stdin as { unref?: () => void } | null)?.unref?.()
+    return child
+  } catch {
+    return undefined // the groups stay guarded by everything else
+  }
+}
+
 const killAllOnExit = (): void => {
-  for (const group of running) group.killNow()
+  // The watchdog first: it must never signal a group id that is no longer a server's.
+  watchdog?.kill("SIGKILL")
+  for (const pgid of running) killGroup(pgid, "SIGKILL")
 }
 
 /**
@@ -92,32 +138,26 @@ const killAllOnExit = (): void => {
  */
 export class ProcessGroup {
   #ended: Promise<void> | undefined
-  readonly #watchdog: ChildProcess | undefined
 
-  private constructor(
-    readonly pgid: number,
-    watchdog: boolean
-  ) {
-    this.#watchdog = watchdog ? startWatchdog(pgid) : undefined
-  }
+  private constructor(readonly pgid: number) {}
 
   /**
-   * Guards the group led by `pgid` (a process started with `detached: true`): registers it to be
-   * killed when this process exits and, unless `watchdog` is false, starts its watchdog.
+   * Guards the group led by `pgid` (a process started with `detached: true`): it is SIGKILLed
+   * if this process exits first, and ended by the watchdog if this process dies.
    *
    * @example
    * ```ts
    * const group = ProcessGroup.guard(child.pid!)
    * ```
    */
-  static guard(pgid: number, options?: { readonly watchdog?: boolean }): ProcessGroup {
-    const group = new ProcessGroup(pgid, options?.watchdog ?? true)
-    running.add(group)
+  static guard(pgid: number): ProcessGroup {
     if (!exitHookInstalled) {
       exitHookInstalled = true
       process.on("exit", killAllOnExit)
     }
-    return group
+    running.add(pgid)
+    tellWatchdog(`+ ${pgid}\n`)
+    return new ProcessGroup(pgid)
   }
 
   /**
@@ -144,49 +184,8 @@ export class ProcessGroup {
     return this.#ended
   }
 
-  /**
-   * SIGKILLs the group and its watchdog at once (synchronous: usable in an `exit` handler).
-   *
-   * @example
-   * ```ts
-   * process.on("exit", () => group.killNow())
-   * ```
-   */
-  killNow(): void {
-    this.#release()
-    killGroup(this.pgid, "SIGKILL")
-  }
-
-  /** Stops the watchdog (first: it must never signal a group id that is no longer this server's). */
   #release(): void {
-    running.delete(this)
-    const watchdog = this.#watchdog
-    if (watchdog?.pid !== undefined && watchdog.exitCode === null && watchdog.signalCode === null) {
-      try {
-        watchdog.kill("SIGKILL")
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
-/**
- * Starts the watchdog of `pgid` in a session of its own (a Ctrl-C meant for mcpflow does not
- * reach it), not holding this process's event loop open. A watchdog that cannot start leaves the
- * group guarded by everything else.
- */
-const startWatchdog = (pgid: number): ChildProcess | undefined => {
-  try {
-    const watchdog = spawn("/bin/sh", ["-c", WATCHDOG_SCRIPT, "mcpflow-watchdog", String(pgid)], {
-      stdio: ["pipe", "ignore", "ignore"],
-      detached: true
-    })
-    watchdog.on("error", () => {})
-    watchdog.stdin?.on("error", () => {})
-    watchdog.unref()
-    return watchdog
-  } catch {
-    return undefined
+    running.delete(this.pgid)
+    tellWatchdog(`- ${this.pgid}\n`)
   }
 }
