@@ -7,6 +7,8 @@
  *   has exited, neither the server nor its child is alive.
  * - `mcpflow call` / `mcpflow run` SIGKILLed (no cleanup can run) while the server is busy: the
  *   server and its child are gone within a bounded time all the same (the group's watchdog).
+ * - The command runner we ship, when its stdin ends (its client died) during a long command:
+ *   it exits and ends the command, with no help from mcpflow's process group or watchdog.
  * - `GroupStdioTransport` itself: `close()` ends the whole group and SIGKILLs what ignores
  *   SIGTERM; a server that exits by itself takes its child along.
  *
@@ -28,6 +30,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
 const binScript = join(root, "bin/mcpflow.js")
 const serverScript = join(root, "test/e2e/fixtures/forkingServer.mjs")
 const flowFile = join(root, "test/e2e/fixtures/forking.ts")
+const runnerScript = join(root, "bin/mcpflow-command-runner.js")
 const maxConcurrentRuns = 2
 
 /** How long the processes may take to be gone once mcpflow has exited (or was SIGKILLed). */
@@ -278,5 +281,49 @@ describe.skipIf(process.platform === "win32")("GroupStdioTransport", () => {
     assert.isFalse(isAlive(pids.server), "the server")
     assert.isFalse(isAlive(pids.child), "the server's child")
     assert.isAtLeast(took, STDIN_GRACE_MS + TERM_GRACE_MS - 50, "SIGKILL waited for the grace period")
+  })
+})
+
+// --- the command runner we ship ----------------------------------------------------------------
+
+/** The pids of the running children of `parent` named `name` (Linux /proc). */
+const childrenOf = (parent: number, name: string): ReadonlyArray<number> =>
+  readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "latin1")
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+      return ppid === parent && comm === name && isAlive(Number(entry)) ? [Number(entry)] : []
+    } catch {
+      return []
+    }
+  })
+
+describe.skipIf(process.platform !== "linux")("the command runner when its client dies", () => {
+  it("stdin ends during a long command: the runner exits and the command is gone", async () => {
+    const runnerRoot = await mkdtemp(join(dir, "runner-"))
+    // Started the plain way (no process group of its own, no watchdog): only its own stdin handling can end it.
+    const runner = spawn(process.execPath, [runnerScript, "--root", runnerRoot, "--allow", "sleep"], { stdio: ["pipe", "pipe", "pipe"] })
+    seen.add(runner.pid!)
+    const exited = exitOf(runner)
+    let stderr = ""
+    runner.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    const send = (message: object) => runner.stdin.write(`${JSON.stringify(message)}\n`)
+    try {
+      send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "test", version: "1" } } })
+      send({ jsonrpc: "2.0", method: "notifications/initialized" })
+      send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "run_command", arguments: { command: "sleep", args: ["1000"] } } })
+      const [sleeper] = await waitFor(
+        () => (childrenOf(runner.pid!, "sleep").length > 0 ? childrenOf(runner.pid!, "sleep") : undefined),
+        20_000,
+        `the runner's sleep command (stderr: ${stderr})`
+      )
+      seen.add(sleeper!)
+      runner.stdin.end()
+      assert.deepStrictEqual(await aliveAfter({ server: runner.pid!, child: sleeper! }, GONE_WITHIN_MS), [])
+      await exited
+    } finally {
+      runner.kill("SIGKILL")
+    }
   })
 })
