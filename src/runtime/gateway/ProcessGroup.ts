@@ -25,6 +25,8 @@ import { readdirSync, readFileSync } from "node:fs"
 const POLL_MS = 25
 /** …and, on Linux, every how many looks it also checks that what is left is not only zombies. */
 const SCAN_EVERY = 6
+/** After SIGKILL, how long to wait for the group to be gone (the kernel ends it soon after). */
+const KILL_WAIT_MS = 1_000
 
 /**
  * The watchdog, run by `/bin/sh`: keeps the set of running groups from lines `+ PGID` and
@@ -162,7 +164,8 @@ export class ProcessGroup {
 
   /**
    * Ends the group: SIGTERM to every member, then SIGKILL to any left after `graceMs`. Resolves
-   * once the group is empty or has been SIGKILLed; calling it again returns the same promise.
+   * once the group is empty (or, at worst, 1 s after the SIGKILL); calling it again returns the
+   * same promise.
    *
    * @example
    * ```ts
@@ -171,17 +174,23 @@ export class ProcessGroup {
    */
   end(graceMs: number): Promise<void> {
     this.#ended ??= (async () => {
-      if (killGroup(this.pgid, "SIGTERM")) {
-        const deadline = Date.now() + graceMs
-        for (let looks = 1; Date.now() < deadline; looks++) {
-          await new Promise((resolve) => setTimeout(resolve, POLL_MS))
-          if (looks % SCAN_EVERY === 0 ? !hasLiveMembers(this.pgid) : !killGroup(this.pgid, 0)) break
-        }
+      if (killGroup(this.pgid, "SIGTERM") && !(await this.#emptyWithin(graceMs))) {
         killGroup(this.pgid, "SIGKILL")
+        await this.#emptyWithin(KILL_WAIT_MS)
       }
       this.#release()
     })()
     return this.#ended
+  }
+
+  /** Polls until the group has no live member (true), for at most `ms` (false). */
+  async #emptyWithin(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms
+    for (let looks = 1; Date.now() < deadline; looks++) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS))
+      if (looks % SCAN_EVERY === 0 ? !hasLiveMembers(this.pgid) : !killGroup(this.pgid, 0)) return true
+    }
+    return !hasLiveMembers(this.pgid)
   }
 
   #release(): void {
