@@ -21,9 +21,23 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js"
 import { ProcessGroup } from "./ProcessGroup.ts"
 
-/** After stdin ends, how long the server may take to exit before its group is SIGTERMed. */
+/**
+ * After stdin ends, how long the server may take to exit before its group is SIGTERMed.
+ *
+ * @example
+ * ```ts
+ * const worstClose = STDIN_GRACE_MS + TERM_GRACE_MS // then SIGKILL
+ * ```
+ */
 export const STDIN_GRACE_MS = 1_000
-/** After SIGTERM, how long the group may take to exit before it is SIGKILLed. */
+/**
+ * After SIGTERM, how long the group may take to exit before it is SIGKILLed.
+ *
+ * @example
+ * ```ts
+ * await group.end(TERM_GRACE_MS)
+ * ```
+ */
 export const TERM_GRACE_MS = 2_000
 /** After the group ended, how long its pipes may stay open (held by a process that left the group). */
 const PIPES_GRACE_MS = 500
@@ -97,12 +111,11 @@ export class GroupStdioTransport implements Transport {
         shell: false
       })
       this.#child = child
+      // Guarded at once (the pid is known when spawn returns): a close racing the start ends it too.
+      if (child.pid !== undefined) this.#group = ProcessGroup.guard(child.pid)
       this.#exited = new Promise((done) => child.once("exit", () => done()))
       this.#closed = new Promise((done) => child.once("close", () => done()))
-      child.once("spawn", () => {
-        if (child.pid !== undefined) this.#group = ProcessGroup.guard(child.pid)
-        resolve()
-      })
+      child.once("spawn", () => resolve())
       child.on("error", (error) => {
         reject(error)
         this.onerror?.(error)
