@@ -17,7 +17,14 @@
  */
 import { Result } from "effect"
 
-/** How deep references may nest in defaults: `${A:-${B}}` is 2. */
+/**
+ * How deep references may nest in defaults: `${A:-${B}}` is 2.
+ *
+ * @example
+ * ```ts
+ * expand("${A:-".repeat(maxNesting) + "x" + "}".repeat(maxNesting), {}, { secret: false }) // => Result.succeed("x")
+ * ```
+ */
 export const maxNesting = 8
 
 /** The environment variables are read from, such as `process.env`. */
