@@ -83,8 +83,13 @@ export class RunJournal extends Context.Service<RunJournal, {
   readonly get: (runId: string) => Effect.Effect<RunRecord, JournalError>
   readonly list: Effect.Effect<ReadonlyArray<RunRecord>, JournalError>
   readonly events: (runId: string) => Effect.Effect<ReadonlyArray<FlowEvent>, JournalError>
-  /** Records a signal for a run (delivered by the process running it, now or when resumed). */
-  readonly signal: (runId: string, name: string, payload: unknown) => Effect.Effect<void, JournalError>
+  /**
+   * Records a signal for a run that is still `running` (delivered by the process running it, now
+   * or when resumed) and returns the run as it was. For a finished run nothing is written: the
+   * returned status says why. The check and the write are one transaction; an unknown run fails
+   * with `NotFound`.
+   */
+  readonly signal: (runId: string, name: string, payload: unknown) => Effect.Effect<RunRecord, JournalError>
   /** Signals recorded for a run and not delivered yet. */
   readonly pendingSignals: (runId: string) => Effect.Effect<ReadonlyArray<{ readonly name: string; readonly payload: unknown }>, JournalError>
   readonly markDelivered: (runId: string, name: string) => Effect.Effect<void, JournalError>

@@ -26,6 +26,7 @@ import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { tools } from "./commands/tools.ts"
 import { worker } from "./commands/worker.ts"
+import { attachDashValues } from "./Flags.ts"
 import { presenter, reportFailure } from "./output.ts"
 
 /**
@@ -96,7 +97,7 @@ export const argumentsToParse = (args: ReadonlyArray<string>, names: ReadonlyArr
  */
 export const runArgs = (args: ReadonlyArray<string>) =>
   Command.runWith(mcpflow, { version: packageJson.version })(
-    argumentsToParse(args, subcommands.map((command) => command.name))
+    argumentsToParse(attachDashValues(args), subcommands.map((command) => command.name))
   ).pipe(
     Effect.catch(reportFailure),
     Effect.provide(CliOutput.layerPresenter(presenter))

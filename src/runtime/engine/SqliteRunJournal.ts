@@ -134,6 +134,14 @@ export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
       )
       const nextSeq = db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM mcpflow_events WHERE run_id = ?")
       const insertEvent = db.prepare("INSERT INTO mcpflow_events (run_id, seq, at, tag, body) VALUES (?, ?, ?, ?, ?)")
+      const selectRun = db.prepare("SELECT * FROM mcpflow_runs WHERE run_id = ?")
+      const insertSignal = db.prepare(
+        `INSERT INTO mcpflow_signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (run_id, name) DO UPDATE SET payload = excluded.payload, sent_at = excluded.sent_at
+         WHERE delivered_at IS NULL`
+      )
+      const notFound = (runId: string) =>
+        new JournalError({ file, reason: "NotFound", detail: `no run with id ${JSON.stringify(runId)}` })
       const seqs = new Map<string, number>()
       return RunJournal.of({
         file,
@@ -161,24 +169,26 @@ export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
             ).run(run.status, run.finishedAt, run.failedStep ?? null, run.error ?? null, run.errorTag ?? null, run.runId)
           }),
         get: (runId) =>
-          attempt(() => db.prepare("SELECT * FROM mcpflow_runs WHERE run_id = ?").get(runId) as RunRow | undefined).pipe(
-            Effect.flatMap((row) =>
-              row === undefined
-                ? Effect.fail(new JournalError({ file, reason: "NotFound", detail: `no run with id ${JSON.stringify(runId)}` }))
-                : Effect.succeed(toRecord(row))
-            )
+          attempt(() => selectRun.get(runId) as RunRow | undefined).pipe(
+            Effect.flatMap((row) => (row === undefined ? Effect.fail(notFound(runId)) : Effect.succeed(toRecord(row))))
           ),
         list: attempt(() =>
           (db.prepare("SELECT * FROM mcpflow_runs ORDER BY started_at DESC").all() as unknown as Array<RunRow>).map(toRecord)
         ),
         signal: (runId, name, payload) =>
           attempt(() => {
-            db.prepare(
-              `INSERT INTO mcpflow_signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)
-               ON CONFLICT (run_id, name) DO UPDATE SET payload = excluded.payload, sent_at = excluded.sent_at
-               WHERE delivered_at IS NULL`
-            ).run(runId, name, JSON.stringify(payload ?? null), Date.now())
-          }),
+            // One write transaction: the run's status read and the insert see the same journal.
+            db.exec("BEGIN IMMEDIATE")
+            try {
+              const row = selectRun.get(runId) as RunRow | undefined
+              if (row?.status === "running") insertSignal.run(runId, name, JSON.stringify(payload ?? null), Date.now())
+              db.exec("COMMIT")
+              return row
+            } catch (thrown) {
+              db.exec("ROLLBACK")
+              throw thrown
+            }
+          }).pipe(Effect.flatMap((row) => (row === undefined ? Effect.fail(notFound(runId)) : Effect.succeed(toRecord(row))))),
         pendingSignals: (runId) =>
           attempt(() =>
             (db.prepare("SELECT name, payload FROM mcpflow_signals WHERE run_id = ? AND delivered_at IS NULL").all(runId) as Array<

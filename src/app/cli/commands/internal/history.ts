@@ -133,7 +133,7 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ file, runId, ...fl
 /**
  * `mcpflow signal <runId> <name> [--payload '{…}']`: records a signal for a run waiting in
  * `Flow.waitFor`; the process running the run delivers it (at once if it is running, else when
- * the run is resumed).
+ * the run is resumed). A finished run records nothing (exit 2).
  *
  * @example
  * ```sh
@@ -146,8 +146,7 @@ export const signal = Effect.fn("mcpflow.signal")(function*({ name, payload, run
   readonly payload: unknown
   readonly stateDir: string
 }) {
-  const record = yield* withHistory(stateDir, (journal) =>
-    Effect.flatMap(journal.get(runId), (r) => Effect.as(journal.signal(runId, name, payload), r)))
+  const record = yield* withHistory(stateDir, (journal) => journal.signal(runId, name, payload))
   if (record.status !== "running") return yield* usage(`run ${runId} already ${record.status}; nothing waits for ${name}`)
   yield* printLines([`signal ${name} recorded for run ${runId}; the process running it delivers it (or the next resume does)`])
 })
