@@ -6,13 +6,13 @@
  *
  * @module
  */
-import { type Duration, Effect, Option, Schema } from "effect"
+import { Duration, Effect, Option, Schema } from "effect"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as DurableDeferred from "effect/workflow/DurableDeferred"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import type { AnyFlow } from "./FlowDefinition.ts"
 import { runGroup } from "./Group.ts"
-import { claim, CurrentScope, workflowInstance } from "./RunScope.ts"
+import { claim, CurrentScope, emit, now, workflowInstance } from "./RunScope.ts"
 
 /**
  * Sleeps `duration` as the step `name`: durably inside a flow run (the run may be parked and
@@ -29,7 +29,11 @@ export const sleep = (name: string, duration: Duration.Input): Effect.Effect<voi
       runGroup(scope, path, "wait", () =>
         Effect.flatMap(workflowInstance, (instance) =>
           Option.isSome(instance) && !scope.inActivity && scope.run?.interpreter.journals === true
-            ? (DurableClock.sleep({ name: path, duration }) as unknown as Effect.Effect<void>)
+            ? Effect.andThen(
+              Effect.flatMap(now, (at) =>
+                emit(scope, { _tag: "StepWaiting", path, kind: "wait", until: at + Duration.toMillis(Duration.fromInputUnsafe(duration)) })),
+              DurableClock.sleep({ name: path, duration }) as unknown as Effect.Effect<void>
+            )
             : Effect.sleep(duration))))
   )
 
@@ -78,7 +82,10 @@ export const waitFor = <A>(s: Signal<A>): Effect.Effect<A> =>
       runGroup(scope, path, "wait", () =>
         Effect.flatMap(workflowInstance, (instance) =>
           Option.isSome(instance) && scope.run?.interpreter.journals === true
-            ? (DurableDeferred.await(deferredOf(s)) as unknown as Effect.Effect<A>)
+            ? Effect.andThen(
+              emit(scope, { _tag: "StepWaiting", path, kind: "wait", signal: s.name }),
+              DurableDeferred.await(deferredOf(s)) as unknown as Effect.Effect<A>
+            )
             : Effect.die(new Error(`waitFor(${s.name}) needs a flow run (Flow.run) to be signalled`)))))
   )
 

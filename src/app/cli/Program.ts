@@ -21,7 +21,7 @@ import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../../package.json" with { type: "json" }
 import { call } from "./commands/call.ts"
 import { chaos } from "./commands/chaos.ts"
-import { resume, runs, show, signal } from "./commands/history.ts"
+import { cancel, prune, resume, runs, show, signal } from "./commands/history.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { tools } from "./commands/tools.ts"
@@ -33,10 +33,10 @@ import { presenter, reportFailure } from "./output.ts"
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "resume", "runs", "show", "signal", "chaos", "worker"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "resume", "runs", "show", "signal", "cancel", "prune", "chaos", "worker"]
  * ```
  */
-export const subcommands = [tools, call, run, plan, resume, runs, show, signal, chaos, worker] as const
+export const subcommands = [tools, call, run, plan, resume, runs, show, signal, cancel, prune, chaos, worker] as const
 
 /**
  * The root `mcpflow` command.
