@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Duration, Effect, Option, Schema } from "effect"
+import { Duration, Effect, Exit, Option, Schema } from "effect"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as DurableDeferred from "effect/workflow/DurableDeferred"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
@@ -83,8 +83,13 @@ export const waitFor = <A>(s: Signal<A>): Effect.Effect<A> =>
         Effect.flatMap(workflowInstance, (instance) =>
           Option.isSome(instance) && scope.run?.interpreter.journals === true
             ? Effect.andThen(
-              emit(scope, { _tag: "StepWaiting", path, kind: "wait", signal: s.name }),
-              DurableDeferred.await(deferredOf(s)) as unknown as Effect.Effect<A>
+              Effect.andThen(
+                Effect.sync(() => void (scope.run!.waitingFor = s.name)),
+                emit(scope, { _tag: "StepWaiting", path, kind: "wait", signal: s.name })
+              ),
+              (DurableDeferred.await(deferredOf(s)) as unknown as Effect.Effect<A>).pipe(
+                Effect.ensuring(Effect.sync(() => void (scope.run!.waitingFor = undefined)))
+              )
             )
             : Effect.die(new Error(`waitFor(${s.name}) needs a flow run (Flow.run) to be signalled`)))))
   )
@@ -128,4 +133,22 @@ export const deliverRaw = (
     const deferred = DurableDeferred.make(`signal/${name}`, { success: Schema.Any })
     const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: flow.workflow, executionId })
     yield* DurableDeferred.succeed(deferred, { token, value: payload })
+  })
+
+/**
+ * Fails the wait for the signal `name` of the run `runId` (a cancel of a run parked in
+ * `Flow.waitFor`): the run wakes up, the wait fails as cancelled, and the completed steps'
+ * compensations run as for any failure.
+ *
+ * @example
+ * ```ts
+ * yield* cancelWait(deploy, runId, "approval")
+ * ```
+ */
+export const cancelWait = (flow: AnyFlow, runId: string, name: string): Effect.Effect<void, never, WorkflowEngine> =>
+  Effect.gen(function*() {
+    const executionId = yield* flow.workflow.executionId({ runId, input: null })
+    const deferred = DurableDeferred.make(`signal/${name}`, { success: Schema.Any })
+    const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: flow.workflow, executionId })
+    yield* DurableDeferred.done(deferred, { token, exit: Exit.die(new Error(`cancelled while waiting for ${name} (mcpflow cancel)`)) })
   })

@@ -10,7 +10,7 @@ import * as Workflow from "effect/workflow/Workflow"
 import { type WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import { FlowEngine } from "../ports/FlowEngine.ts"
 import { type JournalError, RunJournal } from "../ports/RunJournal.ts"
-import { deliverRaw } from "./Durable.ts"
+import { cancelWait, deliverRaw } from "./Durable.ts"
 import { type AnyFlow, fingerprint, type Flow } from "./FlowDefinition.ts"
 import type { FlowError } from "./FlowError.ts"
 import { FlowEvents } from "./FlowEvents.ts"
@@ -134,7 +134,10 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
           Effect.andThen(Deferred.await(events.broken), Effect.interrupt),
           Effect.andThen(awaitCancel(journal, runId), Effect.suspend(() => {
             cancelled = true
-            return Effect.interrupt
+            // Parked on a signal: the body is not running; failing its wait wakes it to compensate.
+            return state.waitingFor !== undefined
+              ? Effect.andThen(cancelWait(flow, runId, state.waitingFor), Effect.never)
+              : Effect.interrupt
           }))
         )
       )
@@ -166,10 +169,10 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         if (journal !== undefined && state.resume?.diverged === undefined) {
           const status = ended.outcome === "success"
             ? "succeeded"
-            : ended.outcome === "failure"
-            ? "failed"
             : cancelled
             ? "cancelled"
+            : ended.outcome === "failure"
+            ? "failed"
             : "interrupted"
           const finishedAt = yield* now
           const failure = ended.outcome === "failure" ? { error: ended.error, errorTag: ended.errorTag } : {}

@@ -134,8 +134,9 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
     if (Exit.isFailure(exit)) {
       // A definition error (a duplicate step name, a DAG cycle) is the plan's answer, not a note.
       const defect = Cause.findDefect(exit.cause)
-      if (Result.isSuccess(defect) && defect.success instanceof FlowDefinition) {
-        return yield* new FlowError({ flow: flow.name, reason: defect.success })
+      // By tag: a flow file may load its own copy of the DSL (source next to compiled).
+      if (Result.isSuccess(defect) && isFlowDefinition(defect.success)) {
+        return yield* new FlowError({ flow: flow.name, reason: new FlowDefinition({ detail: defect.success.detail }) })
       }
       const { error } = renderCause(exit.cause)
       const where = state.failedStep === undefined ? "" : ` at step ${state.failedStep}`
@@ -183,6 +184,10 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       notes
     }
   })
+
+const isFlowDefinition = (u: unknown): u is { readonly _tag: "FlowDefinition"; readonly detail: string } =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "FlowDefinition" &&
+  typeof (u as { detail?: unknown }).detail === "string"
 
 /** One value from a Schema, deterministic per `seed`. */
 const sample = <S extends Schema.Top>(schema: S, seed: string): Effect.Effect<S["Type"], FlowError> =>

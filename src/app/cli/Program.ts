@@ -26,7 +26,7 @@ import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { tools } from "./commands/tools.ts"
 import { worker } from "./commands/worker.ts"
-import { presenter, reportFailure } from "./output.ts"
+import { presenter, reportFailure, wantsJson } from "./output.ts"
 
 /**
  * The subcommands of `mcpflow`; a new command is one module and one entry here.
@@ -98,7 +98,7 @@ export const runArgs = (args: ReadonlyArray<string>) =>
   Command.runWith(mcpflow, { version: packageJson.version })(
     argumentsToParse(args, subcommands.map((command) => command.name))
   ).pipe(
-    Effect.catch(reportFailure),
+    Effect.catch((failure) => reportFailure(failure, { json: wantsJson(args) })),
     Effect.provide(CliOutput.layerPresenter(presenter))
   )
 
