@@ -12,7 +12,7 @@ import * as DurableDeferred from "effect/workflow/DurableDeferred"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import type { AnyFlow } from "./FlowDefinition.ts"
 import { runGroup } from "./Group.ts"
-import { claim, CurrentScope, emit, now, workflowInstance } from "./RunScope.ts"
+import { claim, CurrentScope, emit, isSuspension, now, workflowInstance } from "./RunScope.ts"
 
 /**
  * Sleeps `duration` as the step `name`: durably inside a flow run (the run may be parked and
@@ -88,7 +88,10 @@ export const waitFor = <A>(s: Signal<A>): Effect.Effect<A> =>
                 emit(scope, { _tag: "StepWaiting", path, kind: "wait", signal: s.name })
               ),
               (DurableDeferred.await(deferredOf(s)) as unknown as Effect.Effect<A>).pipe(
-                Effect.ensuring(Effect.sync(() => void (scope.run!.waitingFor = undefined)))
+                // Parked (the engine suspended the run): it still waits. Woken or failed: it does not.
+                Effect.onExit((exit) =>
+                  Effect.flatMap(isSuspension(exit), (parked) =>
+                    parked ? Effect.void : Effect.sync(() => void (scope.run!.waitingFor = undefined))))
               )
             )
             : Effect.die(new Error(`waitFor(${s.name}) needs a flow run (Flow.run) to be signalled`)))))

@@ -11,7 +11,7 @@ import { hostname, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { Effect } from "effect"
-import { afterAll, assert, describe, it } from "vitest"
+import { afterAll, assert, describe, it, onTestFinished } from "vitest"
 import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
 import { RunJournal } from "../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../src/runtime/engine/SqliteRunJournal.ts"
@@ -28,10 +28,10 @@ interface Done {
   readonly stderr: string
 }
 
-const start = (args: ReadonlyArray<string>, onStdout?: (all: string) => void) => {
+const start = (args: ReadonlyArray<string>, onStdout?: (all: string) => void, env: Record<string, string> = {}) => {
   const child = spawn(process.execPath, [cli, ...args], {
     cwd: root,
-    env: { ...process.env, NO_COLOR: "1", CI: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "", GITHUB_STEP_SUMMARY: "" },
+    env: { ...process.env, NO_COLOR: "1", CI: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "", GITHUB_STEP_SUMMARY: "", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let stdout = ""
@@ -98,9 +98,12 @@ const seedJournal = async (stateDir: string) => {
   )
   const db = new DatabaseSync(file)
   db.prepare("UPDATE mcpflow_runs SET owner_pid = ? WHERE run_id LIKE 'bbbb%' OR run_id LIKE 'dddd%'").run(deadPid)
-  db.prepare("UPDATE mcpflow_runs SET owner_pid = ?, owner_host = ?, heartbeat_at = ? WHERE run_id LIKE 'cccc%'").run(process.pid, hostname(), Date.now())
-  db.close()
-  return file
+  const beat = () =>
+    db.prepare("UPDATE mcpflow_runs SET owner_pid = ?, owner_host = ?, heartbeat_at = ? WHERE run_id LIKE 'cccc%'").run(process.pid, hostname(), Date.now())
+  beat()
+  // The live owner's heartbeat, as a process running the run writes it (every 2 s).
+  const timer = setInterval(beat, 1000)
+  return { file, stop: () => (clearInterval(timer), db.close()) }
 }
 
 interface Listed {
@@ -113,7 +116,8 @@ interface Listed {
 describe("run history", () => {
   it("tells every status apart, filters, accepts unique id prefixes, and says why a prefix is refused", async () => {
     const state = join(tmp, "seeded")
-    await seedJournal(state)
+    const seeded = await seedJournal(state)
+    onTestFinished(seeded.stop)
     const [all, crashed, deploySince, limited, byPrefix, ambiguous, none, text] = await Promise.all([
       mcpflow(["runs", "--json", "--state-dir", state]),
       mcpflow(["runs", "--json", "--status", "crashed", "--state-dir", state]),
@@ -125,16 +129,16 @@ describe("run history", () => {
       mcpflow(["runs", "--state-dir", state])
     ])
     assert.strictEqual(all.code, 0, all.stderr)
-    const statuses = Object.fromEntries((JSON.parse(all.stdout) as Array<Listed>).map((r) => [r.runId.slice(0, 4), r.status]))
+    const statuses = Object.fromEntries((JSON.parse(all.stdout) as Array<Listed>).map((r) => [r.runId.slice(0, 8), r.status]))
     assert.deepStrictEqual(statuses, {
-      aaaa: "failed", // aaaa2222
-      bbbb: "crashed",
-      cccc: "running",
-      dddd: "waiting",
-      eeee: "sleeping",
-      ffff: "cancelled"
-    } as Record<string, string>, "the newest aaaa run wins the key; the succeeded one is checked below")
-    assert.include((JSON.parse(all.stdout) as Array<Listed>).map((r) => r.status), "succeeded")
+      aaaa1111: "succeeded",
+      aaaa2222: "failed",
+      bbbb0000: "crashed",
+      cccc0000: "running",
+      dddd0000: "waiting",
+      eeee0000: "sleeping",
+      ffff0000: "cancelled"
+    } as Record<string, string>)
     const waiting = (JSON.parse(all.stdout) as Array<Listed>).find((r) => r.runId.startsWith("dddd"))!
     assert.deepStrictEqual(waiting.parked, { status: "waiting", step: "wait:approval", waitingFor: "approval" } as never)
     const sleeping = (JSON.parse(all.stdout) as Array<Listed>).find((r) => r.runId.startsWith("eeee"))!
@@ -169,7 +173,8 @@ describe("run history", () => {
 
   it("cancels a crashed run at once, refuses a finished one, and prunes only old finished runs", async () => {
     const state = join(tmp, "prune")
-    await seedJournal(state)
+    const seeded = await seedJournal(state)
+    onTestFinished(seeded.stop)
     const cancelled = await mcpflow(["cancel", "bbbb", "--json", "--state-dir", state])
     assert.strictEqual(cancelled.code, 0, cancelled.stderr)
     assert.deepInclude(JSON.parse(cancelled.stdout), { runId: "bbbb0000-0000-4000-8000-000000000003", status: "cancelled", compensated: false })
@@ -241,6 +246,31 @@ describe("run history", () => {
     assert.notInclude(stderr, "wait:approval (wait) interrupted")
   })
 }, 240_000)
+
+describe("run summaries", () => {
+  it("a live chaos run puts the faults that fired in its RunSummary, and a run appends Markdown to $GITHUB_STEP_SUMMARY", async () => {
+    const summaryFile = join(tmp, "step-summary.md")
+    const [json, text] = await Promise.all([
+      start(["run", fixture("orders.ts"), "--input", '{"mode":"ok"}', "--chaos", "3", "--rate", "1", "--json", "--no-journal"], undefined, {
+        GITHUB_STEP_SUMMARY: summaryFile
+      }).done,
+      start(["run", fixture("orders.ts"), "--input", '{"mode":"ok"}', "--chaos", "3", "--rate", "1", "--no-journal"]).done
+    ])
+    const last = JSON.parse(json.stdout.trimEnd().split("\n").at(-1)!) as {
+      _tag: string
+      chaos?: { seed: number; faults: Array<{ server: string; kind: string }> }
+    }
+    assert.strictEqual(last._tag, "RunSummary")
+    assert.strictEqual(last.chaos?.seed, 3)
+    assert.isAbove(last.chaos?.faults.length ?? 0, 0, json.stdout)
+    assert.isTrue(last.chaos!.faults.every((f) => f.server === "shop"))
+    assert.include(text.stderr, `chaos seed 3: ${last.chaos!.faults.length} fault`)
+    assert.include(text.stderr, "replay this run: the same command with --chaos 3")
+    const markdown = readFileSync(summaryFile, "utf8")
+    assert.match(markdown, /^### (✅|❌) mcpflow · orders (succeeded|failed) in /)
+    assert.include(markdown, `| chaos | seed 3: ${last.chaos!.faults.length} fault(s) fired |`)
+  })
+}, 120_000)
 
 describe("JSON errors and plans you can gate on", () => {
   it("every command prints one JSON error shape with --json; plan exits 2 on a duplicate step name", async () => {
