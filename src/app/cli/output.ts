@@ -32,7 +32,9 @@ import { ExitCode } from "../run/ExitCode.ts"
  */
 export class CliExit extends Schema.TaggedError<CliExit>()("CliExit", {
   code: Schema.Int,
-  message: Schema.String
+  message: Schema.String,
+  /** The command's JSON output already says what failed: no `{"error":…}` line is added. */
+  reported: Schema.optionalKey(Schema.Boolean)
 }) {
   override readonly [Runtime.errorExitCode] = this.code
   override readonly [Runtime.errorReported] = false
@@ -148,7 +150,8 @@ export const reportFailure = (failure: CliFailure, options?: { readonly json?: b
   const code = exitCodeOf(failure)
   if (code === ExitCode.Success) return Effect.void
   const text = failureText(failure)
-  const asJson = options?.json === true && (text !== "" || failure._tag === "ShowHelp")
+  const reported = failure._tag === "CliExit" && failure.reported === true
+  const asJson = options?.json === true && !reported && (text !== "" || failure._tag === "ShowHelp")
   return Effect.andThen(
     Effect.andThen(
       text === "" ? Effect.void : Console.error(text),
