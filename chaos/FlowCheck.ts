@@ -353,7 +353,7 @@ export const atomic = <A, E>(
     (sides.describe === undefined ? "" : `: ${sides.describe(run)}`)
 })
 
-const icons: Readonly<Record<StepStatus, string>> = { succeeded: "✓", failed: "✗", interrupted: "⊘", skipped: "○", running: "…" }
+const icons: Readonly<Record<StepStatus, string>> = { succeeded: "✓", failed: "✗", interrupted: "⊘", skipped: "○", running: "…", waiting: "⏸" }
 
 const firstLine = (text: string): string => text.split("\n")[0] ?? ""
 
@@ -370,6 +370,7 @@ const detailOf = (node: StepState): string => {
     case "skipped":
       return `skipped: ${node.why}`
     case "running":
+    case "waiting":
       return ""
   }
 }

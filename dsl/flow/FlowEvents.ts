@@ -51,6 +51,7 @@ export type FlowEvent =
   | FlowEvent.StepSucceeded
   | FlowEvent.StepFailed
   | FlowEvent.StepSkipped
+  | FlowEvent.StepWaiting
   | FlowEvent.StepRetried
   | FlowEvent.CompensationStarted
   | FlowEvent.Compensated
@@ -122,6 +123,17 @@ export declare namespace FlowEvent {
     readonly errorTag?: string | undefined
     readonly interrupted: boolean
     readonly attempts?: number | undefined
+  }
+  /**
+   * A durable wait parked the run: for the signal `signal` (`Flow.waitFor`) or until `until`
+   * (`Flow.sleep`, epoch ms). The run continues when it arrives; the process may exit meanwhile.
+   */
+  interface StepWaiting extends Base {
+    readonly _tag: "StepWaiting"
+    readonly path: string
+    readonly kind: StepKind
+    readonly signal?: string | undefined
+    readonly until?: number | undefined
   }
   /** A step that did not run: its condition was false, or a node it needs did not succeed. */
   interface StepSkipped extends Base {

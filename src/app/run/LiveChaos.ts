@@ -13,6 +13,7 @@
  */
 import * as F from "../../../chaos/Fault.ts"
 import * as Injector from "../../../chaos/Injector.ts"
+import type { ChaosFired } from "./Summary.ts"
 
 /**
  * The live fault mix on every tool: tool errors, JSON-RPC errors, dropped connections, rate
@@ -48,22 +49,24 @@ export const livePlan = (seed: number, rate: number): F.FaultPlan => {
 export const injector = (seed: number, rate: number): Injector.Injector => Injector.make(livePlan(seed, rate))
 
 /**
- * The lines that close a live chaos run: the seed and every fault that fired.
+ * What a live chaos run's `RunSummary` says of its faults: the seed and every fault that fired.
  *
  * @example
  * ```ts
- * summaryLines(injector, 42) // => ["chaos seed 42: 3 faults fired", "  t=… payment.charge#1 LostResponse …"]
+ * fired(injector, 42).faults.map((f) => f.kind) // => ["LostResponse", "ToolError"]
  * ```
  */
-export const summaryLines = (inj: Injector.Injector, seed: number): ReadonlyArray<string> => {
-  const log = inj.log
-  const t0 = log[0]?.atMs ?? 0
-  const shown = log.slice(0, 30).map((i) =>
-    `  +${i.atMs - t0}ms ${i.server}.${i.tool} (call ${i.call + 1}) ${i.kind}${i.detail ? `: ${i.detail}` : ""}`
-  )
-  return [
-    `chaos seed ${seed}: ${log.length} fault${log.length === 1 ? "" : "s"} fired${log.length > 30 ? " (first 30 shown)" : ""}`,
-    ...shown,
-    `  replay this run: the same command with --chaos ${seed}`
-  ]
+export const fired = (inj: Injector.Injector, seed: number): ChaosFired => {
+  const t0 = inj.log[0]?.atMs ?? 0
+  return {
+    seed,
+    faults: inj.log.map((i) => ({
+      atMs: i.atMs - t0,
+      server: i.server,
+      tool: i.tool,
+      call: i.call + 1,
+      kind: i.kind,
+      ...(i.detail ? { detail: i.detail } : {})
+    }))
+  }
 }

@@ -30,6 +30,8 @@ import type { RunSettings } from "../cli/Flags.ts"
 import { ExitCode, exitCodeOfExit } from "./ExitCode.ts"
 import type { Level } from "./Lines.ts"
 import * as Reporter from "./Reporter.ts"
+import * as GitHubSummary from "./GitHubSummary.ts"
+import type { Summary } from "./Summary.ts"
 import * as Tracing from "./Tracing.ts"
 
 /**
@@ -239,14 +241,20 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
       ) as Effect.Effect<O["Type"], unknown>
       // a live chaos run draws its jitter from the chaos seed, like a chaos suite's runs
       const seeded = injector === undefined ? run : run.pipe(RunSeed.withPlanRandom(injector.plan))
+      const chaosSeed = Option.getOrUndefined(settings.chaos)
+      // The faults that fired go into the RunSummary (its JSON line and its text).
+      const chaos = injector !== undefined && chaosSeed !== undefined ? () => LiveChaos.fired(injector, chaosSeed) : undefined
+      let summary: Summary | undefined
       const exit = yield* seeded.pipe(
-        Effect.onExit((exit) => Effect.asVoid(reporter.finish(exit, { flow: flow.name, durationMs: Date.now() - started, sandbox }))),
+        Effect.onExit((exit) =>
+          Effect.map(
+            reporter.finish(exit, { flow: flow.name, durationMs: Date.now() - started, sandbox, chaos }),
+            (s) => void (summary = s)
+          )
+        ),
         Effect.exit
       )
-      const chaosSeed = Option.getOrUndefined(settings.chaos)
-      if (injector !== undefined && chaosSeed !== undefined) {
-        yield* Effect.sync(() => process.stderr.write(`${LiveChaos.summaryLines(injector, chaosSeed).join("\n")}\n`))
-      }
+      if (summary !== undefined) yield* GitHubSummary.append(summary, env)
       const code = exitCodeOfExit(exit)
       if (code === ExitCode.Interrupted) return yield* Effect.interrupt
       if (code !== ExitCode.Success) return yield* new CliExit({ code, message: "" })

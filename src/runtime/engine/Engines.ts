@@ -69,7 +69,8 @@ export const durable = (
       Effect.map(([SqliteEngine, SqliteRunJournal]) =>
         Layer.mergeAll(
           FlowEngine.layer("sqlite").pipe(Layer.provideMerge(SqliteEngine.layer({ filename: file }))),
-          SqliteRunJournal.layer(file)
+          // This process runs flows: its runs name it as their owner, with a heartbeat.
+          SqliteRunJournal.layer(file, { heartbeat: "2 seconds" })
         )
       )
     )
