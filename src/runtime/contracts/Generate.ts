@@ -115,8 +115,8 @@ const reserved = new Set([
   "let", "static", "implements", "interface", "package", "private", "protected", "public", "await", "arguments", "eval"
 ])
 
-const fresh = (base: string, taken: Set<string>): string => {
-  let name = reserved.has(base) ? `${base}_` : base
+const fresh = (base: string, taken: Set<string>, avoidReserved = true): string => {
+  let name = avoidReserved && reserved.has(base) ? `${base}_` : base
   for (let n = 2; taken.has(name); n++) name = `${base}${n}`
   taken.add(name)
   return name
@@ -319,7 +319,7 @@ const render = (
     const properties = new Set<string>()
     const tools = sorted[i]!
     tools.forEach((tool, t) => {
-      const property = fresh(identifier(tool.name), properties)
+      const property = fresh(identifier(tool.name), properties, false)
       const input = runtimes[next++]!
       const output = tool.outputSchema === undefined ? "Schema.String" : runtimes[next++]!
       const annotations = annotationsCode(tool)
