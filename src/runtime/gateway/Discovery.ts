@@ -36,8 +36,10 @@ const shapeOf = (schema: unknown): ObjectShape => {
 
 /**
  * The mismatches between one contract and a server's published tools: the tool is missing,
- * the server requires an input field the contract does not always send, or the contract
- * requires a field the server does not know.
+ * the server requires an input field the contract does not always send, the contract
+ * requires a field the server does not know, an input field's JSON type differs, or (when the
+ * server publishes an `outputSchema`) the contract expects an output field the server does not
+ * have or of another type.
  *
  * @example
  * ```ts
@@ -96,6 +98,33 @@ export const compareContract = (
       })
     }
   }
+  if (tool.outputSchema !== undefined) {
+    const theirOut = shapeOf(tool.outputSchema)
+    const ourOut = shapeOf(contract.outputJsonSchema())
+    if (theirOut.known && ourOut.known) {
+      for (const field of ourOut.required) {
+        if (!theirOut.properties.has(field)) {
+          mismatches.push({
+            ...base,
+            kind: "OutputChanged",
+            field,
+            detail: `the contract expects output field '${field}' but the server's output schema does not have it`
+          })
+        }
+      }
+      for (const [field, type] of ourOut.types) {
+        const theirs = theirOut.types.get(field)
+        if (theirs !== undefined && theirs !== type) {
+          mismatches.push({
+            ...base,
+            kind: "OutputChanged",
+            field,
+            detail: `output field '${field}' is ${article(theirs)} on the server but ${article(type)} in the contract`
+          })
+        }
+      }
+    }
+  }
   return mismatches
 }
 
@@ -111,7 +140,7 @@ const article = (type: string) => `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}
  */
 export class ContractMismatchError extends Schema.TaggedError<ContractMismatchError>()("ContractMismatchError", {
   mismatches: Schema.Array(Schema.Struct({
-    kind: Schema.Literals(["ServerUnreachable", "MissingTool", "MissingRequiredInput", "UnknownInputField", "InputTypeChanged"]),
+    kind: Schema.Literals(["ServerUnreachable", "MissingTool", "MissingRequiredInput", "UnknownInputField", "InputTypeChanged", "OutputChanged"]),
     server: Schema.String,
     tool: Schema.String,
     field: Schema.optional(Schema.String),
