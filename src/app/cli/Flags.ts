@@ -790,3 +790,31 @@ export const toRunSettings = (
   input: Option.getOrElse(flags.input, () => ({})),
   rate: Option.getOrElse(flags.rate, () => defaultRunSettings.rate)
 })
+
+/**
+ * `--server <key>`: only this server of the config (`contracts generate`).
+ *
+ * @example
+ * ```ts
+ * Command.make("generate", { server: Flags.server }, ({ server }) => Option.getOrUndefined(server))
+ * ```
+ */
+export const server: Flag.Flag<Option.Option<string>> = Flag.String("server").pipe(
+  Flag.withMetavar("key"),
+  Flag.withDescription("Only the server with this key in the config (default: every server)"),
+  Flag.optional
+)
+
+/**
+ * `--out <file>`: where `contracts generate` writes the TypeScript source.
+ *
+ * @example
+ * ```ts
+ * Command.make("generate", { out: Flags.out }, ({ out }) => out)
+ * ```
+ */
+export const out: Flag.Flag<string> = Flag.String("out").pipe(
+  Flag.withAlias("o"),
+  Flag.withMetavar("file"),
+  Flag.withDescription("The .ts file to write the contracts to")
+)
