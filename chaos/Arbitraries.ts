@@ -63,6 +63,26 @@ export interface PlanOptions {
   readonly focus?: ReadonlyArray<Target> | undefined
   /** The weight of focused faults against 1 for the others (default 1: half the faults). */
   readonly focusWeight?: number | undefined
+  /**
+   * Different kinds per target in one plan: each fault is drawn from one of these rules, with
+   * the rule's kinds, on the tools its target matches (a pattern, or `Fault.on(contract, where)`
+   * to hit only calls with those arguments). With `perTarget`, `kinds` and `focus` do not apply.
+   */
+  readonly perTarget?: ReadonlyArray<TargetRule> | undefined
+}
+
+/**
+ * One rule of {@link PlanOptions.perTarget}: these kinds on these calls.
+ *
+ * @example
+ * ```ts
+ * const forward: TargetRule = { target: "payment.charge", kinds: ["ToolError", "RateLimited"] }
+ * const undo: TargetRule = { target: Fault.on(Payment.refund, { currency: "EUR" }), kinds: ["LostResponse", "Hang"] }
+ * ```
+ */
+export interface TargetRule {
+  readonly target: F.Target
+  readonly kinds: ReadonlyArray<F.FaultKind>
 }
 
 /**
@@ -231,6 +251,7 @@ export const faultPlan = (options: PlanOptions): fc.Arbitrary<F.FaultPlan> =>
  * ```
  */
 export const focused = (options: PlanOptions): fc.Arbitrary<F.Fault> => {
+  if (options.perTarget !== undefined && options.perTarget.length > 0) return perTarget(options, options.perTarget)
   const any = fault(options)
   const focus = options.focus ?? []
   if (focus.length === 0) return any
@@ -239,3 +260,25 @@ export const focused = (options: PlanOptions): fc.Arbitrary<F.Fault> => {
   const onFocus = fault({ ...options, targets: focus, kinds, onlyTools: true })
   return fc.oneof({ arbitrary: any, weight: 1 }, { arbitrary: onFocus, weight: Math.max(0, options.focusWeight ?? 1) })
 }
+
+/**
+ * One fault from one of the rules: the rule's kinds on the tools of `options.targets` its target
+ * matches (with the rule's `where`, if any). Fails when a rule matches no tool.
+ *
+ * @example
+ * ```ts
+ * fc.sample(Arbitraries.perTarget({ targets }, [{ target: "payment.charge", kinds: ["ToolError"] }, { target: "payment.refund", kinds: ["LostResponse"] }]), 4)
+ * ```
+ */
+export const perTarget = (options: PlanOptions, rules: ReadonlyArray<TargetRule>): fc.Arbitrary<F.Fault> =>
+  fc.oneof(...rules.map((rule) => {
+    const selector = typeof rule.target === "string" ? { target: rule.target } : rule.target
+    const targets = options.targets.filter((t) => F.matches(selector.target, t.server, t.tool))
+    if (targets.length === 0) {
+      throw new Error(`Arbitraries.perTarget: ${selector.target} matches none of the tools (${targetPatterns(options.targets).join(", ")})`)
+    }
+    if (rule.kinds.length === 0) throw new Error(`Arbitraries.perTarget: no kinds for ${selector.target}`)
+    const drawn = fault({ ...options, targets, kinds: rule.kinds, onlyTools: true })
+    const where = selector.where
+    return where === undefined ? drawn : drawn.map((f): F.Fault => ({ ...f, where }))
+  }))

@@ -7,8 +7,9 @@
  * Each attempt (the first run, then one per crash) reaches the servers through a {@link Gate}
  * of its own. A crash closes the attempt's gate at once: its connections close, none of its
  * messages reach a server any more, no answer reaches it, and it cannot reconnect. The dead
- * attempt is interrupted and left to wind down by itself (what it still does touches nothing),
- * and awaited before the run ends, so nothing outlives the run.
+ * attempt is interrupted and left to wind down by itself (what it still does touches nothing):
+ * its clock stops mattering — its sleeps end at once, so its retries and timeouts take no
+ * virtual time — and it is awaited before the run ends, so nothing outlives the run.
  *
  * @example
  * ```ts
@@ -21,7 +22,7 @@
  */
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js"
 import type { JSONRPCMessage, MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js"
-import { Deferred, Effect, Exit, Fiber } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber } from "effect"
 import type { McpGateway } from "../dsl/ports/McpGateway.ts"
 import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
 import type { ServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
@@ -148,6 +149,7 @@ export const supervise = <A, E>(
   maxCrashes = 5
 ): Effect.Effect<A, E> =>
   Effect.gen(function*() {
+    const clock = yield* Clock.Clock
     const dead: Array<Fiber.Fiber<A, E>> = []
     let result: Exit.Exit<A, E> | undefined
     for (let crashes = 0; result === undefined; crashes++) {
@@ -163,7 +165,9 @@ export const supervise = <A, E>(
       )
       const attempt = crashes === 0 ? program : restart?.resume(crashes) ?? program
       const gated = Object.fromEntries(Object.entries(servers).map(([key, config]) => [key, gate.wrap(config)]))
-      const fiber = yield* Effect.forkChild(Effect.provide(attempt, GatewayLayer.layer({ servers: gated })))
+      const fiber = yield* Effect.forkChild(
+        Effect.provide(attempt, GatewayLayer.layer({ servers: gated })).pipe(Effect.provideService(Clock.Clock, untilDeath(clock, crashed)))
+      )
       const ended = yield* Effect.raceFirst(
         Effect.map(Fiber.await(fiber), (exit) => ({ exit })),
         Effect.as(Deferred.await(crashed), undefined)
@@ -180,3 +184,27 @@ export const supervise = <A, E>(
     for (const fiber of dead) yield* Fiber.await(fiber)
     return yield* result
   })
+
+/** After this many sleeps of a dead process, its sleeps never end (a loop that would spin for ever). */
+const DEAD_SLEEPS = 100_000
+
+/**
+ * The clock of one process: `clock` while it lives; once `died` is done, every sleep (pending or
+ * new) ends at once — a dead process's backoffs and timeouts take no time of the run's.
+ */
+const untilDeath = (clock: Clock.Clock, died: Deferred.Deferred<void>): Clock.Clock => {
+  let deadSleeps = 0
+  return {
+    currentTimeMillisUnsafe: () => clock.currentTimeMillisUnsafe(),
+    currentTimeMillis: clock.currentTimeMillis,
+    currentTimeNanosUnsafe: () => clock.currentTimeNanosUnsafe(),
+    currentTimeNanos: clock.currentTimeNanos,
+    monotonicTimeNanosUnsafe: () => clock.monotonicTimeNanosUnsafe(),
+    monotonicTimeNanos: clock.monotonicTimeNanos,
+    sleep: (duration) =>
+      Effect.suspend(() => {
+        if (Deferred.isDoneUnsafe(died)) return ++deadSleeps > DEAD_SLEEPS ? Effect.never : Effect.yieldNow
+        return Effect.raceFirst(clock.sleep(duration), Deferred.await(died))
+      })
+  }
+}
