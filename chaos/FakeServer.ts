@@ -5,8 +5,11 @@
  * context it was made in (so `TestClock`, `Random` and a test's services apply).
  *
  * With `options.injector` (see `Injector.ts`), the fake injects a fault plan: handler faults
- * (latency, hang, tool error, JSON-RPC error, rate limit, schema drift) here, wire faults in a
- * wrapping `FaultTransport`; and it records calls sent and executed and peak concurrency per tool.
+ * (latency, hang, tool error, JSON-RPC error, rate limit, schema drift, progress stall) here,
+ * wire faults in a wrapping `FaultTransport`; and it records calls sent and executed and peak
+ * concurrency per tool. Handlers may take a {@link RequestContext} (progress, logs,
+ * cancellation). With a `FakeState.CurrentStore` in context, it saves that store after each
+ * call it answers (state that survives a resume, see `FakeState.ts`).
  *
  * @example
  * ```ts
@@ -31,6 +34,7 @@ import { Cause, Clock, Context, Effect, Exit, Schema } from "effect"
 import type { ContractInfo, ContractSchema } from "../dsl/Contract.ts"
 import { firstIssue } from "../dsl/SchemaIssues.ts"
 import type { InProcessServerConfig, ServerLimits } from "../src/runtime/gateway/ServerConfig.ts"
+import * as FakeState from "./FakeState.ts"
 import { FaultTransport } from "./FaultTransport.ts"
 import type { CallDecision, Injector, ServerHooks } from "./Injector.ts"
 
@@ -350,6 +354,7 @@ export const make = <R = never>(
     const run = Effect.runPromiseExitWith(context)
     const clock = Context.getUnsafe(context, Clock.Clock)
     const injector = options.injector ?? Context.get(context, CurrentInjector)
+    const store = Context.get(context, FakeState.CurrentStore)
     const hooks: ServerHooks | undefined = injector?.server(key, {
       now: () => clock.currentTimeMillisUnsafe(),
       sleep: (ms) => run(Effect.sleep(ms)).then(() => undefined)
@@ -412,6 +417,8 @@ export const make = <R = never>(
         const context = requestContext(key, request.params._meta?.progressToken, extra, decision, hooks)
         const exit = await run(answer(request.params.name, tool, input.value, decision, context), { signal: extra.signal })
         hooks?.touch()
+        // Saved before the answer leaves: what the caller (and its journal) learns, the saved state has seen.
+        store?.save()
         if (Exit.isFailure(exit)) {
           const refusal = exit.cause.reasons.find((r) => r._tag === "Fail")
           return textResult(refusal?._tag === "Fail" ? refusal.error.text : `internal error: ${Cause.pretty(exit.cause)}`, true)

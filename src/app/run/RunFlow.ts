@@ -11,6 +11,7 @@
  * @module
  */
 import { existsSync } from "node:fs"
+import { join } from "node:path"
 import { Effect, Exit, Layer, Option, References, Result, type Schema, type Scope } from "effect"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as Flow from "../../../dsl/flow/Flow.ts"
@@ -22,6 +23,7 @@ import * as GatewayLayer from "../../runtime/gateway/GatewayLayer.ts"
 import { GatewayEvents, type McpGateway } from "../../../dsl/ports/McpGateway.ts"
 import type { ServerConfig } from "../../runtime/gateway/ServerConfig.ts"
 import * as FakeServer from "../../../chaos/FakeServer.ts"
+import * as FakeState from "../../../chaos/FakeState.ts"
 import type { Injector } from "../../../chaos/Injector.ts"
 import * as EngineChoice from "./EngineChoice.ts"
 import * as RunSeed from "../../../chaos/RunSeed.ts"
@@ -136,7 +138,24 @@ export const chooseServers = (options: {
 export const levelOf = (settings: { readonly quiet: boolean; readonly verbose: boolean }): Level =>
   settings.quiet ? "quiet" : settings.verbose ? "verbose" : "normal"
 
-const gatewayLayer = (servers: Servers, source: FlowSource, injector?: Injector | undefined): Layer.Layer<McpGateway, unknown> =>
+/**
+ * Where a journaled sandbox run keeps its fakes' state: `<stateDir>/sandbox/<runId>.json`
+ * (saved after each call a fake answers, restored by `mcpflow resume`).
+ *
+ * @example
+ * ```ts
+ * sandboxStateFile(".mcpflow", "3f2a") // => ".mcpflow/sandbox/3f2a.json"
+ * ```
+ */
+export const sandboxStateFile = (stateDir: string, runId: string): string =>
+  join(stateDir, "sandbox", `${runId.replace(/[^A-Za-z0-9_.-]/g, "_")}.json`)
+
+const gatewayLayer = (
+  servers: Servers,
+  source: FlowSource,
+  injector?: Injector | undefined,
+  store?: FakeState.Store | undefined
+): Layer.Layer<McpGateway, unknown> =>
   servers._tag === "Config"
     ? Layer.unwrap(Effect.sync(() =>
       servers.implicit === true && !existsSync(servers.file)
@@ -150,7 +169,10 @@ const gatewayLayer = (servers: Servers, source: FlowSource, injector?: Injector 
     )
     : Layer.unwrap(
       Effect.map(
-        (source.sandbox ?? Effect.succeed({})).pipe(Effect.provideService(FakeServer.CurrentInjector, injector)),
+        (source.sandbox ?? Effect.succeed({})).pipe(
+          Effect.provideService(FakeServer.CurrentInjector, injector),
+          Effect.provideService(FakeState.CurrentStore, store)
+        ),
         (found) => GatewayLayer.layer({ servers: found })
       )
     )
@@ -212,6 +234,15 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         onSome: (seed) => LiveChaos.injector(seed, Math.min(1, Math.max(0, settings.rate)))
       })
       const runId = resumeId ?? crypto.randomUUID()
+      // A journaled sandbox run keeps its fakes' state with the run, so a resume finds what its completed steps did.
+      const stored = sandbox && !settings.noJournal && !settings.dryRun
+        ? yield* Effect.result(FakeState.fileStore(sandboxStateFile(settings.stateDir, runId), { restore: resumeId !== undefined }))
+        : undefined
+      if (stored !== undefined && Result.isFailure(stored)) {
+        yield* reporter.finish(Exit.fail({ _tag: "UsageError", message: stored.failure.message }), { flow: flow.name, durationMs: 0 })
+        return yield* new CliExit({ code: ExitCode.Usage, message: "" })
+      }
+      const store = stored === undefined ? undefined : stored.success
       const started = Date.now()
       const execution = resumeId !== undefined
         ? Flow.resume(flow, resumeId, { force: settings.force, sandbox }).pipe(
@@ -229,7 +260,7 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         Effect.provideService(GatewayEvents, reporter.gateway),
         // The durable engine's own logs (shard bookkeeping) are not the user's business.
         Effect.provideService(References.MinimumLogLevel, settings.verbose ? "Info" : "Error"),
-        Effect.provide(gatewayLayer(servers, source, injector)),
+        Effect.provide(gatewayLayer(servers, source, injector, store)),
         Effect.provide(
           Tracing.layer(Tracing.endpointOf(settings.otlp, env), {
             serviceName: "mcpflow",
