@@ -24,6 +24,8 @@ import { GatewayEvents, type McpGateway } from "../../../dsl/ports/McpGateway.ts
 import type { ServerConfig } from "../../runtime/gateway/ServerConfig.ts"
 import * as FakeServer from "../../../chaos/FakeServer.ts"
 import * as FakeState from "../../../chaos/FakeState.ts"
+import * as WireChaos from "../../../chaos/WireChaos.ts"
+import { loadMcpJson } from "../../runtime/gateway/McpJson.ts"
 import type { Injector } from "../../../chaos/Injector.ts"
 import * as EngineChoice from "./EngineChoice.ts"
 import * as RunSeed from "../../../chaos/RunSeed.ts"
@@ -89,8 +91,9 @@ export type Servers =
   | { readonly _tag: "Config"; readonly file: string; readonly implicit?: boolean | undefined }
 
 /**
- * Picks the servers from the flags: `--config` for real servers; `--sandbox` or `--dry-run` for
- * the sandbox; by default the sandbox when the flow has one, else `./.mcp.json`. Asking for both,
+ * Picks the servers from the flags: `--config` for real servers (with `--chaos`: wire faults in
+ * front of them); `--sandbox`, `--dry-run` or `--chaos` alone for the sandbox; by default the
+ * sandbox when the flow has one, else `./.mcp.json`. Asking for both,
  * or for a sandbox the flow does not have, is a usage error (the message says why). The implicit
  * `./.mcp.json` may be missing: the flow then runs with no server (a flow without tools needs
  * none; a tool call fails `UnknownTool` naming the server).
@@ -108,13 +111,10 @@ export const chooseServers = (options: {
   readonly hasSandbox: boolean
   readonly hasLocal?: boolean | undefined
 }): Result.Result<Servers, string> => {
-  const wantsSandbox = options.sandbox || options.dryRun || options.chaos === true
+  // `--chaos` with `--config`: wire faults in front of the real servers.
+  const wantsSandbox = options.sandbox || options.dryRun || (options.chaos === true && Option.isNone(options.config))
   if (Option.isSome(options.config) && wantsSandbox) {
-    return Result.fail(
-      `--config runs against real servers; it cannot be combined with ${
-        options.dryRun ? "--dry-run" : options.chaos === true ? "--chaos" : "--sandbox"
-      }`
-    )
+    return Result.fail(`--config runs against real servers; it cannot be combined with ${options.dryRun ? "--dry-run" : "--sandbox"}`)
   }
   if (Option.isSome(options.config)) return Result.succeed({ _tag: "Config", file: options.config.value })
   if (wantsSandbox && !options.hasSandbox) {
@@ -160,7 +160,10 @@ const gatewayLayer = (
     ? Layer.unwrap(Effect.sync(() =>
       servers.implicit === true && !existsSync(servers.file)
         ? GatewayLayer.layer({ servers: {} })
-        : GatewayLayer.layerFromFile(servers.file)
+        : injector === undefined
+        ? GatewayLayer.layerFromFile(servers.file)
+        // --chaos with real servers: wire faults in front of their connections.
+        : Layer.unwrap(Effect.map(loadMcpJson(servers.file), (config) => GatewayLayer.layer(WireChaos.wrapConfig(config, injector))))
     ))
     : servers._tag === "Local"
     ? Layer.unwrap(
@@ -231,7 +234,7 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
       }
       const injector = Option.match(settings.chaos, {
         onNone: () => undefined,
-        onSome: (seed) => LiveChaos.injector(seed, Math.min(1, Math.max(0, settings.rate)))
+        onSome: (seed) => LiveChaos.injector(seed, Math.min(1, Math.max(0, settings.rate)), servers._tag === "Config")
       })
       const runId = resumeId ?? crypto.randomUUID()
       // A journaled sandbox run keeps its fakes' state with the run, so a resume finds what its completed steps did.
@@ -276,7 +279,7 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
       )
       const chaosSeed = Option.getOrUndefined(settings.chaos)
       if (injector !== undefined && chaosSeed !== undefined) {
-        yield* Effect.sync(() => process.stderr.write(`${LiveChaos.summaryLines(injector, chaosSeed).join("\n")}\n`))
+        yield* Effect.sync(() => process.stderr.write(`${LiveChaos.summaryLines(injector, chaosSeed, servers._tag === "Config").join("\n")}\n`))
       }
       const code = exitCodeOfExit(exit)
       if (code === ExitCode.Interrupted) return yield* Effect.interrupt
