@@ -734,6 +734,16 @@ export const crash = (target: Target, phase: "before" | "after" = "before", o?: 
   phase
 })
 
+/**
+ * Whether a plan may crash its run (it has a `Crash` fault).
+ *
+ * @example
+ * ```ts
+ * Fault.hasCrash(Fault.plan(1, [Fault.crash("payment.charge")])) // => true
+ * ```
+ */
+export const hasCrash = (p: FaultPlan): boolean => p.faults.some((f) => f._tag === "Crash")
+
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const sameJson = (a: unknown, b: unknown): boolean => {

@@ -252,8 +252,8 @@ export const runFlowOnce = <I extends Schema.Top, O extends Schema.Top, E, R ext
     const events: Array<FlowEvent> = []
     const sink = { emit: (e: FlowEvent) => void events.push(e) }
     // A plan that may crash the run journals it (a temporary SQLite journal) and resumes it after each crash.
-    if (FlowCrash.crashes(plan)) yield* FlowCrash.preload
-    const journal = FlowCrash.crashes(plan) ? FlowCrash.journal() : undefined
+    if (F.hasCrash(plan)) yield* FlowCrash.preload
+    const journal = F.hasCrash(plan) ? FlowCrash.journal() : undefined
     const { program, restart } = journal !== undefined
       ? FlowCrash.attempts(spec.flow, spec.input, spec.runId ?? "chaos", journal, sink.emit) as unknown as {
         readonly program: Effect.Effect<O["Type"], E | FlowError, McpGateway>

@@ -28,19 +28,8 @@ import * as FlowModule from "../dsl/flow/Flow.ts"
 import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
 import type { McpGateway } from "../dsl/ports/McpGateway.ts"
 import * as Engines from "../src/runtime/engine/Engines.ts"
-import * as F from "./Fault.ts"
 import type * as Injector from "./Injector.ts"
 import type { Outcome, Restart, Violation } from "./RunSpec.ts"
-
-/**
- * Whether a plan may crash its run (it has a `Crash` fault).
- *
- * @example
- * ```ts
- * FlowCrash.crashes(Fault.plan(1, [Fault.crash("payment.charge")])) // => true
- * ```
- */
-export const crashes = (plan: F.FaultPlan): boolean => plan.faults.some((f) => f._tag === "Crash")
 
 /**
  * Loads the durable engine's modules (`node:sqlite` and the SQLite engine) before a run: loaded

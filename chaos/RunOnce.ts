@@ -17,6 +17,7 @@ import { matchesAllowlist } from "../src/runtime/gateway/Allowlist.ts"
 import type { InProcessServerConfig, ServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
 import * as BuiltInInvariants from "./BuiltInInvariants.ts"
+import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
 import * as Crash from "./Crash.ts"
 import * as FakeServer from "./FakeServer.ts"
 import * as F from "./Fault.ts"
@@ -143,7 +144,10 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
           } else {
             for (const [key, config] of Object.entries(made)) servers[key] = withLimits(config, spec.limits)
           }
-          return yield* Crash.supervise(servers, injector, spec.program, spec.restart)
+          // Only a plan that may crash pays for the crash machinery (a gate per attempt).
+          return yield* (F.hasCrash(plan)
+            ? Crash.supervise(servers, injector, spec.program, spec.restart)
+            : Effect.provide(spec.program, GatewayLayer.layer({ servers })))
         }).pipe(RunSeed.withPlanRandom(plan)),
       { deadlineMs, extraActivity: injector.activity }
     )
