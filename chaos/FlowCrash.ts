@@ -22,7 +22,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Layer, type Schema } from "effect"
+import { Effect, Layer, References, type Schema } from "effect"
 import type { Flow } from "../dsl/flow/Flow.ts"
 import * as FlowModule from "../dsl/flow/Flow.ts"
 import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
@@ -108,8 +108,9 @@ export const attempts = <I extends Schema.Top, O extends Schema.Top, E, R>(
   let alive = 0
   const on = (attempt: number) => <A, X, Y>(effect: Effect.Effect<A, X, Y>) =>
     effect.pipe(
-      // A journal that cannot be opened is the harness's failure, not the flow's.
-      Effect.provide(Layer.orDie(Engines.durable(journal.dirOf(attempt)))),
+      // A journal that cannot be opened is the harness's failure, not the flow's; the engine's
+      // own logs (shard bookkeeping on the virtual clock) are not the report's business.
+      Effect.provide(Layer.orDie(Engines.durable(journal.dirOf(attempt))).pipe(Layer.provide(Layer.succeed(References.MinimumLogLevel, "Error")))),
       Effect.provideService(FlowEvents, { emit: (e: FlowEvent) => void (alive === attempt && emit(e)) })
     )
   const program = FlowModule.run(flow, input, { runId }).pipe(on(0)) as unknown as Effect.Effect<O["Type"], unknown, McpGateway>

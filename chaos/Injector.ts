@@ -4,9 +4,11 @@
  * One `Injector` serves every fake server of a run. For each `tools/call` the client sends, the
  * wrapping transport asks it for a decision: the call's index (per `server.tool`, counted from
  * 0), the latencies to add in the handler, and at most one other fault (the first of the plan
- * that fires, in plan order). A fault fires when its target and window match and a keyed draw
+ * that fires, in plan order). A fault fires when its target, its window and its `where` (the
+ * call's arguments) match, it has firings left (`times`), and a keyed draw
  * `Prng.uniform(seed, fault index, server, tool, call index)` is below its rate, or when an
- * earlier firing opened a burst on that tool. Connection faults (`ServerDown`, `Flapping`,
+ * earlier firing opened a burst on that tool. A `Crash` fires only when the run listens for
+ * crashes ({@link Injector.onCrash}). Connection faults (`ServerDown`, `Flapping`,
  * `SlowStart`) are decided per server and per connection. Times come from the fake server's
  * Clock, so `TestClock` (or the chaos runner's virtual time) drives windows and delays.
  *
