@@ -118,6 +118,27 @@ export interface Spec<A, E> {
   readonly requestKey?: ((call: Injector.SentCall) => string) | undefined
   /** Server limits applied to every fake (e.g. `callTimeoutMs`). */
   readonly limits?: { readonly callTimeoutMs?: number | undefined; readonly connectTimeoutMs?: number | undefined } | undefined
+  /**
+   * How the program goes on after a `Crash` fault killed the process running it (default: it
+   * starts over, as a script without a journal would). `Chaos.checkFlow` resumes the flow from
+   * its journal.
+   */
+  readonly restart?: Restart<A, E> | undefined
+}
+
+/**
+ * What takes over after a crash: `crashed(n)` is called at the instant of the `n`-th crash
+ * (synchronously: keep what a killed process leaves behind, e.g. a copy of its journal), then
+ * `resume(n)` runs against the same servers.
+ *
+ * @example
+ * ```ts
+ * const restart: Restart<number, never> = { crashed: () => {}, resume: () => program }
+ * ```
+ */
+export interface Restart<A, E> {
+  readonly crashed: (crash: number) => void
+  readonly resume: (crash: number) => Effect.Effect<A, E, McpGateway>
 }
 
 /**

@@ -154,10 +154,12 @@ export declare namespace FlowEvent {
     readonly _tag: "CompensationStarted"
     readonly path: string
   }
+  /** `replayed`: a resumed run found this compensation done in its journal; it did not run again. */
   interface Compensated extends Base {
     readonly _tag: "Compensated"
     readonly path: string
     readonly durationMs: number
+    readonly replayed?: boolean | undefined
   }
   /** A compensation failed; the run's failure keeps both this and the original cause. */
   interface CompensationFailed extends Base {

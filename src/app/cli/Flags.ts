@@ -540,7 +540,8 @@ export const resumeFile: Flag.Flag<Option.Option<string>> = Flag.String("file").
 )
 
 /**
- * `--chaos <seed>`: run on the sandbox with faults injected (see `LiveChaos.ts`).
+ * `--chaos <seed>`: run on the sandbox with faults injected, or with `--config` with wire faults
+ * in front of the real servers (see `LiveChaos.ts`).
  *
  * @example
  * ```ts
@@ -550,7 +551,7 @@ export const resumeFile: Flag.Flag<Option.Option<string>> = Flag.String("file").
 export const chaos: Flag.Flag<Option.Option<number>> = Flag.Int("chaos").pipe(
   Flag.withMetavar("seed"),
   Flag.withDescription(
-    "Run on the sandbox with faults injected (tool errors, JSON-RPC errors, dropped connections, rate limits, lost responses, latency), decided by this seed; the summary lists the faults that fired"
+    "Run on the sandbox with faults injected (tool errors, JSON-RPC errors, dropped connections, rate limits, lost responses, latency), decided by this seed; with --config, wire faults in front of the real servers (drops, delays, lost, duplicated or corrupted messages, a down window; not time-deterministic). The summary lists the faults that fired"
   ),
   Flag.optional
 )

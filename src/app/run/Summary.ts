@@ -73,6 +73,8 @@ export interface Summary {
  */
 export interface ChaosFired {
   readonly seed: number
+  /** Faults in front of real servers (`--config`): decisions are seeded, timing is not. */
+  readonly wire?: boolean | undefined
   readonly faults: ReadonlyArray<{
     readonly atMs: number
     readonly server: string
@@ -197,7 +199,9 @@ export const chaosLines = (chaos: ChaosFired): ReadonlyArray<string> => {
   return [
     `  chaos seed ${chaos.seed}: ${n} fault${n === 1 ? "" : "s"} fired${n > 30 ? " (first 30 shown)" : ""}`,
     ...chaos.faults.slice(0, 30).map((f) => `    +${f.atMs}ms ${f.server}.${f.tool} (call ${f.call}) ${f.kind}${f.detail ? `: ${f.detail}` : ""}`),
-    `  replay this run: the same command with --chaos ${chaos.seed}`
+    chaos.wire === true
+      ? `  real servers: the same --chaos ${chaos.seed} makes the same decision for the same call, but real time and real servers are not deterministic`
+      : `  replay this run: the same command with --chaos ${chaos.seed}`
   ]
 }
 
