@@ -1,6 +1,6 @@
 /**
  * One chaos run: build fresh servers and one {@link Injector} for the plan, a gateway over the
- * fakes, drive the program on a `TestClock` until it ends or the virtual deadline passes
+ * fakes, drive the program on virtual time until it ends or the virtual deadline passes
  * ({@link VirtualTime.run}) with `Random` seeded from the plan ({@link RunSeed.withPlanRandom}),
  * then check the built-in invariants and the spec's own.
  *
