@@ -217,7 +217,7 @@ describe("item 11: Schema.Redacted inputs and tool outputs are journaled encrypt
       cli(root, ["show", runId, "--state-dir", state, "--json"])
     ])
     const [record] = JSON.parse(listed.stdout) as Array<{ runId: string; status: string; input: unknown }>
-    assert.deepStrictEqual([record?.runId, record?.status], [runId, "running"], "the killed run is unfinished")
+    assert.deepStrictEqual([record?.runId, record?.status], [runId, "crashed"], "the killed run is unfinished, its process gone")
     assert.deepStrictEqual(record?.input, { user: "ana", password: "<redacted>" }, "listed redacted")
     const shown = JSON.parse(showJson.stdout) as { input: unknown }
     assert.deepStrictEqual(shown.input, { user: "ana", password: "<redacted>" }, "shown redacted")
