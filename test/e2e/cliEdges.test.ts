@@ -3,7 +3,8 @@
  * directory that cannot be created fails fast with one line (it used to spin forever on
  * `/proc/x`); `signal` on a finished run leaves the journal unchanged; a negative or otherwise
  * invalid number or duration is one `error:` line naming the flag and the value (a dash value used
- * to be read as flags). Each case spawns the compiled CLI (`npm run build` first); all start in
+ * to be read as flags; zero, too long and the other ranges are unit-tested in test/cliFlags.test.ts).
+ * Each case spawns the compiled CLI (`npm run build` first); all start in
  * `beforeAll`, a few at a time, each test awaits its own.
  */
 import { spawn } from "node:child_process"
@@ -80,7 +81,6 @@ const waitingRunId = "run-waiting-1"
 
 const cases = {
   procfs: ["run", flow, "--state-dir", "/proc/x"],
-  procfsNested: ["run", flow, "--state-dir", "/proc/x/y/z"],
   fileAsDir: ["run", flow, "--state-dir", aFile],
   belowFile: ["run", flow, "--state-dir", join(aFile, "sub")],
   unwritable: ["run", flow, "--state-dir", uncreatable],
@@ -89,15 +89,10 @@ const cases = {
   signalWaiting: ["signal", waitingRunId, "approval", "--payload", '{"approvedBy":"bo"}', "--state-dir", waiting],
   timeoutSpaced: ["call", "everything.echo", "--timeout", "-5s"],
   timeoutJoined: ["call", "everything.echo", "--timeout=-5s"],
-  timeoutNegativeMs: ["call", "everything.echo", "--timeout", "-5"],
-  timeoutZero: ["call", "everything.echo", "--timeout", "0s"],
-  timeoutTooLong: ["call", "everything.echo", "--timeout", "1000h"],
   pollNegative: ["worker", "--poll", "-5"],
   pollNegativeUnit: ["worker", "--poll", "-5s"],
-  pollZero: ["worker", "--poll=0"],
   runsNegative: ["chaos", flow, "--runs", "-5"],
-  rateAbove: ["run", flow, "--chaos", "1", "--rate", "2"],
-  rateNegative: ["chaos", flow, "--rate", "-0.5"]
+  rateAbove: ["run", flow, "--chaos", "1", "--rate", "2"]
 } as const satisfies Record<string, ReadonlyArray<string>>
 
 let runs: Record<keyof typeof cases, Promise<Run>>
@@ -168,11 +163,10 @@ const assertOneLineUsage = (run: Run) => {
 
 describe("--state-dir that cannot be created", () => {
   it("a directory in procfs fails at once with one line naming it, exit 2 (it used to spin forever)", async () => {
-    for (const run of [await result("procfs"), await result("procfsNested")]) {
-      assertOneLineUsage(run)
-      assert.match(run.stderr, /cannot create the state directory \/proc\/x/)
-      assert.isBelow(run.ms, killAfterMs - 10_000)
-    }
+    const run = await result("procfs")
+    assertOneLineUsage(run)
+    assert.match(run.stderr, /cannot create the state directory \/proc\/x/)
+    assert.isBelow(run.ms, killAfterMs - 10_000)
   })
 
   it("a file used as the directory, or as its parent: not a directory", async () => {
@@ -231,22 +225,12 @@ describe("numbers and durations", () => {
   it("--timeout -5s and --timeout=-5s name the flag and the value", async () => {
     assertInvalid(await result("timeoutSpaced"), "timeout", "-5s")
     assertInvalid(await result("timeoutJoined"), "timeout", "-5s")
-    assertInvalid(await result("timeoutNegativeMs"), "timeout", "-5")
-    assertInvalid(await result("timeoutZero"), "timeout", "0s")
-  })
-
-  it("a --timeout longer than Node's timers (24.8 days) is refused, not fired at once", async () => {
-    const run = await result("timeoutTooLong")
-    assertInvalid(run, "timeout", "1000h")
-    assert.include(run.stderr, "at most 24 days")
   })
 
   it("--poll, --runs and --rate out of range are refused the same way", async () => {
     assertInvalid(await result("pollNegative"), "poll", "-5")
     assertInvalid(await result("pollNegativeUnit"), "poll", "-5s")
-    assertInvalid(await result("pollZero"), "poll", "0")
     assertInvalid(await result("runsNegative"), "runs", "-5")
     assertInvalid(await result("rateAbove"), "rate", "2")
-    assertInvalid(await result("rateNegative"), "rate", "-0.5")
   })
 }, 120_000)
