@@ -46,7 +46,7 @@ export interface PlanOptions {
   readonly rate?: number | undefined
   /** At most this many faults per plan (default 3). */
   readonly maxFaults?: number | undefined
-  /** At least this many (default 1). */
+  /** At least this many (default 0: shrinking may drop every fault that is not needed). */
   readonly minFaults?: number | undefined
   /** The span of virtual time windows and outages are drawn in (default 60 s). */
   readonly horizonMs?: number | undefined
@@ -177,7 +177,10 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
 }
 
 /**
- * A fault plan: a seed (shrinking toward 0) and up to `maxFaults` faults.
+ * A fault plan: a seed (shrinking toward 0) and up to `maxFaults` faults (at least `minFaults`,
+ * default 0, so shrinking can drop any fault, the last one included). Each fault carries an `id`
+ * drawn with it and never shrunk: its decisions are keyed by it, so dropping another fault while
+ * shrinking does not change whether it fires.
  *
  * @example
  * ```ts
@@ -187,8 +190,20 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
 export const faultPlan = (options: PlanOptions): fc.Arbitrary<F.FaultPlan> =>
   fc.record({
     seed: fc.nat({ max: 2 ** 31 - 1 }),
-    faults: fc.array(focused(options), { minLength: options.minFaults ?? 1, maxLength: options.maxFaults ?? 3 })
+    faults: fc.array(withId(focused(options)), { minLength: options.minFaults ?? 0, maxLength: options.maxFaults ?? 3 })
   })
+
+/**
+ * Gives each drawn fault a stable identity (see `Fault.decisionKey`): an id drawn with it that
+ * shrinking leaves alone.
+ *
+ * @example
+ * ```ts
+ * fc.sample(Arbitraries.withId(Arbitraries.fault({ targets })), 1)[0]!.id // => e.g. 1486302
+ * ```
+ */
+export const withId = (fault: fc.Arbitrary<F.Fault>): fc.Arbitrary<F.Fault> =>
+  fc.tuple(fault, fc.noShrink(fc.nat({ max: 2 ** 31 - 1 }))).map(([f, id]) => ({ ...f, id }))
 
 /**
  * One fault over every target, or (with `focus`) a mixture: with weight `focusWeight` an

@@ -44,7 +44,7 @@ import * as Check from "./Check.ts"
 import * as ReplayToken from "./ReplayToken.ts"
 import * as ReportText from "./ReportText.ts"
 import * as RunOnce from "./RunOnce.ts"
-import type * as RunSpec from "./RunSpec.ts"
+import * as RunSpec from "./RunSpec.ts"
 import * as F from "./Fault.ts"
 
 /**
@@ -121,7 +121,7 @@ export interface FlowCheckOptions<I extends Schema.Top, O extends Schema.Top, E,
  * if (!report.ok) console.log(Chaos.formatFlow(report))
  * ```
  */
-export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<A, E>> {
+export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<A, E>>, Check.Assumptions {
   readonly flow: string
 }
 
@@ -139,7 +139,7 @@ interface Planned {
   /** The paths of the steps with a compensation. */
   readonly compensable: ReadonlySet<string>
   /** The tools the flow declares or reached while planning. */
-  readonly tools: ReadonlyArray<{ readonly server: string; readonly tool: string; readonly idempotent: boolean | undefined }>
+  readonly tools: ReadonlyArray<{ readonly server: string; readonly tool: string; readonly idempotent: boolean | undefined; readonly readOnly: boolean | undefined }>
 }
 
 /** The flow's plan for this input (`Flow.plan`), cached per flow and input. */
@@ -159,11 +159,16 @@ const planned = <I extends Schema.Top, O extends Schema.Top, E, R>(spec: { reado
         FlowModule.plan(spec.flow, spec.input).pipe(
           Effect.map((plan): Planned => ({
             compensable: new Set(plan.nodes.filter((n) => n.compensated).map((n) => n.path)),
-            tools: plan.tools.map((t) => ({ server: t.server, tool: t.tool, idempotent: t.annotations.idempotent as boolean | undefined }))
+            tools: plan.tools.map((t) => ({
+              server: t.server,
+              tool: t.tool,
+              idempotent: t.annotations.idempotent as boolean | undefined,
+              readOnly: t.annotations.readOnly as boolean | undefined
+            }))
           })),
           Effect.orElseSucceed((): Planned => ({
             compensable: new Set(),
-            tools: spec.flow.uses.map((c) => ({ server: c.server, tool: c.tool, idempotent: c.annotations.idempotent }))
+            tools: spec.flow.uses.map((c) => ({ server: c.server, tool: c.tool, idempotent: c.annotations.idempotent, readOnly: c.annotations.readOnly }))
           }))
         )
       )
@@ -257,6 +262,7 @@ export const runFlowOnce = <I extends Schema.Top, O extends Schema.Top, E, R ext
     const { flow: _flow, input: _input, invariants: _inv, runId: _runId, ...rest } = spec
     const run = yield* RunOnce.runOnce({ ...rest, tools: spec.tools ?? spec.flow.uses, program, invariants }, plan)
     const builtIn = flowViolations(events, run.outcome as RunSpec.Outcome<unknown, unknown>, compensable)
+      .filter((v) => RunSpec.offReason(spec, v.invariant) === undefined)
     return { ...run, violations: [...run.violations, ...builtIn], events }
   })
 
@@ -322,7 +328,28 @@ export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R exten
     const spec: FlowSpec<I, O, E, R> = { ...rest, flow, tools: options.tools ?? flow.uses }
     const arbitrary = yield* flowPlans(spec, faults)
     const report = yield* Check.search({ seed, runs, path, arbitrary, observe }, (plan) => runFlowOnce(spec, plan))
-    return { ...report, flow: flow.name }
+    return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name }
+  })
+
+/**
+ * The tools a flow may call (its plan's: declared in `uses` or reached) that say nothing about
+ * idempotency (see `Chaos.unannotated`); without a plan, those of its servers.
+ *
+ * @example
+ * ```ts
+ * const tools = yield* Chaos.flowUnannotated({ flow, input, servers }) // => ["notes.append"]
+ * ```
+ */
+export const flowUnannotated = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  spec: Pick<FlowSpec<I, O, E, R>, "flow" | "input" | "servers" | "tools">
+): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.gen(function*() {
+    const { tools } = yield* planned(spec)
+    if (tools.length > 0) {
+      return [...new Set(tools.filter((t) => t.idempotent === undefined && t.readOnly !== true).map((t) => `${t.server}.${t.tool}`))].sort()
+    }
+    const served = yield* RunOnce.targetsOf({ servers: spec.servers, tools: spec.tools ?? spec.flow.uses, program: Effect.void })
+    return served.unannotated
   })
 
 /**
@@ -457,13 +484,14 @@ export const formatFlow = (
   const head = [
     `chaos ${report.flow}: ${report.ok ? "every invariant held" : "an invariant was violated"} in ${report.runs} run(s), seed ${report.seed}`,
     `faults fired: ${counts(report.faultsFired)}`,
-    `outcomes: ${counts(report.outcomes)}`
+    `outcomes: ${counts(report.outcomes)}`,
+    ...ReportText.assumed(report)
   ]
   if (report.ok) return head.join("\n")
   const token = report.token ?? ""
   return [
     ...head,
-    `seed ${report.seed}, path ${report.path ?? "-"}, shrunk ${report.shrinks} time(s)`,
+    `seed ${report.seed}, path ${report.path ?? "-"}, shrunk ${report.shrinks} time(s), 1-minimal: ${ReportText.yesNo(report.minimal)}`,
     ...(report.error !== undefined && report.counterexample === undefined ? [`error: ${report.error}`] : []),
     ...(report.counterexample !== undefined ? [formatFlowRun(report.counterexample as FlowRunResult<unknown, unknown>)] : []),
     `replay: ${replayCommand(where?.file ?? "<flow file>", token)}`,
