@@ -123,6 +123,8 @@ export interface FlowCheckOptions<I extends Schema.Top, O extends Schema.Top, E,
  */
 export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<A, E>>, Check.Assumptions {
   readonly flow: string
+  /** The input every run was given (what a replay needs besides the token). */
+  readonly input: unknown
 }
 
 /**
@@ -328,7 +330,7 @@ export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R exten
     const spec: FlowSpec<I, O, E, R> = { ...rest, flow, tools: options.tools ?? flow.uses }
     const arbitrary = yield* flowPlans(spec, faults)
     const report = yield* Check.search({ seed, runs, path, arbitrary, observe }, (plan) => runFlowOnce(spec, plan))
-    return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name }
+    return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name, input: options.input }
   })
 
 /**
@@ -445,15 +447,24 @@ export const stepTree = (events: ReadonlyArray<FlowEvent>): string => {
   return lines.join("\n")
 }
 
+/** A word quoted for a POSIX shell (single quotes; a quote inside becomes `'\''`). */
+const shellQuote = (word: string): string => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)
+
 /**
- * The command that replays a case through the CLI.
+ * The command that replays a case through the CLI: the flow file, the run's input (as JSON;
+ * without it the CLI would run the suite's default input) and the token (the plan, with the
+ * seed of every decision). The search settings (`--runs`, `--seed`, `--faults`, `--rate`) do
+ * not enter a replay: the token is the whole plan.
  *
  * @example
  * ```ts
- * Chaos.replayCommand("flows/order.ts", token) // => "npx mcpflow chaos flows/order.ts --replay 'eyJ…'"
+ * Chaos.replayCommand("flows/order.ts", token, { orderId: "o1" }) // => "npx mcpflow chaos flows/order.ts --input '{\"orderId\":\"o1\"}' --replay 'eyJ…'"
  * ```
  */
-export const replayCommand = (file: string, token: string): string => `npx mcpflow chaos ${file} --replay '${token}'`
+export const replayCommand = (file: string, token: string, input?: unknown): string => {
+  const json = input === undefined ? undefined : JSON.stringify(input)
+  return [...["npx", "mcpflow", "chaos", file, ...(json === undefined ? [] : ["--input", json])].map(shellQuote), "--replay", `'${token}'`].join(" ")
+}
 
 /**
  * One flow run as text: plan, outcome, faults that fired, violations, then the step tree.
@@ -494,7 +505,7 @@ export const formatFlow = (
     `seed ${report.seed}, path ${report.path ?? "-"}, shrunk ${report.shrinks} time(s), 1-minimal: ${ReportText.yesNo(report.minimal)}`,
     ...(report.error !== undefined && report.counterexample === undefined ? [`error: ${report.error}`] : []),
     ...(report.counterexample !== undefined ? [formatFlowRun(report.counterexample as FlowRunResult<unknown, unknown>)] : []),
-    `replay: ${replayCommand(where?.file ?? "<flow file>", token)}`,
+    `replay: ${replayCommand(where?.file ?? "<flow file>", token, report.input)}`,
     ...(where?.rerun !== undefined ? [`   or: ${where.rerun}`] : []),
     `   or: Chaos.replayFlow(spec, "${token}")`
   ].join("\n")

@@ -213,7 +213,7 @@ export const toJson = (
           violations: cx.violations,
           outcome: cx.outcome._tag,
           token: report.token,
-          replay: FlowCheck.replayCommand(file, report.token ?? "")
+          replay: FlowCheck.replayCommand(file, report.token ?? "", report.input)
         }
       })
   }
@@ -310,7 +310,7 @@ export const junit = (
     `      <property name="file" value="${xml(file)}"/>`,
     `      <property name="seed" value="${report.seed}"/>`,
     `      <property name="runs" value="${report.runs}"/>`,
-    ...(report.token !== undefined ? [`      <property name="replay" value="${xml(FlowCheck.replayCommand(file, report.token))}"/>`] : []),
+    ...(report.token !== undefined ? [`      <property name="replay" value="${xml(FlowCheck.replayCommand(file, report.token, report.input))}"/>`] : []),
     `    </properties>`,
     ...cases,
     `  </testsuite>`,
