@@ -125,6 +125,8 @@ export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<
   readonly flow: string
   /** The input every run was given (what a replay needs besides the token). */
   readonly input: unknown
+  /** The flow plan's warnings: policies that escape the fixed order across levels (see `FlowPlan.warnings`). */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /**
@@ -142,6 +144,8 @@ interface Planned {
   readonly compensable: ReadonlySet<string>
   /** The tools the flow declares or reached while planning. */
   readonly tools: ReadonlyArray<{ readonly server: string; readonly tool: string; readonly idempotent: boolean | undefined; readonly readOnly: boolean | undefined }>
+  /** The plan's warnings (policies that escape the fixed order across levels). */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /** The flow's plan for this input (`Flow.plan`), cached per flow and input. */
@@ -161,6 +165,7 @@ const planned = <I extends Schema.Top, O extends Schema.Top, E, R>(spec: { reado
         FlowModule.plan(spec.flow, spec.input).pipe(
           Effect.map((plan): Planned => ({
             compensable: new Set(plan.nodes.filter((n) => n.compensated).map((n) => n.path)),
+            warnings: plan.warnings,
             tools: plan.tools.map((t) => ({
               server: t.server,
               tool: t.tool,
@@ -170,6 +175,7 @@ const planned = <I extends Schema.Top, O extends Schema.Top, E, R>(spec: { reado
           })),
           Effect.orElseSucceed((): Planned => ({
             compensable: new Set(),
+            warnings: [],
             tools: spec.flow.uses.map((c) => ({ server: c.server, tool: c.tool, idempotent: c.annotations.idempotent, readOnly: c.annotations.readOnly }))
           }))
         )
@@ -330,7 +336,8 @@ export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R exten
     const spec: FlowSpec<I, O, E, R> = { ...rest, flow, tools: options.tools ?? flow.uses }
     const arbitrary = yield* flowPlans(spec, faults)
     const report = yield* Check.search({ seed, runs, path, arbitrary, observe }, (plan) => runFlowOnce(spec, plan))
-    return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name, input: options.input }
+    const { warnings } = yield* planned(spec)
+    return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name, input: options.input, warnings }
   })
 
 /**
@@ -496,7 +503,8 @@ export const formatFlow = (
     `chaos ${report.flow}: ${report.ok ? "every invariant held" : "an invariant was violated"} in ${report.runs} run(s), seed ${report.seed}`,
     `faults fired: ${counts(report.faultsFired)}`,
     `outcomes: ${counts(report.outcomes)}`,
-    ...ReportText.assumed(report)
+    ...ReportText.assumed(report),
+    ...report.warnings.map((w) => `warning: ${w}`)
   ]
   if (report.ok) return head.join("\n")
   const token = report.token ?? ""

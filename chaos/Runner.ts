@@ -197,6 +197,8 @@ export const toJson = (
     invariantsOff: report.off,
     /** Tools with no idempotency annotation, counted as non-idempotent: what a green run assumed. */
     unannotatedTools: report.unannotated,
+    /** The plan's warnings: policies that escape the fixed order across levels. */
+    warnings: report.warnings,
     virtualDurationMs: { p50: quantile(summary.durationsMs, 0.5), p99: quantile(summary.durationsMs, 0.99) },
     retries: summary.retries,
     breakerTrips: summary.breakerTrips,
@@ -251,6 +253,7 @@ export const table = (report: FlowCheck.FlowCheckReport<unknown, unknown>, summa
     ["outcomes", counts(report.outcomes)],
     ["invariants", invariants],
     ["not annotated", report.unannotated.length === 0 ? "none" : `${report.unannotated.join(", ")} (counted as non-idempotent)`],
+    ...report.warnings.map((w): [string, string] => ["warning", w]),
     ["virtual duration", `p50 ${fmtMs(quantile(summary.durationsMs, 0.5))}, p99 ${fmtMs(quantile(summary.durationsMs, 0.99))}`],
     ["retries", String(summary.retries)],
     ["breaker trips", String(summary.breakerTrips)]

@@ -127,7 +127,8 @@ export const runStep = <A, E, R, R2>(
     const sited = withCallSites(path, effect)
     const guarded = policy === undefined
       ? sited
-      : Policy.apply(sited, policy, { idempotent: options?.idempotent, key: policyKey }) as Effect.Effect<A, E, R>
+      // `key` (one breaker circuit per step path, shared by all `forEach` items), `item` (per item, with `per: "item"`).
+      : Policy.apply(sited, policy, { idempotent: options?.idempotent, key: policyKey, item: `${scope.run?.flow ?? "step"}:${path}` }) as Effect.Effect<A, E, R>
     const body = withStepSinks(scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded).pipe(
       Effect.onExit(() => Effect.sync(() => void (ran = true)))
     )
