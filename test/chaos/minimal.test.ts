@@ -43,6 +43,18 @@ describe("decisions keyed by a fault's identity", () => {
     const plans = fc.sample(Arbitraries.faultPlan({ targets: [{ server: "pay", tool: "charge" }, { server: "ship", tool: "schedule" }] }), { seed, numRuns: 300 })
     assert.isTrue(plans.every((p) => p.faults.every((f) => typeof f.id === "number")))
     assert.isTrue(plans.some((p) => p.faults.length === 0), "no minimum length")
+    assert.isTrue(plans.every((p) => new Set(p.faults.map((f) => f.id)).size === p.faults.length), "ids are unique within a plan")
+  })
+
+  it("drawn faults end (a fault at rate 1 lasts the horizon) unless permanent faults are asked for", () => {
+    const seed = chaosSeed("fault ends")
+    const targets = [{ server: "pay", tool: "refund" }]
+    const ends = (f: Fault.Fault) => f.rate < 1 || (f.window !== undefined && f.window.toMs <= 120_000)
+    const drawn = fc.sample(Arbitraries.faultPlan({ targets }), { seed, numRuns: 300 }).flatMap((p) => p.faults)
+    assert.isTrue(drawn.every(ends))
+    assert.isTrue(drawn.some((f) => f.rate === 1 && f.window?.fromMs === 0 && f.window.toMs === 60_000), "rate 1, for the horizon")
+    const lasting = fc.sample(Arbitraries.faultPlan({ targets, permanent: true }), { seed, numRuns: 300 }).flatMap((p) => p.faults)
+    assert.isTrue(lasting.some((f) => !ends(f)), "permanent: true draws faults that never end")
   })
 })
 
