@@ -17,11 +17,17 @@
  *   per server (`server`) stays within its bound;
  * - `no-duplicate-request`: a tool not known to be safe to repeat (the same rule as `Retry`:
  *   its contract lacks `idempotent: true` / `readOnly: true` — unknown counts as
- *   non-idempotent — or it is listed in `nonIdempotent`) is never sent again for one logical request (by default:
- *   identical arguments; `requestKey` picks e.g. the idempotency key) after an earlier send
- *   that may have had its effect: one answered, cancelled (timeout), cut by a closed
- *   connection, or still pending. Re-sending after a refusal (`isError`, JSON-RPC error) is fine,
- *   and so is a call carrying an `idempotency_key` (the server's dedup makes the repeat safe).
+ *   non-idempotent — or it is listed in `nonIdempotent`) is never sent again for one logical
+ *   request after an earlier send that may have had its effect: one answered, cancelled
+ *   (timeout), cut by a closed connection, or still pending. A request is identified by where it
+ *   was sent (the step's path and the call's index in the step's attempt, see
+ *   `BuiltInInvariants.sameRequest`), not by its arguments alone; `requestKey` overrides it.
+ *   Re-sending after a refusal (`isError`, JSON-RPC error) is fine, and so is a call carrying an
+ *   `idempotency_key` (the server's dedup makes the repeat safe).
+ *
+ * Each built-in invariant can be configured or switched off with a reason (`builtIn`); reports
+ * list those, and the tools with no idempotency annotation. A counterexample is shrunk by
+ * fast-check, then brought to a 1-minimal plan ({@link minimize}; `minimal` in the report).
  *
  * The plans {@link check} draws (see {@link planArbitrary}) cover every tool of the servers and
  * focus on the non-idempotent ones: half the faults are ambiguous ones (a lost response, a hang,
