@@ -8,7 +8,8 @@ const benches: Record<string, () => Promise<unknown>> = {
   gateway: () => import("./gateway.ts"),
   interpreter: () => import("./interpreter.ts"),
   journal: () => import("./journal.ts"),
-  policies: () => import("./policies.ts")
+  policies: () => import("./policies.ts"),
+  stdioStart: () => import("./stdioStart.ts")
 }
 
 const names = process.argv.slice(2)

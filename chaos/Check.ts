@@ -59,17 +59,6 @@ import { runOnce, targetsOf } from "./RunOnce.ts"
 import { builtInNames, offReason, outcomeKind, type Outcome, type RunResult, type Spec, type Violation } from "./RunSpec.ts"
 
 /**
- * `planOf` for `src/app/cli/commands/chaos.ts`, which imports it from here (its owner moves the
- * import to `ReplayToken.ts`; then this line goes).
- *
- * @example
- * ```ts
- * Check.planOf(token) // => the plan
- * ```
- */
-export { planOf } from "./ReplayToken.ts"
-
-/**
  * Options of {@link check}: a spec plus how many runs, the fast-check seed (and path, to replay
  * fast-check's own search), and the fault plans to draw.
  *

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
- * import { Tool } from "mcpflow/dsl"
+ * import { Tool } from "mcpflow"
  *
  * const Docker = Tool.server("docker", {
  *   build: Tool.define({

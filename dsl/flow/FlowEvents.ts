@@ -34,6 +34,7 @@ export type StepKind =
   | "handler"
   | "wait"
   | "gate"
+  | "poll"
 
 /**
  * One thing that happened in a run. Every event has `runId` and `at` (epoch ms on the run's Clock).
@@ -106,6 +107,11 @@ export declare namespace FlowEvent {
     readonly durationMs: number
     readonly replayed: boolean
     readonly attempts?: number | undefined
+    /**
+     * The step's value held sensitive (`Redacted`) values, journaled sealed with this key id
+     * (`"-"`: dropped, no `MCPFLOW_JOURNAL_KEY` was set): a resume needs the same key.
+     */
+    readonly sealedWith?: string | undefined
   }
   interface StepFailed extends Base {
     readonly _tag: "StepFailed"

@@ -17,6 +17,7 @@ import { FlowEvents } from "./FlowEvents.ts"
 import { decodeInput } from "./FlowInput.ts"
 import { running } from "./internal/Interpreter.ts"
 import { journalSink } from "./internal/JournalSink.ts"
+import * as Sealing from "./internal/Sealing.ts"
 import { outcomeOf, settle } from "./internal/Settle.ts"
 import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
 
@@ -82,6 +83,10 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const events = journalSink(yield* FlowEvents, journal, runId, () => {
       state.journalBroken = true
     })
+    const stepJournal = engine.stepJournal()
+    // Where values are journaled, their Redacted parts are sealed (MCPFLOW_JOURNAL_KEY), never written in clear.
+    const sealer = journal !== undefined || stepJournal === undefined ? Sealing.make(runId, yield* Sealing.journalKey) : undefined
+    const journaledInput = sealer === undefined ? input : sealer.sealEncoded(input, decoded)
     const state: RunState = {
       runId,
       flow: flow.name,
@@ -92,16 +97,18 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       compensationFailures: [],
       results: new Map(),
       failedStep: undefined,
-      stepJournal: engine.stepJournal(),
+      stepJournal,
       policies: engine.policies,
       inFlightAtCrash: resumed?.inFlight,
-      resume: resumed
+      resume: resumed,
+      sealer: stepJournal === undefined ? sealer : undefined
     }
     if (journal !== undefined) {
       const startedAt = yield* now
-      yield* journal.start({ runId, flow: flow.name, input, fingerprint: fingerprint(flow), startedAt, source: options?.source })
+      yield* journal.start({ runId, flow: flow.name, input: journaledInput, fingerprint: fingerprint(flow), startedAt, source: options?.source })
     }
-    const payload = { runId, input }
+    // The engine journals the payload too; the body takes the decoded input from `engine.begin`.
+    const payload = { runId, input: journaledInput }
     const executionId = yield* flow.workflow.executionId(payload)
     yield* register(flow, engine)
     yield* engine.begin(executionId, { context: (yield* Effect.context<R>()) as never, state, input: decoded })

@@ -345,7 +345,7 @@ export const toMermaid = (plan: FlowPlan): string => {
     list.push(n)
     children.set(parent, list)
   }
-  const groupKinds = new Set(["parallel", "branch", "dag", "node", "saga", "forEach", "item", "when", "handler"])
+  const groupKinds = new Set(["parallel", "branch", "dag", "node", "saga", "forEach", "item", "when", "handler", "poll"])
   const emitScope = (parent: string, indent: string, kind: string | undefined) => {
     const list = children.get(parent) ?? []
     for (const n of list) {

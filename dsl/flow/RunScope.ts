@@ -13,6 +13,7 @@ import { FlowDefinition } from "./FlowError.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
 import type { StepJournal } from "../ports/FlowEngine.ts"
 import type { Interpreter } from "./internal/Interpreter.ts"
+import type { Sealer } from "./internal/Sealing.ts"
 import type { StepResult } from "./StepResults.ts"
 
 /** A completed step's undo, run at most once. */
@@ -99,6 +100,8 @@ export interface RunState {
   /** On resume: the steps the crash left in flight (they run again). */
   readonly inFlightAtCrash?: ReadonlySet<string> | undefined
   readonly resume?: ResumeState | undefined
+  /** Where the engine journals step values: seals their `Redacted` parts (see `internal/Sealing.ts`). */
+  readonly sealer?: Sealer | undefined
 }
 
 /** Where the current fiber is in a run. */

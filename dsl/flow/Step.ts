@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Schema, Tracer } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Result, Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
 import type { StepJournal } from "../ports/FlowEngine.ts"
@@ -16,6 +16,7 @@ import { PolicyEvents } from "../policy/PolicyEvents.ts"
 import type { StepKind } from "./FlowEvents.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
 import { interpreterOf } from "./internal/Interpreter.ts"
+import { hasRedacted, type Sealer } from "./internal/Sealing.ts"
 import {
   child,
   claim,
@@ -125,6 +126,7 @@ export const runStep = <A, E, R, R2>(
     if (policy !== undefined) interpreter.policies(path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
     let ran = false
     const sited = withCallSites(path, effect)
+    let sealedWith: string | undefined
     const guarded = policy === undefined
       ? sited
       // `key` (one breaker circuit per step path, shared by all `forEach` items), `item` (per item, with `per: "item"`).
@@ -132,7 +134,7 @@ export const runStep = <A, E, R, R2>(
     const body = withStepSinks(scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded).pipe(
       Effect.onExit(() => Effect.sync(() => void (ran = true)))
     )
-    const run = journal(scope.run, path, body, journaled, options)
+    const run = journal(scope.run, path, body, journaled, options, (keyId) => void (sealedWith = keyId))
     const resume = scope.run?.resume
     if (resume !== undefined && journaled && kind === "step") {
       if (resume.completed.has(path)) resume.pending.delete(path)
@@ -176,7 +178,8 @@ export const runStep = <A, E, R, R2>(
     }
     if (Exit.isSuccess(exit)) {
       scope.run?.results.set(path, { status: "succeeded", output: exit.value })
-      yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran })
+      const sealed = sealedWith === undefined ? {} : { sealedWith }
+      yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran, ...sealed })
     }
     return yield* exit
   })
@@ -258,15 +261,49 @@ const journal = <A, E, R>(
   path: string,
   body: Effect.Effect<A, E, R>,
   journaled: boolean,
-  schemas?: { readonly success?: Schema.Codec<A, unknown> | undefined; readonly error?: Schema.Codec<E, unknown> | undefined }
+  schemas?: { readonly success?: Schema.Codec<A, unknown> | undefined; readonly error?: Schema.Codec<E, unknown> | undefined },
+  onSealed?: (keyId: string) => void
+): Effect.Effect<A, E, R> => {
+  if (!journaled) return body
+  if (run?.stepJournal !== undefined) return inMemory(run.stepJournal, path, body)
+  const activity = activityFor(path, schemas?.success ?? StepValue, schemas?.error ?? StepFailure) as Effect.Effect<A, E, R>
+  const sealer = run?.sealer
+  if (sealer === undefined) return activity.pipe(Effect.provideService(StepBody, body as Effect.Effect<unknown, unknown>))
+  return sealed(sealer, path, activity, body, schemas?.success !== undefined, onSealed)
+}
+
+/**
+ * A journaled step whose value's `Redacted` parts are sealed in the journal (see
+ * `internal/Sealing.ts`): the body's value as it is when it ran here, else (a replay) the
+ * journaled value with its sealed parts opened again.
+ */
+const sealed = <A, E, R>(
+  sealer: Sealer,
+  path: string,
+  activity: Effect.Effect<A, E, R>,
+  body: Effect.Effect<A, E, R>,
+  wrap: boolean,
+  onSealed: ((keyId: string) => void) | undefined
 ): Effect.Effect<A, E, R> =>
-  journaled && run?.stepJournal !== undefined
-    ? inMemory(run.stepJournal, path, body)
-    : journaled
-    ? (activityFor(path, schemas?.success ?? StepValue, schemas?.error ?? StepFailure) as Effect.Effect<A, E, R>).pipe(
-      Effect.provideService(StepBody, body as Effect.Effect<unknown, unknown>)
+  Effect.suspend(() => {
+    let fresh: { readonly value: A } | undefined
+    const sealedBody = Effect.map(body, (value) => {
+      if (!hasRedacted(value)) return value
+      fresh = { value }
+      onSealed?.(sealer.keyId ?? "-")
+      return sealer.sealValue(value, wrap)
+    })
+    return activity.pipe(
+      Effect.provideService(StepBody, sealedBody as Effect.Effect<unknown, unknown>),
+      Effect.flatMap((stored) => {
+        if (fresh !== undefined) return Effect.succeed(fresh.value)
+        const opened = sealer.openValue(stored)
+        return Result.isSuccess(opened)
+          ? Effect.succeed(opened.success as A)
+          : Effect.die(new Error(`step ${JSON.stringify(path)}: its journaled value cannot be restored: ${opened.failure}`))
+      })
     )
-    : body
+  })
 
 /**
  * A step on the memory engine's journal: replayed when it completed before (a body the engine

@@ -29,7 +29,7 @@
  *
  * @example
  * ```ts
- * import { Policy } from "mcpflow/dsl/policy"
+ * import { Policy } from "mcpflow"
  *
  * const policy = yield* Policy.make({
  *   retry: { maxAttempts: 3, backoff: { kind: "exponential", initial: "200 millis", max: "5 seconds" }, jitter: "full" },

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { PolicySettings } from "mcpflow/dsl/policy"
+ * import { PolicySettings } from "mcpflow"
  *
  * const settings: PolicySettings.PolicySettings = {
  *   retry: { maxAttempts: 3, backoff: { kind: "exponential", initial: "200 millis", max: "5 seconds" }, jitter: "full" },

@@ -90,6 +90,10 @@ export const plainLines = (event: FlowEvent, options: TextOptions): ReadonlyArra
       return [
         `${c.green("✓")} ${event.path}${kindLabel(event.kind)} ${c.dim(formatMs(event.durationMs))}${attemptsText(event.attempts)}${
           event.replayed ? c.dim(" (replayed from the journal)") : ""
+        }${
+          event.sealedWith === "-"
+            ? c.yellow(" (its sensitive values are journaled redacted: set MCPFLOW_JOURNAL_KEY to make such runs resumable)")
+            : ""
         }`
       ]
     case "StepFailed":

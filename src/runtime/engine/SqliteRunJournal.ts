@@ -12,7 +12,7 @@
 import { DatabaseSync } from "node:sqlite"
 import { existsSync } from "node:fs"
 import { dirname, resolve } from "node:path"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Effect, Layer } from "effect"
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import { JournalError, type RunRecord, RunJournal } from "../../../dsl/ports/RunJournal.ts"
 

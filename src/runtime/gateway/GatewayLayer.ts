@@ -11,13 +11,14 @@ import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/
 import { Effect, Exit, Layer } from "effect"
 import type { ContractInfo, ContractSchema } from "../../../dsl/Contract.ts"
 import { type McpflowToolError, NotAllowed, Timeout, toolError, type ToolErrorReason, UnknownTool } from "../../../dsl/ToolError.ts"
-import { type CallOptions, CallSites, type ContractMismatch, makeCallSites, McpGateway } from "../../../dsl/ports/McpGateway.ts"
+import { type CallOptions, CallSites, type ContractMismatch, GatewayEvents, makeCallSites, McpGateway } from "../../../dsl/ports/McpGateway.ts"
 import * as Allowlist from "./Allowlist.ts"
 import * as Deadlines from "./Deadlines.ts"
 import { compareContract } from "./Discovery.ts"
 import { loadMcpJson, McpflowConfigError } from "./McpJson.ts"
 import { makePolicies } from "./Policies.ts"
 import { thrownReason } from "./SdkErrors.ts"
+import * as SecretMask from "./SecretMask.ts"
 import * as ServerConnections from "./ServerConnections.ts"
 import type { GatewayConfig } from "./ServerConfig.ts"
 import { beginCall, callTool } from "./ToolCall.ts"
@@ -54,6 +55,17 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
     )
     const allowlist = Allowlist.make([config.allow, options.allow])
     const deadlinesOf = new Map([...handles].map(([key, handle]) => [key, Deadlines.resolver(key, handle.config)]))
+    // The config's secrets, masked in everything a server says before anyone sees it (see SecretMask).
+    const mask = SecretMask.fromConfig(config)
+    /**
+     * What reaches a caller from a server, masked: the failure, and the events raised meanwhile
+     * (progress; the stderr lines and disconnections of a connection opened by this call).
+     */
+    const masked = <A>(effect: Effect.Effect<A, McpflowToolError>): Effect.Effect<A, McpflowToolError> =>
+      effect.pipe(
+        Effect.mapError(mask.error),
+        Effect.updateService(GatewayEvents, (sink) => ({ emit: (event) => sink.emit(mask.event(event)) }))
+      )
 
     const fail = (reason: ToolErrorReason) => Effect.fail(toolError(reason))
     const notAllowed = (server: string, tool: string) => fail(new NotAllowed({ server, tool, allowed: allowlist.patterns }))
@@ -83,7 +95,20 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
     ): Effect.Effect<A, McpflowToolError> => {
       const handle = handles.get(server)
       if (handle === undefined) return unknownServer(server, tool)
-      const deadlines = deadlinesOf.get(server)!(callOptions)
+      if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta)
+      // The decoded value's strings are masked, its Redacted fields kept (the journal seals them).
+      return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta))
+    }
+
+    const sendTo = <A>(
+      handle: ServerConnections.ServerHandle,
+      tool: string,
+      args: Readonly<Record<string, unknown>>,
+      callOptions: CallOptions | undefined,
+      decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
+      meta: Readonly<Record<string, unknown>> | undefined
+    ): Effect.Effect<A, McpflowToolError> => {
+      const deadlines = deadlinesOf.get(handle.key)!(callOptions)
       const label = callOptions?.label
       return Effect.callback<A, McpflowToolError>((resume) => {
         const current = handle.conn
@@ -158,6 +183,11 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
     const listTools = (server: string): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> => {
       const handle = handles.get(server)
       if (handle === undefined) return unknownServer(server, "tools/list")
+      return mask.active ? masked(Effect.map(listToolsOf(handle), mask.value)) : listToolsOf(handle)
+    }
+
+    const listToolsOf = (handle: ServerConnections.ServerHandle): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> => {
+      const server = handle.key
       const timeoutMs = handle.config.callTimeoutMs ?? Deadlines.DEFAULT_CALL_TIMEOUT_MS
       return Effect.flatMap(connections.connection(handle, "tools/list"), (conn) => {
         if (handle.tools !== undefined && handle.conn === conn) return Effect.succeed(handle.tools)

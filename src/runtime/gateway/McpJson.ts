@@ -169,6 +169,9 @@ const fromIssue = (issue: SchemaIssue.Issue, file: string | undefined): McpflowC
 
 const variableReference = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/
 
+/** Every variable name a text refers to (`${NAME}`, `${NAME:-…}`), for the secrets to mask. */
+const variableName = /\$\{([A-Za-z_][A-Za-z0-9_]*)/g
+
 const lookup = (env: Env, name: string): string | undefined => {
   const value = Object.hasOwn(env, name) ? env[name] : undefined
   return typeof value === "string" ? value : undefined
@@ -452,13 +455,20 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
       Effect.fromResult(substitute(text, env)),
       (detail) => new McpflowConfigError({ file, path: formatPath(path), detail })
     )
+  // What `${VAR}` pulled out of the environment into env and header values: masked too (SecretMask).
+  const secrets: Array<Redacted.Redacted<string>> = []
   const expandSecrets = Effect.fnUntraced(function*(
     values: { readonly [name: string]: string } | undefined,
     path: ReadonlyArray<PropertyKey>
   ) {
     const out: Array<[string, Redacted.Redacted<string>]> = []
     for (const [name, value] of Object.entries(values ?? {})) {
-      out.push([name, Redacted.make(yield* expand(value, [...path, name]))])
+      const expanded = yield* expand(value, [...path, name])
+      out.push([name, Redacted.make(expanded)])
+      for (const [, variable] of value.matchAll(variableName)) {
+        const found = lookup(env, variable!)
+        if (found !== undefined && found !== expanded) secrets.push(Redacted.make(found))
+      }
     }
     return Object.fromEntries(out)
   })
@@ -488,7 +498,8 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
     servers: Object.fromEntries(servers),
     ...(raw.allow === undefined ? {} : { allow: raw.allow }),
     ...(policies === undefined ? {} : { policies }),
-    ...(pools === undefined ? {} : { pools })
+    ...(pools === undefined ? {} : { pools }),
+    ...(secrets.length === 0 ? {} : { secrets })
   }
 })
 

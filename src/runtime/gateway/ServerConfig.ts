@@ -111,6 +111,11 @@ export interface GatewayConfig {
   readonly allow?: ReadonlyArray<string> | undefined
   readonly policies?: Readonly<Record<string, PolicyInput>> | undefined
   readonly pools?: Readonly<Record<string, PoolSettings>> | undefined
+  /**
+   * More values the gateway masks in what its servers say, besides the env and header values
+   * (see `SecretMask`): `decodeMcpJson` puts here what `${VAR}` expanded into env and headers.
+   */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
 /**

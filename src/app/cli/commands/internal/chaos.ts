@@ -19,7 +19,7 @@
  */
 import { writeFileSync } from "node:fs"
 import { Console, Effect, Option } from "effect"
-import * as Check from "../../../../../chaos/Check.ts"
+import { planOf } from "../../../../../chaos/ReplayToken.ts"
 import type { FaultKind } from "../../../../../chaos/Fault.ts"
 import * as FlowCheck from "../../../../../chaos/FlowCheck.ts"
 import * as Runner from "../../../../../chaos/Runner.ts"
@@ -72,7 +72,7 @@ export const chaos = Effect.fn("mcpflow.chaos")(function*(args: {
   const flowInput = Option.getOrElse(args.input, () => suite.input ?? {})
   if (Option.isSome(args.replay)) {
     const token = args.replay.value
-    const plan = yield* Effect.try({ try: () => Check.planOf(token), catch: () => usage("--replay: not a replay token (it is printed by a failing chaos run)") })
+    const plan = yield* Effect.try({ try: () => planOf(token), catch: () => usage("--replay: not a replay token (it is printed by a failing chaos run)") })
     const spec = Runner.options(suite, { input: flowInput, seed: 0 })
     const run = yield* FlowCheck.runFlowOnce({ ...spec, flow }, plan)
     if (args.json) {

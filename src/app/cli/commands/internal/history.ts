@@ -16,6 +16,7 @@ import { existsSync } from "node:fs"
 import { Effect, Option } from "effect"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { fold } from "../../../../../dsl/flow/EventFold.ts"
+import { redactEnvelopes } from "../../../../../dsl/flow/internal/Sealing.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
@@ -43,6 +44,9 @@ const withHistory = <A>(
     )
   })
 
+/** A run as the history shows it: its sensitive input fields (sealed in the journal) as `<redacted>`. */
+const shown = (record: RunRecord): RunRecord => ({ ...record, input: redactEnvelopes(record.input) })
+
 const usage = (message: string) => new CliExit({ code: ExitCode.Usage, message })
 
 const when = (ms: number | undefined) => (ms === undefined ? "—" : new Date(ms).toISOString().replace("T", " ").slice(0, 19))
@@ -58,7 +62,7 @@ const took = (r: RunRecord) => (r.finishedAt === undefined ? "—" : formatMs(r.
  */
 export const runs = Effect.fn("mcpflow.runs")(function*({ json, stateDir }: { readonly json: boolean; readonly stateDir: string }) {
   const list = yield* withHistory(stateDir, (journal) => journal.list)
-  if (json) return yield* printJson(list)
+  if (json) return yield* printJson(list.map(shown))
   if (list.length === 0) return yield* printLines([`no runs in ${stateDir}`])
   yield* printLines(
     columns([
@@ -83,7 +87,7 @@ export const show = Effect.fn("mcpflow.show")(function*({ json, runId, stateDir 
 }) {
   const [record, events] = yield* withHistory(stateDir, (journal) => Effect.all([journal.get(runId), journal.events(runId)]))
   if (json) {
-    return yield* printJson({ ...record, events })
+    return yield* printJson({ ...shown(record), events })
   }
   const state = fold(events)
   const last = events.at(-1)?.at ?? record.startedAt
