@@ -40,6 +40,7 @@ import type { FlowError } from "../dsl/flow/FlowError.ts"
 import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
 import type { McpGateway } from "../dsl/ports/McpGateway.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
+import * as BuiltInInvariants from "./BuiltInInvariants.ts"
 import * as Check from "./Check.ts"
 import * as ReplayToken from "./ReplayToken.ts"
 import * as ReportText from "./ReportText.ts"
@@ -299,18 +300,18 @@ export const replayFlow = <I extends Schema.Top, O extends Schema.Top, E, R exte
  * ```
  */
 export const flowPlans = <I extends Schema.Top, O extends Schema.Top, E, R>(
-  spec: Pick<FlowSpec<I, O, E, R>, "flow" | "input" | "servers" | "tools" | "nonIdempotent">,
+  spec: Pick<FlowSpec<I, O, E, R>, "flow" | "input" | "servers" | "tools" | "nonIdempotent" | "builtIn">,
   faults: fc.Arbitrary<F.FaultPlan> | Partial<Arbitraries.PlanOptions> | undefined
 ): Effect.Effect<fc.Arbitrary<F.FaultPlan>> =>
   Effect.gen(function*() {
-    const base = { servers: spec.servers, tools: spec.tools ?? spec.flow.uses, nonIdempotent: spec.nonIdempotent, program: Effect.void }
+    const base = { servers: spec.servers, tools: spec.tools ?? spec.flow.uses, nonIdempotent: spec.nonIdempotent, builtIn: spec.builtIn, program: Effect.void }
     if (faults instanceof fc.Arbitrary) return faults
     const served = yield* RunOnce.targetsOf(base)
     const servedIds = new Set(served.targets.map((t) => `${t.server}.${t.tool}`))
     const { tools } = yield* planned(spec)
     const used = tools.filter((t) => servedIds.has(`${t.server}.${t.tool}`))
     const targets = used.length > 0 ? used.map(({ server, tool }) => ({ server, tool })) : served.targets
-    const extra = spec.nonIdempotent ?? []
+    const extra = BuiltInInvariants.nonIdempotentOf(spec)
     const focus = used.length > 0
       ? used.filter((t) => t.idempotent === false || (extra.length > 0 && extra.some((p) => F.matches(p, t.server, t.tool)))).map(({ server, tool }) => ({ server, tool }))
       : served.focus
