@@ -41,7 +41,7 @@ export interface Target {
 export interface PlanOptions {
   /** The tools of the program's servers. Faults target one tool, `server.*` or a server. */
   readonly targets: ReadonlyArray<Target>
-  /** The kinds to draw from (default: the whole catalogue). */
+  /** The kinds to draw from (default: {@link defaultKinds}, the catalogue but the opt-in kinds). */
   readonly kinds?: ReadonlyArray<F.FaultKind> | undefined
   /** The injection rate of drawn faults; by default each fault gets 1, 0.5 or 0.2. */
   readonly rate?: number | undefined
@@ -71,6 +71,26 @@ export interface PlanOptions {
   readonly focus?: ReadonlyArray<Target> | undefined
   /** The weight of focused faults against 1 for the others (default 1: half the faults). */
   readonly focusWeight?: number | undefined
+  /**
+   * Different kinds per target in one plan: each fault is drawn from one of these rules, with
+   * the rule's kinds, on the tools its target matches (a pattern, or `Fault.on(contract, where)`
+   * to hit only calls with those arguments). With `perTarget`, `kinds` and `focus` do not apply.
+   */
+  readonly perTarget?: ReadonlyArray<TargetRule> | undefined
+}
+
+/**
+ * One rule of {@link PlanOptions.perTarget}: these kinds on these calls.
+ *
+ * @example
+ * ```ts
+ * const forward: TargetRule = { target: "payment.charge", kinds: ["ToolError", "RateLimited"] }
+ * const undo: TargetRule = { target: Fault.on(Payment.refund, { currency: "EUR" }), kinds: ["LostResponse", "Hang"] }
+ * ```
+ */
+export interface TargetRule {
+  readonly target: F.Target
+  readonly kinds: ReadonlyArray<F.FaultKind>
 }
 
 /**
@@ -91,6 +111,28 @@ export const ambiguousKinds: ReadonlyArray<F.FaultKind> = [
   "DuplicateMessage",
   "CorruptMessage"
 ]
+
+/**
+ * The kinds drawn only when asked for by name in `kinds`: `Crash` (each crash resumes the run on
+ * a temporary SQLite journal, a much slower run) and `ProgressStall` (it only bites handlers that
+ * report progress).
+ *
+ * @example
+ * ```ts
+ * Arbitraries.optInKinds // => ["ProgressStall", "Crash"]
+ * ```
+ */
+export const optInKinds: ReadonlyArray<F.FaultKind> = ["ProgressStall", "Crash"]
+
+/**
+ * The kinds a plan draws from when `kinds` is not given: the catalogue but {@link optInKinds}.
+ *
+ * @example
+ * ```ts
+ * Arbitraries.defaultKinds.includes("Crash") // => false
+ * ```
+ */
+export const defaultKinds: ReadonlyArray<F.FaultKind> = F.kinds.filter((k) => !optInKinds.includes(k))
 
 /**
  * The target patterns for a set of tools: each `server.tool`, then each `server.*`.
@@ -127,7 +169,7 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
     : targetPatterns(options.targets)
   if (patterns.length === 0) throw new Error("Arbitraries.fault: no targets")
   const horizon = options.horizonMs ?? 60_000
-  const kinds = options.kinds ?? F.kinds
+  const kinds = options.kinds ?? defaultKinds
   const ordered = F.kinds.filter((k) => kinds.includes(k))
   const withWindows = options.windows ?? true
   const target = fc.constantFrom(...patterns)
@@ -185,6 +227,15 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
         )
       case "SlowStart":
         return fc.tuple(common, fc.constantFrom(1_000, 10_000, 60_000)).map(([c, ms]) => F.slowStart(c.target, ms, c))
+      case "ProgressStall":
+        return fc.tuple(common, fc.constantFrom(0, 1, 3), fc.constantFrom(undefined, 10_000, 120_000)).map(([c, after, forMs]) =>
+          F.progressStall(c.target, after, forMs, c)
+        )
+      case "Crash":
+        // One crash per fault (a run resumes after each): no burst, at most two firings.
+        return fc.tuple(common, fc.constantFrom("before" as const, "after" as const), fc.constantFrom(1, 2)).map(([c, phase, times]) =>
+          F.crash(c.target, phase, { ...c, burst: undefined, times })
+        )
     }
   }
   return fc.oneof(...ordered.map(byKind))
@@ -233,11 +284,34 @@ export const withId = (fault: fc.Arbitrary<F.Fault>): fc.Arbitrary<F.Fault> =>
  * ```
  */
 export const focused = (options: PlanOptions): fc.Arbitrary<F.Fault> => {
+  if (options.perTarget !== undefined && options.perTarget.length > 0) return perTarget(options, options.perTarget)
   const any = fault(options)
   const focus = options.focus ?? []
   if (focus.length === 0) return any
-  const kinds = (options.kinds ?? F.kinds).filter((k) => ambiguousKinds.includes(k))
+  const kinds = (options.kinds ?? defaultKinds).filter((k) => ambiguousKinds.includes(k))
   if (kinds.length === 0) return any
   const onFocus = fault({ ...options, targets: focus, kinds, onlyTools: true })
   return fc.oneof({ arbitrary: any, weight: 1 }, { arbitrary: onFocus, weight: Math.max(0, options.focusWeight ?? 1) })
 }
+
+/**
+ * One fault from one of the rules: the rule's kinds on the tools of `options.targets` its target
+ * matches (with the rule's `where`, if any). Fails when a rule matches no tool.
+ *
+ * @example
+ * ```ts
+ * fc.sample(Arbitraries.perTarget({ targets }, [{ target: "payment.charge", kinds: ["ToolError"] }, { target: "payment.refund", kinds: ["LostResponse"] }]), 4)
+ * ```
+ */
+export const perTarget = (options: PlanOptions, rules: ReadonlyArray<TargetRule>): fc.Arbitrary<F.Fault> =>
+  fc.oneof(...rules.map((rule) => {
+    const selector = typeof rule.target === "string" ? { target: rule.target } : rule.target
+    const targets = options.targets.filter((t) => F.matches(selector.target, t.server, t.tool))
+    if (targets.length === 0) {
+      throw new Error(`Arbitraries.perTarget: ${selector.target} matches none of the tools (${targetPatterns(options.targets).join(", ")})`)
+    }
+    if (rule.kinds.length === 0) throw new Error(`Arbitraries.perTarget: no kinds for ${selector.target}`)
+    const drawn = fault({ ...options, targets, kinds: rule.kinds, onlyTools: true })
+    const where = selector.where
+    return where === undefined ? drawn : drawn.map((f): F.Fault => ({ ...f, where }))
+  }))

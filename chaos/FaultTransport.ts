@@ -1,9 +1,14 @@
 /**
  * A wrapping MCP `Transport` that injects the wire-level faults of a plan on the client side of
  * an in-process link: a dropped connection, a lost, corrupted or duplicated message, a server
- * that is down or flapping, a slow handshake. It also tracks the calls in flight per tool (from
- * the request until its answer, its `notifications/cancelled` or the connection's close) and
- * hands each call's decision to the fake's handler (keyed by JSON-RPC request id).
+ * that is down or flapping, a slow handshake, a crash of the process running the run. It also
+ * tracks the calls in flight per tool (from the request until its answer, its
+ * `notifications/cancelled` or the connection's close) and hands each call's decision to the
+ * fake's handler (keyed by JSON-RPC request id).
+ *
+ * In front of a real server (`wire: true`, see `WireChaos.ts`) there is no fake handler: latency
+ * is added here, on the request (`before`) or the answer (`after`), and handler faults are not
+ * drawn.
  *
  * @example
  * ```ts
@@ -52,6 +57,8 @@ export class FaultTransport implements Transport {
   onerror?: ((error: Error) => void) | undefined
   onmessage?: ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined
   private readonly pending = new Map<Id, Pending>()
+  /** Answers already held back by an `after` latency (wire mode). */
+  private readonly delayed = new Set<Id>()
   private initializeId: Id | undefined
   private closed = false
 
@@ -60,7 +67,8 @@ export class FaultTransport implements Transport {
     private readonly hooks: ServerHooks,
     private readonly decisions: Map<Id, CallDecision>,
     private readonly startDelayMs: number = 0,
-    private readonly refused: string | undefined = undefined
+    private readonly refused: string | undefined = undefined,
+    private readonly options: { readonly wire?: boolean | undefined } = {}
   ) {
     inner.onmessage = (message, extra) => this.receive(message, extra)
     inner.onclose = () => {
@@ -107,6 +115,14 @@ export class FaultTransport implements Transport {
         this.drop()
         return
       }
+      if (t?._tag === "Crash" && t.phase === "before") {
+        // The process dies as it sends: the request never leaves, and the connection dies with it.
+        this.pending.delete(m.id)
+        this.hooks.callEnded(tool, decision.call, "closed")
+        this.hooks.crash()
+        return
+      }
+      if (this.options.wire === true && decision.latencyBeforeMs > 0) await this.hooks.env.sleep(decision.latencyBeforeMs)
       if (t?._tag === "CorruptMessage" && t.direction === "request") return
       if (decision.handler !== undefined || decision.latencyBeforeMs > 0 || decision.latencyAfterMs > 0) {
         this.decisions.set(m.id, decision)
@@ -140,9 +156,24 @@ export class FaultTransport implements Transport {
         return
       }
       const p = this.pending.get(m.id)
+      if (p !== undefined && this.options.wire === true && p.decision.latencyAfterMs > 0 && !this.delayed.has(m.id)) {
+        this.delayed.add(m.id)
+        void this.hooks.env.sleep(p.decision.latencyAfterMs).then(() => {
+          if (!this.closed) this.receive(message, extra)
+        })
+        return
+      }
       if (p !== undefined) {
+        this.delayed.delete(m.id)
         this.decisions.delete(m.id)
         const t = p.decision.transport
+        if (t?._tag === "Crash") {
+          // The answer came back to a process that dies before reading it: the effect happened.
+          this.pending.delete(m.id)
+          this.hooks.callEnded(p.tool, p.decision.call, "closed")
+          this.hooks.crash()
+          return
+        }
         if (t?._tag === "LostResponse") {
           if (t.then === "close") this.drop()
           return

@@ -12,8 +12,9 @@
  *   failed (even when the flow recovers). A `CompensationFailed` is a violation. Which steps carry
  *   a compensation comes from the flow's plan (`Flow.plan` with the run's input) and from the
  *   compensations seen running. Atomicity on the stateful models is {@link atomic}.
- * - "every journaled run can be resumed" is not checked here: the durable engine is separate
- *   work; these runs use the in-memory engine.
+ * - `crash-resume` (when a `Crash` fault fired; see `FlowCrash.ts`): the run was resumed from its
+ *   journal, no completed step ran again and no compensation ran twice. Runs use the in-memory
+ *   engine, but a plan with a `Crash` fault runs on a temporary SQLite journal.
  *
  * @example
  * ```ts
@@ -47,6 +48,7 @@ import * as ReportText from "./ReportText.ts"
 import * as RunOnce from "./RunOnce.ts"
 import * as RunSpec from "./RunSpec.ts"
 import * as F from "./Fault.ts"
+import * as FlowCrash from "./FlowCrash.ts"
 
 /**
  * One flow run under a plan: everything `Chaos.runOnce` reports, plus the run's events.
@@ -204,7 +206,12 @@ export const flowViolations = (
   const out: Array<RunSpec.Violation> = []
   if (outcome._tag !== "Hang") {
     const open = new Map<string, number>()
-    for (const e of events) {
+    // After a crash, the steps the dead process left in flight settle in the resumed run: check the last process's events.
+    let last = 0
+    events.forEach((e, i) => {
+      if (e._tag === "FlowStarted") last = i
+    })
+    for (const e of events.slice(last)) {
       if (e._tag === "StepStarted") open.set(e.path, (open.get(e.path) ?? 0) + 1)
       else if (e._tag === "StepSucceeded" || e._tag === "StepFailed") {
         const n = (open.get(e.path) ?? 0) - 1
@@ -258,10 +265,21 @@ export const runFlowOnce = <I extends Schema.Top, O extends Schema.Top, E, R ext
     const { compensable } = yield* planned(spec)
     const events: Array<FlowEvent> = []
     const sink = { emit: (e: FlowEvent) => void events.push(e) }
-    const program = FlowModule.run(spec.flow, spec.input, { runId: spec.runId ?? "chaos" }).pipe(
-      Effect.provide(FlowEngine.layerMemory),
-      Effect.provideService(FlowEvents, sink)
-    ) as unknown as Effect.Effect<O["Type"], E | FlowError, McpGateway>
+    // A plan that may crash the run journals it (a temporary SQLite journal) and resumes it after each crash.
+    if (F.hasCrash(plan)) yield* FlowCrash.preload
+    const journal = F.hasCrash(plan) ? FlowCrash.journal() : undefined
+    const { program, restart } = journal !== undefined
+      ? FlowCrash.attempts(spec.flow, spec.input, spec.runId ?? "chaos", journal, sink.emit) as unknown as {
+        readonly program: Effect.Effect<O["Type"], E | FlowError, McpGateway>
+        readonly restart: RunSpec.Restart<O["Type"], E | FlowError>
+      }
+      : {
+        program: FlowModule.run(spec.flow, spec.input, { runId: spec.runId ?? "chaos" }).pipe(
+          Effect.provide(FlowEngine.layerMemory),
+          Effect.provideService(FlowEvents, sink)
+        ) as unknown as Effect.Effect<O["Type"], E | FlowError, McpGateway>,
+        restart: undefined
+      }
     const withEvents = <X>(run: X) => ({ ...run, events })
     const invariants: Array<RunSpec.Invariant<O["Type"], E | FlowError>> = (spec.invariants ?? []).map((inv) => ({
       name: inv.name,
@@ -269,8 +287,11 @@ export const runFlowOnce = <I extends Schema.Top, O extends Schema.Top, E, R ext
       detail: inv.detail === undefined ? undefined : (run) => inv.detail!(withEvents(run))
     }))
     const { flow: _flow, input: _input, invariants: _inv, runId: _runId, ...rest } = spec
-    const run = yield* RunOnce.runOnce({ ...rest, tools: spec.tools ?? spec.flow.uses, program, invariants }, plan)
-    const builtIn = flowViolations(events, run.outcome as RunSpec.Outcome<unknown, unknown>, compensable)
+    const run = yield* RunOnce.runOnce({ ...rest, tools: spec.tools ?? spec.flow.uses, program, restart, invariants }, plan).pipe(
+      Effect.ensuring(Effect.sync(() => journal?.remove()))
+    )
+    const outcome = run.outcome as RunSpec.Outcome<unknown, unknown>
+    const builtIn = [...flowViolations(events, outcome, compensable), ...FlowCrash.violations(events, outcome, run.log)]
       .filter((v) => RunSpec.offReason(spec, v.invariant) === undefined)
     return { ...run, violations: [...run.violations, ...builtIn], events }
   })
@@ -390,7 +411,7 @@ export const atomic = <A, E>(
     (sides.describe === undefined ? "" : `: ${sides.describe(run)}`)
 })
 
-const icons: Readonly<Record<StepStatus, string>> = { succeeded: "✓", failed: "✗", interrupted: "⊘", skipped: "○", running: "…" }
+const icons: Readonly<Record<StepStatus, string>> = { succeeded: "✓", failed: "✗", interrupted: "⊘", skipped: "○", running: "…", waiting: "⏸" }
 
 const firstLine = (text: string): string => text.split("\n")[0] ?? ""
 
@@ -407,6 +428,7 @@ const detailOf = (node: StepState): string => {
     case "skipped":
       return `skipped: ${node.why}`
     case "running":
+    case "waiting":
       return ""
   }
 }

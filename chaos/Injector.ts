@@ -4,10 +4,12 @@
  * One `Injector` serves every fake server of a run. For each `tools/call` the client sends, the
  * wrapping transport asks it for a decision: the call's index (per `server.tool`, counted from
  * 0), the latencies to add in the handler, and at most one other fault (the first of the plan
- * that fires, in plan order). A fault fires when its target and window match and a keyed draw
+ * that fires, in plan order). A fault fires when its target, its window and its `where` (the
+ * call's arguments) match, it has firings left (`times`), and a keyed draw
  * `Prng.uniform(seed, fault key, server, tool, call index)` is below its rate (the key is the
  * fault's `id`, else its index: see `Fault.decisionKey`), or when an
- * earlier firing opened a burst on that tool. Connection faults (`ServerDown`, `Flapping`,
+ * earlier firing opened a burst on that tool. A `Crash` fires only when the run listens for
+ * crashes ({@link Injector.onCrash}). Connection faults (`ServerDown`, `Flapping`,
  * `SlowStart`) are decided per server and per connection. Times come from the fake server's
  * Clock, so `TestClock` (or the chaos runner's virtual time) drives windows and delays.
  *
@@ -138,7 +140,7 @@ export interface ToolStats {
  * const d: HandlerFault = { _tag: "ToolError", target: "ci.build", rate: 1, message: "boom" }
  * ```
  */
-export type HandlerFault = Extract<F.Fault, { readonly _tag: "Hang" | "ToolError" | "JsonRpcError" | "RateLimited" | "InvalidOutput" }>
+export type HandlerFault = Extract<F.Fault, { readonly _tag: "Hang" | "ToolError" | "JsonRpcError" | "RateLimited" | "InvalidOutput" | "ProgressStall" }>
 
 /**
  * The per-call transport part of a decision (`Down` when the server is down or flapping).
@@ -149,7 +151,7 @@ export type HandlerFault = Extract<F.Fault, { readonly _tag: "Hang" | "ToolError
  * ```
  */
 export type TransportFault =
-  | Extract<F.Fault, { readonly _tag: "ConnectionDrop" | "LostResponse" | "CorruptMessage" | "DuplicateMessage" }>
+  | Extract<F.Fault, { readonly _tag: "ConnectionDrop" | "LostResponse" | "CorruptMessage" | "DuplicateMessage" | "Crash" }>
   | { readonly _tag: "Down"; readonly kind: "ServerDown" | "Flapping" }
 
 /**
@@ -203,6 +205,8 @@ export interface ServerHooks {
   readonly executed: (tool: string) => void
   /** Marks activity (messages, handler steps) for the chaos runner's idle detection. */
   readonly touch: () => void
+  /** The process running the run dies now (a `Crash` fault fired): tells the run's crash listener. */
+  readonly crash: () => void
 }
 
 /**
@@ -228,6 +232,11 @@ export interface Injector {
   readonly activity: () => number
   /** The hooks for one server (made by `FakeServer.make`). */
   readonly server: (key: string, env: ServerEnv) => ServerHooks
+  /**
+   * Who handles a `Crash` (the chaos run, which resumes the run): without a listener, `Crash`
+   * faults do not fire.
+   */
+  readonly onCrash: (listener: (() => void) | undefined) => void
 }
 
 interface MutableStats {
@@ -294,6 +303,11 @@ export const make = (plan: F.FaultPlan): Injector => {
     return f
   }
   let activity = 0
+  let crashListener: (() => void) | undefined
+  /** Firings per fault (plan index), for `times`. */
+  const firings = new Map<number, number>()
+  const exhausted = (i: number, f: F.Fault) => f.times !== undefined && (firings.get(i) ?? 0) >= f.times
+  const fired = (i: number) => void firings.set(i, (firings.get(i) ?? 0) + 1)
   const seed = plan.seed
   const faults = plan.faults
 
@@ -314,17 +328,23 @@ export const make = (plan: F.FaultPlan): Injector => {
   /** Each fault's decision key (its id, else its position): see `Fault.decisionKey`. */
   const keys = faults.map((f, i) => F.decisionKey(f, i))
 
-  /** Whether fault `i` fires on this call: target and window, then an open burst or a keyed draw. */
-  const fires = (i: number, f: F.Fault, server: string, tool: string, call: number, now: number): boolean => {
-    if (!F.matches(f.target, server, tool) || !F.inWindow(f, now)) return false
+  /**
+   * Whether fault `i` fires on this call: target, arguments (`where`), window and `times` left,
+   * then an open burst or a keyed draw.
+   */
+  const fires = (i: number, f: F.Fault, server: string, tool: string, call: number, now: number, args: unknown): boolean => {
+    if (!F.matches(f.target, server, tool) || !F.inWindow(f, now) || exhausted(i, f) || !F.matchesArgs(f.where, args)) return false
+    if (f._tag === "Crash" && crashListener === undefined) return false
     const burstKey = `${keys[i]}|${server}.${tool}`
     const open = bursts.get(burstKey) ?? 0
     if (open > 0) {
       bursts.set(burstKey, open - 1)
+      fired(i)
       return true
     }
     if (f.rate <= 0 || Prng.uniform(seed, keys[i]!, server, tool, call) >= f.rate) return false
     if (f.burst !== undefined && f.burst > 1) bursts.set(burstKey, f.burst - 1)
+    fired(i)
     return true
   }
 
@@ -365,8 +385,9 @@ export const make = (plan: F.FaultPlan): Injector => {
         let startDelayMs = 0
         for (let i = 0; i < faults.length; i++) {
           const f = faults[i]!
-          if (f._tag !== "SlowStart" || !F.matches(f.target, key, undefined) || !F.inWindow(f, now)) continue
+          if (f._tag !== "SlowStart" || !F.matches(f.target, key, undefined) || !F.inWindow(f, now) || exhausted(i, f)) continue
           if (f.rate < 1 && Prng.uniform(seed, keys[i]!, key, "(connect)", index) >= f.rate) continue
+          fired(i)
           startDelayMs += f.delayMs
           record(now, key, "(connect)", index, i, detailOf(f))
         }
@@ -402,7 +423,7 @@ export const make = (plan: F.FaultPlan): Injector => {
           const f = faults[i]!
           if (f._tag === "ServerDown" || f._tag === "Flapping" || f._tag === "SlowStart") continue
           if (f._tag !== "Latency" && (handler !== undefined || transport !== undefined)) continue
-          if (!fires(i, f, key, tool, call, now)) continue
+          if (!fires(i, f, key, tool, call, now, args)) continue
           if (f._tag === "Latency") {
             const ms = sampleLatency(f.distribution, seed, keys[i]!, key, tool, call)
             if (f.phase === "before") latencyBeforeMs += ms
@@ -438,6 +459,10 @@ export const make = (plan: F.FaultPlan): Injector => {
       executed: (tool) => {
         touch()
         statsOf(key, tool).executed++
+      },
+      crash: () => {
+        touch()
+        crashListener?.()
       }
     }
   }
@@ -452,7 +477,10 @@ export const make = (plan: F.FaultPlan): Injector => {
         .sort((a, b) => (a.server === b.server ? (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : 0) : a.server < b.server ? -1 : 1)),
     serverPeaks: () => Object.fromEntries([...serverInFlight].map(([k, f]) => [k, f.peak])),
     activity: () => activity,
-    server
+    server,
+    onCrash: (listener) => {
+      crashListener = listener
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * One chaos run: build fresh servers and one {@link Injector} for the plan, a gateway over the
- * fakes, drive the program on a `TestClock` until it ends or the virtual deadline passes
+ * fakes, drive the program on virtual time until it ends or the virtual deadline passes
  * ({@link VirtualTime.run}) with `Random` seeded from the plan ({@link RunSeed.withPlanRandom}),
  * then check the built-in invariants and the spec's own.
  *
@@ -13,11 +13,12 @@
  */
 import { Cause, Duration, Effect, Exit } from "effect"
 import type { ContractInfo } from "../dsl/Contract.ts"
-import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
 import { matchesAllowlist } from "../src/runtime/gateway/Allowlist.ts"
 import type { InProcessServerConfig, ServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
 import * as BuiltInInvariants from "./BuiltInInvariants.ts"
+import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
+import * as Crash from "./Crash.ts"
 import * as FakeServer from "./FakeServer.ts"
 import * as F from "./Fault.ts"
 import * as Injector from "./Injector.ts"
@@ -167,7 +168,10 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
           } else {
             for (const [key, config] of Object.entries(made)) servers[key] = withLimits(config, spec.limits)
           }
-          return yield* Effect.provide(spec.program, GatewayLayer.layer({ servers }))
+          // Only a plan that may crash pays for the crash machinery (a gate per attempt).
+          return yield* (F.hasCrash(plan)
+            ? Crash.supervise(servers, injector, spec.program, spec.restart)
+            : Effect.provide(spec.program, GatewayLayer.layer({ servers })))
         }).pipe(RunSeed.withPlanRandom(plan)),
       { deadlineMs, extraActivity: injector.activity }
     )

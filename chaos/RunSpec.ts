@@ -124,11 +124,33 @@ export interface Spec<A, E> {
    * configure it.
    */
   readonly builtIn?: BuiltInSettings | undefined
+  /**
+   * How the program goes on after a `Crash` fault killed the process running it (default: it
+   * starts over, as a script without a journal would). `Chaos.checkFlow` resumes the flow from
+   * its journal.
+   */
+  readonly restart?: Restart<A, E> | undefined
+}
+
+/**
+ * What takes over after a crash: `crashed(n)` is called at the instant of the `n`-th crash
+ * (synchronously: keep what a killed process leaves behind, e.g. a copy of its journal), then
+ * `resume(n)` runs against the same servers.
+ *
+ * @example
+ * ```ts
+ * const restart: Restart<number, never> = { crashed: () => {}, resume: () => program }
+ * ```
+ */
+export interface Restart<A, E> {
+  readonly crashed: (crash: number) => void
+  readonly resume: (crash: number) => Effect.Effect<A, E, McpGateway>
 }
 
 /**
  * The names of the built-in invariants (`allowlist` and `concurrency` apply only with their
- * settings; `steps-settle` and `saga-atomicity` only to flows).
+ * settings; `steps-settle`, `saga-atomicity` and `crash-resume` only to flows, the last one
+ * only when a `Crash` fault fired).
  *
  * @example
  * ```ts
@@ -143,6 +165,7 @@ export type BuiltInName =
   | "no-duplicate-request"
   | "steps-settle"
   | "saga-atomicity"
+  | "crash-resume"
 
 /**
  * Every built-in invariant's name, in the order reports list them.
@@ -159,7 +182,8 @@ export const builtInNames: ReadonlyArray<BuiltInName> = [
   "concurrency",
   "no-duplicate-request",
   "steps-settle",
-  "saga-atomicity"
+  "saga-atomicity",
+  "crash-resume"
 ]
 
 /**

@@ -10,7 +10,7 @@ import * as Workflow from "effect/workflow/Workflow"
 import { type WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import { FlowEngine } from "../ports/FlowEngine.ts"
 import { type JournalError, RunJournal } from "../ports/RunJournal.ts"
-import { deliverRaw } from "./Durable.ts"
+import { cancelWait, deliverRaw } from "./Durable.ts"
 import { type AnyFlow, fingerprint, type Flow } from "./FlowDefinition.ts"
 import type { FlowError } from "./FlowError.ts"
 import { FlowEvents } from "./FlowEvents.ts"
@@ -131,9 +131,23 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         // A resume that diverged parks the run again (still resumable) and stops waiting for it.
         Effect.andThen(Deferred.await(resumed.divergedSignal), Effect.interrupt)
       )
+    // `mcpflow cancel` (maybe from another process) records a request; it interrupts the run like Ctrl-C.
+    let cancelled = false
     const awaitRun = journal === undefined
       ? execution
-      : Effect.raceFirst(execution, Effect.andThen(Deferred.await(events.broken), Effect.interrupt))
+      : Effect.raceFirst(
+        execution,
+        Effect.raceFirst(
+          Effect.andThen(Deferred.await(events.broken), Effect.interrupt),
+          Effect.andThen(awaitCancel(journal, runId), Effect.suspend(() => {
+            cancelled = true
+            // Parked on a signal: the body is not running; failing its wait wakes it to compensate.
+            return state.waitingFor !== undefined
+              ? Effect.andThen(cancelWait(flow, runId, state.waitingFor), Effect.never)
+              : Effect.interrupt
+          }))
+        )
+      )
     // Ctrl-C: stop the steps now and wait for the compensations of the completed ones.
     const stopRun = Effect.suspend(() =>
       resumed?.diverged !== undefined
@@ -160,7 +174,13 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         yield* finished(ended, failedStep)
         // A resume refused because the code changed leaves the run resumable (fix the code, or --force).
         if (journal !== undefined && state.resume?.diverged === undefined) {
-          const status = ended.outcome === "success" ? "succeeded" : ended.outcome === "failure" ? "failed" : "interrupted"
+          const status = ended.outcome === "success"
+            ? "succeeded"
+            : cancelled
+            ? "cancelled"
+            : ended.outcome === "failure"
+            ? "failed"
+            : "interrupted"
           const finishedAt = yield* now
           const failure = ended.outcome === "failure" ? { error: ended.error, errorTag: ended.errorTag } : {}
           yield* journal.finish({ runId, status, finishedAt, failedStep, ...failure })
@@ -181,6 +201,14 @@ const deliverSignals = (flow: AnyFlow, journal: RunJournal["Service"], runId: st
       yield* journal.markDelivered(runId, name)
     }
   }).pipe(Effect.ignore, Effect.repeat(Schedule.spaced("200 millis")))
+
+/** Succeeds once the journal holds a cancel request for the run (checked every 200 ms). */
+const awaitCancel = (journal: RunJournal["Service"], runId: string): Effect.Effect<void> =>
+  journal.cancelRequested(runId).pipe(
+    Effect.orElseSucceed(() => false),
+    Effect.repeat({ until: (requested) => requested, schedule: Schedule.spaced("200 millis") }),
+    Effect.asVoid
+  )
 
 /** Registers the flow's workflow with the engine once; its body runs with the caller's services. */
 const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O, E, R>, engine: FlowEngine["Service"]) =>

@@ -8,7 +8,7 @@
 import { Effect, Exit } from "effect"
 import type { StepKind } from "./FlowEvents.ts"
 import { interpreterOf } from "./internal/Interpreter.ts"
-import { child, claim, CurrentScope, emit, now, type StepScope } from "./RunScope.ts"
+import { child, claim, CurrentScope, emit, isSuspension, now, type StepScope } from "./RunScope.ts"
 import { reportFailure } from "./Step.ts"
 
 /** Options for a group: its condition text and dependencies for plans, its saga stack. */
@@ -50,7 +50,9 @@ export const runGroup = <A, E, R>(
           Effect.flatMap(now, (at) =>
             Exit.isSuccess(exit)
               ? emit(scope, { _tag: "StepSucceeded", path, kind, durationMs: at - started, replayed: false })
-              : reportFailure(scope, path, kind, at - started, exit.cause))
+              // The engine parked the run (a durable wait): not a failure, the group goes on later.
+              : Effect.flatMap(isSuspension(exit), (parked) =>
+                parked ? Effect.void : reportFailure(scope, path, kind, at - started, exit.cause)))
         )
       )
     )

@@ -93,6 +93,8 @@ export interface RunState {
   failedStep: string | undefined
   /** The journal could not be written: the run stops where it is, without compensating. */
   journalBroken?: boolean | undefined
+  /** The signal a durable `Flow.waitFor` of this run is parked on (a cancel fails that wait). */
+  waitingFor?: string | undefined
   /** The body's failure as it happened in this process (typed errors keep their class). */
   failure?: Cause.Cause<unknown> | undefined
   /** On the memory engine: completed steps' exits by path (see `Step.ts`); undefined on durable engines. */

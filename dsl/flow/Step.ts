@@ -375,16 +375,18 @@ const register = <A, R2>(
           const journaled = Option.isSome(instance) && scope.run?.interpreter.journals === true
           yield* emit(scope, { _tag: "CompensationStarted", path })
           const started = yield* now
+          let ran = false
           const body = withStepSinks(
             scope,
             undoPath,
             child(scope, undoPath, { inActivity: journaled }),
             withCallSites(undoPath, Effect.suspend(() => compensate(value, cause)))
-          ).pipe(Effect.asVoid)
+          ).pipe(Effect.asVoid, Effect.onExit(() => Effect.sync(() => void (ran = true))))
           const exit = yield* Effect.exit(journal(scope.run, undoPath, body, journaled))
           const durationMs = (yield* now) - started
           if (Exit.isSuccess(exit)) {
-            yield* emit(scope, { _tag: "Compensated", path, durationMs })
+            // A resumed run replays a compensation its journal already holds: it did not run again.
+            yield* emit(scope, { _tag: "Compensated", path, durationMs, ...(journaled && !ran ? { replayed: true } : {}) })
           } else {
             const { error } = renderCause(exit.cause)
             scope.run?.compensationFailures.push({ step: path, error })

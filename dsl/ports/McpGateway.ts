@@ -174,7 +174,7 @@ export interface ServerStatus {
  * ```
  */
 export interface ContractMismatch {
-  readonly kind: "ServerUnreachable" | "MissingTool" | "MissingRequiredInput" | "UnknownInputField"
+  readonly kind: "ServerUnreachable" | "MissingTool" | "MissingRequiredInput" | "UnknownInputField" | "InputTypeChanged" | "OutputChanged"
   readonly server: string
   readonly tool: string
   readonly field?: string | undefined

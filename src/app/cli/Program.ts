@@ -21,22 +21,25 @@ import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../../package.json" with { type: "json" }
 import { call } from "./commands/call.ts"
 import { chaos } from "./commands/chaos.ts"
-import { resume, runs, show, signal } from "./commands/history.ts"
+import { check } from "./commands/check.ts"
+import { contracts } from "./commands/contracts.ts"
+import { cancel, prune, resume, runs, show, signal } from "./commands/history.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { tools } from "./commands/tools.ts"
 import { worker } from "./commands/worker.ts"
-import { presenter, reportFailure } from "./output.ts"
+import { attachDashValues } from "./Flags.ts"
+import { presenter, reportFailure, wantsJson } from "./output.ts"
 
 /**
  * The subcommands of `mcpflow`; a new command is one module and one entry here.
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "resume", "runs", "show", "signal", "chaos", "worker"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "chaos", "worker"]
  * ```
  */
-export const subcommands = [tools, call, run, plan, resume, runs, show, signal, chaos, worker] as const
+export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, chaos, worker] as const
 
 /**
  * The root `mcpflow` command.
@@ -96,9 +99,9 @@ export const argumentsToParse = (args: ReadonlyArray<string>, names: ReadonlyArr
  */
 export const runArgs = (args: ReadonlyArray<string>) =>
   Command.runWith(mcpflow, { version: packageJson.version })(
-    argumentsToParse(args, subcommands.map((command) => command.name))
+    argumentsToParse(attachDashValues(args), subcommands.map((command) => command.name))
   ).pipe(
-    Effect.catch(reportFailure),
+    Effect.catch((failure) => reportFailure(failure, { json: wantsJson(args) })),
     Effect.provide(CliOutput.layerPresenter(presenter))
   )
 

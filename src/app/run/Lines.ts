@@ -11,7 +11,7 @@
  * @module
  */
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
-import { formatMs, gatewayText, isNotablePolicyEvent, policyText, safeJson } from "./Text.ts"
+import { formatMs, gatewayText, isNotablePolicyEvent, policyText, safeJson, waitingText } from "./Text.ts"
 import { paint } from "./Style.ts"
 import type { Summary } from "./Summary.ts"
 
@@ -104,6 +104,8 @@ export const plainLines = (event: FlowEvent, options: TextOptions): ReadonlyArra
             c.red(`${event.errorTag === undefined ? "" : `${event.errorTag}: `}${event.error}`)
           }`
         ]
+    case "StepWaiting":
+      return [`${c.cyan("⏸")} ${event.path}${kindLabel(event.kind)} ${waitingText(event, event.runId)}`]
     case "StepSkipped":
       return [`${c.dim("↷")} ${event.path}${kindLabel(event.kind)} skipped: ${event.why}`]
     case "StepRetried":

@@ -94,7 +94,7 @@ const openTransport = async (
         }
       })
       return {
-        transport,
+        transport: config.wrapTransport ? config.wrapTransport(transport) : transport,
         pid: () => transport.pid ?? undefined,
         stderrTail: () => [...lines, partial].filter((l) => l.trim() !== "").join("\n")
       }
@@ -103,7 +103,7 @@ const openTransport = async (
       const transport = new StreamableHTTPClientTransport(new URL(config.url), {
         requestInit: { headers: redactedRecord(config.headers) }
       })
-      return { transport, pid: () => undefined, stderrTail: () => "" }
+      return { transport: config.wrapTransport ? config.wrapTransport(transport) : transport, pid: () => undefined, stderrTail: () => "" }
     }
     case "sse": {
       const headers = redactedRecord(config.headers)
@@ -111,7 +111,7 @@ const openTransport = async (
         requestInit: { headers },
         eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, ...headers } }) }
       })
-      return { transport, pid: () => undefined, stderrTail: () => "" }
+      return { transport: config.wrapTransport ? config.wrapTransport(transport) : transport, pid: () => undefined, stderrTail: () => "" }
     }
     case "in-process": {
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()

@@ -42,6 +42,8 @@ export interface StdioServerConfig extends ServerLimits {
   readonly args: ReadonlyArray<string>
   readonly env: Readonly<Record<string, Redacted.Redacted<string>>>
   readonly cwd?: string | undefined
+  /** Wraps the client side of each connection (`--chaos` with real servers injects wire faults there). */
+  readonly wrapTransport?: ((transport: Transport) => Transport) | undefined
 }
 
 /**
@@ -56,6 +58,8 @@ export interface HttpServerConfig extends ServerLimits {
   readonly type: "http" | "sse"
   readonly url: string
   readonly headers: Readonly<Record<string, Redacted.Redacted<string>>>
+  /** Wraps the client side of each connection (`--chaos` with real servers injects wire faults there). */
+  readonly wrapTransport?: ((transport: Transport) => Transport) | undefined
 }
 
 /**
