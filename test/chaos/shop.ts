@@ -152,10 +152,14 @@ const keyed = { retry: { ...patient.retry, retryNonIdempotent: true } } as const
  * retried or duplicated request holds or charges once), retries patiently, and settles a call
  * whose outcome stayed unknown by looking it up (`resolveByLookup`); its compensations retry
  * patiently too. The bugs: `chargeRetries` retries the charge on transient errors with no
- * idempotency key; `swallow` turns a failed charge into a fake success; `refund: false` leaves
+ * idempotency key; `noKey` charges once with no idempotency key (a step re-run after a crash
+ * charges again); `swallow` turns a failed charge into a fake success; `refund: false` leaves
  * the charge without compensation.
  */
-export const orderFlow = (name: string, bugs: { readonly refund?: boolean; readonly chargeRetries?: number; readonly swallow?: boolean } = {}) =>
+export const orderFlow = (
+  name: string,
+  bugs: { readonly refund?: boolean; readonly chargeRetries?: number; readonly swallow?: boolean; readonly noKey?: boolean } = {}
+) =>
   Flow.make({
     name,
     input: OrderInput,
@@ -179,6 +183,8 @@ export const orderFlow = (name: string, bugs: { readonly refund?: boolean; reado
           )
           const charge = (bugs.chargeRetries ?? 0) > 0
             ? Pay.charge({ order_id: orderId, amount }, { timeout: "5 seconds" }).pipe(Effect.retry({ times: bugs.chargeRetries!, while: (e) => e.transient }))
+            : bugs.noKey === true
+            ? Pay.charge({ order_id: orderId, amount }, { timeout: "5 seconds" })
             : Effect.flatMap(Flow.idempotencyKey, (key) =>
               resolveByLookup(
                 Pay.charge({ order_id: orderId, amount, idempotency_key: key }, { timeout: "5 seconds", policy: keyed }),
