@@ -1,7 +1,8 @@
 /**
  * fast-check arbitraries for fault plans over given servers and tools. They shrink toward fewer
  * faults (the list), simpler kinds (the catalogue's order: `ToolError` first), rate 1 (a fault
- * that fires every time), no window, no burst, and the first target.
+ * that fires every time, for `horizonMs` unless `permanent`), no window, no burst, and the first
+ * target.
  *
  * @example
  * ```ts
@@ -46,12 +47,19 @@ export interface PlanOptions {
   readonly rate?: number | undefined
   /** At most this many faults per plan (default 3). */
   readonly maxFaults?: number | undefined
-  /** At least this many (default 1). */
+  /** At least this many (default 0: shrinking may drop every fault that is not needed). */
   readonly minFaults?: number | undefined
   /** The span of virtual time windows and outages are drawn in (default 60 s). */
   readonly horizonMs?: number | undefined
   /** Draw windows and bursts (default true). */
   readonly windows?: boolean | undefined
+  /**
+   * Also draw faults that never end: rate 1 with no window, hitting every matching call of the
+   * run (default false: a fault at rate 1 lasts `horizonMs`). Such a fault is a tool broken for
+   * good: every saga that must undo through it fails, whatever it does; write one by hand
+   * (`Fault.toolError("pay.refund")`) to check what a flow reports then.
+   */
+  readonly permanent?: boolean | undefined
   /** Also target whole servers (`server.*`), not only the tools (default true). */
   readonly wildcards?: boolean | undefined
   /**
@@ -176,7 +184,13 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
     )
     : fc.constant(undefined)
   const burst: fc.Arbitrary<number | undefined> = withWindows ? rarely(fc.constantFrom(2, 3, 5)) : fc.constant(undefined)
-  const common = fc.record({ target, rate, window, burst }).map((c): F.Options & { readonly target: string } => c)
+  // A fault that hits every call for the whole run is a tool that never works: no flow can undo
+  // through it or find out whether its call happened. Unless asked for (`permanent`), a fault
+  // drawn at rate 1 without a window lasts the horizon.
+  const lasting = options.permanent === true
+  const common = fc.record({ target, rate, window, burst }).map((c): F.Options & { readonly target: string } =>
+    lasting || c.rate < 1 || c.window !== undefined ? c : { ...c, window: { fromMs: 0, toMs: horizon } }
+  )
   const byKind = (kind: F.FaultKind): fc.Arbitrary<F.Fault> => {
     switch (kind) {
       case "ToolError":
@@ -228,7 +242,10 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
 }
 
 /**
- * A fault plan: a seed (shrinking toward 0) and up to `maxFaults` faults.
+ * A fault plan: a seed (shrinking toward 0) and up to `maxFaults` faults (at least `minFaults`,
+ * default 0, so shrinking can drop any fault, the last one included). Each fault carries an `id`
+ * drawn with it and never shrunk: its decisions are keyed by it, so dropping another fault while
+ * shrinking does not change whether it fires.
  *
  * @example
  * ```ts
@@ -238,8 +255,24 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
 export const faultPlan = (options: PlanOptions): fc.Arbitrary<F.FaultPlan> =>
   fc.record({
     seed: fc.nat({ max: 2 ** 31 - 1 }),
-    faults: fc.array(focused(options), { minLength: options.minFaults ?? 1, maxLength: options.maxFaults ?? 3 })
+    faults: fc.uniqueArray(withId(focused(options)), {
+      minLength: options.minFaults ?? 0,
+      maxLength: options.maxFaults ?? 3,
+      selector: (f) => f.id
+    })
   })
+
+/**
+ * Gives each drawn fault a stable identity (see `Fault.decisionKey`): an id drawn with it that
+ * shrinking leaves alone.
+ *
+ * @example
+ * ```ts
+ * fc.sample(Arbitraries.withId(Arbitraries.fault({ targets })), 1)[0]!.id // => e.g. 1486302
+ * ```
+ */
+export const withId = (fault: fc.Arbitrary<F.Fault>): fc.Arbitrary<F.Fault> =>
+  fc.tuple(fault, fc.noShrink(fc.noBias(fc.nat({ max: 2 ** 31 - 1 })))).map(([f, id]) => ({ ...f, id }))
 
 /**
  * One fault over every target, or (with `focus`) a mixture: with weight `focusWeight` an

@@ -446,6 +446,7 @@ export const make = <R = never>(
       type: "in-process" as const,
       make: makeServer,
       wrapTransport,
+      callSites: hooks !== undefined,
       connectTimeoutMs: options.connectTimeoutMs,
       callTimeoutMs: options.callTimeoutMs,
       maxTotalTimeoutMs: options.maxTotalTimeoutMs

@@ -60,6 +60,12 @@ const common = {
   window: Schema.optionalKey(Window),
   /** Once it fires, it also hits the next `burst - 1` calls of the same tool. */
   burst: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /**
+   * The fault's identity: its decisions are keyed by it (not by its place in the plan), so
+   * removing another fault from the plan does not change whether this one fires. Drawn plans
+   * give every fault one; without it the fault's position is its key.
+   */
+  id: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   /** It fires at most this many times in a run (a burst's calls count). */
   times: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   /** Only calls whose arguments contain these values (a deep partial match; call faults only). */
@@ -806,6 +812,18 @@ export const matches = (target: string, server: string, tool: string | undefined
   if (dot === -1 || tool === undefined) return true
   return toRegExp(target.slice(dot + 1)).test(tool)
 }
+
+/**
+ * The key a fault's decisions are drawn with: its `id` when it has one, else its position in
+ * the plan (so plans written by hand keep their decisions).
+ *
+ * @example
+ * ```ts
+ * Fault.decisionKey({ ...Fault.hang("a.b"), id: 7 }, 2) // => "id7"
+ * Fault.decisionKey(Fault.hang("a.b"), 2) // => 2
+ * ```
+ */
+export const decisionKey = (fault: Fault, index: number): string | number => (fault.id === undefined ? index : `id${fault.id}`)
 
 /**
  * Whether virtual time `nowMs` is inside a fault's window (always, without one).

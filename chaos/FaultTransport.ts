@@ -22,7 +22,7 @@
  */
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js"
 import type { JSONRPCMessage, MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js"
-import type { CallDecision, ServerHooks } from "./Injector.ts"
+import type { CallDecision, CallSite, ServerHooks } from "./Injector.ts"
 
 type Id = string | number
 
@@ -33,6 +33,15 @@ interface Pending {
 
 const fields = (message: JSONRPCMessage) =>
   message as { readonly id?: Id; readonly method?: string; readonly params?: Record<string, unknown> }
+
+/** The call's site the gateway sent in `_meta` (see `InProcessServerConfig.callSites`). */
+const siteOf = (meta: unknown): CallSite | undefined => {
+  if (typeof meta !== "object" || meta === null) return undefined
+  const m = meta as Record<string, unknown>
+  const step = m["mcpflow/step"]
+  const call = m["mcpflow/call"]
+  return typeof step === "string" && typeof call === "number" ? { step, call } : undefined
+}
 
 /**
  * The client side of one connection, with faults. `decisions` is shared with the fake server
@@ -98,7 +107,7 @@ export class FaultTransport implements Transport {
     const m = fields(message)
     if (m.method === "tools/call" && m.id !== undefined) {
       const tool = String(m.params?.name ?? "")
-      const decision = this.hooks.decide(tool, m.params?.arguments)
+      const decision = this.hooks.decide(tool, m.params?.arguments, siteOf(m.params?._meta))
       this.pending.set(m.id, { tool, decision })
       this.hooks.callStarted(tool)
       const t = decision.transport

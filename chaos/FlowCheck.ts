@@ -41,11 +41,12 @@ import type { FlowError } from "../dsl/flow/FlowError.ts"
 import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
 import type { McpGateway } from "../dsl/ports/McpGateway.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
+import * as BuiltInInvariants from "./BuiltInInvariants.ts"
 import * as Check from "./Check.ts"
 import * as ReplayToken from "./ReplayToken.ts"
 import * as ReportText from "./ReportText.ts"
 import * as RunOnce from "./RunOnce.ts"
-import type * as RunSpec from "./RunSpec.ts"
+import * as RunSpec from "./RunSpec.ts"
 import * as F from "./Fault.ts"
 import * as FlowCrash from "./FlowCrash.ts"
 
@@ -123,8 +124,12 @@ export interface FlowCheckOptions<I extends Schema.Top, O extends Schema.Top, E,
  * if (!report.ok) console.log(Chaos.formatFlow(report))
  * ```
  */
-export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<A, E>> {
+export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<A, E>>, Check.Assumptions {
   readonly flow: string
+  /** The input every run was given (what a replay needs besides the token). */
+  readonly input: unknown
+  /** The flow plan's warnings: policies that escape the fixed order across levels (see `FlowPlan.warnings`). */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /**
@@ -141,7 +146,9 @@ interface Planned {
   /** The paths of the steps with a compensation. */
   readonly compensable: ReadonlySet<string>
   /** The tools the flow declares or reached while planning. */
-  readonly tools: ReadonlyArray<{ readonly server: string; readonly tool: string; readonly idempotent: boolean | undefined }>
+  readonly tools: ReadonlyArray<{ readonly server: string; readonly tool: string; readonly idempotent: boolean | undefined; readonly readOnly: boolean | undefined }>
+  /** The plan's warnings (policies that escape the fixed order across levels). */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /** The flow's plan for this input (`Flow.plan`), cached per flow and input. */
@@ -161,11 +168,18 @@ const planned = <I extends Schema.Top, O extends Schema.Top, E, R>(spec: { reado
         FlowModule.plan(spec.flow, spec.input).pipe(
           Effect.map((plan): Planned => ({
             compensable: new Set(plan.nodes.filter((n) => n.compensated).map((n) => n.path)),
-            tools: plan.tools.map((t) => ({ server: t.server, tool: t.tool, idempotent: t.annotations.idempotent as boolean | undefined }))
+            warnings: plan.warnings,
+            tools: plan.tools.map((t) => ({
+              server: t.server,
+              tool: t.tool,
+              idempotent: t.annotations.idempotent as boolean | undefined,
+              readOnly: t.annotations.readOnly as boolean | undefined
+            }))
           })),
           Effect.orElseSucceed((): Planned => ({
             compensable: new Set(),
-            tools: spec.flow.uses.map((c) => ({ server: c.server, tool: c.tool, idempotent: c.annotations.idempotent }))
+            warnings: [],
+            tools: spec.flow.uses.map((c) => ({ server: c.server, tool: c.tool, idempotent: c.annotations.idempotent, readOnly: c.annotations.readOnly }))
           }))
         )
       )
@@ -278,6 +292,7 @@ export const runFlowOnce = <I extends Schema.Top, O extends Schema.Top, E, R ext
     )
     const outcome = run.outcome as RunSpec.Outcome<unknown, unknown>
     const builtIn = [...flowViolations(events, outcome, compensable), ...FlowCrash.violations(events, outcome, run.log)]
+      .filter((v) => RunSpec.offReason(spec, v.invariant) === undefined)
     return { ...run, violations: [...run.violations, ...builtIn], events }
   })
 
@@ -306,18 +321,18 @@ export const replayFlow = <I extends Schema.Top, O extends Schema.Top, E, R exte
  * ```
  */
 export const flowPlans = <I extends Schema.Top, O extends Schema.Top, E, R>(
-  spec: Pick<FlowSpec<I, O, E, R>, "flow" | "input" | "servers" | "tools" | "nonIdempotent">,
+  spec: Pick<FlowSpec<I, O, E, R>, "flow" | "input" | "servers" | "tools" | "nonIdempotent" | "builtIn">,
   faults: fc.Arbitrary<F.FaultPlan> | Partial<Arbitraries.PlanOptions> | undefined
 ): Effect.Effect<fc.Arbitrary<F.FaultPlan>> =>
   Effect.gen(function*() {
-    const base = { servers: spec.servers, tools: spec.tools ?? spec.flow.uses, nonIdempotent: spec.nonIdempotent, program: Effect.void }
+    const base = { servers: spec.servers, tools: spec.tools ?? spec.flow.uses, nonIdempotent: spec.nonIdempotent, builtIn: spec.builtIn, program: Effect.void }
     if (faults instanceof fc.Arbitrary) return faults
     const served = yield* RunOnce.targetsOf(base)
     const servedIds = new Set(served.targets.map((t) => `${t.server}.${t.tool}`))
     const { tools } = yield* planned(spec)
     const used = tools.filter((t) => servedIds.has(`${t.server}.${t.tool}`))
     const targets = used.length > 0 ? used.map(({ server, tool }) => ({ server, tool })) : served.targets
-    const extra = spec.nonIdempotent ?? []
+    const extra = BuiltInInvariants.nonIdempotentOf(spec)
     const focus = used.length > 0
       ? used.filter((t) => t.idempotent === false || (extra.length > 0 && extra.some((p) => F.matches(p, t.server, t.tool)))).map(({ server, tool }) => ({ server, tool }))
       : served.focus
@@ -343,7 +358,29 @@ export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R exten
     const spec: FlowSpec<I, O, E, R> = { ...rest, flow, tools: options.tools ?? flow.uses }
     const arbitrary = yield* flowPlans(spec, faults)
     const report = yield* Check.search({ seed, runs, path, arbitrary, observe }, (plan) => runFlowOnce(spec, plan))
-    return { ...report, flow: flow.name }
+    const { warnings } = yield* planned(spec)
+    return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name, input: options.input, warnings }
+  })
+
+/**
+ * The tools a flow may call (its plan's: declared in `uses` or reached) that say nothing about
+ * idempotency (see `Chaos.unannotated`); without a plan, those of its servers.
+ *
+ * @example
+ * ```ts
+ * const tools = yield* Chaos.flowUnannotated({ flow, input, servers }) // => ["notes.append"]
+ * ```
+ */
+export const flowUnannotated = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  spec: Pick<FlowSpec<I, O, E, R>, "flow" | "input" | "servers" | "tools">
+): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.gen(function*() {
+    const { tools } = yield* planned(spec)
+    if (tools.length > 0) {
+      return [...new Set(tools.filter((t) => t.idempotent === undefined && t.readOnly !== true).map((t) => `${t.server}.${t.tool}`))].sort()
+    }
+    const served = yield* RunOnce.targetsOf({ servers: spec.servers, tools: spec.tools ?? spec.flow.uses, program: Effect.void })
+    return served.unannotated
   })
 
 /**
@@ -440,15 +477,24 @@ export const stepTree = (events: ReadonlyArray<FlowEvent>): string => {
   return lines.join("\n")
 }
 
+/** A word quoted for a POSIX shell (single quotes; a quote inside becomes `'\''`). */
+const shellQuote = (word: string): string => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)
+
 /**
- * The command that replays a case through the CLI.
+ * The command that replays a case through the CLI: the flow file, the run's input (as JSON;
+ * without it the CLI would run the suite's default input) and the token (the plan, with the
+ * seed of every decision). The search settings (`--runs`, `--seed`, `--faults`, `--rate`) do
+ * not enter a replay: the token is the whole plan.
  *
  * @example
  * ```ts
- * Chaos.replayCommand("flows/order.ts", token) // => "npx mcpflow chaos flows/order.ts --replay 'eyJ…'"
+ * Chaos.replayCommand("flows/order.ts", token, { orderId: "o1" }) // => "npx mcpflow chaos flows/order.ts --input '{\"orderId\":\"o1\"}' --replay 'eyJ…'"
  * ```
  */
-export const replayCommand = (file: string, token: string): string => `npx mcpflow chaos ${file} --replay '${token}'`
+export const replayCommand = (file: string, token: string, input?: unknown): string => {
+  const json = input === undefined ? undefined : JSON.stringify(input)
+  return [...["npx", "mcpflow", "chaos", file, ...(json === undefined ? [] : ["--input", json])].map(shellQuote), "--replay", `'${token}'`].join(" ")
+}
 
 /**
  * One flow run as text: plan, outcome, faults that fired, violations, then the step tree.
@@ -479,16 +525,18 @@ export const formatFlow = (
   const head = [
     `chaos ${report.flow}: ${report.ok ? "every invariant held" : "an invariant was violated"} in ${report.runs} run(s), seed ${report.seed}`,
     `faults fired: ${counts(report.faultsFired)}`,
-    `outcomes: ${counts(report.outcomes)}`
+    `outcomes: ${counts(report.outcomes)}`,
+    ...ReportText.assumed(report),
+    ...report.warnings.map((w) => `warning: ${w}`)
   ]
   if (report.ok) return head.join("\n")
   const token = report.token ?? ""
   return [
     ...head,
-    `seed ${report.seed}, path ${report.path ?? "-"}, shrunk ${report.shrinks} time(s)`,
+    `seed ${report.seed}, path ${report.path ?? "-"}, shrunk ${report.shrinks} time(s), 1-minimal: ${ReportText.yesNo(report.minimal)}`,
     ...(report.error !== undefined && report.counterexample === undefined ? [`error: ${report.error}`] : []),
     ...(report.counterexample !== undefined ? [formatFlowRun(report.counterexample as FlowRunResult<unknown, unknown>)] : []),
-    `replay: ${replayCommand(where?.file ?? "<flow file>", token)}`,
+    `replay: ${replayCommand(where?.file ?? "<flow file>", token, report.input)}`,
     ...(where?.rerun !== undefined ? [`   or: ${where.rerun}`] : []),
     `   or: Chaos.replayFlow(spec, "${token}")`
   ].join("\n")

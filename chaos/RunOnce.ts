@@ -95,13 +95,37 @@ export const toolsOf = (
  * const { targets, focus } = yield* Chaos.targetsOf(spec)
  * ```
  */
-export const targetsOf = <A, E>(spec: Spec<A, E>): Effect.Effect<{ readonly targets: ReadonlyArray<Arbitraries.Target>; readonly focus: ReadonlyArray<Arbitraries.Target> }> =>
+export const targetsOf = <A, E>(spec: Spec<A, E>): Effect.Effect<{
+  readonly targets: ReadonlyArray<Arbitraries.Target>
+  readonly focus: ReadonlyArray<Arbitraries.Target>
+  /** The tools among the targets whose contracts say nothing about idempotency (see {@link unannotated}). */
+  readonly unannotated: ReadonlyArray<string>
+}> =>
   Effect.map(spec.servers.pipe(Effect.provideService(FakeServer.CurrentInjector, Injector.make(F.none))), (made) => {
     const tools = toolsOf(made, spec.tools)
-    const risky = nonIdempotentTools(tools, spec.nonIdempotent ?? [])
+    const risky = nonIdempotentTools(tools, BuiltInInvariants.nonIdempotentOf(spec))
     const targets = tools.map(({ server, tool }) => ({ server, tool }))
-    return { targets, focus: targets.filter((t) => risky.has(`${t.server}.${t.tool}`)) }
+    return { targets, focus: targets.filter((t) => risky.has(`${t.server}.${t.tool}`)), unannotated: unannotated(tools) }
   })
+
+/**
+ * The tools (`server.tool`, sorted) whose contracts say nothing about idempotency: neither
+ * `idempotent` nor `readOnly: true`. Retries and `no-duplicate-request` count them as
+ * non-idempotent; reports list them, so a reader knows what a green run assumed.
+ *
+ * @example
+ * ```ts
+ * Chaos.unannotated([{ server: "notes", tool: "append", contract }]) // => ["notes.append"] when `contract.annotations` is {}
+ * ```
+ */
+export const unannotated = (tools: ReadonlyArray<Arbitraries.Target & { readonly contract?: ContractInfo | undefined }>): ReadonlyArray<string> =>
+  [
+    ...new Set(
+      tools
+        .filter((t) => t.contract === undefined || (t.contract.annotations.idempotent === undefined && t.contract.annotations.readOnly !== true))
+        .map((t) => `${t.server}.${t.tool}`)
+    )
+  ].sort()
 
 const withLimits = (config: ServerConfig, limits: Spec<unknown, unknown>["limits"]): ServerConfig => {
   if (config.type !== "in-process" || limits === undefined) return config
@@ -163,7 +187,7 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
       snapshots,
       durationMs: driven.endMs
     }
-    const violations = BuiltInInvariants.violations(spec, base, BuiltInInvariants.mayNotRepeat(toolsOf(made, spec.tools), spec.nonIdempotent ?? []), deadlineMs)
+    const violations = BuiltInInvariants.violations(spec, base, BuiltInInvariants.mayNotRepeat(toolsOf(made, spec.tools), BuiltInInvariants.nonIdempotentOf(spec)), deadlineMs)
     for (const inv of spec.invariants ?? []) {
       let held: boolean
       try {

@@ -66,6 +66,13 @@ export interface FlowPlan {
   /** Tools called outside any step (not reported or journaled on their own). */
   readonly outside: ReadonlyArray<string>
   readonly notes: ReadonlyArray<string>
+  /**
+   * What escapes the fixed policy order across levels: a step whose policy retries around a
+   * tool call that has a circuit breaker of its own (its call options or its contract's policy)
+   * runs that retry outside the breaker — each retry is a new call through the circuit, the
+   * opposite of the order within one policy (breaker outside retry).
+   */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /** How far a planning run may go before it stops (a polling loop on sample data may never end). */
@@ -106,13 +113,16 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       failedStep: undefined
     }
     const reached = new Map<string, ContractInfo>()
+    const warnings = new Set<string>()
     let calls = 0
     const gateway = McpGateway.of({
       servers: [],
-      call: (contract) =>
+      call: (contract, _input, options) =>
         Effect.withFiber((fiber) => {
           const scope = fiber.getRef(CurrentScope)
           Recorder.recordCall(planned, scope.path, contract.name)
+          const retrying = hasBreaker(contract, options?.policy) ? retryingStep(planned, scope.path) : undefined
+          if (retrying !== undefined) warnings.add(retryAroundBreaker(retrying, contract.name))
           reached.set(contract.name, contract)
           if (++calls > maxCalls) {
             return Effect.die(new Error(`planning stopped after ${maxCalls} tool calls (a loop on sample data?)`))
@@ -181,9 +191,37 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       nodes: [...planned.nodes.values()],
       tools,
       outside: planned.outside,
-      notes
+      notes,
+      warnings: [...warnings]
     }
   })
+
+/** Whether a call has a breaker of its own: its call options' policy, else its contract's. */
+const hasBreaker = (contract: ContractInfo, callPolicy: unknown): boolean => {
+  const merged = Policy.merge(contract.policy as Policy.PolicyInput | undefined, callPolicy as Policy.PolicyInput | undefined)
+  return merged.breaker !== undefined && merged.breaker !== false
+}
+
+/** The innermost step at or above `path` whose policy retries, if any. */
+const retryingStep = (plan: PlanState, path: string): string | undefined => {
+  for (let p = path; p !== ""; p = p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "") {
+    if (plan.nodes.get(p)?.policies.some((text) => text.startsWith("retry(")) === true) return p
+  }
+  return undefined
+}
+
+/**
+ * The warning for a step's retry around a call with a breaker.
+ *
+ * @example
+ * ```ts
+ * Plan.retryAroundBreaker("deploy", "k8s.apply") // => "step \"deploy\" retries around k8s.apply, …"
+ * ```
+ */
+export const retryAroundBreaker = (step: string, tool: string): string =>
+  `step ${JSON.stringify(step)} retries around ${tool}, whose call has a circuit breaker: the step's retry runs outside the breaker ` +
+  `(each retry is a new call through the circuit), not in the fixed order (breaker outside retry); put the retry on the call, ` +
+  `or the breaker on the step`
 
 const isFlowDefinition = (u: unknown): u is { readonly _tag: "FlowDefinition"; readonly detail: string } =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "FlowDefinition" &&
@@ -244,7 +282,7 @@ const marks: Record<string, string> = {
 }
 
 /**
- * The plan as an indented text tree, then the tools with their types, then the notes.
+ * The plan as an indented text tree, then the tools with their types, then the warnings and the notes.
  *
  * @example
  * ```ts
@@ -279,6 +317,7 @@ export const toText = (plan: FlowPlan): string => {
       }`
     )
   }
+  if (plan.warnings.length > 0) lines.push("", "warnings:", ...plan.warnings.map((w) => `  ! ${w}`))
   if (plan.notes.length > 0) lines.push("", "notes:", ...plan.notes.map((n) => `  - ${n}`))
   return lines.join("\n")
 }

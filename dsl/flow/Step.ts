@@ -9,7 +9,7 @@ import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Result, Schema, 
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
 import type { StepJournal } from "../ports/FlowEngine.ts"
-import { GatewayEvents } from "../ports/McpGateway.ts"
+import { CallSites, GatewayEvents, makeCallSites } from "../ports/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
@@ -125,10 +125,12 @@ export const runStep = <A, E, R, R2>(
     interpreter.meet(path, kind, { description: options?.description, compensated: options?.compensate !== undefined })
     if (policy !== undefined) interpreter.policies(path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
     let ran = false
+    const sited = withCallSites(path, effect)
     let sealedWith: string | undefined
     const guarded = policy === undefined
-      ? effect
-      : Policy.apply(effect, policy, { idempotent: options?.idempotent, key: policyKey }) as Effect.Effect<A, E, R>
+      ? sited
+      // `key` (one breaker circuit per step path, shared by all `forEach` items), `item` (per item, with `per: "item"`).
+      : Policy.apply(sited, policy, { idempotent: options?.idempotent, key: policyKey, item: `${scope.run?.flow ?? "step"}:${path}` }) as Effect.Effect<A, E, R>
     const body = withStepSinks(scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded).pipe(
       Effect.onExit(() => Effect.sync(() => void (ran = true)))
     )
@@ -245,6 +247,13 @@ const withStepSinks = <A, E, R>(scope: StepScope, path: string, inner: StepScope
       }
     ) as Context.Context<R>
   })
+
+/**
+ * Each run of `effect` (each attempt of the step) counts its tool calls from 0 under `path`
+ * (see `CallSites`): what tells a request sent again from another one with equal arguments.
+ */
+const withCallSites = <A, E, R>(path: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => Effect.provideService(effect, CallSites, makeCallSites(path)))
 
 /** The effect as an Activity named `path` when the run is journaled, else as it is. */
 const journal = <A, E, R>(
@@ -371,7 +380,7 @@ const register = <A, R2>(
             scope,
             undoPath,
             child(scope, undoPath, { inActivity: journaled }),
-            Effect.suspend(() => compensate(value, cause))
+            withCallSites(undoPath, Effect.suspend(() => compensate(value, cause)))
           ).pipe(Effect.asVoid, Effect.onExit(() => Effect.sync(() => void (ran = true))))
           const exit = yield* Effect.exit(journal(scope.run, undoPath, body, journaled))
           const durationMs = (yield* now) - started

@@ -145,13 +145,13 @@ describe("crash and resume catches what it should", () => {
         servers: shopServers,
         invariants: [orderAtomic, { name: "charged once", holds: (run: Run) => (run.snapshots.pay as { charges: ReadonlyArray<unknown> }).charges.length <= 1 }]
       }
-      const report = yield* Chaos.checkFlow(orderFlow("crash-unsafe"), { ...spec, runs: 10, seed, faults: { perTarget: [{ target: "pay.charge", kinds: ["Crash"] }], maxFaults: 2 } })
+      const report = yield* Chaos.checkFlow(orderFlow("crash-unsafe", { noKey: true }), { ...spec, runs: 10, seed, faults: { perTarget: [{ target: "pay.charge", kinds: ["Crash"] }], maxFaults: 2 } })
       assert.isFalse(report.ok, "the re-sent charge was found")
       const cx = report.counterexample!
       assert.deepStrictEqual(cx.plan.faults.map((f) => [f._tag, f.target]), [["Crash", "pay.charge"]], "shrunk to the one crash")
       assert.include(cx.violations.map((v) => v.invariant), "no-duplicate-request")
       // The crash after the charge answered: the resumed run charges again.
-      const after = yield* Chaos.runFlowOnce({ ...spec, flow: orderFlow("crash-unsafe") }, Fault.plan(0, [Fault.crash("pay.charge", "after")]))
+      const after = yield* Chaos.runFlowOnce({ ...spec, flow: orderFlow("crash-unsafe", { noKey: true }) }, Fault.plan(0, [Fault.crash("pay.charge", "after")]))
       assert.includeMembers(after.violations.map((v) => v.invariant), ["no-duplicate-request", "charged once"], Chaos.formatFlowRun(after as Chaos.FlowRunResult<unknown, unknown>))
     }), 60_000)
 

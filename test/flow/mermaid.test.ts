@@ -59,7 +59,8 @@ const planOf = (nodes: ReadonlyArray<PlanNode>): Plan.FlowPlan => ({
   nodes,
   tools: [],
   outside: [],
-  notes: []
+  notes: [],
+  warnings: []
 })
 
 /** Parses with the official parser and returns its vertices (id → label). */

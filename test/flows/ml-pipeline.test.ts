@@ -184,10 +184,9 @@ describe("flows/ml-pipeline.ts chaos", () => {
       invariants: chaosInvariants,
       runs,
       deadline: "2 hours",
-      // Independent faults on 30 % of the calls they target: the revocation (9 attempts over about
-      // 4 minutes) outlasts them, so a failed compensation here is a real finding. An outage of the
-      // undo path that lasts longer is reported, not hidden: see the CompensationsFailed case below.
-      faults: { rate: 0.3, windows: false },
+      // The default fault mix: the revocation (9 attempts over about 4 minutes) outlasts the
+      // outages it draws, so a failed compensation here is a real finding. An outage of the undo
+      // path that lasts longer is reported, not hidden: see the CompensationsFailed case below.
       requestKey: chaosRequestKey,
       file: "flows/ml-pipeline.ts"
     }), 120_000)

@@ -11,7 +11,7 @@ import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/
 import { Effect, Exit, Layer } from "effect"
 import type { ContractInfo, ContractSchema } from "../../../dsl/Contract.ts"
 import { type McpflowToolError, NotAllowed, Timeout, toolError, type ToolErrorReason, UnknownTool } from "../../../dsl/ToolError.ts"
-import { type CallOptions, type ContractMismatch, GatewayEvents, McpGateway } from "../../../dsl/ports/McpGateway.ts"
+import { type CallOptions, CallSites, type ContractMismatch, GatewayEvents, makeCallSites, McpGateway } from "../../../dsl/ports/McpGateway.ts"
 import * as Allowlist from "./Allowlist.ts"
 import * as Deadlines from "./Deadlines.ts"
 import { compareContract } from "./Discovery.ts"
@@ -90,13 +90,14 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       tool: string,
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions | undefined,
-      decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>
+      decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
+      meta?: Readonly<Record<string, unknown>>
     ): Effect.Effect<A, McpflowToolError> => {
       const handle = handles.get(server)
       if (handle === undefined) return unknownServer(server, tool)
-      if (!mask.active) return sendTo(handle, tool, args, callOptions, decode)
+      if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta)
       // The decoded value's strings are masked, its Redacted fields kept (the journal seals them).
-      return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value)))
+      return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta))
     }
 
     const sendTo = <A>(
@@ -104,7 +105,8 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       tool: string,
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions | undefined,
-      decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>
+      decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
+      meta: Readonly<Record<string, unknown>> | undefined
     ): Effect.Effect<A, McpflowToolError> => {
       const deadlines = deadlinesOf.get(handle.key)!(callOptions)
       const label = callOptions?.label
@@ -112,11 +114,30 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
         const current = handle.conn
         if (current !== undefined && !current.isClosed()) {
           return beginCall(current.client, handle.key, tool, args, label, deadlines, decode, () =>
-            connections.drop(handle, current), resume)
+            connections.drop(handle, current), resume, meta)
         }
         resume(Effect.flatMap(connections.connect(handle, tool), (conn) =>
           callTool(conn.client, handle.key, tool, args, label, deadlines, decode, () =>
-            connections.drop(handle, conn))))
+            connections.drop(handle, conn), meta)))
+      })
+    }
+
+    /** Calls outside any step: one attempt for the gateway's lifetime. */
+    const rootSites = makeCallSites("")
+    /**
+     * A call's site for servers that ask for it (`callSites`): read once per logical call, before
+     * its policies, so a policy's retry sends the same site again.
+     */
+    const withSite = <A>(
+      server: string,
+      input: unknown,
+      f: (meta: Readonly<Record<string, unknown>> | undefined) => Effect.Effect<A, McpflowToolError>
+    ): Effect.Effect<A, McpflowToolError> => {
+      const config = handles.get(server)?.config
+      if (config?.type !== "in-process" || config.callSites !== true || typeof input !== "object" || input === null) return f(undefined)
+      return Effect.withFiber((fiber) => {
+        const sites = fiber.getRef(CallSites) ?? rootSites
+        return f({ "mcpflow/step": sites.path, "mcpflow/call": sites.indexOf(input) })
       })
     }
 
@@ -125,15 +146,19 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       tool: string,
       args: Readonly<Record<string, unknown>>,
       callOptions?: CallOptions
-    ) => allowlist.isAllowed(server, tool) ? send(server, tool, args, callOptions, Effect.succeed) : notAllowed(server, tool)
+    ) =>
+      allowlist.isAllowed(server, tool)
+        ? withSite(server, args, (meta) => send(server, tool, args, callOptions, Effect.succeed, meta))
+        : notAllowed(server, tool)
 
     /** One attempt of a contract call: send the encoded input, decode the result. */
     const attempt = <In extends ContractSchema, Out extends ContractSchema>(
       contract: ContractInfo<In, Out>,
       args: Readonly<Record<string, unknown>>,
-      callOptions: CallOptions<Out["Type"]> | undefined
+      callOptions: CallOptions<Out["Type"]> | undefined,
+      meta: Readonly<Record<string, unknown>> | undefined
     ): Effect.Effect<Out["Type"], McpflowToolError> =>
-      send(contract.server, contract.tool, args, callOptions as CallOptions | undefined, contract.decodeResult)
+      send(contract.server, contract.tool, args, callOptions as CallOptions | undefined, contract.decodeResult, meta)
 
     const call = <In extends ContractSchema, Out extends ContractSchema>(
       contract: ContractInfo<In, Out>,
@@ -141,16 +166,18 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       callOptions?: CallOptions<Out["Type"]>
     ): Effect.Effect<Out["Type"], McpflowToolError> => {
       if (!allowlist.isAllowed(contract.server, contract.tool)) return notAllowed(contract.server, contract.tool)
-      const encoded = contract.encodeInput(input)
-      if (policies.needed(contract as ContractInfo, callOptions)) {
-        return Effect.flatMap(encoded, (args) =>
-          policies.run(contract, args, callOptions, attempt(contract, args, callOptions), service))
-      }
-      // The plain path: an input that encoded synchronously (an Exit) goes straight to the call.
-      if (Exit.isExit(encoded)) {
-        return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions) : encoded
-      }
-      return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions))
+      return withSite(contract.server, input, (meta) => {
+        const encoded = contract.encodeInput(input)
+        if (policies.needed(contract as ContractInfo, callOptions)) {
+          return Effect.flatMap(encoded, (args) =>
+            policies.run(contract, args, callOptions, attempt(contract, args, callOptions, meta), service))
+        }
+        // The plain path: an input that encoded synchronously (an Exit) goes straight to the call.
+        if (Exit.isExit(encoded)) {
+          return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions, meta) : encoded
+        }
+        return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions, meta))
+      })
     }
 
     const listTools = (server: string): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> => {

@@ -76,6 +76,12 @@ export interface InProcessServerConfig extends ServerLimits {
   readonly type: "in-process"
   readonly make: () => Server | McpServer
   readonly wrapTransport?: ((transport: Transport) => Transport) | undefined
+  /**
+   * Send each call's site in its request's `_meta`: `mcpflow/step` (the path of the step making
+   * it) and `mcpflow/call` (its index within that step's attempt, see `CallSites`). Fake servers
+   * of a chaos run ask for it, to tell a request sent twice from two equal requests.
+   */
+  readonly callSites?: boolean | undefined
 }
 
 /**
