@@ -60,6 +60,7 @@ const timeRuns = async (list: ReadonlyArray<Fault.FaultPlan>) => {
   let calls = 0
   let faults = 0
   const outcomes: Record<string, number> = {}
+  const cpu0 = process.cpuUsage()
   const start = performance.now()
   for (const plan of list) {
     const run = await Effect.runPromise(Chaos.runFlowOnce(spec, plan))
@@ -68,7 +69,9 @@ const timeRuns = async (list: ReadonlyArray<Fault.FaultPlan>) => {
     const k = Chaos.outcomeKind(run.outcome as Chaos.Outcome<unknown, unknown>)
     outcomes[k] = (outcomes[k] ?? 0) + 1
   }
-  return { ms: performance.now() - start, calls, faults, outcomes }
+  const ms = performance.now() - start
+  const cpu = process.cpuUsage(cpu0)
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, calls, faults, outcomes }
 }
 
 // Warm up (JIT, module caches, the flow's plan).
@@ -80,6 +83,8 @@ const ROUNDS = 5
 const size = Math.ceil(RUNS / ROUNDS)
 const cleanMs: Array<number> = []
 const chaosMs: Array<number> = []
+const cleanCpu: Array<number> = []
+const chaosCpu: Array<number> = []
 let calls = 0
 let cleanCalls = 0
 let faults = 0
@@ -90,11 +95,13 @@ for (let round = 0; round < ROUNDS; round++) {
   const chaos = await timeRuns(slice)
   cleanMs.push(clean.ms / slice.length)
   chaosMs.push(chaos.ms / slice.length)
+  cleanCpu.push(clean.cpuMs / slice.length)
+  chaosCpu.push(chaos.cpuMs / slice.length)
   calls += chaos.calls
   cleanCalls += clean.calls
   faults += chaos.faults
   for (const [k, n] of Object.entries(chaos.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + n
-  console.log(`round ${round + 1}: fault-free ${(clean.ms / slice.length).toFixed(2)} ms/run, chaos ${(chaos.ms / slice.length).toFixed(2)} ms/run (${slice.length} runs each)`)
+  console.log(`round ${round + 1}: fault-free ${(clean.ms / slice.length).toFixed(2)} ms/run, chaos ${(chaos.ms / slice.length).toFixed(2)} ms/run (CPU ${(clean.cpuMs / slice.length).toFixed(2)} / ${(chaos.cpuMs / slice.length).toFixed(2)} ms/run; ${slice.length} runs each)`)
 }
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const perRunChaos = median(chaosMs)
@@ -104,5 +111,7 @@ const ratio = perRunChaos / perRunClean
 console.log(`fault-free: ${perRunClean.toFixed(2)} ms/run (median of ${ROUNDS} rounds), ${(cleanCalls / plans.length).toFixed(1)} tool calls/run`)
 console.log(`chaos (20 % rate, seed ${SEED}): ${perRunChaos.toFixed(2)} ms/run = ${runsPerSecond.toFixed(0)} runs/s, ${(calls / plans.length).toFixed(1)} tool calls/run, ${faults} faults fired in ${plans.length} runs`)
 console.log(`outcomes: ${Object.entries(outcomes).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(", ")}`)
+// CPU time per run does not depend on how many other processes share the cores: compare it across runs of the bench.
+console.log(`CPU per run: fault-free ${median(cleanCpu).toFixed(2)} ms, chaos ${median(chaosCpu).toFixed(2)} ms (${(1000 / median(chaosCpu)).toFixed(0)} runs per CPU-second; wall/CPU ${(perRunChaos / median(chaosCpu)).toFixed(1)})`)
 console.log(`time per run vs fault-free: ×${ratio.toFixed(2)}`)
 console.log(JSON.stringify({ bench: "chaos", value: Math.round(runsPerSecond), unit: "runs/s", baseline: "fault-free", ratio: Number(ratio.toFixed(3)) }))

@@ -9,7 +9,9 @@ const benches: Record<string, () => Promise<unknown>> = {
   interpreter: () => import("./interpreter.ts"),
   journal: () => import("./journal.ts"),
   plan: () => import("./plan.ts"),
-  policies: () => import("./policies.ts")
+  policies: () => import("./policies.ts"),
+  soak: () => import("./soak.ts"),
+  stdioStart: () => import("./stdioStart.ts")
 }
 
 const names = process.argv.slice(2)

@@ -1,7 +1,8 @@
 /**
  * fast-check arbitraries for fault plans over given servers and tools. They shrink toward fewer
  * faults (the list), simpler kinds (the catalogue's order: `ToolError` first), rate 1 (a fault
- * that fires every time), no window, no burst, and the first target.
+ * that fires every time, for `horizonMs` unless `permanent`), no window, no burst, and the first
+ * target.
  *
  * @example
  * ```ts
@@ -40,18 +41,25 @@ export interface Target {
 export interface PlanOptions {
   /** The tools of the program's servers. Faults target one tool, `server.*` or a server. */
   readonly targets: ReadonlyArray<Target>
-  /** The kinds to draw from (default: the whole catalogue). */
+  /** The kinds to draw from (default: {@link defaultKinds}, the catalogue but the opt-in kinds). */
   readonly kinds?: ReadonlyArray<F.FaultKind> | undefined
   /** The injection rate of drawn faults; by default each fault gets 1, 0.5 or 0.2. */
   readonly rate?: number | undefined
   /** At most this many faults per plan (default 3). */
   readonly maxFaults?: number | undefined
-  /** At least this many (default 1). */
+  /** At least this many (default 0: shrinking may drop every fault that is not needed). */
   readonly minFaults?: number | undefined
   /** The span of virtual time windows and outages are drawn in (default 60 s). */
   readonly horizonMs?: number | undefined
   /** Draw windows and bursts (default true). */
   readonly windows?: boolean | undefined
+  /**
+   * Also draw faults that never end: rate 1 with no window, hitting every matching call of the
+   * run (default false: a fault at rate 1 lasts `horizonMs`). Such a fault is a tool broken for
+   * good: every saga that must undo through it fails, whatever it does; write one by hand
+   * (`Fault.toolError("pay.refund")`) to check what a flow reports then.
+   */
+  readonly permanent?: boolean | undefined
   /** Also target whole servers (`server.*`), not only the tools (default true). */
   readonly wildcards?: boolean | undefined
   /**
@@ -63,6 +71,26 @@ export interface PlanOptions {
   readonly focus?: ReadonlyArray<Target> | undefined
   /** The weight of focused faults against 1 for the others (default 1: half the faults). */
   readonly focusWeight?: number | undefined
+  /**
+   * Different kinds per target in one plan: each fault is drawn from one of these rules, with
+   * the rule's kinds, on the tools its target matches (a pattern, or `Fault.on(contract, where)`
+   * to hit only calls with those arguments). With `perTarget`, `kinds` and `focus` do not apply.
+   */
+  readonly perTarget?: ReadonlyArray<TargetRule> | undefined
+}
+
+/**
+ * One rule of {@link PlanOptions.perTarget}: these kinds on these calls.
+ *
+ * @example
+ * ```ts
+ * const forward: TargetRule = { target: "payment.charge", kinds: ["ToolError", "RateLimited"] }
+ * const undo: TargetRule = { target: Fault.on(Payment.refund, { currency: "EUR" }), kinds: ["LostResponse", "Hang"] }
+ * ```
+ */
+export interface TargetRule {
+  readonly target: F.Target
+  readonly kinds: ReadonlyArray<F.FaultKind>
 }
 
 /**
@@ -83,6 +111,28 @@ export const ambiguousKinds: ReadonlyArray<F.FaultKind> = [
   "DuplicateMessage",
   "CorruptMessage"
 ]
+
+/**
+ * The kinds drawn only when asked for by name in `kinds`: `Crash` (each crash resumes the run on
+ * a temporary SQLite journal, a much slower run) and `ProgressStall` (it only bites handlers that
+ * report progress).
+ *
+ * @example
+ * ```ts
+ * Arbitraries.optInKinds // => ["ProgressStall", "Crash"]
+ * ```
+ */
+export const optInKinds: ReadonlyArray<F.FaultKind> = ["ProgressStall", "Crash"]
+
+/**
+ * The kinds a plan draws from when `kinds` is not given: the catalogue but {@link optInKinds}.
+ *
+ * @example
+ * ```ts
+ * Arbitraries.defaultKinds.includes("Crash") // => false
+ * ```
+ */
+export const defaultKinds: ReadonlyArray<F.FaultKind> = F.kinds.filter((k) => !optInKinds.includes(k))
 
 /**
  * The target patterns for a set of tools: each `server.tool`, then each `server.*`.
@@ -119,7 +169,7 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
     : targetPatterns(options.targets)
   if (patterns.length === 0) throw new Error("Arbitraries.fault: no targets")
   const horizon = options.horizonMs ?? 60_000
-  const kinds = options.kinds ?? F.kinds
+  const kinds = options.kinds ?? defaultKinds
   const ordered = F.kinds.filter((k) => kinds.includes(k))
   const withWindows = options.windows ?? true
   const target = fc.constantFrom(...patterns)
@@ -134,7 +184,13 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
     )
     : fc.constant(undefined)
   const burst: fc.Arbitrary<number | undefined> = withWindows ? rarely(fc.constantFrom(2, 3, 5)) : fc.constant(undefined)
-  const common = fc.record({ target, rate, window, burst }).map((c): F.Options & { readonly target: string } => c)
+  // A fault that hits every call for the whole run is a tool that never works: no flow can undo
+  // through it or find out whether its call happened. Unless asked for (`permanent`), a fault
+  // drawn at rate 1 without a window lasts the horizon.
+  const lasting = options.permanent === true
+  const common = fc.record({ target, rate, window, burst }).map((c): F.Options & { readonly target: string } =>
+    lasting || c.rate < 1 || c.window !== undefined ? c : { ...c, window: { fromMs: 0, toMs: horizon } }
+  )
   const byKind = (kind: F.FaultKind): fc.Arbitrary<F.Fault> => {
     switch (kind) {
       case "ToolError":
@@ -171,13 +227,25 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
         )
       case "SlowStart":
         return fc.tuple(common, fc.constantFrom(1_000, 10_000, 60_000)).map(([c, ms]) => F.slowStart(c.target, ms, c))
+      case "ProgressStall":
+        return fc.tuple(common, fc.constantFrom(0, 1, 3), fc.constantFrom(undefined, 10_000, 120_000)).map(([c, after, forMs]) =>
+          F.progressStall(c.target, after, forMs, c)
+        )
+      case "Crash":
+        // One crash per fault (a run resumes after each): no burst, at most two firings.
+        return fc.tuple(common, fc.constantFrom("before" as const, "after" as const), fc.constantFrom(1, 2)).map(([c, phase, times]) =>
+          F.crash(c.target, phase, { ...c, burst: undefined, times })
+        )
     }
   }
   return fc.oneof(...ordered.map(byKind))
 }
 
 /**
- * A fault plan: a seed (shrinking toward 0) and up to `maxFaults` faults.
+ * A fault plan: a seed (shrinking toward 0) and up to `maxFaults` faults (at least `minFaults`,
+ * default 0, so shrinking can drop any fault, the last one included). Each fault carries an `id`
+ * drawn with it and never shrunk: its decisions are keyed by it, so dropping another fault while
+ * shrinking does not change whether it fires.
  *
  * @example
  * ```ts
@@ -187,8 +255,24 @@ export const fault = (options: PlanOptions & { readonly onlyTools?: boolean | un
 export const faultPlan = (options: PlanOptions): fc.Arbitrary<F.FaultPlan> =>
   fc.record({
     seed: fc.nat({ max: 2 ** 31 - 1 }),
-    faults: fc.array(focused(options), { minLength: options.minFaults ?? 1, maxLength: options.maxFaults ?? 3 })
+    faults: fc.uniqueArray(withId(focused(options)), {
+      minLength: options.minFaults ?? 0,
+      maxLength: options.maxFaults ?? 3,
+      selector: (f) => f.id
+    })
   })
+
+/**
+ * Gives each drawn fault a stable identity (see `Fault.decisionKey`): an id drawn with it that
+ * shrinking leaves alone.
+ *
+ * @example
+ * ```ts
+ * fc.sample(Arbitraries.withId(Arbitraries.fault({ targets })), 1)[0]!.id // => e.g. 1486302
+ * ```
+ */
+export const withId = (fault: fc.Arbitrary<F.Fault>): fc.Arbitrary<F.Fault> =>
+  fc.tuple(fault, fc.noShrink(fc.noBias(fc.nat({ max: 2 ** 31 - 1 })))).map(([f, id]) => ({ ...f, id }))
 
 /**
  * One fault over every target, or (with `focus`) a mixture: with weight `focusWeight` an
@@ -200,11 +284,34 @@ export const faultPlan = (options: PlanOptions): fc.Arbitrary<F.FaultPlan> =>
  * ```
  */
 export const focused = (options: PlanOptions): fc.Arbitrary<F.Fault> => {
+  if (options.perTarget !== undefined && options.perTarget.length > 0) return perTarget(options, options.perTarget)
   const any = fault(options)
   const focus = options.focus ?? []
   if (focus.length === 0) return any
-  const kinds = (options.kinds ?? F.kinds).filter((k) => ambiguousKinds.includes(k))
+  const kinds = (options.kinds ?? defaultKinds).filter((k) => ambiguousKinds.includes(k))
   if (kinds.length === 0) return any
   const onFocus = fault({ ...options, targets: focus, kinds, onlyTools: true })
   return fc.oneof({ arbitrary: any, weight: 1 }, { arbitrary: onFocus, weight: Math.max(0, options.focusWeight ?? 1) })
 }
+
+/**
+ * One fault from one of the rules: the rule's kinds on the tools of `options.targets` its target
+ * matches (with the rule's `where`, if any). Fails when a rule matches no tool.
+ *
+ * @example
+ * ```ts
+ * fc.sample(Arbitraries.perTarget({ targets }, [{ target: "payment.charge", kinds: ["ToolError"] }, { target: "payment.refund", kinds: ["LostResponse"] }]), 4)
+ * ```
+ */
+export const perTarget = (options: PlanOptions, rules: ReadonlyArray<TargetRule>): fc.Arbitrary<F.Fault> =>
+  fc.oneof(...rules.map((rule) => {
+    const selector = typeof rule.target === "string" ? { target: rule.target } : rule.target
+    const targets = options.targets.filter((t) => F.matches(selector.target, t.server, t.tool))
+    if (targets.length === 0) {
+      throw new Error(`Arbitraries.perTarget: ${selector.target} matches none of the tools (${targetPatterns(options.targets).join(", ")})`)
+    }
+    if (rule.kinds.length === 0) throw new Error(`Arbitraries.perTarget: no kinds for ${selector.target}`)
+    const drawn = fault({ ...options, targets, kinds: rule.kinds, onlyTools: true })
+    const where = selector.where
+    return where === undefined ? drawn : drawn.map((f): F.Fault => ({ ...f, where }))
+  }))

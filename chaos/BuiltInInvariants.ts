@@ -13,13 +13,13 @@ import { isRepeatable } from "../dsl/policy/internal/PolicyContext.ts"
 import { matchesAllowlist } from "../src/runtime/gateway/Allowlist.ts"
 import * as F from "./Fault.ts"
 import type * as Injector from "./Injector.ts"
-import type { RunResult, Spec, Violation } from "./RunSpec.ts"
+import { type NoDuplicateSettings, offReason, type RunResult, type Spec, type Violation } from "./RunSpec.ts"
 
 /**
  * The built-in invariants of a run that did not hold: `typed-outcome`, `never-hangs`,
  * `allowlist` (with `spec.allow`), `concurrency` (with `spec.maxConcurrency`) and
  * `no-duplicate-request` over the tools that may not be repeated (`mayNotRepeat(server, tool)`:
- * see {@link mayNotRepeat}).
+ * see {@link mayNotRepeat}); those switched off (`spec.builtIn`) are left out.
  *
  * @example
  * ```ts
@@ -27,6 +27,55 @@ import type { RunResult, Spec, Violation } from "./RunSpec.ts"
  * ```
  */
 export const violations = <A, E>(
+  spec: Spec<A, E>,
+  run: Omit<RunResult<A, E>, "violations">,
+  mayNotRepeat: (server: string, tool: string) => boolean,
+  deadlineMs: number
+): Array<Violation> => {
+  const out = violationsOn(spec, run, mayNotRepeat, deadlineMs)
+  return out.filter((v) => offReason(spec, v.invariant) === undefined)
+}
+
+/**
+ * The settings of `no-duplicate-request` (undefined when it is off or not configured).
+ *
+ * @example
+ * ```ts
+ * BuiltInInvariants.noDuplicateSettings({ builtIn: { "no-duplicate-request": { nonIdempotent: ["a.*"] } } })?.nonIdempotent // => ["a.*"]
+ * ```
+ */
+export const noDuplicateSettings = (spec: Pick<Spec<unknown, unknown>, "builtIn">): NoDuplicateSettings | undefined => {
+  const s = spec.builtIn?.["no-duplicate-request"]
+  return s === undefined || "off" in s ? undefined : s
+}
+
+/**
+ * What makes two sends one request for `no-duplicate-request`: the setting's `requestKey`, else
+ * the spec's, else undefined (by call site, see {@link sameRequest}).
+ *
+ * @example
+ * ```ts
+ * BuiltInInvariants.requestKeyOf({ requestKey: (c) => c.args })
+ * ```
+ */
+export const requestKeyOf = (
+  spec: Pick<Spec<unknown, unknown>, "builtIn" | "requestKey">
+): ((call: Injector.SentCall) => string) | undefined => noDuplicateSettings(spec)?.requestKey ?? spec.requestKey
+
+/**
+ * The extra non-idempotent patterns of a spec: its `nonIdempotent` and `no-duplicate-request`'s.
+ *
+ * @example
+ * ```ts
+ * BuiltInInvariants.nonIdempotentOf({ nonIdempotent: ["a.*"] }) // => ["a.*"]
+ * ```
+ */
+export const nonIdempotentOf = (spec: Pick<Spec<unknown, unknown>, "builtIn" | "nonIdempotent">): ReadonlyArray<string> => [
+  ...(spec.nonIdempotent ?? []),
+  ...(noDuplicateSettings(spec)?.nonIdempotent ?? [])
+]
+
+const violationsOn = <A, E>(
   spec: Spec<A, E>,
   run: Omit<RunResult<A, E>, "violations">,
   mayNotRepeat: (server: string, tool: string) => boolean,
@@ -61,26 +110,57 @@ export const violations = <A, E>(
       if (peak > bound) out.push({ invariant: "concurrency", detail: `server ${key} had ${peak} calls in flight (bound ${bound})` })
     }
   }
-  const keyOf = spec.requestKey ?? ((c: Injector.SentCall) => c.args)
+  const requestKey = requestKeyOf(spec)
   const earlier = new Map<string, Array<Injector.SentCall>>()
   const reported = new Set<string>()
   for (const c of run.sent) {
     const id = `${c.server}.${c.tool}`
     if (!mayNotRepeat(c.server, c.tool) || carriesIdempotencyKey(c.args)) continue
-    const k = `${id} ${keyOf(c)}`
-    const before = earlier.get(k) ?? []
-    const unsafe = before.find((b) => b.end !== "refused")
+    const before = earlier.get(id) ?? []
+    const unsafe = before.find((b) => b.end !== "refused" && sameRequest(b, c, requestKey))
+    const where = c.step === undefined ? "" : ` by ${c.step === "" ? "the program" : `step "${c.step}"`} (call ${c.stepCall} of ${c.step === "" ? "it" : "the step"})`
+    const k = `${id} ${c.step ?? ""}#${c.stepCall ?? ""} ${requestKey?.(c) ?? c.args}`
     if (unsafe !== undefined && !reported.has(k)) {
       reported.add(k)
       out.push({
         invariant: "no-duplicate-request",
-        detail: `${id} (not known to be idempotent) was sent again (#${c.call}) for one request after #${unsafe.call} ended ${unsafe.end}: ${keyOf(c)}`
+        detail: `${id} (not known to be idempotent) was sent again (#${c.call})${where} for one request after #${unsafe.call} ended ${unsafe.end}: ${
+          requestKey?.(c) ?? c.args
+        }`
       })
     }
     before.push(c)
-    earlier.set(k, before)
+    earlier.set(id, before)
   }
   return out
+}
+
+/**
+ * Whether a later send `c` repeats the request of an earlier send `b` of the same tool. With a
+ * `requestKey` (the spec's or `no-duplicate-request`'s setting): when their keys are equal.
+ * Otherwise by where they were sent (see `Injector.CallSite`): the same call of the same step
+ * sent again (a retry, of the call or of its step), or an equal call of the same step sent after
+ * the earlier one's fate was unknown to the caller (cancelled, cut by a closed connection, still
+ * pending) — a retry written around more than the call. Two steps sending equal arguments are
+ * two requests; so are two calls of one step when the first one was answered. Without sites
+ * (servers that did not ask for them), equal arguments.
+ *
+ * @example
+ * ```ts
+ * const b = { server: "pay", tool: "charge", call: 0, atMs: 0, args: "{}", step: "a", stepCall: 0, end: "answered" } as const
+ * BuiltInInvariants.sameRequest(b, { ...b, call: 1, step: "b" }, undefined) // => false
+ * ```
+ */
+export const sameRequest = (
+  b: Injector.SentCall,
+  c: Injector.SentCall,
+  requestKey: ((call: Injector.SentCall) => string) | undefined
+): boolean => {
+  if (requestKey !== undefined) return requestKey(b) === requestKey(c)
+  if (b.step === undefined || c.step === undefined) return b.args === c.args
+  if (b.step !== c.step) return false
+  if (b.stepCall === c.stepCall) return true
+  return b.args === c.args && (b.end === "cancelled" || b.end === "closed" || b.end === "pending")
 }
 
 /**

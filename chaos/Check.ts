@@ -17,11 +17,17 @@
  *   per server (`server`) stays within its bound;
  * - `no-duplicate-request`: a tool not known to be safe to repeat (the same rule as `Retry`:
  *   its contract lacks `idempotent: true` / `readOnly: true` — unknown counts as
- *   non-idempotent — or it is listed in `nonIdempotent`) is never sent again for one logical request (by default:
- *   identical arguments; `requestKey` picks e.g. the idempotency key) after an earlier send
- *   that may have had its effect: one answered, cancelled (timeout), cut by a closed
- *   connection, or still pending. Re-sending after a refusal (`isError`, JSON-RPC error) is fine,
- *   and so is a call carrying an `idempotency_key` (the server's dedup makes the repeat safe).
+ *   non-idempotent — or it is listed in `nonIdempotent`) is never sent again for one logical
+ *   request after an earlier send that may have had its effect: one answered, cancelled
+ *   (timeout), cut by a closed connection, or still pending. A request is identified by where it
+ *   was sent (the step's path and the call's index in the step's attempt, see
+ *   `BuiltInInvariants.sameRequest`), not by its arguments alone; `requestKey` overrides it.
+ *   Re-sending after a refusal (`isError`, JSON-RPC error) is fine, and so is a call carrying an
+ *   `idempotency_key` (the server's dedup makes the repeat safe).
+ *
+ * Each built-in invariant can be configured or switched off with a reason (`builtIn`); reports
+ * list those, and the tools with no idempotency annotation. A counterexample is shrunk by
+ * fast-check, then brought to a 1-minimal plan ({@link minimize}; `minimal` in the report).
  *
  * The plans {@link check} draws (see {@link planArbitrary}) cover every tool of the servers and
  * focus on the non-idempotent ones: half the faults are ambiguous ones (a lost response, a hang,
@@ -50,18 +56,7 @@ import type * as F from "./Fault.ts"
 import type * as Injector from "./Injector.ts"
 import { tokenOf } from "./ReplayToken.ts"
 import { runOnce, targetsOf } from "./RunOnce.ts"
-import { outcomeKind, type Outcome, type RunResult, type Spec, type Violation } from "./RunSpec.ts"
-
-/**
- * `planOf` for `src/app/cli/commands/chaos.ts`, which imports it from here (its owner moves the
- * import to `ReplayToken.ts`; then this line goes).
- *
- * @example
- * ```ts
- * Check.planOf(token) // => the plan
- * ```
- */
-export { planOf } from "./ReplayToken.ts"
+import { builtInNames, offReason, outcomeKind, type Outcome, type RunResult, type Spec, type Violation } from "./RunSpec.ts"
 
 /**
  * Options of {@link check}: a spec plus how many runs, the fast-check seed (and path, to replay
@@ -81,15 +76,47 @@ export interface CheckOptions<A, E> extends Spec<A, E> {
 }
 
 /**
+ * What a green run assumed: the tools it counted as non-idempotent for want of an annotation,
+ * and the built-in invariants switched off (with their reasons).
+ *
+ * @example
+ * ```ts
+ * const a: Assumptions = { unannotated: ["notes.append"], off: { "never-hangs": "a daemon" } }
+ * ```
+ */
+export interface Assumptions {
+  /** Tools with no idempotency annotation (neither `idempotent` nor `readOnly: true`): counted as non-idempotent. */
+  readonly unannotated: ReadonlyArray<string>
+  /** Built-in invariants switched off (`builtIn`), with the reason given. */
+  readonly off: Readonly<Record<string, string>>
+}
+
+/**
+ * The {@link Assumptions} of a spec, given its tools with no idempotency annotation.
+ *
+ * @example
+ * ```ts
+ * Chaos.assumptions({ builtIn: { "never-hangs": { off: "a daemon" } } }, []) // => { unannotated: [], off: { "never-hangs": "a daemon" } }
+ * ```
+ */
+export const assumptions = (spec: Pick<Spec<unknown, unknown>, "builtIn">, unannotated: ReadonlyArray<string>): Assumptions => ({
+  unannotated,
+  off: Object.fromEntries(builtInNames.flatMap((n) => {
+    const reason = offReason(spec, n)
+    return reason === undefined ? [] : [[n, reason]]
+  }))
+})
+
+/**
  * What {@link check} found: ok, or the shrunk counterexample with its replay token; plus
- * counts over the runs of the search (before shrinking).
+ * counts over the runs of the search (before shrinking), and what the check assumed.
  *
  * @example
  * ```ts
  * if (!report.ok) console.log(Chaos.format(report))
  * ```
  */
-export interface CheckReport<A, E> {
+export interface CheckReport<A, E> extends Assumptions {
   readonly ok: boolean
   readonly runs: number
   readonly seed: number
@@ -101,6 +128,11 @@ export interface CheckReport<A, E> {
   readonly outcomes: Readonly<Record<string, number>>
   /** The error thrown by a run itself, if any (a bug of the harness or of an invariant). */
   readonly error: string | undefined
+  /**
+   * Whether the counterexample's plan is 1-minimal: the run without any one of its faults
+   * violates no invariant (checked after shrinking; `undefined` without a counterexample).
+   */
+  readonly minimal: boolean | undefined
 }
 
 /**
@@ -114,8 +146,12 @@ export interface CheckReport<A, E> {
  * ```
  */
 export const check = <A, E>(options: CheckOptions<A, E>): Effect.Effect<CheckReport<A, E>> =>
-  Effect.flatMap(planArbitrary(options, options.faults), (arbitrary) =>
-    search({ seed: options.seed, runs: options.runs, path: options.path, arbitrary }, (plan) => runOnce(options, plan)))
+  Effect.gen(function*() {
+    const arbitrary = yield* planArbitrary(options, options.faults)
+    const report = yield* search({ seed: options.seed, runs: options.runs, path: options.path, arbitrary }, (plan) => runOnce(options, plan))
+    const { unannotated } = yield* targetsOf(options)
+    return { ...report, ...assumptions(options as Spec<unknown, unknown>, unannotated) }
+  })
 
 /**
  * The fault plans {@link check} draws: `faults` itself when it is an arbitrary, else
@@ -147,7 +183,7 @@ export const planArbitrary = <A, E>(
  * const report: SearchReport<RunResult<number, never>> = yield* Chaos.search(options, (plan) => Chaos.runOnce(spec, plan))
  * ```
  */
-export interface SearchReport<R> extends Omit<CheckReport<unknown, unknown>, "counterexample"> {
+export interface SearchReport<R> extends Omit<CheckReport<unknown, unknown>, "counterexample" | keyof Assumptions> {
   readonly counterexample: R | undefined
 }
 
@@ -193,20 +229,81 @@ export const search = <R extends { readonly log: ReadonlyArray<Injector.Injectio
       fc.check(property, { seed, numRuns: runs, ...(options.path !== undefined ? { path: options.path } : {}) })
     )
     if (!details.failed) {
-      return { ok: true, runs: details.numRuns, seed, path: undefined, shrinks: 0, counterexample: undefined, token: undefined, faultsFired, outcomes, error: undefined }
+      return {
+        ok: true,
+        runs: details.numRuns,
+        seed,
+        path: undefined,
+        shrinks: 0,
+        counterexample: undefined,
+        token: undefined,
+        faultsFired,
+        outcomes,
+        error: undefined,
+        minimal: undefined
+      }
     }
-    const plan = details.counterexample?.[0]
-    const counterexample = plan === undefined ? undefined : yield* runOne(plan)
+    const shrunk = details.counterexample?.[0]
+    const reduced = shrunk === undefined ? undefined : yield* minimize(shrunk, runOne)
     return {
       ok: false,
       runs: details.numRuns,
       seed: details.seed,
       path: details.counterexamplePath ?? undefined,
-      shrinks: details.numShrinks,
-      counterexample,
-      token: plan === undefined ? undefined : tokenOf(plan),
+      shrinks: details.numShrinks + (reduced?.removed ?? 0),
+      counterexample: reduced?.run,
+      token: reduced === undefined ? undefined : tokenOf(reduced.plan),
       faultsFired,
       outcomes,
-      error: details.errorInstance === null || details.errorInstance === undefined ? undefined : String(details.errorInstance)
+      error: details.errorInstance === null || details.errorInstance === undefined ? undefined : String(details.errorInstance),
+      minimal: reduced?.minimal
     }
+  })
+
+/** At most this many runs to bring a shrunk plan to 1-minimality (a plan of n faults needs at most n·(n+1)/2). */
+const MINIMIZE_BUDGET = 64
+
+/**
+ * Brings a failing plan down to a 1-minimal one: drops any fault without which the run still
+ * violates one of the invariants it violated (fast-check's shrinking may keep an inert fault),
+ * until no single fault can go; then checks that the run without any one fault violates nothing
+ * (`minimal`). Within a budget of runs; past it, `minimal` is false.
+ *
+ * @example
+ * ```ts
+ * const { plan, run, minimal } = yield* Chaos.minimize(shrunkPlan, (p) => Chaos.runOnce(spec, p))
+ * ```
+ */
+export const minimize = <R extends { readonly violations: ReadonlyArray<Violation> }>(
+  plan: F.FaultPlan,
+  runOne: (plan: F.FaultPlan) => Effect.Effect<R>
+): Effect.Effect<{ readonly plan: F.FaultPlan; readonly run: R; readonly removed: number; readonly minimal: boolean }> =>
+  Effect.gen(function*() {
+    let current = plan
+    let run = yield* runOne(plan)
+    const wanted = new Set(run.violations.map((v) => v.invariant))
+    let budget = MINIMIZE_BUDGET
+    let removed = 0
+    let minimal = true
+    let i = 0
+    while (i < current.faults.length) {
+      if (budget-- <= 0) {
+        minimal = false
+        break
+      }
+      const without = { ...current, faults: current.faults.filter((_, j) => j !== i) }
+      const r = yield* runOne(without)
+      if (r.violations.some((v) => wanted.has(v.invariant))) {
+        current = without
+        run = r
+        removed++
+        i = 0
+        minimal = true
+      } else {
+        // Still needed; 1-minimal means the run without it violates nothing at all.
+        if (r.violations.length > 0) minimal = false
+        i++
+      }
+    }
+    return { plan: current, run, removed, minimal }
   })

@@ -5,8 +5,11 @@
  * context it was made in (so `TestClock`, `Random` and a test's services apply).
  *
  * With `options.injector` (see `Injector.ts`), the fake injects a fault plan: handler faults
- * (latency, hang, tool error, JSON-RPC error, rate limit, schema drift) here, wire faults in a
- * wrapping `FaultTransport`; and it records calls sent and executed and peak concurrency per tool.
+ * (latency, hang, tool error, JSON-RPC error, rate limit, schema drift, progress stall) here,
+ * wire faults in a wrapping `FaultTransport`; and it records calls sent and executed and peak
+ * concurrency per tool. Handlers may take a {@link RequestContext} (progress, logs,
+ * cancellation). With a `FakeState.CurrentStore` in context, it saves that store after each
+ * call it answers (state that survives a resume, see `FakeState.ts`).
  *
  * @example
  * ```ts
@@ -20,11 +23,18 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv-provider.js"
-import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema, type Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+  type LoggingLevel,
+  type Tool as McpTool
+} from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Clock, Context, Effect, Exit, Schema } from "effect"
 import type { ContractInfo, ContractSchema } from "../dsl/Contract.ts"
 import { firstIssue } from "../dsl/SchemaIssues.ts"
 import type { InProcessServerConfig, ServerLimits } from "../src/runtime/gateway/ServerConfig.ts"
+import * as FakeState from "./FakeState.ts"
 import { FaultTransport } from "./FaultTransport.ts"
 import type { CallDecision, Injector, ServerHooks } from "./Injector.ts"
 
@@ -40,6 +50,37 @@ import type { CallDecision, Injector, ServerHooks } from "./Injector.ts"
 export class ToolRefusal extends Schema.TaggedError<ToolRefusal>()("ToolRefusal", { text: Schema.String }) {}
 
 /**
+ * What a handler knows of the request it answers (the SDK's `extra`, as Effects): its id, a
+ * signal aborted when the client cancels it or its connection closes (the handler's Effect is
+ * interrupted then too), and ways to report progress and log as a real server does.
+ *
+ * @example
+ * ```ts
+ * FakeServer.handle(Ml.train, (input, request) =>
+ *   Effect.gen(function*() {
+ *     for (let epoch = 1; epoch <= 3; epoch++) {
+ *       yield* Effect.sleep("10 seconds")
+ *       yield* request.progress(epoch, 3, `epoch ${epoch}`)
+ *     }
+ *     yield* request.log("info", "training done")
+ *     return { model_id: "m1" }
+ *   }))
+ * ```
+ */
+export interface RequestContext {
+  readonly requestId: string | number
+  /** Aborted when the client cancels the call (`notifications/cancelled`) or its connection closes. */
+  readonly signal: AbortSignal
+  /**
+   * Sends `notifications/progress` when the client asked for progress (a no-op otherwise). A
+   * `ProgressStall` fault holds the handler here.
+   */
+  readonly progress: (progress: number, total?: number, message?: string) => Effect.Effect<void>
+  /** Sends a `notifications/message` log line (logger: the server's key). */
+  readonly log: (level: LoggingLevel, data: unknown) => Effect.Effect<void>
+}
+
+/**
  * One tool of a fake server: its contract and the Effect that answers it.
  *
  * @example
@@ -49,11 +90,12 @@ export class ToolRefusal extends Schema.TaggedError<ToolRefusal>()("ToolRefusal"
  */
 export interface ToolHandler<R = never> {
   readonly contract: ContractInfo
-  readonly run: (input: unknown) => Effect.Effect<unknown, ToolRefusal, R>
+  readonly run: (input: unknown, request: RequestContext) => Effect.Effect<unknown, ToolRefusal, R>
 }
 
 /**
- * Pairs a contract with its handler; input and output are typed by the contract.
+ * Pairs a contract with its handler; input and output are typed by the contract. The handler
+ * may take the {@link RequestContext} as its second argument (progress, cancellation, logs).
  *
  * @example
  * ```ts
@@ -62,8 +104,8 @@ export interface ToolHandler<R = never> {
  */
 export const handle = <In extends ContractSchema, Out extends ContractSchema, R = never>(
   contract: ContractInfo<In, Out>,
-  run: (input: In["Type"]) => Effect.Effect<Out["Type"], ToolRefusal, R>
-): ToolHandler<R> => ({ contract, run: run as (input: unknown) => Effect.Effect<unknown, ToolRefusal, R> })
+  run: (input: In["Type"], request: RequestContext) => Effect.Effect<Out["Type"], ToolRefusal, R>
+): ToolHandler<R> => ({ contract, run: run as (input: unknown, request: RequestContext) => Effect.Effect<unknown, ToolRefusal, R> })
 
 const textResult = (text: string, isError = false): CallToolResult => ({
   content: [{ type: "text", text }],
@@ -103,7 +145,7 @@ interface CompiledTool<R> {
   readonly decode: (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>
   readonly encode: (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>
   readonly structured: boolean
-  readonly run: (input: unknown) => Effect.Effect<unknown, ToolRefusal, R>
+  readonly run: (input: unknown, request: RequestContext) => Effect.Effect<unknown, ToolRefusal, R>
   /** The output's required properties, then the others (what schema drift removes or changes first). */
   readonly outputKeys: ReadonlyArray<string>
 }
@@ -252,6 +294,46 @@ const madeFrom = new WeakMap<InProcessServerConfig, Definition<unknown>>()
  */
 export const definitionOf = (config: InProcessServerConfig): Definition<unknown> | undefined => madeFrom.get(config)
 
+/** The SDK's `extra` of a request handler, as far as {@link requestContext} needs it. */
+interface RequestExtra {
+  readonly requestId: string | number
+  readonly signal: AbortSignal
+  readonly sendNotification: (notification: { method: string; params?: Record<string, unknown> }) => Promise<void>
+}
+
+const requestContext = (
+  key: string,
+  progressToken: string | number | undefined,
+  extra: RequestExtra,
+  decision: CallDecision | undefined,
+  hooks: ServerHooks | undefined
+): RequestContext => {
+  const stall = decision?.handler?._tag === "ProgressStall" ? decision.handler : undefined
+  let updates = 0
+  const send = (method: string, params: Record<string, unknown>) =>
+    Effect.promise(() => extra.sendNotification({ method, params }).catch(() => undefined)).pipe(
+      Effect.tap(() => Effect.sync(() => hooks?.touch()))
+    )
+  return {
+    requestId: extra.requestId,
+    signal: extra.signal,
+    progress: (progress, total, message) =>
+      Effect.suspend(() => {
+        const held = stall !== undefined && updates++ === stall.afterUpdates
+          ? stall.forMs === undefined ? Effect.never : Effect.sleep(stall.forMs)
+          : Effect.void
+        const notify = progressToken === undefined ? Effect.void : send("notifications/progress", {
+          progressToken,
+          progress,
+          ...(total !== undefined ? { total } : {}),
+          ...(message !== undefined ? { message } : {})
+        })
+        return Effect.andThen(held, notify)
+      }),
+    log: (level, data) => send("notifications/message", { level, logger: key, data })
+  }
+}
+
 /**
  * Builds an in-process server config serving `handlers`. Handlers run on the context this
  * Effect runs in; a new SDK `Server` is made for every (re)connection, state lives in the
@@ -272,6 +354,7 @@ export const make = <R = never>(
     const run = Effect.runPromiseExitWith(context)
     const clock = Context.getUnsafe(context, Clock.Clock)
     const injector = options.injector ?? Context.get(context, CurrentInjector)
+    const store = Context.get(context, FakeState.CurrentStore)
     const hooks: ServerHooks | undefined = injector?.server(key, {
       now: () => clock.currentTimeMillisUnsafe(),
       sleep: (ms) => run(Effect.sleep(ms)).then(() => undefined)
@@ -281,10 +364,16 @@ export const make = <R = never>(
       tools.set(handler.contract.tool, { ...compiled(handler.contract), run: handler.run })
     }
     const listings = [...tools.values()].map((t) => t.listing)
-    const answer = (name: string, tool: CompiledTool<R>, input: unknown, d: CallDecision | undefined): Effect.Effect<Answer, ToolRefusal, R> => {
+    const answer = (
+      name: string,
+      tool: CompiledTool<R>,
+      input: unknown,
+      d: CallDecision | undefined,
+      request: RequestContext
+    ): Effect.Effect<Answer, ToolRefusal, R> => {
       const h = hooks
       if (d === undefined || h === undefined) {
-        const ran = Effect.map(tool.run(input), (value): Answer => ({ _tag: "Value", value, drift: undefined }))
+        const ran = Effect.map(tool.run(input, request), (value): Answer => ({ _tag: "Value", value, drift: undefined }))
         return h === undefined ? ran : Effect.andThen(Effect.sync(() => h.executed(name)), ran)
       }
       return Effect.gen(function*() {
@@ -297,7 +386,7 @@ export const make = <R = never>(
         }
         if (f?._tag === "JsonRpcError") return { _tag: "RpcError", code: f.code, message: f.message } as const
         h.executed(name)
-        const value = yield* tool.run(input)
+        const value = yield* tool.run(input, request)
         h.touch()
         if (d.latencyAfterMs > 0) yield* Effect.sleep(d.latencyAfterMs)
         return { _tag: "Value", value, drift: f?._tag === "InvalidOutput" ? f.drift : undefined } as const
@@ -311,7 +400,7 @@ export const make = <R = never>(
         { name: options.name ?? `${key} (fake)`, version: options.version ?? "0.0.0" },
         // One validator for every fake: the SDK builds a new Ajv per server otherwise (a fake
         // only needs it for elicitation, which it never does).
-        { capabilities: { tools: {} }, jsonSchemaValidator: sharedValidator() }
+        { capabilities: { tools: {}, logging: {} }, jsonSchemaValidator: sharedValidator() }
       )
       server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listings }))
       server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
@@ -325,8 +414,11 @@ export const make = <R = never>(
         }
         const decision = connectionDecisions.get(extra.requestId)
         hooks?.touch()
-        const exit = await run(answer(request.params.name, tool, input.value, decision), { signal: extra.signal })
+        const context = requestContext(key, request.params._meta?.progressToken, extra, decision, hooks)
+        const exit = await run(answer(request.params.name, tool, input.value, decision, context), { signal: extra.signal })
         hooks?.touch()
+        // Saved before the answer leaves: what the caller (and its journal) learns, the saved state has seen.
+        store?.save()
         if (Exit.isFailure(exit)) {
           const refusal = exit.cause.reasons.find((r) => r._tag === "Fail")
           return textResult(refusal?._tag === "Fail" ? refusal.error.text : `internal error: ${Cause.pretty(exit.cause)}`, true)
@@ -354,6 +446,7 @@ export const make = <R = never>(
       type: "in-process" as const,
       make: makeServer,
       wrapTransport,
+      callSites: hooks !== undefined,
       connectTimeoutMs: options.connectTimeoutMs,
       callTimeoutMs: options.callTimeoutMs,
       maxTotalTimeoutMs: options.maxTotalTimeoutMs

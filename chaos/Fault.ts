@@ -7,7 +7,9 @@
  * `[0, 1]` (the chance a matching call is hit), an optional `window` in virtual time
  * (`fromMs` inclusive, `toMs` exclusive, measured on the run's Clock) and an optional `burst`
  * (once it fires on a call, it also hits the next `burst - 1` calls of that tool: correlated
- * failures).
+ * failures). A call fault may also be limited to its first `times` firings (`times: 1`: "lose one
+ * response") and to calls whose arguments match `where` (a partial match: one tenant, one
+ * region; typed by the tool's contract with {@link on}).
  *
  * Each kind is described once, in {@link byKind}: where it is injected (handler, transport or
  * connection), what it does, what the caller sees through the gateway, its `--faults` names and
@@ -25,6 +27,7 @@
  * @module
  */
 import { Schema } from "effect"
+import type { ContractInfo, ContractSchema } from "../dsl/Contract.ts"
 
 const Millis = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
 
@@ -56,7 +59,17 @@ const common = {
   /** Only inside this window of virtual time. */
   window: Schema.optionalKey(Window),
   /** Once it fires, it also hits the next `burst - 1` calls of the same tool. */
-  burst: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
+  burst: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /**
+   * The fault's identity: its decisions are keyed by it (not by its place in the plan), so
+   * removing another fault from the plan does not change whether this one fires. Drawn plans
+   * give every fault one; without it the fault's position is its key.
+   */
+  id: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** It fires at most this many times in a run (a burst's calls count). */
+  times: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** Only calls whose arguments contain these values (a deep partial match; call faults only). */
+  where: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
 }
 
 /**
@@ -107,7 +120,13 @@ export const Fault = Schema.Union([
   Schema.TaggedStruct("DuplicateMessage", { ...common, direction: Schema.Literals(["request", "response"]) }),
   Schema.TaggedStruct("ServerDown", { ...common, fromMs: Millis, forMs: Millis }),
   Schema.TaggedStruct("Flapping", { ...common, upMs: Schema.Finite.check(Schema.isGreaterThan(0)), downMs: Schema.Finite.check(Schema.isGreaterThan(0)) }),
-  Schema.TaggedStruct("SlowStart", { ...common, delayMs: Millis })
+  Schema.TaggedStruct("SlowStart", { ...common, delayMs: Millis }),
+  Schema.TaggedStruct("ProgressStall", {
+    ...common,
+    afterUpdates: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+    forMs: Schema.optionalKey(Millis)
+  }),
+  Schema.TaggedStruct("Crash", { ...common, phase: Schema.Literals(["before", "after"]) })
 ])
 
 /**
@@ -140,6 +159,7 @@ export type FaultKind = Fault["_tag"]
  * ```
  */
 export interface KindDescription<K extends FaultKind> {
+  /** Where it is injected (a `Crash` is decided in the transport, as its call is sent or answered). */
   readonly injectedAt: "handler" | "transport" | "connection"
   /** What the fake server does. */
   readonly does: string
@@ -266,6 +286,22 @@ export const byKind: { readonly [K in FaultKind]: KindDescription<K> } = {
     flag: "slow-start",
     aliases: [],
     params: (f) => `handshake +${f.delayMs}ms`
+  },
+  ProgressStall: {
+    injectedAt: "handler",
+    does: "lets `afterUpdates` progress notifications through, then holds the handler at its next one for `forMs` (or for ever)",
+    callerSees: "no progress; `Timeout` when the call's timeout is reset by progress, or a late answer",
+    flag: "progress-stall",
+    aliases: ["stall"],
+    params: (f) => `after ${f.afterUpdates} update(s), ${f.forMs === undefined ? "for ever" : `for ${f.forMs}ms`}`
+  },
+  Crash: {
+    injectedAt: "transport",
+    does: "the process running the run dies as the call is sent (`before`) or once its answer came back (`after`); the run resumes from its journal",
+    callerSees: "nothing in the crashed process; the resumed run replays completed steps and re-runs the one in flight",
+    flag: "crash",
+    aliases: [],
+    params: (f) => f.phase
   }
 }
 
@@ -375,14 +411,77 @@ export interface Options {
   readonly rate?: number | undefined
   readonly window?: Window | undefined
   readonly burst?: number | undefined
+  /** At most this many firings in a run (`times: 1`: only the first matching call). */
+  readonly times?: number | undefined
+  /** Only calls whose arguments contain these values (see {@link on} for a typed selector). */
+  readonly where?: Readonly<Record<string, unknown>> | undefined
 }
 
-const base = (target: string, o: Options | undefined) => ({
-  target,
-  rate: o?.rate ?? 1,
-  ...(o?.window !== undefined ? { window: o.window } : {}),
-  ...(o?.burst !== undefined ? { burst: o.burst } : {})
+/**
+ * A deep partial of a tool's arguments: the values a call must carry to match.
+ *
+ * @example
+ * ```ts
+ * const w: DeepPartial<{ tenant: string; order: { region: string; id: string } }> = { order: { region: "eu" } }
+ * ```
+ */
+export type DeepPartial<T> = T extends ReadonlyArray<unknown> ? T
+  : T extends object ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
+  : T
+
+/**
+ * Which calls a fault hits: a target pattern, and optionally arguments they must carry.
+ *
+ * @example
+ * ```ts
+ * const s: Selector = { target: "payment.charge", where: { tenant: "acme" } }
+ * ```
+ */
+export interface Selector {
+  readonly target: string
+  readonly where?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * A target: a `server.tool` pattern, or a {@link Selector} (from {@link on}).
+ *
+ * @example
+ * ```ts
+ * const t: Target = Fault.on(Payment.charge, { tenant: "acme" })
+ * ```
+ */
+export type Target = string | Selector
+
+/**
+ * The calls of one tool whose arguments match `where`, typed by the tool's contract (its
+ * encoded input, as sent on the wire): aim a fault at one tenant or one region without one fake
+ * server per target.
+ *
+ * @example
+ * ```ts
+ * Fault.lostResponse(Fault.on(Payment.charge, { tenant: "acme" }), { times: 1 })
+ * ```
+ */
+export const on = <In extends ContractSchema, Out extends ContractSchema>(
+  contract: ContractInfo<In, Out>,
+  where?: DeepPartial<In["Encoded"]>
+): Selector => ({
+  target: `${contract.server}.${contract.tool}`,
+  ...(where !== undefined ? { where: where as Readonly<Record<string, unknown>> } : {})
 })
+
+const base = (target: Target, o: Options | undefined) => {
+  const selector = typeof target === "string" ? { target } : target
+  const where = o?.where ?? selector.where
+  return {
+    target: selector.target,
+    rate: o?.rate ?? 1,
+    ...(o?.window !== undefined ? { window: o.window } : {}),
+    ...(o?.burst !== undefined ? { burst: o.burst } : {}),
+    ...(o?.times !== undefined ? { times: o.times } : {}),
+    ...(where !== undefined ? { where } : {})
+  }
+}
 
 /**
  * A fixed latency.
@@ -435,7 +534,7 @@ export const pareto = (scaleMs: number, shape: number, capMs?: number): Distribu
  * Fault.latency("payment.charge", Fault.fixed(90_000), { rate: 0.1 }, "after")
  * ```
  */
-export const latency = (target: string, distribution: Distribution, o?: Options, phase: "before" | "after" = "before"): Fault => ({
+export const latency = (target: Target, distribution: Distribution, o?: Options, phase: "before" | "after" = "before"): Fault => ({
   _tag: "Latency",
   ...base(target, o),
   distribution,
@@ -450,7 +549,7 @@ export const latency = (target: string, distribution: Distribution, o?: Options,
  * Fault.hang("ci.build")
  * ```
  */
-export const hang = (target: string, o?: Options): Fault => ({ _tag: "Hang", ...base(target, o) })
+export const hang = (target: Target, o?: Options): Fault => ({ _tag: "Hang", ...base(target, o) })
 
 /**
  * The tool answers `isError: true` with a message.
@@ -460,7 +559,7 @@ export const hang = (target: string, o?: Options): Fault => ({ _tag: "Hang", ...
  * Fault.toolError("docker.build", "no space left on device")
  * ```
  */
-export const toolError = (target: string, message = "injected tool failure", o?: Options): Fault => ({
+export const toolError = (target: Target, message = "injected tool failure", o?: Options): Fault => ({
   _tag: "ToolError",
   ...base(target, o),
   message
@@ -474,7 +573,7 @@ export const toolError = (target: string, message = "injected tool failure", o?:
  * Fault.jsonRpcError("k8s.*", -32603, "internal error")
  * ```
  */
-export const jsonRpcError = (target: string, code = -32603, message = "injected internal error", o?: Options): Fault => ({
+export const jsonRpcError = (target: Target, code = -32603, message = "injected internal error", o?: Options): Fault => ({
   _tag: "JsonRpcError",
   ...base(target, o),
   code,
@@ -489,7 +588,7 @@ export const jsonRpcError = (target: string, code = -32603, message = "injected 
  * Fault.rateLimited("github.search", 2_000, { rate: 0.3 })
  * ```
  */
-export const rateLimited = (target: string, retryAfterMs = 1_000, o?: Options): Fault => ({
+export const rateLimited = (target: Target, retryAfterMs = 1_000, o?: Options): Fault => ({
   _tag: "RateLimited",
   ...base(target, o),
   retryAfterMs
@@ -504,7 +603,7 @@ export const rateLimited = (target: string, retryAfterMs = 1_000, o?: Options): 
  * ```
  */
 export const invalidOutput = (
-  target: string,
+  target: Target,
   drift: "missing-field" | "wrong-type" | "extra-field" = "missing-field",
   o?: Options
 ): Fault => ({ _tag: "InvalidOutput", ...base(target, o), drift })
@@ -517,7 +616,7 @@ export const invalidOutput = (
  * Fault.connectionDrop("fs.*", { rate: 0.05 })
  * ```
  */
-export const connectionDrop = (target: string, o?: Options): Fault => ({ _tag: "ConnectionDrop", ...base(target, o) })
+export const connectionDrop = (target: Target, o?: Options): Fault => ({ _tag: "ConnectionDrop", ...base(target, o) })
 
 /**
  * The side effect happens, then the response is lost: `then: "silence"` (the caller's timeout
@@ -528,7 +627,7 @@ export const connectionDrop = (target: string, o?: Options): Fault => ({ _tag: "
  * Fault.lostResponse("payment.charge", { rate: 0.2 })
  * ```
  */
-export const lostResponse = (target: string, o?: Options, then: "silence" | "close" = "silence"): Fault => ({
+export const lostResponse = (target: Target, o?: Options, then: "silence" | "close" = "silence"): Fault => ({
   _tag: "LostResponse",
   ...base(target, o),
   then
@@ -542,7 +641,7 @@ export const lostResponse = (target: string, o?: Options, then: "silence" | "clo
  * Fault.corruptMessage("ci.*", "response")
  * ```
  */
-export const corruptMessage = (target: string, direction: "request" | "response" = "response", o?: Options): Fault => ({
+export const corruptMessage = (target: Target, direction: "request" | "response" = "response", o?: Options): Fault => ({
   _tag: "CorruptMessage",
   ...base(target, o),
   direction
@@ -556,7 +655,7 @@ export const corruptMessage = (target: string, direction: "request" | "response"
  * Fault.duplicateMessage("payment.charge", "request")
  * ```
  */
-export const duplicateMessage = (target: string, direction: "request" | "response" = "request", o?: Options): Fault => ({
+export const duplicateMessage = (target: Target, direction: "request" | "response" = "request", o?: Options): Fault => ({
   _tag: "DuplicateMessage",
   ...base(target, o),
   direction
@@ -570,7 +669,7 @@ export const duplicateMessage = (target: string, direction: "request" | "respons
  * Fault.serverDown("payment", 0, 30_000)
  * ```
  */
-export const serverDown = (target: string, fromMs: number, forMs: number, o?: Options): Fault => ({
+export const serverDown = (target: Target, fromMs: number, forMs: number, o?: Options): Fault => ({
   _tag: "ServerDown",
   ...base(target, o),
   fromMs,
@@ -585,7 +684,7 @@ export const serverDown = (target: string, fromMs: number, forMs: number, o?: Op
  * Fault.flapping("k8s", 5_000, 1_000)
  * ```
  */
-export const flapping = (target: string, upMs: number, downMs: number, o?: Options): Fault => ({
+export const flapping = (target: Target, upMs: number, downMs: number, o?: Options): Fault => ({
   _tag: "Flapping",
   ...base(target, o),
   upMs,
@@ -600,11 +699,88 @@ export const flapping = (target: string, upMs: number, downMs: number, o?: Optio
  * Fault.slowStart("ml", 20_000)
  * ```
  */
-export const slowStart = (target: string, delayMs: number, o?: Options): Fault => ({
+export const slowStart = (target: Target, delayMs: number, o?: Options): Fault => ({
   _tag: "SlowStart",
   ...base(target, o),
   delayMs
 })
+
+/**
+ * A handler that reports progress stalls: it lets `afterUpdates` progress notifications through,
+ * then holds at its next one for `forMs` of virtual time (omitted: for ever). A caller whose
+ * timeout is reset by progress sees a `Timeout`; with `forMs`, a late answer.
+ *
+ * @example
+ * ```ts
+ * Fault.progressStall("ml.train", 2, 120_000)
+ * ```
+ */
+export const progressStall = (target: Target, afterUpdates = 0, forMs?: number, o?: Options): Fault => ({
+  _tag: "ProgressStall",
+  ...base(target, o),
+  afterUpdates,
+  ...(forMs !== undefined ? { forMs } : {})
+})
+
+/**
+ * The process running the run dies at a matching call: as the request is sent (`"before"`: it
+ * never arrives) or once its answer came back (`"after"`: the side effect happened, the journal
+ * does not know). A flow check then resumes the run from its journal (a temporary SQLite one)
+ * against the same servers; a plain program is run again from the start. Fires once unless
+ * `times` says otherwise.
+ *
+ * @example
+ * ```ts
+ * Fault.crash("payment.charge_card", "after")
+ * ```
+ */
+export const crash = (target: Target, phase: "before" | "after" = "before", o?: Options): Fault => ({
+  _tag: "Crash",
+  ...base(target, { ...o, times: o?.times ?? 1 }),
+  phase
+})
+
+/**
+ * Whether a plan may crash its run (it has a `Crash` fault).
+ *
+ * @example
+ * ```ts
+ * Fault.hasCrash(Fault.plan(1, [Fault.crash("payment.charge")])) // => true
+ * ```
+ */
+export const hasCrash = (p: FaultPlan): boolean => p.faults.some((f) => f._tag === "Crash")
+
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const sameJson = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameJson(x, b[i]))
+  if (isRecord(a) && isRecord(b)) {
+    const keys = Object.keys(a)
+    return keys.length === Object.keys(b).length && keys.every((k) => k in b && sameJson(a[k], b[k]))
+  }
+  return false
+}
+
+/**
+ * Whether a call's arguments carry every value of `where` (objects match partially, level by
+ * level; arrays and scalars match exactly). No `where` matches every call.
+ *
+ * @example
+ * ```ts
+ * Fault.matchesArgs({ order: { region: "eu" } }, { order: { region: "eu", id: "o1" }, amount: 5 }) // => true
+ * Fault.matchesArgs({ tenant: "acme" }, { tenant: "globex" }) // => false
+ * ```
+ */
+export const matchesArgs = (where: Readonly<Record<string, unknown>> | undefined, args: unknown): boolean => {
+  if (where === undefined) return true
+  if (!isRecord(args)) return false
+  for (const [k, want] of Object.entries(where)) {
+    const got = args[k]
+    if (isRecord(want) ? !(isRecord(got) && matchesArgs(want, got)) : !sameJson(want, got)) return false
+  }
+  return true
+}
 
 const patternCache = new Map<string, RegExp>()
 
@@ -636,6 +812,18 @@ export const matches = (target: string, server: string, tool: string | undefined
   if (dot === -1 || tool === undefined) return true
   return toRegExp(target.slice(dot + 1)).test(tool)
 }
+
+/**
+ * The key a fault's decisions are drawn with: its `id` when it has one, else its position in
+ * the plan (so plans written by hand keep their decisions).
+ *
+ * @example
+ * ```ts
+ * Fault.decisionKey({ ...Fault.hang("a.b"), id: 7 }, 2) // => "id7"
+ * Fault.decisionKey(Fault.hang("a.b"), 2) // => 2
+ * ```
+ */
+export const decisionKey = (fault: Fault, index: number): string | number => (fault.id === undefined ? index : `id${fault.id}`)
 
 /**
  * Whether virtual time `nowMs` is inside a fault's window (always, without one).
@@ -673,7 +861,9 @@ export const describe = (f: Fault): string => {
   const p = paramsOf(f)
   const window = f.window ? ` in [${f.window.fromMs}ms, ${f.window.toMs}ms)` : ""
   const burst = f.burst !== undefined && f.burst > 1 ? ` burst ${f.burst}` : ""
-  return `${f._tag}${p ? `(${p})` : ""} @ ${f.target} rate ${f.rate}${window}${burst}`
+  const where = f.where !== undefined ? ` where ${JSON.stringify(f.where)}` : ""
+  const times = f.times !== undefined ? ` ×${f.times}` : ""
+  return `${f._tag}${p ? `(${p})` : ""} @ ${f.target}${where} rate ${f.rate}${window}${burst}${times}`
 }
 
 /**

@@ -1,9 +1,14 @@
 /**
  * A wrapping MCP `Transport` that injects the wire-level faults of a plan on the client side of
  * an in-process link: a dropped connection, a lost, corrupted or duplicated message, a server
- * that is down or flapping, a slow handshake. It also tracks the calls in flight per tool (from
- * the request until its answer, its `notifications/cancelled` or the connection's close) and
- * hands each call's decision to the fake's handler (keyed by JSON-RPC request id).
+ * that is down or flapping, a slow handshake, a crash of the process running the run. It also
+ * tracks the calls in flight per tool (from the request until its answer, its
+ * `notifications/cancelled` or the connection's close) and hands each call's decision to the
+ * fake's handler (keyed by JSON-RPC request id).
+ *
+ * In front of a real server (`wire: true`, see `WireChaos.ts`) there is no fake handler: latency
+ * is added here, on the request (`before`) or the answer (`after`), and handler faults are not
+ * drawn.
  *
  * @example
  * ```ts
@@ -17,7 +22,7 @@
  */
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js"
 import type { JSONRPCMessage, MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js"
-import type { CallDecision, ServerHooks } from "./Injector.ts"
+import type { CallDecision, CallSite, ServerHooks } from "./Injector.ts"
 
 type Id = string | number
 
@@ -28,6 +33,15 @@ interface Pending {
 
 const fields = (message: JSONRPCMessage) =>
   message as { readonly id?: Id; readonly method?: string; readonly params?: Record<string, unknown> }
+
+/** The call's site the gateway sent in `_meta` (see `InProcessServerConfig.callSites`). */
+const siteOf = (meta: unknown): CallSite | undefined => {
+  if (typeof meta !== "object" || meta === null) return undefined
+  const m = meta as Record<string, unknown>
+  const step = m["mcpflow/step"]
+  const call = m["mcpflow/call"]
+  return typeof step === "string" && typeof call === "number" ? { step, call } : undefined
+}
 
 /**
  * The client side of one connection, with faults. `decisions` is shared with the fake server
@@ -43,6 +57,8 @@ export class FaultTransport implements Transport {
   onerror?: ((error: Error) => void) | undefined
   onmessage?: ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined
   private readonly pending = new Map<Id, Pending>()
+  /** Answers already held back by an `after` latency (wire mode). */
+  private readonly delayed = new Set<Id>()
   private initializeId: Id | undefined
   private closed = false
 
@@ -51,7 +67,8 @@ export class FaultTransport implements Transport {
     private readonly hooks: ServerHooks,
     private readonly decisions: Map<Id, CallDecision>,
     private readonly startDelayMs: number = 0,
-    private readonly refused: string | undefined = undefined
+    private readonly refused: string | undefined = undefined,
+    private readonly options: { readonly wire?: boolean | undefined } = {}
   ) {
     inner.onmessage = (message, extra) => this.receive(message, extra)
     inner.onclose = () => {
@@ -90,7 +107,7 @@ export class FaultTransport implements Transport {
     const m = fields(message)
     if (m.method === "tools/call" && m.id !== undefined) {
       const tool = String(m.params?.name ?? "")
-      const decision = this.hooks.decide(tool, m.params?.arguments)
+      const decision = this.hooks.decide(tool, m.params?.arguments, siteOf(m.params?._meta))
       this.pending.set(m.id, { tool, decision })
       this.hooks.callStarted(tool)
       const t = decision.transport
@@ -98,6 +115,14 @@ export class FaultTransport implements Transport {
         this.drop()
         return
       }
+      if (t?._tag === "Crash" && t.phase === "before") {
+        // The process dies as it sends: the request never leaves, and the connection dies with it.
+        this.pending.delete(m.id)
+        this.hooks.callEnded(tool, decision.call, "closed")
+        this.hooks.crash()
+        return
+      }
+      if (this.options.wire === true && decision.latencyBeforeMs > 0) await this.hooks.env.sleep(decision.latencyBeforeMs)
       if (t?._tag === "CorruptMessage" && t.direction === "request") return
       if (decision.handler !== undefined || decision.latencyBeforeMs > 0 || decision.latencyAfterMs > 0) {
         this.decisions.set(m.id, decision)
@@ -131,9 +156,24 @@ export class FaultTransport implements Transport {
         return
       }
       const p = this.pending.get(m.id)
+      if (p !== undefined && this.options.wire === true && p.decision.latencyAfterMs > 0 && !this.delayed.has(m.id)) {
+        this.delayed.add(m.id)
+        void this.hooks.env.sleep(p.decision.latencyAfterMs).then(() => {
+          if (!this.closed) this.receive(message, extra)
+        })
+        return
+      }
       if (p !== undefined) {
+        this.delayed.delete(m.id)
         this.decisions.delete(m.id)
         const t = p.decision.transport
+        if (t?._tag === "Crash") {
+          // The answer came back to a process that dies before reading it: the effect happened.
+          this.pending.delete(m.id)
+          this.hooks.callEnded(p.tool, p.decision.call, "closed")
+          this.hooks.crash()
+          return
+        }
         if (t?._tag === "LostResponse") {
           if (t.then === "close") this.drop()
           return

@@ -12,8 +12,9 @@
  *   failed (even when the flow recovers). A `CompensationFailed` is a violation. Which steps carry
  *   a compensation comes from the flow's plan (`Flow.plan` with the run's input) and from the
  *   compensations seen running. Atomicity on the stateful models is {@link atomic}.
- * - "every journaled run can be resumed" is not checked here: the durable engine is separate
- *   work; these runs use the in-memory engine.
+ * - `crash-resume` (when a `Crash` fault fired; see `FlowCrash.ts`): the run was resumed from its
+ *   journal, no completed step ran again and no compensation ran twice. Runs use the in-memory
+ *   engine, but a plan with a `Crash` fault runs on a temporary SQLite journal.
  *
  * @example
  * ```ts
@@ -40,12 +41,14 @@ import type { FlowError } from "../dsl/flow/FlowError.ts"
 import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
 import type { McpGateway } from "../dsl/ports/McpGateway.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
+import * as BuiltInInvariants from "./BuiltInInvariants.ts"
 import * as Check from "./Check.ts"
 import * as ReplayToken from "./ReplayToken.ts"
 import * as ReportText from "./ReportText.ts"
 import * as RunOnce from "./RunOnce.ts"
-import type * as RunSpec from "./RunSpec.ts"
+import * as RunSpec from "./RunSpec.ts"
 import * as F from "./Fault.ts"
+import * as FlowCrash from "./FlowCrash.ts"
 
 /**
  * One flow run under a plan: everything `Chaos.runOnce` reports, plus the run's events.
@@ -121,8 +124,12 @@ export interface FlowCheckOptions<I extends Schema.Top, O extends Schema.Top, E,
  * if (!report.ok) console.log(Chaos.formatFlow(report))
  * ```
  */
-export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<A, E>> {
+export interface FlowCheckReport<A, E> extends Check.SearchReport<FlowRunResult<A, E>>, Check.Assumptions {
   readonly flow: string
+  /** The input every run was given (what a replay needs besides the token). */
+  readonly input: unknown
+  /** The flow plan's warnings: policies that escape the fixed order across levels (see `FlowPlan.warnings`). */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /**
@@ -139,7 +146,9 @@ interface Planned {
   /** The paths of the steps with a compensation. */
   readonly compensable: ReadonlySet<string>
   /** The tools the flow declares or reached while planning. */
-  readonly tools: ReadonlyArray<{ readonly server: string; readonly tool: string; readonly idempotent: boolean | undefined }>
+  readonly tools: ReadonlyArray<{ readonly server: string; readonly tool: string; readonly idempotent: boolean | undefined; readonly readOnly: boolean | undefined }>
+  /** The plan's warnings (policies that escape the fixed order across levels). */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /** The flow's plan for this input (`Flow.plan`), cached per flow and input. */
@@ -159,11 +168,18 @@ const planned = <I extends Schema.Top, O extends Schema.Top, E, R>(spec: { reado
         FlowModule.plan(spec.flow, spec.input).pipe(
           Effect.map((plan): Planned => ({
             compensable: new Set(plan.nodes.filter((n) => n.compensated).map((n) => n.path)),
-            tools: plan.tools.map((t) => ({ server: t.server, tool: t.tool, idempotent: t.annotations.idempotent as boolean | undefined }))
+            warnings: plan.warnings,
+            tools: plan.tools.map((t) => ({
+              server: t.server,
+              tool: t.tool,
+              idempotent: t.annotations.idempotent as boolean | undefined,
+              readOnly: t.annotations.readOnly as boolean | undefined
+            }))
           })),
           Effect.orElseSucceed((): Planned => ({
             compensable: new Set(),
-            tools: spec.flow.uses.map((c) => ({ server: c.server, tool: c.tool, idempotent: c.annotations.idempotent }))
+            warnings: [],
+            tools: spec.flow.uses.map((c) => ({ server: c.server, tool: c.tool, idempotent: c.annotations.idempotent, readOnly: c.annotations.readOnly }))
           }))
         )
       )
@@ -190,7 +206,12 @@ export const flowViolations = (
   const out: Array<RunSpec.Violation> = []
   if (outcome._tag !== "Hang") {
     const open = new Map<string, number>()
-    for (const e of events) {
+    // After a crash, the steps the dead process left in flight settle in the resumed run: check the last process's events.
+    let last = 0
+    events.forEach((e, i) => {
+      if (e._tag === "FlowStarted") last = i
+    })
+    for (const e of events.slice(last)) {
       if (e._tag === "StepStarted") open.set(e.path, (open.get(e.path) ?? 0) + 1)
       else if (e._tag === "StepSucceeded" || e._tag === "StepFailed") {
         const n = (open.get(e.path) ?? 0) - 1
@@ -244,10 +265,21 @@ export const runFlowOnce = <I extends Schema.Top, O extends Schema.Top, E, R ext
     const { compensable } = yield* planned(spec)
     const events: Array<FlowEvent> = []
     const sink = { emit: (e: FlowEvent) => void events.push(e) }
-    const program = FlowModule.run(spec.flow, spec.input, { runId: spec.runId ?? "chaos" }).pipe(
-      Effect.provide(FlowEngine.layerMemory),
-      Effect.provideService(FlowEvents, sink)
-    ) as unknown as Effect.Effect<O["Type"], E | FlowError, McpGateway>
+    // A plan that may crash the run journals it (a temporary SQLite journal) and resumes it after each crash.
+    if (F.hasCrash(plan)) yield* FlowCrash.preload
+    const journal = F.hasCrash(plan) ? FlowCrash.journal() : undefined
+    const { program, restart } = journal !== undefined
+      ? FlowCrash.attempts(spec.flow, spec.input, spec.runId ?? "chaos", journal, sink.emit) as unknown as {
+        readonly program: Effect.Effect<O["Type"], E | FlowError, McpGateway>
+        readonly restart: RunSpec.Restart<O["Type"], E | FlowError>
+      }
+      : {
+        program: FlowModule.run(spec.flow, spec.input, { runId: spec.runId ?? "chaos" }).pipe(
+          Effect.provide(FlowEngine.layerMemory),
+          Effect.provideService(FlowEvents, sink)
+        ) as unknown as Effect.Effect<O["Type"], E | FlowError, McpGateway>,
+        restart: undefined
+      }
     const withEvents = <X>(run: X) => ({ ...run, events })
     const invariants: Array<RunSpec.Invariant<O["Type"], E | FlowError>> = (spec.invariants ?? []).map((inv) => ({
       name: inv.name,
@@ -255,8 +287,12 @@ export const runFlowOnce = <I extends Schema.Top, O extends Schema.Top, E, R ext
       detail: inv.detail === undefined ? undefined : (run) => inv.detail!(withEvents(run))
     }))
     const { flow: _flow, input: _input, invariants: _inv, runId: _runId, ...rest } = spec
-    const run = yield* RunOnce.runOnce({ ...rest, tools: spec.tools ?? spec.flow.uses, program, invariants }, plan)
-    const builtIn = flowViolations(events, run.outcome as RunSpec.Outcome<unknown, unknown>, compensable)
+    const run = yield* RunOnce.runOnce({ ...rest, tools: spec.tools ?? spec.flow.uses, program, restart, invariants }, plan).pipe(
+      Effect.ensuring(Effect.sync(() => journal?.remove()))
+    )
+    const outcome = run.outcome as RunSpec.Outcome<unknown, unknown>
+    const builtIn = [...flowViolations(events, outcome, compensable), ...FlowCrash.violations(events, outcome, run.log)]
+      .filter((v) => RunSpec.offReason(spec, v.invariant) === undefined)
     return { ...run, violations: [...run.violations, ...builtIn], events }
   })
 
@@ -285,18 +321,18 @@ export const replayFlow = <I extends Schema.Top, O extends Schema.Top, E, R exte
  * ```
  */
 export const flowPlans = <I extends Schema.Top, O extends Schema.Top, E, R>(
-  spec: Pick<FlowSpec<I, O, E, R>, "flow" | "input" | "servers" | "tools" | "nonIdempotent">,
+  spec: Pick<FlowSpec<I, O, E, R>, "flow" | "input" | "servers" | "tools" | "nonIdempotent" | "builtIn">,
   faults: fc.Arbitrary<F.FaultPlan> | Partial<Arbitraries.PlanOptions> | undefined
 ): Effect.Effect<fc.Arbitrary<F.FaultPlan>> =>
   Effect.gen(function*() {
-    const base = { servers: spec.servers, tools: spec.tools ?? spec.flow.uses, nonIdempotent: spec.nonIdempotent, program: Effect.void }
+    const base = { servers: spec.servers, tools: spec.tools ?? spec.flow.uses, nonIdempotent: spec.nonIdempotent, builtIn: spec.builtIn, program: Effect.void }
     if (faults instanceof fc.Arbitrary) return faults
     const served = yield* RunOnce.targetsOf(base)
     const servedIds = new Set(served.targets.map((t) => `${t.server}.${t.tool}`))
     const { tools } = yield* planned(spec)
     const used = tools.filter((t) => servedIds.has(`${t.server}.${t.tool}`))
     const targets = used.length > 0 ? used.map(({ server, tool }) => ({ server, tool })) : served.targets
-    const extra = spec.nonIdempotent ?? []
+    const extra = BuiltInInvariants.nonIdempotentOf(spec)
     const focus = used.length > 0
       ? used.filter((t) => t.idempotent === false || (extra.length > 0 && extra.some((p) => F.matches(p, t.server, t.tool)))).map(({ server, tool }) => ({ server, tool }))
       : served.focus
@@ -322,7 +358,29 @@ export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R exten
     const spec: FlowSpec<I, O, E, R> = { ...rest, flow, tools: options.tools ?? flow.uses }
     const arbitrary = yield* flowPlans(spec, faults)
     const report = yield* Check.search({ seed, runs, path, arbitrary, observe }, (plan) => runFlowOnce(spec, plan))
-    return { ...report, flow: flow.name }
+    const { warnings } = yield* planned(spec)
+    return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name, input: options.input, warnings }
+  })
+
+/**
+ * The tools a flow may call (its plan's: declared in `uses` or reached) that say nothing about
+ * idempotency (see `Chaos.unannotated`); without a plan, those of its servers.
+ *
+ * @example
+ * ```ts
+ * const tools = yield* Chaos.flowUnannotated({ flow, input, servers }) // => ["notes.append"]
+ * ```
+ */
+export const flowUnannotated = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  spec: Pick<FlowSpec<I, O, E, R>, "flow" | "input" | "servers" | "tools">
+): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.gen(function*() {
+    const { tools } = yield* planned(spec)
+    if (tools.length > 0) {
+      return [...new Set(tools.filter((t) => t.idempotent === undefined && t.readOnly !== true).map((t) => `${t.server}.${t.tool}`))].sort()
+    }
+    const served = yield* RunOnce.targetsOf({ servers: spec.servers, tools: spec.tools ?? spec.flow.uses, program: Effect.void })
+    return served.unannotated
   })
 
 /**
@@ -353,7 +411,7 @@ export const atomic = <A, E>(
     (sides.describe === undefined ? "" : `: ${sides.describe(run)}`)
 })
 
-const icons: Readonly<Record<StepStatus, string>> = { succeeded: "✓", failed: "✗", interrupted: "⊘", skipped: "○", running: "…" }
+const icons: Readonly<Record<StepStatus, string>> = { succeeded: "✓", failed: "✗", interrupted: "⊘", skipped: "○", running: "…", waiting: "⏸" }
 
 const firstLine = (text: string): string => text.split("\n")[0] ?? ""
 
@@ -370,6 +428,7 @@ const detailOf = (node: StepState): string => {
     case "skipped":
       return `skipped: ${node.why}`
     case "running":
+    case "waiting":
       return ""
   }
 }
@@ -418,15 +477,24 @@ export const stepTree = (events: ReadonlyArray<FlowEvent>): string => {
   return lines.join("\n")
 }
 
+/** A word quoted for a POSIX shell (single quotes; a quote inside becomes `'\''`). */
+const shellQuote = (word: string): string => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)
+
 /**
- * The command that replays a case through the CLI.
+ * The command that replays a case through the CLI: the flow file, the run's input (as JSON;
+ * without it the CLI would run the suite's default input) and the token (the plan, with the
+ * seed of every decision). The search settings (`--runs`, `--seed`, `--faults`, `--rate`) do
+ * not enter a replay: the token is the whole plan.
  *
  * @example
  * ```ts
- * Chaos.replayCommand("flows/order.ts", token) // => "npx mcpflow chaos flows/order.ts --replay 'eyJ…'"
+ * Chaos.replayCommand("flows/order.ts", token, { orderId: "o1" }) // => "npx mcpflow chaos flows/order.ts --input '{\"orderId\":\"o1\"}' --replay 'eyJ…'"
  * ```
  */
-export const replayCommand = (file: string, token: string): string => `npx mcpflow chaos ${file} --replay '${token}'`
+export const replayCommand = (file: string, token: string, input?: unknown): string => {
+  const json = input === undefined ? undefined : JSON.stringify(input)
+  return [...["npx", "mcpflow", "chaos", file, ...(json === undefined ? [] : ["--input", json])].map(shellQuote), "--replay", `'${token}'`].join(" ")
+}
 
 /**
  * One flow run as text: plan, outcome, faults that fired, violations, then the step tree.
@@ -457,16 +525,18 @@ export const formatFlow = (
   const head = [
     `chaos ${report.flow}: ${report.ok ? "every invariant held" : "an invariant was violated"} in ${report.runs} run(s), seed ${report.seed}`,
     `faults fired: ${counts(report.faultsFired)}`,
-    `outcomes: ${counts(report.outcomes)}`
+    `outcomes: ${counts(report.outcomes)}`,
+    ...ReportText.assumed(report),
+    ...report.warnings.map((w) => `warning: ${w}`)
   ]
   if (report.ok) return head.join("\n")
   const token = report.token ?? ""
   return [
     ...head,
-    `seed ${report.seed}, path ${report.path ?? "-"}, shrunk ${report.shrinks} time(s)`,
+    `seed ${report.seed}, path ${report.path ?? "-"}, shrunk ${report.shrinks} time(s), 1-minimal: ${ReportText.yesNo(report.minimal)}`,
     ...(report.error !== undefined && report.counterexample === undefined ? [`error: ${report.error}`] : []),
     ...(report.counterexample !== undefined ? [formatFlowRun(report.counterexample as FlowRunResult<unknown, unknown>)] : []),
-    `replay: ${replayCommand(where?.file ?? "<flow file>", token)}`,
+    `replay: ${replayCommand(where?.file ?? "<flow file>", token, report.input)}`,
     ...(where?.rerun !== undefined ? [`   or: ${where.rerun}`] : []),
     `   or: Chaos.replayFlow(spec, "${token}")`
   ].join("\n")

@@ -4,9 +4,12 @@
  * One `Injector` serves every fake server of a run. For each `tools/call` the client sends, the
  * wrapping transport asks it for a decision: the call's index (per `server.tool`, counted from
  * 0), the latencies to add in the handler, and at most one other fault (the first of the plan
- * that fires, in plan order). A fault fires when its target and window match and a keyed draw
- * `Prng.uniform(seed, fault index, server, tool, call index)` is below its rate, or when an
- * earlier firing opened a burst on that tool. Connection faults (`ServerDown`, `Flapping`,
+ * that fires, in plan order). A fault fires when its target, its window and its `where` (the
+ * call's arguments) match, it has firings left (`times`), and a keyed draw
+ * `Prng.uniform(seed, fault key, server, tool, call index)` is below its rate (the key is the
+ * fault's `id`, else its index: see `Fault.decisionKey`), or when an
+ * earlier firing opened a burst on that tool. A `Crash` fires only when the run listens for
+ * crashes ({@link Injector.onCrash}). Connection faults (`ServerDown`, `Flapping`,
  * `SlowStart`) are decided per server and per connection. Times come from the fake server's
  * Clock, so `TestClock` (or the chaos runner's virtual time) drives windows and delays.
  *
@@ -75,12 +78,30 @@ export interface SentCall {
   readonly atMs: number
   /** The arguments as canonical JSON (sorted keys). */
   readonly args: string
+  /** The path of the step that sent it (`""` outside any step), when the gateway said (see {@link CallSite}). */
+  readonly step?: string | undefined
+  /** Its index among the calls of that step's attempt (a call re-sent by a retry keeps its index). */
+  readonly stepCall?: number | undefined
   /**
    * How the call ended for the client: `answered` (a result), `refused` (an `isError` result or
    * a JSON-RPC error: it surely had no effect... as far as the server says), `cancelled` (the
    * client gave up, e.g. its timeout), `closed` (the connection closed first), or `pending`.
    */
   readonly end: CallEnd
+}
+
+/**
+ * Where a call was made, as the gateway sends it in the request's `_meta`: the step's path and
+ * the call's index within the step's attempt (see `CallSites` in `dsl/ports/McpGateway.ts`).
+ *
+ * @example
+ * ```ts
+ * const site: CallSite = { step: "order/charge", call: 0 }
+ * ```
+ */
+export interface CallSite {
+  readonly step: string
+  readonly call: number
 }
 
 /**
@@ -119,7 +140,7 @@ export interface ToolStats {
  * const d: HandlerFault = { _tag: "ToolError", target: "ci.build", rate: 1, message: "boom" }
  * ```
  */
-export type HandlerFault = Extract<F.Fault, { readonly _tag: "Hang" | "ToolError" | "JsonRpcError" | "RateLimited" | "InvalidOutput" }>
+export type HandlerFault = Extract<F.Fault, { readonly _tag: "Hang" | "ToolError" | "JsonRpcError" | "RateLimited" | "InvalidOutput" | "ProgressStall" }>
 
 /**
  * The per-call transport part of a decision (`Down` when the server is down or flapping).
@@ -130,7 +151,7 @@ export type HandlerFault = Extract<F.Fault, { readonly _tag: "Hang" | "ToolError
  * ```
  */
 export type TransportFault =
-  | Extract<F.Fault, { readonly _tag: "ConnectionDrop" | "LostResponse" | "CorruptMessage" | "DuplicateMessage" }>
+  | Extract<F.Fault, { readonly _tag: "ConnectionDrop" | "LostResponse" | "CorruptMessage" | "DuplicateMessage" | "Crash" }>
   | { readonly _tag: "Down"; readonly kind: "ServerDown" | "Flapping" }
 
 /**
@@ -175,8 +196,8 @@ export interface ServerHooks {
   readonly env: ServerEnv
   /** Counts a new connection; a reason string refuses it (the server is down). */
   readonly connect: () => { readonly index: number; readonly refused: string | undefined; readonly startDelayMs: number }
-  /** Decides a call the client is sending. */
-  readonly decide: (tool: string, args: unknown) => CallDecision
+  /** Decides a call the client is sending (made at `site`, when the gateway said where). */
+  readonly decide: (tool: string, args: unknown, site?: CallSite | undefined) => CallDecision
   /** Whether the server is down at this moment (checked when a response arrives). */
   readonly downNow: () => "ServerDown" | "Flapping" | undefined
   readonly callStarted: (tool: string) => void
@@ -184,6 +205,8 @@ export interface ServerHooks {
   readonly executed: (tool: string) => void
   /** Marks activity (messages, handler steps) for the chaos runner's idle detection. */
   readonly touch: () => void
+  /** The process running the run dies now (a `Crash` fault fired): tells the run's crash listener. */
+  readonly crash: () => void
 }
 
 /**
@@ -209,6 +232,11 @@ export interface Injector {
   readonly activity: () => number
   /** The hooks for one server (made by `FakeServer.make`). */
   readonly server: (key: string, env: ServerEnv) => ServerHooks
+  /**
+   * Who handles a `Crash` (the chaos run, which resumes the run): without a listener, `Crash`
+   * faults do not fire.
+   */
+  readonly onCrash: (listener: (() => void) | undefined) => void
 }
 
 interface MutableStats {
@@ -275,6 +303,11 @@ export const make = (plan: F.FaultPlan): Injector => {
     return f
   }
   let activity = 0
+  let crashListener: (() => void) | undefined
+  /** Firings per fault (plan index), for `times`. */
+  const firings = new Map<number, number>()
+  const exhausted = (i: number, f: F.Fault) => f.times !== undefined && (firings.get(i) ?? 0) >= f.times
+  const fired = (i: number) => void firings.set(i, (firings.get(i) ?? 0) + 1)
   const seed = plan.seed
   const faults = plan.faults
 
@@ -292,17 +325,26 @@ export const make = (plan: F.FaultPlan): Injector => {
     log.push({ atMs, server, tool, call, kind: faults[fault]!._tag, fault, detail })
   }
 
-  /** Whether fault `i` fires on this call: target and window, then an open burst or a keyed draw. */
-  const fires = (i: number, f: F.Fault, server: string, tool: string, call: number, now: number): boolean => {
-    if (!F.matches(f.target, server, tool) || !F.inWindow(f, now)) return false
-    const burstKey = `${i}|${server}.${tool}`
+  /** Each fault's decision key (its id, else its position): see `Fault.decisionKey`. */
+  const keys = faults.map((f, i) => F.decisionKey(f, i))
+
+  /**
+   * Whether fault `i` fires on this call: target, arguments (`where`), window and `times` left,
+   * then an open burst or a keyed draw.
+   */
+  const fires = (i: number, f: F.Fault, server: string, tool: string, call: number, now: number, args: unknown): boolean => {
+    if (!F.matches(f.target, server, tool) || !F.inWindow(f, now) || exhausted(i, f) || !F.matchesArgs(f.where, args)) return false
+    if (f._tag === "Crash" && crashListener === undefined) return false
+    const burstKey = `${keys[i]}|${server}.${tool}`
     const open = bursts.get(burstKey) ?? 0
     if (open > 0) {
       bursts.set(burstKey, open - 1)
+      fired(i)
       return true
     }
-    if (f.rate <= 0 || Prng.uniform(seed, i, server, tool, call) >= f.rate) return false
+    if (f.rate <= 0 || Prng.uniform(seed, keys[i]!, server, tool, call) >= f.rate) return false
     if (f.burst !== undefined && f.burst > 1) bursts.set(burstKey, f.burst - 1)
+    fired(i)
     return true
   }
 
@@ -311,7 +353,7 @@ export const make = (plan: F.FaultPlan): Injector => {
       const f = faults[i]!
       if (f._tag !== "ServerDown" && f._tag !== "Flapping") continue
       if (!F.matches(f.target, server, undefined) || !F.inWindow(f, now)) continue
-      if (f.rate < 1 && Prng.uniform(seed, i, server, "(down)") >= f.rate) continue
+      if (f.rate < 1 && Prng.uniform(seed, keys[i]!, server, "(down)") >= f.rate) continue
       if (f._tag === "ServerDown") {
         if (now >= f.fromMs && now < f.fromMs + f.forMs) return { index: i, kind: "ServerDown" }
       } else {
@@ -343,21 +385,30 @@ export const make = (plan: F.FaultPlan): Injector => {
         let startDelayMs = 0
         for (let i = 0; i < faults.length; i++) {
           const f = faults[i]!
-          if (f._tag !== "SlowStart" || !F.matches(f.target, key, undefined) || !F.inWindow(f, now)) continue
-          if (f.rate < 1 && Prng.uniform(seed, i, key, "(connect)", index) >= f.rate) continue
+          if (f._tag !== "SlowStart" || !F.matches(f.target, key, undefined) || !F.inWindow(f, now) || exhausted(i, f)) continue
+          if (f.rate < 1 && Prng.uniform(seed, keys[i]!, key, "(connect)", index) >= f.rate) continue
+          fired(i)
           startDelayMs += f.delayMs
           record(now, key, "(connect)", index, i, detailOf(f))
         }
         return { index, refused: undefined, startDelayMs }
       },
-      decide: (tool, args) => {
+      decide: (tool, args, site) => {
         touch()
         const id = `${key}.${tool}`
         const call = callCounts.get(id) ?? 0
         callCounts.set(id, call + 1)
         const now = env.now()
         sentIndex.set(`${id}#${call}`, sent.length)
-        sent.push({ server: key, tool, call, atMs: now, args: canonicalJson(args ?? {}), end: "pending" })
+        sent.push({
+          server: key,
+          tool,
+          call,
+          atMs: now,
+          args: canonicalJson(args ?? {}),
+          ...(site !== undefined ? { step: site.step, stepCall: site.call } : {}),
+          end: "pending"
+        })
         statsOf(key, tool).sent++
         const down = downAt(key, now)
         if (down !== undefined) {
@@ -372,9 +423,9 @@ export const make = (plan: F.FaultPlan): Injector => {
           const f = faults[i]!
           if (f._tag === "ServerDown" || f._tag === "Flapping" || f._tag === "SlowStart") continue
           if (f._tag !== "Latency" && (handler !== undefined || transport !== undefined)) continue
-          if (!fires(i, f, key, tool, call, now)) continue
+          if (!fires(i, f, key, tool, call, now, args)) continue
           if (f._tag === "Latency") {
-            const ms = sampleLatency(f.distribution, seed, i, key, tool, call)
+            const ms = sampleLatency(f.distribution, seed, keys[i]!, key, tool, call)
             if (f.phase === "before") latencyBeforeMs += ms
             else latencyAfterMs += ms
             record(now, key, tool, call, i, detailOf(f, ms))
@@ -408,6 +459,10 @@ export const make = (plan: F.FaultPlan): Injector => {
       executed: (tool) => {
         touch()
         statsOf(key, tool).executed++
+      },
+      crash: () => {
+        touch()
+        crashListener?.()
       }
     }
   }
@@ -422,7 +477,10 @@ export const make = (plan: F.FaultPlan): Injector => {
         .sort((a, b) => (a.server === b.server ? (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : 0) : a.server < b.server ? -1 : 1)),
     serverPeaks: () => Object.fromEntries([...serverInFlight].map(([k, f]) => [k, f.peak])),
     activity: () => activity,
-    server
+    server,
+    onCrash: (listener) => {
+      crashListener = listener
+    }
   }
 }
 

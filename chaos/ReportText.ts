@@ -8,7 +8,7 @@
  * ```
  * @module
  */
-import type { CheckReport } from "./Check.ts"
+import type { Assumptions, CheckReport } from "./Check.ts"
 import * as F from "./Fault.ts"
 import * as Injector from "./Injector.ts"
 import type { Outcome, RunResult } from "./RunSpec.ts"
@@ -58,6 +58,30 @@ export const formatRun = (run: RunResult<unknown, unknown>): string =>
   ].join("\n")
 
 /**
+ * What a report assumed, as lines: the tools counted as non-idempotent for want of an
+ * annotation, and the built-in invariants switched off with their reasons (none when neither).
+ *
+ * @example
+ * ```ts
+ * Chaos.assumed({ unannotated: ["notes.append"], off: {} }) // => ["not annotated (counted as non-idempotent): notes.append"]
+ * ```
+ */
+export const assumed = (a: Assumptions): ReadonlyArray<string> => [
+  ...(a.unannotated.length > 0 ? [`not annotated (counted as non-idempotent): ${a.unannotated.join(", ")}`] : []),
+  ...Object.entries(a.off).map(([name, reason]) => `invariant off: ${name} (${reason || "no reason given"})`)
+]
+
+/**
+ * `yes`, `no`, or `-` (not checked) for a report's `minimal`.
+ *
+ * @example
+ * ```ts
+ * Chaos.yesNo(true) // => "yes"
+ * ```
+ */
+export const yesNo = (b: boolean | undefined): string => (b === undefined ? "-" : b ? "yes" : "no")
+
+/**
  * A check report as text: the summary, and for a failure the seed, path, shrunk plan, faults
  * that fired, violations and how to replay it.
  *
@@ -72,12 +96,13 @@ export const format = (report: CheckReport<unknown, unknown>): string => {
   const head = [
     `chaos: ${report.ok ? "every invariant held" : "an invariant was violated"} in ${report.runs} run(s), seed ${report.seed}`,
     `faults fired: ${counts(report.faultsFired)}`,
-    `outcomes: ${counts(report.outcomes)}`
+    `outcomes: ${counts(report.outcomes)}`,
+    ...assumed(report)
   ]
   if (report.ok) return head.join("\n")
   return [
     ...head,
-    `shrunk ${report.shrinks} time(s); path ${report.path ?? "-"}`,
+    `shrunk ${report.shrinks} time(s); path ${report.path ?? "-"}; 1-minimal: ${yesNo(report.minimal)}`,
     ...(report.error !== undefined ? [`error: ${report.error}`] : []),
     ...(report.counterexample !== undefined ? [formatRun(report.counterexample as RunResult<unknown, unknown>)] : []),
     `replay: Chaos.replay(spec, "${report.token ?? ""}")  or  FC_SEED=${report.seed} (path ${report.path ?? "-"})`

@@ -1,6 +1,6 @@
 /**
  * One chaos run: build fresh servers and one {@link Injector} for the plan, a gateway over the
- * fakes, drive the program on a `TestClock` until it ends or the virtual deadline passes
+ * fakes, drive the program on virtual time until it ends or the virtual deadline passes
  * ({@link VirtualTime.run}) with `Random` seeded from the plan ({@link RunSeed.withPlanRandom}),
  * then check the built-in invariants and the spec's own.
  *
@@ -13,11 +13,12 @@
  */
 import { Cause, Duration, Effect, Exit } from "effect"
 import type { ContractInfo } from "../dsl/Contract.ts"
-import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
 import { matchesAllowlist } from "../src/runtime/gateway/Allowlist.ts"
 import type { InProcessServerConfig, ServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
 import * as BuiltInInvariants from "./BuiltInInvariants.ts"
+import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
+import * as Crash from "./Crash.ts"
 import * as FakeServer from "./FakeServer.ts"
 import * as F from "./Fault.ts"
 import * as Injector from "./Injector.ts"
@@ -94,13 +95,37 @@ export const toolsOf = (
  * const { targets, focus } = yield* Chaos.targetsOf(spec)
  * ```
  */
-export const targetsOf = <A, E>(spec: Spec<A, E>): Effect.Effect<{ readonly targets: ReadonlyArray<Arbitraries.Target>; readonly focus: ReadonlyArray<Arbitraries.Target> }> =>
+export const targetsOf = <A, E>(spec: Spec<A, E>): Effect.Effect<{
+  readonly targets: ReadonlyArray<Arbitraries.Target>
+  readonly focus: ReadonlyArray<Arbitraries.Target>
+  /** The tools among the targets whose contracts say nothing about idempotency (see {@link unannotated}). */
+  readonly unannotated: ReadonlyArray<string>
+}> =>
   Effect.map(spec.servers.pipe(Effect.provideService(FakeServer.CurrentInjector, Injector.make(F.none))), (made) => {
     const tools = toolsOf(made, spec.tools)
-    const risky = nonIdempotentTools(tools, spec.nonIdempotent ?? [])
+    const risky = nonIdempotentTools(tools, BuiltInInvariants.nonIdempotentOf(spec))
     const targets = tools.map(({ server, tool }) => ({ server, tool }))
-    return { targets, focus: targets.filter((t) => risky.has(`${t.server}.${t.tool}`)) }
+    return { targets, focus: targets.filter((t) => risky.has(`${t.server}.${t.tool}`)), unannotated: unannotated(tools) }
   })
+
+/**
+ * The tools (`server.tool`, sorted) whose contracts say nothing about idempotency: neither
+ * `idempotent` nor `readOnly: true`. Retries and `no-duplicate-request` count them as
+ * non-idempotent; reports list them, so a reader knows what a green run assumed.
+ *
+ * @example
+ * ```ts
+ * Chaos.unannotated([{ server: "notes", tool: "append", contract }]) // => ["notes.append"] when `contract.annotations` is {}
+ * ```
+ */
+export const unannotated = (tools: ReadonlyArray<Arbitraries.Target & { readonly contract?: ContractInfo | undefined }>): ReadonlyArray<string> =>
+  [
+    ...new Set(
+      tools
+        .filter((t) => t.contract === undefined || (t.contract.annotations.idempotent === undefined && t.contract.annotations.readOnly !== true))
+        .map((t) => `${t.server}.${t.tool}`)
+    )
+  ].sort()
 
 const withLimits = (config: ServerConfig, limits: Spec<unknown, unknown>["limits"]): ServerConfig => {
   if (config.type !== "in-process" || limits === undefined) return config
@@ -143,7 +168,10 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
           } else {
             for (const [key, config] of Object.entries(made)) servers[key] = withLimits(config, spec.limits)
           }
-          return yield* Effect.provide(spec.program, GatewayLayer.layer({ servers }))
+          // Only a plan that may crash pays for the crash machinery (a gate per attempt).
+          return yield* (F.hasCrash(plan)
+            ? Crash.supervise(servers, injector, spec.program, spec.restart)
+            : Effect.provide(spec.program, GatewayLayer.layer({ servers })))
         }).pipe(RunSeed.withPlanRandom(plan)),
       { deadlineMs, extraActivity: injector.activity }
     )
@@ -159,7 +187,7 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
       snapshots,
       durationMs: driven.endMs
     }
-    const violations = BuiltInInvariants.violations(spec, base, BuiltInInvariants.mayNotRepeat(toolsOf(made, spec.tools), spec.nonIdempotent ?? []), deadlineMs)
+    const violations = BuiltInInvariants.violations(spec, base, BuiltInInvariants.mayNotRepeat(toolsOf(made, spec.tools), BuiltInInvariants.nonIdempotentOf(spec)), deadlineMs)
     for (const inv of spec.invariants ?? []) {
       let held: boolean
       try {

@@ -118,6 +118,127 @@ export interface Spec<A, E> {
   readonly requestKey?: ((call: Injector.SentCall) => string) | undefined
   /** Server limits applied to every fake (e.g. `callTimeoutMs`). */
   readonly limits?: { readonly callTimeoutMs?: number | undefined; readonly connectTimeoutMs?: number | undefined } | undefined
+  /**
+   * Settings of the built-in invariants, by name: switch one off with the reason the report
+   * shows (`{ "no-duplicate-request": { off: "the ledger deduplicates by order id" } }`), or
+   * configure it.
+   */
+  readonly builtIn?: BuiltInSettings | undefined
+  /**
+   * How the program goes on after a `Crash` fault killed the process running it (default: it
+   * starts over, as a script without a journal would). `Chaos.checkFlow` resumes the flow from
+   * its journal.
+   */
+  readonly restart?: Restart<A, E> | undefined
+}
+
+/**
+ * What takes over after a crash: `crashed(n)` is called at the instant of the `n`-th crash
+ * (synchronously: keep what a killed process leaves behind, e.g. a copy of its journal), then
+ * `resume(n)` runs against the same servers.
+ *
+ * @example
+ * ```ts
+ * const restart: Restart<number, never> = { crashed: () => {}, resume: () => program }
+ * ```
+ */
+export interface Restart<A, E> {
+  readonly crashed: (crash: number) => void
+  readonly resume: (crash: number) => Effect.Effect<A, E, McpGateway>
+}
+
+/**
+ * The names of the built-in invariants (`allowlist` and `concurrency` apply only with their
+ * settings; `steps-settle`, `saga-atomicity` and `crash-resume` only to flows, the last one
+ * only when a `Crash` fault fired).
+ *
+ * @example
+ * ```ts
+ * const n: BuiltInName = "no-duplicate-request"
+ * ```
+ */
+export type BuiltInName =
+  | "typed-outcome"
+  | "never-hangs"
+  | "allowlist"
+  | "concurrency"
+  | "no-duplicate-request"
+  | "steps-settle"
+  | "saga-atomicity"
+  | "crash-resume"
+
+/**
+ * Every built-in invariant's name, in the order reports list them.
+ *
+ * @example
+ * ```ts
+ * Chaos.builtInNames.includes("saga-atomicity") // => true
+ * ```
+ */
+export const builtInNames: ReadonlyArray<BuiltInName> = [
+  "typed-outcome",
+  "never-hangs",
+  "allowlist",
+  "concurrency",
+  "no-duplicate-request",
+  "steps-settle",
+  "saga-atomicity",
+  "crash-resume"
+]
+
+/**
+ * A built-in invariant switched off, and why (the report prints the reason next to its name).
+ *
+ * @example
+ * ```ts
+ * const o: Off = { off: "the fake ledger deduplicates by order id" }
+ * ```
+ */
+export interface Off {
+  readonly off: string
+}
+
+/**
+ * What `no-duplicate-request` treats as one request and which tools it guards (besides every
+ * tool not annotated `idempotent: true` / `readOnly: true`). The same as the spec's
+ * `requestKey` and `nonIdempotent`, which they extend.
+ *
+ * @example
+ * ```ts
+ * const s: NoDuplicateSettings = { requestKey: (call) => call.args, nonIdempotent: ["billing.*"] }
+ * ```
+ */
+export interface NoDuplicateSettings {
+  readonly requestKey?: ((call: Injector.SentCall) => string) | undefined
+  readonly nonIdempotent?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Settings of the built-in invariants, by name: each may be switched off with a reason
+ * (`{ off: "…" }`); `no-duplicate-request` may instead be configured.
+ *
+ * @example
+ * ```ts
+ * const b: BuiltInSettings = { "saga-atomicity": { off: "compensations are checked on the models by atomic: order" } }
+ * ```
+ */
+export type BuiltInSettings = {
+  readonly [K in Exclude<BuiltInName, "no-duplicate-request">]?: Off | undefined
+} & {
+  readonly "no-duplicate-request"?: Off | NoDuplicateSettings | undefined
+}
+
+/**
+ * The reason a built-in invariant is off, or `undefined` when it applies.
+ *
+ * @example
+ * ```ts
+ * Chaos.offReason({ builtIn: { "never-hangs": { off: "a daemon" } } }, "never-hangs") // => "a daemon"
+ * ```
+ */
+export const offReason = (spec: { readonly builtIn?: BuiltInSettings | undefined }, name: string): string | undefined => {
+  const setting = (spec.builtIn as Readonly<Record<string, Off | NoDuplicateSettings | undefined>> | undefined)?.[name]
+  return setting !== undefined && "off" in setting && typeof setting.off === "string" ? setting.off : undefined
 }
 
 /**

@@ -45,8 +45,10 @@ export interface ChaosSuite {
   readonly allow?: ReadonlyArray<string> | undefined
   readonly maxConcurrency?: Readonly<Record<string, number>> | undefined
   readonly nonIdempotent?: ReadonlyArray<string> | undefined
-  /** What makes two sends of a non-idempotent tool "one logical request" (default: identical arguments). */
+  /** What makes two sends of a non-idempotent tool "one logical request" (default: the step and call that sent them, see `no-duplicate-request`). */
   readonly requestKey?: RunSpec.Spec<unknown, unknown>["requestKey"]
+  /** Settings of the built-in invariants: `{ "saga-atomicity": { off: "why" } }` switches one off (the report shows why). */
+  readonly builtIn?: RunSpec.BuiltInSettings | undefined
   readonly limits?: RunSpec.Spec<unknown, unknown>["limits"]
   readonly runs?: number | undefined
   readonly faults?: Partial<Arbitraries.PlanOptions> | undefined
@@ -162,6 +164,10 @@ export const invariantNames = (suite: Pick<ChaosSuite, "allow" | "maxConcurrency
   ...(suite.invariants ?? []).map((i) => i.name)
 ]
 
+/** An invariant's state in a report: held, violated, or switched off (with the reason). */
+const stateOf = (report: FlowCheck.FlowCheckReport<unknown, unknown>, violated: ReadonlySet<string>, name: string): "held" | "violated" | "off" =>
+  report.off[name] !== undefined ? "off" : violated.has(name) ? "violated" : "held"
+
 /**
  * The JSON summary of a check (what `--json` prints).
  *
@@ -186,7 +192,13 @@ export const toJson = (
     runs: report.runs,
     faultsInjected: report.faultsFired,
     outcomes: report.outcomes,
-    invariants: Object.fromEntries(names.concat([...violated].filter((v) => !names.includes(v))).map((n) => [n, violated.has(n) ? "violated" : "held"])),
+    invariants: Object.fromEntries(names.concat([...violated].filter((v) => !names.includes(v))).map((n) => [n, stateOf(report, violated, n)])),
+    /** Built-in invariants switched off, with the reason given. */
+    invariantsOff: report.off,
+    /** Tools with no idempotency annotation, counted as non-idempotent: what a green run assumed. */
+    unannotatedTools: report.unannotated,
+    /** The plan's warnings: policies that escape the fixed order across levels. */
+    warnings: report.warnings,
     virtualDurationMs: { p50: quantile(summary.durationsMs, 0.5), p99: quantile(summary.durationsMs, 0.99) },
     retries: summary.retries,
     breakerTrips: summary.breakerTrips,
@@ -196,12 +208,14 @@ export const toJson = (
         counterexample: {
           path: report.path,
           shrinks: report.shrinks,
+          /** 1-minimal: without any one of its faults the run violates nothing. */
+          minimal: report.minimal ?? false,
           plan: F.encodePlan(cx.plan),
           faultsFired: cx.log,
           violations: cx.violations,
           outcome: cx.outcome._tag,
           token: report.token,
-          replay: FlowCheck.replayCommand(file, report.token ?? "")
+          replay: FlowCheck.replayCommand(file, report.token ?? "", report.input)
         }
       })
   }
@@ -227,14 +241,19 @@ const counts = (r: Readonly<Record<string, number>>) =>
 export const table = (report: FlowCheck.FlowCheckReport<unknown, unknown>, summary: Summary, names: ReadonlyArray<string>): string => {
   const violated = violatedIn(report, summary)
   const invariants = names.concat([...violated].filter((v) => !names.includes(v)))
-    .map((n) => `${violated.has(n) ? "✗" : "✓"} ${n}`)
+    .map((n) => {
+      const state = stateOf(report, violated, n)
+      return state === "off" ? `– ${n} (off: ${report.off[n] || "no reason given"})` : `${state === "violated" ? "✗" : "✓"} ${n}`
+    })
     .join("  ")
   const rows: Array<[string, string]> = [
-    ["runs", `${report.runs}${report.ok ? "" : ` (stopped at the first violation; shrunk ${report.shrinks} time(s))`}`],
+    ["runs", `${report.runs}${report.ok ? "" : ` (stopped at the first violation; shrunk ${report.shrinks} time(s), 1-minimal: ${report.minimal === true ? "yes" : "no"})`}`],
     ["seed", String(report.seed)],
     ["faults injected", counts(report.faultsFired)],
     ["outcomes", counts(report.outcomes)],
     ["invariants", invariants],
+    ["not annotated", report.unannotated.length === 0 ? "none" : `${report.unannotated.join(", ")} (counted as non-idempotent)`],
+    ...report.warnings.map((w): [string, string] => ["warning", w]),
     ["virtual duration", `p50 ${fmtMs(quantile(summary.durationsMs, 0.5))}, p99 ${fmtMs(quantile(summary.durationsMs, 0.99))}`],
     ["retries", String(summary.retries)],
     ["breaker trips", String(summary.breakerTrips)]
@@ -270,27 +289,31 @@ export const junit = (
   const violations = report.counterexample?.violations ?? []
   const violated = violatedIn(report, summary)
   const unique = [...new Set(names.concat([...violated]))]
-  const failures = unique.filter((n) => violated.has(n))
+  const failures = unique.filter((n) => violated.has(n) && report.off[n] === undefined)
   const text = report.ok ? "" : FlowCheck.formatFlow(report, { file })
   const suite = `mcpflow chaos ${report.flow}`
   const cases = unique.map((n) => {
     const vs = violations.filter((v) => v.invariant === n)
     const message = vs.length > 0 ? vs.map((v) => v.detail).join("; ") : `violated in ${summary?.violations[n] ?? 0} run(s) of the search`
-    const body = !violated.has(n)
+    const off = report.off[n]
+    const body = off !== undefined
+      ? `\n      <skipped message="${xml(`off: ${off || "no reason given"}`)}"/>\n    `
+      : !violated.has(n)
       ? ""
       : `\n      <failure message="${xml(message)}" type="InvariantViolated">${xml(text)}</failure>\n    `
     return `    <testcase classname="${xml(suite)}" name="${xml(n)}" time="0">${body}</testcase>`
   })
   const errors = report.error !== undefined && report.counterexample === undefined ? 1 : 0
+  const skipped = unique.filter((n) => report.off[n] !== undefined).length
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<testsuites name="mcpflow chaos" tests="${unique.length}" failures="${failures.length}" errors="${errors}" time="${(elapsedMs / 1000).toFixed(3)}">`,
-    `  <testsuite name="${xml(suite)}" tests="${unique.length}" failures="${failures.length}" errors="${errors}" time="${(elapsedMs / 1000).toFixed(3)}">`,
+    `  <testsuite name="${xml(suite)}" tests="${unique.length}" failures="${failures.length}" errors="${errors}"${skipped > 0 ? ` skipped="${skipped}"` : ""} time="${(elapsedMs / 1000).toFixed(3)}">`,
     `    <properties>`,
     `      <property name="file" value="${xml(file)}"/>`,
     `      <property name="seed" value="${report.seed}"/>`,
     `      <property name="runs" value="${report.runs}"/>`,
-    ...(report.token !== undefined ? [`      <property name="replay" value="${xml(FlowCheck.replayCommand(file, report.token))}"/>`] : []),
+    ...(report.token !== undefined ? [`      <property name="replay" value="${xml(FlowCheck.replayCommand(file, report.token, report.input))}"/>`] : []),
     `    </properties>`,
     ...cases,
     `  </testsuite>`,
@@ -371,6 +394,7 @@ export const options = <I extends Schema.Top, O extends Schema.Top, E, R>(
   maxConcurrency: suite.maxConcurrency,
   nonIdempotent: suite.nonIdempotent,
   requestKey: suite.requestKey,
+  builtIn: suite.builtIn,
   limits: suite.limits,
   runs: cli.runs ?? suite.runs ?? 100,
   seed: cli.seed,

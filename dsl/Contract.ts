@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
- * import { Tool } from "mcpflow/dsl"
+ * import { Tool } from "mcpflow"
  *
  * const Docker = Tool.server("docker", {
  *   build: Tool.define({
@@ -168,6 +168,21 @@ const parseJson = (text: string): { readonly ok: true; readonly value: unknown }
   }
 }
 
+/**
+ * A copy of `value` without the object keys whose value is `undefined` (at any depth): an
+ * explicit `undefined` in a `Schema.optional` field means "not given", and the JSON codec would
+ * otherwise send it as `null`, which servers reject (`expected number, received null`).
+ */
+const omitUndefined = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(omitUndefined)
+  if (typeof value !== "object" || value === null) return value
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return value
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = omitUndefined(v)
+  return out
+}
+
 const preview = (text: string) => (text.length > 120 ? `${JSON.stringify(text.slice(0, 120))}…` : JSON.stringify(text))
 
 const makeContract = <In extends ContractSchema, Out extends ContractSchema>(
@@ -197,7 +212,7 @@ const makeContract = <In extends ContractSchema, Out extends ContractSchema>(
   }
 
   const encodeInput = (input: In["Type"]): Effect.Effect<Record<string, unknown>, McpflowToolError> => {
-    const exit = encode(input)
+    const exit = encode(omitUndefined(input))
     if (Exit.isSuccess(exit)) {
       const args = exit.value
       if (typeof args === "object" && args !== null && !Array.isArray(args)) {

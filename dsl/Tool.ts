@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { Tool } from "mcpflow/dsl"
+ * import { Tool } from "mcpflow"
  * const Fs = Tool.server("fs", { read_text_file: Tool.define({ description: "Read", input: In, output: Schema.String }) })
  * ```
  * @module

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { McpflowToolError } from "mcpflow/dsl"
+ * import { McpflowToolError } from "mcpflow"
  *
  * const handled = call.pipe(
  *   Effect.catchReason("McpflowToolError", "ToolFailed", (r) => Effect.succeed(r.text))

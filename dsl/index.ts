@@ -1,11 +1,12 @@
 /**
  * What flow authors import: tool contracts, their errors, and resilience policies (each policy
  * module as a namespace; the timeout policy is `TimeoutPolicy`, since `Timeout` is the tool
- * error reason). `mcpflow/dsl/policy` exports the same modules under their own names.
+ * error reason). `./policy/index.ts` exports the same modules under their own names. Re-exported by
+ * the public `mcpflow` entry (`src/index.ts`).
  *
  * @example
  * ```ts
- * import { Tool, McpflowToolError, Policy } from "mcpflow/dsl"
+ * import { Tool, McpflowToolError, Policy } from "mcpflow"
  * ```
  * @module
  */

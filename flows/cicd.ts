@@ -32,7 +32,7 @@
  * ```
  * @module
  */
-import { Effect, Ref, Result, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { Flow, parallel, step, type StepResult, type StepResults } from "../dsl/flow/index.ts"
 import * as CircuitBreaker from "../dsl/policy/CircuitBreaker.ts"
 import * as Policy from "../dsl/policy/Policy.ts"

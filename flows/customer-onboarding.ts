@@ -33,7 +33,6 @@
  */
 import { Effect, Schema } from "effect"
 import { dag, Flow, type NodeOutcome, OutcomeUnknown, parallel, resolveByLookup, saga, step, verifiedUndo } from "../dsl/flow/index.ts"
-import type { McpflowToolError } from "../dsl/index.ts"
 import { main } from "../src/app/run/FlowFile.ts"
 import { sandboxServers } from "./sandbox/index.ts"
 import { Currency } from "./servers/commerce.ts"

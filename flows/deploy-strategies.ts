@@ -107,14 +107,6 @@ interface Target {
 
 type KubePolicy = Policy.PolicySpec
 
-/** Applies manifests: idempotent, retried, behind the run's Kubernetes breaker. */
-const applyStep = (name: string, manifest: string, namespace: string, kube: KubePolicy, description?: string) =>
-  step(name, Kubernetes.kubectl_apply({ manifest_path: manifest, namespace }), {
-    policy: { ...kube, retry: applyRetry, timeout: "5 minutes" },
-    idempotent: true,
-    ...(description !== undefined ? { description } : {})
-  })
-
 /** The server answered, but not in the contract's shape. */
 const invalidOutput = (error: unknown): boolean => error instanceof McpflowToolError && error.reason._tag === "InvalidOutput"
 

@@ -111,8 +111,8 @@ export const chaosRequestKey = FlowFacts.requestKeyWhere((call, args) =>
 
 /**
  * The chaos suite of `npx mcpflow chaos flows/ml-pipeline.chaos.ts`: the fakes, the invariants,
- * the request key ({@link chaosRequestKey}), and independent faults on 30 % of the calls they
- * target (the revocation outlasts those; a longer outage of the undo path is reported as
+ * the request key ({@link chaosRequestKey}), under the default fault mix (the revocation
+ * outlasts the outages it draws; an outage of the undo path that never ends is reported as
  * `CompensationsFailed`).
  *
  * @example
@@ -125,6 +125,5 @@ export const chaos: ChaosSuite = {
   invariants: chaosInvariants,
   deadline: "2 hours",
   requestKey: chaosRequestKey,
-  runs: 200,
-  faults: { rate: 0.3, windows: false }
+  runs: 200
 }

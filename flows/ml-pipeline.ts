@@ -39,7 +39,7 @@
  * ```
  * @module
  */
-import { DateTime, Duration, Effect, Option, Ref, Result, Schedule, Schema } from "effect"
+import { DateTime, Duration, Effect, Option, Result, Schedule, Schema } from "effect"
 import { Flow, parallel, step } from "../dsl/flow/index.ts"
 import { main } from "../src/app/run/FlowFile.ts"
 import { sandboxServers } from "./sandbox/index.ts"
@@ -203,34 +203,37 @@ interface Trained {
 }
 
 /**
- * Polls the job every `intervalSeconds` (a durable sleep between polls) until it completes,
- * fails, or `maxSeconds` pass. A poll retries its own transient failures; three failed polls in
- * a row end the wait with the last failure.
+ * Polls the job every `intervalSeconds` (`Flow.pollUntil`: journaled polls, durable sleeps between
+ * them) until it completes, fails, or `maxSeconds` pass. A poll retries its own transient
+ * failures; three failed polls in a row end the wait with the last failure.
  */
-const awaitTraining = (jobId: string, intervalSeconds: number, maxSeconds: number) =>
-  Effect.gen(function*() {
-    const maxPolls = Math.max(1, Math.ceil(maxSeconds / intervalSeconds) + 1)
-    let failedInARow = 0
-    let progress = 0
-    for (let n = 1;; n++) {
-      const polled = yield* Effect.result(
-        step(`poll ${n}`, Compute.gpu_status({ job_id: jobId }), { policy: quick, idempotent: true })
-      )
-      if (Result.isFailure(polled)) {
-        failedInARow++
-        if (failedInARow >= 3) return yield* Effect.fail(polled.failure)
-      } else {
-        failedInARow = 0
-        const job = polled.success.job
-        if (job === undefined) return yield* new TrainingFailed({ jobId, progress, detail: "the compute server no longer knows the job" })
-        progress = job.progress_percent
-        if (job.status === "completed") return { job, polls: n, waitedSeconds: (n - 1) * intervalSeconds } satisfies Trained
-        if (job.status === "failed") return yield* new TrainingFailed({ jobId, progress, detail: "the job ended with status failed" })
-      }
-      if (n >= maxPolls) return yield* new TrainingTimedOut({ jobId, waitedSeconds: (n - 1) * intervalSeconds, progress })
-      yield* Flow.sleep(`wait ${n}`, Duration.seconds(intervalSeconds))
-    }
-  })
+const awaitTraining = (jobId: string, intervalSeconds: number, maxSeconds: number) => {
+  let progress = 0
+  return Flow.pollUntil("job", Compute.gpu_status({ job_id: jobId }), {
+    done: (status) => {
+      progress = status.job?.progress_percent ?? progress
+      return status.job?.status === "completed"
+    },
+    failed: (status) =>
+      status.job === undefined
+        ? new TrainingFailed({ jobId, progress, detail: "the compute server no longer knows the job" })
+        : status.job.status === "failed"
+        ? new TrainingFailed({ jobId, progress: status.job.progress_percent, detail: "the job ended with status failed" })
+        : undefined,
+    every: Duration.seconds(intervalSeconds),
+    timeout: Duration.seconds(maxSeconds),
+    failuresInARow: 3,
+    policy: quick,
+    description: `poll the training job every ${intervalSeconds}s, up to ${maxSeconds}s`
+  }).pipe(
+    Effect.flatMap(({ polls, value, waitedMs }) =>
+      value.job === undefined
+        ? Effect.fail(new TrainingFailed({ jobId, progress, detail: "the compute server no longer knows the job" }))
+        : Effect.succeed<Trained>({ job: value.job, polls, waitedSeconds: waitedMs / 1000 })
+    ),
+    Effect.catchTag("PollTimedOut", (timedOut) => Effect.fail(new TrainingTimedOut({ jobId, waitedSeconds: timedOut.waitedMs / 1000, progress })))
+  )
+}
 
 // -----------------------------------------------------------------------------
 // The flow

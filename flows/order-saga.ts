@@ -32,7 +32,6 @@
  */
 import { Effect, Schema } from "effect"
 import { Flow, OutcomeUnknown, resolveByLookup, saga, step, verifiedUndo } from "../dsl/flow/index.ts"
-import type { McpflowToolError } from "../dsl/index.ts"
 import { main } from "../src/app/run/FlowFile.ts"
 import { sandboxServers } from "./sandbox/index.ts"
 import { Address, Crm, Currency, Inventory, Logistics, OrderLine, Payment } from "./servers/commerce.ts"

@@ -169,6 +169,58 @@ describe("variable expansion", () => {
       assert.include(bad.detail, "${1X}")
     }))
 
+  it.effect("a default may hold references, nested up to 8 levels; deeper is an error naming the path", () =>
+    Effect.gen(function*() {
+      const vars = { SET: "value", OTHER: "other", EMPTY: "" }
+      const expand = (text: string) => expandVariables(text, vars, "p")
+      assert.strictEqual(yield* expand("${UNSET:-${OTHER}}"), "other")
+      assert.strictEqual(yield* expand("${SET:-${OTHER}}"), "value")
+      assert.strictEqual(yield* expand("${UNSET:-${EMPTY:-${OTHER}-x}}!"), "other-x!")
+      assert.strictEqual(yield* expand("${UNSET:-a${OTHER}b${SET}c}"), "aotherbvaluec")
+      assert.strictEqual(yield* expand("${UNSET:-x}y}"), "xy}")
+      // A default that is not used is not evaluated: its unset variable is no error.
+      assert.strictEqual(yield* expand("${SET:-${NOT_SET}}"), "value")
+      const unsetInDefault = yield* Effect.flip(expand("${UNSET:-${NOT_SET}}"))
+      assert.include(unsetInDefault.detail, "NOT_SET is not set")
+      const chain = (depth: number) => `${"${U:-".repeat(depth - 1)}\${OTHER}${"}".repeat(depth - 1)}`
+      assert.strictEqual(yield* expand(chain(8)), "other")
+      const tooDeep = yield* Effect.flip(expandVariables(chain(9), vars, "mcpServers.a.args.0"))
+      assert.instanceOf(tooDeep, McpflowConfigError)
+      assert.strictEqual(tooDeep.path, "mcpServers.a.args.0")
+      assert.match(tooDeep.detail, /^References nested more than 8 deep at offset 40/)
+      // A syntax error in a default fails even when the default is not used.
+      const badInDefault = yield* Effect.flip(expand("${SET:-${1X}}"))
+      assert.include(badInDefault.detail, "${1X}")
+      const unclosed = yield* Effect.flip(expand("${UNSET:-${OTHER}"))
+      assert.include(unclosed.detail, `Unclosed "\${" at offset 0`)
+    }))
+
+  it.effect("$${ is a literal ${, anywhere, and expanded values are not expanded again", () =>
+    Effect.gen(function*() {
+      const vars = { A: "a", TEMPLATE: "${A}", DOLLARS: "$${A}" }
+      const expand = (text: string) => expandVariables(text, vars, "p")
+      assert.strictEqual(yield* expand("$${A}"), "${A}")
+      assert.strictEqual(yield* expand("x$${A}y${A}"), "x${A}ya")
+      assert.strictEqual(yield* expand("$${NOT_SET}"), "${NOT_SET}")
+      assert.strictEqual(yield* expand("$$${A}"), "$${A}")
+      assert.strictEqual(yield* expand("$$ and $A and $"), "$$ and $A and $")
+      assert.strictEqual(yield* expand("${NOT_SET:-$${A}}"), "${A}")
+      assert.strictEqual(yield* expand("${TEMPLATE}/${DOLLARS}"), "${A}/$${A}")
+    }))
+
+  it.effect("an expansion error in an env or header value quotes nothing of the value", () =>
+    Effect.gen(function*() {
+      const secret = "sk-live-0123456789abcdef"
+      for (const value of [`\${${secret}}`, `\${${secret}`, `\${A:-${secret}`, `\${A-${secret}}`, `${secret}\${1${secret}}`]) {
+        const env = yield* decodeError({ mcpServers: { a: { command: "x", env: { KEY: value } } } })
+        const header = yield* decodeError({ mcpServers: { a: { url: "https://h", headers: { Authorization: value } } } })
+        for (const error of [env, header]) {
+          assert.notInclude(error.message, "sk-live", value)
+          assert.notInclude(error.message, "0123", value)
+        }
+      }
+    }))
+
   it.effect("applies to command, args, env, cwd, url and headers", () =>
     Effect.gen(function*() {
       const json = {
@@ -373,6 +425,122 @@ describe("decodeMcpJson never throws or dies", () => {
         settles
       ),
       { numRuns: 300, seed }
+    )
+  })
+})
+
+describe("variable expansion against a reference model (property)", () => {
+  const seed = Number(process.env.FC_SEED ?? Date.now())
+  console.log(`config.test.ts expansion model seed: ${seed} (replay with FC_SEED=${seed})`)
+
+  /** A template as data: literal text, an escaped `${`, or a reference with an optional default. */
+  type Node =
+    | { readonly _tag: "Text"; readonly text: string }
+    | { readonly _tag: "Escape" }
+    | { readonly _tag: "Ref"; readonly name: string; readonly fallback: ReadonlyArray<Node> | undefined }
+
+  /** Values that look like secrets and like templates: none may be expanded again or quoted in an error. */
+  const vars: Record<string, string> = {
+    SET: "secret-value-one",
+    EMPTY: "",
+    TEMPLATE: "${SET}-secret",
+    DOLLARS: "$${SET}-secret"
+  }
+  const secrets = ["secret-value-one", "${SET}-secret", "$${SET}-secret"]
+
+  const render = (nodes: ReadonlyArray<Node>): string =>
+    nodes.map((n) =>
+      n._tag === "Text" ? n.text : n._tag === "Escape" ? "$${" : `\${${n.name}${n.fallback === undefined ? "" : `:-${render(n.fallback)}`}}`
+    ).join("")
+
+  const depthOf = (nodes: ReadonlyArray<Node>): number =>
+    Math.max(0, ...nodes.map((n) => (n._tag === "Ref" ? 1 + (n.fallback === undefined ? 0 : depthOf(n.fallback)) : 0)))
+
+  /** The model: the value, or the unset variable met first (left to right, defaults only when used). */
+  const model = (nodes: ReadonlyArray<Node>): { readonly ok: string } | { readonly unset: string } => {
+    let out = ""
+    for (const n of nodes) {
+      if (n._tag === "Text") out += n.text
+      else if (n._tag === "Escape") out += "${"
+      else {
+        const value = Object.hasOwn(vars, n.name) ? vars[n.name] : undefined
+        if (n.fallback !== undefined && (value === undefined || value === "")) {
+          const inner = model(n.fallback)
+          if (!("ok" in inner)) return inner
+          out += inner.ok
+        } else if (value !== undefined) out += value
+        else return { unset: n.name }
+      }
+    }
+    return { ok: out }
+  }
+
+  // Literal text never forms `${`, `$${` or a trailing `$` (each `$` is followed by `a`), and has
+  // no `}` inside a default (there it closes the reference).
+  const text = (inDefault: boolean) =>
+    fc.array(fc.constantFrom("a", "b", " ", ":", "-", "{", "}", "$a", "$ "), { maxLength: 5 }).map((units): Node => ({
+      _tag: "Text",
+      text: units.filter((u) => !inDefault || u !== "}").join("")
+    }))
+  const name = fc.constantFrom("SET", "EMPTY", "UNSET", "TEMPLATE", "DOLLARS", "constructor", "_x1")
+  const nodes = (depth: number): fc.Arbitrary<ReadonlyArray<Node>> => {
+    const leaf = fc.oneof(
+      text(depth > 0),
+      fc.constant<Node>({ _tag: "Escape" }),
+      name.map((n): Node => ({ _tag: "Ref", name: n, fallback: undefined }))
+    )
+    const node = depth >= 10
+      ? leaf
+      : fc.oneof(
+        { arbitrary: leaf, weight: 3 },
+        { arbitrary: fc.tuple(name, nodes(depth + 1)).map(([n, fallback]): Node => ({ _tag: "Ref", name: n, fallback })), weight: 2 }
+      )
+    return fc.array(node, { maxLength: depth === 0 ? 5 : 2 })
+  }
+  /** A chain `${X:-${Y:-…}}` of 1–12 references, to reach past the nesting limit often. */
+  const chain = fc.array(name, { minLength: 1, maxLength: 12 }).map((names): ReadonlyArray<Node> =>
+    names.reduceRight<ReadonlyArray<Node> | undefined>((inner, n) => [{ _tag: "Ref", name: n, fallback: inner }], undefined) ?? []
+  )
+
+  it("expands generated nested and escaped templates like the model; errors quote no value", () => {
+    fc.assert(
+      fc.property(fc.oneof(nodes(0), chain), fc.boolean(), (template, secret) => {
+        const source = render(template)
+        const exit = Effect.runSyncExit(expandVariables(source, vars, "p", { secret }))
+        if (depthOf(template) > 8) {
+          assert.isTrue(Exit.isFailure(exit), source)
+          const error = Option.getOrThrow(Exit.findErrorOption(exit))
+          assert.match(error.detail, /^References nested more than 8 deep/, source)
+          return
+        }
+        const expected = model(template)
+        if ("ok" in expected) {
+          assert.deepStrictEqual(exit, Exit.succeed(expected.ok), source)
+        } else {
+          const error = Option.getOrThrow(Exit.findErrorOption(exit))
+          assert.strictEqual(error.detail, `Environment variable ${expected.unset} is not set (write \${${expected.unset}:-default} to give a fallback)`)
+          for (const value of secrets) assert.notInclude(error.message, value)
+        }
+      }),
+      { numRuns: 500, seed }
+    )
+  })
+
+  it("a malformed template in a secret field fails without quoting any of it", () => {
+    // Not a variable name (names are quoted, they are no secret): a value or its text is.
+    const marker = "sk-MARK"
+    const piece = fc.constantFrom("${", "$${", "}", ":-", "-", "1", "A", marker, "${A", "${1", "${A:-", "$")
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
+        const source = pieces.join("")
+        const exit = Effect.runSyncExit(expandVariables(source, { A: "secret-value-one" }, "mcpServers.a.env.KEY", { secret: true }))
+        if (Exit.isSuccess(exit)) return
+        const error = Option.getOrThrow(Exit.findErrorOption(exit))
+        assert.instanceOf(error, McpflowConfigError)
+        assert.notInclude(error.message, marker, source)
+        assert.notInclude(error.message, "secret-value-one", source)
+      }),
+      { numRuns: 500, seed }
     )
   })
 })

@@ -1,6 +1,7 @@
 /**
  * A stateful inventory with reservations (the saga's `inventory` server): stock per SKU and
- * reservations that are held, released or committed.
+ * reservations that are held, released or committed. A reserve with an idempotency key that was
+ * seen before answers the same reservation again (a retried or duplicated request holds nothing more).
  *
  * @example
  * ```ts
@@ -29,6 +30,8 @@ export interface Reservation {
   readonly quantity: number
   readonly orderId: string | undefined
   readonly status: "held" | "released" | "committed"
+  /** The key it was made with: a reserve with the same key answers this reservation again. */
+  readonly idempotencyKey?: string | undefined
 }
 
 /**
@@ -55,7 +58,12 @@ export interface InventorySnapshot {
  * ```
  */
 export interface Inventory {
-  readonly reserve: (input: { readonly sku: string; readonly quantity: number; readonly orderId?: string | undefined }) => Effect.Effect<{ readonly reservationId: string; readonly remaining: number }, ToolRefusal>
+  readonly reserve: (input: {
+    readonly sku: string
+    readonly quantity: number
+    readonly orderId?: string | undefined
+    readonly idempotencyKey?: string | undefined
+  }) => Effect.Effect<{ readonly reservationId: string; readonly remaining: number }, ToolRefusal>
   readonly release: (input: { readonly reservationId: string }) => Effect.Effect<{ readonly released: boolean }, ToolRefusal>
   readonly commit: (input: { readonly reservationId: string }) => Effect.Effect<{ readonly committed: boolean }, ToolRefusal>
   readonly available: (input: { readonly sku: string }) => Effect.Effect<{ readonly sku: string; readonly available: number }>
@@ -78,15 +86,17 @@ export const make = (stock: Readonly<Record<string, number>>): Effect.Effect<Inv
       reservations: s.reservations.map((r) => (r.id === id ? { ...r, status } : r))
     })
     return {
-      reserve: ({ orderId, quantity, sku }) =>
+      reserve: ({ idempotencyKey, orderId, quantity, sku }) =>
         transact(state, (s): Step<{ reservationId: string; remaining: number }, InventorySnapshot> => {
+          const prior = idempotencyKey === undefined ? undefined : s.reservations.find((r) => r.idempotencyKey === idempotencyKey)
+          if (prior !== undefined) return ok({ reservationId: prior.id, remaining: s.available[prior.sku] ?? 0 }, s)
           const left = s.available[sku]
           if (left === undefined) return refuse(`unknown sku ${sku}`)
           if (quantity <= 0 || left < quantity) return refuse(`insufficient stock for ${sku}: ${left} left`)
           const id = `res-${s.reservations.length + 1}`
           return ok(
             { reservationId: id, remaining: left - quantity },
-            { ...s, available: { ...s.available, [sku]: left - quantity }, reservations: [...s.reservations, { id, sku, quantity, orderId, status: "held" }] }
+            { ...s, available: { ...s.available, [sku]: left - quantity }, reservations: [...s.reservations, { id, sku, quantity, orderId, status: "held", ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) }] }
           )
         }),
       release: ({ reservationId }) =>

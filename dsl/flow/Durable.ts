@@ -6,13 +6,13 @@
  *
  * @module
  */
-import { type Duration, Effect, Option, Schema } from "effect"
+import { Duration, Effect, Exit, Option, Schema } from "effect"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as DurableDeferred from "effect/workflow/DurableDeferred"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import type { AnyFlow } from "./FlowDefinition.ts"
 import { runGroup } from "./Group.ts"
-import { claim, CurrentScope, workflowInstance } from "./RunScope.ts"
+import { claim, CurrentScope, emit, isSuspension, now, workflowInstance } from "./RunScope.ts"
 
 /**
  * Sleeps `duration` as the step `name`: durably inside a flow run (the run may be parked and
@@ -29,7 +29,11 @@ export const sleep = (name: string, duration: Duration.Input): Effect.Effect<voi
       runGroup(scope, path, "wait", () =>
         Effect.flatMap(workflowInstance, (instance) =>
           Option.isSome(instance) && !scope.inActivity && scope.run?.interpreter.journals === true
-            ? (DurableClock.sleep({ name: path, duration }) as unknown as Effect.Effect<void>)
+            ? Effect.andThen(
+              Effect.flatMap(now, (at) =>
+                emit(scope, { _tag: "StepWaiting", path, kind: "wait", until: at + Duration.toMillis(Duration.fromInputUnsafe(duration)) })),
+              DurableClock.sleep({ name: path, duration }) as unknown as Effect.Effect<void>
+            )
             : Effect.sleep(duration))))
   )
 
@@ -78,7 +82,18 @@ export const waitFor = <A>(s: Signal<A>): Effect.Effect<A> =>
       runGroup(scope, path, "wait", () =>
         Effect.flatMap(workflowInstance, (instance) =>
           Option.isSome(instance) && scope.run?.interpreter.journals === true
-            ? (DurableDeferred.await(deferredOf(s)) as unknown as Effect.Effect<A>)
+            ? Effect.andThen(
+              Effect.andThen(
+                Effect.sync(() => void (scope.run!.waitingFor = s.name)),
+                emit(scope, { _tag: "StepWaiting", path, kind: "wait", signal: s.name })
+              ),
+              (DurableDeferred.await(deferredOf(s)) as unknown as Effect.Effect<A>).pipe(
+                // Parked (the engine suspended the run): it still waits. Woken or failed: it does not.
+                Effect.onExit((exit) =>
+                  Effect.flatMap(isSuspension(exit), (parked) =>
+                    parked ? Effect.void : Effect.sync(() => void (scope.run!.waitingFor = undefined))))
+              )
+            )
             : Effect.die(new Error(`waitFor(${s.name}) needs a flow run (Flow.run) to be signalled`)))))
   )
 
@@ -121,4 +136,22 @@ export const deliverRaw = (
     const deferred = DurableDeferred.make(`signal/${name}`, { success: Schema.Any })
     const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: flow.workflow, executionId })
     yield* DurableDeferred.succeed(deferred, { token, value: payload })
+  })
+
+/**
+ * Fails the wait for the signal `name` of the run `runId` (a cancel of a run parked in
+ * `Flow.waitFor`): the run wakes up, the wait fails as cancelled, and the completed steps'
+ * compensations run as for any failure.
+ *
+ * @example
+ * ```ts
+ * yield* cancelWait(deploy, runId, "approval")
+ * ```
+ */
+export const cancelWait = (flow: AnyFlow, runId: string, name: string): Effect.Effect<void, never, WorkflowEngine> =>
+  Effect.gen(function*() {
+    const executionId = yield* flow.workflow.executionId({ runId, input: null })
+    const deferred = DurableDeferred.make(`signal/${name}`, { success: Schema.Any })
+    const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: flow.workflow, executionId })
+    yield* DurableDeferred.done(deferred, { token, exit: Exit.die(new Error(`cancelled while waiting for ${name} (mcpflow cancel)`)) })
   })

@@ -25,7 +25,7 @@ type ToolProgress = Extract<FlowEvent.Gateway["event"], { readonly _tag: "ToolPr
  * const s: StepStatus = "skipped"
  * ```
  */
-export type StepStatus = "running" | "succeeded" | "failed" | "skipped" | "interrupted"
+export type StepStatus = "running" | "waiting" | "succeeded" | "failed" | "skipped" | "interrupted"
 
 /**
  * The undo of a completed step.
@@ -79,6 +79,8 @@ export interface StepState {
   errorTag: string | undefined
   /** Why a skipped node did not run. */
   why: string | undefined
+  /** What a parked wait waits for: a signal's name, or the time a durable sleep ends. */
+  waiting?: { readonly signal?: string | undefined; readonly until?: number | undefined } | undefined
   readonly retries: Array<RetryState>
   compensation: CompensationState | undefined
   /** The latest tool progress reported during the step (cleared when it ends). */
@@ -235,6 +237,7 @@ export const apply = (state: RunState, event: FlowEvent): void => {
     case "StepSucceeded": {
       const node = nodeFor(state, event.path, event.kind)
       node.status = "succeeded"
+      node.waiting = undefined
       node.durationMs = event.durationMs
       node.replayed = event.replayed
       node.attempts = attemptsOf(node, event.attempts)
@@ -249,6 +252,12 @@ export const apply = (state: RunState, event: FlowEvent): void => {
       node.errorTag = event.errorTag
       node.attempts = attemptsOf(node, event.attempts)
       node.progress = undefined
+      return
+    }
+    case "StepWaiting": {
+      const node = nodeFor(state, event.path, event.kind)
+      node.status = "waiting"
+      node.waiting = { signal: event.signal, until: event.until }
       return
     }
     case "StepSkipped": {

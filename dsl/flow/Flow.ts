@@ -1,11 +1,11 @@
 /**
  * The `Flow` namespace: defining a flow (`make`), running it (`run`), resuming a journaled run
- * (`resume`), planning it (`plan`), durable waits and signals, the step idempotency key, gates,
- * the failure hook and the run's step results.
+ * (`resume`), planning it (`plan`), durable waits and signals, polling a long-running job, the
+ * step idempotency key, gates, the failure hook and the run's step results.
  *
  * @example
  * ```ts
- * import { Flow } from "mcpflow/dsl/flow"
+ * import { Flow } from "mcpflow"
  * const result = yield* Flow.run(deploy, { service: "api", version: "1.4.2" })
  * ```
  * @module
@@ -17,5 +17,6 @@ export { plan } from "./Plan.ts"
 export { sendSignal, type Signal, signal, sleep, waitFor } from "./Durable.ts"
 export { idempotencyKey } from "./Step.ts"
 export { gate } from "./Gate.ts"
+export { pollUntil } from "./Poll.ts"
 export { type FlowFailure, messageOf, onFailure } from "./FailureHook.ts"
 export { results, type StepResult, type StepResults } from "./StepResults.ts"

@@ -58,9 +58,6 @@ const Payload = Schema.Struct({ runId: Schema.String, input: Schema.Unknown })
 /** @internal the workflow a flow runs as */
 export type FlowWorkflow = Workflow.Workflow<string, typeof Payload, typeof StepValue, typeof StepFailure>
 
-/** Flow names become workflow names and journal keys. */
-const validName = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
-
 /**
  * Defines a flow.
  *

@@ -34,6 +34,7 @@ export type StepKind =
   | "handler"
   | "wait"
   | "gate"
+  | "poll"
 
 /**
  * One thing that happened in a run. Every event has `runId` and `at` (epoch ms on the run's Clock).
@@ -50,6 +51,7 @@ export type FlowEvent =
   | FlowEvent.StepSucceeded
   | FlowEvent.StepFailed
   | FlowEvent.StepSkipped
+  | FlowEvent.StepWaiting
   | FlowEvent.StepRetried
   | FlowEvent.CompensationStarted
   | FlowEvent.Compensated
@@ -106,6 +108,11 @@ export declare namespace FlowEvent {
     readonly durationMs: number
     readonly replayed: boolean
     readonly attempts?: number | undefined
+    /**
+     * The step's value held sensitive (`Redacted`) values, journaled sealed with this key id
+     * (`"-"`: dropped, no `MCPFLOW_JOURNAL_KEY` was set): a resume needs the same key.
+     */
+    readonly sealedWith?: string | undefined
   }
   interface StepFailed extends Base {
     readonly _tag: "StepFailed"
@@ -116,6 +123,17 @@ export declare namespace FlowEvent {
     readonly errorTag?: string | undefined
     readonly interrupted: boolean
     readonly attempts?: number | undefined
+  }
+  /**
+   * A durable wait parked the run: for the signal `signal` (`Flow.waitFor`) or until `until`
+   * (`Flow.sleep`, epoch ms). The run continues when it arrives; the process may exit meanwhile.
+   */
+  interface StepWaiting extends Base {
+    readonly _tag: "StepWaiting"
+    readonly path: string
+    readonly kind: StepKind
+    readonly signal?: string | undefined
+    readonly until?: number | undefined
   }
   /** A step that did not run: its condition was false, or a node it needs did not succeed. */
   interface StepSkipped extends Base {
@@ -136,10 +154,12 @@ export declare namespace FlowEvent {
     readonly _tag: "CompensationStarted"
     readonly path: string
   }
+  /** `replayed`: a resumed run found this compensation done in its journal; it did not run again. */
   interface Compensated extends Base {
     readonly _tag: "Compensated"
     readonly path: string
     readonly durationMs: number
+    readonly replayed?: boolean | undefined
   }
   /** A compensation failed; the run's failure keeps both this and the original cause. */
   interface CompensationFailed extends Base {

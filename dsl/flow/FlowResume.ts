@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Deferred, Effect, type Schema } from "effect"
+import { Deferred, Effect, Option, Result, type Schema } from "effect"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import type { FlowEngine } from "../ports/FlowEngine.ts"
 import { inFlight, type JournalError, RunJournal } from "../ports/RunJournal.ts"
@@ -12,6 +12,7 @@ import { fingerprint, type Flow } from "./FlowDefinition.ts"
 import type { FlowEvent } from "./FlowEvents.ts"
 import { FlowError, NotResumable } from "./FlowError.ts"
 import { execute } from "./FlowRun.ts"
+import * as Sealing from "./internal/Sealing.ts"
 import type { ResumeState } from "./RunScope.ts"
 
 /**
@@ -48,11 +49,19 @@ export const resume = <I extends Schema.Top, O extends Schema.Top, E, R>(
     if (record.flow !== flow.name) return yield* refuse(`it is a run of ${JSON.stringify(record.flow)}, not of ${JSON.stringify(flow.name)}`)
     if (record.status !== "running") return yield* refuse(`it already ${record.status === "interrupted" ? "was interrupted (and compensated)" : record.status}`)
     const events = yield* journal.events(runId)
+    // Sensitive values were journaled sealed: refuse before anything runs unless the key opens them all.
+    const sealedWith = new Set(Sealing.keyIdsIn(record.input))
+    for (const e of events) if (e._tag === "StepSucceeded" && e.sealedWith !== undefined) sealedWith.add(e.sealedWith)
+    const sealer = Sealing.make(runId, sealedWith.size === 0 ? Option.none() : yield* Sealing.journalKey)
+    const problem = Sealing.keyProblem(sealedWith, sealer.keyId)
+    if (problem !== undefined) return yield* refuse(problem)
+    const input = sealer.openEncoded(record.input)
+    if (Result.isFailure(input)) return yield* refuse(input.failure)
     const resumed = resumeState(events, {
       force: options?.force === true,
       codeChanged: fingerprint(flow) !== record.fingerprint
     })
-    return yield* execute(flow, record.input as I["Encoded"], { runId, sandbox: options?.sandbox }, resumed)
+    return yield* execute(flow, input.success as I["Encoded"], { runId, sandbox: options?.sandbox }, resumed)
   })
 
 /** What a resumed run knows from its journaled events. */

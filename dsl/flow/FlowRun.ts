@@ -10,7 +10,7 @@ import * as Workflow from "effect/workflow/Workflow"
 import { type WorkflowEngine, WorkflowEngine as WorkflowEngineTag, WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import { FlowEngine } from "../ports/FlowEngine.ts"
 import { type JournalError, RunJournal } from "../ports/RunJournal.ts"
-import { deliverRaw } from "./Durable.ts"
+import { cancelWait, deliverRaw } from "./Durable.ts"
 import { type AnyFlow, fingerprint, type Flow } from "./FlowDefinition.ts"
 import type { FlowError } from "./FlowError.ts"
 import { FlowEvents } from "./FlowEvents.ts"
@@ -18,6 +18,7 @@ import { decodeInput } from "./FlowInput.ts"
 import { executionIdOf } from "./internal/ExecutionId.ts"
 import { running } from "./internal/Interpreter.ts"
 import { journalSink } from "./internal/JournalSink.ts"
+import * as Sealing from "./internal/Sealing.ts"
 import { outcomeOf, settle } from "./internal/Settle.ts"
 import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
 import { ResultLog } from "./StepResults.ts"
@@ -85,6 +86,10 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const events = journalSink(sink, journal, runId, () => {
       state.journalBroken = true
     })
+    const stepJournal = engine.stepJournal()
+    // Where values are journaled, their Redacted parts are sealed (MCPFLOW_JOURNAL_KEY), never written in clear.
+    const sealer = journal !== undefined || stepJournal === undefined ? Sealing.make(runId, yield* Sealing.journalKey) : undefined
+    const journaledInput = sealer === undefined ? input : sealer.sealEncoded(input, decoded)
     const state: RunState = {
       runId,
       flow: flow.name,
@@ -96,16 +101,18 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       compensationFailures: [],
       results: new ResultLog(),
       failedStep: undefined,
-      stepJournal: engine.stepJournal(),
+      stepJournal,
       policies: engine.policies,
       inFlightAtCrash: resumed?.inFlight,
-      resume: resumed
+      resume: resumed,
+      sealer: stepJournal === undefined ? sealer : undefined
     }
     if (journal !== undefined) {
       const startedAt = yield* now
-      yield* journal.start({ runId, flow: flow.name, input, fingerprint: fingerprint(flow), startedAt, source: options?.source })
+      yield* journal.start({ runId, flow: flow.name, input: journaledInput, fingerprint: fingerprint(flow), startedAt, source: options?.source })
     }
-    const payload = { runId, input }
+    // The engine journals the payload too; the body takes the decoded input from `engine.begin`.
+    const payload = { runId, input: journaledInput }
     const executionId = executionIdOf(flow.workflow._tag, runId)
     yield* register(flow, engine)
     yield* engine.begin(executionId, { context: (yield* Effect.context<R>()) as never, state, input: decoded })
@@ -128,9 +135,23 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         // A resume that diverged parks the run again (still resumable) and stops waiting for it.
         Effect.andThen(Deferred.await(resumed.divergedSignal), Effect.interrupt)
       )
+    // `mcpflow cancel` (maybe from another process) records a request; it interrupts the run like Ctrl-C.
+    let cancelled = false
     const awaitRun = journal === undefined
       ? execution
-      : Effect.raceFirst(execution, Effect.andThen(Deferred.await(events.broken), Effect.interrupt))
+      : Effect.raceFirst(
+        execution,
+        Effect.raceFirst(
+          Effect.andThen(Deferred.await(events.broken), Effect.interrupt),
+          Effect.andThen(awaitCancel(journal, runId), Effect.suspend(() => {
+            cancelled = true
+            // Parked on a signal: the body is not running; failing its wait wakes it to compensate.
+            return state.waitingFor !== undefined
+              ? Effect.andThen(cancelWait(flow, runId, state.waitingFor), Effect.never)
+              : Effect.interrupt
+          }))
+        )
+      )
     // Ctrl-C: stop the steps now and wait for the compensations of the completed ones.
     const stopRun = Effect.suspend(() =>
       resumed?.diverged !== undefined
@@ -157,7 +178,13 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         yield* finished(ended, failedStep)
         // A resume refused because the code changed leaves the run resumable (fix the code, or --force).
         if (journal !== undefined && state.resume?.diverged === undefined) {
-          const status = ended.outcome === "success" ? "succeeded" : ended.outcome === "failure" ? "failed" : "interrupted"
+          const status = ended.outcome === "success"
+            ? "succeeded"
+            : cancelled
+            ? "cancelled"
+            : ended.outcome === "failure"
+            ? "failed"
+            : "interrupted"
           const finishedAt = yield* now
           const failure = ended.outcome === "failure" ? { error: ended.error, errorTag: ended.errorTag } : {}
           yield* journal.finish({ runId, status, finishedAt, failedStep, ...failure })
@@ -196,6 +223,14 @@ const deliverSignals = (flow: AnyFlow, journal: RunJournal["Service"], runId: st
       yield* journal.markDelivered(runId, name)
     }
   }).pipe(Effect.ignore, Effect.repeat(Schedule.spaced("200 millis")))
+
+/** Succeeds once the journal holds a cancel request for the run (checked every 200 ms). */
+const awaitCancel = (journal: RunJournal["Service"], runId: string): Effect.Effect<void> =>
+  journal.cancelRequested(runId).pipe(
+    Effect.orElseSucceed(() => false),
+    Effect.repeat({ until: (requested) => requested, schedule: Schedule.spaced("200 millis") }),
+    Effect.asVoid
+  )
 
 /** Registers the flow's workflow with the engine once; its body runs with the caller's services. */
 const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O, E, R>, engine: FlowEngine["Service"]) =>

@@ -11,13 +11,13 @@
  *
  * @module
  */
-import { Arbitrary, Cause, Effect, Exit, Fiber, Layer, Schema } from "effect"
+import { Arbitrary, Cause, Effect, Exit, Fiber, Layer, Result, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { McpGateway } from "../ports/McpGateway.ts"
 import type { ContractInfo } from "../Contract.ts"
 import type { Flow } from "./FlowDefinition.ts"
 import { decodeInput } from "./FlowInput.ts"
-import type { FlowError } from "./FlowError.ts"
+import { FlowDefinition, FlowError } from "./FlowError.ts"
 import * as Policy from "../policy/Policy.ts"
 import * as Recorder from "./PlanRecorder.ts"
 import { planning } from "./internal/Planning.ts"
@@ -67,6 +67,13 @@ export interface FlowPlan {
   /** Tools called outside any step (not reported or journaled on their own). */
   readonly outside: ReadonlyArray<string>
   readonly notes: ReadonlyArray<string>
+  /**
+   * What escapes the fixed policy order across levels: a step whose policy retries around a
+   * tool call that has a circuit breaker of its own (its call options or its contract's policy)
+   * runs that retry outside the breaker — each retry is a new call through the circuit, the
+   * opposite of the order within one policy (breaker outside retry).
+   */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /** How far a planning run may go before it stops (a polling loop on sample data may never end). */
@@ -75,7 +82,7 @@ const virtualBudgetMs = 7 * 24 * 3600_000
 
 /**
  * Plans `flow`: decodes `input` (or samples one from the input Schema) and walks the flow with
- * sample tool outputs on a virtual clock. Fails only for bad input.
+ * sample tool outputs on a virtual clock. Fails for bad input or a flow definition error.
  *
  * @example
  * ```ts
@@ -109,13 +116,16 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
     }
     const reached = new Map<string, ContractInfo>()
     const answers = new Map<string, Effect.Effect<unknown>>()
+    const warnings = new Set<string>()
     let calls = 0
     const gateway = McpGateway.of({
       servers: [],
-      call: (contract) =>
+      call: (contract, _input, options) =>
         Effect.withFiber((fiber) => {
           const scope = fiber.getRef(CurrentScope)
           Recorder.recordCall(planned, scope.path, contract.name)
+          const retrying = hasBreaker(contract, options?.policy) ? retryingStep(planned, scope.path) : undefined
+          if (retrying !== undefined) warnings.add(retryAroundBreaker(retrying, contract.name))
           reached.set(contract.name, contract)
           if (++calls > maxCalls) {
             return Effect.die(new Error(`planning stopped after ${maxCalls} tool calls (a loop on sample data?)`))
@@ -141,6 +151,12 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       ) as Effect.Effect<unknown, unknown>
     )
     if (Exit.isFailure(exit)) {
+      // A definition error (a duplicate step name, a DAG cycle) is the plan's answer, not a note.
+      const defect = Cause.findDefect(exit.cause)
+      // By tag: a flow file may load its own copy of the DSL (source next to compiled).
+      if (Result.isSuccess(defect) && isFlowDefinition(defect.success)) {
+        return yield* new FlowError({ flow: flow.name, reason: new FlowDefinition({ detail: defect.success.detail }) })
+      }
       const { error } = renderCause(exit.cause)
       const where = state.failedStep === undefined ? "" : ` at step ${state.failedStep}`
       notes.push(
@@ -184,9 +200,41 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       nodes: [...planned.nodes.values()],
       tools,
       outside: planned.outside,
-      notes
+      notes,
+      warnings: [...warnings]
     }
   })
+
+/** Whether a call has a breaker of its own: its call options' policy, else its contract's. */
+const hasBreaker = (contract: ContractInfo, callPolicy: unknown): boolean => {
+  const merged = Policy.merge(contract.policy as Policy.PolicyInput | undefined, callPolicy as Policy.PolicyInput | undefined)
+  return merged.breaker !== undefined && merged.breaker !== false
+}
+
+/** The innermost step at or above `path` whose policy retries, if any. */
+const retryingStep = (plan: PlanState, path: string): string | undefined => {
+  for (let p = path; p !== ""; p = p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "") {
+    if (plan.nodes.get(p)?.policies.some((text) => text.startsWith("retry(")) === true) return p
+  }
+  return undefined
+}
+
+/**
+ * The warning for a step's retry around a call with a breaker.
+ *
+ * @example
+ * ```ts
+ * Plan.retryAroundBreaker("deploy", "k8s.apply") // => "step \"deploy\" retries around k8s.apply, …"
+ * ```
+ */
+export const retryAroundBreaker = (step: string, tool: string): string =>
+  `step ${JSON.stringify(step)} retries around ${tool}, whose call has a circuit breaker: the step's retry runs outside the breaker ` +
+  `(each retry is a new call through the circuit), not in the fixed order (breaker outside retry); put the retry on the call, ` +
+  `or the breaker on the step`
+
+const isFlowDefinition = (u: unknown): u is { readonly _tag: "FlowDefinition"; readonly detail: string } =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "FlowDefinition" &&
+  typeof (u as { detail?: unknown }).detail === "string"
 
 /** One value from a Schema, deterministic per `seed`. */
 const sample = <S extends Schema.Top>(schema: S, seed: string): Effect.Effect<S["Type"], FlowError> =>
@@ -243,7 +291,7 @@ const marks: Record<string, string> = {
 }
 
 /**
- * The plan as an indented text tree, then the tools with their types, then the notes.
+ * The plan as an indented text tree, then the tools with their types, then the warnings and the notes.
  *
  * @example
  * ```ts
@@ -278,6 +326,7 @@ export const toText = (plan: FlowPlan): string => {
       }`
     )
   }
+  if (plan.warnings.length > 0) lines.push("", "warnings:", ...plan.warnings.map((w) => `  ! ${w}`))
   if (plan.notes.length > 0) lines.push("", "notes:", ...plan.notes.map((n) => `  - ${n}`))
   return lines.join("\n")
 }
@@ -294,8 +343,54 @@ const typeText = (schema: unknown): string => {
   return typeof s.type === "string" ? s.type : "unknown"
 }
 
-const id = (path: string) => `n_${path.replace(/[^A-Za-z0-9]/g, "_")}`
-const label = (text: string) => text.replace(/"/g, "'")
+/**
+ * A Mermaid node id for a step path, injective over paths (Mermaid ids are `[A-Za-z0-9_]+`):
+ * letters and digits stay, the path separator `/` becomes `_`, and every other character becomes
+ * `__` and two lowercase hex digits per UTF-8 byte. Decoding reads `__` + hex as one byte and a
+ * single `_` as `/`, so two distinct paths never share an id (`a b`, `a_b` and `a-b` give
+ * `n_a__20b`, `n_a__5fb`, `n_a__2db`). `prefix` keeps families apart (`n` nodes, `u` undo nodes).
+ *
+ * @example
+ * ```ts
+ * mermaidId("deploy/build")  // => "n_deploy_build"
+ * mermaidId("a b")           // => "n_a__20b"
+ * mermaidId("a b", "u")      // => "u_a__20b"
+ * ```
+ */
+export const mermaidId = (path: string, prefix: "n" | "u" = "n"): string => {
+  let out = `${prefix}_`
+  for (const char of path) {
+    if (/^[A-Za-z0-9]$/.test(char)) out += char
+    else if (char === "/") out += "_"
+    else for (const byte of utf8.encode(char)) out += `__${byte.toString(16).padStart(2, "0")}`
+  }
+  return out
+}
+
+const utf8 = new TextEncoder()
+
+/** Characters Mermaid reads in a quoted label, written as its `#name;` entity codes. */
+const labelEntities: Readonly<Record<string, string>> = { "#": "#35;", "\"": "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;" }
+
+/**
+ * Text for a quoted Mermaid label, as Mermaid will show it: quotes, `#`, angle brackets (Mermaid
+ * renders HTML labels), backticks (markdown strings), control characters and the spaces at either
+ * end (Mermaid trims them) become entity codes.
+ *
+ * @example
+ * ```ts
+ * mermaidLabel('say "hi" <b>') // => "say #quot;hi#quot; #lt;b#gt;"
+ * ```
+ */
+export const mermaidLabel = (text: string): string => {
+  const inner = text.replace(/[#"<>`\u0000-\u001f\u007f]/g, (c) => labelEntities[c] ?? `#${c.charCodeAt(0)};`)
+  const lead = /^ */.exec(inner)![0].length
+  const trail = inner.length === lead ? 0 : /[ ]*$/.exec(inner)![0].length
+  return "#32;".repeat(lead) + inner.slice(lead, inner.length - trail) + "#32;".repeat(trail)
+}
+
+const id = (path: string) => mermaidId(path)
+const label = mermaidLabel
 
 /**
  * The plan as a Mermaid flowchart: groups as subgraphs, steps in the order the planning run met
@@ -315,24 +410,24 @@ export const toMermaid = (plan: FlowPlan): string => {
     list.push(n)
     children.set(parent, list)
   }
-  const groupKinds = new Set(["parallel", "branch", "dag", "node", "saga", "forEach", "item", "when", "handler"])
+  const groupKinds = new Set(["parallel", "branch", "dag", "node", "saga", "forEach", "item", "when", "handler", "poll"])
   const emitScope = (parent: string, indent: string, kind: string | undefined) => {
     const list = children.get(parent) ?? []
     for (const n of list) {
-      const text = [leaf(n.path), ...n.tools].join("<br/>")
+      const text = [leaf(n.path), ...n.tools].map(label).join("<br/>")
       if (groupKinds.has(n.kind) && (children.get(n.path)?.length ?? 0) > 0) {
         lines.push(`${indent}subgraph ${id(n.path)} ["${label(`${leaf(n.path)} (${n.kind})`)}"]`)
         emitScope(n.path, `${indent}  `, n.kind)
         lines.push(`${indent}end`)
       } else if (n.kind === "gate") {
         // a gate is a decision, drawn as one: a hexagon
-        lines.push(`${indent}${id(n.path)}{{"${label(`gate: ${text}`)}"}}`)
+        lines.push(`${indent}${id(n.path)}{{"gate: ${text}"}}`)
       } else {
-        lines.push(`${indent}${id(n.path)}["${label(text)}"]`)
+        lines.push(`${indent}${id(n.path)}["${text}"]`)
       }
       if (n.compensated) {
-        lines.push(`${indent}${id(n.path)}_undo(["undo ${label(leaf(n.path))}"])`)
-        lines.push(`${indent}${id(n.path)} -.->|on failure| ${id(n.path)}_undo`)
+        lines.push(`${indent}${mermaidId(n.path, "u")}(["undo ${label(leaf(n.path))}"])`)
+        lines.push(`${indent}${id(n.path)} -.->|on failure| ${mermaidId(n.path, "u")}`)
       }
     }
     if (kind === "dag") {

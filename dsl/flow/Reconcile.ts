@@ -37,7 +37,8 @@ const ambiguous = (e: McpflowToolError): boolean => e.mayHaveReachedServer || e.
  * Runs `action`; when it failed ambiguously (it may have reached the server, or transiently: an
  * earlier attempt may have), asks `lookup` whether it happened: found → the step succeeds with
  * what was found; not found → the original failure; the lookup failed → {@link OutcomeUnknown}.
- * A refusal (`ToolFailed`, `InvalidInput`, …) means it did not happen: no lookup.
+ * A refusal (`ToolFailed`, `InvalidInput`, …) means it did not happen: no lookup — unless
+ * `lookupAfter: "any-failure"` (a retried action: an earlier attempt may have happened).
  *
  * @example
  * ```ts
@@ -51,12 +52,21 @@ const ambiguous = (e: McpflowToolError): boolean => e.mayHaveReachedServer || e.
 export const resolveByLookup = <A, R, A2 = A, R2 = never>(
   action: Effect.Effect<A, McpflowToolError, R>,
   lookup: Effect.Effect<A2 | undefined, McpflowToolError, R2>,
-  what: { readonly action: string; readonly key: string }
+  what: {
+    readonly action: string
+    readonly key: string
+    /**
+     * When to look up: after an ambiguous failure (the default), or after any failure — for an
+     * action retried under a policy, whose earlier attempt may have had its effect even when its
+     * last attempt was refused.
+     */
+    readonly lookupAfter?: "ambiguous" | "any-failure" | undefined
+  }
 ): Effect.Effect<A | A2, McpflowToolError | OutcomeUnknown, R | R2> =>
-  Effect.catchIf(action, ambiguous, (callError) =>
+  Effect.catchIf(action, what.lookupAfter === "any-failure" ? () => true : ambiguous, (callError) =>
     Effect.matchEffect(lookup, {
       onFailure: (lookupError) =>
-        Effect.fail(new OutcomeUnknown({ ...what, callError: callError.message, lookupError: lookupError.message })),
+        Effect.fail(new OutcomeUnknown({ action: what.action, key: what.key, callError: callError.message, lookupError: lookupError.message })),
       onSuccess: (found) => (found === undefined ? Effect.fail(callError) : Effect.succeed(found))
     }))
 

@@ -6,13 +6,14 @@
  * @internal
  * @module
  */
-import { Cause, Clock, Context, type Deferred, Effect, Exit, Option } from "effect"
+import { Cause, Clock, Context, type Deferred, Effect, Exit, type Fiber, Option } from "effect"
 import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { PolicyRegistry } from "../policy/Policy.ts"
 import { FlowDefinition } from "./FlowError.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
 import type { StepJournal } from "../ports/FlowEngine.ts"
 import type { Interpreter } from "./internal/Interpreter.ts"
+import type { Sealer } from "./internal/Sealing.ts"
 import type { ResultLog } from "./StepResults.ts"
 
 /** A completed step's undo, run at most once. */
@@ -97,6 +98,8 @@ export interface RunState {
   failedStep: string | undefined
   /** The journal could not be written: the run stops where it is, without compensating. */
   journalBroken?: boolean | undefined
+  /** The signal a durable `Flow.waitFor` of this run is parked on (a cancel fails that wait). */
+  waitingFor?: string | undefined
   /** The body's failure as it happened in this process (typed errors keep their class). */
   failure?: Cause.Cause<unknown> | undefined
   /** On the memory engine: completed steps' exits by path (see `Step.ts`); undefined on durable engines. */
@@ -104,6 +107,8 @@ export interface RunState {
   /** On resume: the steps the crash left in flight (they run again). */
   readonly inFlightAtCrash?: ReadonlySet<string> | undefined
   readonly resume?: ResumeState | undefined
+  /** Where the engine journals step values: seals their `Redacted` parts (see `internal/Sealing.ts`). */
+  readonly sealer?: Sealer | undefined
 }
 
 /** Where the current fiber is in a run. */
@@ -185,6 +190,18 @@ export const isSuspension = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<b
   Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)
     ? Effect.succeed(false)
     : Effect.map(workflowInstance, (instance) => Option.isSome(instance) && instance.value.suspended)
+
+/**
+ * {@link isSuspension} for the fiber running a construct, read right now (no Effect around it).
+ *
+ * @example
+ * ```ts
+ * Effect.withFiber((fiber) => Effect.onExit(body, (exit) => Effect.sync(() => parkedBy(fiber, exit) || report(exit))))
+ * ```
+ */
+export const parkedBy = (fiber: Fiber.Fiber<unknown, unknown>, exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) &&
+  Context.getOrUndefined(fiber.context, WorkflowInstance)?.suspended === true
 
 /** A short, single-line rendering of a failure cause. */
 export const renderCause = (cause: Cause.Cause<unknown>): { readonly error: string; readonly errorTag?: string } => {

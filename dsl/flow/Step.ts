@@ -5,18 +5,19 @@
  *
  * @module
  */
-import { Cause, Clock, Context, Deferred, Effect, Exit, type Fiber, Option, Schema, Tracer } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Exit, type Fiber, Option, Result, Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
 import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { StepJournal } from "../ports/FlowEngine.ts"
-import { GatewayEvents } from "../ports/McpGateway.ts"
+import { CallSites, GatewayEvents, makeCallSites } from "../ports/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
 import { interpreterOf, type NodeInfo, running } from "./internal/Interpreter.ts"
+import { hasRedacted, type Sealer } from "./internal/Sealing.ts"
 import {
   child,
   claimPath,
@@ -182,7 +183,8 @@ const plainStep = <A, E, R>(
     return stored
   }
   const inner = child(scope, path, { inActivity: journaled || scope.inActivity })
-  const body = withStepSinks(fiber, scope, path, inner, effect)
+  // One run, one attempt: its call sites go into the same context update as the step's scope.
+  const body = withStepSinks(fiber, scope, path, inner, effect, makeCallSites(path))
   // Like the engines' journals, `undefined` comes back as `null` from a journaled step (JSON has no undefined).
   const value = stepJournal === undefined ? body : Effect.map(body, (a) => (a === undefined ? null : a) as A)
   return Effect.onExit(traced(fiber, path, kind, value), (exit) => {
@@ -218,15 +220,18 @@ const generalStep = <A, E, R, R2>(
     interpreter.meet(path, kind, { description: options?.description, compensated: options?.compensate !== undefined })
     if (policy !== undefined) interpreter.policies(path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
     let ran = false
+    const sited = withCallSites(path, effect)
+    let sealedWith: string | undefined
     const guarded = policy === undefined
-      ? effect
-      : Policy.apply(effect, policy, { idempotent: options?.idempotent, key: policyKey }) as Effect.Effect<A, E, R>
+      ? sited
+      // `key` (one breaker circuit per step path, shared by all `forEach` items), `item` (per item, with `per: "item"`).
+      : Policy.apply(sited, policy, { idempotent: options?.idempotent, key: policyKey, item: `${scope.run?.flow ?? "step"}:${path}` }) as Effect.Effect<A, E, R>
     const body = Effect.withFiber((fiber) =>
       withStepSinks(fiber, scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded)
     ).pipe(
       Effect.onExit(() => Effect.sync(() => void (ran = true)))
     )
-    const run = journal(scope.run, path, body, journaled, options)
+    const run = journal(scope.run, path, body, journaled, options, (keyId) => void (sealedWith = keyId))
     const resume = scope.run?.resume
     if (resume !== undefined && journaled && kind === "step") {
       if (resume.completed.has(path)) resume.pending.delete(path)
@@ -270,7 +275,8 @@ const generalStep = <A, E, R, R2>(
     }
     if (Exit.isSuccess(exit)) {
       scope.run?.results.succeeded(path, exit.value)
-      yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran })
+      const sealed = sealedWith === undefined ? {} : { sealedWith }
+      yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran, ...sealed })
     }
     return yield* exit
   })
@@ -345,21 +351,27 @@ const withStepSinks = <A, E, R>(
   scope: StepScope,
   path: string,
   inner: StepScope,
-  effect: Effect.Effect<A, E, R>
+  effect: Effect.Effect<A, E, R>,
+  sites?: CallSites | undefined
 ): Effect.Effect<A, E, R> => {
   const run = scope.run
   if (
     run === undefined ||
     (!run.listening && fiber.getRef(PolicyEvents) === silentPolicyEvents && fiber.getRef(GatewayEvents) === silentGatewayEvents)
   ) {
-    return Effect.provideService(effect, CurrentScope, inner)
+    return sites === undefined
+      ? Effect.provideService(effect, CurrentScope, inner)
+      : Effect.updateContext(effect, (context: Context.Context<never>) =>
+        Context.add(Context.add(context, CurrentScope, inner), CallSites, sites) as Context.Context<R>
+      )
   }
   return Effect.updateContext(effect, (context: Context.Context<never>): Context.Context<R> => {
     const outerGateway = Context.get(context, GatewayEvents)
     const clock = Context.get(context, Clock.Clock)
-    // One context update per step: the scope and both sinks at once.
+    const scoped = Context.add(context, CurrentScope, inner)
+    // One context update per step: the scope, its call sites and both sinks at once.
     return Context.add(
-      Context.add(Context.add(context, CurrentScope, inner), PolicyEvents, {
+      Context.add(sites === undefined ? scoped : Context.add(scoped, CallSites, sites), PolicyEvents, {
         emit: (event) => {
           const at = clock.currentTimeMillisUnsafe()
           run.emit({ _tag: "Policy", runId: run.runId, at, path, event })
@@ -383,6 +395,13 @@ const withStepSinks = <A, E, R>(
 }
 
 /**
+ * Each run of `effect` (each attempt of the step) counts its tool calls from 0 under `path`
+ * (see `CallSites`): what tells a request sent again from another one with equal arguments.
+ */
+const withCallSites = <A, E, R>(path: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => Effect.provideService(effect, CallSites, makeCallSites(path)))
+
+/**
  * The effect as an Activity named `path` when the run is journaled, else as it is. The Activity is
  * made for this step and dropped with it: a durable step costs milliseconds (the journal's
  * write), next to which making one is small, and keeping them (one per path) grew a long
@@ -393,18 +412,58 @@ const journal = <A, E, R>(
   path: string,
   body: Effect.Effect<A, E, R>,
   journaled: boolean,
-  schemas?: { readonly success?: Schema.Codec<A, unknown> | undefined; readonly error?: Schema.Codec<E, unknown> | undefined }
+  schemas?: { readonly success?: Schema.Codec<A, unknown> | undefined; readonly error?: Schema.Codec<E, unknown> | undefined },
+  onSealed?: (keyId: string) => void
+): Effect.Effect<A, E, R> => {
+  if (!journaled) return body
+  if (run?.stepJournal !== undefined) return inMemory(run.stepJournal, path, body)
+  const success = schemas?.success ?? StepValue
+  const error = schemas?.error ?? StepFailure
+  const sealer = run?.sealer
+  if (sealer === undefined) return activity(path, success, error, body)
+  return sealed(sealer, path, (sealedBody) => activity(path, success, error, sealedBody), body, schemas?.success !== undefined, onSealed)
+}
+
+/** The Activity `path` running `execute`, its value and error journaled with these Schemas. */
+const activity = <A, E, R>(path: string, success: Schema.Top, error: Schema.Top, execute: Effect.Effect<unknown, unknown, R>): Effect.Effect<A, E, R> =>
+  Activity.make({
+    name: path,
+    success: success as Schema.Codec<unknown, unknown>,
+    error: error as Schema.Codec<unknown, unknown>,
+    execute: execute as Effect.Effect<unknown, unknown>
+  }) as unknown as Effect.Effect<A, E, R>
+
+/**
+ * A journaled step whose value's `Redacted` parts are sealed in the journal (see
+ * `internal/Sealing.ts`): the body's value as it is when it ran here, else (a replay) the
+ * journaled value with its sealed parts opened again.
+ */
+const sealed = <A, E, R>(
+  sealer: Sealer,
+  path: string,
+  activityOf: (body: Effect.Effect<unknown, E, R>) => Effect.Effect<unknown, E, R>,
+  body: Effect.Effect<A, E, R>,
+  wrap: boolean,
+  onSealed: ((keyId: string) => void) | undefined
 ): Effect.Effect<A, E, R> =>
-  journaled && run?.stepJournal !== undefined
-    ? inMemory(run.stepJournal, path, body)
-    : journaled
-    ? (Activity.make({
-      name: path,
-      success: (schemas?.success ?? StepValue) as Schema.Codec<unknown, unknown>,
-      error: (schemas?.error ?? StepFailure) as Schema.Codec<unknown, unknown>,
-      execute: body as Effect.Effect<unknown, unknown>
-    }) as unknown as Effect.Effect<A, E, R>)
-    : body
+  Effect.suspend(() => {
+    let fresh: { readonly value: A } | undefined
+    const sealedBody = Effect.map(body, (value) => {
+      if (!hasRedacted(value)) return value
+      fresh = { value }
+      onSealed?.(sealer.keyId ?? "-")
+      return sealer.sealValue(value, wrap)
+    })
+    return activityOf(sealedBody).pipe(
+      Effect.flatMap((stored) => {
+        if (fresh !== undefined) return Effect.succeed(fresh.value)
+        const opened = sealer.openValue(stored)
+        return Result.isSuccess(opened)
+          ? Effect.succeed(opened.success as A)
+          : Effect.die(new Error(`step ${JSON.stringify(path)}: its journaled value cannot be restored: ${opened.failure}`))
+      })
+    )
+  })
 
 /**
  * A step on the memory engine's journal: replayed when it completed before (a body the engine
@@ -442,19 +501,21 @@ const register = <A, R2>(
           const journaled = Option.isSome(instance) && scope.run?.interpreter.journals === true
           yield* emit(scope, { _tag: "CompensationStarted", path })
           const started = yield* now
+          let ran = false
           const body = Effect.withFiber((fiber) =>
             withStepSinks(
               fiber,
               scope,
               undoPath,
               child(scope, undoPath, { inActivity: journaled }),
-              Effect.suspend(() => compensate(value, cause))
+              withCallSites(undoPath, Effect.suspend(() => compensate(value, cause)))
             )
-          ).pipe(Effect.asVoid)
+          ).pipe(Effect.asVoid, Effect.onExit(() => Effect.sync(() => void (ran = true))))
           const exit = yield* Effect.exit(journal(scope.run, undoPath, body, journaled))
           const durationMs = (yield* now) - started
           if (Exit.isSuccess(exit)) {
-            yield* emit(scope, { _tag: "Compensated", path, durationMs })
+            // A resumed run replays a compensation its journal already holds: it did not run again.
+            yield* emit(scope, { _tag: "Compensated", path, durationMs, ...(journaled && !ran ? { replayed: true } : {}) })
           } else {
             const { error } = renderCause(exit.cause)
             scope.run?.compensationFailures.push({ step: path, error })

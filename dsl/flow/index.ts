@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { Flow, FlowEngine, step, parallel, dag, saga, forEach, when } from "mcpflow/dsl/flow"
+ * import { Flow, FlowEngine, step, parallel, dag, saga, forEach, when } from "mcpflow"
  * ```
  * @module
  */
@@ -25,6 +25,7 @@ export { saga } from "./Saga.ts"
 export { forEach, type ForEachOptions, type ItemOutcome } from "./ForEach.ts"
 export { when } from "./When.ts"
 export { GateClosed } from "./Gate.ts"
+export { type Polled, type PollOptions, PollTimedOut } from "./Poll.ts"
 export type { FlowFailure } from "./FailureHook.ts"
 export type { StepResult, StepResults } from "./StepResults.ts"
 export { on, publish, topic, type Topic } from "./EventBus.ts"

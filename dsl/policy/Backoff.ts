@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { Backoff } from "mcpflow/dsl/policy"
+ * import { Backoff } from "mcpflow"
  *
  * const b = Backoff.exponential("200 millis", { factor: 2, max: "5 seconds" })
  * Backoff.baseDelay(b, 3) // => 800

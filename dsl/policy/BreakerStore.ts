@@ -14,10 +14,9 @@
  *
  * @example
  * ```ts
- * import * as CircuitBreaker from "mcpflow/dsl/policy/CircuitBreaker"
- * import { memoryStore } from "mcpflow/dsl/policy/BreakerStore"
+ * import { BreakerStore, CircuitBreaker } from "mcpflow"
  *
- * const store = memoryStore()
+ * const store = BreakerStore.memoryStore()
  * const breaker = yield* CircuitBreaker.make({ name: "docker", trip: CircuitBreaker.consecutive(5), openDuration: "30 seconds", store })
  * store.keys() // => the keys the breaker has seen
  * ```

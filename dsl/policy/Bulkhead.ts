@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { Bulkhead } from "mcpflow/dsl/policy"
+ * import { Bulkhead } from "mcpflow"
  *
  * const critical = yield* Bulkhead.pool("critical", { maxConcurrent: 4, maxQueue: 16, maxWait: "2 seconds" })
  * const result = yield* critical.apply(callTool)

@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { Cache } from "mcpflow/dsl/policy"
+ * import { Cache } from "mcpflow"
  *
  * const cache = yield* Cache.make({ ttl: "5 minutes", capacity: 1000 })
  * const args = { path: "README.md" }

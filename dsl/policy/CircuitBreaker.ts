@@ -29,7 +29,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import * as CircuitBreaker from "mcpflow/dsl/policy/CircuitBreaker"
+ * import { CircuitBreaker } from "mcpflow"
  *
  * const program = Effect.gen(function*() {
  *   const breaker = yield* CircuitBreaker.make({

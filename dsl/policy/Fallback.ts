@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { Fallback } from "mcpflow/dsl/policy"
+ * import { Fallback } from "mcpflow"
  *
  * const r = yield* Fallback.orElse(Search.primary(q), { name: "mirror", alternative: Search.mirror(q), when: "transient" })
  * r.servedBy // => "primary" | "fallback:mirror"

@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { Hedge } from "mcpflow/dsl/policy"
+ * import { Hedge } from "mcpflow"
  *
  * const hedge = yield* Hedge.make({ delay: "200 millis", adaptive: { percentile: 0.95 }, maxHedges: 2 })
  * const result = yield* hedge.apply(Search.query(q), { readOnly: true })

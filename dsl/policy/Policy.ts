@@ -29,7 +29,7 @@
  *
  * @example
  * ```ts
- * import { Policy } from "mcpflow/dsl/policy"
+ * import { Policy } from "mcpflow"
  *
  * const policy = yield* Policy.make({
  *   retry: { maxAttempts: 3, backoff: { kind: "exponential", initial: "200 millis", max: "5 seconds" }, jitter: "full" },
@@ -73,10 +73,13 @@ export type { PolicyContext } from "./internal/PolicyContext.ts"
  */
 export interface CallContext extends PolicyContext {
   readonly server?: string | undefined
+  /** The item a step runs for (its full path, `forEach` item keys included): the circuit key of `per: "item"`. */
+  readonly item?: string | undefined
 }
 
 /**
  * A prebuilt breaker with the key its circuits use: the server (default), the tool (`ctx.key`),
+ * the item (`ctx.item`: on a step inside `forEach`, one circuit per item; elsewhere as `tool`),
  * or the breaker's own name (one circuit for everything it guards).
  *
  * @example
@@ -87,7 +90,7 @@ export interface CallContext extends PolicyContext {
 export interface KeyedBreaker {
   readonly _tag: "KeyedBreaker"
   readonly breaker: CircuitBreaker.CircuitBreaker
-  readonly per: "server" | "tool" | "breaker"
+  readonly per: "server" | "tool" | "item" | "breaker"
 }
 
 /**
@@ -548,7 +551,7 @@ const build = Effect.fnUntraced(function*<FA, FE, FR>(spec: PolicySpec<FA, FE, F
 // -----------------------------------------------------------------------------
 
 const breakerKey = (b: KeyedBreaker, ctx: CallContext | undefined): string | undefined =>
-  b.per === "breaker" ? undefined : b.per === "tool" ? ctx?.key : ctx?.server ?? ctx?.key
+  b.per === "breaker" ? undefined : b.per === "tool" ? ctx?.key : b.per === "item" ? ctx?.item ?? ctx?.key : ctx?.server ?? ctx?.key
 
 /**
  * Runs `self` through the policy's layers in the fixed order (see the module doc). `ctx` says

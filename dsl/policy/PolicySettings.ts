@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { PolicySettings } from "mcpflow/dsl/policy"
+ * import { PolicySettings } from "mcpflow"
  *
  * const settings: PolicySettings.PolicySettings = {
  *   retry: { maxAttempts: 3, backoff: { kind: "exponential", initial: "200 millis", max: "5 seconds" }, jitter: "full" },
@@ -119,10 +119,15 @@ export const RetrySettings = Schema.Struct({
   retryNonIdempotent: opt(Schema.Boolean)
 })
 
-/** Circuit breaker settings (see `CircuitBreaker.make`); `per` picks the circuit key (default `"server"`). */
+/**
+ * Circuit breaker settings (see `CircuitBreaker.make`); `per` picks the circuit key (default
+ * `"server"`): on a tool call the server or the tool; on a step, `"item"` gives each `forEach`
+ * item its own circuit (the step's full path, item key included) where the default is one
+ * circuit per step path shared by all items.
+ */
 export const BreakerSettings = Schema.Struct({
   name: opt(Schema.String.check(Schema.isMinLength(1))),
-  per: opt(Schema.Literals(["server", "tool"])),
+  per: opt(Schema.Literals(["server", "tool", "item"])),
   trip: opt(Schema.Union([
     Schema.Struct({ kind: Schema.Literal("consecutive"), failures: Int1 }),
     Schema.Struct({ kind: Schema.Literal("count"), size: Int1, failureRateThreshold: Rate, minimumCalls: opt(Int1) }),

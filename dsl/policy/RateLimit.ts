@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * import { RateLimit } from "mcpflow/dsl/policy"
+ * import { RateLimit } from "mcpflow"
  *
  * const github = yield* RateLimit.make({ algorithm: "token-bucket", limit: 30, window: "1 minute", burst: 5 })
  * const result = yield* github.apply(search, { key: "github" })

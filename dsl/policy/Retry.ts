@@ -28,7 +28,7 @@
  *
  * @example
  * ```ts
- * import { Retry, Backoff } from "mcpflow/dsl/policy"
+ * import { Retry, Backoff } from "mcpflow"
  *
  * const retry = Retry.make({ maxAttempts: 4, backoff: Backoff.exponential("200 millis", { max: "5 seconds" }), jitter: "full" })
  * const result = yield* retry.apply(callTool, { idempotent: true })

@@ -10,10 +10,10 @@
  *
  * @example
  * ```ts
- * import { Timeout } from "mcpflow/dsl/policy"
+ * import { TimeoutPolicy } from "mcpflow" // `Timeout` is the tool error reason
  *
- * const perAttempt = Timeout.make({ after: "5 seconds" })
- * const overall = Timeout.make({ after: "30 seconds", scope: "overall", name: "budget" })
+ * const perAttempt = TimeoutPolicy.make({ after: "5 seconds" })
+ * const overall = TimeoutPolicy.make({ after: "30 seconds", scope: "overall", name: "budget" })
  * const value = yield* overall.apply(retry.apply(perAttempt.apply(call)))
  * ```
  * @module

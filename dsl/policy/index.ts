@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { Policy, Retry, Backoff } from "mcpflow/dsl/policy"
+ * import { Policy, Retry, Backoff } from "mcpflow"
  *
  * const policy = yield* Policy.make({ retry: Retry.make({ maxAttempts: 3, backoff: Backoff.exponential("200 millis") }), timeout: "5s" })
  * const value = yield* effect.pipe(Policy.apply(policy, { idempotent: true }))

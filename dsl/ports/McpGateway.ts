@@ -93,6 +93,60 @@ export const GatewayEvents = Context.Reference<{ readonly emit: (event: GatewayE
 )
 
 /**
+ * Where tool calls are made: the path of the step running them (`""` outside any step) and the
+ * index of each call within one attempt of that step, in the order the calls are first made. A
+ * call made again by re-running the same call Effect (an `Effect.retry` around it, a call
+ * policy's retry) keeps its index; a step's retry starts a new attempt, counted from 0 again. A
+ * chaos harness uses it to tell one request sent twice from two requests with equal arguments.
+ *
+ * @example
+ * ```ts
+ * const sites = makeCallSites("order/charge")
+ * const input = { amount: 10 }
+ * sites.indexOf(input) // => 0
+ * sites.indexOf(input) // => 0 (the same call again)
+ * sites.indexOf({ amount: 10 }) // => 1 (another call)
+ * ```
+ */
+export interface CallSites {
+  readonly path: string
+  /** The index of the call made with this input (by identity) in the current attempt. */
+  readonly indexOf: (input: object) => number
+}
+
+/**
+ * The current step attempt's {@link CallSites} (`undefined` outside any step); see {@link makeCallSites}.
+ *
+ * @example
+ * ```ts
+ * program.pipe(Effect.provideService(CallSites, makeCallSites("deploy")))
+ * ```
+ */
+export const CallSites = Context.Reference<CallSites | undefined>("mcpflow/gateway/CallSites", { defaultValue: () => undefined })
+
+/**
+ * Fresh {@link CallSites} for one attempt of the step at `path`.
+ *
+ * @example
+ * ```ts
+ * makeCallSites("order/charge").indexOf({ amount: 10 }) // => 0
+ * ```
+ */
+export const makeCallSites = (path: string): CallSites => {
+  let seen: WeakMap<object, number> | undefined
+  let next = 0
+  return {
+    path,
+    indexOf: (input) => {
+      seen ??= new WeakMap()
+      let i = seen.get(input)
+      if (i === undefined) seen.set(input, i = next++)
+      return i
+    }
+  }
+}
+
+/**
  * One server's connection state, for diagnostics and `mcpflow tools`.
  *
  * @example
@@ -120,7 +174,7 @@ export interface ServerStatus {
  * ```
  */
 export interface ContractMismatch {
-  readonly kind: "ServerUnreachable" | "MissingTool" | "MissingRequiredInput" | "UnknownInputField"
+  readonly kind: "ServerUnreachable" | "MissingTool" | "MissingRequiredInput" | "UnknownInputField" | "InputTypeChanged" | "OutputChanged"
   readonly server: string
   readonly tool: string
   readonly field?: string | undefined

@@ -37,7 +37,11 @@ export class JournalError extends Schema.TaggedError<JournalError>()("JournalErr
 export interface RunRecord {
   readonly runId: string
   readonly flow: string
-  readonly status: "running" | "succeeded" | "failed" | "interrupted"
+  /**
+   * As stored: `running` means unfinished (live, parked or crashed: see `owner` and the events;
+   * `mcpflow runs` tells them apart); `cancelled` by `mcpflow cancel`; `interrupted` by Ctrl-C.
+   */
+  readonly status: "running" | "succeeded" | "failed" | "interrupted" | "cancelled"
   readonly startedAt: number
   readonly finishedAt: number | undefined
   readonly input: unknown
@@ -48,6 +52,25 @@ export interface RunRecord {
   readonly failedStep: string | undefined
   readonly error: string | undefined
   readonly errorTag: string | undefined
+  /** The process running the run (recorded when it starts or resumes) and its last heartbeat. */
+  readonly owner?: RunOwner | undefined
+  /** When `mcpflow cancel` asked for the run to be cancelled. */
+  readonly cancelRequestedAt?: number | undefined
+}
+
+/**
+ * The process that runs a run, as the journal knows it: its pid and host, and its last heartbeat
+ * (written every few seconds while the process lives).
+ *
+ * @example
+ * ```ts
+ * const o: RunOwner = { pid: 4242, host: "ci-7", heartbeatAt: 1_700_000_000_000 }
+ * ```
+ */
+export interface RunOwner {
+  readonly pid: number
+  readonly host: string
+  readonly heartbeatAt: number
 }
 
 /**
@@ -83,11 +106,26 @@ export class RunJournal extends Context.Service<RunJournal, {
   readonly get: (runId: string) => Effect.Effect<RunRecord, JournalError>
   readonly list: Effect.Effect<ReadonlyArray<RunRecord>, JournalError>
   readonly events: (runId: string) => Effect.Effect<ReadonlyArray<FlowEvent>, JournalError>
-  /** Records a signal for a run (delivered by the process running it, now or when resumed). */
-  readonly signal: (runId: string, name: string, payload: unknown) => Effect.Effect<void, JournalError>
+  /**
+   * Records a signal for a run that is still `running` (delivered by the process running it, now
+   * or when resumed) and returns the run as it was. For a finished run nothing is written: the
+   * returned status says why. The check and the write are one transaction; an unknown run fails
+   * with `NotFound`.
+   */
+  readonly signal: (runId: string, name: string, payload: unknown) => Effect.Effect<RunRecord, JournalError>
   /** Signals recorded for a run and not delivered yet. */
   readonly pendingSignals: (runId: string) => Effect.Effect<ReadonlyArray<{ readonly name: string; readonly payload: unknown }>, JournalError>
   readonly markDelivered: (runId: string, name: string) => Effect.Effect<void, JournalError>
+  /**
+   * The runs whose id starts with `prefix` (at most `limit`, default 10), for unique-prefix ids.
+   */
+  readonly find: (prefix: string, limit?: number) => Effect.Effect<ReadonlyArray<RunRecord>, JournalError>
+  /** Records a request to cancel an unfinished run; the process running it acts on it. */
+  readonly requestCancel: (runId: string) => Effect.Effect<void, JournalError>
+  /** Whether someone asked for the run to be cancelled. */
+  readonly cancelRequested: (runId: string) => Effect.Effect<boolean, JournalError>
+  /** Deletes finished runs (not `running`) that finished before `before`, with their events and signals; returns their ids. */
+  readonly prune: (before: number) => Effect.Effect<ReadonlyArray<string>, JournalError>
 }>()("mcpflow/engine/RunJournal") {}
 
 /**

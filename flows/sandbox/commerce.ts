@@ -15,7 +15,7 @@
  * @module
  */
 import { Effect, Ref } from "effect"
-import { FakeServer } from "../../chaos/index.ts"
+import { FakeServer, FakeState } from "../../chaos/index.ts"
 import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { Crm, type Customer, Inventory, Logistics, type OrderLine, Payment } from "../servers/commerce.ts"
 import { hash, Ids, isoIn, latency, nowIso, refuse, sandboxServer } from "./support.ts"
@@ -91,7 +91,7 @@ export const makeCommerceSandbox: Effect.Effect<{
   readonly servers: Record<string, InProcessServerConfig>
   readonly state: Ref.Ref<CommerceState>
 }> = Effect.gen(function*() {
-  const state = yield* Ref.make(initial)
+  const state = yield* FakeState.ref("commerce", initial)
   const reservationIds = yield* Ids.make("rsv_")
   const chargeIds = yield* Ids.make("ch_")
   const refundIds = yield* Ids.make("re_")

@@ -11,7 +11,7 @@
  * @module
  */
 import { Effect, Ref } from "effect"
-import { FakeServer } from "../../chaos/index.ts"
+import { FakeServer, FakeState } from "../../chaos/index.ts"
 import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { AzureDevOps, type Container, Docker, type K8sItem, Kubernetes } from "../servers/deploy.ts"
 import { hash, Ids, latency, nowIso, refuse, sandboxServer } from "./support.ts"
@@ -75,7 +75,7 @@ const seedDeployment = (namespace: string, name: string, images: ReadonlyArray<s
  * const cluster = yield* makeCluster
  * ```
  */
-export const makeCluster: Effect.Effect<Ref.Ref<ClusterState>> = Ref.make<ClusterState>({
+export const makeCluster: Effect.Effect<Ref.Ref<ClusterState>> = FakeState.ref<ClusterState>("cluster", {
   images: new Map([
     ["app:1.4.2", { image_id: "sha256:5d41402abc4b", size_mb: 179.8 }],
     ["redis:7", { image_id: "sha256:7c4a8d09ca37", size_mb: 41.2 }],
@@ -161,7 +161,7 @@ const notFound = (kind: string, name: string) => refuse(`Error from server (NotF
 export const makeDeploySandbox = (cluster: Ref.Ref<ClusterState>): Effect.Effect<Record<string, InProcessServerConfig>> =>
   Effect.gen(function*() {
     const containerIds = yield* Ids.make("c0ffee", 1)
-    const workItemIds = yield* Ref.make(1200)
+    const workItemIds = yield* FakeState.ref("azure-devops work item ids", 1200)
 
     const docker = yield* sandboxServer("docker", [
       FakeServer.handle(Docker.docker_build, ({ image_tag }) =>

@@ -15,7 +15,7 @@
  * @module
  */
 import { Clock, Effect, Ref, type Schema } from "effect"
-import { FakeServer } from "../../chaos/index.ts"
+import { FakeServer, FakeState } from "../../chaos/index.ts"
 import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { Compute, Data, Integration, Notification, Security, Storage, type StoredFile, type TrainingJob } from "../servers/ml.ts"
 import type { SandboxOptions } from "./options.ts"
@@ -81,18 +81,18 @@ export const makeMlSandbox = (options: SandboxOptions): Effect.Effect<{
   Effect.gen(function*() {
     const trainingMs = options.trainingMs ?? 3_000
     const failsAt = options.trainingFailsAt
-    const state = yield* Ref.make<MlState>({ jobs: new Map(), files: new Map(), audit: [], requests: [] })
+    const state = yield* FakeState.ref<MlState>("ml", { jobs: new Map(), files: new Map(), audit: [], requests: [] })
     const jobIds = yield* Ids.make("train_job_", 892_341)
     const backupIds = yield* Ids.make("bkp_")
     const keyIds = yield* Ids.make("key_")
     const tokenIds = yield* Ids.make("tok_")
     const auditIds = yield* Ids.make("aud_")
     const messageIds = yield* Ids.make("eml_")
-    const slackSeq = yield* Ref.make(0)
-    const limits = yield* Ref.make(new Map<string, number>())
+    const slackSeq = yield* FakeState.ref("ml slack seq", 0)
+    const limits = yield* FakeState.ref("ml rate limits", new Map<string, number>())
     /** `train_model` idempotency keys → job ids; `rest_call` `Idempotency-Key` headers → answers. */
-    const trainingKeys = yield* Ref.make(new Map<string, string>())
-    const restKeys = yield* Ref.make(new Map<string, { readonly status_code: number; readonly body: Schema.Json; readonly latency_ms: number }>())
+    const trainingKeys = yield* FakeState.ref("ml training keys", new Map<string, string>())
+    const restKeys = yield* FakeState.ref("ml rest keys", new Map<string, { readonly status_code: number; readonly body: Schema.Json; readonly latency_ms: number }>())
 
     const jobView = (job_id: string, now: number): Effect.Effect<typeof TrainingJob.Type | undefined> =>
       Effect.map(Ref.get(state), (s) => {

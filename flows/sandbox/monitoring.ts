@@ -11,7 +11,7 @@
  * @module
  */
 import { Clock, Effect, Ref } from "effect"
-import { FakeServer } from "../../chaos/index.ts"
+import { FakeServer, FakeState } from "../../chaos/index.ts"
 import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { PrometheusMonitoring } from "../servers/monitoring.ts"
 import type { ClusterState } from "./deploy.ts"
@@ -41,8 +41,8 @@ export const makeMonitoringSandbox = (
 ): Effect.Effect<Record<string, InProcessServerConfig>> =>
   Effect.gen(function*() {
     const unhealthy = new Set(options.unhealthyServices ?? [])
-    const statuses = yield* Ref.make(new Map<string, { readonly status: string; readonly version: string }>())
-    const rules = yield* Ref.make(new Map<string, ReadonlyArray<string>>())
+    const statuses = yield* FakeState.ref("monitoring statuses", new Map<string, { readonly status: string; readonly version: string }>())
+    const rules = yield* FakeState.ref("monitoring alert rules", new Map<string, ReadonlyArray<string>>())
 
     const health = (service: string) =>
       unhealthy.has(service)

@@ -10,7 +10,7 @@
  * @module
  */
 import { Clock, Effect, Ref, type Schema } from "effect"
-import { FakeServer } from "../../chaos/index.ts"
+import { FakeServer, FakeState } from "../../chaos/index.ts"
 import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { CommunicationHub, SlackNotifications } from "../servers/notifications.ts"
 import { Ids, latency, sandboxServer } from "./support.ts"
@@ -43,13 +43,13 @@ export const makeNotificationsSandbox: Effect.Effect<{
   readonly servers: Record<string, InProcessServerConfig>
   readonly sent: Ref.Ref<ReadonlyArray<SentMessage>>
 }> = Effect.gen(function*() {
-  const sent = yield* Ref.make<ReadonlyArray<SentMessage>>([])
+  const sent = yield* FakeState.ref<ReadonlyArray<SentMessage>>("notifications sent", [])
   const broadcastIds = yield* Ids.make("bc-")
   const alertIds = yield* Ids.make("alert-")
-  const alertsByKey = yield* Ref.make(new Map<string, { delivered: number; alert_id: string; escalated: boolean }>())
+  const alertsByKey = yield* FakeState.ref("notifications alerts by key", new Map<string, { delivered: number; alert_id: string; escalated: boolean }>())
   const notificationIds = yield* Ids.make("ntf-")
-  const notificationsByKey = yield* Ref.make(new Map<string, { delivered: number; notification_id: string }>())
-  const slackSeq = yield* Ref.make(0)
+  const notificationsByKey = yield* FakeState.ref("notifications by key", new Map<string, { delivered: number; notification_id: string }>())
+  const slackSeq = yield* FakeState.ref("notifications slack seq", 0)
 
   const record = (server: string, tool: string, id: string, args: Schema.JsonObject) =>
     Ref.update(sent, (log) => [...log, { server, tool, id, args }])

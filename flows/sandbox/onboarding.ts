@@ -13,7 +13,7 @@
  * @module
  */
 import { Deferred, Effect, Ref } from "effect"
-import { FakeServer } from "../../chaos/index.ts"
+import { FakeServer, FakeState } from "../../chaos/index.ts"
 import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { CommunicationServer, Compliance, Finance, Ops } from "../servers/onboarding.ts"
 import { hash, Ids, latency, refuse, sandboxServer } from "./support.ts"
@@ -81,7 +81,7 @@ export const makeOnboardingSandbox: Effect.Effect<{
   readonly servers: Record<string, InProcessServerConfig>
   readonly state: Ref.Ref<OnboardingState>
 }> = Effect.gen(function*() {
-  const state = yield* Ref.make<OnboardingState>({ accounts: new Map(), tenants: new Map(), emails: [], tickets: [] })
+  const state = yield* FakeState.ref<OnboardingState>("onboarding", { accounts: new Map(), tenants: new Map(), emails: [], tickets: [] })
   const claims: Claims = yield* Ref.make<ReadonlyMap<string, Deferred.Deferred<unknown, unknown>>>(new Map())
   const checkIds = yield* Ids.make("kyc_")
   const screeningIds = yield* Ids.make("scr_")

@@ -10,7 +10,7 @@
  * @module
  */
 import { Effect, Ref, type Schema } from "effect"
-import { FakeServer } from "../../chaos/index.ts"
+import { FakeServer, FakeState } from "../../chaos/index.ts"
 import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 import { S3Storage } from "../servers/storage.ts"
 import type { ClusterState } from "./deploy.ts"
@@ -44,7 +44,7 @@ export const makeStorageSandbox = (cluster: Ref.Ref<ClusterState>): Effect.Effec
   readonly objects: Ref.Ref<ReadonlyMap<string, StoredObject>>
 }> =>
   Effect.gen(function*() {
-    const objects = yield* Ref.make<ReadonlyMap<string, StoredObject>>(new Map())
+    const objects = yield* FakeState.ref<ReadonlyMap<string, StoredObject>>("objects", new Map())
     const backupIds = yield* Ids.make("bk-")
 
     const put = (key: string, size_bytes: number, metadata?: Schema.JsonObject) =>

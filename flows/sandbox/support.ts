@@ -10,7 +10,7 @@
  * @module
  */
 import { Clock, DateTime, Duration, Effect, Ref } from "effect"
-import { FakeServer, ToolRefusal } from "../../chaos/index.ts"
+import { FakeServer, FakeState, ToolRefusal } from "../../chaos/index.ts"
 import type { ToolHandler } from "../../chaos/FakeServer.ts"
 import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
 
@@ -68,7 +68,7 @@ export interface Ids {
  */
 export const Ids = {
   make: (prefix: string, start = 1): Effect.Effect<Ids> =>
-    Effect.map(Ref.make(start), (counter) => ({
+    Effect.map(FakeState.ref(`ids ${prefix}`, start), (counter) => ({
       next: Ref.getAndUpdate(counter, (n) => n + 1).pipe(Effect.map((n) => `${prefix}${String(n).padStart(6, "0")}`))
     }))
 }

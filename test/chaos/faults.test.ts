@@ -44,7 +44,10 @@ describe("each fault kind, as the caller sees it through the real gateway", () =
     ["latency after the side effect", Fault.latency("payment.charge", Fault.fixed(6_000), {}, "after"), "Timeout", 1],
     ["server down", Fault.serverDown("payment", 0, 60_000), "ServerUnavailable", 0],
     ["flapping (down first)", Fault.flapping("payment", 10_000, 5_000), "ServerUnavailable", 0],
-    ["slow start past the connect timeout", Fault.slowStart("payment", 40_000), "ServerUnavailable", 0]
+    ["slow start past the connect timeout", Fault.slowStart("payment", 40_000), "ServerUnavailable", 0],
+    ["progress stall on a handler that reports no progress (it answers as usual)", Fault.progressStall("payment.charge"), "Success", 1],
+    ["crash as the charge is sent (a program without a journal starts over)", Fault.crash("payment.charge", "before"), "Success", 1],
+    ["crash once the charge answered (starting over charges again)", Fault.crash("payment.charge", "after"), "Success", 2]
   ]
   for (const [name, fault, reason, sideEffects] of cases) {
     it.effect(`${name} → ${reason}`, () =>

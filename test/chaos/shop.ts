@@ -3,17 +3,23 @@
  * payment, shipping, status) and an order flow built from them, in a correct version and in
  * deliberately broken ones.
  */
-import { Effect, Ref, Schema } from "effect"
+import { Effect, Ref, Schedule, Schema } from "effect"
 import { FakeServer, Models } from "../../chaos/index.ts"
 import { Tool } from "../../dsl/index.ts"
-import { Flow, forEach, saga, step } from "../../dsl/flow/index.ts"
+import { Flow, forEach, resolveByLookup, saga, step } from "../../dsl/flow/index.ts"
 
 export const Stock = Tool.server("stock", {
   reserve: Tool.define({
-    description: "Hold items for an order",
-    input: Schema.Struct({ sku: Schema.String, quantity: Schema.Int, order_id: Schema.String }),
+    description: "Hold items for an order (again the same reservation for an idempotency key seen before)",
+    input: Schema.Struct({ sku: Schema.String, quantity: Schema.Int, order_id: Schema.String, idempotency_key: Schema.optionalKey(Schema.String) }),
     output: Schema.Struct({ reservation_id: Schema.String, remaining: Schema.Number }),
     annotations: { idempotent: false }
+  }),
+  find: Tool.define({
+    description: "The reservation made with an idempotency key, if any",
+    input: Schema.Struct({ idempotency_key: Schema.String }),
+    output: Schema.Struct({ reservation_id: Schema.NullOr(Schema.String) }),
+    annotations: { readOnly: true, idempotent: true }
   }),
   release: Tool.define({
     description: "Release a reservation",
@@ -41,6 +47,12 @@ export const Pay = Tool.server("pay", {
     input: Schema.Struct({ charge_id: Schema.String }),
     output: Schema.Struct({ refunded: Schema.Number }),
     annotations: { idempotent: true }
+  }),
+  find: Tool.define({
+    description: "The charge made with an idempotency key, if any",
+    input: Schema.Struct({ idempotency_key: Schema.String }),
+    output: Schema.Struct({ charge_id: Schema.NullOr(Schema.String) }),
+    annotations: { readOnly: true, idempotent: true }
   })
 })
 
@@ -69,11 +81,13 @@ export const shopServers = Effect.gen(function*() {
   const shipments = yield* Ref.make(0)
   return [
     Models.Model.server("stock", inventory, [
-      FakeServer.handle(Stock.reserve, ({ order_id, quantity, sku }) =>
+      FakeServer.handle(Stock.reserve, ({ idempotency_key, order_id, quantity, sku }) =>
         Effect.sleep("10 millis").pipe(
-          Effect.andThen(inventory.reserve({ sku, quantity, orderId: order_id })),
+          Effect.andThen(inventory.reserve({ sku, quantity, orderId: order_id, idempotencyKey: idempotency_key })),
           Effect.map((r) => ({ reservation_id: r.reservationId, remaining: r.remaining }))
         )),
+      FakeServer.handle(Stock.find, ({ idempotency_key }) =>
+        Effect.map(inventory.snapshot, (s) => ({ reservation_id: s.reservations.find((r) => r.idempotencyKey === idempotency_key)?.id ?? null }))),
       FakeServer.handle(Stock.release, ({ reservation_id }) => inventory.release({ reservationId: reservation_id })),
       FakeServer.handle(Stock.level, ({ sku }) => inventory.available({ sku }))
     ]),
@@ -84,7 +98,9 @@ export const shopServers = Effect.gen(function*() {
           Effect.map((c) => ({ charge_id: c.chargeId, amount: c.amount }))
         )),
       FakeServer.handle(Pay.refund, ({ charge_id }) =>
-        Effect.map(ledger.refund({ chargeId: charge_id }), (r) => ({ refunded: r.refundedAmount })))
+        Effect.map(ledger.refund({ chargeId: charge_id }), (r) => ({ refunded: r.refundedAmount }))),
+      FakeServer.handle(Pay.find, ({ idempotency_key }) =>
+        Effect.map(ledger.snapshot, (s) => ({ charge_id: s.charges.find((c) => c.idempotencyKey === idempotency_key)?.id ?? null })))
     ]),
     {
       key: "ship",
@@ -115,11 +131,35 @@ export const orderState = (run: { readonly snapshots: Readonly<Record<string, un
 })
 
 /**
- * An order saga: reserve (undo: release), charge (undo: refund, when `refund` is true), ship.
- * `chargeRetries` retries the charge on transient errors (no idempotency key: the bug), and
- * `swallow` turns a failed charge into a fake success (the other bug).
+ * Patient retries: exponential from 1 s to 20 s with equal jitter, 16 attempts — at least about two
+ * minutes, longer than any outage the default fault mix draws (a window or a down server ends
+ * within two horizons, 120 s).
  */
-export const orderFlow = (name: string, bugs: { readonly refund?: boolean; readonly chargeRetries?: number; readonly swallow?: boolean } = {}) =>
+const patient = { retry: { maxAttempts: 16, backoff: { kind: "exponential", initial: "1 second", max: "20 seconds" }, jitter: "equal" } } as const
+
+/**
+ * A lookup that settles an unknown outcome asks again on any failure, a drifted answer included
+ * (which no retry policy repeats): every 15 s, for five minutes.
+ */
+const settle = <A, E, R>(lookup: Effect.Effect<A, E, R>) => lookup.pipe(Effect.retry({ times: 20, schedule: Schedule.spaced("15 seconds") }))
+
+/** The same for a call made safe to repeat by its idempotency key (the tool itself is not idempotent). */
+const keyed = { retry: { ...patient.retry, retryNonIdempotent: true } } as const
+
+/**
+ * An order saga: reserve (undo: release), charge (undo: refund, when `refund` is true), ship.
+ * The correct version keys the reservation and the charge by the step's idempotency key (a
+ * retried or duplicated request holds or charges once), retries patiently, and settles a call
+ * whose outcome stayed unknown by looking it up (`resolveByLookup`); its compensations retry
+ * patiently too. The bugs: `chargeRetries` retries the charge on transient errors with no
+ * idempotency key; `noKey` charges once with no idempotency key (a step re-run after a crash
+ * charges again); `swallow` turns a failed charge into a fake success; `refund: false` leaves
+ * the charge without compensation.
+ */
+export const orderFlow = (
+  name: string,
+  bugs: { readonly refund?: boolean; readonly chargeRetries?: number; readonly swallow?: boolean; readonly noKey?: boolean } = {}
+) =>
   Flow.make({
     name,
     input: OrderInput,
@@ -129,21 +169,43 @@ export const orderFlow = (name: string, bugs: { readonly refund?: boolean; reado
       saga(
         "order",
         Effect.gen(function*() {
-          yield* step("reserve", Stock.reserve({ sku: "widget", quantity: 1, order_id: orderId }, { timeout: "5 seconds" }), {
-            compensate: (r) => Stock.release({ reservation_id: r.reservation_id }, { timeout: "5 seconds" }).pipe(Effect.retry({ times: 5 }))
-          })
-          let charge = Pay.charge({ order_id: orderId, amount }, { timeout: "5 seconds" })
-          if ((bugs.chargeRetries ?? 0) > 0) charge = charge.pipe(Effect.retry({ times: bugs.chargeRetries!, while: (e) => e.transient }))
-          if (bugs.swallow === true) charge = charge.pipe(Effect.catch(() => Effect.succeed({ charge_id: "pending", amount })))
-          const paid = yield* step("charge", charge, {
-            compensate: bugs.refund === false
-              ? undefined
-              : (c) =>
-                c.charge_id === "pending"
-                  ? Effect.void // nothing was charged (as far as the swallowing fallback knows)
-                  : Pay.refund({ charge_id: c.charge_id }, { timeout: "5 seconds" }).pipe(Effect.retry({ times: 5 }))
-          })
-          const shipped = yield* step("ship", Ship.schedule({ order_id: orderId }, { timeout: "5 seconds" }))
+          yield* step(
+            "reserve",
+            Effect.flatMap(Flow.idempotencyKey, (key) =>
+              resolveByLookup(
+                Stock.reserve({ sku: "widget", quantity: 1, order_id: orderId, idempotency_key: key }, { timeout: "5 seconds", policy: keyed }),
+                settle(Stock.find({ idempotency_key: key }, { timeout: "5 seconds", policy: patient })).pipe(
+                  Effect.map((r) => (r.reservation_id === null ? undefined : { reservation_id: r.reservation_id, remaining: -1 }))
+                ),
+                { action: "stock.reserve", key, lookupAfter: "any-failure" }
+              )),
+            { compensate: (r) => Stock.release({ reservation_id: r.reservation_id }, { timeout: "5 seconds", policy: patient }) }
+          )
+          const charge = (bugs.chargeRetries ?? 0) > 0
+            ? Pay.charge({ order_id: orderId, amount }, { timeout: "5 seconds" }).pipe(Effect.retry({ times: bugs.chargeRetries!, while: (e) => e.transient }))
+            : bugs.noKey === true
+            ? Pay.charge({ order_id: orderId, amount }, { timeout: "5 seconds" })
+            : Effect.flatMap(Flow.idempotencyKey, (key) =>
+              resolveByLookup(
+                Pay.charge({ order_id: orderId, amount, idempotency_key: key }, { timeout: "5 seconds", policy: keyed }),
+                settle(Pay.find({ idempotency_key: key }, { timeout: "5 seconds", policy: patient })).pipe(
+                  Effect.map((r) => (r.charge_id === null ? undefined : { charge_id: r.charge_id, amount }))
+                ),
+                { action: "pay.charge", key, lookupAfter: "any-failure" }
+              ))
+          const paid = yield* step(
+            "charge",
+            bugs.swallow === true ? charge.pipe(Effect.catch(() => Effect.succeed({ charge_id: "pending", amount }))) : charge,
+            {
+              compensate: bugs.refund === false
+                ? undefined
+                : (c) =>
+                  c.charge_id === "pending"
+                    ? Effect.void // nothing was charged (as far as the swallowing fallback knows)
+                    : Pay.refund({ charge_id: c.charge_id }, { timeout: "5 seconds", policy: patient })
+            }
+          )
+          const shipped = yield* step("ship", Ship.schedule({ order_id: orderId }, { timeout: "5 seconds", policy: patient }))
           return { chargeId: paid.charge_id, shipmentId: shipped.shipment_id }
         })
       )

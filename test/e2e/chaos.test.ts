@@ -60,7 +60,7 @@ describe("mcpflow chaos", () => {
     assert.include(run.stdout, "✗ atomic: order")
     assert.include(run.stdout, "step tree:")
     assert.match(run.stdout, /✓ charge \d+ms\n/)
-    const replayLine = /replay: npx mcpflow chaos test\/chaos\/fixtures\/order\.ts --replay '([A-Za-z0-9_-]+)'/.exec(run.stdout)
+    const replayLine = /replay: npx mcpflow chaos test\/chaos\/fixtures\/order\.ts --input '\{"orderId":"o1","amount":25\}' --replay '([A-Za-z0-9_-]+)'/.exec(run.stdout)
     assert.isNotNull(replayLine, run.stdout)
     const plan = /plan: seed \d+, (\d+) fault\(s\)/.exec(run.stdout)
     assert.isAtMost(Number(plan![1]), 3)

@@ -58,9 +58,9 @@ const isAlive = (pid: number): boolean => {
 }
 
 /**
- * Waits (bounded) until none of the pids is alive. The gateway's finalizer awaits each SDK
- * close, which ends stdin, then SIGTERMs after 2 s and SIGKILLs after 4 s without waiting: so
- * a short poll covers the last case.
+ * Waits (bounded) until none of the pids is alive. The gateway's finalizer awaits each close,
+ * which ends stdin, then ends the server's process group (SIGTERM after 1 s, SIGKILL 2 s
+ * later); a short poll covers a SIGKILLed process not yet gone.
  */
 const assertExited = (pids: ReadonlySet<number>) =>
   Effect.suspend(() => {

@@ -24,6 +24,15 @@ describe("ambiguous failures", () => {
       assert.instanceOf((failureOf(unknown) as { error: unknown } | undefined)?.error, OutcomeUnknown)
     }))
 
+  it.effect("resolveByLookup with lookupAfter: \"any-failure\": a retried action refused at its last attempt may still have happened", () =>
+    Effect.gen(function*() {
+      // The first attempt's answer was lost (it happened), the retry was refused: only a lookup tells.
+      const found = yield* resolveByLookup(Effect.fail(refused), Effect.succeed("ch_1"), { ...what, lookupAfter: "any-failure" })
+      assert.strictEqual(found, "ch_1")
+      const notFound = yield* Effect.exit(resolveByLookup(Effect.fail(refused), Effect.succeed(undefined), { ...what, lookupAfter: "any-failure" }))
+      assert.strictEqual((failureOf(notFound) as { error: unknown } | undefined)?.error, refused)
+    }))
+
   it.effect("verifiedUndo: an ambiguous undo counts when the state reads back as undone", () =>
     Effect.gen(function*() {
       assert.isTrue(Exit.isSuccess(yield* Effect.exit(verifiedUndo(Effect.fail(lost), Effect.succeed(true)))))

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Result, Schema } from "effect"
+import { Effect, Exit, Result, Schema } from "effect"
 import { drive } from "../support/drive.ts"
-import { dag, Flow, FlowEngine, FlowEvents, forEach, parallel, saga, step } from "../../dsl/flow/index.ts"
+import { dag, Flow, FlowEngine, FlowEvents, forEach, parallel, step } from "../../dsl/flow/index.ts"
 
 const run = <A, E>(eff: Effect.Effect<A, E, FlowEngine.FlowEngine | import("effect/workflow/WorkflowEngine").WorkflowEngine>) =>
   eff.pipe(Effect.provide(FlowEngine.layerMemory))

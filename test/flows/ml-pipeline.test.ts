@@ -81,8 +81,8 @@ describe("flows/ml-pipeline.ts on the sandbox", () => {
       assert.isAtLeast(run.deployments[0]!.at, job.started_at + job.duration_ms, "deployed after training completed")
       assert.deepStrictEqual(run.ml.audit.map((a) => a.action), ["data_access", "authorize", "model_deployed"])
       // Durable waits between polls; no failure branch.
-      assert.isTrue(run.ok("while training/training/wait 1"))
-      assert.isTrue(run.ok("while training/training/poll 2"))
+      assert.isTrue(run.ok("while training/training/job/wait 1"))
+      assert.isTrue(run.ok("while training/training/job/poll 2"))
       assert.isTrue(run.events.some((e) => e._tag === "StepSkipped" && e.path === "on failure"))
       assert.isFalse(run.compensated("while training/integration/api keys"))
     }))
@@ -96,7 +96,7 @@ describe("flows/ml-pipeline.ts on the sandbox", () => {
       assert.strictEqual(run.exit.value.trainingSeconds, 360)
       assert.strictEqual(run.deployments.length, 1)
       // Each poll ran once although the body was replayed after each durable wait.
-      const pollStarts = run.events.filter((e) => e._tag === "StepStarted" && /^while training\/training\/poll \d+$/.test(e.path))
+      const pollStarts = run.events.filter((e) => e._tag === "StepStarted" && /^while training\/training\/job\/poll \d+$/.test(e.path))
       assert.strictEqual(new Set(pollStarts.map((e) => e._tag === "StepStarted" ? e.path : "")).size, 4)
       assert.strictEqual(run.ml.jobs.size, 1, "the replays did not start another job")
     }))
@@ -184,10 +184,9 @@ describe("flows/ml-pipeline.ts chaos", () => {
       invariants: chaosInvariants,
       runs,
       deadline: "2 hours",
-      // Independent faults on 30 % of the calls they target: the revocation (9 attempts over about
-      // 4 minutes) outlasts them, so a failed compensation here is a real finding. An outage of the
-      // undo path that lasts longer is reported, not hidden: see the CompensationsFailed case below.
-      faults: { rate: 0.3, windows: false },
+      // The default fault mix: the revocation (9 attempts over about 4 minutes) outlasts the
+      // outages it draws, so a failed compensation here is a real finding. An outage of the undo
+      // path that lasts longer is reported, not hidden: see the CompensationsFailed case below.
       requestKey: chaosRequestKey,
       file: "flows/ml-pipeline.ts"
     }), 120_000)

@@ -121,7 +121,7 @@ describe("the packed package in a fresh project", () => {
   it("ships dist, bin and README, not the sources or tests", () => {
     const installed = join(app, "node_modules/mcpflow")
     assert.deepStrictEqual(readdirSync(installed).sort(), ["README.md", "bin", "dist", "package.json"])
-    assert.deepStrictEqual(readdirSync(join(installed, "dist")).sort(), ["chaos", "dsl", "package.json", "src"])
+    assert.deepStrictEqual(readdirSync(join(installed, "dist")).sort(), ["chaos", "dsl", "help-snapshot.json", "package.json", "src"])
   })
 
   // nodenext checks the libraries' declarations too (ours included); bundler skips them

@@ -92,32 +92,70 @@ const durationPattern = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/
 
 const unitMillis = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const
 
+/** The longest delay Node's timers honour (about 24.8 days); a longer one fires at once. */
+const maxTimerMillis = 2_147_483_647
+
+const durationExpected = "a positive duration such as 500ms, 5s, 2m or a number of milliseconds (at most 24 days)"
+
 /**
  * Reads a duration: `500ms`, `5s`, `2m`, `1h`, a plain number of milliseconds, or Effect's own
- * form (`5 seconds`). Fails with what was expected.
+ * form (`5 seconds`). Zero, negative, infinite and longer than Node's timers (24.8 days) fail
+ * with what was expected.
  *
  * @example
  * ```ts
  * parseDuration("5s")   // => Result.succeed(Duration.seconds(5))
  * parseDuration("1500") // => Result.succeed(Duration.millis(1500))
- * parseDuration("soon") // => Result.fail("a positive duration such as 500ms, 5s, 2m or a number of milliseconds")
+ * parseDuration("-5s")  // => Result.fail("a positive duration such as 500ms, 5s, 2m or a number of milliseconds (at most 24 days)")
  * ```
  */
 export const parseDuration = (text: string): Result.Result<Duration.Duration, string> => {
   const trimmed = text.trim()
   const match = durationPattern.exec(trimmed)
-  if (match !== null) {
-    const unit = (match[2] ?? "ms") as keyof typeof unitMillis
-    const millis = Number(match[1]) * unitMillis[unit]
-    if (millis > 0) return Result.succeed(Duration.millis(millis))
-  } else {
-    const parsed = Duration.fromInput(trimmed as Duration.Input)
-    if (Option.isSome(parsed) && Duration.isFinite(parsed.value) && Duration.toMillis(parsed.value) > 0) {
-      return Result.succeed(parsed.value)
+  const millis = match !== null
+    ? Number(match[1]) * unitMillis[(match[2] ?? "ms") as keyof typeof unitMillis]
+    : Option.match(Duration.fromInput(trimmed as Duration.Input), { onNone: () => NaN, onSome: Duration.toMillis })
+  return Number.isFinite(millis) && millis > 0 && millis <= maxTimerMillis
+    ? Result.succeed(Duration.millis(millis))
+    : Result.fail(durationExpected)
+}
+
+/**
+ * The flags whose value may start with a dash: a negative number or duration (`-5`, `-5s`,
+ * `-0.5`). See {@link attachDashValues}.
+ */
+const signedValueFlags: ReadonlySet<string> = new Set(["timeout", "poll", "runs", "seed", "chaos", "rate"])
+
+/**
+ * Joins a numeric flag and a next argument that starts with a dash into one `--flag=value`
+ * argument, so `--timeout -5s` is read as the flag's (invalid) value, one clear error, instead
+ * of as the unknown flags `-5` and `-s`. Nothing after `--` is touched.
+ *
+ * @example
+ * ```ts
+ * attachDashValues(["call", "a.b", "--timeout", "-5s"]) // => ["call", "a.b", "--timeout=-5s"]
+ * attachDashValues(["--json", "-5"])                     // => ["--json", "-5"]
+ * ```
+ */
+export const attachDashValues = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    const next = args[i + 1]
+    if (arg === "--") return [...out, ...args.slice(i)]
+    if (arg.startsWith("--") && signedValueFlags.has(arg.slice(2)) && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
     }
   }
-  return Result.fail("a positive duration such as 500ms, 5s, 2m or a number of milliseconds")
+  return out
 }
+
+/** Validates a parsed number flag: `valid(n)` or a usage error naming the flag and the value. */
+const checked = (name: string, valid: (n: number) => boolean, expected: string) => (n: number) =>
+  valid(n) ? Effect.succeed(n) : Effect.fail(invalid(name, String(n), expected))
 
 /**
  * A tool named on the command line.
@@ -502,7 +540,8 @@ export const resumeFile: Flag.Flag<Option.Option<string>> = Flag.String("file").
 )
 
 /**
- * `--chaos <seed>`: run on the sandbox with faults injected (see `LiveChaos.ts`).
+ * `--chaos <seed>`: run on the sandbox with faults injected, or with `--config` with wire faults
+ * in front of the real servers (see `LiveChaos.ts`).
  *
  * @example
  * ```ts
@@ -512,7 +551,7 @@ export const resumeFile: Flag.Flag<Option.Option<string>> = Flag.String("file").
 export const chaos: Flag.Flag<Option.Option<number>> = Flag.Int("chaos").pipe(
   Flag.withMetavar("seed"),
   Flag.withDescription(
-    "Run on the sandbox with faults injected (tool errors, JSON-RPC errors, dropped connections, rate limits, lost responses, latency), decided by this seed; the summary lists the faults that fired"
+    "Run on the sandbox with faults injected (tool errors, JSON-RPC errors, dropped connections, rate limits, lost responses, latency), decided by this seed; with --config, wire faults in front of the real servers (drops, delays, lost, duplicated or corrupted messages, a down window; not time-deterministic). The summary lists the faults that fired"
   ),
   Flag.optional
 )
@@ -531,6 +570,7 @@ export const rate: Flag.Flag<Option.Option<number>> = Flag.Finite("rate").pipe(
   Flag.withDescription(
     "The injection rate of each fault kind, in [0, 1] (default: 0.1 with run --chaos; for mcpflow chaos each drawn fault gets 1, 0.5 or 0.2)"
   ),
+  Flag.mapEffect(checked("rate", (p) => p >= 0 && p <= 1, "a number in [0, 1], such as 0.1")),
   Flag.optional
 )
 
@@ -548,6 +588,7 @@ export const rate: Flag.Flag<Option.Option<number>> = Flag.Finite("rate").pipe(
 export const runs: Flag.Flag<Option.Option<number>> = Flag.Int("runs").pipe(
   Flag.withMetavar("n"),
   Flag.withDescription("How many fault plans to try (default: the suite's, else 100)"),
+  Flag.mapEffect(checked("runs", (n) => n >= 1, "a whole number, at least 1")),
   Flag.optional
 )
 
@@ -622,7 +663,8 @@ export const replay: Flag.Flag<Option.Option<string>> = Flag.String("replay").pi
  */
 export const poll: Flag.Flag<number> = Flag.Int("poll").pipe(
   Flag.withMetavar("seconds"),
-  Flag.withDescription("How often to look for runs to continue (default 2)"),
+  Flag.withDescription("How often to look for runs to continue, in whole seconds (default 2)"),
+  Flag.mapEffect(checked("poll", (n) => n >= 1 && n <= maxTimerMillis / 1000, "a whole number of seconds, at least 1")),
   Flag.withDefault(2)
 )
 
@@ -749,3 +791,31 @@ export const toRunSettings = (
   input: Option.getOrElse(flags.input, () => ({})),
   rate: Option.getOrElse(flags.rate, () => defaultRunSettings.rate)
 })
+
+/**
+ * `--server <key>`: only this server of the config (`contracts generate`).
+ *
+ * @example
+ * ```ts
+ * Command.make("generate", { server: Flags.server }, ({ server }) => Option.getOrUndefined(server))
+ * ```
+ */
+export const server: Flag.Flag<Option.Option<string>> = Flag.String("server").pipe(
+  Flag.withMetavar("key"),
+  Flag.withDescription("Only the server with this key in the config (default: every server)"),
+  Flag.optional
+)
+
+/**
+ * `--out <file>`: where `contracts generate` writes the TypeScript source.
+ *
+ * @example
+ * ```ts
+ * Command.make("generate", { out: Flags.out }, ({ out }) => out)
+ * ```
+ */
+export const out: Flag.Flag<string> = Flag.String("out").pipe(
+  Flag.withAlias("o"),
+  Flag.withMetavar("file"),
+  Flag.withDescription("The .ts file to write the contracts to")
+)

@@ -32,7 +32,9 @@ import { ExitCode } from "../run/ExitCode.ts"
  */
 export class CliExit extends Schema.TaggedError<CliExit>()("CliExit", {
   code: Schema.Int,
-  message: Schema.String
+  message: Schema.String,
+  /** The command's JSON output already says what failed: no `{"error":…}` line is added. */
+  reported: Schema.optionalKey(Schema.Boolean)
 }) {
   override readonly [Runtime.errorExitCode] = this.code
   override readonly [Runtime.errorReported] = false
@@ -92,20 +94,69 @@ export const failureText = (failure: CliFailure): string => {
 }
 
 /**
- * Prints a failure as one message on stderr and turns it into a {@link CliExit} with its exit
- * code (see {@link exitCodeOf}); `--help` becomes a success.
+ * The one JSON shape of a failure, printed on stdout by every command run with `--json` (plan:
+ * `--format json`): `{"error":{"tag":…,"message":…,"exitCode":…}}`. `tag` names the kind:
+ * `UsageError` (exit 2: command line, input, config, journal), `Failure` (exit 1),
+ * `Interrupted` (130), or the error's own tag (`McpflowToolError.ToolFailed`,
+ * `McpflowConfigError`, …).
  *
  * @example
  * ```ts
- * Command.run(mcpflow, { version }).pipe(Effect.catch(reportFailure))
+ * errorJson(new CliExit({ code: 2, message: "no run with id or id prefix \"x\"" }))
+ * // => { error: { tag: "UsageError", message: "no run with id or id prefix \"x\"", exitCode: 2 } }
  * ```
  */
-export const reportFailure = (failure: CliFailure): Effect.Effect<void, CliExit> => {
+export const errorJson = (
+  failure: CliFailure
+): { readonly error: { readonly tag: string; readonly message: string; readonly exitCode: number } } => {
+  const exitCode = exitCodeOf(failure)
+  const tag = failure._tag === "CliExit" || failure._tag === "ShowHelp"
+    ? exitCode === ExitCode.Usage ? "UsageError" : exitCode === ExitCode.Interrupted ? "Interrupted" : "Failure"
+    : failure._tag === "McpflowToolError"
+    ? `McpflowToolError.${failure.reason._tag}`
+    : failure._tag
+  const message = failure._tag === "ShowHelp" ? failure.errors.map((e) => e.message).join("; ") : failureText(failure)
+  return { error: { tag, message, exitCode } }
+}
+
+/**
+ * Whether a command line asks for JSON: `--json`, or `--format json` (`plan`), before any `--`.
+ *
+ * @example
+ * ```ts
+ * wantsJson(["runs", "--json"])                   // => true
+ * wantsJson(["plan", "f.ts", "--format", "json"]) // => true
+ * ```
+ */
+export const wantsJson = (args: ReadonlyArray<string>): boolean => {
+  const end = args.indexOf("--")
+  const head = end === -1 ? args : args.slice(0, end)
+  return head.some((arg, i) =>
+    arg === "--json" || arg === "--format=json" || ((arg === "--format" || arg === "-f") && head[i + 1] === "json")
+  )
+}
+
+/**
+ * Prints a failure as one message on stderr (and, with `json`, as {@link errorJson} on stdout)
+ * and turns it into a {@link CliExit} with its exit code (see {@link exitCodeOf}); `--help`
+ * becomes a success. A failure with no message (the run report already told it) prints nothing.
+ *
+ * @example
+ * ```ts
+ * Command.run(mcpflow, { version }).pipe(Effect.catch((f) => reportFailure(f, { json: true })))
+ * ```
+ */
+export const reportFailure = (failure: CliFailure, options?: { readonly json?: boolean | undefined }): Effect.Effect<void, CliExit> => {
   const code = exitCodeOf(failure)
   if (code === ExitCode.Success) return Effect.void
   const text = failureText(failure)
+  const reported = failure._tag === "CliExit" && failure.reported === true
+  const asJson = options?.json === true && !reported && (text !== "" || failure._tag === "ShowHelp")
   return Effect.andThen(
-    text === "" ? Effect.void : Console.error(text),
+    Effect.andThen(
+      text === "" ? Effect.void : Console.error(text),
+      asJson ? Console.log(JSON.stringify(errorJson(failure))) : Effect.void
+    ),
     Effect.fail(new CliExit({ code, message: text }))
   )
 }

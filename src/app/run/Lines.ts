@@ -11,7 +11,7 @@
  * @module
  */
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
-import { formatMs, gatewayText, isNotablePolicyEvent, policyText, safeJson } from "./Text.ts"
+import { formatMs, gatewayText, isNotablePolicyEvent, policyText, safeJson, waitingText } from "./Text.ts"
 import { paint } from "./Style.ts"
 import type { Summary } from "./Summary.ts"
 
@@ -90,6 +90,10 @@ export const plainLines = (event: FlowEvent, options: TextOptions): ReadonlyArra
       return [
         `${c.green("✓")} ${event.path}${kindLabel(event.kind)} ${c.dim(formatMs(event.durationMs))}${attemptsText(event.attempts)}${
           event.replayed ? c.dim(" (replayed from the journal)") : ""
+        }${
+          event.sealedWith === "-"
+            ? c.yellow(" (its sensitive values are journaled redacted: set MCPFLOW_JOURNAL_KEY to make such runs resumable)")
+            : ""
         }`
       ]
     case "StepFailed":
@@ -100,6 +104,8 @@ export const plainLines = (event: FlowEvent, options: TextOptions): ReadonlyArra
             c.red(`${event.errorTag === undefined ? "" : `${event.errorTag}: `}${event.error}`)
           }`
         ]
+    case "StepWaiting":
+      return [`${c.cyan("⏸")} ${event.path}${kindLabel(event.kind)} ${waitingText(event, event.runId)}`]
     case "StepSkipped":
       return [`${c.dim("↷")} ${event.path}${kindLabel(event.kind)} skipped: ${event.why}`]
     case "StepRetried":

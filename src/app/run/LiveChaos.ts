@@ -4,6 +4,11 @@
  * are a fixed mix at `--rate` (default 0.1) on every sandbox tool, decided by the seed: the same
  * seed and input inject the same faults on the same calls.
  *
+ * With `--config .mcp.json` (real servers), the mix is wire-level only ({@link wirePlan}: drops,
+ * delays, lost answers, duplicated and corrupted messages, a down window), injected in front of
+ * the real connections (`chaos/WireChaos.ts`). Decisions are seeded per call, but real servers
+ * and real time are not deterministic: the same seed does not promise the same run.
+ *
  * @example
  * ```ts
  * const injector = LiveChaos.injector(42, 0.2)
@@ -13,6 +18,8 @@
  */
 import * as F from "../../../chaos/Fault.ts"
 import * as Injector from "../../../chaos/Injector.ts"
+import * as Prng from "../../../chaos/Prng.ts"
+import type { ChaosFired } from "./Summary.ts"
 
 /**
  * The live fault mix on every tool: tool errors, JSON-RPC errors, dropped connections, rate
@@ -38,6 +45,31 @@ export const livePlan = (seed: number, rate: number): F.FaultPlan => {
 }
 
 /**
+ * The live mix in front of real servers, wire-level only: dropped connections, lost answers
+ * (the connection then closes), duplicated requests (a non-idempotent tool runs twice: what a
+ * staging check wants to see) and corrupted answers sharing `rate`, extra latency (50–400 ms)
+ * on requests and answers at `rate`, and each server down for 2 s (at a time drawn from the seed
+ * within the first 5 s) with chance `rate`.
+ *
+ * @example
+ * ```ts
+ * wirePlan(7, 0.2).faults.map((f) => f._tag) // => ["ConnectionDrop", "LostResponse", "DuplicateMessage", "CorruptMessage", "Latency", "Latency", "ServerDown"]
+ * ```
+ */
+export const wirePlan = (seed: number, rate: number): F.FaultPlan => {
+  const each = rate / 4
+  return F.plan(seed, [
+    F.connectionDrop("*", { rate: each }),
+    F.lostResponse("*", { rate: each }, "close"),
+    F.duplicateMessage("*", "request", { rate: each }),
+    F.corruptMessage("*", "response", { rate: each }),
+    F.latency("*", F.uniform(50, 400), { rate }, "before"),
+    F.latency("*", F.uniform(50, 400), { rate }, "after"),
+    F.serverDown("*", Math.round(Prng.uniform(seed, "live down") * 5_000), 2_000, { rate })
+  ])
+}
+
+/**
  * An injector for a live chaos run.
  *
  * @example
@@ -45,25 +77,29 @@ export const livePlan = (seed: number, rate: number): F.FaultPlan => {
  * const injector = injector(7, 0.3)
  * ```
  */
-export const injector = (seed: number, rate: number): Injector.Injector => Injector.make(livePlan(seed, rate))
+export const injector = (seed: number, rate: number, wire = false): Injector.Injector =>
+  Injector.make(wire ? wirePlan(seed, rate) : livePlan(seed, rate))
 
 /**
- * The lines that close a live chaos run: the seed and every fault that fired.
+ * What a live chaos run's `RunSummary` says of its faults: the seed and every fault that fired.
  *
  * @example
  * ```ts
- * summaryLines(injector, 42) // => ["chaos seed 42: 3 faults fired", "  t=… payment.charge#1 LostResponse …"]
+ * fired(injector, 42).faults.map((f) => f.kind) // => ["LostResponse", "ToolError"]
  * ```
  */
-export const summaryLines = (inj: Injector.Injector, seed: number): ReadonlyArray<string> => {
-  const log = inj.log
-  const t0 = log[0]?.atMs ?? 0
-  const shown = log.slice(0, 30).map((i) =>
-    `  +${i.atMs - t0}ms ${i.server}.${i.tool} (call ${i.call + 1}) ${i.kind}${i.detail ? `: ${i.detail}` : ""}`
-  )
-  return [
-    `chaos seed ${seed}: ${log.length} fault${log.length === 1 ? "" : "s"} fired${log.length > 30 ? " (first 30 shown)" : ""}`,
-    ...shown,
-    `  replay this run: the same command with --chaos ${seed}`
-  ]
+export const fired = (inj: Injector.Injector, seed: number, wire = false): ChaosFired => {
+  const t0 = inj.log[0]?.atMs ?? 0
+  return {
+    seed,
+    ...(wire ? { wire } : {}),
+    faults: inj.log.map((i) => ({
+      atMs: i.atMs - t0,
+      server: i.server,
+      tool: i.tool,
+      call: i.call + 1,
+      kind: i.kind,
+      ...(i.detail ? { detail: i.detail } : {})
+    }))
+  }
 }

@@ -22,7 +22,7 @@ import type { GatewayEvent } from "../../../dsl/ports/McpGateway.ts"
 import { headerLine, jsonLine, type Level, plainLines } from "./Lines.ts"
 import { apply, emptyState, type RunState } from "../../../dsl/flow/EventFold.ts"
 import { gatewayText, safeJson } from "./Text.ts"
-import { type Fallback, pathTakenLines, summarize, type Summary, summaryLines } from "./Summary.ts"
+import { type ChaosFired, type Fallback, pathTakenLines, summarize, type Summary, summaryLines } from "./Summary.ts"
 import { paint } from "./Style.ts"
 import { treeLines } from "./Tree.ts"
 
@@ -145,7 +145,10 @@ export interface Reporter {
  * const context: RunContext = { flow: "cicd", durationMs: 3, sandbox: true }
  * ```
  */
-export type RunContext = Omit<Fallback, "outcome" | "error" | "errorTag">
+export type RunContext = Omit<Fallback, "outcome" | "error" | "errorTag"> & {
+  /** A live chaos run: the faults that fired, read when the run ends. */
+  readonly chaos?: (() => ChaosFired) | undefined
+}
 
 const defaultWriters: Writers = {
   out: (text) => void process.stdout.write(text),
@@ -233,7 +236,10 @@ export const make = (options: ReporterOptions): Effect.Effect<Reporter, never, S
         }
         const failure = failureOf(exit)
         const outcome = Exit.isSuccess(exit) ? "success" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure"
-        const summary = summarize(model, { ...context, outcome, ...failure })
+        const summary: Summary = {
+          ...summarize(model, { ...context, outcome, ...failure }),
+          ...(context.chaos === undefined ? {} : { chaos: context.chaos() })
+        }
         const output = Exit.isSuccess(exit) ? exit.value : undefined
         if (options.mode === "json") {
           writers.out(`${jsonLine(output === undefined ? summary : { ...summary, output })}\n`)

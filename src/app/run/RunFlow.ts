@@ -11,6 +11,7 @@
  * @module
  */
 import { existsSync } from "node:fs"
+import { join } from "node:path"
 import { Effect, Exit, Layer, Option, References, Result, type Schema, type Scope } from "effect"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as Flow from "../../../dsl/flow/Flow.ts"
@@ -22,6 +23,9 @@ import * as GatewayLayer from "../../runtime/gateway/GatewayLayer.ts"
 import { GatewayEvents, type McpGateway } from "../../../dsl/ports/McpGateway.ts"
 import type { ServerConfig } from "../../runtime/gateway/ServerConfig.ts"
 import * as FakeServer from "../../../chaos/FakeServer.ts"
+import * as FakeState from "../../../chaos/FakeState.ts"
+import * as WireChaos from "../../../chaos/WireChaos.ts"
+import { loadMcpJson } from "../../runtime/gateway/McpJson.ts"
 import type { Injector } from "../../../chaos/Injector.ts"
 import * as EngineChoice from "./EngineChoice.ts"
 import * as RunSeed from "../../../chaos/RunSeed.ts"
@@ -30,6 +34,8 @@ import type { RunSettings } from "../cli/Flags.ts"
 import { ExitCode, exitCodeOfExit } from "./ExitCode.ts"
 import type { Level } from "./Lines.ts"
 import * as Reporter from "./Reporter.ts"
+import * as GitHubSummary from "./GitHubSummary.ts"
+import type { Summary } from "./Summary.ts"
 import * as Tracing from "./Tracing.ts"
 
 /**
@@ -87,8 +93,9 @@ export type Servers =
   | { readonly _tag: "Config"; readonly file: string; readonly implicit?: boolean | undefined }
 
 /**
- * Picks the servers from the flags: `--config` for real servers; `--sandbox` or `--dry-run` for
- * the sandbox; by default the sandbox when the flow has one, else `./.mcp.json`. Asking for both,
+ * Picks the servers from the flags: `--config` for real servers (with `--chaos`: wire faults in
+ * front of them); `--sandbox`, `--dry-run` or `--chaos` alone for the sandbox; by default the
+ * sandbox when the flow has one, else `./.mcp.json`. Asking for both,
  * or for a sandbox the flow does not have, is a usage error (the message says why). The implicit
  * `./.mcp.json` may be missing: the flow then runs with no server (a flow without tools needs
  * none; a tool call fails `UnknownTool` naming the server).
@@ -106,13 +113,10 @@ export const chooseServers = (options: {
   readonly hasSandbox: boolean
   readonly hasLocal?: boolean | undefined
 }): Result.Result<Servers, string> => {
-  const wantsSandbox = options.sandbox || options.dryRun || options.chaos === true
+  // `--chaos` with `--config`: wire faults in front of the real servers.
+  const wantsSandbox = options.sandbox || options.dryRun || (options.chaos === true && Option.isNone(options.config))
   if (Option.isSome(options.config) && wantsSandbox) {
-    return Result.fail(
-      `--config runs against real servers; it cannot be combined with ${
-        options.dryRun ? "--dry-run" : options.chaos === true ? "--chaos" : "--sandbox"
-      }`
-    )
+    return Result.fail(`--config runs against real servers; it cannot be combined with ${options.dryRun ? "--dry-run" : "--sandbox"}`)
   }
   if (Option.isSome(options.config)) return Result.succeed({ _tag: "Config", file: options.config.value })
   if (wantsSandbox && !options.hasSandbox) {
@@ -136,12 +140,32 @@ export const chooseServers = (options: {
 export const levelOf = (settings: { readonly quiet: boolean; readonly verbose: boolean }): Level =>
   settings.quiet ? "quiet" : settings.verbose ? "verbose" : "normal"
 
-const gatewayLayer = (servers: Servers, source: FlowSource, injector?: Injector | undefined): Layer.Layer<McpGateway, unknown> =>
+/**
+ * Where a journaled sandbox run keeps its fakes' state: `<stateDir>/sandbox/<runId>.json`
+ * (saved after each call a fake answers, restored by `mcpflow resume`).
+ *
+ * @example
+ * ```ts
+ * sandboxStateFile(".mcpflow", "3f2a") // => ".mcpflow/sandbox/3f2a.json"
+ * ```
+ */
+export const sandboxStateFile = (stateDir: string, runId: string): string =>
+  join(stateDir, "sandbox", `${runId.replace(/[^A-Za-z0-9_.-]/g, "_")}.json`)
+
+const gatewayLayer = (
+  servers: Servers,
+  source: FlowSource,
+  injector?: Injector | undefined,
+  store?: FakeState.Store | undefined
+): Layer.Layer<McpGateway, unknown> =>
   servers._tag === "Config"
     ? Layer.unwrap(Effect.sync(() =>
       servers.implicit === true && !existsSync(servers.file)
         ? GatewayLayer.layer({ servers: {} })
-        : GatewayLayer.layerFromFile(servers.file)
+        : injector === undefined
+        ? GatewayLayer.layerFromFile(servers.file)
+        // --chaos with real servers: wire faults in front of their connections.
+        : Layer.unwrap(Effect.map(loadMcpJson(servers.file), (config) => GatewayLayer.layer(WireChaos.wrapConfig(config, injector))))
     ))
     : servers._tag === "Local"
     ? Layer.unwrap(
@@ -150,7 +174,10 @@ const gatewayLayer = (servers: Servers, source: FlowSource, injector?: Injector 
     )
     : Layer.unwrap(
       Effect.map(
-        (source.sandbox ?? Effect.succeed({})).pipe(Effect.provideService(FakeServer.CurrentInjector, injector)),
+        (source.sandbox ?? Effect.succeed({})).pipe(
+          Effect.provideService(FakeServer.CurrentInjector, injector),
+          Effect.provideService(FakeState.CurrentStore, store)
+        ),
         (found) => GatewayLayer.layer({ servers: found })
       )
     )
@@ -209,9 +236,18 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
       }
       const injector = Option.match(settings.chaos, {
         onNone: () => undefined,
-        onSome: (seed) => LiveChaos.injector(seed, Math.min(1, Math.max(0, settings.rate)))
+        onSome: (seed) => LiveChaos.injector(seed, Math.min(1, Math.max(0, settings.rate)), servers._tag === "Config")
       })
       const runId = resumeId ?? crypto.randomUUID()
+      // A journaled sandbox run keeps its fakes' state with the run, so a resume finds what its completed steps did.
+      const stored = sandbox && !settings.noJournal && !settings.dryRun
+        ? yield* Effect.result(FakeState.fileStore(sandboxStateFile(settings.stateDir, runId), { restore: resumeId !== undefined }))
+        : undefined
+      if (stored !== undefined && Result.isFailure(stored)) {
+        yield* reporter.finish(Exit.fail({ _tag: "UsageError", message: stored.failure.message }), { flow: flow.name, durationMs: 0 })
+        return yield* new CliExit({ code: ExitCode.Usage, message: "" })
+      }
+      const store = stored === undefined ? undefined : stored.success
       const started = Date.now()
       const execution = resumeId !== undefined
         ? Flow.resume(flow, resumeId, { force: settings.force, sandbox }).pipe(
@@ -229,7 +265,7 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         Effect.provideService(GatewayEvents, reporter.gateway),
         // The durable engine's own logs (shard bookkeeping) are not the user's business.
         Effect.provideService(References.MinimumLogLevel, settings.verbose ? "Info" : "Error"),
-        Effect.provide(gatewayLayer(servers, source, injector)),
+        Effect.provide(gatewayLayer(servers, source, injector, store)),
         Effect.provide(
           Tracing.layer(Tracing.endpointOf(settings.otlp, env), {
             serviceName: "mcpflow",
@@ -239,14 +275,20 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
       ) as Effect.Effect<O["Type"], unknown>
       // a live chaos run draws its jitter from the chaos seed, like a chaos suite's runs
       const seeded = injector === undefined ? run : run.pipe(RunSeed.withPlanRandom(injector.plan))
+      const chaosSeed = Option.getOrUndefined(settings.chaos)
+      // The faults that fired go into the RunSummary (its JSON line and its text).
+      const chaos = injector !== undefined && chaosSeed !== undefined ? () => LiveChaos.fired(injector, chaosSeed, servers._tag === "Config") : undefined
+      let summary: Summary | undefined
       const exit = yield* seeded.pipe(
-        Effect.onExit((exit) => Effect.asVoid(reporter.finish(exit, { flow: flow.name, durationMs: Date.now() - started, sandbox }))),
+        Effect.onExit((exit) =>
+          Effect.map(
+            reporter.finish(exit, { flow: flow.name, durationMs: Date.now() - started, sandbox, chaos }),
+            (s) => void (summary = s)
+          )
+        ),
         Effect.exit
       )
-      const chaosSeed = Option.getOrUndefined(settings.chaos)
-      if (injector !== undefined && chaosSeed !== undefined) {
-        yield* Effect.sync(() => process.stderr.write(`${LiveChaos.summaryLines(injector, chaosSeed).join("\n")}\n`))
-      }
+      if (summary !== undefined) yield* GitHubSummary.append(summary, env)
       const code = exitCodeOfExit(exit)
       if (code === ExitCode.Interrupted) return yield* Effect.interrupt
       if (code !== ExitCode.Success) return yield* new CliExit({ code, message: "" })

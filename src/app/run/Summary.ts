@@ -59,6 +59,30 @@ export interface Summary {
   readonly failedStep?: string | undefined
   readonly errorTag?: string | undefined
   readonly error?: string | undefined
+  /** A live chaos run (`--chaos <seed>`): its seed and every fault that fired, in order. */
+  readonly chaos?: ChaosFired | undefined
+}
+
+/**
+ * The faults a live chaos run injected: `atMs` counts from the first fault; `call` is 1-based.
+ *
+ * @example
+ * ```ts
+ * const c: ChaosFired = { seed: 42, faults: [{ atMs: 0, server: "shop", tool: "charge", call: 1, kind: "ToolError", detail: "injected" }] }
+ * ```
+ */
+export interface ChaosFired {
+  readonly seed: number
+  /** Faults in front of real servers (`--config`): decisions are seeded, timing is not. */
+  readonly wire?: boolean | undefined
+  readonly faults: ReadonlyArray<{
+    readonly atMs: number
+    readonly server: string
+    readonly tool: string
+    readonly call: number
+    readonly kind: string
+    readonly detail?: string | undefined
+  }>
 }
 
 /**
@@ -158,7 +182,27 @@ export const summaryLines = (summary: Summary, options: { readonly color: boolea
     const tag = summary.errorTag === undefined ? "" : `${summary.errorTag}: `
     if (summary.error !== undefined) lines.push(`  cause: ${c.red(`${tag}${summary.error}`)}`)
   }
+  if (summary.chaos !== undefined) lines.push(...chaosLines(summary.chaos))
   return lines
+}
+
+/**
+ * The lines of a live chaos run's faults (the first 30), and how to replay it.
+ *
+ * @example
+ * ```ts
+ * chaosLines({ seed: 7, faults: [] }) // => ["  chaos seed 7: 0 faults fired", "  replay this run: the same command with --chaos 7"]
+ * ```
+ */
+export const chaosLines = (chaos: ChaosFired): ReadonlyArray<string> => {
+  const n = chaos.faults.length
+  return [
+    `  chaos seed ${chaos.seed}: ${n} fault${n === 1 ? "" : "s"} fired${n > 30 ? " (first 30 shown)" : ""}`,
+    ...chaos.faults.slice(0, 30).map((f) => `    +${f.atMs}ms ${f.server}.${f.tool} (call ${f.call}) ${f.kind}${f.detail ? `: ${f.detail}` : ""}`),
+    chaos.wire === true
+      ? `  real servers: the same --chaos ${chaos.seed} makes the same decision for the same call, but real time and real servers are not deterministic`
+      : `  replay this run: the same command with --chaos ${chaos.seed}`
+  ]
 }
 
 /**

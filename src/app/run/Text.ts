@@ -184,3 +184,25 @@ export const safeJson = (value: unknown, indent?: number): string => {
     return String(value)
   }
 }
+
+/**
+ * What a parked wait waits for, in words: a signal (and how to send it) or the end of a durable
+ * sleep (UTC).
+ *
+ * @example
+ * ```ts
+ * waitingText({ signal: "approval" }, "3f2a") // => 'waiting for signal "approval" (send it: mcpflow signal 3f2a approval)'
+ * waitingText({ until: 0 })                   // => "sleeping until 1970-01-01 00:00:00Z"
+ * ```
+ */
+export const waitingText = (
+  waiting: { readonly signal?: string | undefined; readonly until?: number | undefined },
+  runId?: string | undefined
+): string =>
+  waiting.signal !== undefined
+    ? `waiting for signal ${JSON.stringify(waiting.signal)}${
+      runId === undefined || runId === "" ? "" : ` (send it: mcpflow signal ${runId.slice(0, 8)} ${waiting.signal})`
+    }`
+    : waiting.until !== undefined
+    ? `sleeping until ${new Date(waiting.until).toISOString().replace("T", " ").slice(0, 19)}Z`
+    : "waiting"

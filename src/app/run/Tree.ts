@@ -14,7 +14,7 @@
  */
 import type { Level } from "./Lines.ts"
 import type { RunState, StepState } from "../../../dsl/flow/EventFold.ts"
-import { formatMs, isTreeNote, noteText, progressText } from "./Text.ts"
+import { formatMs, isTreeNote, noteText, progressText, waitingText } from "./Text.ts"
 import { paint } from "./Style.ts"
 
 /**
@@ -62,6 +62,8 @@ const nodeLine = (node: StepState, options: TreeOptions): string => {
       }`
     case "skipped":
       return `${c.dim(`↷ ${label} skipped: ${node.why ?? ""}`)}`
+    case "waiting":
+      return `${c.cyan("⏸")} ${label} ${waitingText(node.waiting ?? {})}`
     case "interrupted":
       return `${c.yellow("⊘")} ${label} interrupted ${c.dim(formatMs(node.durationMs ?? 0))}`
   }

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { main } from "mcpflow/src/run"
+ * import { main } from "mcpflow"
  * main(import.meta, cicd, { sandbox: cicdSandbox })
  * ```
  * @module

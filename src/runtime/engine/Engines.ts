@@ -11,7 +11,6 @@
  * ```
  * @module
  */
-import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Layer } from "effect"
 import type { ConfigError } from "effect/Config"
@@ -19,6 +18,7 @@ import type { SqlError } from "effect/sql/SqlError"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as FlowEngine from "../../../dsl/ports/FlowEngine.ts"
 import { JournalError, type RunJournal } from "../../../dsl/ports/RunJournal.ts"
+import { ensureDirectory } from "./StateDir.ts"
 
 /**
  * Flows in memory: nothing is journaled.
@@ -58,9 +58,9 @@ export const durable = (
 > => {
   const file = journalFile(stateDir)
   const prepare = Layer.effectDiscard(
-    Effect.try({
-      try: () => void mkdirSync(stateDir, { recursive: true }),
-      catch: (thrown) => new JournalError({ file, reason: "Io", detail: `cannot create ${stateDir}: ${String(thrown)}` })
+    Effect.suspend(() => {
+      const problem = ensureDirectory(stateDir)
+      return problem === undefined ? Effect.void : Effect.fail(new JournalError({ file, reason: "Io", detail: problem }))
     })
   )
   // `node:sqlite` is loaded when the layer is built, not when this module is imported.
@@ -69,7 +69,8 @@ export const durable = (
       Effect.map(([SqliteEngine, SqliteRunJournal]) =>
         Layer.mergeAll(
           FlowEngine.layer("sqlite").pipe(Layer.provideMerge(SqliteEngine.layer({ filename: file }))),
-          SqliteRunJournal.layer(file)
+          // This process runs flows: its runs name it as their owner, with a heartbeat.
+          SqliteRunJournal.layer(file, { heartbeat: "2 seconds" })
         )
       )
     )

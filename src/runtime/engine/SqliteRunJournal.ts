@@ -11,13 +11,14 @@
  */
 import { DatabaseSync } from "node:sqlite"
 import { existsSync } from "node:fs"
+import { hostname } from "node:os"
 import { dirname, resolve } from "node:path"
-import { Context, Effect, Layer, Schema } from "effect"
+import { type Duration, Effect, Layer, Schedule } from "effect"
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import { JournalError, type RunRecord, RunJournal } from "../../../dsl/ports/RunJournal.ts"
 
 /** The journal format this version writes; older formats are migrated, newer ones refused. */
-export const journalFormat = 1
+export const journalFormat = 2
 
 const migrations: ReadonlyArray<string> = [
   // format 1
@@ -30,7 +31,12 @@ const migrations: ReadonlyArray<string> = [
      PRIMARY KEY (run_id, name));
    CREATE TABLE IF NOT EXISTS mcpflow_events (
      run_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, tag TEXT NOT NULL, body TEXT NOT NULL,
-     PRIMARY KEY (run_id, seq));`
+     PRIMARY KEY (run_id, seq));`,
+  // format 2: who runs a run (liveness for `mcpflow runs`), cancel requests (`mcpflow cancel`)
+  `ALTER TABLE mcpflow_runs ADD COLUMN owner_pid INTEGER;
+   ALTER TABLE mcpflow_runs ADD COLUMN owner_host TEXT;
+   ALTER TABLE mcpflow_runs ADD COLUMN heartbeat_at INTEGER;
+   ALTER TABLE mcpflow_runs ADD COLUMN cancel_requested_at INTEGER;`
 ]
 
 const classify = (file: string, thrown: unknown): JournalError => {
@@ -98,6 +104,10 @@ interface RunRow {
   failed_step: string | null
   error: string | null
   error_tag: string | null
+  owner_pid: number | null
+  owner_host: string | null
+  heartbeat_at: number | null
+  cancel_requested_at: number | null
 }
 
 const toRecord = (r: RunRow): RunRecord => ({
@@ -111,29 +121,62 @@ const toRecord = (r: RunRow): RunRecord => ({
   source: r.source ?? undefined,
   failedStep: r.failed_step ?? undefined,
   error: r.error ?? undefined,
-  errorTag: r.error_tag ?? undefined
+  errorTag: r.error_tag ?? undefined,
+  owner: r.owner_pid === null
+    ? undefined
+    : { pid: Number(r.owner_pid), host: r.owner_host ?? "", heartbeatAt: Number(r.heartbeat_at ?? 0) },
+  cancelRequestedAt: r.cancel_requested_at === null ? undefined : Number(r.cancel_requested_at)
 })
 
 /**
- * The run history in `file` (created with its directory's parent required to exist).
+ * The run history in `file` (created with its directory's parent required to exist). A process
+ * that runs flows passes `heartbeat`: the runs it starts record it as their owner (pid, host),
+ * and every `heartbeat` interval it stamps them, so `mcpflow runs` tells a live run from a
+ * crashed one.
  *
  * @example
  * ```ts
  * const history = RunJournal.layer(".mcpflow/runs.db")
+ * const owning = RunJournal.layer(".mcpflow/runs.db", { heartbeat: "2 seconds" })
  * ```
  */
-export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
+export const layer = (
+  file: string,
+  options?: { readonly heartbeat?: Duration.Input | undefined } | undefined
+): Layer.Layer<RunJournal, JournalError> =>
   Layer.effect(RunJournal)(
     Effect.gen(function*() {
       const db = yield* Effect.acquireRelease(open(file), (db) => Effect.sync(() => db.close()))
+      const host = hostname()
+      if (options?.heartbeat !== undefined) {
+        const beat = db.prepare(
+          "UPDATE mcpflow_runs SET heartbeat_at = ? WHERE owner_pid = ? AND owner_host = ? AND status = 'running'"
+        )
+        yield* Effect.forkScoped(
+          Effect.sync(() => void beat.run(Date.now(), process.pid, host)).pipe(
+            Effect.ignore,
+            Effect.repeat(Schedule.spaced(options.heartbeat))
+          )
+        )
+      }
       const attempt = <A>(f: () => A): Effect.Effect<A, JournalError> =>
         Effect.try({ try: f, catch: (thrown) => classify(file, thrown) })
       const insertRun = db.prepare(
-        `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, source) VALUES (?, ?, 'running', ?, ?, ?, ?)
-         ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, failed_step = NULL, error = NULL, error_tag = NULL`
+        `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, source, owner_pid, owner_host, heartbeat_at)
+         VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, failed_step = NULL, error = NULL, error_tag = NULL,
+           owner_pid = excluded.owner_pid, owner_host = excluded.owner_host, heartbeat_at = excluded.heartbeat_at`
       )
       const nextSeq = db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM mcpflow_events WHERE run_id = ?")
       const insertEvent = db.prepare("INSERT INTO mcpflow_events (run_id, seq, at, tag, body) VALUES (?, ?, ?, ?, ?)")
+      const selectRun = db.prepare("SELECT * FROM mcpflow_runs WHERE run_id = ?")
+      const insertSignal = db.prepare(
+        `INSERT INTO mcpflow_signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (run_id, name) DO UPDATE SET payload = excluded.payload, sent_at = excluded.sent_at
+         WHERE delivered_at IS NULL`
+      )
+      const notFound = (runId: string) =>
+        new JournalError({ file, reason: "NotFound", detail: `no run with id ${JSON.stringify(runId)}` })
       const seqs = new Map<string, number>()
       return RunJournal.of({
         file,
@@ -145,7 +188,10 @@ export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
               run.startedAt,
               JSON.stringify(run.input ?? null),
               run.fingerprint,
-              run.source ?? null
+              run.source ?? null,
+              process.pid,
+              host,
+              Date.now()
             )
           }),
         appendUnsafe: (event) => {
@@ -161,24 +207,26 @@ export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
             ).run(run.status, run.finishedAt, run.failedStep ?? null, run.error ?? null, run.errorTag ?? null, run.runId)
           }),
         get: (runId) =>
-          attempt(() => db.prepare("SELECT * FROM mcpflow_runs WHERE run_id = ?").get(runId) as RunRow | undefined).pipe(
-            Effect.flatMap((row) =>
-              row === undefined
-                ? Effect.fail(new JournalError({ file, reason: "NotFound", detail: `no run with id ${JSON.stringify(runId)}` }))
-                : Effect.succeed(toRecord(row))
-            )
+          attempt(() => selectRun.get(runId) as RunRow | undefined).pipe(
+            Effect.flatMap((row) => (row === undefined ? Effect.fail(notFound(runId)) : Effect.succeed(toRecord(row))))
           ),
         list: attempt(() =>
           (db.prepare("SELECT * FROM mcpflow_runs ORDER BY started_at DESC").all() as unknown as Array<RunRow>).map(toRecord)
         ),
         signal: (runId, name, payload) =>
           attempt(() => {
-            db.prepare(
-              `INSERT INTO mcpflow_signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)
-               ON CONFLICT (run_id, name) DO UPDATE SET payload = excluded.payload, sent_at = excluded.sent_at
-               WHERE delivered_at IS NULL`
-            ).run(runId, name, JSON.stringify(payload ?? null), Date.now())
-          }),
+            // One write transaction: the run's status read and the insert see the same journal.
+            db.exec("BEGIN IMMEDIATE")
+            try {
+              const row = selectRun.get(runId) as RunRow | undefined
+              if (row?.status === "running") insertSignal.run(runId, name, JSON.stringify(payload ?? null), Date.now())
+              db.exec("COMMIT")
+              return row
+            } catch (thrown) {
+              db.exec("ROLLBACK")
+              throw thrown
+            }
+          }).pipe(Effect.flatMap((row) => (row === undefined ? Effect.fail(notFound(runId)) : Effect.succeed(toRecord(row))))),
         pendingSignals: (runId) =>
           attempt(() =>
             (db.prepare("SELECT name, payload FROM mcpflow_signals WHERE run_id = ? AND delivered_at IS NULL").all(runId) as Array<
@@ -188,6 +236,46 @@ export const layer = (file: string): Layer.Layer<RunJournal, JournalError> =>
         markDelivered: (runId, name) =>
           attempt(() => {
             db.prepare("UPDATE mcpflow_signals SET delivered_at = ? WHERE run_id = ? AND name = ?").run(Date.now(), runId, name)
+          }),
+        find: (prefix, limit = 10) =>
+          attempt(() =>
+            (db.prepare("SELECT * FROM mcpflow_runs WHERE substr(run_id, 1, length(?)) = ? ORDER BY started_at DESC LIMIT ?").all(
+              prefix,
+              prefix,
+              limit
+            ) as unknown as Array<RunRow>).map(toRecord)
+          ),
+        requestCancel: (runId) =>
+          attempt(() => {
+            db.prepare(
+              "UPDATE mcpflow_runs SET cancel_requested_at = COALESCE(cancel_requested_at, ?) WHERE run_id = ? AND status = 'running'"
+            ).run(Date.now(), runId)
+          }),
+        cancelRequested: (runId) =>
+          attempt(() =>
+            (db.prepare("SELECT cancel_requested_at FROM mcpflow_runs WHERE run_id = ?").get(runId) as
+              | { cancel_requested_at: number | null }
+              | undefined)?.cancel_requested_at != null
+          ),
+        prune: (before) =>
+          attempt(() => {
+            const ids = (db.prepare(
+              "SELECT run_id FROM mcpflow_runs WHERE status <> 'running' AND finished_at IS NOT NULL AND finished_at < ?"
+            ).all(before) as Array<{ run_id: string }>).map((r) => r.run_id)
+            db.exec("BEGIN")
+            try {
+              for (const id of ids) {
+                db.prepare("DELETE FROM mcpflow_events WHERE run_id = ?").run(id)
+                db.prepare("DELETE FROM mcpflow_signals WHERE run_id = ?").run(id)
+                db.prepare("DELETE FROM mcpflow_runs WHERE run_id = ?").run(id)
+                seqs.delete(id)
+              }
+              db.exec("COMMIT")
+            } catch (thrown) {
+              db.exec("ROLLBACK")
+              throw thrown
+            }
+            return ids
           }),
         events: (runId) =>
           attempt(() =>

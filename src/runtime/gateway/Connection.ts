@@ -15,6 +15,7 @@ import { Redacted } from "effect"
 import type { GatewayEvent } from "../../../dsl/ports/McpGateway.ts"
 import { sharedValidator } from "./SchemaValidator.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
+import { GroupStdioTransport } from "./StdioTransport.ts"
 
 /**
  * A live client connection to one server.
@@ -42,7 +43,7 @@ const STDERR_LINES = 20
 
 const mcpflowVersion = "0.1.0"
 
-/** Longest wait for a failed handshake's transport to close (the SDK SIGKILLs a stdio server after 4 s). */
+/** Longest wait for a failed handshake's transport to close (a stdio server is SIGKILLed after 3 s, 4 s on Windows). */
 const FAILED_CLOSE_WAIT_MS = 5_000
 
 const waitBounded = (promise: Promise<void>, ms: number): Promise<void> =>
@@ -74,13 +75,11 @@ const openTransport = async (
 ): Promise<OpenedTransport> => {
   switch (config.type) {
     case "stdio": {
-      const transport = new StdioClientTransport({
-        command: config.command,
-        args: [...config.args],
-        env: redactedRecord(config.env),
-        cwd: config.cwd,
-        stderr: "pipe"
-      })
+      const params = { command: config.command, args: [...config.args], env: redactedRecord(config.env), cwd: config.cwd }
+      // POSIX: the server leads a process group of its own, ended with it (no process groups on Windows).
+      const transport = process.platform === "win32"
+        ? new StdioClientTransport({ ...params, stderr: "pipe" })
+        : new GroupStdioTransport(params)
       const lines: Array<string> = []
       let partial = ""
       transport.stderr?.on("data", (chunk: Buffer) => {
@@ -95,7 +94,7 @@ const openTransport = async (
         }
       })
       return {
-        transport,
+        transport: config.wrapTransport ? config.wrapTransport(transport) : transport,
         pid: () => transport.pid ?? undefined,
         stderrTail: () => [...lines, partial].filter((l) => l.trim() !== "").join("\n")
       }
@@ -104,7 +103,7 @@ const openTransport = async (
       const transport = new StreamableHTTPClientTransport(new URL(config.url), {
         requestInit: { headers: redactedRecord(config.headers) }
       })
-      return { transport, pid: () => undefined, stderrTail: () => "" }
+      return { transport: config.wrapTransport ? config.wrapTransport(transport) : transport, pid: () => undefined, stderrTail: () => "" }
     }
     case "sse": {
       const headers = redactedRecord(config.headers)
@@ -112,7 +111,7 @@ const openTransport = async (
         requestInit: { headers },
         eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, ...headers } }) }
       })
-      return { transport, pid: () => undefined, stderrTail: () => "" }
+      return { transport: config.wrapTransport ? config.wrapTransport(transport) : transport, pid: () => undefined, stderrTail: () => "" }
     }
     case "in-process": {
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
@@ -176,10 +175,11 @@ export const openConnection = async (
     await client.connect(opened.transport, { signal, timeout: 2_147_483_647 })
   } catch (error) {
     await close().catch(() => {})
-    // A failed handshake makes the SDK close the transport itself (`void this.close()`); a stdio
-    // transport forgets its process as its close begins, so the close above returns at once while
-    // the server may live on for seconds (stdin end, SIGTERM after 2 s, SIGKILL after 4 s). Wait
-    // for the transport's own close, bounded, so no process outlives the failed attempt.
+    // A failed handshake makes the SDK close the transport itself (`void this.close()`); the SDK's
+    // stdio transport (Windows) forgets its process as its close begins, so the close above
+    // returns at once while the server may live on for seconds (stdin end, SIGTERM after 2 s,
+    // SIGKILL after 4 s). Wait for the transport's own close, bounded, so no process outlives
+    // the failed attempt.
     await waitBounded(whenTransportClosed, FAILED_CLOSE_WAIT_MS)
     const tail = opened.stderrTail()
     const message = error instanceof Error ? error.message : String(error)

@@ -13,6 +13,8 @@ interface ObjectShape {
   readonly required: ReadonlySet<string>
   /** False when the schema says nothing about its properties (then any field may be fine). */
   readonly known: boolean
+  /** The JSON type of each property that names one (`integer` counted as `number`). */
+  readonly types: ReadonlyMap<string, string>
 }
 
 const shapeOf = (schema: unknown): ObjectShape => {
@@ -22,13 +24,22 @@ const shapeOf = (schema: unknown): ObjectShape => {
   }
   const properties = typeof s.properties === "object" && s.properties !== null ? Object.keys(s.properties) : []
   const required = Array.isArray(s.required) ? s.required.filter((r): r is string => typeof r === "string") : []
-  return { properties: new Set(properties), required: new Set(required), known: s.properties !== undefined }
+  const types = new Map<string, string>()
+  if (typeof s.properties === "object" && s.properties !== null) {
+    for (const [name, property] of Object.entries(s.properties)) {
+      const type = typeof property === "object" && property !== null ? (property as { type?: unknown }).type : undefined
+      if (typeof type === "string") types.set(name, type === "integer" ? "number" : type)
+    }
+  }
+  return { properties: new Set(properties), required: new Set(required), known: s.properties !== undefined, types }
 }
 
 /**
  * The mismatches between one contract and a server's published tools: the tool is missing,
- * the server requires an input field the contract does not always send, or the contract
- * requires a field the server does not know.
+ * the server requires an input field the contract does not always send, the contract
+ * requires a field the server does not know, an input field's JSON type differs, or (when the
+ * server publishes an `outputSchema`) the contract expects an output field the server does not
+ * have or of another type.
  *
  * @example
  * ```ts
@@ -76,8 +87,48 @@ export const compareContract = (
       }
     }
   }
+  for (const [field, type] of ours.types) {
+    const theirs = server.types.get(field)
+    if (theirs !== undefined && theirs !== type) {
+      mismatches.push({
+        ...base,
+        kind: "InputTypeChanged",
+        field,
+        detail: `'${field}' is ${article(theirs)} on the server but ${article(type)} in the contract`
+      })
+    }
+  }
+  if (tool.outputSchema !== undefined) {
+    const theirOut = shapeOf(tool.outputSchema)
+    const ourOut = shapeOf(contract.outputJsonSchema())
+    if (theirOut.known && ourOut.known) {
+      for (const field of ourOut.required) {
+        if (!theirOut.properties.has(field)) {
+          mismatches.push({
+            ...base,
+            kind: "OutputChanged",
+            field,
+            detail: `the contract expects output field '${field}' but the server's output schema does not have it`
+          })
+        }
+      }
+      for (const [field, type] of ourOut.types) {
+        const theirs = theirOut.types.get(field)
+        if (theirs !== undefined && theirs !== type) {
+          mismatches.push({
+            ...base,
+            kind: "OutputChanged",
+            field,
+            detail: `output field '${field}' is ${article(theirs)} on the server but ${article(type)} in the contract`
+          })
+        }
+      }
+    }
+  }
   return mismatches
 }
+
+const article = (type: string) => `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`
 
 /**
  * Raised by {@link requireContracts} when contracts and servers disagree.
@@ -89,7 +140,7 @@ export const compareContract = (
  */
 export class ContractMismatchError extends Schema.TaggedError<ContractMismatchError>()("ContractMismatchError", {
   mismatches: Schema.Array(Schema.Struct({
-    kind: Schema.Literals(["ServerUnreachable", "MissingTool", "MissingRequiredInput", "UnknownInputField"]),
+    kind: Schema.Literals(["ServerUnreachable", "MissingTool", "MissingRequiredInput", "UnknownInputField", "InputTypeChanged", "OutputChanged"]),
     server: Schema.String,
     tool: Schema.String,
     field: Schema.optional(Schema.String),

@@ -11,13 +11,14 @@ import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/
 import { Effect, Exit, Layer } from "effect"
 import type { ContractInfo, ContractSchema } from "../../../dsl/Contract.ts"
 import { type McpflowToolError, NotAllowed, Timeout, toolError, type ToolErrorReason, UnknownTool } from "../../../dsl/ToolError.ts"
-import { type CallOptions, type ContractMismatch, McpGateway } from "../../../dsl/ports/McpGateway.ts"
+import { type CallOptions, CallSites, type ContractMismatch, GatewayEvents, makeCallSites, McpGateway } from "../../../dsl/ports/McpGateway.ts"
 import * as Allowlist from "./Allowlist.ts"
 import * as Deadlines from "./Deadlines.ts"
 import { compareContract } from "./Discovery.ts"
 import { loadMcpJson, McpflowConfigError } from "./McpJson.ts"
 import { makePolicies } from "./Policies.ts"
 import { thrownReason } from "./SdkErrors.ts"
+import * as SecretMask from "./SecretMask.ts"
 import * as ServerConnections from "./ServerConnections.ts"
 import type { GatewayConfig } from "./ServerConfig.ts"
 import { beginCall, callTool } from "./ToolCall.ts"
@@ -54,6 +55,17 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
     )
     const allowlist = Allowlist.make([config.allow, options.allow])
     const deadlinesOf = new Map([...handles].map(([key, handle]) => [key, Deadlines.resolver(key, handle.config)]))
+    // The config's secrets, masked in everything a server says before anyone sees it (see SecretMask).
+    const mask = SecretMask.fromConfig(config)
+    /**
+     * What reaches a caller from a server, masked: the failure, and the events raised meanwhile
+     * (progress; the stderr lines and disconnections of a connection opened by this call).
+     */
+    const masked = <A>(effect: Effect.Effect<A, McpflowToolError>): Effect.Effect<A, McpflowToolError> =>
+      effect.pipe(
+        Effect.mapError(mask.error),
+        Effect.updateService(GatewayEvents, (sink) => ({ emit: (event) => sink.emit(mask.event(event)) }))
+      )
 
     const fail = (reason: ToolErrorReason) => Effect.fail(toolError(reason))
     const notAllowed = (server: string, tool: string) => fail(new NotAllowed({ server, tool, allowed: allowlist.patterns }))
@@ -78,21 +90,54 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       tool: string,
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions | undefined,
-      decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>
+      decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
+      meta?: Readonly<Record<string, unknown>>
     ): Effect.Effect<A, McpflowToolError> => {
       const handle = handles.get(server)
       if (handle === undefined) return unknownServer(server, tool)
-      const deadlines = deadlinesOf.get(server)!(callOptions)
+      if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta)
+      // The decoded value's strings are masked, its Redacted fields kept (the journal seals them).
+      return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta))
+    }
+
+    const sendTo = <A>(
+      handle: ServerConnections.ServerHandle,
+      tool: string,
+      args: Readonly<Record<string, unknown>>,
+      callOptions: CallOptions | undefined,
+      decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
+      meta: Readonly<Record<string, unknown>> | undefined
+    ): Effect.Effect<A, McpflowToolError> => {
+      const deadlines = deadlinesOf.get(handle.key)!(callOptions)
       const label = callOptions?.label
       return Effect.callback<A, McpflowToolError>((resume) => {
         const current = handle.conn
         if (current !== undefined && !current.isClosed()) {
           return beginCall(current.client, handle.key, tool, args, label, deadlines, decode, () =>
-            connections.drop(handle, current), resume)
+            connections.drop(handle, current), resume, meta)
         }
         resume(Effect.flatMap(connections.connect(handle, tool), (conn) =>
           callTool(conn.client, handle.key, tool, args, label, deadlines, decode, () =>
-            connections.drop(handle, conn))))
+            connections.drop(handle, conn), meta)))
+      })
+    }
+
+    /** Calls outside any step: one attempt for the gateway's lifetime. */
+    const rootSites = makeCallSites("")
+    /**
+     * A call's site for servers that ask for it (`callSites`): read once per logical call, before
+     * its policies, so a policy's retry sends the same site again.
+     */
+    const withSite = <A>(
+      server: string,
+      input: unknown,
+      f: (meta: Readonly<Record<string, unknown>> | undefined) => Effect.Effect<A, McpflowToolError>
+    ): Effect.Effect<A, McpflowToolError> => {
+      const config = handles.get(server)?.config
+      if (config?.type !== "in-process" || config.callSites !== true || typeof input !== "object" || input === null) return f(undefined)
+      return Effect.withFiber((fiber) => {
+        const sites = fiber.getRef(CallSites) ?? rootSites
+        return f({ "mcpflow/step": sites.path, "mcpflow/call": sites.indexOf(input) })
       })
     }
 
@@ -101,15 +146,19 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       tool: string,
       args: Readonly<Record<string, unknown>>,
       callOptions?: CallOptions
-    ) => allowlist.isAllowed(server, tool) ? send(server, tool, args, callOptions, Effect.succeed) : notAllowed(server, tool)
+    ) =>
+      allowlist.isAllowed(server, tool)
+        ? withSite(server, args, (meta) => send(server, tool, args, callOptions, Effect.succeed, meta))
+        : notAllowed(server, tool)
 
     /** One attempt of a contract call: send the encoded input, decode the result. */
     const attempt = <In extends ContractSchema, Out extends ContractSchema>(
       contract: ContractInfo<In, Out>,
       args: Readonly<Record<string, unknown>>,
-      callOptions: CallOptions<Out["Type"]> | undefined
+      callOptions: CallOptions<Out["Type"]> | undefined,
+      meta: Readonly<Record<string, unknown>> | undefined
     ): Effect.Effect<Out["Type"], McpflowToolError> =>
-      send(contract.server, contract.tool, args, callOptions as CallOptions | undefined, contract.decodeResult)
+      send(contract.server, contract.tool, args, callOptions as CallOptions | undefined, contract.decodeResult, meta)
 
     const call = <In extends ContractSchema, Out extends ContractSchema>(
       contract: ContractInfo<In, Out>,
@@ -117,21 +166,28 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       callOptions?: CallOptions<Out["Type"]>
     ): Effect.Effect<Out["Type"], McpflowToolError> => {
       if (!allowlist.isAllowed(contract.server, contract.tool)) return notAllowed(contract.server, contract.tool)
-      const encoded = contract.encodeInput(input)
-      if (policies.needed(contract as ContractInfo, callOptions)) {
-        return Effect.flatMap(encoded, (args) =>
-          policies.run(contract, args, callOptions, attempt(contract, args, callOptions), service))
-      }
-      // The plain path: an input that encoded synchronously (an Exit) goes straight to the call.
-      if (Exit.isExit(encoded)) {
-        return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions) : encoded
-      }
-      return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions))
+      return withSite(contract.server, input, (meta) => {
+        const encoded = contract.encodeInput(input)
+        if (policies.needed(contract as ContractInfo, callOptions)) {
+          return Effect.flatMap(encoded, (args) =>
+            policies.run(contract, args, callOptions, attempt(contract, args, callOptions, meta), service))
+        }
+        // The plain path: an input that encoded synchronously (an Exit) goes straight to the call.
+        if (Exit.isExit(encoded)) {
+          return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions, meta) : encoded
+        }
+        return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions, meta))
+      })
     }
 
     const listTools = (server: string): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> => {
       const handle = handles.get(server)
       if (handle === undefined) return unknownServer(server, "tools/list")
+      return mask.active ? masked(Effect.map(listToolsOf(handle), mask.value)) : listToolsOf(handle)
+    }
+
+    const listToolsOf = (handle: ServerConnections.ServerHandle): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> => {
+      const server = handle.key
       const timeoutMs = handle.config.callTimeoutMs ?? Deadlines.DEFAULT_CALL_TIMEOUT_MS
       return Effect.flatMap(connections.connection(handle, "tools/list"), (conn) => {
         if (handle.tools !== undefined && handle.conn === conn) return Effect.succeed(handle.tools)

@@ -3,7 +3,8 @@
  * `{"mcpServers": {"key": {"command", "args", "env", "cwd"} | {"type": "http", "url", "headers"}}}`,
  * plus mcpflow's optional extensions (`timeout`, `connectTimeout`, `maxTotalTimeout` per server,
  * a top-level `allow` list, and resilience policies per `server` or `server.tool` under
- * `"mcpflow": { "policies": { … }, "pools": { … } }`, see `PolicySettings`). `${VAR}` and `${VAR:-default}` are expanded from the environment.
+ * `"mcpflow": { "policies": { … }, "pools": { … } }`, see `PolicySettings`). `${VAR}` and `${VAR:-default}` are expanded from the environment
+ * (defaults may nest, `$${` is a literal `${`: see `Variables.ts`).
  * Every problem is one {@link McpflowConfigError} naming the file, the field and what is wrong.
  *
  * @example
@@ -17,12 +18,13 @@
  * @module
  */
 import { readFile } from "node:fs/promises"
-import { Effect, Predicate, Redacted, Result, Schema, SchemaIssue, SchemaTransformation } from "effect"
+import { Effect, Predicate, Redacted, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import type { SchemaAST } from "effect"
 import * as Policy from "../../../dsl/policy/Policy.ts"
 import { type PolicySettings, PoolSettings as PoolSettingsSchema } from "../../../dsl/policy/PolicySettings.ts"
 import type { PoolSettings } from "../../../dsl/policy/Bulkhead.ts"
 import { type GatewayConfig, type ServerConfig, type ServerLimits, ServerKeyPattern } from "./ServerConfig.ts"
+import * as Variables from "./Variables.ts"
 
 /**
  * A configuration file could not be used: `path` is the dotted path of the offending field
@@ -167,58 +169,42 @@ const fromIssue = (issue: SchemaIssue.Issue, file: string | undefined): McpflowC
 // Variables and durations
 // ---------------------------------------------------------------------------------------------
 
-const variableReference = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/
+/** Every variable name a text refers to (`${NAME}`, `${NAME:-…}`), for the secrets to mask. */
+const variableName = /\$\{([A-Za-z_][A-Za-z0-9_]*)/g
 
 const lookup = (env: Env, name: string): string | undefined => {
   const value = Object.hasOwn(env, name) ? env[name] : undefined
   return typeof value === "string" ? value : undefined
 }
 
-/** `${VAR}` / `${VAR:-default}` substitution; the failure is the detail of the error. */
-const substitute = (text: string, env: Env): Result.Result<string, string> => {
-  let out = ""
-  let from = 0
-  for (;;) {
-    const start = text.indexOf("${", from)
-    if (start === -1) return Result.succeed(out + text.slice(from))
-    const end = text.indexOf("}", start + 2)
-    if (end === -1) return Result.fail(`Unclosed "\${" at offset ${start}: add the closing "}"`)
-    const body = text.slice(start + 2, end)
-    const match = variableReference.exec(body)
-    if (match === null) {
-      return Result.fail(`"\${${truncate(body)}}" is not a variable reference; write \${NAME} or \${NAME:-default}`)
-    }
-    const name = match[1] ?? ""
-    const fallback = match[2]
-    const value = lookup(env, name)
-    let replacement: string
-    if (fallback !== undefined) {
-      replacement = value === undefined || value === "" ? fallback : value
-    } else if (value !== undefined) {
-      replacement = value
-    } else {
-      return Result.fail(`Environment variable ${name} is not set (write \${${name}:-default} to give a fallback)`)
-    }
-    out += text.slice(from, start) + replacement
-    from = end + 1
-  }
-}
-
 /**
  * Expands `${VAR}` and `${VAR:-default}` in `text` from `env`. The default is used when the
- * variable is unset or empty (as in the shell); `$VAR` without braces is left alone. An unset
- * variable without a default, or a `${` without its `}`, fails naming `path`.
+ * variable is unset or empty (as in the shell) and may hold references itself
+ * (`${A:-${B:-x}}`, up to 8 levels); `$${` is a literal `${`; `$VAR` without braces is left
+ * alone. An unset variable without a default, a `${` without its `}`, a malformed reference or
+ * nesting deeper than 8 fails naming `path`. With `secret` (env and header values) the message
+ * quotes nothing of `text`.
  *
  * @example
  * ```ts
  * Effect.runSync(expandVariables("Bearer ${TOKEN}", { TOKEN: "t0k" }, "mcpServers.gh.headers.Authorization"))
  * // => "Bearer t0k"
- * Effect.runSync(expandVariables("${HOST:-localhost}:8080", {}, "mcpServers.api.url"))
+ * Effect.runSync(expandVariables("${HOST:-${DEFAULT_HOST:-localhost}}:8080", {}, "mcpServers.api.url"))
  * // => "localhost:8080"
+ * Effect.runSync(expandVariables("echo $${HOME}", {}, "mcpServers.sh.args.1"))
+ * // => "echo ${HOME}"
  * ```
  */
-export const expandVariables = (text: string, env: Env, path: string): Effect.Effect<string, McpflowConfigError> =>
-  Effect.mapError(Effect.fromResult(substitute(text, env)), (detail) => new McpflowConfigError({ path, detail }))
+export const expandVariables = (
+  text: string,
+  env: Env,
+  path: string,
+  options: { readonly secret?: boolean | undefined } = {}
+): Effect.Effect<string, McpflowConfigError> =>
+  Effect.mapError(
+    Effect.fromResult(Variables.expand(text, env, { secret: options.secret === true })),
+    (detail) => new McpflowConfigError({ path, detail })
+  )
 
 const unitMs: ReadonlyMap<string, number> = new Map([
   ...["ms", "msec", "msecs", "milli", "millis", "millisecond", "milliseconds"].map((u) => [u, 1] as const),
@@ -447,18 +433,25 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
   const section = Predicate.isObject(json) && Object.hasOwn(json, "mcpflow") ? (json as { readonly mcpflow: unknown }).mcpflow : undefined
   const { policies, pools } = yield* decodeSectionOf(section, new Set(Object.keys(raw.mcpServers)), file)
 
-  const expand = (text: string, path: ReadonlyArray<PropertyKey>) =>
+  const expand = (text: string, path: ReadonlyArray<PropertyKey>, secret = false) =>
     Effect.mapError(
-      Effect.fromResult(substitute(text, env)),
+      Effect.fromResult(Variables.expand(text, env, { secret })),
       (detail) => new McpflowConfigError({ file, path: formatPath(path), detail })
     )
+  // What `${VAR}` pulled out of the environment into env and header values: masked too (SecretMask).
+  const secrets: Array<Redacted.Redacted<string>> = []
   const expandSecrets = Effect.fnUntraced(function*(
     values: { readonly [name: string]: string } | undefined,
     path: ReadonlyArray<PropertyKey>
   ) {
     const out: Array<[string, Redacted.Redacted<string>]> = []
     for (const [name, value] of Object.entries(values ?? {})) {
-      out.push([name, Redacted.make(yield* expand(value, [...path, name]))])
+      const expanded = yield* expand(value, [...path, name], true)
+      out.push([name, Redacted.make(expanded)])
+      for (const [, variable] of value.matchAll(variableName)) {
+        const found = lookup(env, variable!)
+        if (found !== undefined && found !== expanded) secrets.push(Redacted.make(found))
+      }
     }
     return Object.fromEntries(out)
   })
@@ -488,7 +481,8 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
     servers: Object.fromEntries(servers),
     ...(raw.allow === undefined ? {} : { allow: raw.allow }),
     ...(policies === undefined ? {} : { policies }),
-    ...(pools === undefined ? {} : { pools })
+    ...(pools === undefined ? {} : { pools }),
+    ...(secrets.length === 0 ? {} : { secrets })
   }
 })
 

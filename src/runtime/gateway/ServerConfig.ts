@@ -42,6 +42,8 @@ export interface StdioServerConfig extends ServerLimits {
   readonly args: ReadonlyArray<string>
   readonly env: Readonly<Record<string, Redacted.Redacted<string>>>
   readonly cwd?: string | undefined
+  /** Wraps the client side of each connection (`--chaos` with real servers injects wire faults there). */
+  readonly wrapTransport?: ((transport: Transport) => Transport) | undefined
 }
 
 /**
@@ -56,6 +58,8 @@ export interface HttpServerConfig extends ServerLimits {
   readonly type: "http" | "sse"
   readonly url: string
   readonly headers: Readonly<Record<string, Redacted.Redacted<string>>>
+  /** Wraps the client side of each connection (`--chaos` with real servers injects wire faults there). */
+  readonly wrapTransport?: ((transport: Transport) => Transport) | undefined
 }
 
 /**
@@ -72,6 +76,12 @@ export interface InProcessServerConfig extends ServerLimits {
   readonly type: "in-process"
   readonly make: () => Server | McpServer
   readonly wrapTransport?: ((transport: Transport) => Transport) | undefined
+  /**
+   * Send each call's site in its request's `_meta`: `mcpflow/step` (the path of the step making
+   * it) and `mcpflow/call` (its index within that step's attempt, see `CallSites`). Fake servers
+   * of a chaos run ask for it, to tell a request sent twice from two equal requests.
+   */
+  readonly callSites?: boolean | undefined
 }
 
 /**
@@ -105,6 +115,11 @@ export interface GatewayConfig {
   readonly allow?: ReadonlyArray<string> | undefined
   readonly policies?: Readonly<Record<string, PolicyInput>> | undefined
   readonly pools?: Readonly<Record<string, PoolSettings>> | undefined
+  /**
+   * More values the gateway masks in what its servers say, besides the env and header values
+   * (see `SecretMask`): `decodeMcpJson` puts here what `${VAR}` expanded into env and headers.
+   */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
 /**

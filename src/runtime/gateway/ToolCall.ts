@@ -173,7 +173,8 @@ export const beginCall = <A>(
   deadlines: Deadlines,
   decode: ((result: CallToolResult) => Effect.Effect<A, McpflowToolError>) | undefined,
   onConnectionLost: (() => void) | undefined,
-  resume: (effect: Effect.Effect<A, McpflowToolError>) => void
+  resume: (effect: Effect.Effect<A, McpflowToolError>) => void,
+  meta?: Readonly<Record<string, unknown>> | undefined
 ): Effect.Effect<void> => {
   // A registration runs on its fiber, so this is the caller's fiber (no `withFiber` needed).
   const fiber = Fiber.getCurrent()
@@ -181,7 +182,10 @@ export const beginCall = <A>(
   const clock = fiber === undefined ? liveClock : fiber.getRef(Clock.Clock)
   const call = new PendingCall(server, tool, label, deadlines, clock, sink.emit, resume, decode, onConnectionLost)
   call.watch(call.startedAt)
-  client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, {
+  const params = meta === undefined
+    ? { name: tool, arguments: args as Record<string, unknown> }
+    : { name: tool, arguments: args as Record<string, unknown>, _meta: meta as Record<string, unknown> }
+  client.callTool(params, undefined, {
     signal: call.controller.signal,
     timeout: SDK_NO_TIMEOUT,
     onprogress: sink === noSink && !deadlines.resetOnProgress ? undefined : call.progressHandler()
@@ -219,7 +223,8 @@ export const callTool: {
     label: string | undefined,
     deadlines: Deadlines,
     decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
-    onConnectionLost?: () => void
+    onConnectionLost?: () => void,
+    meta?: Readonly<Record<string, unknown>>
   ): Effect.Effect<A, McpflowToolError>
 } = (
   client: Client,
@@ -229,8 +234,9 @@ export const callTool: {
   label: string | undefined,
   deadlines: Deadlines,
   decode?: (result: CallToolResult) => Effect.Effect<unknown, McpflowToolError>,
-  onConnectionLost?: () => void
+  onConnectionLost?: () => void,
+  meta?: Readonly<Record<string, unknown>>
 ): Effect.Effect<any, McpflowToolError> =>
   Effect.callback<unknown, McpflowToolError>((resume) =>
-    beginCall(client, server, tool, args, label, deadlines, decode, onConnectionLost, resume)
+    beginCall(client, server, tool, args, label, deadlines, decode, onConnectionLost, resume, meta)
   )

@@ -2,7 +2,9 @@
  * The run history commands: `mcpflow runs` lists journaled runs, `mcpflow show <runId>` prints
  * one run's step tree (timings, attempts, failures) from the journal, `mcpflow resume <runId>`
  * continues a run a crash left unfinished, `mcpflow signal <runId> <name>` records a signal for
- * a waiting run. The work is in `internal/history.ts`, loaded when a command runs.
+ * a waiting run, `mcpflow cancel <runId>` cancels an unfinished one, `mcpflow prune` deletes old
+ * finished runs. A run id may be any unique prefix of it. The work is in `internal/history.ts`,
+ * loaded when a command runs.
  *
  * @example
  * ```sh
@@ -14,6 +16,7 @@
  */
 import { Command } from "effect/cli"
 import * as Flags from "../Flags.ts"
+import * as HistoryFlags from "../HistoryFlags.ts"
 import { lazyHandler } from "./lazyHandler.ts"
 
 const history = () => import("./internal/history.ts")
@@ -28,12 +31,19 @@ const history = () => import("./internal/history.ts")
  */
 export const runs = Command.make(
   "runs",
-  { stateDir: Flags.stateDir, json: Flags.json },
+  {
+    flow: HistoryFlags.flow,
+    status: HistoryFlags.status,
+    since: HistoryFlags.since,
+    limit: HistoryFlags.limit,
+    stateDir: Flags.stateDir,
+    json: Flags.json
+  },
   lazyHandler(() => history().then((m) => m.runs))
 ).pipe(
   Command.withShortDescription("List journaled runs"),
   Command.withDescription(
-    "List the runs journaled in the state directory (default .mcpflow): id, flow, status (running means unfinished: the process died; resume it), start time, duration and the failing step. With --json, the runs as one JSON array."
+    "List the runs journaled in the state directory (default .mcpflow), newest first: id (its first 8 characters; any unique prefix works wherever a run id is taken), flow, status, start time, duration, and the failing step or what a parked run waits for. Statuses: running (a live process runs it), sleeping/waiting (parked on Flow.sleep/Flow.waitFor: until when, for which signal), crashed (unfinished and no live process: resume it), cancelled, interrupted, succeeded, failed. Filter with --flow, --status, --since, --limit. With --json, the runs as one JSON array."
   )
 )
 
@@ -47,12 +57,12 @@ export const runs = Command.make(
  */
 export const show = Command.make(
   "show",
-  { runId: Flags.runId, stateDir: Flags.stateDir, json: Flags.json },
+  { runId: Flags.runId, follow: HistoryFlags.follow, stateDir: Flags.stateDir, json: Flags.json },
   lazyHandler(() => history().then((m) => m.show))
 ).pipe(
   Command.withShortDescription("Show a journaled run"),
   Command.withDescription(
-    "Print a finished or interrupted run's step tree with timings, attempts and the failure cause, read from the journal (no server is contacted). Outputs are not printed: use --json for the run record and its full event list."
+    "Print a run's status and step tree with timings, attempts and the failure cause (or what a parked run waits for), read from the journal (no server is contacted). Outputs are not printed: use --json for the run record and its full event list. With --follow, print the events of a run another process is running as they are journaled, until it ends."
   )
 )
 
@@ -88,11 +98,50 @@ export const resume = Command.make(
  */
 export const signal = Command.make(
   "signal",
-  { runId: Flags.runId, name: Flags.signalName, payload: Flags.payload, stateDir: Flags.stateDir },
+  { runId: Flags.runId, name: Flags.signalName, payload: Flags.payload, stateDir: Flags.stateDir, json: Flags.json },
   lazyHandler(() => history().then((m) => m.signal))
 ).pipe(
   Command.withShortDescription("Send a signal to a run waiting for it"),
   Command.withDescription(
     "Record a signal (an approval, a webhook result) for a journaled run that waits for it with Flow.waitFor. The process running the run picks it up within a fraction of a second; a parked or crashed run gets it when resumed. Exit 2 for an unknown or finished run or bad JSON."
+  )
+)
+
+/**
+ * `mcpflow cancel <runId> [--wait 30s]`: cancels an unfinished run: the process running it
+ * (this one or another) interrupts it, runs its compensations and marks it cancelled.
+ *
+ * @example
+ * ```sh
+ * npx mcpflow cancel 3f2a
+ * ```
+ */
+export const cancel = Command.make(
+  "cancel",
+  { runId: Flags.runId, wait: HistoryFlags.wait, stateDir: Flags.stateDir, json: Flags.json },
+  lazyHandler(() => history().then((m) => m.cancel))
+).pipe(
+  Command.withShortDescription("Cancel an unfinished run"),
+  Command.withDescription(
+    "Cancel a run that has not finished. The request goes through the journal: the process running the run (any process on the same state directory) sees it within 200 ms, interrupts the run, runs the compensations of its completed steps and marks it cancelled; cancel waits for that (--wait, default 30s; exit 1 if it did not happen in time). A run no live process runs (crashed, or parked with its process gone) is marked cancelled at once, without compensations (nothing holds its code). Exit 2 for an unknown or finished run."
+  )
+)
+
+/**
+ * `mcpflow prune --older-than <age>`: deletes finished runs older than `age`.
+ *
+ * @example
+ * ```sh
+ * npx mcpflow prune --older-than 30d
+ * ```
+ */
+export const prune = Command.make(
+  "prune",
+  { olderThan: HistoryFlags.olderThan, stateDir: Flags.stateDir, json: Flags.json },
+  lazyHandler(() => history().then((m) => m.prune))
+).pipe(
+  Command.withShortDescription("Delete finished runs older than an age"),
+  Command.withDescription(
+    "Delete from the journal the runs that finished (succeeded, failed, cancelled, interrupted) longer ago than --older-than (30m, 2h, 7d, 2w), with their events and signals. Unfinished runs are never pruned."
   )
 )

@@ -25,11 +25,11 @@ import { lazyHandler } from "./lazyHandler.ts"
  */
 export const worker = Command.make(
   "worker",
-  { stateDir: Flags.stateDir, config: Flags.config, poll: Flags.poll, once: Flags.once, verbose: Flags.verbose },
+  { stateDir: Flags.stateDir, config: Flags.config, poll: Flags.poll, once: Flags.once, verbose: Flags.verbose, json: Flags.json },
   lazyHandler(() => import("./internal/worker.ts").then((m) => m.worker))
 ).pipe(
   Command.withShortDescription("Continue a state directory's unfinished runs"),
   Command.withDescription(
-    "Own the journal of a state directory and continue its unfinished runs: runs whose process died, runs parked in a durable sleep or waiting for a signal (mcpflow signal records it; the worker delivers it). Each run uses its flow file's sandbox, or --config. --once continues what is pending, waits for those runs, and exits (1 if one failed)."
+    "Own the journal of a state directory and continue its unfinished runs: runs whose process died, runs parked in a durable sleep or waiting for a signal (mcpflow signal records it; the worker delivers it). Each run uses its flow file's sandbox, or --config. --once continues what is pending, waits for those runs, and exits (1 if one failed); with --json it then prints {\"continued\":[…],\"failed\":[…]} on stdout, and any error as {\"error\":{…}}."
   )
 )

@@ -13,11 +13,12 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, type Schema } from "effect"
+import * as Stdio from "effect/Stdio"
 import { CliOutput, Command } from "effect/cli"
 import type { Flow } from "../../../../dsl/flow/Flow.ts"
 import packageJson from "../../../../package.json" with { type: "json" }
 import { presenter, reportFailure } from "../../cli/output.ts"
-import { runFlags, toRunSettings } from "../../cli/Flags.ts"
+import { attachDashValues, runFlags, toRunSettings } from "../../cli/Flags.ts"
 import { type FlowSource, runFlow, type RunServices } from "../RunFlow.ts"
 
 /**
@@ -66,7 +67,10 @@ export const runFlowFile = <I extends Schema.Top, O extends Schema.Top, E, R ext
   invocation: string
 ): void =>
   NodeRuntime.runMain(
-    Command.run(flowCommand(flow, source, invocation), { version: packageJson.version }).pipe(
+    Stdio.Stdio.use(({ args }) =>
+      Effect.flatMap(args, (args) =>
+        Command.runWith(flowCommand(flow, source, invocation), { version: packageJson.version })(attachDashValues(args)))
+    ).pipe(
       Effect.catch(reportFailure),
       Effect.provide(CliOutput.layerPresenter(presenter)),
       Effect.provide(NodeServices.layer)

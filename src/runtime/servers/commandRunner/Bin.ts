@@ -2,28 +2,27 @@
  * The command runner's process entry point: an MCP server over stdio.
  *
  * ```sh
- * node --import tsx src/runtime/servers/commandRunner/Bin.ts --root . --allow npm,npx,node --timeout-ms 120000
+ * npx mcpflow-command-runner --root . --allow npm,npx,node --timeout-ms 120000
  * ```
  *
- * In `.mcp.json` (use absolute paths: a client may start the server from any directory):
+ * In `.mcp.json` (use absolute paths: a client may start the server from any directory; the
+ * installed bin `mcpflow-command-runner` runs the compiled server):
  *
  * ```json
  * {
  *   "mcpServers": {
  *     "commands": {
- *       "command": "node",
- *       "args": ["--import", "tsx", "${HOME}/src/mcpflow/src/servers/commandRunner/Bin.ts",
- *                "--root", "${HOME}/src/mcpflow", "--allow", "npm,npx,node"],
- *       "cwd": "${HOME}/src/mcpflow",
+ *       "command": "npx",
+ *       "args": ["mcpflow-command-runner", "--root", "${HOME}/src/app", "--allow", "npm,npx,node"],
+ *       "cwd": "${HOME}/src/app",
  *       "env": { "CI": "1" }
  *     }
  *   }
  * }
  * ```
  *
- * `--import tsx` is resolved from the process's working directory, hence `cwd`: a directory
- * where `tsx` is installed. From code, `commandRunnerServer(...)` in
- * `flows/servers/commandRunner.ts` builds this config with absolute paths.
+ * From code, `commandRunnerServer(...)` in `flows/servers/commandRunner.ts` builds this config
+ * with absolute paths.
  *
  * A bad configuration is reported on stderr with exit code 2. The server ends when its stdin
  * closes (the client went away) or on SIGTERM/SIGINT; running commands' process groups are
@@ -31,7 +30,7 @@
  *
  * @example
  * ```ts
- * // node --import tsx src/runtime/servers/commandRunner/Bin.ts --help
+ * // npx mcpflow-command-runner --help
  * ```
  * @module
  */

@@ -19,7 +19,7 @@
  */
 import { writeFileSync } from "node:fs"
 import { Console, Effect, Option } from "effect"
-import * as Check from "../../../../../chaos/Check.ts"
+import { planOf } from "../../../../../chaos/ReplayToken.ts"
 import type { FaultKind } from "../../../../../chaos/Fault.ts"
 import * as FlowCheck from "../../../../../chaos/FlowCheck.ts"
 import * as Runner from "../../../../../chaos/Runner.ts"
@@ -72,7 +72,7 @@ export const chaos = Effect.fn("mcpflow.chaos")(function*(args: {
   const flowInput = Option.getOrElse(args.input, () => suite.input ?? {})
   if (Option.isSome(args.replay)) {
     const token = args.replay.value
-    const plan = yield* Effect.try({ try: () => Check.planOf(token), catch: () => usage("--replay: not a replay token (it is printed by a failing chaos run)") })
+    const plan = yield* Effect.try({ try: () => planOf(token), catch: () => usage("--replay: not a replay token (it is printed by a failing chaos run)") })
     const spec = Runner.options(suite, { input: flowInput, seed: 0 })
     const run = yield* FlowCheck.runFlowOnce({ ...spec, flow }, plan)
     if (args.json) {
@@ -89,10 +89,9 @@ export const chaos = Effect.fn("mcpflow.chaos")(function*(args: {
     if (!parsed.ok) return yield* usage(`--faults: unknown fault kind(s) ${parsed.unknown.join(", ")}; known: ${Runner.kindFlagNames.join(", ")}`)
     kinds = parsed.kinds
   }
+  // --rate is in [0, 1] and --runs at least 1: the flags check it (Flags.ts).
   const r = Option.getOrUndefined(args.rate)
-  if (r !== undefined && !(r >= 0 && r <= 1)) return yield* usage("--rate: expected a number in [0, 1]")
   const n = Option.getOrUndefined(args.runs)
-  if (n !== undefined && n < 1) return yield* usage("--runs: expected at least 1")
   const s = Option.getOrElse(args.seed, () => Date.now() % 2 ** 31)
   const started = performance.now()
   const { names, report, summary } = yield* Runner.run(flow, suite, { input: flowInput, runs: n, seed: s, kinds, rate: r })

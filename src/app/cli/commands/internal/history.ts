@@ -13,15 +13,19 @@
  */
 import * as path from "node:path"
 import { existsSync } from "node:fs"
-import { Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
+import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { fold } from "../../../../../dsl/flow/EventFold.ts"
+import { redactEnvelopes } from "../../../../../dsl/flow/internal/Sealing.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
 import * as Summary from "../../../run/Summary.ts"
-import { formatMs } from "../../../run/Text.ts"
+import { jsonLine, plainLines } from "../../../run/Lines.ts"
+import * as RunStatus from "../../../run/RunStatus.ts"
+import { formatMs, safeJson, waitingText } from "../../../run/Text.ts"
 import * as Tree from "../../../run/Tree.ts"
 import { defaultRunSettings } from "../../Flags.ts"
 import { CliExit, columns, printJson, printLines } from "../../output.ts"
@@ -30,7 +34,7 @@ import { load } from "./run.ts"
 /** Runs `f` with the run history of a state directory (no engine, no lock). */
 const withHistory = <A>(
   stateDir: string,
-  f: (journal: RunJournal["Service"]) => Effect.Effect<A, JournalError>
+  f: (journal: RunJournal["Service"]) => Effect.Effect<A, JournalError | CliExit>
 ): Effect.Effect<A, CliExit> =>
   Effect.gen(function*() {
     const file = Engines.journalFile(stateDir)
@@ -39,63 +43,264 @@ const withHistory = <A>(
     }
     return yield* RunJournal.use(f).pipe(
       Effect.provide(journalLayer(file)),
-      Effect.mapError((e) => new CliExit({ code: ExitCode.Usage, message: e.message }))
+      Effect.mapError((e) => (e._tag === "CliExit" ? e : new CliExit({ code: ExitCode.Usage, message: e.message })))
     )
   })
+
+/** A run as the history shows it: its sensitive input fields (sealed in the journal) as `<redacted>`. */
+const shown = (record: RunRecord): RunRecord => ({ ...record, input: redactEnvelopes(record.input) })
 
 const usage = (message: string) => new CliExit({ code: ExitCode.Usage, message })
 
 const when = (ms: number | undefined) => (ms === undefined ? "—" : new Date(ms).toISOString().replace("T", " ").slice(0, 19))
-const took = (r: RunRecord) => (r.finishedAt === undefined ? "—" : formatMs(r.finishedAt - r.startedAt))
+const took = (r: Pick<RunRecord, "startedAt" | "finishedAt">) => (r.finishedAt === undefined ? "—" : formatMs(r.finishedAt - r.startedAt))
 
 /**
- * `mcpflow runs [--state-dir .mcpflow] [--json]`: the journaled runs, newest first.
+ * The run a user means by `idOrPrefix`: the run with that id, else the one run whose id starts
+ * with it. None, or several (they are listed), is a usage error.
+ *
+ * @example
+ * ```ts
+ * const record = yield* resolveRun(journal, "3d87c2c5")
+ * ```
+ */
+export const resolveRun = (journal: RunJournal["Service"], idOrPrefix: string): Effect.Effect<RunRecord, CliExit> =>
+  Effect.gen(function*() {
+    if (idOrPrefix.trim() === "") return yield* usage("the run id is empty; see mcpflow runs")
+    const found = yield* journal.find(idOrPrefix, 11).pipe(Effect.mapError((e) => usage(e.message)))
+    const exact = found.find((r) => r.runId === idOrPrefix)
+    if (exact !== undefined) return exact
+    if (found.length === 1) return found[0]!
+    if (found.length === 0) return yield* usage(`no run with id or id prefix ${JSON.stringify(idOrPrefix)} in ${journal.file}`)
+    return yield* usage(
+      `the id prefix ${JSON.stringify(idOrPrefix)} is ambiguous: ${found.length > 10 ? "more than 10" : found.length} runs match (${
+        found.slice(0, 10).map((r) => `${r.runId} ${r.flow}`).join(", ")
+      }); give more characters`
+    )
+  })
+
+/** Runs `f` with the run history and the run `idOrPrefix` names. */
+const withRun = <A>(
+  stateDir: string,
+  idOrPrefix: string,
+  f: (journal: RunJournal["Service"], record: RunRecord) => Effect.Effect<A, JournalError | CliExit>
+): Effect.Effect<A, CliExit> =>
+  withHistory(stateDir, (journal) => Effect.flatMap(resolveRun(journal, idOrPrefix), (record) => f(journal, record)))
+
+/** The run as `runs --json` and `show --json` print it: the record with its status view. */
+const view = (record: RunRecord, events: ReadonlyArray<FlowEvent>, probe: RunStatus.Liveness) => {
+  const status = RunStatus.runStatus(record, events, probe)
+  return { ...shown(record), status: status.status, ...(status.step === undefined ? {} : { parked: status }) }
+}
+
+/** `wait:approval waiting for signal "approval"` / `sleep sleeping until …` / `` */
+const parkedText = (status: RunStatus.StatusView, runId: string) =>
+  status.step === undefined ? "" : `${status.step}: ${waitingText({ signal: status.waitingFor, until: status.until }, runId)}`
+
+/**
+ * `mcpflow runs [--flow] [--status] [--since] [--limit] [--state-dir] [--json]`: the journaled
+ * runs, newest first, with their status (running, sleeping, waiting, crashed, …).
  *
  * @example
  * ```sh
- * npx mcpflow runs --json | jq -r '.[] | select(.status == "running") | .runId'
+ * npx mcpflow runs --status crashed --since 7d --json | jq -r '.[].runId'
  * ```
  */
-export const runs = Effect.fn("mcpflow.runs")(function*({ json, stateDir }: { readonly json: boolean; readonly stateDir: string }) {
-  const list = yield* withHistory(stateDir, (journal) => journal.list)
+export const runs = Effect.fn("mcpflow.runs")(function*({ flow, json, limit, since, stateDir, status }: {
+  readonly json: boolean
+  readonly stateDir: string
+  readonly flow?: Option.Option<string> | undefined
+  readonly status?: Option.Option<RunStatus.RunStatus> | undefined
+  readonly since?: Option.Option<Duration.Duration> | undefined
+  readonly limit?: Option.Option<number> | undefined
+}) {
+  const probe = RunStatus.localLiveness()
+  const after = Option.match(since ?? Option.none(), { onNone: () => 0, onSome: (d) => probe.now - Duration.toMillis(d) })
+  const wanted = Option.getOrUndefined(status ?? Option.none())
+  const flowName = Option.getOrUndefined(flow ?? Option.none())
+  const max = Option.getOrElse(limit ?? Option.none(), () => Number.POSITIVE_INFINITY)
+  const list = yield* withHistory(stateDir, (journal) =>
+    Effect.gen(function*() {
+      const out: Array<ReturnType<typeof view>> = []
+      for (const record of yield* journal.list) {
+        if (out.length >= max) break
+        if (record.startedAt < after || (flowName !== undefined && record.flow !== flowName)) continue
+        // Only an unfinished run needs its events (to tell parked from live from crashed).
+        const shown = view(record, record.status === "running" ? yield* journal.events(record.runId) : [], probe)
+        if (wanted === undefined || shown.status === wanted) out.push(shown)
+      }
+      return out
+    }))
   if (json) return yield* printJson(list)
-  if (list.length === 0) return yield* printLines([`no runs in ${stateDir}`])
+  if (list.length === 0) return yield* printLines([`no runs in ${stateDir}${flowName || wanted || after ? " match" : ""}`])
   yield* printLines(
     columns([
-      ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", "FAILED STEP"],
-      ...list.map((r) => [r.runId, r.flow, r.status, when(r.startedAt), took(r), r.failedStep ?? ""])
+      ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", "DETAIL"],
+      ...list.map((r) => [
+        r.runId.slice(0, 8),
+        r.flow,
+        r.status,
+        when(r.startedAt),
+        took(r),
+        r.parked !== undefined ? parkedText(r.parked, r.runId) : r.failedStep ?? ""
+      ])
     ])
   )
 })
 
+/** The lines `show` prints for a run: header, step tree, then the summary or what it waits for. */
+const showLines = (record: RunRecord, events: ReadonlyArray<FlowEvent>, probe: RunStatus.Liveness): ReadonlyArray<string> => {
+  const status = RunStatus.runStatus(record, events, probe)
+  const state = fold(events)
+  const last = events.at(-1)?.at ?? record.startedAt
+  const tail = status.status === "crashed"
+    ? [`unfinished, and no live process runs it: resume with  npx mcpflow resume ${record.runId.slice(0, 8)}`]
+    : status.status === "running"
+    ? [`running (pid ${record.owner?.pid} on ${record.owner?.host}); follow it with  npx mcpflow show ${record.runId.slice(0, 8)} --follow`]
+    : status.step !== undefined
+    ? [`parked at ${parkedText(status, record.runId)}`]
+    : Summary.summaryLines(Summary.summarize(state), { color: false })
+  return [
+    `run ${record.runId} · flow ${record.flow} · ${status.status}${record.source ? ` · ${record.source}` : ""}`,
+    "",
+    ...Tree.treeLines(state, { now: last, color: false, level: "normal" }),
+    "",
+    ...tail
+  ]
+}
+
 /**
- * `mcpflow show <runId> [--state-dir] [--json]`: one run's step tree and summary from the journal.
+ * `mcpflow show <runId|prefix> [--follow] [--state-dir] [--json]`: one run's step tree and
+ * summary from the journal; with `--follow`, its events as they are journaled until it ends.
  *
  * @example
  * ```sh
- * npx mcpflow show 3f2a… --json
+ * npx mcpflow show 3f2a --json
+ * npx mcpflow show 3f2a --follow
  * ```
  */
-export const show = Effect.fn("mcpflow.show")(function*({ json, runId, stateDir }: {
+export const show = Effect.fn("mcpflow.show")(function*({ follow, json, runId, stateDir }: {
+  readonly runId: string
+  readonly json: boolean
+  readonly stateDir: string
+  readonly follow?: boolean | undefined
+}) {
+  if (follow === true) return yield* followRun({ runId, json, stateDir })
+  const [record, events] = yield* withRun(stateDir, runId, (journal, record) => Effect.map(journal.events(record.runId), (events) => [record, events] as const))
+  const probe = RunStatus.localLiveness()
+  if (json) return yield* printJson({ ...view(record, events, probe), events })
+  yield* printLines(showLines(record, events, probe))
+})
+
+/**
+ * Follows a run: prints the events journaled so far, then each new one (every 250 ms) until the
+ * run is no longer `running`/`sleeping`/`waiting`, then its summary. A text line per event
+ * (`--json`: the event as a JSON line, then the run record).
+ */
+const followRun = Effect.fn("mcpflow.show.follow")(function*({ json, runId, stateDir }: {
   readonly runId: string
   readonly json: boolean
   readonly stateDir: string
 }) {
-  const [record, events] = yield* withHistory(stateDir, (journal) => Effect.all([journal.get(runId), journal.events(runId)]))
-  if (json) {
-    return yield* printJson({ ...record, events })
-  }
-  const state = fold(events)
-  const last = events.at(-1)?.at ?? record.startedAt
-  yield* printLines([
-    `run ${record.runId} · flow ${record.flow} · ${record.status}${record.source ? ` · ${record.source}` : ""}`,
-    "",
-    ...Tree.treeLines(state, { now: last, color: false, level: "normal" }),
-    "",
-    ...(record.status === "running"
-      ? [`unfinished (its process stopped): resume with  npx mcpflow resume ${record.runId}`]
-      : Summary.summaryLines(Summary.summarize(state), { color: false }))
-  ])
+  yield* withRun(stateDir, runId, (journal, first) =>
+    Effect.gen(function*() {
+      let seen = 0
+      let parkedSaid = ""
+      while (true) {
+        const record = yield* journal.get(first.runId)
+        const events = yield* journal.events(first.runId)
+        for (const event of events.slice(seen)) {
+          yield* printLines(json ? [jsonLine(event)] : plainLines(event, { color: false, level: "normal" }))
+        }
+        seen = events.length
+        const probe = RunStatus.localLiveness()
+        const status = RunStatus.runStatus(record, events, probe)
+        if (status.status !== "running" && status.status !== "waiting" && status.status !== "sleeping") {
+          return yield* printLines(
+            json
+              ? [safeJson(view(record, events, probe))]
+              : ["", `run ${record.runId.slice(0, 8)} ${status.status}${status.status === "crashed" ? " (its process is gone)" : ""}`]
+          )
+        }
+        const parked = parkedText(status, record.runId)
+        if (!json && parked !== "" && parked !== parkedSaid) yield* printLines([`⏸ parked at ${parked}`])
+        parkedSaid = parked
+        yield* Effect.sleep("250 millis")
+      }
+    }))
+})
+
+/**
+ * `mcpflow cancel <runId|prefix> [--wait 30s] [--state-dir] [--json]`: asks the process running
+ * the run to cancel it (a request in the journal it polls every 200 ms): it interrupts the run,
+ * runs the compensations of the completed steps and marks it `cancelled`. A run no live process
+ * runs (crashed, or parked with its process gone) is marked `cancelled` at once; its
+ * compensations do not run (nothing holds the flow's code).
+ *
+ * @example
+ * ```sh
+ * npx mcpflow cancel 3f2a
+ * ```
+ */
+export const cancel = Effect.fn("mcpflow.cancel")(function*({ json, runId, stateDir, wait }: {
+  readonly runId: string
+  readonly json: boolean
+  readonly stateDir: string
+  readonly wait: Duration.Duration
+}) {
+  const outcome = yield* withRun(stateDir, runId, (journal, record) =>
+    Effect.gen(function*() {
+      if (record.status !== "running") {
+        return yield* usage(`run ${record.runId} already ${record.status}; there is nothing to cancel`)
+      }
+      yield* journal.requestCancel(record.runId)
+      const probe = RunStatus.localLiveness()
+      if (!RunStatus.ownerAlive(record.owner, probe)) {
+        yield* journal.finish({
+          runId: record.runId,
+          status: "cancelled",
+          finishedAt: probe.now,
+          error: "cancelled while no process ran it: the compensations of its completed steps did not run",
+          errorTag: "Cancelled"
+        })
+        return { runId: record.runId, status: "cancelled", compensated: false, detail: "no live process ran it: marked cancelled; the compensations of its completed steps did not run" }
+      }
+      const deadline = Date.now() + Duration.toMillis(wait)
+      while (Date.now() < deadline) {
+        const now = yield* journal.get(record.runId)
+        if (now.status !== "running") {
+          return { runId: record.runId, status: now.status, compensated: true, detail: `its process (pid ${record.owner?.pid}) stopped it and ran its compensations` }
+        }
+        if (!RunStatus.ownerAlive(now.owner, RunStatus.localLiveness())) break
+        yield* Effect.sleep("100 millis")
+      }
+      return yield* new CliExit({
+        code: ExitCode.Failure,
+        message: `cancel requested for run ${record.runId}, but its process (pid ${record.owner?.pid}) has not stopped it within ${Duration.format(wait)}; it will when it next polls the journal`
+      })
+    }))
+  if (json) return yield* printJson(outcome)
+  yield* printLines([`run ${outcome.runId} ${outcome.status}: ${outcome.detail}`])
+})
+
+/**
+ * `mcpflow prune --older-than <age> [--state-dir] [--json]`: deletes the finished runs that
+ * finished longer ago than `age` (unfinished runs are kept, whatever their age).
+ *
+ * @example
+ * ```sh
+ * npx mcpflow prune --older-than 30d
+ * ```
+ */
+export const prune = Effect.fn("mcpflow.prune")(function*({ json, olderThan, stateDir }: {
+  readonly json: boolean
+  readonly stateDir: string
+  readonly olderThan: Duration.Duration
+}) {
+  const before = Date.now() - Duration.toMillis(olderThan)
+  const pruned = yield* withHistory(stateDir, (journal) => journal.prune(before))
+  if (json) return yield* printJson({ pruned, before: new Date(before).toISOString() })
+  yield* printLines([`pruned ${pruned.length} run(s) finished before ${when(before)} UTC`])
 })
 
 /**
@@ -119,31 +324,32 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ file, runId, ...fl
   readonly stateDir: string
   readonly force: boolean
 }) {
-  const record = yield* withHistory(flags.stateDir, (journal) => journal.get(runId))
+  const record = yield* withRun(flags.stateDir, runId, (_, record) => Effect.succeed(record))
   const source = Option.getOrUndefined(file) ?? record.source
-  if (source === undefined) return yield* usage(`run ${runId} does not record its flow file; pass --file flows/x.ts`)
+  if (source === undefined) return yield* usage(`run ${record.runId} does not record its flow file; pass --file flows/x.ts`)
   const { flow, local, sandbox } = yield* load(source)
-  yield* runFlow(flow, { ...defaultRunSettings, ...flags, resume: Option.some(runId) }, { sandbox, local, file: path.resolve(source) })
+  yield* runFlow(flow, { ...defaultRunSettings, ...flags, resume: Option.some(record.runId) }, { sandbox, local, file: path.resolve(source) })
 })
 
 /**
  * `mcpflow signal <runId> <name> [--payload '{…}']`: records a signal for a run waiting in
  * `Flow.waitFor`; the process running the run delivers it (at once if it is running, else when
- * the run is resumed).
+ * the run is resumed). A finished run records nothing (exit 2).
  *
  * @example
  * ```sh
  * npx mcpflow signal 3f2a… approval --payload '{"approvedBy":"ana"}'
  * ```
  */
-export const signal = Effect.fn("mcpflow.signal")(function*({ name, payload, runId, stateDir }: {
+export const signal = Effect.fn("mcpflow.signal")(function*({ json, name, payload, runId, stateDir }: {
+  readonly json?: boolean | undefined
   readonly runId: string
   readonly name: string
   readonly payload: unknown
   readonly stateDir: string
 }) {
-  const record = yield* withHistory(stateDir, (journal) =>
-    Effect.flatMap(journal.get(runId), (r) => Effect.as(journal.signal(runId, name, payload), r)))
-  if (record.status !== "running") return yield* usage(`run ${runId} already ${record.status}; nothing waits for ${name}`)
-  yield* printLines([`signal ${name} recorded for run ${runId}; the process running it delivers it (or the next resume does)`])
+  const record = yield* withRun(stateDir, runId, (journal, r) => journal.signal(r.runId, name, payload))
+  if (record.status !== "running") return yield* usage(`run ${record.runId} already ${record.status}; nothing waits for ${name}`)
+  if (json === true) return yield* printJson({ runId: record.runId, signal: name, recorded: true })
+  yield* printLines([`signal ${name} recorded for run ${record.runId}; the process running it delivers it (or the next resume does)`])
 })

@@ -56,14 +56,15 @@ export const renderPlan = (plan: Plan.FlowPlan, format: PlanFormat): string => {
  * plan({ file: "flows/cicd.ts", format: "mermaid", input: Option.none() })
  * ```
  */
-export const plan = Effect.fn("mcpflow.plan")(function*({ file, format, input }: {
+export const plan = Effect.fn("mcpflow.plan")(function*({ file, format, input, json }: {
   readonly file: string
   readonly format: PlanFormat
   readonly input: Option.Option<unknown>
+  readonly json?: boolean | undefined
 }) {
   const { flow } = yield* load(file)
   const planned = yield* Flow.plan(flow, Option.getOrUndefined(input)).pipe(
     Effect.mapError((error) => new CliExit({ code: exitCodeOfError(error), message: error.message }))
   )
-  yield* printLines([renderPlan(planned, format)])
+  yield* printLines([renderPlan(planned, json === true ? "json" : format)])
 })

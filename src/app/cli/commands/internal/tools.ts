@@ -139,6 +139,7 @@ export const tools = Effect.fn("mcpflow.tools")(function*({ config, json, verbos
   if (down > 0) {
     return yield* new CliExit({
       code: ExitCode.Failure,
+      reported: json,
       message: `${down} of ${report.servers.length} server${report.servers.length === 1 ? "" : "s"} could not be reached`
     })
   }

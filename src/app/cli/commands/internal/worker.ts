@@ -31,12 +31,13 @@ import { load } from "./run.ts"
  * npx mcpflow worker --once
  * ```
  */
-export const worker = Effect.fn("mcpflow.worker")(function*({ config, once, poll, stateDir, verbose }: {
+export const worker = Effect.fn("mcpflow.worker")(function*({ config, json, once, poll, stateDir, verbose }: {
     readonly stateDir: string
     readonly config: Option.Option<string>
     readonly poll: number
     readonly once: boolean
     readonly verbose: boolean
+    readonly json?: boolean | undefined
   }) {
     if (!existsSync(Engines.journalFile(stateDir))) {
       return yield* new CliExit({ code: ExitCode.Usage, message: `no journal in ${stateDir}` })
@@ -90,6 +91,7 @@ export const worker = Effect.fn("mcpflow.worker")(function*({ config, once, poll
           yield* round
           for (const fiber of active.values()) if (fiber !== undefined) yield* Fiber.join(fiber)
           yield* Console.error(`worker: ${active.size} run(s) continued, ${failed.length} failed`)
+          if (json === true) yield* Console.log(JSON.stringify({ continued: [...active.keys()], failed }))
           if (failed.length > 0) return yield* new CliExit({ code: ExitCode.Failure, message: "" })
           return
         }
