@@ -8,51 +8,14 @@
  *
  * Last line: `{"bench":"chaos","value":N,"unit":"runs/s","baseline":"fault-free","ratio":R}`.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import fc from "fast-check"
 import { Chaos, Fault } from "../chaos/index.ts"
-import { Flow, parallel, saga, step } from "../dsl/flow/index.ts"
-import { Pay, Ship, shopServers, Status, Stock } from "../test/chaos/shop.ts"
+import { spec } from "./chaosSpec.ts"
 
 const RUNS = Number(process.env.CHAOS_BENCH_RUNS ?? 1000)
 const SEED = Number(process.env.FC_SEED ?? 42)
 
-const check = (name: string) => step(name, Status.get({ service: name }, { timeout: "5 seconds" }))
-const level = (name: string) => step(name, Stock.level({ sku: "widget" }, { timeout: "5 seconds" }))
-
-/** 15 tool calls: saga (reserve, charge) · parallel 3 × 3 · ship, level, 2 status checks. */
-const benchFlow = Flow.make({
-  name: "chaos-bench",
-  input: Schema.Struct({ orderId: Schema.String }),
-  output: Schema.Struct({ shipment: Schema.String }),
-  uses: [Stock, Pay, Ship, Status],
-  run: ({ orderId }) =>
-    Effect.gen(function*() {
-      const paid = yield* saga(
-        "order",
-        Effect.gen(function*() {
-          yield* step("reserve", Stock.reserve({ sku: "widget", quantity: 1, order_id: orderId }, { timeout: "5 seconds" }), {
-            compensate: (r) => Stock.release({ reservation_id: r.reservation_id }, { timeout: "5 seconds" })
-          })
-          return yield* step("charge", Pay.charge({ order_id: orderId, amount: 25, idempotency_key: orderId }, { timeout: "5 seconds" }), {
-            compensate: (c) => Pay.refund({ charge_id: c.charge_id }, { timeout: "5 seconds" })
-          })
-        })
-      )
-      yield* parallel("checks", {
-        api: Effect.all([check("api"), check("db"), check("cache")]),
-        stock: Effect.all([level("level 1"), level("level 2"), level("level 3")]),
-        ops: Effect.all([check("queue"), check("search"), check("mail")])
-      }, { mode: "settle" })
-      const shipped = yield* step("ship", Ship.schedule({ order_id: orderId }, { timeout: "5 seconds" }))
-      yield* level("final level")
-      yield* check("billing")
-      yield* check("notify")
-      return { shipment: `${shipped.shipment_id}/${paid.charge_id}` }
-    })
-})
-
-const spec = { flow: benchFlow, input: { orderId: "o1" }, servers: shopServers }
 const arbitrary = await Effect.runPromise(Chaos.flowPlans(spec, { rate: 0.2, maxFaults: 3 }))
 const plans = fc.sample(arbitrary, { seed: SEED, numRuns: RUNS })
 
