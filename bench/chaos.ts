@@ -3,14 +3,16 @@
  * compensations, 3 parallel branches of 3 calls, then 4 more calls) against model-backed fakes,
  * under a 20 % fault rate (every fault kind, 1–3 faults per plan) on the TestClock (virtual
  * time), and the time per run against a fault-free run of the same flow (ratio). Each run is
- * `Chaos.runFlowOnce`: fresh servers and models, the in-memory flow engine, the event stream,
- * every invariant checked.
+ * `Chaos.runFlowOnce`: fresh servers and models (on SDK connections kept across runs, see
+ * `chaos/ConnectionPool.ts`), the in-memory flow engine, the event stream, every invariant
+ * checked. It also compares the CPU per run with a connection per run (the pool switched off).
  *
  * Last line: `{"bench":"chaos","value":N,"unit":"runs/s","baseline":"fault-free","ratio":R}`.
  */
 import { Effect } from "effect"
 import fc from "fast-check"
 import { Chaos, Fault } from "../chaos/index.ts"
+import * as ConnectionPool from "../chaos/ConnectionPool.ts"
 import { spec } from "./chaosSpec.ts"
 
 const RUNS = Number(process.env.CHAOS_BENCH_RUNS ?? 1000)
@@ -37,9 +39,10 @@ const timeRuns = async (list: ReadonlyArray<Fault.FaultPlan>) => {
   return { ms, cpuMs: (cpu.user + cpu.system) / 1000, calls, faults, outcomes }
 }
 
-// Warm up (JIT, module caches, the flow's plan).
-await timeRuns(plans.slice(0, 50))
-await timeRuns(Array.from({ length: 50 }, () => Fault.none))
+// Warm up (JIT, module caches, the flow's plan, the connection pool): the JIT needs a few hundred runs.
+const WARMUP = Number(process.env.CHAOS_BENCH_WARMUP ?? 400)
+await timeRuns(plans.slice(0, WARMUP))
+await timeRuns(Array.from({ length: Math.min(WARMUP, 100) }, () => Fault.none))
 
 // Interleaved rounds (the machine is shared: a burst of load should hit both sides alike).
 const ROUNDS = 5
@@ -67,6 +70,17 @@ for (let round = 0; round < ROUNDS; round++) {
   console.log(`round ${round + 1}: fault-free ${(clean.ms / slice.length).toFixed(2)} ms/run, chaos ${(chaos.ms / slice.length).toFixed(2)} ms/run (CPU ${(clean.cpuMs / slice.length).toFixed(2)} / ${(chaos.cpuMs / slice.length).toFixed(2)} ms/run; ${slice.length} runs each)`)
 }
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+// The same plans with a connection (handshake and close) per run, as before ConnectionPool.ts, interleaved with pooled batches.
+const perRunCpu: Array<number> = []
+const pooledCpu: Array<number> = []
+for (let round = 0; round < ROUNDS; round++) {
+  const slice = plans.slice(round * size, (round + 1) * size)
+  ConnectionPool.settings.enabled = false
+  perRunCpu.push((await timeRuns(slice)).cpuMs / slice.length)
+  ConnectionPool.settings.enabled = true
+  pooledCpu.push((await timeRuns(slice)).cpuMs / slice.length)
+}
+console.log(`CPU per chaos run, connections kept across runs vs one per run: ${median(pooledCpu).toFixed(2)} vs ${median(perRunCpu).toFixed(2)} ms (median of ${ROUNDS} interleaved rounds)`)
 const perRunChaos = median(chaosMs)
 const perRunClean = median(cleanMs)
 const runsPerSecond = 1000 / perRunChaos
