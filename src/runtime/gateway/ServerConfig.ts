@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
@@ -82,6 +83,26 @@ export interface InProcessServerConfig extends ServerLimits {
    * of a chaos run ask for it, to tell a request sent twice from two equal requests.
    */
   readonly callSites?: boolean | undefined
+  /**
+   * Hands out an already connected SDK client instead of `make` + a new client and handshake
+   * per connection (a chaos check keeps its fakes' connections across runs, see
+   * `chaos/ConnectionPool.ts`). `release` ends the connection for the gateway: the owner keeps
+   * it open for reuse or closes it. A rejection is a failed connection attempt.
+   */
+  readonly lease?: ((signal: AbortSignal | undefined) => Promise<LeasedClient>) | undefined
+}
+
+/**
+ * An open client connection lent by {@link InProcessServerConfig.lease}.
+ *
+ * @example
+ * ```ts
+ * const leased: LeasedClient = { client, release: async () => {} }
+ * ```
+ */
+export interface LeasedClient {
+  readonly client: Client
+  readonly release: () => Promise<void>
 }
 
 /**
