@@ -1,0 +1,138 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Schema } from "effect"
+import { FakeServer, Fault, Injector } from "../chaos/index.ts"
+import { Tool } from "../dsl/index.ts"
+import { type GatewayEvent, GatewayEvents, type McpGateway } from "../dsl/ports/McpGateway.ts"
+import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
+import type { ReplicaConfig, ReplicaGroupConfig, ReplicaStrategy } from "../src/runtime/gateway/ServerConfig.ts"
+import { drive } from "./support/drive.ts"
+
+/** One contract, written once for the group `search`. */
+const Search = Tool.server("search", {
+  query: Tool.define({
+    description: "Search",
+    input: Schema.Struct({ q: Schema.String }),
+    output: Schema.Struct({ by: Schema.String, q: Schema.String }),
+    annotations: { readOnly: true, idempotent: true }
+  }),
+  index: Tool.define({
+    description: "Index a document (not idempotent)",
+    input: Schema.Struct({ doc: Schema.String }),
+    output: Schema.Struct({ by: Schema.String }),
+    annotations: { idempotent: false }
+  })
+})
+
+const names = ["a", "b", "c"] as const
+
+/** Three fake replicas `search-a`, `search-b`, `search-c` (fault targets) answering with their name. */
+const group = (injector: Injector.Injector, strategy: ReplicaStrategy, extra: Partial<ReplicaGroupConfig> = {}, health = false) =>
+  Effect.gen(function*() {
+    const replicas: Record<string, ReplicaConfig> = {}
+    for (const [i, name] of names.entries()) {
+      replicas[name] = {
+        ...(yield* FakeServer.make(`search-${name}`, [
+          FakeServer.handle(Search.query, ({ q }) => Effect.succeed({ by: name, q })),
+          FakeServer.handle(Search.index, () => Effect.succeed({ by: name }))
+        ], { injector })),
+        weight: i === 0 ? 3 : 1,
+        ...(health ? { health: { intervalMs: 1_000, timeoutMs: 500, unhealthyAfter: 2 } } : {})
+      }
+    }
+    return GatewayLayer.layer({ servers: {}, groups: { search: { strategy, replicas, ...extra } } })
+  })
+
+/** Runs `program` against the group on virtual time; returns its exit and the gateway events. */
+const run = <A, E>(
+  faults: ReadonlyArray<Fault.Fault>,
+  strategy: ReplicaStrategy,
+  program: Effect.Effect<A, E, McpGateway>,
+  options: { readonly extra?: Partial<ReplicaGroupConfig>; readonly health?: boolean } = {}
+) =>
+  Effect.gen(function*() {
+    const injector = Injector.make(Fault.plan(1, faults))
+    const layer = yield* group(injector, strategy, options.extra, options.health)
+    const events: Array<GatewayEvent> = []
+    const fiber = yield* Effect.forkChild(
+      Effect.exit(program.pipe(Effect.provide(layer), Effect.provideService(GatewayEvents, { emit: (e) => events.push(e) })))
+    )
+    const exit = yield* drive(fiber)
+    return { exit, events, injector }
+  })
+
+const served = (events: ReadonlyArray<GatewayEvent>) =>
+  events.flatMap((e) => (e._tag === "ReplicaServed" ? [e.replica] : []))
+
+const queries = (n: number, gapMs = 0) =>
+  Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) =>
+    Effect.andThen(Effect.sleep(gapMs), Effect.map(Search.query({ q: `q${i}` }), (r) => r.by)))
+
+describe("replica groups", () => {
+  it.effect("strategies: round-robin takes turns, weighted follows the weights, priority keeps to the first", () =>
+    Effect.gen(function*() {
+      const rr = yield* run([], "round-robin", queries(6))
+      assert.deepStrictEqual(rr.exit, Exit.succeed(["a", "b", "c", "a", "b", "c"]))
+      assert.deepStrictEqual(served(rr.events), ["a", "b", "c", "a", "b", "c"], "each call's replica is an event")
+      const weighted = yield* run([], "weighted", queries(5))
+      assert.deepStrictEqual(weighted.exit, Exit.succeed(["a", "b", "a", "c", "a"]), "3:1:1, spread (smooth weighted round-robin)")
+      const priority = yield* run([], "priority", queries(3))
+      assert.deepStrictEqual(priority.exit, Exit.succeed(["a", "a", "a"]))
+    }))
+
+  it.effect("least in-flight sends concurrent calls to idle replicas", () =>
+    Effect.gen(function*() {
+      const slowA = Fault.latency("search-a.query", Fault.fixed(1_000))
+      const r = yield* run([slowA], "least-in-flight", Effect.all([Search.query({ q: "1" }), Search.query({ q: "2" }), Search.query({ q: "3" })], { concurrency: "unbounded" }))
+      assert.isTrue(Exit.isSuccess(r.exit))
+      assert.deepStrictEqual([...served(r.events)].sort(), ["a", "b", "c"])
+    }))
+
+  it.effect("priority failover: a down primary moves every call to the next replica, in order", () =>
+    Effect.gen(function*() {
+      const r = yield* run([Fault.serverDown("search-a", 0, 3_600_000)], "priority", queries(4, 100))
+      assert.deepStrictEqual(r.exit, Exit.succeed(["b", "b", "b", "b"]))
+      const first = r.events.find((e) => e._tag === "ReplicaServed")
+      assert.deepStrictEqual(first?._tag === "ReplicaServed" ? first.skipped : [], [{ replica: "a", why: "ServerUnavailable" }])
+      // After three failures in a row its breaker opens: the primary is skipped without a try.
+      const last = r.events.filter((e) => e._tag === "ReplicaServed").at(-1)
+      assert.deepStrictEqual(last?._tag === "ReplicaServed" ? last.skipped : [], [{ replica: "a", why: "breaker open" }])
+    }))
+
+  it.effect("a call that may have reached its replica moves on only when the tool is idempotent", () =>
+    Effect.gen(function*() {
+      const drop = [Fault.connectionDrop("search-a.index"), Fault.connectionDrop("search-a.query")]
+      const write = yield* run(drop, "priority", Search.index({ doc: "d" }))
+      assert.isTrue(Exit.isFailure(write.exit))
+      const error = Exit.isFailure(write.exit) ? write.exit.cause.reasons[0] : undefined
+      assert.strictEqual(error?._tag === "Fail" ? error.error.reason._tag : undefined, "ConnectionLost")
+      assert.deepStrictEqual(served(write.events), [], "not moved to another replica")
+      const read = yield* run(drop, "priority", Search.query({ q: "x" }))
+      assert.deepStrictEqual(read.exit, Exit.succeed({ by: "b", q: "x" }))
+    }))
+
+  it.effect("sticky: a run's calls stay on the replica that served its first call", () =>
+    Effect.gen(function*() {
+      const r = yield* run([], "round-robin", queries(4), { extra: { sticky: true } })
+      assert.deepStrictEqual(r.exit, Exit.succeed(["a", "a", "a", "a"]))
+    }))
+
+  it.effect("health: failing probes mark a replica unhealthy (an event); it is skipped until it recovers", () =>
+    Effect.gen(function*() {
+      const program = Effect.gen(function*() {
+        yield* Effect.sleep(5_000)
+        const during = yield* queries(3)
+        yield* Effect.sleep(20_000)
+        const after = yield* queries(3)
+        return { during, after }
+      })
+      const r = yield* run([Fault.serverDown("search-a", 0, 10_000)], "round-robin", program, { health: true })
+      assert.isTrue(Exit.isSuccess(r.exit))
+      const value = Exit.isSuccess(r.exit) ? r.exit.value : undefined
+      assert.notInclude(value?.during ?? ["a"], "a", "skipped while unhealthy")
+      assert.include(value?.after ?? [], "a", "back once its probes pass")
+      const changes = r.events.flatMap((e) => (e._tag === "HealthChanged" && e.server === "search/a" ? [`${e.from}→${e.to}`] : []))
+      assert.deepStrictEqual(changes, ["unknown→unhealthy", "unhealthy→healthy"])
+      // No call was sent to the unhealthy replica while healthy ones remained.
+      assert.isTrue(r.events.every((e) => e._tag !== "ReplicaServed" || e.skipped.length === 0))
+    }))
+})
