@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Schema } from "effect"
+import { Effect, Exit, Redacted, Schema } from "effect"
 import { FakeServer, Fault, Injector } from "../chaos/index.ts"
 import { Tool } from "../dsl/index.ts"
 import { type GatewayEvent, GatewayEvents, type McpGateway } from "../dsl/ports/McpGateway.ts"
 import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
+import { decodeMcpJson } from "../src/runtime/gateway/McpJson.ts"
 import type { ReplicaConfig, ReplicaGroupConfig, ReplicaStrategy } from "../src/runtime/gateway/ServerConfig.ts"
 import { drive } from "./support/drive.ts"
 
@@ -134,5 +135,48 @@ describe("replica groups", () => {
       assert.deepStrictEqual(changes, ["unknown→unhealthy", "unhealthy→healthy"])
       // No call was sent to the unhealthy replica while healthy ones remained.
       assert.isTrue(r.events.every((e) => e._tag !== "ReplicaServed" || e.skipped.length === 0))
+    }))
+})
+
+describe("replica groups in .mcp.json", () => {
+  const file = {
+    mcpServers: {
+      fs: { command: "node", args: ["fs.js"], health: { interval: "5s", probe: "ping" } },
+      search: {
+        strategy: "weighted",
+        sticky: true,
+        breaker: { failures: 2, open: "10s" },
+        replicas: {
+          a: { url: "http://10.0.0.1/mcp", weight: 3, headers: { Authorization: "Bearer ${TOKEN}" } },
+          b: { command: "search-server", priority: 1, health: { probe: { tool: "status" }, unhealthyAfter: 3 } }
+        }
+      }
+    },
+    mcpflow: { policies: { search: { timeout: "5s" } } }
+  }
+
+  it.effect("decodes a group: each replica a normal server entry, plus strategy, stickiness, breaker, health", () =>
+    Effect.gen(function*() {
+      const config = yield* decodeMcpJson(file, { env: { TOKEN: "t0k" } })
+      assert.deepStrictEqual(Object.keys(config.servers), ["fs"])
+      assert.deepStrictEqual(config.servers.fs?.health, { probe: "ping", intervalMs: 5_000 })
+      const search = config.groups?.search
+      assert.strictEqual(search?.strategy, "weighted")
+      assert.strictEqual(search?.sticky, true)
+      assert.deepStrictEqual(search?.breaker, { failures: 2, openMs: 10_000 })
+      const a = search?.replicas.a
+      assert.deepStrictEqual([a?.type, a?.weight, a?.type === "http" ? Redacted.value(a.headers.Authorization!) : undefined], ["http", 3, "Bearer t0k"])
+      assert.deepStrictEqual(search?.replicas.b?.health, { probe: { tool: "status" }, unhealthyAfter: 3 })
+      assert.strictEqual(search?.replicas.b?.priority, 1)
+    }))
+
+  it.effect("a bad group or replica is one error naming where", () =>
+    Effect.gen(function*() {
+      const bad = (mcpServers: unknown) => Effect.flip(decodeMcpJson({ mcpServers }, { env: {} }))
+      assert.strictEqual((yield* bad({ s: { replicas: {} } })).message, "mcpServers.s.replicas: Expected at least one replica")
+      assert.strictEqual((yield* bad({ s: { replicas: { a: { command: "x" } }, strategy: "random" } })).path, "mcpServers.s.strategy")
+      assert.strictEqual((yield* bad({ s: { replicas: { a: { cmd: "x" } } } })).path, "mcpServers.s.replicas.a")
+      assert.strictEqual((yield* bad({ s: { command: "x", weight: 2 } })).path, "mcpServers.s.weight")
+      assert.strictEqual((yield* bad({ s: { command: "x", health: { interval: "soon" } } })).path, "mcpServers.s.health.interval")
     }))
 })
