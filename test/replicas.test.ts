@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Redacted } from "effect"
 import { Fault } from "../chaos/index.ts"
+import type * as Plan from "../dsl/flow/Plan.ts"
+import { groupLines, plannedGroups } from "../src/app/cli/commands/internal/plan.ts"
 import { decodeMcpJson } from "../src/runtime/gateway/McpJson.ts"
 import { queries, run, Search, served } from "./support/replicaGroup.ts"
 
@@ -115,4 +117,17 @@ describe("replica groups in .mcp.json", () => {
       assert.strictEqual((yield* bad({ s: { command: "x", weight: 2 } })).path, "mcpServers.s.weight")
       assert.strictEqual((yield* bad({ s: { command: "x", health: { interval: "soon" } } })).path, "mcpServers.s.health.interval")
     }))
+})
+
+describe("replica groups in mcpflow plan --config", () => {
+  it("lists the groups the flow's tools call, in failover order", () => {
+    const tool = (server: string) => ({ name: `${server}.t`, server, tool: "t", description: "", input: {}, output: {}, annotations: {}, declared: true, reached: true, policies: [] })
+    const planned = { tools: [tool("search"), tool("fs"), tool("search")] } as unknown as Plan.FlowPlan
+    const cfg = { type: "stdio", command: "x", args: [], env: {} } as const
+    const groups = plannedGroups(planned, {
+      search: { strategy: "priority", replicas: { backup: { ...cfg, priority: 2 }, primary: { ...cfg, priority: 1 } } },
+      unused: { replicas: { a: cfg } }
+    })
+    assert.deepStrictEqual(groupLines(groups), ["", "replica groups:", "  search: priority over primary → backup"])
+  })
 })
