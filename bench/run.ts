@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   interpreter: () => import("./interpreter.ts"),
   journal: () => import("./journal.ts"),
   policies: () => import("./policies.ts"),
+  routing: () => import("./routing.ts"),
   soak: () => import("./soak.ts"),
   stdioStart: () => import("./stdioStart.ts")
 }
