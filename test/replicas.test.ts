@@ -1,5 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Redacted } from "effect"
+import { Effect, Exit, Redacted, Schema } from "effect"
+import { Flow, step } from "../dsl/flow/index.ts"
+import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
+import * as Engines from "../src/runtime/engine/Engines.ts"
+import { isTreeNote, noteText } from "../src/app/run/Text.ts"
 import { Fault } from "../chaos/index.ts"
 import type * as Plan from "../dsl/flow/Plan.ts"
 import { groupLines, plannedGroups } from "../src/app/cli/commands/internal/plan.ts"
@@ -130,4 +134,26 @@ describe("replica groups in mcpflow plan --config", () => {
     })
     assert.deepStrictEqual(groupLines(groups), ["", "replica groups:", "  search: priority over primary → backup"])
   })
+})
+
+describe("which replica served a step's call is in its run's events (journal and report)", () => {
+  it.effect("a ReplicaServed gateway event under the step's path, and a report note when a replica was skipped", () =>
+    Effect.gen(function*() {
+      const flow = Flow.make({
+        name: "lookup",
+        input: Schema.Struct({ q: Schema.String }),
+        output: Schema.Struct({ by: Schema.String, q: Schema.String }),
+        uses: [Search.query],
+        run: ({ q }) => step("find", Search.query({ q }))
+      })
+      const seen: Array<FlowEvent> = []
+      const r = yield* run(
+        [Fault.serverDown("search-a", 0, 3_600_000)],
+        "priority",
+        Flow.run(flow, { q: "x" }).pipe(Effect.provide(Engines.memory), Effect.provideService(FlowEvents, { emit: (e) => seen.push(e) }))
+      )
+      assert.deepStrictEqual(r.exit, Exit.succeed({ by: "b", q: "x" }))
+      const notes = seen.flatMap((e) => (e._tag === "Gateway" && e.event._tag === "ReplicaServed" ? [[e.path, noteText(e), isTreeNote(e)]] : []))
+      assert.deepStrictEqual(notes, [["find", "search.query served by replica b (skipped a: ServerUnavailable)", true]])
+    }))
 })
