@@ -131,6 +131,11 @@ export class FaultTransport implements Transport {
       if (t?._tag === "DuplicateMessage" && t.direction === "request") await this.inner.send(message, options)
       return
     }
+    if (m.method === "ping" && this.hooks.downNow() !== undefined) {
+      // A down server answers no health probe either: the connection dies as for a call.
+      this.drop()
+      return
+    }
     if (m.method === "notifications/cancelled") {
       const id = m.params?.requestId as Id | undefined
       const p = id === undefined ? undefined : this.pending.get(id)

@@ -53,15 +53,15 @@ describe("health", () => {
     ])
   })
 
-  it.effect("--watch prints each change of state, probing on the interval (virtual time)", () =>
+  for (const probe of ["ping", { tool: "query", args: { q: "probe" } }] as const) {
+  it.effect(`--watch prints each change of state, probing on the interval (virtual time): probe ${JSON.stringify(probe)}`, () =>
     Effect.gen(function*() {
       const injector = Injector.make(Fault.plan(1, [Fault.serverDown("fs", 15_000, 10_000)]))
       const fs = yield* FakeServer.make("fs", [FakeServer.handle(Search.query, ({ q }) => Effect.succeed({ by: "fs", q }))], { injector })
       const seen: Array<ReadonlyArray<ServerHealth>> = []
       const fiber = yield* Effect.forkChild(
         watchHealth(10_000, (changed) => Effect.sync(() => void seen.push(changed))).pipe(
-          // Probed with a tool call: the fake's ServerDown refuses tool calls (and new connections).
-          Effect.provide(GatewayLayer.layer({ servers: { fs: { ...fs, health: { probe: { tool: "query", args: { q: "ping" } } } } } }))
+          Effect.provide(GatewayLayer.layer({ servers: { fs: { ...fs, health: { probe, intervalMs: 3_600_000 } } } }))
         )
       )
       for (let t = 0; t < 40_000; t += 500) {
@@ -71,4 +71,5 @@ describe("health", () => {
       yield* Fiber.interrupt(fiber)
       assert.deepStrictEqual(seen.map((changed) => changed.map((h) => `${h.server} ${verdict(h)}`)), [["fs healthy"], ["fs unhealthy"], ["fs healthy"]])
     }))
+  }
 })
