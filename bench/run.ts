@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   journal: () => import("./journal.ts"),
   plan: () => import("./plan.ts"),
   policies: () => import("./policies.ts"),
+  routing: () => import("./routing.ts"),
   soak: () => import("./soak.ts"),
   stdioStart: () => import("./stdioStart.ts")
 }

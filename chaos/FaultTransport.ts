@@ -152,6 +152,11 @@ export class FaultTransport implements Transport {
       return
     }
     if (m.method !== "initialize" && m.method !== "notifications/initialized") this.dirty = true
+    if (m.method === "ping" && this.hooks.downNow() !== undefined) {
+      // A down server answers no health probe either: the connection dies as for a call.
+      this.drop()
+      return
+    }
     if (m.method === "notifications/cancelled") {
       const id = m.params?.requestId as Id | undefined
       const p = id === undefined ? undefined : this.pending.get(id)

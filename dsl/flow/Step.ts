@@ -385,7 +385,7 @@ const withStepSinks = <A, E, R>(
       {
         emit: (event) => {
           outerGateway.emit(event)
-          if (event._tag === "ToolProgress" || event._tag === "ServerLog") {
+          if (event._tag === "ToolProgress" || event._tag === "ServerLog" || event._tag === "ReplicaServed") {
             run.emit({ _tag: "Gateway", runId: run.runId, at: clock.currentTimeMillisUnsafe(), path, event })
           }
         }

@@ -97,6 +97,20 @@ export const progressText = (event: Extract<GatewayEvent, { readonly _tag: "Tool
   }`
 
 /**
+ * Which replica of a group served a call, and the ones skipped before it.
+ *
+ * @example
+ * ```ts
+ * replicaText({ _tag: "ReplicaServed", server: "search", replica: "b", tool: "query", skipped: [{ replica: "a", why: "ServerUnavailable" }] })
+ * // => "search.query served by replica b (skipped a: ServerUnavailable)"
+ * ```
+ */
+export const replicaText = (event: Extract<GatewayEvent, { readonly _tag: "ReplicaServed" }>): string =>
+  `${event.server}.${event.tool} served by replica ${event.replica}${
+    event.skipped.length === 0 ? "" : ` (skipped ${event.skipped.map((s) => `${s.replica}: ${s.why}`).join(", ")})`
+  }`
+
+/**
  * One short phrase for a gateway event.
  *
  * @example
@@ -116,6 +130,10 @@ export const gatewayText = (event: GatewayEvent): string => {
       return `[${event.server}] connected`
     case "ServerDisconnected":
       return `[${event.server}] disconnected: ${event.detail}`
+    case "ReplicaServed":
+      return replicaText(event)
+    case "HealthChanged":
+      return `[${event.server}] ${event.from} → ${event.to}${event.detail === undefined ? "" : `: ${event.detail}`}`
   }
 }
 
@@ -140,7 +158,7 @@ export const noteText = (note: FlowEvent.Policy | FlowEvent.Gateway): string =>
  * ```
  */
 export const isTreeNote = (note: FlowEvent.Policy | FlowEvent.Gateway): boolean => {
-  if (note._tag !== "Policy") return false
+  if (note._tag !== "Policy") return note.event._tag === "ReplicaServed" && note.event.skipped.length > 0
   switch (note.event._tag) {
     case "BreakerTransition":
     case "BreakerRejected":

@@ -10,17 +10,19 @@
 import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Exit, Layer } from "effect"
 import type { ContractInfo, ContractSchema } from "../../../dsl/Contract.ts"
-import { type McpflowToolError, NotAllowed, Timeout, toolError, type ToolErrorReason, UnknownTool } from "../../../dsl/ToolError.ts"
+import { type McpflowToolError, NotAllowed, Timeout, ToolFailed, toolError, type ToolErrorReason, UnknownTool } from "../../../dsl/ToolError.ts"
 import { type CallOptions, CallSites, type ContractMismatch, GatewayEvents, makeCallSites, McpGateway } from "../../../dsl/ports/McpGateway.ts"
 import * as Allowlist from "./Allowlist.ts"
 import * as Deadlines from "./Deadlines.ts"
 import { compareContract } from "./Discovery.ts"
+import * as Health from "./Health.ts"
 import { loadMcpJson, McpflowConfigError } from "./McpJson.ts"
 import { makePolicies } from "./Policies.ts"
+import * as Replicas from "./Replicas.ts"
 import { thrownReason } from "./SdkErrors.ts"
 import * as SecretMask from "./SecretMask.ts"
 import * as ServerConnections from "./ServerConnections.ts"
-import type { GatewayConfig } from "./ServerConfig.ts"
+import type { GatewayConfig, HealthSettings } from "./ServerConfig.ts"
 import { beginCall, callTool } from "./ToolCall.ts"
 
 /**
@@ -43,10 +45,16 @@ export interface GatewayOptions {
  * The gateway service: the connections, the allowlists, the deadlines and the policies of the
  * config, composed into `call`, `callRaw`, `listTools`, `checkContracts` and `status`.
  */
-const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
+const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
   Effect.gen(function*() {
+    // Each replica of a group is a server of its own to the connections (`group/replica`).
+    const flat = Replicas.flatten(declared)
+    const config: GatewayConfig = { ...declared, servers: flat.servers }
     const connections = yield* ServerConnections.make(config.servers)
-    const { handles, servers } = connections
+    const { handles } = connections
+    const servers = flat.groups.size === 0
+      ? connections.servers
+      : [...Object.keys(declared.servers), ...flat.groups.keys()]
     // Policies from the config, built once per layer. A malformed entry in a config written in
     // code is a defect here (`layerFromFile` reports it as a McpflowConfigError when decoding).
     const policies = yield* makePolicies(config.policies, config.pools).pipe(
@@ -70,6 +78,25 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
     const fail = (reason: ToolErrorReason) => Effect.fail(toolError(reason))
     const notAllowed = (server: string, tool: string) => fail(new NotAllowed({ server, tool, allowed: allowlist.patterns }))
 
+    /** One health probe of a server: MCP `ping`, or its named tool (an `isError` answer fails it). */
+    const check = (key: string, settings: HealthSettings | undefined): Effect.Effect<void, McpflowToolError> => {
+      const handle = handles.get(key)
+      if (handle === undefined) return unknownServer(key, "ping")
+      const probe = settings?.probe
+      if (probe !== undefined && probe !== "ping") {
+        return Effect.asVoid(sendTo(handle, probe.tool, probe.args ?? {}, { label: "health" }, Effect.succeed, undefined).pipe(
+          Effect.flatMap((result) => result.isError === true ? fail(new ToolFailed({ server: key, tool: probe.tool, text: "the probe answered isError" })) : Effect.void)
+        ))
+      }
+      return Effect.flatMap(connections.connection(handle, "ping"), (conn) =>
+        Effect.tryPromise({
+          try: () => conn.client.ping({ timeout: Deadlines.SDK_NO_TIMEOUT }),
+          catch: (error) => toolError(thrownReason(key, "ping", error))
+        }).pipe(Effect.asVoid))
+    }
+    const health = Health.makeRegistry([...handles.values()].map((h) => ({ key: h.key, settings: h.config.health })), check)
+    const router = yield* Replicas.makeRouter(flat.groups, health)
+
     const unknownServer = (server: string, tool: string) =>
       fail(
         new UnknownTool({
@@ -91,10 +118,16 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions | undefined,
       decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
-      meta?: Readonly<Record<string, unknown>>
+      meta?: Readonly<Record<string, unknown>>,
+      idempotent = false
     ): Effect.Effect<A, McpflowToolError> => {
       const handle = handles.get(server)
-      if (handle === undefined) return unknownServer(server, tool)
+      if (handle === undefined) {
+        const group = router.groups.get(server)
+        if (group === undefined) return unknownServer(server, tool)
+        const label = callOptions?.label
+        return router.route(group, tool, { label, idempotent }, (key) => send(key, tool, args, callOptions, decode, meta))
+      }
       if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta)
       // The decoded value's strings are masked, its Redacted fields kept (the journal seals them).
       return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta))
@@ -133,7 +166,8 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       input: unknown,
       f: (meta: Readonly<Record<string, unknown>> | undefined) => Effect.Effect<A, McpflowToolError>
     ): Effect.Effect<A, McpflowToolError> => {
-      const config = handles.get(server)?.config
+      const group = router.groups.get(server)
+      const config = handles.get(group === undefined ? server : group.replicas[0]!.key)?.config
       if (config?.type !== "in-process" || config.callSites !== true || typeof input !== "object" || input === null) return f(undefined)
       return Effect.withFiber((fiber) => {
         const sites = fiber.getRef(CallSites) ?? rootSites
@@ -148,7 +182,7 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       callOptions?: CallOptions
     ) =>
       allowlist.isAllowed(server, tool)
-        ? withSite(server, args, (meta) => send(server, tool, args, callOptions, Effect.succeed, meta))
+        ? withSite(server, args, (meta) => send(server, tool, args, callOptions, Effect.succeed, meta, callOptions?.idempotent === true))
         : notAllowed(server, tool)
 
     /** One attempt of a contract call: send the encoded input, decode the result. */
@@ -158,7 +192,15 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       callOptions: CallOptions<Out["Type"]> | undefined,
       meta: Readonly<Record<string, unknown>> | undefined
     ): Effect.Effect<Out["Type"], McpflowToolError> =>
-      send(contract.server, contract.tool, args, callOptions as CallOptions | undefined, contract.decodeResult, meta)
+      send(
+        contract.server,
+        contract.tool,
+        args,
+        callOptions as CallOptions | undefined,
+        contract.decodeResult,
+        meta,
+        callOptions?.idempotent ?? (contract.annotations.idempotent === true || contract.annotations.readOnly === true)
+      )
 
     const call = <In extends ContractSchema, Out extends ContractSchema>(
       contract: ContractInfo<In, Out>,
@@ -182,7 +224,12 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
 
     const listTools = (server: string): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> => {
       const handle = handles.get(server)
-      if (handle === undefined) return unknownServer(server, "tools/list")
+      if (handle === undefined) {
+        const group = router.groups.get(server)
+        return group === undefined
+          ? unknownServer(server, "tools/list")
+          : router.route(group, "tools/list", { idempotent: true }, (key) => listTools(key))
+      }
       return mask.active ? masked(Effect.map(listToolsOf(handle), mask.value)) : listToolsOf(handle)
     }
 
@@ -246,13 +293,19 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
         return results.flat()
       })
 
+    // Background probes start once everything they use is defined.
+    yield* health.watch
     const service: McpGateway["Service"] = McpGateway.of({
       servers,
       call,
       callRaw,
       listTools,
       checkContracts,
-      status: connections.status
+      status: connections.status,
+      health: (healthOptions) =>
+        healthOptions?.probe === true
+          ? Effect.forEach([...handles.keys()], health.probe, { concurrency: "unbounded" })
+          : health.snapshot
     })
     return service
   })
