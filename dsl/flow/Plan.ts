@@ -278,7 +278,8 @@ const marks: Record<string, string> = {
   item: "·",
   when: "?",
   handler: "⚡",
-  gate: "▣"
+  gate: "▣",
+  batch: "▤"
 }
 
 /**
