@@ -10,6 +10,8 @@
  */
 export * as Flow from "./Flow.ts"
 export * as Plan from "./Plan.ts"
+export * as Alternatives from "./Alternatives.ts"
+export { CapabilityLost } from "./Alternatives.ts"
 export type { FlowPlan, PlannedTool } from "./Plan.ts"
 export type { AnyFlow } from "./FlowDefinition.ts"
 export type { RunOptions } from "./FlowRun.ts"
