@@ -16,14 +16,15 @@
  * ```
  * @module
  */
-import { Arbitrary, Duration, Effect, Option, Schema } from "effect"
+import { Arbitrary, Duration, Effect, Exit, Option, Schema } from "effect"
 import * as DurableDeferred from "effect/workflow/DurableDeferred"
 import type { Signal } from "./Durable.ts"
 import { sleep, waitFor } from "./Durable.ts"
 import { runGroup } from "./Group.ts"
 import { interpreterOf } from "./internal/Interpreter.ts"
 import { pollUntil, type PollOptions, type PollTimedOut } from "./Poll.ts"
-import { claim, CurrentScope, workflowInstance } from "./RunScope.ts"
+import { claim, CurrentScope, emit, isSuspension, now, type StepScope, workflowInstance } from "./RunScope.ts"
+import type { FlowEvent, StepKind } from "./FlowEvents.ts"
 import type { StepPolicyFailure } from "./Step.ts"
 
 /**
@@ -108,7 +109,7 @@ export const awaitCallback = <S, A = never, E = never, R = never, E2 = never>(
 ): Effect.Effect<Completion<S, A>, E | E2 | CallbackTimedOut | StepPolicyFailure, R> =>
   CurrentScope.use((scope) =>
     Effect.flatMap(claim(scope, name), (path) =>
-      runGroup(scope, path, "wait", () =>
+      runGroup(scope, path, "wait", (_path, inner) =>
         Effect.gen(function*() {
           const interpreter = interpreterOf(scope)
           const timedOut = (waitedMs: number, polls: number) =>
@@ -142,10 +143,66 @@ export const awaitCallback = <S, A = never, E = never, R = never, E2 = never>(
             onFailure: (error): Ended => ({ ok: false, error })
           })
           const instance = yield* workflowInstance
-          const winner: Ended = Option.isSome(instance) && !scope.inActivity
-            ? yield* (DurableDeferred.raceAll({ name: path, success: Schema.Any, error: Schema.Never, effects: [callback, polled] }) as Effect.Effect<Ended, never, R>)
-            : yield* Effect.raceAll([callback, polled])
+          // The losing arm may be parked (a durable wait does not report its end): the arms' steps
+          // still open once the race is decided are reported as interrupted.
+          const tracked = track(inner, path)
+          const arms = [
+            Effect.provideService(callback, CurrentScope, tracked.scope),
+            Effect.provideService(polled, CurrentScope, tracked.scope)
+          ] as const
+          const race: Effect.Effect<Ended, never, R> = Option.isSome(instance) && !scope.inActivity
+            ? DurableDeferred.raceAll({ name: path, success: Schema.Any, error: Schema.Never, effects: arms }) as Effect.Effect<Ended, never, R>
+            : Effect.raceAll(arms)
+          const winner = yield* Effect.onExit(race, (exit) =>
+            Exit.isSuccess(exit)
+              ? tracked.close(exit.value.ok ? `the job ended (by ${exit.value.completion.by})` : "the job's wait ended with a failure")
+              // The whole race parked (the run is suspended): its steps still wait. Otherwise it was interrupted.
+              : Effect.flatMap(isSuspension(exit), (parked) => (parked ? Effect.void : tracked.close("the wait was interrupted"))))
           return winner.ok ? winner.completion : yield* Effect.fail(winner.error)
         }), { description: options.description ?? `callback ${JSON.stringify(options.signal.name)} within ${Duration.format(Duration.fromInputUnsafe(options.timeout))}${options.poll === undefined ? "" : ", else poll"}` })
     )
   )
+
+type Open = Map<string, { readonly kind: StepKind; readonly at: number }>
+
+/**
+ * The steps of the wait at `path` still open, per run: kept across the engine's re-executions of
+ * the run in this process (a parked arm's steps, started before the run was suspended, are not
+ * started again when a resumed race is decided at once).
+ */
+const openByRun = new WeakMap<object, Map<string, Open>>()
+const openSteps = (scope: StepScope, path: string): Open => {
+  if (scope.run === undefined) return new Map()
+  let byPath = openByRun.get(scope.run)
+  if (byPath === undefined) openByRun.set(scope.run, byPath = new Map())
+  let open = byPath.get(path)
+  if (open === undefined) byPath.set(path, open = new Map())
+  return open
+}
+
+/**
+ * `scope` with its run's events watched: which steps started and have not ended, and `close`,
+ * which reports those (deepest first) as interrupted with `why`.
+ */
+const track = (scope: StepScope, path: string) => {
+  const open = openSteps(scope, path)
+  const watch = (event: FlowEvent) => {
+    if (event._tag === "StepStarted") open.set(event.path, { kind: event.kind, at: event.at })
+    else if (event._tag === "StepSucceeded" || event._tag === "StepFailed" || event._tag === "StepSkipped") open.delete(event.path)
+  }
+  const run = scope.run === undefined ? undefined : new Proxy(scope.run, {
+    get: (target, key, receiver) =>
+      key === "emit" ? (event: FlowEvent) => (watch(event), target.emit(event)) : Reflect.get(target, key, receiver)
+  })
+  return {
+    scope: { ...scope, run } satisfies StepScope,
+    close: (why: string) =>
+      Effect.flatMap(now, (at) =>
+        Effect.forEach(
+          [...open.entries()].sort(([a], [b]) => b.length - a.length),
+          ([path, { at: started, kind }]) =>
+            emit(scope, { _tag: "StepFailed", path, kind, durationMs: at - started, error: `interrupted: ${why}`, interrupted: true }),
+          { discard: true }
+        ).pipe(Effect.ensuring(Effect.sync(() => open.clear()))))
+  }
+}
