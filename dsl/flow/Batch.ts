@@ -151,7 +151,8 @@ export const batch = <I, A, E, In extends ContractSchema, Out extends ContractSc
   options: BatchOptions<I, A, E, In, Out>
 ): Effect.Effect<Batcher<I, A, E>> =>
   CurrentScope.use((scope) =>
-    Effect.map(claim(scope, name), (path) => {
+    // Outside a run there is no scope to name it in (and a batcher may be opened again).
+    Effect.map(scope.run === undefined ? Effect.succeed(name) : claim(scope, name), (path) => {
       interpreterOf(scope).meet(path, "batch", {
         description: `${options.tool.name}: ${flushText(options.flush)}${options.description === undefined ? "" : ` — ${options.description}`}`
       })
