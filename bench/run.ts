@@ -3,6 +3,7 @@
  * and, as its last line, one JSON object `{bench, value, unit, baseline, ratio}`.
  */
 const benches: Record<string, () => Promise<unknown>> = {
+  batch: () => import("./batch.ts"),
   chaos: () => import("./chaos.ts"),
   cli: () => import("./cli.ts"),
   gateway: () => import("./gateway.ts"),

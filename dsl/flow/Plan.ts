@@ -287,7 +287,8 @@ const marks: Record<string, string> = {
   item: "·",
   when: "?",
   handler: "⚡",
-  gate: "▣"
+  gate: "▣",
+  batch: "▤"
 }
 
 /**

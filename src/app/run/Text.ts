@@ -12,6 +12,7 @@
  * @module
  */
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
+import { degradedText } from "../../../dsl/flow/Alternatives.ts"
 
 type PolicyEvent = FlowEvent.Policy["event"]
 type GatewayEvent = FlowEvent.Gateway["event"]
@@ -55,6 +56,8 @@ export const policyText = (event: PolicyEvent): string => {
       return `cache hit`
     case "CacheMiss":
       return `cache miss`
+    case "CapabilityDegraded":
+      return degradedText(event)
   }
 }
 
@@ -73,6 +76,7 @@ export const isNotablePolicyEvent = (event: PolicyEvent): boolean => {
     case "BreakerRejected":
     case "BulkheadRejected":
     case "FallbackUsed":
+    case "CapabilityDegraded":
     case "RetryGaveUp":
     case "TimedOut":
       return true
@@ -165,6 +169,7 @@ export const isTreeNote = (note: FlowEvent.Policy | FlowEvent.Gateway): boolean 
     case "BulkheadQueued":
     case "BulkheadRejected":
     case "FallbackUsed":
+    case "CapabilityDegraded":
       return true
     default:
       return false
