@@ -22,6 +22,9 @@ import * as SecretMask from "./SecretMask.ts"
 import * as ServerConnections from "./ServerConnections.ts"
 import type { GatewayConfig } from "./ServerConfig.ts"
 import { beginCall, callTool } from "./ToolCall.ts"
+import * as CallTelemetry from "../observe/CallTelemetry.ts"
+import { CurrentTelemetry } from "../observe/Telemetry.ts"
+import { traceSafeAttributes } from "../observe/TraceSafe.ts"
 
 /**
  * Extra settings for a gateway layer.
@@ -40,6 +43,15 @@ export interface GatewayOptions {
 }
 
 /**
+ * What a watched request reports besides its server and tool: which attempt of its call it is
+ * (counted only when watched), and the contract fields marked safe to show in its span.
+ */
+class Watch {
+  attempts = 0
+  constructor(readonly schema: ContractSchema, readonly input: unknown) {}
+}
+
+/**
  * The gateway service: the connections, the allowlists, the deadlines and the policies of the
  * config, composed into `call`, `callRaw`, `listTools`, `checkContracts` and `status`.
  */
@@ -54,6 +66,9 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       Effect.orDie
     )
     const allowlist = Allowlist.make([config.allow, options.allow])
+    // Metrics, when someone exports them (read once: absent, a call pays nothing for them).
+    const telemetry = yield* CurrentTelemetry
+    telemetry?.watchPools(policies.pools)
     const deadlinesOf = new Map([...handles].map(([key, handle]) => [key, Deadlines.resolver(key, handle.config)]))
     // The config's secrets, masked in everything a server says before anyone sees it (see SecretMask).
     const mask = SecretMask.fromConfig(config)
@@ -91,26 +106,41 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions | undefined,
       decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
-      meta?: Readonly<Record<string, unknown>>
+      meta?: Readonly<Record<string, unknown>>,
+      watch?: Watch
     ): Effect.Effect<A, McpflowToolError> => {
       const handle = handles.get(server)
       if (handle === undefined) return unknownServer(server, tool)
-      if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta)
+      if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta, watch)
       // The decoded value's strings are masked, its Redacted fields kept (the journal seals them).
-      return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta))
+      return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta, watch))
     }
 
+    /**
+     * One request. When a tracer is installed or metrics are exported it is watched (a span,
+     * `traceparent` in `_meta`, metrics): decided in the call's registration, so an unwatched
+     * call pays one reference read. The span sees masked failures only.
+     */
     const sendTo = <A>(
       handle: ServerConnections.ServerHandle,
       tool: string,
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions | undefined,
       decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
-      meta: Readonly<Record<string, unknown>> | undefined
+      meta: Readonly<Record<string, unknown>> | undefined,
+      watch: Watch | false | undefined
     ): Effect.Effect<A, McpflowToolError> => {
       const deadlines = deadlinesOf.get(handle.key)!(callOptions)
       const label = callOptions?.label
       return Effect.callback<A, McpflowToolError>((resume) => {
+        if (watch !== false && CallTelemetry.isWatched(telemetry)) {
+          const attempt = watch === undefined ? 1 : ++watch.attempts
+          const attributes = watch === undefined ? undefined : traceSafeAttributes(watch.schema, watch.input)
+          return resume(CallTelemetry.observe(telemetry, handle.key, tool, attempt, attributes, (extra) => {
+            const sent = sendTo(handle, tool, args, callOptions, decode, extra === undefined ? meta : { ...meta, ...extra }, false)
+            return mask.active ? Effect.mapError(sent, mask.error) : sent
+          }))
+        }
         const current = handle.conn
         if (current !== undefined && !current.isClosed()) {
           return beginCall(current.client, handle.key, tool, args, label, deadlines, decode, () =>
@@ -156,9 +186,10 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       contract: ContractInfo<In, Out>,
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions<Out["Type"]> | undefined,
-      meta: Readonly<Record<string, unknown>> | undefined
+      meta: Readonly<Record<string, unknown>> | undefined,
+      watch: Watch
     ): Effect.Effect<Out["Type"], McpflowToolError> =>
-      send(contract.server, contract.tool, args, callOptions as CallOptions | undefined, contract.decodeResult, meta)
+      send(contract.server, contract.tool, args, callOptions as CallOptions | undefined, contract.decodeResult, meta, watch)
 
     const call = <In extends ContractSchema, Out extends ContractSchema>(
       contract: ContractInfo<In, Out>,
@@ -169,14 +200,16 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       return withSite(contract.server, input, (meta) => {
         const encoded = contract.encodeInput(input)
         if (policies.needed(contract as ContractInfo, callOptions)) {
+          // A policy's retries run the same attempt again: each run of the call counts them from 1.
           return Effect.flatMap(encoded, (args) =>
-            policies.run(contract, args, callOptions, attempt(contract, args, callOptions, meta), service))
+            policies.run(contract, args, callOptions, attempt(contract, args, callOptions, meta, new Watch(contract.input, input)), service))
         }
+        const watch = new Watch(contract.input, input)
         // The plain path: an input that encoded synchronously (an Exit) goes straight to the call.
         if (Exit.isExit(encoded)) {
-          return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions, meta) : encoded
+          return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions, meta, watch) : encoded
         }
-        return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions, meta))
+        return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions, meta, watch))
       })
     }
 
