@@ -24,6 +24,9 @@ import * as SecretMask from "./SecretMask.ts"
 import * as ServerConnections from "./ServerConnections.ts"
 import type { GatewayConfig, HealthSettings } from "./ServerConfig.ts"
 import { beginCall, callTool } from "./ToolCall.ts"
+import * as CallTelemetry from "../observe/CallTelemetry.ts"
+import { CurrentTelemetry } from "../observe/Telemetry.ts"
+import { traceSafeAttributes } from "../observe/TraceSafe.ts"
 
 /**
  * Extra settings for a gateway layer.
@@ -39,6 +42,15 @@ export interface GatewayOptions {
    * (a flow can only narrow what its environment allows).
    */
   readonly allow?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * What a watched request reports besides its server and tool: which attempt of its call it is
+ * (counted only when watched), and the contract fields marked safe to show in its span.
+ */
+class Watch {
+  attempts = 0
+  constructor(readonly schema: ContractSchema, readonly input: unknown) {}
 }
 
 /**
@@ -62,6 +74,9 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
       Effect.orDie
     )
     const allowlist = Allowlist.make([config.allow, options.allow])
+    // Metrics, when someone exports them (read once: absent, a call pays nothing for them).
+    const telemetry = yield* CurrentTelemetry
+    telemetry?.watchPools(policies.pools)
     const deadlinesOf = new Map([...handles].map(([key, handle]) => [key, Deadlines.resolver(key, handle.config)]))
     // The config's secrets, masked in everything a server says before anyone sees it (see SecretMask).
     const mask = SecretMask.fromConfig(config)
@@ -84,7 +99,7 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
       if (handle === undefined) return unknownServer(key, "ping")
       const probe = settings?.probe
       if (probe !== undefined && probe !== "ping") {
-        return Effect.asVoid(sendTo(handle, probe.tool, probe.args ?? {}, { label: "health" }, Effect.succeed, undefined).pipe(
+        return Effect.asVoid(sendTo(handle, probe.tool, probe.args ?? {}, { label: "health" }, Effect.succeed, undefined, undefined).pipe(
           Effect.flatMap((result) => result.isError === true ? fail(new ToolFailed({ server: key, tool: probe.tool, text: "the probe answered isError" })) : Effect.void)
         ))
       }
@@ -119,31 +134,46 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
       callOptions: CallOptions | undefined,
       decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
       meta?: Readonly<Record<string, unknown>>,
-      idempotent = false
+      idempotent = false,
+      watch?: Watch
     ): Effect.Effect<A, McpflowToolError> => {
       const handle = handles.get(server)
       if (handle === undefined) {
         const group = router.groups.get(server)
         if (group === undefined) return unknownServer(server, tool)
         const label = callOptions?.label
-        return router.route(group, tool, { label, idempotent }, (key) => send(key, tool, args, callOptions, decode, meta))
+        return router.route(group, tool, { label, idempotent }, (key) => send(key, tool, args, callOptions, decode, meta, idempotent, watch))
       }
-      if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta)
+      if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta, watch)
       // The decoded value's strings are masked, its Redacted fields kept (the journal seals them).
-      return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta))
+      return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta, watch))
     }
 
+    /**
+     * One request. When a tracer is installed or metrics are exported it is watched (a span,
+     * `traceparent` in `_meta`, metrics): decided in the call's registration, so an unwatched
+     * call pays one reference read. The span sees masked failures only.
+     */
     const sendTo = <A>(
       handle: ServerConnections.ServerHandle,
       tool: string,
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions | undefined,
       decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
-      meta: Readonly<Record<string, unknown>> | undefined
+      meta: Readonly<Record<string, unknown>> | undefined,
+      watch: Watch | false | undefined
     ): Effect.Effect<A, McpflowToolError> => {
       const deadlines = deadlinesOf.get(handle.key)!(callOptions)
       const label = callOptions?.label
       return Effect.callback<A, McpflowToolError>((resume) => {
+        if (watch !== false && CallTelemetry.isWatched(telemetry)) {
+          const attempt = watch === undefined ? 1 : ++watch.attempts
+          const attributes = watch === undefined ? undefined : traceSafeAttributes(watch.schema, watch.input)
+          return resume(CallTelemetry.observe(telemetry, handle.key, tool, attempt, attributes, (extra) => {
+            const sent = sendTo(handle, tool, args, callOptions, decode, extra === undefined ? meta : { ...meta, ...extra }, false)
+            return mask.active ? Effect.mapError(sent, mask.error) : sent
+          }))
+        }
         const current = handle.conn
         if (current !== undefined && !current.isClosed()) {
           return beginCall(current.client, handle.key, tool, args, label, deadlines, decode, () =>
@@ -190,7 +220,8 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
       contract: ContractInfo<In, Out>,
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions<Out["Type"]> | undefined,
-      meta: Readonly<Record<string, unknown>> | undefined
+      meta: Readonly<Record<string, unknown>> | undefined,
+      watch: Watch
     ): Effect.Effect<Out["Type"], McpflowToolError> =>
       send(
         contract.server,
@@ -199,7 +230,8 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
         callOptions as CallOptions | undefined,
         contract.decodeResult,
         meta,
-        callOptions?.idempotent ?? (contract.annotations.idempotent === true || contract.annotations.readOnly === true)
+        callOptions?.idempotent ?? (contract.annotations.idempotent === true || contract.annotations.readOnly === true),
+        watch
       )
 
     const call = <In extends ContractSchema, Out extends ContractSchema>(
@@ -211,14 +243,16 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
       return withSite(contract.server, input, (meta) => {
         const encoded = contract.encodeInput(input)
         if (policies.needed(contract as ContractInfo, callOptions)) {
+          // A policy's retries run the same attempt again: each run of the call counts them from 1.
           return Effect.flatMap(encoded, (args) =>
-            policies.run(contract, args, callOptions, attempt(contract, args, callOptions, meta), service))
+            policies.run(contract, args, callOptions, attempt(contract, args, callOptions, meta, new Watch(contract.input, input)), service))
         }
+        const watch = new Watch(contract.input, input)
         // The plain path: an input that encoded synchronously (an Exit) goes straight to the call.
         if (Exit.isExit(encoded)) {
-          return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions, meta) : encoded
+          return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions, meta, watch) : encoded
         }
-        return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions, meta))
+        return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions, meta, watch))
       })
     }
 
