@@ -7,14 +7,14 @@
  * by `playwright-core`, with a screenshot saved under `test-artifacts/`. One spawn checks that
  * `mcpflow ui --port 0` prints the URL it serves on.
  */
-import { spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { request } from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { chromium, type Browser, type Page } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
 import { RunJournal } from "../../dsl/ports/RunJournal.ts"
 import * as Viewer from "../../src/app/viewer/Viewer.ts"
@@ -61,6 +61,8 @@ let scope: Scope.Closeable
 let url = ""
 let journal: RunJournal["Service"]
 let launching: Promise<Browser> | undefined
+let cli: ChildProcess | undefined
+let cliUrl: Promise<string> | undefined
 const t0 = Date.now() - 60_000
 
 beforeAll(async () => {
@@ -68,6 +70,19 @@ beforeAll(async () => {
   scope = Effect.runSync(Scope.make())
   // Chromium starts while the journal is written.
   launching = haveChromium ? chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] }) : undefined
+  // So does the one CLI spawn: `mcpflow ui --port 0` on the same state directory (it opens the journal per request).
+  const child = spawn(process.execPath, [path.resolve("bin/mcpflow.js"), "ui", "--state-dir", dir, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] })
+  cli = child
+  cliUrl = new Promise<string>((resolve, reject) => {
+    let out = ""
+    child.stdout.on("data", (chunk) => {
+      out += chunk
+      const match = /http:\/\/127\.0\.0\.1:\d+\//.exec(out)
+      if (match !== null) resolve(match[0])
+    })
+    child.on("exit", (code) => reject(new Error(`mcpflow ui exited with ${code}: ${out}`)))
+  })
+  cliUrl.catch(() => {})
   const context = await Effect.runPromise(Layer.buildWithScope(journalLayer(journalFile(dir), { heartbeat: "1 second" }), scope))
   journal = Context.get(context, RunJournal)
   await Effect.runPromise(Effect.gen(function*() {
@@ -128,6 +143,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  cli?.kill("SIGTERM")
   await (await launching)?.close()
   if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void))
   if (dir !== "") rmSync(dir, { recursive: true, force: true })
@@ -188,18 +204,7 @@ describe("mcpflow ui: its JSON", () => {
   })
 
   it("`mcpflow ui --port 0` prints the URL it serves on", async () => {
-    const cli = path.resolve("bin/mcpflow.js")
-    const child = spawn(process.execPath, [cli, "ui", "--state-dir", dir, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] })
-    onTestFinished(() => void child.kill("SIGTERM"))
-    const printed = await new Promise<string>((resolve, reject) => {
-      let out = ""
-      child.stdout.on("data", (chunk) => {
-        out += chunk
-        const match = /http:\/\/127\.0\.0\.1:\d+\//.exec(out)
-        if (match !== null) resolve(match[0])
-      })
-      child.on("exit", (code) => reject(new Error(`mcpflow ui exited with ${code}: ${out}`)))
-    })
+    const printed = await cliUrl!
     const res = await fetch(`${printed}api/runs`)
     expect(((await res.json()) as { runs: ReadonlyArray<unknown> }).runs).toHaveLength(3)
   })

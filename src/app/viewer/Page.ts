@@ -76,11 +76,11 @@ body { margin: 0; color: #1f2328; background: #f6f8fa; }
 header { display: flex; gap: 1em; align-items: baseline; padding: .6em 1em; background: #24292f; color: #fff; }
 header h1 { font-size: 1.1em; margin: 0; }
 header span { color: #c9d1d9; font-size: .9em; }
-main { display: grid; grid-template-columns: minmax(320px, 34%) 1fr; gap: 1em; padding: 1em; }
+main { display: grid; grid-template-columns: minmax(380px, 36%) 1fr; gap: 1em; padding: 1em; }
 section { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: .8em; overflow: auto; }
 form { display: flex; flex-wrap: wrap; gap: .4em; margin-bottom: .6em; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .25em .5em; border-bottom: 1px solid #eaeef2; white-space: nowrap; }
+th, td { text-align: left; padding: .2em .4em; border-bottom: 1px solid #eaeef2; white-space: nowrap; }
 #runs tbody tr { cursor: pointer; }
 #runs tbody tr:hover, #runs tbody tr.selected { background: #ddf4ff; }
 code, pre, .mono { font-family: ui-monospace, monospace; font-size: .9em; }
