@@ -28,6 +28,7 @@ import { cancel, prune, resume, runs, show, signal } from "./commands/history.ts
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { tools } from "./commands/tools.ts"
+import { ui } from "./commands/ui.ts"
 import { worker } from "./commands/worker.ts"
 import { attachDashValues } from "./Flags.ts"
 import { presenter, reportFailure, wantsJson } from "./output.ts"
@@ -37,10 +38,10 @@ import { presenter, reportFailure, wantsJson } from "./output.ts"
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "chaos", "worker", "health"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "chaos", "worker", "health", "ui"]
  * ```
  */
-export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, chaos, worker, health] as const
+export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, chaos, worker, health, ui] as const
 
 /**
  * The root `mcpflow` command.

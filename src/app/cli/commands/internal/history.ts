@@ -17,13 +17,13 @@ import { Duration, Effect, Option } from "effect"
 import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { fold } from "../../../../../dsl/flow/EventFold.ts"
-import { redactEnvelopes } from "../../../../../dsl/flow/internal/Sealing.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
 import * as Summary from "../../../run/Summary.ts"
 import { jsonLine, plainLines } from "../../../run/Lines.ts"
+import { runView, selectRuns } from "../../../run/RunQuery.ts"
 import * as RunStatus from "../../../run/RunStatus.ts"
 import { formatMs, safeJson, waitingText } from "../../../run/Text.ts"
 import * as Tree from "../../../run/Tree.ts"
@@ -47,8 +47,6 @@ const withHistory = <A>(
     )
   })
 
-/** A run as the history shows it: its sensitive input fields (sealed in the journal) as `<redacted>`. */
-const shown = (record: RunRecord): RunRecord => ({ ...record, input: redactEnvelopes(record.input) })
 
 const usage = (message: string) => new CliExit({ code: ExitCode.Usage, message })
 
@@ -88,10 +86,7 @@ const withRun = <A>(
   withHistory(stateDir, (journal) => Effect.flatMap(resolveRun(journal, idOrPrefix), (record) => f(journal, record)))
 
 /** The run as `runs --json` and `show --json` print it: the record with its status view. */
-const view = (record: RunRecord, events: ReadonlyArray<FlowEvent>, probe: RunStatus.Liveness) => {
-  const status = RunStatus.runStatus(record, events, probe)
-  return { ...shown(record), status: status.status, ...(status.step === undefined ? {} : { parked: status }) }
-}
+const view = runView
 
 /** `wait:approval waiting for signal "approval"` / `sleep sleeping until …` / `` */
 const parkedText = (status: RunStatus.StatusView, runId: string) =>
@@ -115,24 +110,13 @@ export const runs = Effect.fn("mcpflow.runs")(function*({ flow, json, limit, sin
   readonly limit?: Option.Option<number> | undefined
 }) {
   const probe = RunStatus.localLiveness()
-  const after = Option.match(since ?? Option.none(), { onNone: () => 0, onSome: (d) => probe.now - Duration.toMillis(d) })
+  const sinceMs = Option.getOrUndefined(Option.map(since ?? Option.none(), Duration.toMillis))
   const wanted = Option.getOrUndefined(status ?? Option.none())
   const flowName = Option.getOrUndefined(flow ?? Option.none())
-  const max = Option.getOrElse(limit ?? Option.none(), () => Number.POSITIVE_INFINITY)
   const list = yield* withHistory(stateDir, (journal) =>
-    Effect.gen(function*() {
-      const out: Array<ReturnType<typeof view>> = []
-      for (const record of yield* journal.list) {
-        if (out.length >= max) break
-        if (record.startedAt < after || (flowName !== undefined && record.flow !== flowName)) continue
-        // Only an unfinished run needs its events (to tell parked from live from crashed).
-        const shown = view(record, record.status === "running" ? yield* journal.events(record.runId) : [], probe)
-        if (wanted === undefined || shown.status === wanted) out.push(shown)
-      }
-      return out
-    }))
+    selectRuns(journal, { flow: flowName, status: wanted, sinceMs, limit: Option.getOrUndefined(limit ?? Option.none()) }, probe))
   if (json) return yield* printJson(list)
-  if (list.length === 0) return yield* printLines([`no runs in ${stateDir}${flowName || wanted || after ? " match" : ""}`])
+  if (list.length === 0) return yield* printLines([`no runs in ${stateDir}${flowName || wanted || sinceMs ? " match" : ""}`])
   yield* printLines(
     columns([
       ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", "DETAIL"],
