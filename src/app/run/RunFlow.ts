@@ -37,6 +37,7 @@ import * as Reporter from "./Reporter.ts"
 import * as GitHubSummary from "./GitHubSummary.ts"
 import type { Summary } from "./Summary.ts"
 import * as Tracing from "./Tracing.ts"
+import * as AuditTrail from "../../runtime/audit/AuditTrail.ts"
 
 /**
  * The services a flow run from the command line can have: the gateway and the engine.
@@ -260,12 +261,15 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         Effect.withSpan(`flow ${flow.name}`, {
           attributes: { "mcpflow.flow": flow.name, "mcpflow.run": runId, "mcpflow.sandbox": sandbox }
         }),
+        // A journaled run's decisions and tool calls go to the audit log next to its journal.
+        AuditTrail.around,
         Effect.provideService(FlowEvents, reporter.sink),
         // Progress and server logs inside steps reach the report as FlowEvents; connection changes here.
         Effect.provideService(GatewayEvents, reporter.gateway),
         // The durable engine's own logs (shard bookkeeping) are not the user's business.
         Effect.provideService(References.MinimumLogLevel, settings.verbose ? "Info" : "Error"),
         Effect.provide(gatewayLayer(servers, source, injector, store)),
+        Effect.provide(settings.noJournal || settings.dryRun ? Layer.empty : AuditTrail.layer({ stateDir: settings.stateDir })),
         Effect.provide(
           Tracing.layer(Tracing.endpointOf(settings.otlp, env), {
             serviceName: "mcpflow",
