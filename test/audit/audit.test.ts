@@ -87,7 +87,7 @@ describe("AuditTrail", () => {
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "mcpflow-audit-"))
       const trail = AuditTrail.layer({ stateDir: dir })
-      const result = yield* Flow.run(flow, { password: planted }, { runId: "run-audit-1" }).pipe(
+      const result = yield* Flow.run(flow, { password: planted } as never, { runId: "run-audit-1" }).pipe(
         AuditTrail.around,
         Effect.provide(Layer.unwrap(Effect.map(sandbox, (servers) => GatewayLayer.layer({ servers })))),
         Effect.provide(FlowEngine.layerMemory),
