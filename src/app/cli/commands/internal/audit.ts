@@ -25,7 +25,7 @@ const usage = (message: string) => new CliExit({ code: ExitCode.Usage, message }
 const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19)
 
 const compact = (value: unknown, max = 80): string => {
-  const text = JSON.stringify(value) ?? ""
+  const text = typeof value === "string" ? value : JSON.stringify(value) ?? ""
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
