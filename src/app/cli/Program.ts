@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Stdio from "effect/Stdio"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../../package.json" with { type: "json" }
+import { audit } from "./commands/audit.ts"
 import { call } from "./commands/call.ts"
 import { chaos } from "./commands/chaos.ts"
 import { check } from "./commands/check.ts"
@@ -38,10 +39,10 @@ import { presenter, reportFailure, wantsJson } from "./output.ts"
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "chaos", "worker", "health", "ui"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "audit", "chaos", "worker", "health", "ui"]
  * ```
  */
-export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, chaos, worker, health, ui] as const
+export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, audit, chaos, worker, health, ui] as const
 
 /**
  * The root `mcpflow` command.

@@ -39,6 +39,7 @@ import type { Summary } from "./Summary.ts"
 import * as Tracing from "./Tracing.ts"
 import * as Metrics from "../../runtime/observe/Metrics.ts"
 import * as Sampling from "../../runtime/observe/Sampling.ts"
+import * as AuditTrail from "../../runtime/audit/AuditTrail.ts"
 
 /**
  * The services a flow run from the command line can have: the gateway and the engine.
@@ -267,12 +268,15 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         }),
         // Runs, steps and policy events reach the metrics when someone exports them (Observe.layer).
         Metrics.instrument,
+        // A journaled run's decisions and tool calls go to the audit log next to its journal.
+        AuditTrail.around,
         Effect.provideService(FlowEvents, reporter.sink),
         // Progress and server logs inside steps reach the report as FlowEvents; connection changes here.
         Effect.provideService(GatewayEvents, reporter.gateway),
         // The durable engine's own logs (shard bookkeeping) are not the user's business.
         Effect.provideService(References.MinimumLogLevel, settings.verbose ? "Info" : "Error"),
         Effect.provide(gatewayLayer(servers, source, injector, store)),
+        Effect.provide(settings.noJournal || settings.dryRun ? Layer.empty : AuditTrail.layer({ stateDir: settings.stateDir })),
         Effect.provide(
           Tracing.layer(Tracing.endpointOf(settings.otlp, env), {
             serviceName: "mcpflow",

@@ -9,6 +9,7 @@
  * @module
  */
 import { Effect } from "effect"
+import * as AuditTrail from "../../../../runtime/audit/AuditTrail.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
 import * as Viewer from "../../../viewer/Viewer.ts"
 import { CliExit, printLines } from "../../output.ts"
@@ -29,7 +30,13 @@ export const ui = Effect.fn("mcpflow.ui")(function*({ host, port, stateDir }: {
   readonly host: string
 }) {
   yield* Effect.scoped(Effect.gen(function*() {
-    const { url } = yield* Viewer.start({ stateDir, port, host }).pipe(
+    const { url } = yield* Viewer.start({
+      stateDir,
+      port,
+      host,
+      // The audit panel: the run's entries from the audit log next to the journal.
+      audit: (runId) => (runId === undefined ? Effect.succeed([]) : AuditTrail.runEntries(stateDir, runId))
+    }).pipe(
       Effect.mapError((error) =>
         new CliExit({ code: ExitCode.Failure, message: `mcpflow ui cannot listen on ${host}:${port}: ${causeText(error.cause)}` })
       )
