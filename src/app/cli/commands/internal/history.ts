@@ -18,6 +18,7 @@ import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { fold } from "../../../../../dsl/flow/EventFold.ts"
 import { redactEnvelopes } from "../../../../../dsl/flow/internal/Sealing.ts"
+import { checkPayload, recordedShape } from "../../../../../dsl/flow/SignalCheck.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
@@ -334,7 +335,8 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ file, runId, ...fl
 /**
  * `mcpflow signal <runId> <name> [--payload '{…}']`: records a signal for a run waiting in
  * `Flow.waitFor`; the process running the run delivers it (at once if it is running, else when
- * the run is resumed). A finished run records nothing (exit 2).
+ * the run is resumed). A finished run records nothing (exit 2), nor does a payload that does not
+ * fit the Schema of the signal the run waits for (exit 2, with the issue's path).
  *
  * @example
  * ```sh
@@ -348,7 +350,15 @@ export const signal = Effect.fn("mcpflow.signal")(function*({ json, name, payloa
   readonly payload: unknown
   readonly stateDir: string
 }) {
-  const record = yield* withRun(stateDir, runId, (journal, r) => journal.signal(r.runId, name, payload))
+  const record = yield* withRun(stateDir, runId, (journal, r) =>
+    Effect.gen(function*() {
+      // Checked at the door: against the payload Schema the run recorded when it started waiting.
+      if (r.status === "running") {
+        const rejected = checkPayload(name, recordedShape(yield* journal.events(r.runId), name), payload)
+        if (rejected !== undefined) return yield* usage(`${rejected.message}; nothing recorded, run ${r.runId} still waits`)
+      }
+      return yield* journal.signal(r.runId, name, payload)
+    }))
   if (record.status !== "running") return yield* usage(`run ${record.runId} already ${record.status}; nothing waits for ${name}`)
   if (json === true) return yield* printJson({ runId: record.runId, signal: name, recorded: true })
   yield* printLines([`signal ${name} recorded for run ${record.runId}; the process running it delivers it (or the next resume does)`])
