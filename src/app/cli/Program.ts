@@ -26,6 +26,7 @@ import { contracts } from "./commands/contracts.ts"
 import { cancel, prune, resume, runs, show, signal } from "./commands/history.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
+import { serve } from "./commands/serve.ts"
 import { tools } from "./commands/tools.ts"
 import { worker } from "./commands/worker.ts"
 import { attachDashValues } from "./Flags.ts"
@@ -36,10 +37,10 @@ import { presenter, reportFailure, wantsJson } from "./output.ts"
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "chaos", "worker"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "chaos", "worker", "serve"]
  * ```
  */
-export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, chaos, worker] as const
+export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, chaos, worker, serve] as const
 
 /**
  * The root `mcpflow` command.
