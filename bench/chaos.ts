@@ -3,56 +3,21 @@
  * compensations, 3 parallel branches of 3 calls, then 4 more calls) against model-backed fakes,
  * under a 20 % fault rate (every fault kind, 1–3 faults per plan) on the TestClock (virtual
  * time), and the time per run against a fault-free run of the same flow (ratio). Each run is
- * `Chaos.runFlowOnce`: fresh servers and models, the in-memory flow engine, the event stream,
- * every invariant checked.
+ * `Chaos.runFlowOnce`: fresh servers and models (on SDK connections kept across runs, see
+ * `chaos/ConnectionPool.ts`), the in-memory flow engine, the event stream, every invariant
+ * checked. It also compares the CPU per run with a connection per run (the pool switched off).
  *
  * Last line: `{"bench":"chaos","value":N,"unit":"runs/s","baseline":"fault-free","ratio":R}`.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import fc from "fast-check"
 import { Chaos, Fault } from "../chaos/index.ts"
-import { Flow, parallel, saga, step } from "../dsl/flow/index.ts"
-import { Pay, Ship, shopServers, Status, Stock } from "../test/chaos/shop.ts"
+import * as ConnectionPool from "../chaos/ConnectionPool.ts"
+import { spec } from "./chaosSpec.ts"
 
 const RUNS = Number(process.env.CHAOS_BENCH_RUNS ?? 1000)
 const SEED = Number(process.env.FC_SEED ?? 42)
 
-const check = (name: string) => step(name, Status.get({ service: name }, { timeout: "5 seconds" }))
-const level = (name: string) => step(name, Stock.level({ sku: "widget" }, { timeout: "5 seconds" }))
-
-/** 15 tool calls: saga (reserve, charge) · parallel 3 × 3 · ship, level, 2 status checks. */
-const benchFlow = Flow.make({
-  name: "chaos-bench",
-  input: Schema.Struct({ orderId: Schema.String }),
-  output: Schema.Struct({ shipment: Schema.String }),
-  uses: [Stock, Pay, Ship, Status],
-  run: ({ orderId }) =>
-    Effect.gen(function*() {
-      const paid = yield* saga(
-        "order",
-        Effect.gen(function*() {
-          yield* step("reserve", Stock.reserve({ sku: "widget", quantity: 1, order_id: orderId }, { timeout: "5 seconds" }), {
-            compensate: (r) => Stock.release({ reservation_id: r.reservation_id }, { timeout: "5 seconds" })
-          })
-          return yield* step("charge", Pay.charge({ order_id: orderId, amount: 25, idempotency_key: orderId }, { timeout: "5 seconds" }), {
-            compensate: (c) => Pay.refund({ charge_id: c.charge_id }, { timeout: "5 seconds" })
-          })
-        })
-      )
-      yield* parallel("checks", {
-        api: Effect.all([check("api"), check("db"), check("cache")]),
-        stock: Effect.all([level("level 1"), level("level 2"), level("level 3")]),
-        ops: Effect.all([check("queue"), check("search"), check("mail")])
-      }, { mode: "settle" })
-      const shipped = yield* step("ship", Ship.schedule({ order_id: orderId }, { timeout: "5 seconds" }))
-      yield* level("final level")
-      yield* check("billing")
-      yield* check("notify")
-      return { shipment: `${shipped.shipment_id}/${paid.charge_id}` }
-    })
-})
-
-const spec = { flow: benchFlow, input: { orderId: "o1" }, servers: shopServers }
 const arbitrary = await Effect.runPromise(Chaos.flowPlans(spec, { rate: 0.2, maxFaults: 3 }))
 const plans = fc.sample(arbitrary, { seed: SEED, numRuns: RUNS })
 
@@ -74,9 +39,10 @@ const timeRuns = async (list: ReadonlyArray<Fault.FaultPlan>) => {
   return { ms, cpuMs: (cpu.user + cpu.system) / 1000, calls, faults, outcomes }
 }
 
-// Warm up (JIT, module caches, the flow's plan).
-await timeRuns(plans.slice(0, 50))
-await timeRuns(Array.from({ length: 50 }, () => Fault.none))
+// Warm up (JIT, module caches, the flow's plan, the connection pool): the JIT needs a few hundred runs.
+const WARMUP = Number(process.env.CHAOS_BENCH_WARMUP ?? 400)
+await timeRuns(plans.slice(0, WARMUP))
+await timeRuns(Array.from({ length: Math.min(WARMUP, 100) }, () => Fault.none))
 
 // Interleaved rounds (the machine is shared: a burst of load should hit both sides alike).
 const ROUNDS = 5
@@ -104,6 +70,17 @@ for (let round = 0; round < ROUNDS; round++) {
   console.log(`round ${round + 1}: fault-free ${(clean.ms / slice.length).toFixed(2)} ms/run, chaos ${(chaos.ms / slice.length).toFixed(2)} ms/run (CPU ${(clean.cpuMs / slice.length).toFixed(2)} / ${(chaos.cpuMs / slice.length).toFixed(2)} ms/run; ${slice.length} runs each)`)
 }
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+// The same plans with a connection (handshake and close) per run, as before ConnectionPool.ts, interleaved with pooled batches.
+const perRunCpu: Array<number> = []
+const pooledCpu: Array<number> = []
+for (let round = 0; round < ROUNDS; round++) {
+  const slice = plans.slice(round * size, (round + 1) * size)
+  ConnectionPool.settings.enabled = false
+  perRunCpu.push((await timeRuns(slice)).cpuMs / slice.length)
+  ConnectionPool.settings.enabled = true
+  pooledCpu.push((await timeRuns(slice)).cpuMs / slice.length)
+}
+console.log(`CPU per chaos run, connections kept across runs vs one per run: ${median(pooledCpu).toFixed(2)} vs ${median(perRunCpu).toFixed(2)} ms (median of ${ROUNDS} interleaved rounds)`)
 const perRunChaos = median(chaosMs)
 const perRunClean = median(cleanMs)
 const runsPerSecond = 1000 / perRunChaos

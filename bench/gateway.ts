@@ -2,9 +2,10 @@
  * Per-call cost of a typed contract call through the gateway against an in-process server,
  * versus the raw SDK `client.callTool` on the same server over `InMemoryTransport`.
  *
- * Each round runs both loops back to back, alternating which goes first (so neither always
- * inherits the other's garbage), and the reported ratio is the median of the per-round ratios:
- * on a shared, noisy machine the two sides of one round see the same load.
+ * Each round interleaves the two loops in chunks (BENCH_CHUNKS, default 20), alternating which
+ * goes first. The reported ratio is the median over all adjacent (raw, ours) chunk pairs, with
+ * its interquartile range, the spread of the per-round ratios and the ratio of CPU time: on a
+ * shared, noisy machine two adjacent chunks see nearly the same load.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
@@ -58,30 +59,59 @@ await raw(1000)
 await ours(1000)
 state.calls.length = 0
 
+// Each round interleaves the two sides in chunks (raw, ours, ours, raw, …), so a burst of load
+// from other processes, a major GC or a JIT tier-up lands on both sides instead of on one.
+const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 20)
+const chunk = Math.max(1, Math.floor(CALLS / CHUNKS))
+const cpuOf = async (run: () => Promise<number>) => {
+  const before = process.cpuUsage()
+  const ms = await run()
+  const used = process.cpuUsage(before)
+  return { ms, cpuMs: (used.user + used.system) / 1000 }
+}
 const ratios: Array<number> = []
+const pairRatios: Array<number> = []
+const cpuRatios: Array<number> = []
 const rawRates: Array<number> = []
 const ourRates: Array<number> = []
 for (let round = 0; round < ROUNDS; round++) {
-  let r: number
-  let o: number
-  if (round % 2 === 0) {
-    r = await raw(CALLS)
-    state.calls.length = 0
-    o = await ours(CALLS)
-  } else {
-    o = await ours(CALLS)
-    state.calls.length = 0
-    r = await raw(CALLS)
+  let r = 0
+  let o = 0
+  let rCpu = 0
+  let oCpu = 0
+  for (let c = 0; c < CHUNKS; c++) {
+    const rawFirst = (c + round) % 2 === 0
+    let pairRaw = 0
+    let pairOurs = 0
+    for (const side of rawFirst ? ["raw", "ours"] : ["ours", "raw"]) {
+      const t = await cpuOf(() => (side === "raw" ? raw(chunk) : ours(chunk)))
+      if (side === "raw") (r += t.ms), (rCpu += t.cpuMs), (pairRaw = t.ms)
+      else (o += t.ms), (oCpu += t.cpuMs), (pairOurs = t.ms)
+      state.calls.length = 0
+    }
+    pairRatios.push(pairOurs / pairRaw)
   }
-  state.calls.length = 0
-  rawRates.push(CALLS / (r / 1000))
-  ourRates.push(CALLS / (o / 1000))
+  const calls = chunk * CHUNKS
+  rawRates.push(calls / (r / 1000))
+  ourRates.push(calls / (o / 1000))
   ratios.push(o / r)
-  console.log(`round ${round + 1}: raw ${(CALLS / (r / 1000)).toFixed(0)} calls/s, mcpflow ${(CALLS / (o / 1000)).toFixed(0)} calls/s, ratio ${(o / r).toFixed(3)}`)
+  cpuRatios.push(oCpu / rCpu)
+  console.log(
+    `round ${round + 1}: raw ${(calls / (r / 1000)).toFixed(0)} calls/s, mcpflow ${(calls / (o / 1000)).toFixed(0)} calls/s, ` +
+      `ratio ${(o / r).toFixed(3)} (CPU time ${(oCpu / rCpu).toFixed(3)})`
+  )
 }
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 console.log(`raw SDK client.callTool: ${median(rawRates).toFixed(0)} calls/s (median of ${ROUNDS} rounds of ${CALLS})`)
 console.log(`mcpflow contract call:   ${median(ourRates).toFixed(0)} calls/s`)
+const sorted = [...ratios].sort((a, b) => a - b)
+const pairs = [...pairRatios].sort((a, b) => a - b)
+const quartile = (q: number) => pairs[Math.floor((pairs.length - 1) * q)]!
+console.log(
+  `ratio (median of ${pairs.length} adjacent chunk pairs) ${median(pairRatios).toFixed(3)}, interquartile ` +
+    `${quartile(0.25).toFixed(3)}–${quartile(0.75).toFixed(3)} (target <= 1.10); per round ${sorted[0]!.toFixed(3)}–` +
+    `${sorted.at(-1)!.toFixed(3)}, CPU-time ratio median ${median(cpuRatios).toFixed(3)}`
+)
 await runtime.dispose()
 await client.close()
 console.log(JSON.stringify({
@@ -89,5 +119,8 @@ console.log(JSON.stringify({
   value: Number((1e6 / median(ourRates)).toFixed(2)),
   unit: "us/call",
   baseline: "sdk-callTool",
-  ratio: Number(median(ratios).toFixed(3))
+  ratio: Number(median(pairRatios).toFixed(3)),
+  interquartile: [Number(quartile(0.25).toFixed(3)), Number(quartile(0.75).toFixed(3))],
+  rounds: [Number(sorted[0]!.toFixed(3)), Number(sorted.at(-1)!.toFixed(3))],
+  cpuRatio: Number(median(cpuRatios).toFixed(3))
 }))

@@ -1,166 +1,118 @@
 /**
- * The flow interpreter on the memory engine:
- * (a) per-step overhead of `step` against the same work as plain `Effect.gen` code;
- * (b) 1 000 concurrent flows of 20 steps each, every step a tool call through the gateway to an
- *     in-process fake server: wall time and peak RSS;
- * (c) DAG parallel efficiency: critical path / wall time on a wide DAG of fixed-latency steps.
+ * The flow interpreter against its floors, every ratio ours / floor measured in the same run:
+ * (a) per-step cost of `step` on the memory engine, against a bare `effect/workflow` `Activity`
+ *     on `WorkflowEngine.layerMemory` doing the same work (the JSON line's baseline) and against
+ *     plain `Effect.gen` code (printed beside it), each side in processes of its own;
+ * (b) 10 000 concurrent flows of 20 steps, every step a tool call through the gateway to an
+ *     in-process server, against the same calls as plain Effect code over the same gateway: wall
+ *     time and peak RSS, each side in a fresh process;
+ * (c) DAG parallel efficiency (critical path / wall time) on a 20 × 10 DAG of 20 ms steps,
+ *     against the same DAG as plain Effect code, rounds interleaved;
+ * (d) the heap (after a full GC) of one long run: 100 000 steps on the memory engine, and the
+ *     durable engine's heap per step.
  *
- * Knobs: BENCH_STEPS (a), BENCH_FLOWS and BENCH_FLOW_STEPS (b), BENCH_DAG_WIDTH, BENCH_DAG_DEPTH
- * and BENCH_DAG_MS (c).
+ * Knobs: BENCH_STEPS and BENCH_STEP_REPEATS (a), BENCH_FLOWS and BENCH_FLOW_STEPS (b; `BENCH_FLOWS=1000` for a quick
+ * iteration), BENCH_DAG_WIDTH, BENCH_DAG_DEPTH, BENCH_DAG_MS (c), BENCH_LONG_STEPS and
+ * BENCH_DURABLE_STEPS (d), BENCH_CASES (a comma list of a,b,c,d; default all).
  */
-import { Deferred, Effect, Layer, ManagedRuntime, Schema } from "effect"
-import { FakeServer } from "../chaos/index.ts"
-import { Tool } from "../dsl/index.ts"
+import { Deferred, Effect, ManagedRuntime, Schema } from "effect"
 import { dag, Flow, FlowEngine, step } from "../dsl/flow/index.ts"
-import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
-import type { McpGateway } from "../dsl/ports/McpGateway.ts"
+import { median, runChild, time } from "./interpreter/child.ts"
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 2_000)
 const ROUNDS = 5
-const FLOWS = Number(process.env.BENCH_FLOWS ?? 1_000)
+const STEP_REPEATS = Number(process.env.BENCH_STEP_REPEATS ?? 3)
+const FLOWS = Number(process.env.BENCH_FLOWS ?? 10_000)
 const FLOW_STEPS = Number(process.env.BENCH_FLOW_STEPS ?? 20)
 const DAG_WIDTH = Number(process.env.BENCH_DAG_WIDTH ?? 20)
 const DAG_DEPTH = Number(process.env.BENCH_DAG_DEPTH ?? 10)
 const DAG_MS = Number(process.env.BENCH_DAG_MS ?? 20)
+const DAG_ROUNDS = 7
+const LONG_STEPS = Number(process.env.BENCH_LONG_STEPS ?? 100_000)
+const DURABLE_STEPS = Number(process.env.BENCH_DURABLE_STEPS ?? 2_000)
+const CASES = new Set((process.env.BENCH_CASES ?? "a,b,c,d").split(","))
 
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const summary: Record<string, unknown> = {}
 
 // --- (a) per-step overhead ------------------------------------------------------------------
 
-/** The work of one step: a little arithmetic, so the baseline is not optimised to nothing. */
-const work = (i: number, acc: number) => Effect.sync(() => (acc * 31 + i) % 1_000_003)
-
-const stepsFlow = Flow.make({
-  name: "bench-steps",
-  input: Schema.Struct({ n: Schema.Number }),
-  output: Schema.Number,
-  run: ({ n }) =>
-    Effect.gen(function*() {
-      let acc = 1
-      for (let i = 0; i < n; i++) acc = yield* step(`s${i}`, work(i, acc))
-      return acc
-    })
-})
-
-const plain = (n: number) =>
-  Effect.gen(function*() {
-    let acc = 1
-    for (let i = 0; i < n; i++) acc = yield* work(i, acc)
-    return acc
-  })
-
-const engine = ManagedRuntime.make(FlowEngine.layerMemory)
-const time = async (run: () => Promise<unknown>) => {
-  const start = performance.now()
-  await run()
-  return performance.now() - start
+if (CASES.has("a")) {
+  // Each side in processes of its own (a bare Activity run keeps every activity it ran, whose
+  // garbage would slow the next side down), the sides alternating, medians of the repeats.
+  const runs: Record<string, Array<number>> = { flow: [], activity: [], plain: [] }
+  for (let repeat = 0; repeat < STEP_REPEATS; repeat++) {
+    for (const mode of Object.keys(runs)) {
+      const r = await runChild<{ readonly usPerStep: number }>("steps.ts", [mode, String(STEPS), String(ROUNDS)])
+      runs[mode]!.push(r.usPerStep)
+    }
+  }
+  const ours = median(runs.flow!)
+  const activity = median(runs.activity!)
+  const plainUs = median(runs.plain!)
+  console.log(`(a) step on the memory engine: ${ours.toFixed(2)} us/step (median of ${STEP_REPEATS} processes x ${ROUNDS} flows of ${STEPS} steps; target <= 10)`)
+  console.log(`    bare Activity on WorkflowEngine.layerMemory, same work: ${activity.toFixed(2)} us/step; ratio ${(ours / activity).toFixed(3)}`)
+  console.log(`    plain Effect.gen, same work: ${plainUs.toFixed(3)} us/step; ratio ${(ours / plainUs).toFixed(1)}x`)
+  summary.step = { usPerStep: Number(ours.toFixed(2)), activityUs: Number(activity.toFixed(2)), plainUs: Number(plainUs.toFixed(3)) }
+  summary.value = Number(ours.toFixed(2))
+  summary.ratio = Number((ours / activity).toFixed(3))
+  summary.ratioPlain = Number((ours / plainUs).toFixed(1))
 }
 
-await engine.runPromise(Flow.run(stepsFlow, { n: 200 }))
-await Effect.runPromise(plain(STEPS))
-const flowTimes: Array<number> = []
-const plainTimes: Array<number> = []
-for (let round = 0; round < ROUNDS; round++) {
-  flowTimes.push(await time(() => engine.runPromise(Flow.run(stepsFlow, { n: STEPS }))))
-  plainTimes.push(await time(() => Effect.runPromise(plain(STEPS))))
+// --- (b) concurrent flows through the gateway -----------------------------------------------
+
+interface ConcurrentResult {
+  readonly wallMs: number
+  readonly cpuMs: number
+  readonly peakRssMb: number
+  readonly rssBeforeMb: number
 }
-const usPerStep = (median(flowTimes) * 1000) / STEPS
-const usPerPlain = (median(plainTimes) * 1000) / STEPS
-const stepRatio = median(flowTimes) / median(plainTimes)
-console.log(`(a) step on the memory engine: ${usPerStep.toFixed(2)} us/step (median of ${ROUNDS} flows of ${STEPS} steps)`)
-console.log(`    plain Effect.gen, same work: ${usPerPlain.toFixed(3)} us/step; ratio ${stepRatio.toFixed(1)}x`)
-await engine.dispose()
 
-// --- (b) 1 000 concurrent flows against in-process servers ----------------------------------
-
-const Orders = Tool.server("orders", {
-  process: Tool.define({
-    description: "Process one order item",
-    input: Schema.Struct({ order: Schema.Number, item: Schema.Number }),
-    output: Schema.Struct({ order: Schema.Number, item: Schema.Number, total: Schema.Number })
-  })
-})
-
-const orderFlow = Flow.make({
-  name: "bench-orders",
-  input: Schema.Struct({ order: Schema.Number }),
-  output: Schema.Number,
-  uses: [Orders],
-  run: ({ order }) =>
-    Effect.gen(function*() {
-      let total = 0
-      for (let item = 0; item < FLOW_STEPS; item++) {
-        total += (yield* step(`item ${item}`, Orders.process({ order, item }))).total
-      }
-      return total
-    })
-})
-
-const gateway = Layer.unwrap(
-  Effect.map(
-    FakeServer.make("orders", [
-      FakeServer.handle(Orders.process, ({ item, order }) => Effect.succeed({ order, item, total: item + 1 }))
-    ]),
-    (orders) => GatewayLayer.layer({ servers: { orders } })
-  )
-) as Layer.Layer<McpGateway>
-
-const concurrent = ManagedRuntime.make(Layer.merge(FlowEngine.layerMemory, gateway))
-await concurrent.runPromise(Effect.forEach([0, 1, 2], (order) => Flow.run(orderFlow, { order }), { concurrency: "unbounded" }))
-globalThis.gc?.()
-const rssBefore = process.memoryUsage().rss
-let peakRss = rssBefore
-const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss)
-}, 10)
-const started = performance.now()
-const totals = await concurrent.runPromise(
-  Effect.forEach(Array.from({ length: FLOWS }, (_, i) => i), (order) => Flow.run(orderFlow, { order }), {
-    concurrency: "unbounded"
-  })
-)
-const wallMs = performance.now() - started
-clearInterval(sampler)
-peakRss = Math.max(peakRss, process.memoryUsage().rss)
-const expectedTotal = (FLOW_STEPS * (FLOW_STEPS + 1)) / 2
-if (totals.some((t) => t !== expectedTotal)) throw new Error("a concurrent flow returned a wrong total")
-await concurrent.dispose()
-const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0)
-console.log(
-  `(b) ${FLOWS} concurrent flows x ${FLOW_STEPS} steps (${FLOWS * FLOW_STEPS} tool calls via the gateway): ` +
-    `wall ${wallMs.toFixed(0)} ms (${((FLOWS * FLOW_STEPS) / (wallMs / 1000)).toFixed(0)} steps/s), ` +
-    `peak RSS ${mb(peakRss)} MB (${mb(rssBefore)} MB before)`
-)
+if (CASES.has("b")) {
+  const args = [String(FLOWS), String(FLOW_STEPS)]
+  const floor = await runChild<ConcurrentResult>("concurrent.ts", ["plain", ...args])
+  const ours = await runChild<ConcurrentResult>("concurrent.ts", ["flow", ...args])
+  const calls = FLOWS * FLOW_STEPS
+  const line = (r: ConcurrentResult) =>
+    `wall ${r.wallMs} ms (${Math.round(calls / (r.wallMs / 1000))} calls/s, ${((r.wallMs * 1000) / calls).toFixed(1)} us/call; ` +
+    `CPU ${r.cpuMs} ms), ` +
+    `peak RSS ${r.peakRssMb} MB (${r.rssBeforeMb} MB before)`
+  console.log(`(b) ${FLOWS} concurrent flows x ${FLOW_STEPS} steps (${calls} tool calls via the gateway), each side in a fresh process:`)
+  console.log(`    flows (step per call): ${line(ours)}; targets < 5000 ms, < 600 MB`)
+  console.log(`    plain Effect over the same gateway: ${line(floor)}`)
+  console.log(`    ratio wall ${(ours.wallMs / floor.wallMs).toFixed(2)}, CPU ${(ours.cpuMs / floor.cpuMs).toFixed(2)}, peak RSS ${(ours.peakRssMb / floor.peakRssMb).toFixed(2)}`)
+  summary.concurrentFlows = {
+    flows: FLOWS,
+    steps: FLOW_STEPS,
+    wallMs: ours.wallMs,
+    cpuMs: ours.cpuMs,
+    peakRssMb: ours.peakRssMb,
+    plainWallMs: floor.wallMs,
+    plainCpuMs: floor.cpuMs,
+    plainPeakRssMb: floor.peakRssMb
+  }
+}
 
 // --- (c) DAG parallel efficiency ------------------------------------------------------------
+
+/** Layer l's node j needs nodes j and j+1 (mod width) of layer l-1. */
+const needsOf = (l: number, j: number) =>
+  l === 0 ? [] : [...new Set([`l${l - 1}n${j}`, `l${l - 1}n${(j + 1) % DAG_WIDTH}`])]
 
 const wideDag = Flow.make({
   name: "bench-dag",
   input: Schema.Struct({}),
   output: Schema.Number,
   run: () => {
-    // Layer l's node j needs nodes j and j+1 (mod width) of layer l-1.
     let d: any = dag("wide")
     for (let l = 0; l < DAG_DEPTH; l++) {
       for (let j = 0; j < DAG_WIDTH; j++) {
-        const needs = l === 0 ? [] : [...new Set([`l${l - 1}n${j}`, `l${l - 1}n${(j + 1) % DAG_WIDTH}`])]
-        d = d.node(`l${l}n${j}`, { needs }, () => step("work", Effect.sleep(DAG_MS)))
+        d = d.node(`l${l}n${j}`, { needs: needsOf(l, j) }, () => step("work", Effect.sleep(DAG_MS)))
       }
     }
     return Effect.map((d as ReturnType<typeof dag>).run(), (r) => Object.keys(r.outcomes).length)
   }
 })
 
-const dagEngine = ManagedRuntime.make(FlowEngine.layerMemory)
-await dagEngine.runPromise(Flow.run(wideDag, {}))
-const criticalMs = DAG_DEPTH * DAG_MS
-const efficiencies: Array<number> = []
-for (let round = 0; round < ROUNDS; round++) {
-  const ms = await time(() => dagEngine.runPromise(Flow.run(wideDag, {})))
-  efficiencies.push(criticalMs / ms)
-}
-await dagEngine.dispose()
-const efficiency = median(efficiencies)
 // The floor set by timers and the event loop: the same DAG as plain Effect code (Deferreds and sleeps).
 const plainDag = Effect.gen(function*() {
   const done = new Map<string, Deferred.Deferred<void>>()
@@ -169,7 +121,7 @@ const plainDag = Effect.gen(function*() {
     for (let j = 0; j < DAG_WIDTH; j++) {
       const id = `l${l}n${j}`
       done.set(id, Deferred.makeUnsafe<void>())
-      nodes.push({ id, needs: l === 0 ? [] : [...new Set([`l${l - 1}n${j}`, `l${l - 1}n${(j + 1) % DAG_WIDTH}`])] })
+      nodes.push({ id, needs: needsOf(l, j) })
     }
   }
   yield* Effect.forEach(nodes, (n) =>
@@ -179,24 +131,67 @@ const plainDag = Effect.gen(function*() {
       yield* Deferred.succeed(done.get(n.id)!, undefined)
     }), { concurrency: "unbounded", discard: true })
 })
-const plainEfficiencies: Array<number> = []
-for (let round = 0; round < ROUNDS; round++) {
-  plainEfficiencies.push(criticalMs / (await time(() => Effect.runPromise(plainDag))))
-}
-const plainEfficiency = median(plainEfficiencies)
-console.log(
-  `(c) DAG ${DAG_WIDTH} wide x ${DAG_DEPTH} deep, ${DAG_MS} ms steps: critical path ${criticalMs} ms, ` +
-    `efficiency ${efficiency.toFixed(3)} (median of ${ROUNDS}; target >= 0.95) ${efficiency >= 0.95 ? "ok" : "BELOW TARGET"}; ` +
-    `the same DAG as plain Effect code: ${plainEfficiency.toFixed(3)} (timers and the event loop set that floor)`
-)
 
-console.log(JSON.stringify({
-  bench: "interpreter",
-  value: Number(usPerStep.toFixed(2)),
-  unit: "us/step",
-  baseline: "effect-gen",
-  ratio: Number(stepRatio.toFixed(1)),
-  concurrentFlows: { flows: FLOWS, steps: FLOW_STEPS, wallMs: Math.round(wallMs), peakRssMb: Number(mb(peakRss)) },
-  dagEfficiency: Number(efficiency.toFixed(3)),
-  dagEfficiencyPlainEffect: Number(plainEfficiency.toFixed(3))
-}))
+if (CASES.has("c")) {
+  const dagEngine = ManagedRuntime.make(FlowEngine.layerMemory)
+  await dagEngine.runPromise(Flow.run(wideDag, {}))
+  await Effect.runPromise(plainDag)
+  const criticalMs = DAG_DEPTH * DAG_MS
+  const ours: Array<number> = []
+  const floor: Array<number> = []
+  for (let round = 0; round < DAG_ROUNDS; round++) {
+    // Alternate which side goes first, so neither always inherits the other's garbage.
+    const runOurs = async () => ours.push(criticalMs / (await time(() => dagEngine.runPromise(Flow.run(wideDag, {})))))
+    const runFloor = async () => floor.push(criticalMs / (await time(() => Effect.runPromise(plainDag))))
+    if (round % 2 === 0) await runOurs().then(runFloor)
+    else await runFloor().then(runOurs)
+  }
+  await dagEngine.dispose()
+  const efficiency = median(ours)
+  const plainEfficiency = median(floor)
+  const gap = plainEfficiency - efficiency
+  console.log(
+    `(c) DAG ${DAG_WIDTH} wide x ${DAG_DEPTH} deep, ${DAG_MS} ms steps: critical path ${criticalMs} ms, ` +
+      `efficiency ${efficiency.toFixed(3)} (median of ${DAG_ROUNDS}), the same DAG as plain Effect code ` +
+      `${plainEfficiency.toFixed(3)}: ${gap.toFixed(3)} below the floor (target <= 0.010) ${gap <= 0.01 ? "ok" : "ABOVE TARGET"}`
+  )
+  console.log(`    rounds: ours ${ours.map((e) => e.toFixed(3)).join(" ")}; plain ${floor.map((e) => e.toFixed(3)).join(" ")}`)
+  summary.dagEfficiency = Number(efficiency.toFixed(3))
+  summary.dagEfficiencyPlainEffect = Number(plainEfficiency.toFixed(3))
+}
+
+// --- (d) memory of one long run -------------------------------------------------------------
+
+interface LongRunResult {
+  readonly steps: number
+  readonly beforeMb: number
+  readonly samplesMb: ReadonlyArray<number>
+  readonly growthMb: number
+  readonly bytesPerStep: number
+  readonly secondHalfBytesPerStep: number
+  readonly usPerStep: number
+}
+
+if (CASES.has("d")) {
+  const flags = { nodeFlags: ["--expose-gc"] }
+  const memory = await runChild<LongRunResult>("longRun.ts", ["memory", String(LONG_STEPS)], flags)
+  const durable = await runChild<LongRunResult>("longRun.ts", ["durable", String(DURABLE_STEPS)], flags)
+  const line = (r: LongRunResult) =>
+    `heap after GC ${r.beforeMb} MB before, then ${r.samplesMb.join(" ")} MB: ` +
+    `+${r.growthMb} MB (${r.bytesPerStep} B/step; ${r.secondHalfBytesPerStep} B/step over the second half), ${r.usPerStep} us/step`
+  console.log(`(d) one run of ${memory.steps} steps on the memory engine: ${line(memory)}; target growth < 20 MB ${memory.growthMb < 20 ? "ok" : "ABOVE TARGET"}`)
+  console.log(`    one run of ${durable.steps} steps on the durable (SQLite) engine: ${line(durable)}`)
+  summary.longRun = {
+    memory: { steps: memory.steps, growthMb: memory.growthMb, bytesPerStep: memory.bytesPerStep },
+    durable: {
+      steps: durable.steps,
+      growthMb: durable.growthMb,
+      bytesPerStep: durable.bytesPerStep,
+      secondHalfBytesPerStep: durable.secondHalfBytesPerStep,
+      usPerStep: durable.usPerStep
+    }
+  }
+}
+
+const { value, ratio, ...rest } = summary
+console.log(JSON.stringify({ bench: "interpreter", value, unit: "us/step", baseline: "effect-workflow-activity", ratio, ...rest }))

@@ -3,12 +3,15 @@
  * and, as its last line, one JSON object `{bench, value, unit, baseline, ratio}`.
  */
 const benches: Record<string, () => Promise<unknown>> = {
+  batch: () => import("./batch.ts"),
   chaos: () => import("./chaos.ts"),
   cli: () => import("./cli.ts"),
   gateway: () => import("./gateway.ts"),
   interpreter: () => import("./interpreter.ts"),
   journal: () => import("./journal.ts"),
+  plan: () => import("./plan.ts"),
   policies: () => import("./policies.ts"),
+  routing: () => import("./routing.ts"),
   soak: () => import("./soak.ts"),
   stdioStart: () => import("./stdioStart.ts")
 }

@@ -34,6 +34,7 @@ import { Cause, Clock, Context, Effect, Exit, Schema } from "effect"
 import type { ContractInfo, ContractSchema } from "../dsl/Contract.ts"
 import { firstIssue } from "../dsl/SchemaIssues.ts"
 import type { InProcessServerConfig, ServerLimits } from "../src/runtime/gateway/ServerConfig.ts"
+import type * as ConnectionPool from "./ConnectionPool.ts"
 import * as FakeState from "./FakeState.ts"
 import { FaultTransport } from "./FaultTransport.ts"
 import type { CallDecision, Injector, ServerHooks } from "./Injector.ts"
@@ -234,6 +235,8 @@ export interface FakeServerOptions extends ServerLimits {
    * the faults that fired; share one injector between the servers of a run.
    */
   readonly injector?: Injector | undefined
+  /** Lend connections kept across the runs of a check instead of connecting anew (with `injector`). */
+  readonly pool?: ConnectionPool.Pool | undefined
 }
 
 /**
@@ -392,6 +395,38 @@ export const make = <R = never>(
         return { _tag: "Value", value, drift: f?._tag === "InvalidOutput" ? f.drift : undefined } as const
       })
     }
+    /** A `tools/call` answer; the decision for its request id is in `connectionDecisions` (filled by the FaultTransport). */
+    const callTool: ConnectionPool.Binding["call"] = async (request, extra, connectionDecisions): Promise<CallToolResult> => {
+      const tool = tools.get(request.params.name)
+      if (tool === undefined) return textResult(`Tool ${request.params.name} not found`, true)
+      const input = tool.decode(request.params.arguments ?? {})
+      if (Exit.isFailure(input)) {
+        const error = input.cause.reasons.find((r) => r._tag === "Fail")
+        const located = error?._tag === "Fail" ? firstIssue(error.error.issue) : { path: "", message: "invalid" }
+        return textResult(`Invalid arguments for ${request.params.name}${located.path ? ` at ${located.path}` : ""}: ${located.message}`, true)
+      }
+      const decision = connectionDecisions.get(extra.requestId)
+      hooks?.touch()
+      const context = requestContext(key, request.params._meta?.progressToken, extra, decision, hooks)
+      const exit = await run(answer(request.params.name, tool, input.value, decision, context), { signal: extra.signal })
+      hooks?.touch()
+      // Saved before the answer leaves: what the caller (and its journal) learns, the saved state has seen.
+      store?.save()
+      if (Exit.isFailure(exit)) {
+        const refusal = exit.cause.reasons.find((r) => r._tag === "Fail")
+        return textResult(refusal?._tag === "Fail" ? refusal.error.text : `internal error: ${Cause.pretty(exit.cause)}`, true)
+      }
+      const out = exit.value
+      if (out._tag === "Result") return out.result
+      if (out._tag === "RpcError") throw Object.assign(new Error(out.message), { code: out.code })
+      const encoded = tool.encode(out.value)
+      if (Exit.isFailure(encoded)) return textResult(`the fake produced output its contract rejects: ${String(encoded.cause)}`, true)
+      const value = out.drift === undefined ? encoded.value : applyDrift(encoded.value, tool.outputKeys, out.drift)
+      if (tool.structured) {
+        return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value as Record<string, unknown> }
+      }
+      return textResult(typeof value === "string" ? value : JSON.stringify(value) ?? "null")
+    }
     let pendingConnection: Map<string | number, CallDecision> | undefined
     const makeServer = () => {
       const connectionDecisions = new Map<string | number, CallDecision>()
@@ -403,37 +438,7 @@ export const make = <R = never>(
         { capabilities: { tools: {}, logging: {} }, jsonSchemaValidator: sharedValidator() }
       )
       server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listings }))
-      server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-        const tool = tools.get(request.params.name)
-        if (tool === undefined) return textResult(`Tool ${request.params.name} not found`, true)
-        const input = tool.decode(request.params.arguments ?? {})
-        if (Exit.isFailure(input)) {
-          const error = input.cause.reasons.find((r) => r._tag === "Fail")
-          const located = error?._tag === "Fail" ? firstIssue(error.error.issue) : { path: "", message: "invalid" }
-          return textResult(`Invalid arguments for ${request.params.name}${located.path ? ` at ${located.path}` : ""}: ${located.message}`, true)
-        }
-        const decision = connectionDecisions.get(extra.requestId)
-        hooks?.touch()
-        const context = requestContext(key, request.params._meta?.progressToken, extra, decision, hooks)
-        const exit = await run(answer(request.params.name, tool, input.value, decision, context), { signal: extra.signal })
-        hooks?.touch()
-        // Saved before the answer leaves: what the caller (and its journal) learns, the saved state has seen.
-        store?.save()
-        if (Exit.isFailure(exit)) {
-          const refusal = exit.cause.reasons.find((r) => r._tag === "Fail")
-          return textResult(refusal?._tag === "Fail" ? refusal.error.text : `internal error: ${Cause.pretty(exit.cause)}`, true)
-        }
-        const out = exit.value
-        if (out._tag === "Result") return out.result
-        if (out._tag === "RpcError") throw Object.assign(new Error(out.message), { code: out.code })
-        const encoded = tool.encode(out.value)
-        if (Exit.isFailure(encoded)) return textResult(`the fake produced output its contract rejects: ${String(encoded.cause)}`, true)
-        const value = out.drift === undefined ? encoded.value : applyDrift(encoded.value, tool.outputKeys, out.drift)
-        if (tool.structured) {
-          return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value as Record<string, unknown> }
-        }
-        return textResult(typeof value === "string" ? value : JSON.stringify(value) ?? "null")
-      })
+      server.setRequestHandler(CallToolRequestSchema, (request, extra) => callTool(request, extra, connectionDecisions))
       return server
     }
     const wrapTransport = hooks === undefined ? undefined : (transport: Transport): Transport => {
@@ -447,6 +452,13 @@ export const make = <R = never>(
       make: makeServer,
       wrapTransport,
       callSites: hooks !== undefined,
+      // A chaos check's pool lends a connection kept across runs (see ConnectionPool.ts).
+      lease: hooks === undefined || options.pool === undefined ? undefined : (() => {
+        const pool = options.pool
+        const binding: ConnectionPool.Binding = { hooks, listings, call: callTool }
+        const info = { key, name: options.name, version: options.version }
+        return (signal: AbortSignal | undefined) => pool.lease(info, binding, signal)
+      })(),
       connectTimeoutMs: options.connectTimeoutMs,
       callTimeoutMs: options.callTimeoutMs,
       maxTotalTimeoutMs: options.maxTotalTimeoutMs

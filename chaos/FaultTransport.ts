@@ -61,10 +61,12 @@ export class FaultTransport implements Transport {
   private readonly delayed = new Set<Id>()
   private initializeId: Id | undefined
   private closed = false
+  /** Something happened on this connection that a later run must not inherit (see {@link reusable}). */
+  private dirty = false
 
   constructor(
     private readonly inner: Transport,
-    private readonly hooks: ServerHooks,
+    private hooks: ServerHooks,
     private readonly decisions: Map<Id, CallDecision>,
     private readonly startDelayMs: number = 0,
     private readonly refused: string | undefined = undefined,
@@ -79,6 +81,21 @@ export class FaultTransport implements Transport {
       this.onclose?.()
     }
     inner.onerror = (error) => this.onerror?.(error)
+  }
+
+  /**
+   * Whether another run may take this connection over (`ConnectionPool.ts`): it is open, nothing
+   * is in flight, and no fault, latency, cancellation or `tools/list` touched it (the server may
+   * still be working on something, or the client caches what it listed).
+   */
+  reusable(): boolean {
+    return !this.closed && !this.dirty && this.pending.size === 0 && this.delayed.size === 0 && this.decisions.size === 0 &&
+      this.initializeId === undefined
+  }
+
+  /** Hands the connection to another run's hooks (only when {@link reusable}). */
+  rebind(hooks: ServerHooks): void {
+    this.hooks = hooks
   }
 
   get sessionId(): string | undefined {
@@ -108,6 +125,9 @@ export class FaultTransport implements Transport {
     if (m.method === "tools/call" && m.id !== undefined) {
       const tool = String(m.params?.name ?? "")
       const decision = this.hooks.decide(tool, m.params?.arguments, siteOf(m.params?._meta))
+      if (decision.handler !== undefined || decision.transport !== undefined || decision.latencyBeforeMs > 0 || decision.latencyAfterMs > 0) {
+        this.dirty = true
+      }
       this.pending.set(m.id, { tool, decision })
       this.hooks.callStarted(tool)
       const t = decision.transport
@@ -129,6 +149,12 @@ export class FaultTransport implements Transport {
       }
       await this.inner.send(message, options)
       if (t?._tag === "DuplicateMessage" && t.direction === "request") await this.inner.send(message, options)
+      return
+    }
+    if (m.method !== "initialize" && m.method !== "notifications/initialized") this.dirty = true
+    if (m.method === "ping" && this.hooks.downNow() !== undefined) {
+      // A down server answers no health probe either: the connection dies as for a call.
+      this.drop()
       return
     }
     if (m.method === "notifications/cancelled") {

@@ -18,6 +18,7 @@ import type { InProcessServerConfig, ServerConfig } from "../src/runtime/gateway
 import type * as Arbitraries from "./Arbitraries.ts"
 import * as BuiltInInvariants from "./BuiltInInvariants.ts"
 import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
+import * as ConnectionPool from "./ConnectionPool.ts"
 import * as Crash from "./Crash.ts"
 import * as FakeServer from "./FakeServer.ts"
 import * as F from "./Fault.ts"
@@ -137,6 +138,47 @@ const withLimits = (config: ServerConfig, limits: Spec<unknown, unknown>["limits
   return c
 }
 
+interface Pooled {
+  readonly pool: ConnectionPool.Pool
+  /** The servers' identities (definitions only; configs are not pooled), learnt on first use. */
+  infos: ReadonlyArray<ConnectionPool.ServerInfo> | undefined
+  busy: boolean
+}
+
+/** One pool per check: keyed by the spec's `servers` (the same Effect for every run of a check). */
+const pools = new WeakMap<object, Pooled>()
+
+/**
+ * The pool a run of `spec` uses, prepared (one idle pair per server), and what to do after the
+ * run; `undefined` when its servers are configs. A run that starts while another run of the same
+ * servers holds the pool (two checks at once) gets a pool of its own, prepared the same way.
+ */
+const acquirePool = <A, E>(spec: Spec<A, E>) =>
+  Effect.gen(function*() {
+    let entry = pools.get(spec.servers)
+    if (entry === undefined) {
+      entry = { pool: ConnectionPool.make(), infos: undefined, busy: false }
+      pools.set(spec.servers, entry)
+    }
+    if (entry.infos === undefined) {
+      const made = yield* spec.servers.pipe(Effect.provideService(FakeServer.CurrentInjector, Injector.make(F.none)))
+      entry.infos = isDefinitions(made) ? made.map((d) => ({ key: d.key, name: d.options?.name, version: d.options?.version })) : []
+    }
+    const infos = entry.infos
+    if (infos.length === 0) return undefined
+    const own = entry.busy ? undefined : entry
+    const pool = own?.pool ?? ConnectionPool.make()
+    if (own !== undefined) own.busy = true
+    yield* Effect.promise(() => pool.prepare(infos))
+    return {
+      pool,
+      done: Effect.promise(async () => {
+        if (own !== undefined) own.busy = false
+        else await pool.close()
+      })
+    }
+  })
+
 const deadlineOf = (spec: Spec<unknown, unknown>): number =>
   spec.deadline === undefined ? 3_600_000 : Duration.toMillis(Duration.fromInputUnsafe(spec.deadline))
 
@@ -153,6 +195,9 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
   Effect.gen(function*() {
     const injector = Injector.make(plan)
     const deadlineMs = deadlineOf(spec as Spec<unknown, unknown>)
+    // Connections kept across the runs of a check (a plan that may crash connects anew, as before).
+    const pooled = F.hasCrash(plan) || !ConnectionPool.settings.enabled ? undefined : yield* acquirePool(spec)
+    const pool = pooled?.pool
     let defs: ReadonlyArray<FakeServer.Definition> = []
     let made: ReadonlyArray<FakeServer.Definition> | Readonly<Record<string, ServerConfig>> = []
     const driven = yield* VirtualTime.run(
@@ -163,7 +208,7 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
           if (isDefinitions(made)) {
             defs = made
             for (const def of defs) {
-              servers[def.key] = yield* FakeServer.fromDefinition(def, { ...spec.limits, injector })
+              servers[def.key] = yield* FakeServer.fromDefinition(def, { ...spec.limits, injector, pool })
             }
           } else {
             for (const [key, config] of Object.entries(made)) servers[key] = withLimits(config, spec.limits)
@@ -174,7 +219,7 @@ export const runOnce = <A, E>(spec: Spec<A, E>, plan: F.FaultPlan): Effect.Effec
             : Effect.provide(spec.program, GatewayLayer.layer({ servers })))
         }).pipe(RunSeed.withPlanRandom(plan)),
       { deadlineMs, extraActivity: injector.activity }
-    )
+    ).pipe(Effect.ensuring(pooled?.done ?? Effect.void))
     const snapshots: Record<string, unknown> = {}
     for (const def of defs) if (def.snapshot !== undefined) snapshots[def.key] = yield* def.snapshot
     const base = {

@@ -11,9 +11,11 @@
  * 5. **while training** (parallel, fail-fast): API keys and the training webhook on
  *    `integration` (the keys are revoked if the pipeline fails later), the completion alert and
  *    the dashboard on `notification`, the dataset backup on `storage`, the authorization of the
- *    training job on `security` — and the **training** branch, which polls `gpu_status` until the
- *    job completes, with a durable `Flow.sleep` between polls (a journaled run can park there and
- *    be resumed; up to `maxTrainingMinutes`; three failed polls in a row stop it).
+ *    training job on `security` — and the **training** branch, which waits for the job's webhook
+ *    callback (the signal `training done`, see `TrainingDone`) and meanwhile polls `gpu_status`
+ *    until the job completes, with a durable sleep between polls (`Flow.awaitCallback`: a
+ *    journaled run can park there and be resumed; up to `maxTrainingMinutes`; three failed polls
+ *    in a row stop it).
  * 6. **quality gate**: the trained model's accuracy must reach `minAccuracy`.
  * 7. **deploy**: export the model (ONNX), store it under `/models/<model>/`, encrypt it (AES-256),
  *    then POST it to the serving API (with an `Idempotency-Key` header: one deployment per run,
@@ -39,12 +41,12 @@
  * ```
  * @module
  */
-import { DateTime, Duration, Effect, Option, Result, Schedule, Schema } from "effect"
+import { Clock, DateTime, Duration, Effect, Option, Result, Schedule, Schema } from "effect"
 import { Flow, parallel, step } from "../dsl/flow/index.ts"
 import { main } from "../src/app/run/FlowFile.ts"
 import { sandboxServers } from "./sandbox/index.ts"
 import { PositiveInt, Ratio } from "./servers/common.ts"
-import { Compute, Data, Integration, Notification, Security, Storage, type TrainingJob } from "./servers/ml.ts"
+import { Compute, Data, Integration, Notification, Security, Storage, TrainingJob } from "./servers/ml.ts"
 
 // -----------------------------------------------------------------------------
 // Input and output
@@ -203,36 +205,69 @@ interface Trained {
 }
 
 /**
- * Polls the job every `intervalSeconds` (`Flow.pollUntil`: journaled polls, durable sleeps between
- * them) until it completes, fails, or `maxSeconds` pass. A poll retries its own transient
- * failures; three failed polls in a row end the wait with the last failure.
+ * The training job's webhook callback: the integration server's `/model/training/status`
+ * endpoint (set up by the "training webhook" step) receives the job's final status and delivers
+ * it to the run as this signal (`mcpflow signal <run> "training done" --payload '<job JSON>'`, or
+ * `Flow.sendSignal(mlPipeline, runId, TrainingDone, job)`).
+ *
+ * @example
+ * ```ts
+ * yield* Flow.sendSignal(mlPipeline, runId, TrainingDone, { job_id: "train_job_1", status: "completed", progress_percent: 100, accuracy: 0.943 })
+ * ```
+ */
+export const TrainingDone = Flow.signal("training done", TrainingJob)
+
+/**
+ * Waits for the training job's end (`Flow.awaitCallback`): its webhook callback
+ * ({@link TrainingDone}), and meanwhile — in case the callback never comes — polls the job
+ * every `intervalSeconds` (journaled polls, durable sleeps between them), up to `maxSeconds` in
+ * all. Whichever says the job ended first wins. A poll retries its own transient failures; three
+ * failed polls in a row end the wait with the last failure.
  */
 const awaitTraining = (jobId: string, intervalSeconds: number, maxSeconds: number) => {
   let progress = 0
-  return Flow.pollUntil("job", Compute.gpu_status({ job_id: jobId }), {
-    done: (status) => {
-      progress = status.job?.progress_percent ?? progress
-      return status.job?.status === "completed"
-    },
-    failed: (status) =>
-      status.job === undefined
-        ? new TrainingFailed({ jobId, progress, detail: "the compute server no longer knows the job" })
-        : status.job.status === "failed"
-        ? new TrainingFailed({ jobId, progress: status.job.progress_percent, detail: "the job ended with status failed" })
-        : undefined,
-    every: Duration.seconds(intervalSeconds),
-    timeout: Duration.seconds(maxSeconds),
-    failuresInARow: 3,
-    policy: quick,
-    description: `poll the training job every ${intervalSeconds}s, up to ${maxSeconds}s`
-  }).pipe(
-    Effect.flatMap(({ polls, value, waitedMs }) =>
-      value.job === undefined
-        ? Effect.fail(new TrainingFailed({ jobId, progress, detail: "the compute server no longer knows the job" }))
-        : Effect.succeed<Trained>({ job: value.job, polls, waitedSeconds: waitedMs / 1000 })
-    ),
-    Effect.catchTag("PollTimedOut", (timedOut) => Effect.fail(new TrainingTimedOut({ jobId, waitedSeconds: timedOut.waitedMs / 1000, progress })))
-  )
+  const failed = (job: typeof TrainingJob.Type | undefined) =>
+    job === undefined
+      ? new TrainingFailed({ jobId, progress, detail: "the compute server no longer knows the job" })
+      : job.status === "failed"
+      ? new TrainingFailed({ jobId, progress: job.progress_percent, detail: "the job ended with status failed" })
+      : undefined
+  return Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
+    Flow.awaitCallback("job", {
+      signal: TrainingDone,
+      timeout: Duration.seconds(maxSeconds),
+      poll: {
+        check: Compute.gpu_status({ job_id: jobId }),
+        done: (status) => {
+          progress = status.job?.progress_percent ?? progress
+          return status.job?.status === "completed"
+        },
+        failed: (status) => failed(status.job),
+        every: Duration.seconds(intervalSeconds),
+        failuresInARow: 3,
+        policy: quick,
+        description: `poll the training job every ${intervalSeconds}s, up to ${maxSeconds}s`
+      },
+      description: `the training webhook's callback ("training done"), else poll gpu_status every ${intervalSeconds}s; up to ${maxSeconds}s`
+    }).pipe(
+      Effect.flatMap((ended): Effect.Effect<Trained, TrainingFailed> => {
+        if (ended.by === "poll") {
+          return ended.value.job === undefined
+            ? Effect.fail(failed(undefined)!)
+            : Effect.succeed({ job: ended.value.job, polls: ended.polls, waitedSeconds: ended.waitedMs / 1000 })
+        }
+        const error = ended.value.job_id === jobId
+          ? failed(ended.value)
+          : new TrainingFailed({ jobId, progress, detail: `the callback named another job (${ended.value.job_id})` })
+        if (error !== undefined) return Effect.fail(error)
+        if (ended.value.status !== "completed") {
+          return Effect.fail(new TrainingFailed({ jobId, progress: ended.value.progress_percent, detail: `the callback said ${ended.value.status}` }))
+        }
+        // By callback: the time waited as this process saw it (not journaled).
+        return Effect.map(Clock.currentTimeMillis, (now) => ({ job: ended.value, polls: 0, waitedSeconds: Math.max(0, now - startedAt) / 1000 }))
+      }),
+      Effect.catchTag("CallbackTimedOut", (timedOut) => Effect.fail(new TrainingTimedOut({ jobId, waitedSeconds: timedOut.waitedMs / 1000, progress })))
+    ))
 }
 
 // -----------------------------------------------------------------------------

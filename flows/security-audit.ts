@@ -24,8 +24,8 @@
  * @module
  */
 import { Effect, Result, Schema } from "effect"
-import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
-import { CircuitBreaker, Fallback, type McpflowToolError, type McpGateway } from "../dsl/index.ts"
+import { Alternatives, CapabilityLost, Flow, parallel, step, when } from "../dsl/flow/index.ts"
+import { CircuitBreaker, type ContractSchema, McpflowToolError, type ToolContract } from "../dsl/index.ts"
 import { main } from "../src/app/run/FlowFile.ts"
 import { sandboxServers } from "./sandbox/index.ts"
 import { Severity } from "./servers/common.ts"
@@ -219,120 +219,151 @@ const SemgrepJson = Schema.Struct({
 })
 
 /**
- * Runs `command` on desktop-commander and reads its JSON output with `schema`. A non-zero exit
- * is not a failure by itself (bandit and npm audit exit 1 when they find something): output
- * that is not the expected JSON is.
+ * The desktop-commander alternative of a scanner: `command` for the audit's input, run on
+ * desktop-commander, its JSON output read with `schema`. A non-zero exit is not a failure by
+ * itself (bandit and npm audit exit 1 when they find something): output that is not the
+ * expected JSON is.
  */
 const viaCommander = <S extends Schema.Codec<unknown, unknown, never, never>>(
-  command: string,
+  command: (input: Input) => string,
   schema: S,
   toIssues: (parsed: S["Type"]) => ReadonlyArray<Issue>
-): Effect.Effect<ReadonlyArray<Issue>, McpflowToolError | UnreadableOutput, McpGateway> =>
-  DesktopCommander.execute_command({ command, timeout_ms: 300_000 }, { policy: commanderPolicy }).pipe(
-    Effect.flatMap((r) =>
+) =>
+  Alternatives.tool(DesktopCommander.execute_command, {
+    name: "desktop-commander",
+    args: (input: Input) => ({ command: command(input), timeout_ms: 300_000 }),
+    result: (r, input) =>
       Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(r.output).pipe(
-        Effect.mapError((e) => new UnreadableOutput({ command, exitCode: r.exit_code, detail: e.message.split("\n")[0] ?? "" }))
-      )
-    ),
-    Effect.map(toIssues)
-  )
+        Effect.mapError((e) => new UnreadableOutput({ command: command(input), exitCode: r.exit_code, detail: e.message.split("\n")[0] ?? "" })),
+        Effect.map(toIssues)
+      ),
+    call: { policy: commanderPolicy }
+  })
+
+/** The security-scanner alternative of a scanner: its tool, arguments and findings. */
+const viaScanner = <In extends ContractSchema, Out extends ContractSchema>(
+  contract: ToolContract<In, Out>,
+  args: (input: Input) => In["Type"],
+  toIssues: (output: Out["Type"], input: Input) => ReadonlyArray<Issue>,
+  policy: ReturnType<typeof scannerPolicy>
+) =>
+  Alternatives.tool(contract, {
+    name: "security-scanner",
+    args,
+    result: (output, input) => Effect.succeed(toIssues(output, input)),
+    call: { policy }
+  })
 
 /**
- * One scanner: its call on security-scanner, and the compatibility map — the equivalent
- * command on desktop-commander and how to read what it prints.
+ * The compatibility table: per scanner, its call on security-scanner, then the equivalent command
+ * on desktop-commander and how to read what it prints. A failure `degradable` accepts moves on.
  */
-interface Scan {
-  readonly primary: Effect.Effect<ReadonlyArray<Issue>, McpflowToolError, McpGateway>
-  readonly fallback: Effect.Effect<ReadonlyArray<Issue>, McpflowToolError | UnreadableOutput, McpGateway>
-}
-
-const scans = (input: Input, policy: ReturnType<typeof scannerPolicy>): Record<ScannerName, Scan> => ({
-  bandit: {
-    primary: SecurityScanner.bandit_scan({ path: input.path, format: "json" }, { policy }).pipe(
-      Effect.map((r) => r.findings.map((f) => ({ scanner: "bandit", id: f.id, severity: f.severity, title: f.title, where: `${f.file ?? "?"}:${f.line ?? 0}` })))
-    ),
-    fallback: viaCommander(`bandit -r ${quote(input.path)} -f json`, BanditJson, (j) =>
-      j.results.map((r) => ({
-        scanner: "bandit",
-        id: r.test_id,
-        severity: severityOf(r.issue_severity),
-        title: r.issue_text,
-        where: `${r.filename}:${r.line_number}`
-      })))
-  },
-  safety: {
-    primary: SecurityScanner.python_safety_check({ requirements_path: input.requirements }, { policy }).pipe(
-      Effect.map((r) => r.vulnerabilities.map((v) => ({ scanner: "safety", id: v.id, severity: v.severity, title: v.title ?? v.id, where: v.package })))
-    ),
-    fallback: viaCommander(`safety check -r ${quote(input.requirements)} --json`, SafetyJson, (j) =>
-      j.vulnerabilities.map((v) => ({
-        scanner: "safety",
-        id: v.vulnerability_id,
-        severity: severityOf(v.severity ?? "medium"),
-        title: v.advisory ?? v.vulnerability_id,
-        where: v.package_name
-      })))
-  },
-  npm_audit: {
-    primary: SecurityScanner.npm_audit({ package_json_path: input.packageJson }, { policy }).pipe(
-      Effect.map((r) => r.vulnerabilities.map((v) => ({ scanner: "npm_audit", id: v.id, severity: v.severity, title: v.title ?? v.id, where: v.package })))
-    ),
-    fallback: viaCommander(`npm audit --json --prefix ${quote(input.packageJson.replace(/\/?package\.json$/, "") || ".")}`, NpmAuditJson, (j) =>
-      Object.values(j.vulnerabilities).map((v) => ({
-        scanner: "npm_audit",
-        id: `${v.name}${v.range === undefined ? "" : `@${v.range}`}`,
-        severity: severityOf(v.severity),
-        title: `${v.name} is vulnerable`,
-        where: v.name
-      })))
-  },
-  trivy: {
-    primary: SecurityScanner.container_scan({ image: input.image, format: "json" }, { policy }).pipe(
-      Effect.map((r) => r.vulnerabilities.map((v) => ({ scanner: "trivy", id: v.id, severity: v.severity, title: v.title ?? v.id, where: `${input.image} ${v.package}` })))
-    ),
-    fallback: viaCommander(`trivy image --format json ${quote(input.image)}`, TrivyJson, (j) =>
-      j.Results.flatMap((r) =>
-        (r.Vulnerabilities ?? []).map((v) => ({
-          scanner: "trivy",
-          id: v.VulnerabilityID,
-          severity: severityOf(v.Severity),
-          title: v.Title ?? v.VulnerabilityID,
-          where: `${r.Target} ${v.PkgName}`
-        }))
-      ))
-  },
-  semgrep: {
-    primary: SecurityScanner.static_analysis({ config: input.semgrepConfig, path: "." }, { policy }).pipe(
-      Effect.map((r) => r.findings.map((f) => ({ scanner: "semgrep", id: f.id, severity: f.severity, title: f.title, where: `${f.file ?? "?"}:${f.line ?? 0}` })))
-    ),
-    fallback: viaCommander(`semgrep --config ${quote(input.semgrepConfig)} --json .`, SemgrepJson, (j) =>
-      j.results.map((r) => ({
-        scanner: "semgrep",
-        id: r.check_id,
-        severity: severityOf(r.extra.severity),
-        title: r.extra.message,
-        where: `${r.path}:${r.start.line}`
-      })))
-  }
-})
+const scans = (policy: ReturnType<typeof scannerPolicy>) =>
+  Alternatives.table({
+    bandit: [
+      viaScanner(SecurityScanner.bandit_scan, (input) => ({ path: input.path, format: "json" as const }), (r) =>
+        r.findings.map((f) => ({ scanner: "bandit", id: f.id, severity: f.severity, title: f.title, where: `${f.file ?? "?"}:${f.line ?? 0}` })), policy),
+      viaCommander((input) => `bandit -r ${quote(input.path)} -f json`, BanditJson, (j) =>
+        j.results.map((r) => ({
+          scanner: "bandit",
+          id: r.test_id,
+          severity: severityOf(r.issue_severity),
+          title: r.issue_text,
+          where: `${r.filename}:${r.line_number}`
+        })))
+    ],
+    safety: [
+      viaScanner(SecurityScanner.python_safety_check, (input) => ({ requirements_path: input.requirements }), (r) =>
+        r.vulnerabilities.map((v) => ({ scanner: "safety", id: v.id, severity: v.severity, title: v.title ?? v.id, where: v.package })), policy),
+      viaCommander((input) => `safety check -r ${quote(input.requirements)} --json`, SafetyJson, (j) =>
+        j.vulnerabilities.map((v) => ({
+          scanner: "safety",
+          id: v.vulnerability_id,
+          severity: severityOf(v.severity ?? "medium"),
+          title: v.advisory ?? v.vulnerability_id,
+          where: v.package_name
+        })))
+    ],
+    npm_audit: [
+      viaScanner(SecurityScanner.npm_audit, (input) => ({ package_json_path: input.packageJson }), (r) =>
+        r.vulnerabilities.map((v) => ({ scanner: "npm_audit", id: v.id, severity: v.severity, title: v.title ?? v.id, where: v.package })), policy),
+      viaCommander((input) => `npm audit --json --prefix ${quote(input.packageJson.replace(/\/?package\.json$/, "") || ".")}`, NpmAuditJson, (j) =>
+        Object.values(j.vulnerabilities).map((v) => ({
+          scanner: "npm_audit",
+          id: `${v.name}${v.range === undefined ? "" : `@${v.range}`}`,
+          severity: severityOf(v.severity),
+          title: `${v.name} is vulnerable`,
+          where: v.name
+        })))
+    ],
+    trivy: [
+      viaScanner(SecurityScanner.container_scan, (input) => ({ image: input.image, format: "json" as const }), (r, input) =>
+        r.vulnerabilities.map((v) => ({ scanner: "trivy", id: v.id, severity: v.severity, title: v.title ?? v.id, where: `${input.image} ${v.package}` })), policy),
+      viaCommander((input) => `trivy image --format json ${quote(input.image)}`, TrivyJson, (j) =>
+        j.Results.flatMap((r) =>
+          (r.Vulnerabilities ?? []).map((v) => ({
+            scanner: "trivy",
+            id: v.VulnerabilityID,
+            severity: severityOf(v.Severity),
+            title: v.Title ?? v.VulnerabilityID,
+            where: `${r.Target} ${v.PkgName}`
+          }))
+        ))
+    ],
+    semgrep: [
+      viaScanner(SecurityScanner.static_analysis, (input) => ({ config: input.semgrepConfig, path: "." }), (r) =>
+        r.findings.map((f) => ({ scanner: "semgrep", id: f.id, severity: f.severity, title: f.title, where: `${f.file ?? "?"}:${f.line ?? 0}` })), policy),
+      viaCommander((input) => `semgrep --config ${quote(input.semgrepConfig)} --json .`, SemgrepJson, (j) =>
+        j.results.map((r) => ({
+          scanner: "semgrep",
+          id: r.check_id,
+          severity: severityOf(r.extra.severity),
+          title: r.extra.message,
+          where: `${r.path}:${r.start.line}`
+        })))
+    ]
+  }, { when: degradable })
 
 /**
  * When the scanner's failure switches to desktop-commander: any failure (it is down, its breaker
  * is open, it timed out, it answered an error or drifted output) except those a shell command
  * must not work around — the allowlist refused it, or credentials are missing — and bad input.
  */
-const degradable = (e: McpflowToolError): boolean =>
-  e.reason._tag !== "NotAllowed" && e.reason._tag !== "AuthRequired" && e.reason._tag !== "InvalidInput"
+function degradable(e: unknown): boolean {
+  return !(e instanceof McpflowToolError) ||
+    (e.reason._tag !== "NotAllowed" && e.reason._tag !== "AuthRequired" && e.reason._tag !== "InvalidInput")
+}
 
 /** One scan, served by the scanner or, degraded, by desktop-commander; says which path served. */
-const scanWithFallback = (name: ScannerName, scan: Scan) =>
-  Fallback.orElse(scan.primary, { name: "desktop-commander", alternative: scan.fallback, when: degradable }).pipe(
+const scan = (name: ScannerName, capability: Alternatives.Capability<Input, ReadonlyArray<Issue>, unknown>, input: Input) =>
+  Alternatives.serve(capability, input).pipe(
     Effect.map(({ servedBy, value }) => ({
       scanner: name,
-      servedBy: servedBy === "primary" ? "security-scanner" as const : "desktop-commander" as const,
+      servedBy: servedBy === "security-scanner" ? "security-scanner" as const : "desktop-commander" as const,
       issues: value
     }))
   )
+
+/** What the consolidation works on: the scans that ran, and where the report goes. */
+interface Scanned {
+  readonly served: ReadonlyArray<{ readonly scanner: ScannerName; readonly servedBy: string; readonly issues: ReadonlyArray<Issue> }>
+  readonly output: string
+}
+
+/** Consolidation: on the scanner (which writes the report file) or, degraded, totals computed in the flow. */
+const consolidation = (policy: ReturnType<typeof scannerPolicy>) =>
+  Alternatives.capability("consolidate", [
+    Alternatives.tool(SecurityScanner.consolidate_reports, {
+      name: "security-scanner",
+      args: ({ output, served }: Scanned) => ({
+        reports: Object.fromEntries(served.map((r) => [r.scanner, { served_by: r.servedBy, findings: r.issues.map((i) => ({ ...i })) }])),
+        output
+      }),
+      result: (r) => Effect.succeed({ report: r.output as string | null, totals: { ...r.by_severity, total: r.total_findings } }),
+      call: { policy }
+    }),
+    Alternatives.local("local", ({ served }: Scanned) => Effect.succeed({ report: null, totals: count(served.flatMap((r) => r.issues)) }))
+  ], { when: degradable })
 
 const count = (issues: ReadonlyArray<Issue>): typeof Counts.Type => {
   const of = (s: Issue["severity"]) => issues.filter((i) => i.severity === s).length
@@ -340,8 +371,8 @@ const count = (issues: ReadonlyArray<Issue>): typeof Counts.Type => {
 }
 
 const errorText = (e: unknown): string =>
-  e instanceof Fallback.PolicyFallbackFailed
-    ? `security-scanner: ${errorText(e.primary)}; desktop-commander: ${errorText(e.fallback)}`
+  e instanceof CapabilityLost
+    ? e.tried.map((t) => `${t.by}: ${t.error}`).join("; ")
     : typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
     ? e.message
     : String(e)
@@ -378,13 +409,13 @@ const securityAudit = Flow.make({
   run: (input) =>
     Effect.gen(function*() {
       const policy = scannerPolicy(yield* scannerBreaker)
-      const all = scans(input, policy)
+      const all = scans(policy)
       const settled = yield* parallel("scans", {
-        bandit: step("bandit", scanWithFallback("bandit", all.bandit), { description: "bandit_scan, else desktop-commander: bandit -r <path> -f json" }),
-        safety: step("safety", scanWithFallback("safety", all.safety), { description: "python_safety_check, else desktop-commander: safety check -r <requirements> --json" }),
-        npm_audit: step("npm audit", scanWithFallback("npm_audit", all.npm_audit), { description: "npm_audit, else desktop-commander: npm audit --json" }),
-        trivy: step("trivy", scanWithFallback("trivy", all.trivy), { description: "container_scan, else desktop-commander: trivy image --format json <image>" }),
-        semgrep: step("semgrep", scanWithFallback("semgrep", all.semgrep), { description: "static_analysis, else desktop-commander: semgrep --config <config> --json ." })
+        bandit: step("bandit", scan("bandit", all.bandit, input), { description: "bandit_scan, else desktop-commander: bandit -r <path> -f json" }),
+        safety: step("safety", scan("safety", all.safety, input), { description: "python_safety_check, else desktop-commander: safety check -r <requirements> --json" }),
+        npm_audit: step("npm audit", scan("npm_audit", all.npm_audit, input), { description: "npm_audit, else desktop-commander: npm audit --json" }),
+        trivy: step("trivy", scan("trivy", all.trivy, input), { description: "container_scan, else desktop-commander: trivy image --format json <image>" }),
+        semgrep: step("semgrep", scan("semgrep", all.semgrep, input), { description: "static_analysis, else desktop-commander: semgrep --config <config> --json ." })
       }, { mode: "settle", description: "each scan on security-scanner, else desktop-commander" })
 
       const results = (Object.keys(settled) as Array<ScannerName>).map((name) => {
@@ -404,13 +435,7 @@ const securityAudit = Flow.make({
       // Consolidation: on the scanner (which writes the report file) or, degraded, in the flow.
       const consolidated = yield* step(
         "consolidate",
-        Fallback.orElse(
-          SecurityScanner.consolidate_reports({
-            reports: Object.fromEntries(served.map((r) => [r.scanner, { served_by: r.servedBy, findings: r.issues.map((i) => ({ ...i })) }])),
-            output: input.output
-          }, { policy }).pipe(Effect.map((r) => ({ report: r.output as string | null, totals: { ...r.by_severity, total: r.total_findings } }))),
-          { name: "local", alternative: Effect.succeed({ report: null, totals: count(issues) }), when: degradable }
-        ),
+        Alternatives.serve(consolidation(policy), { served, output: input.output }),
         { description: "consolidate_reports, else totals computed in the flow" }
       )
 
@@ -418,13 +443,13 @@ const securityAudit = Flow.make({
       const missing = results.filter((r) => r.servedBy === "unavailable")
       yield* when(
         "fallback notice",
-        degraded.length > 0 || consolidated.servedBy !== "primary",
+        degraded.length > 0 || consolidated.degraded,
         bestEffort(step(
           "notify fallback",
           Effect.flatMap(Flow.idempotencyKey, (idempotency_key) =>
             CommunicationHub.send_notification({
               message: `Fallback used: security-scanner → desktop-commander for ${degraded.join(", ") || "none"}` +
-                (consolidated.servedBy === "primary" ? "" : "; report consolidated locally"),
+                (consolidated.degraded ? "; report consolidated locally" : ""),
               channels: ["dashboard"],
               priority: "normal",
               idempotency_key
@@ -451,7 +476,7 @@ const securityAudit = Flow.make({
           issues: r.issues.length,
           ...(r.error === undefined ? {} : { error: r.error })
         })),
-        consolidatedBy: consolidated.servedBy === "primary" ? "security-scanner" : "local",
+        consolidatedBy: consolidated.degraded ? "local" : "security-scanner",
         report: consolidated.value.report,
         totals: consolidated.value.totals,
         issues

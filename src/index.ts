@@ -31,12 +31,17 @@ export * from "../dsl/flow/index.ts"
 export { JournalError, RunJournal, type RunRecord } from "../dsl/ports/RunJournal.ts"
 export type {
   GatewayConfig,
+  HealthSettings,
   HttpServerConfig,
   InProcessServerConfig,
+  ReplicaConfig,
+  ReplicaGroupConfig,
+  ReplicaStrategy,
   ServerConfig,
   ServerLimits,
   StdioServerConfig
 } from "./runtime/gateway/ServerConfig.ts"
+export type { GatewayEvent, HealthState, ServerHealth } from "../dsl/ports/McpGateway.ts"
 export { McpflowConfigError } from "./runtime/gateway/McpJson.ts"
 export * as Gateway from "./runtime/gateway/GatewayLayer.ts"
 export * as Engines from "./runtime/engine/Engines.ts"

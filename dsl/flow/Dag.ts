@@ -179,43 +179,48 @@ const make = (name: string, chain: Chain | undefined): Dag<any, any, any> => ({
         const outcomes: Record<string, NodeOutcome<unknown>> = {}
         const outputs: Record<string, unknown> = {}
 
-        const runNode = (n: NodeDef) =>
-          Effect.gen(function*() {
-            const nodePath = paths.get(n.name)!
-            const finish = (o: NodeOutcome<unknown>) => {
-              outcomes[n.name] = o
-              if (o._tag === "Succeeded") outputs[n.name] = o.value
-              return Deferred.succeed(done.get(n.name)!, o)
-            }
-            const planInfo = { needs: n.needs, condition: n.options.whenLabel, description: n.options.description }
+        // Each node: wait for what it needs, then run (or skip) and settle its outcome. Written
+        // as a chain rather than a generator: a wide DAG's per-node cost is its coordination lag.
+        const runNode = (n: NodeDef): Effect.Effect<void, unknown, unknown> => {
+          const nodePath = paths.get(n.name)!
+          const finish = (o: NodeOutcome<unknown>) => {
+            outcomes[n.name] = o
+            if (o._tag === "Succeeded") outputs[n.name] = o.value
+            Deferred.doneUnsafe(done.get(n.name)!, Exit.succeed(o))
+          }
+          const planInfo = { needs: n.needs, condition: n.options.whenLabel, description: n.options.description }
+          const start = (needed: ReadonlyArray<NodeOutcome<unknown>>): Effect.Effect<void, unknown, unknown> => {
             const deps: Record<string, unknown> = {}
             const notOk: Array<string> = []
-            for (const need of n.needs) {
-              const o = yield* Deferred.await(done.get(need)!)
-              if (o._tag === "Succeeded") deps[need] = o.value
-              else notOk.push(need)
-            }
+            needed.forEach((o, i) => {
+              if (o._tag === "Succeeded") deps[n.needs[i]!] = o.value
+              else notOk.push(n.needs[i]!)
+            })
+            const skipped = (why: string) =>
+              Effect.andThen(skip(scope, nodePath, "node", why, planInfo), Effect.sync(() => finish({ _tag: "Skipped", why })))
             if (!interpreter.enters(() => notOk.length === 0 || n.options.always === true)) {
-              const why = `needs ${notOk.join(", ")}, which did not succeed`
-              yield* skip(scope, nodePath, "node", why, planInfo)
-              return yield* finish({ _tag: "Skipped", why })
+              return skipped(`needs ${notOk.join(", ")}, which did not succeed`)
             }
             const condition = n.options.when
             if (condition !== undefined && !interpreter.enters(() => condition(deps))) {
-              const why = n.options.whenLabel === undefined ? "condition false" : `not (${n.options.whenLabel})`
-              yield* skip(scope, nodePath, "node", why, planInfo)
-              return yield* finish({ _tag: "Skipped", why })
+              return skipped(n.options.whenLabel === undefined ? "condition false" : `not (${n.options.whenLabel})`)
             }
             const body = runGroup(scope, nodePath, "node", () => n.run(deps), planInfo)
-            const exit = yield* Effect.exit(permits === undefined ? body : permits.withPermits(1)(body))
-            if (Exit.isSuccess(exit)) return yield* finish({ _tag: "Succeeded", value: exit.value })
-            if (interpreter.goesOnAfterFailure(n.options.continueOnError === true)) {
-              const error = exit.cause
-              return yield* finish({ _tag: "Failed", error, message: renderCause(error).error })
-            }
-            yield* finish({ _tag: "Failed", error: exit.cause, message: renderCause(exit.cause).error })
-            return yield* exit
-          })
+            return Effect.flatMap(Effect.exit(permits === undefined ? body : permits.withPermits(1)(body)), (exit) => {
+              if (Exit.isSuccess(exit)) {
+                finish({ _tag: "Succeeded", value: exit.value })
+                return Effect.void
+              }
+              const failed = { _tag: "Failed", error: exit.cause, message: renderCause(exit.cause).error } as const
+              finish(failed)
+              return interpreter.goesOnAfterFailure(n.options.continueOnError === true) ? Effect.void : exit
+            })
+          }
+          const needs = n.needs.map((need) => done.get(need)!)
+          if (needs.length === 0) return Effect.suspend(() => start([]))
+          if (needs.length === 1) return Effect.flatMap(Deferred.await(needs[0]!), (o) => start([o]))
+          return Effect.flatMap(Effect.forEach(needs, (d) => Deferred.await(d)), start)
+        }
 
         yield* interpreter.branches(nodes.map(runNode), { concurrency: "unbounded" })
         return { outputs, outcomes }

@@ -14,6 +14,7 @@
  * @module
  */
 import type { FlowEvent, StepKind } from "./FlowEvents.ts"
+import { degradedText } from "./Alternatives.ts"
 
 type ToolProgress = Extract<FlowEvent.Gateway["event"], { readonly _tag: "ToolProgress" }>
 
@@ -117,6 +118,8 @@ export interface RunState {
   retries: number
   compensations: number
   compensationFailures: number
+  /** Capabilities served by another alternative than the preferred one, or lost (`Alternatives.serve`). */
+  readonly degraded: Array<string>
 }
 
 /**
@@ -139,7 +142,8 @@ export const emptyState = (): RunState => ({
   taken: [],
   retries: 0,
   compensations: 0,
-  compensationFailures: 0
+  compensationFailures: 0,
+  degraded: []
 })
 
 const lastSegment = (path: string): string => path.slice(path.lastIndexOf("/") + 1)
@@ -293,6 +297,10 @@ export const apply = (state: RunState, event: FlowEvent): void => {
     case "Policy": {
       const node = ownerOf(state, event.path)
       if (node !== undefined && event.event._tag !== "RetryScheduled") addNote(node, event)
+      if (event.event._tag === "CapabilityDegraded") {
+        const text = degradedText(event.event)
+        if (!state.degraded.includes(text)) state.degraded.push(text)
+      }
       return
     }
     case "Gateway": {

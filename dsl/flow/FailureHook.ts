@@ -66,7 +66,7 @@ export const onFailure = <A, E, R, R2>(
       const cause = Exit.isFailure(exit) ? exit.cause : Cause.empty
       const rendered = failed ? renderCause(cause) : { error: "(a plan walks the failure hook on sample data)" }
       const failure: FlowFailure<E> = { cause, message: rendered.error, errorTag: rendered.errorTag, failedStep: scope.run?.failedStep }
-      const results = view(new Map(scope.run?.results ?? []))
+      const results = view(scope.run?.results.snapshot() ?? new Map())
       yield* Effect.ignore(runGroup(scope, path, "when", () => Effect.suspend(() => hook(failure, results)), { condition }))
     } else {
       yield* skip(scope, path, "when", `not (${condition})`)

@@ -35,6 +35,7 @@ export type StepKind =
   | "wait"
   | "gate"
   | "poll"
+  | "batch"
 
 /**
  * One thing that happened in a run. Every event has `runId` and `at` (epoch ms on the run's Clock).

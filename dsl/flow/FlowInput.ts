@@ -20,7 +20,7 @@ import { FlowError, InvalidFlowInput } from "./FlowError.ts"
  * ```
  */
 export const decodeInput = <I extends Schema.Top>(flowName: string, schema: I, input: unknown): Effect.Effect<I["Type"], FlowError> =>
-  (Schema.decodeUnknownEffect(Schema.toCodecJson(schema))(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
+  (jsonDecoder(schema)(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
     Effect.catch(() => Schema.decodeUnknownEffect(schema, { errors: "all" })(input) as Effect.Effect<I["Type"], Schema.SchemaError>),
     Effect.mapError((error) => {
       const first = firstIssue(error.issue)
@@ -31,3 +31,15 @@ export const decodeInput = <I extends Schema.Top>(flowName: string, schema: I, i
       })
     })
   )
+
+/** The JSON decoder of each input Schema, built once (a flow's input is decoded on every run). */
+const decoders = new WeakMap<Schema.Top, (input: unknown) => Effect.Effect<unknown, Schema.SchemaError>>()
+
+const jsonDecoder = (schema: Schema.Top): (input: unknown) => Effect.Effect<unknown, Schema.SchemaError> => {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownEffect(Schema.toCodecJson(schema)) as (input: unknown) => Effect.Effect<unknown, Schema.SchemaError>
+    decoders.set(schema, decode)
+  }
+  return decode
+}

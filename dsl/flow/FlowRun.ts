@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { Context, Deferred, Effect, Exit, Fiber, Option, Schedule, type Schema } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Option, Schedule, type Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
-import { type WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
+import { type WorkflowEngine, WorkflowEngine as WorkflowEngineTag, WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import { FlowEngine } from "../ports/FlowEngine.ts"
 import { type JournalError, RunJournal } from "../ports/RunJournal.ts"
 import { cancelWait, deliverRaw } from "./Durable.ts"
@@ -15,11 +15,13 @@ import { type AnyFlow, fingerprint, type Flow } from "./FlowDefinition.ts"
 import type { FlowError } from "./FlowError.ts"
 import { FlowEvents } from "./FlowEvents.ts"
 import { decodeInput } from "./FlowInput.ts"
+import { executionIdOf } from "./internal/ExecutionId.ts"
 import { running } from "./internal/Interpreter.ts"
 import { journalSink } from "./internal/JournalSink.ts"
 import * as Sealing from "./internal/Sealing.ts"
 import { outcomeOf, settle } from "./internal/Settle.ts"
 import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
+import { ResultLog } from "./StepResults.ts"
 
 /**
  * Options of {@link run}.
@@ -80,7 +82,8 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const decoded = yield* decodeInput(flow.name, flow.input, input)
     const journal = Option.getOrUndefined(yield* Effect.serviceOption(RunJournal))
     const runId = options?.runId ?? crypto.randomUUID()
-    const events = journalSink(yield* FlowEvents, journal, runId, () => {
+    const sink = yield* FlowEvents
+    const events = journalSink(sink, journal, runId, () => {
       state.journalBroken = true
     })
     const stepJournal = engine.stepJournal()
@@ -92,10 +95,11 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       flow: flow.name,
       interpreter: running,
       emit: events.emit,
+      listening: journal !== undefined || sink !== silentSink,
       root: { entries: [] },
       subscriptions: new Map(),
       compensationFailures: [],
-      results: new Map(),
+      results: new ResultLog(),
       failedStep: undefined,
       stepJournal,
       policies: engine.policies,
@@ -109,10 +113,10 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     }
     // The engine journals the payload too; the body takes the decoded input from `engine.begin`.
     const payload = { runId, input: journaledInput }
-    const executionId = yield* flow.workflow.executionId(payload)
+    const executionId = executionIdOf(flow.workflow._tag, runId)
     yield* register(flow, engine)
     yield* engine.begin(executionId, { context: (yield* Effect.context<R>()) as never, state, input: decoded })
-    const top: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
+    const top: StepScope = { run: state, path: "", names: undefined, inActivity: false, saga: undefined }
     yield* emit(top, {
       _tag: "FlowStarted",
       flow: flow.name,
@@ -124,7 +128,7 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     // Signals recorded in the journal (`mcpflow signal`) are delivered by the process running the run.
     if (journal !== undefined) yield* Effect.forkScoped(deliverSignals(flow, journal, runId))
     const execution = resumed === undefined
-      ? flow.workflow.execute(payload)
+      ? executeTopLevel(flow.workflow, executionId, payload)
       : Effect.raceFirst(
         // A parked run (restarted by the engine with nobody to run it) is woken up first.
         Effect.andThen(flow.workflow.resume(executionId), flow.workflow.execute(payload)),
@@ -193,6 +197,24 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     )
   })) as never
 
+/**
+ * `workflow.execute(payload)` with the execution id already known: a run started outside any
+ * workflow goes straight to the engine (no second digest, no payload re-validation, and a span
+ * only when a tracing backend is installed); a run started inside another workflow's run takes
+ * `execute` itself, which links the two.
+ */
+const executeTopLevel = (workflow: AnyFlow["workflow"], executionId: string, payload: { readonly runId: string; readonly input: unknown }) =>
+  Effect.withFiber((fiber) => {
+    if (Context.getOrUndefined(fiber.context, WorkflowInstance) !== undefined) return workflow.execute(payload)
+    const run = WorkflowEngineTag.use((engine) => engine.execute(workflow, { executionId, payload }))
+    return fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
+      ? run
+      : run.pipe(Effect.withSpan(`${workflow._tag}.execute`, { attributes: { executionId } }, { captureStackTrace: false }))
+  })
+
+/** The `FlowEvents` sink of a fiber that was given none: nobody listens to its events. */
+const silentSink = Context.get(Context.empty(), FlowEvents)
+
 /** Delivers the signals the journal holds for the run, every 200 ms. */
 const deliverSignals = (flow: AnyFlow, journal: RunJournal["Service"], runId: string) =>
   Effect.gen(function*() {
@@ -239,7 +261,7 @@ const body = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O,
     // A fresh compensation list each time the engine (re)plays the body: replayed steps re-register.
     state.root = { entries: [] }
     state.results.clear()
-    const scope: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
+    const scope: StepScope = { run: state, path: "", names: undefined, inActivity: false, saga: undefined }
     return flow.run(input).pipe(
       Effect.provideService(CurrentScope, scope),
       Effect.onExit((exit) =>

@@ -47,7 +47,7 @@ export const gate = (name: string, condition: boolean, reason: string | (() => s
       yield* emit(scope, { _tag: "StepStarted", path, kind: "gate" })
       const started = yield* now
       if (interpreter.enters(() => condition)) {
-        scope.run?.results.set(path, { status: "succeeded", output: null })
+        scope.run?.results.succeeded(path, null)
         return yield* emit(scope, { _tag: "StepSucceeded", path, kind: "gate", durationMs: (yield* now) - started, replayed: false })
       }
       const closed = new GateClosed({ gate: name, reason: typeof reason === "string" ? reason : reason() })

@@ -5,11 +5,11 @@
  * @internal
  * @module
  */
-import { Effect, Exit } from "effect"
-import type { StepKind } from "./FlowEvents.ts"
+import { Clock, Effect, Exit } from "effect"
+import { FlowEvents, type StepKind } from "./FlowEvents.ts"
 import { interpreterOf } from "./internal/Interpreter.ts"
-import { child, claim, CurrentScope, emit, isSuspension, now, type StepScope } from "./RunScope.ts"
-import { reportFailure } from "./Step.ts"
+import { child, claim, CurrentScope, emit, parkedBy, type StepScope } from "./RunScope.ts"
+import { reportFailureAt } from "./Step.ts"
 
 /** Options for a group: its condition text and dependencies for plans, its saga stack. */
 export interface GroupOptions {
@@ -38,31 +38,34 @@ export const runGroup = <A, E, R>(
   body: (path: string, scope: StepScope) => Effect.Effect<A, E, R>,
   options?: GroupOptions
 ): Effect.Effect<A, E, R> =>
-  Effect.gen(function*() {
-    interpreterOf(scope).meet(path, kind, options ?? {})
+  Effect.withFiber((fiber) => {
+    interpreterOf(scope).meet(path, kind, options ?? noOptions)
     const inner = child(scope, path, options?.saga !== undefined ? { saga: options.saga } : undefined)
-    yield* emit(scope, { _tag: "StepStarted", path, kind })
-    const started = yield* now
-    // Reported while uninterruptible, so an interrupted group (a fail-fast sibling) is reported too.
-    const exit = yield* Effect.uninterruptibleMask((restore) =>
-      Effect.exit(restore(body(path, inner).pipe(Effect.provideService(CurrentScope, inner)))).pipe(
-        Effect.tap((exit) =>
-          Effect.flatMap(now, (at) =>
-            Exit.isSuccess(exit)
-              ? emit(scope, { _tag: "StepSucceeded", path, kind, durationMs: at - started, replayed: false })
-              // The engine parked the run (a durable wait): not a failure, the group goes on later.
-              : Effect.flatMap(isSuspension(exit), (parked) =>
-                parked ? Effect.void : reportFailure(scope, path, kind, at - started, exit.cause)))
-        )
-      )
-    )
-    return yield* exit
+    const run = scope.run
+    // Nobody listens to a run that has no listener: no events, no clock reads.
+    const outside = run === undefined ? fiber.getRef(FlowEvents) : undefined
+    const sink = run === undefined ? outside!.emit : run.listening ? run.emit : undefined
+    const clock = fiber.getRef(Clock.Clock)
+    const runId = run?.runId ?? ""
+    const started = sink === undefined ? 0 : clock.currentTimeMillisUnsafe()
+    sink?.({ _tag: "StepStarted", runId, at: started, path, kind })
+    // Reported on any exit, interruptions included (an interrupted group, a fail-fast sibling, is reported too).
+    return Effect.onExit(Effect.provideService(Effect.suspend(() => body(path, inner)), CurrentScope, inner), (exit) => {
+      const at = sink === undefined ? 0 : clock.currentTimeMillisUnsafe()
+      if (Exit.isFailure(exit)) {
+        // The engine parked the run (a durable wait): not a failure, the group goes on later.
+        if (!parkedBy(fiber, exit)) reportFailureAt(scope, path, kind, at, at - started, exit.cause, outside)
+      } else sink?.({ _tag: "StepSucceeded", runId, at, path, kind, durationMs: at - started, replayed: false })
+      return Effect.void
+    })
   })
+
+const noOptions: GroupOptions = {}
 
 /** Reports a group that did not run. */
 export const skip = (scope: StepScope, path: string, kind: StepKind, why: string, options?: GroupOptions) =>
   Effect.suspend(() => {
     interpreterOf(scope).meet(path, kind, options ?? {})
-    scope.run?.results.set(path, { status: "skipped", why })
+    scope.run?.results.ended(path, { status: "skipped", why })
     return emit(scope, { _tag: "StepSkipped", path, kind, why })
   })

@@ -22,6 +22,7 @@ import * as Policy from "../policy/Policy.ts"
 import * as Recorder from "./PlanRecorder.ts"
 import { planning } from "./internal/Planning.ts"
 import { CurrentScope, type PlanNode, type PlanState, type RunState, renderCause, type StepScope } from "./RunScope.ts"
+import { ResultLog } from "./StepResults.ts"
 
 /**
  * One tool a flow may call, with its JSON Schemas and MCP annotations.
@@ -106,13 +107,15 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
       flow: flow.name,
       interpreter: planning(planned),
       emit: () => {},
+      listening: false,
       root: { entries: [] },
       subscriptions: new Map(),
       compensationFailures: [],
-      results: new Map(),
+      results: new ResultLog(),
       failedStep: undefined
     }
     const reached = new Map<string, ContractInfo>()
+    const answers = new Map<string, Effect.Effect<unknown>>()
     const warnings = new Set<string>()
     let calls = 0
     const gateway = McpGateway.of({
@@ -127,14 +130,20 @@ export const plan = <I extends Schema.Top, O extends Schema.Top, E, R>(
           if (++calls > maxCalls) {
             return Effect.die(new Error(`planning stopped after ${maxCalls} tool calls (a loop on sample data?)`))
           }
-          return Effect.orDie(sample(contract.output as unknown as Schema.Top, contract.name))
+          // The same contract always samples the same answer (its name is the seed): sample it once per plan.
+          let answer = answers.get(contract.name)
+          if (answer === undefined) {
+            answer = Effect.orDie(sample(contract.output as unknown as Schema.Top, contract.name)).pipe(Effect.cached, Effect.runSync)
+            answers.set(contract.name, answer)
+          }
+          return answer
         }),
       callRaw: (server, tool) => Effect.die(new Error(`planning: raw call ${server}.${tool} cannot be answered from a contract`)),
       listTools: () => Effect.succeed([]),
       checkContracts: () => Effect.succeed([]),
       status: Effect.succeed([])
     })
-    const scope: StepScope = { run: state, path: "", names: new Set(), inActivity: false, saga: undefined }
+    const scope: StepScope = { run: state, path: "", names: undefined, inActivity: false, saga: undefined }
     const exit = yield* runVirtually(
       flow.run(decoded).pipe(
         Effect.provideService(CurrentScope, scope),
@@ -278,7 +287,8 @@ const marks: Record<string, string> = {
   item: "·",
   when: "?",
   handler: "⚡",
-  gate: "▣"
+  gate: "▣",
+  batch: "▤"
 }
 
 /**

@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import { Cause, Clock, Context, type Deferred, Effect, Exit, Option } from "effect"
+import { Cause, Clock, Context, type Deferred, Effect, Exit, type Fiber, Option } from "effect"
 import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { PolicyRegistry } from "../policy/Policy.ts"
 import { FlowDefinition } from "./FlowError.ts"
@@ -14,7 +14,7 @@ import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
 import type { StepJournal } from "../ports/FlowEngine.ts"
 import type { Interpreter } from "./internal/Interpreter.ts"
 import type { Sealer } from "./internal/Sealing.ts"
-import type { StepResult } from "./StepResults.ts"
+import type { ResultLog } from "./StepResults.ts"
 
 /** A completed step's undo, run at most once. */
 export interface CompensationEntry {
@@ -80,6 +80,11 @@ export interface RunState {
   /** What running (or planning) each construct of the flow means. */
   readonly interpreter: Interpreter
   readonly emit: (event: FlowEvent) => void
+  /**
+   * Whether anyone receives the run's events (a `FlowEvents` sink other than the default no-op,
+   * or a journal). A run nobody listens to builds no events at all.
+   */
+  readonly listening: boolean
   /** Compensations of the whole run; rebuilt each time the engine (re)plays the body. */
   root: CompensationStack
   /** Where steps' stateful policy layers live (one per engine), see `Policy.registry`. */
@@ -88,7 +93,7 @@ export interface RunState {
   readonly subscriptions: Map<string, Array<Subscription>>
   readonly compensationFailures: Array<{ readonly step: string; readonly error: string }>
   /** Each ended step's result by path (see `StepResults.ts`); rebuilt as the engine (re)plays the body. */
-  readonly results: Map<string, StepResult>
+  readonly results: ResultLog
   /** The first step that failed (not interrupted), for the summary. */
   failedStep: string | undefined
   /** The journal could not be written: the run stops where it is, without compensating. */
@@ -112,7 +117,8 @@ export interface RunState {
 export interface StepScope {
   readonly run: RunState | undefined
   readonly path: string
-  readonly names: Set<string>
+  /** The names claimed in this scope so far (made on the first claim: most steps have no nested steps). */
+  names: Set<string> | undefined
   /** Inside an activity's body: nested steps are reported but not journaled on their own. */
   readonly inActivity: boolean
   readonly saga: CompensationStack | undefined
@@ -120,7 +126,7 @@ export interface StepScope {
 
 /** The current scope; outside any run, steps still run and report with run id `""`. */
 export const CurrentScope = Context.Reference<StepScope>("mcpflow/dsl/flow/CurrentScope", {
-  defaultValue: () => ({ run: undefined, path: "", names: new Set(), inActivity: false, saga: undefined })
+  defaultValue: () => ({ run: undefined, path: "", names: undefined, inActivity: false, saga: undefined })
 })
 
 /** Joins a scope path and a name. */
@@ -131,24 +137,33 @@ export const join = (prefix: string, name: string): string => (prefix === "" ? n
  * `FlowDefinition`) when it is empty, contains `/`, or is taken.
  */
 export const claim = (scope: StepScope, name: string): Effect.Effect<string> => {
+  const path = claimPath(scope, name)
+  return typeof path === "string" ? Effect.succeed(path) : path
+}
+
+/**
+ * {@link claim} without the Effect around a success: the path, or the defect to fail with.
+ */
+export const claimPath = (scope: StepScope, name: string): string | Effect.Effect<never> => {
   if (name.length === 0 || name.includes("/")) {
     return Effect.die(new FlowDefinition({ detail: `step name ${JSON.stringify(name)} must be non-empty and contain no "/"` }))
   }
-  if (scope.names.has(name)) {
+  const names = scope.names ??= new Set()
+  if (names.has(name)) {
     const where = scope.path === "" ? "the flow" : JSON.stringify(scope.path)
     return Effect.die(
       new FlowDefinition({ detail: `duplicate step name ${JSON.stringify(name)} in ${where}; names must be unique per scope` })
     )
   }
-  scope.names.add(name)
-  return Effect.succeed(join(scope.path, name))
+  names.add(name)
+  return join(scope.path, name)
 }
 
 /** A child scope for a group at `path`. */
 export const child = (scope: StepScope, path: string, patch?: Partial<Pick<StepScope, "inActivity" | "saga">>): StepScope => ({
   run: scope.run,
   path,
-  names: new Set(),
+  names: undefined,
   inActivity: patch?.inActivity ?? scope.inActivity,
   saga: patch?.saga ?? scope.saga
 })
@@ -157,7 +172,7 @@ type Distribute<T> = T extends unknown ? Omit<T, "runId" | "at"> : never
 
 /** Emits an event stamped with the run id and the Clock's time. */
 export const emit = (scope: StepScope, event: Distribute<FlowEvent>): Effect.Effect<void> =>
-  Effect.withFiber((fiber) => {
+  scope.run?.listening === false ? Effect.void : Effect.withFiber((fiber) => {
     const sink = scope.run?.emit ?? fiber.getRef(FlowEvents).emit
     const at = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
     sink({ ...event, runId: scope.run?.runId ?? "", at } as FlowEvent)
@@ -177,6 +192,18 @@ export const isSuspension = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<b
   Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)
     ? Effect.succeed(false)
     : Effect.map(workflowInstance, (instance) => Option.isSome(instance) && instance.value.suspended)
+
+/**
+ * {@link isSuspension} for the fiber running a construct, read right now (no Effect around it).
+ *
+ * @example
+ * ```ts
+ * Effect.withFiber((fiber) => Effect.onExit(body, (exit) => Effect.sync(() => parkedBy(fiber, exit) || report(exit))))
+ * ```
+ */
+export const parkedBy = (fiber: Fiber.Fiber<unknown, unknown>, exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) &&
+  Context.getOrUndefined(fiber.context, WorkflowInstance)?.suspended === true
 
 /** A short, single-line rendering of a failure cause. */
 export const renderCause = (cause: Cause.Cause<unknown>): { readonly error: string; readonly errorTag?: string } => {

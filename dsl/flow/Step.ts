@@ -5,26 +5,28 @@
  *
  * @module
  */
-import { Cause, Clock, Context, Deferred, Effect, Exit, Option, Result, Schema, Tracer } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Exit, type Fiber, Option, Result, Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
+import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { StepJournal } from "../ports/FlowEngine.ts"
 import { CallSites, GatewayEvents, makeCallSites } from "../ports/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
-import type { StepKind } from "./FlowEvents.ts"
+import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
-import { interpreterOf } from "./internal/Interpreter.ts"
+import { interpreterOf, type NodeInfo, running } from "./internal/Interpreter.ts"
 import { hasRedacted, type Sealer } from "./internal/Sealing.ts"
 import {
   child,
-  claim,
+  claimPath,
   type CompensationEntry,
   CurrentScope,
   emit,
   now,
   renderCause,
+  type RunState,
   type StepScope,
   workflowInstance
 } from "./RunScope.ts"
@@ -95,9 +97,11 @@ export const step = <A, E, R, R2 = never, P extends Policy.PolicyInput | undefin
   effect: Effect.Effect<A, E, R>,
   options?: StepOptions<A, E, R2> & { readonly policy?: P }
 ): Effect.Effect<A, E | (undefined extends NoInfer<P> ? never : StepPolicyFailure), R | NoInfer<R2>> =>
-  CurrentScope.use((scope) =>
-    Effect.flatMap(claim(scope, name), (path) => runStep(scope, path, "step", effect, options))
-  ) as never
+  Effect.withFiber((fiber) => {
+    const scope = fiber.getRef(CurrentScope)
+    const path = claimPath(scope, name)
+    return typeof path === "string" ? startStep(fiber, scope, path, "step", effect, options) : path
+  }) as never
 
 /** Internal: runs a journaled step at `path` (already claimed). */
 export const runStep = <A, E, R, R2>(
@@ -107,13 +111,104 @@ export const runStep = <A, E, R, R2>(
   effect: Effect.Effect<A, E, R>,
   options?: StepOptions<A, E, R2>
 ): Effect.Effect<A, E | StepPolicyFailure, R | R2> =>
+  Effect.withFiber((fiber) => startStep(fiber, scope, path, kind, effect, options))
+
+/**
+ * A step as the fiber about to run it sees it: a plain step of a run (no policy, no compensation,
+ * not a resume, journaled by the memory engine or not at all) takes the short path; anything
+ * else the general one.
+ */
+const startStep = <A, E, R, R2>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  scope: StepScope,
+  path: string,
+  kind: StepKind,
+  effect: Effect.Effect<A, E, R>,
+  options: StepOptions<A, E, R2> | undefined
+): Effect.Effect<A, E | StepPolicyFailure, R | R2> => {
+  const run = scope.run
+  const instance = Context.getOrUndefined(fiber.context, WorkflowInstance)
+  const journaled = instance !== undefined && !scope.inActivity && run?.interpreter.journals === true
+  if (
+    run !== undefined && run.resume === undefined && options?.policy === undefined &&
+    options?.compensate === undefined && (!journaled || run.stepJournal !== undefined)
+  ) {
+    return plainStep(fiber, scope, run, path, kind, effect, journaled, options?.description)
+  }
+  return generalStep(scope, path, kind, effect, options, instance, journaled)
+}
+
+const noNode: NodeInfo = { description: undefined, compensated: false }
+
+/**
+ * The short path of a step: one context update, one exit handler, and no events, clock reads or
+ * sinks when nobody listens to the run. Same reports, results and journal entries as
+ * {@link generalStep}.
+ */
+const plainStep = <A, E, R>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  scope: StepScope,
+  run: RunState,
+  path: string,
+  kind: StepKind,
+  effect: Effect.Effect<A, E, R>,
+  journaled: boolean,
+  description: string | undefined
+): Effect.Effect<A, E, R> => {
+  const interpreter = run.interpreter
+  if (interpreter !== running) interpreter.meet(path, kind, description === undefined ? noNode : { description, compensated: false })
+  const listening = run.listening
+  const clock = listening ? fiber.getRef(Clock.Clock) : undefined
+  if (clock !== undefined) {
+    const rerun = run.inFlightAtCrash?.has(path) === true ? { rerunAfterCrash: true } : {}
+    run.emit({ _tag: "StepStarted", runId: run.runId, at: clock.currentTimeMillisUnsafe(), path, kind, ...rerun })
+  }
+  const started = clock?.currentTimeMillisUnsafe() ?? 0
+  const stepJournal = journaled ? run.stepJournal : undefined
+  const stored = stepJournal?.replay(path) as Exit.Exit<A, E> | undefined
+  const ended = (exit: Exit.Exit<A, E>, replayed: boolean) => {
+    if (Exit.isSuccess(exit)) {
+      run.results.succeeded(path, exit.value)
+      if (clock !== undefined) {
+        const at = clock.currentTimeMillisUnsafe()
+        run.emit({ _tag: "StepSucceeded", runId: run.runId, at, path, kind, durationMs: at - started, replayed })
+      }
+    } else {
+      const at = clock?.currentTimeMillisUnsafe() ?? 0
+      reportFailureAt(scope, path, kind, at, at - started, exit.cause)
+    }
+  }
+  if (stored !== undefined) {
+    ended(stored, true)
+    return stored
+  }
+  const inner = child(scope, path, { inActivity: journaled || scope.inActivity })
+  // One run, one attempt: its call sites go into the same context update as the step's scope.
+  const body = withStepSinks(fiber, scope, path, inner, effect, makeCallSites(path))
+  // Like the engines' journals, `undefined` comes back as `null` from a journaled step (JSON has no undefined).
+  const value = stepJournal === undefined ? body : Effect.map(body, (a) => (a === undefined ? null : a) as A)
+  return Effect.onExit(traced(fiber, path, kind, value), (exit) => {
+    stepJournal?.record(path, exit)
+    ended(exit, false)
+    return Effect.void
+  })
+}
+
+/** The general path of a step: policies, compensations, resumes and durable engines. */
+const generalStep = <A, E, R, R2>(
+  scope: StepScope,
+  path: string,
+  kind: StepKind,
+  effect: Effect.Effect<A, E, R>,
+  options: StepOptions<A, E, R2> | undefined,
+  instance: WorkflowInstance["Service"] | undefined,
+  journaled: boolean
+): Effect.Effect<A, E | StepPolicyFailure, R | R2> =>
   Effect.gen(function*() {
     const interpreter = interpreterOf(scope)
-    const instance = yield* workflowInstance
-    const journaled = Option.isSome(instance) && !scope.inActivity && scope.run?.interpreter.journals === true
     const attemptsBefore = scope.run?.resume?.attemptsBefore.get(path) ?? 0
     // One breaker circuit / bucket per step of a flow, whatever the batch item it runs for.
-    const policyKey = `${scope.run?.flow ?? "step"}:${path.replace(/\[[^\]]*\]/g, "[]")}`
+    const policyKey = options?.policy === undefined ? "" : `${scope.run?.flow ?? "step"}:${path.replace(/\[[^\]]*\]/g, "[]")}`
     const policy = options?.policy === undefined
       ? undefined
       // Stateful layers (breakers, bulkheads, rate limits, caches) built from settings live as long as the
@@ -131,7 +226,9 @@ export const runStep = <A, E, R, R2>(
       ? sited
       // `key` (one breaker circuit per step path, shared by all `forEach` items), `item` (per item, with `per: "item"`).
       : Policy.apply(sited, policy, { idempotent: options?.idempotent, key: policyKey, item: `${scope.run?.flow ?? "step"}:${path}` }) as Effect.Effect<A, E, R>
-    const body = withStepSinks(scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded).pipe(
+    const body = Effect.withFiber((fiber) =>
+      withStepSinks(fiber, scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded)
+    ).pipe(
       Effect.onExit(() => Effect.sync(() => void (ran = true)))
     )
     const run = journal(scope.run, path, body, journaled, options, (keyId) => void (sealedWith = keyId))
@@ -144,7 +241,7 @@ export const runStep = <A, E, R, R2>(
           `fix the flow or resume with --force`
         // Park the run (it stays resumable) before the new step does anything.
         yield* Deferred.succeed(resume.divergedSignal, undefined)
-        return yield* Workflow.suspend(instance.value)
+        return yield* Workflow.suspend(instance!)
       }
     }
     const rerun = scope.run?.inFlightAtCrash?.has(path) === true ? { rerunAfterCrash: true } : {}
@@ -165,7 +262,7 @@ export const runStep = <A, E, R, R2>(
             : Effect.void
         )
       )
-    ).pipe(traced(path, kind))
+    ).pipe((effect) => Effect.withFiber((fiber) => traced(fiber, path, kind, effect)))
     const durationMs = (yield* now) - started
     if (Exit.isSuccess(exit) && options?.compensate !== undefined) {
       const compensate = options.compensate
@@ -177,7 +274,7 @@ export const runStep = <A, E, R, R2>(
       )
     }
     if (Exit.isSuccess(exit)) {
-      scope.run?.results.set(path, { status: "succeeded", output: exit.value })
+      scope.run?.results.succeeded(path, exit.value)
       const sealed = sealedWith === undefined ? {} : { sealedWith }
       yield* emit(scope, { _tag: "StepSucceeded", path, kind, durationMs, replayed: journaled && !ran, ...sealed })
     }
@@ -188,16 +285,14 @@ export const runStep = <A, E, R, R2>(
  * A span per step, when a tracing backend is installed (`--otlp`); with Effect's in-memory
  * tracer nobody could see it, so the step skips its cost.
  */
-const traced = (path: string, kind: StepKind) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.withFiber((fiber) =>
-    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
-      ? effect
-      : effect.pipe(
-        Effect.withSpan(`step ${path}`, { attributes: { "mcpflow.step": path, "mcpflow.kind": kind } }, {
-          captureStackTrace: false
-        })
-      )
-  )
+const traced = <A, E, R>(fiber: Fiber.Fiber<unknown, unknown>, path: string, kind: StepKind, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
+    ? effect
+    : effect.pipe(
+      Effect.withSpan(`step ${path}`, { attributes: { "mcpflow.step": path, "mcpflow.kind": kind } }, {
+        captureStackTrace: false
+      })
+    )
 
 /** Reports a failed or interrupted step; the first real failure is the run's failing step. */
 export const reportFailure = (
@@ -206,27 +301,77 @@ export const reportFailure = (
   kind: StepKind,
   durationMs: number,
   cause: Cause.Cause<unknown>
-): Effect.Effect<void> => {
+): Effect.Effect<void> =>
+  Effect.withFiber((fiber) => {
+    const at = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+    reportFailureAt(scope, path, kind, at, durationMs, cause, scope.run === undefined ? fiber.getRef(FlowEvents) : undefined)
+    return Effect.void
+  })
+
+/**
+ * {@link reportFailure} right now, at `at` on the run's Clock: outside a run the event goes to
+ * `outside` (the fiber's `FlowEvents`).
+ *
+ * @internal
+ */
+export const reportFailureAt = (
+  scope: StepScope,
+  path: string,
+  kind: StepKind,
+  at: number,
+  durationMs: number,
+  cause: Cause.Cause<unknown>,
+  outside?: { readonly emit: (event: FlowEvent) => void } | undefined
+): void => {
+  const run = scope.run
+  const interrupted = Cause.hasInterruptsOnly(cause)
+  const recorded = run !== undefined && !interrupted && (kind === "step" || kind === "gate")
+  const sink = run === undefined ? outside?.emit : run.listening ? run.emit : undefined
+  if (!recorded && sink === undefined) return
   const rendered = renderCause(cause)
-  const interrupted = rendered.errorTag === "Interrupted"
-  if (!interrupted && scope.run !== undefined && (kind === "step" || kind === "gate")) {
-    if (scope.run.failedStep === undefined) scope.run.failedStep = path
-    scope.run.results.set(path, { status: "failed", error: rendered.error })
+  if (recorded) {
+    if (run.failedStep === undefined) run.failedStep = path
+    run.results.ended(path, { status: "failed", error: rendered.error })
   }
-  return emit(scope, { _tag: "StepFailed", path, kind, durationMs, interrupted, ...rendered })
+  sink?.({ _tag: "StepFailed", runId: run?.runId ?? "", at, path, kind, durationMs, interrupted, ...rendered })
 }
 
-/** Forwards policy and gateway events raised inside the step to the run's report. */
-const withStepSinks = <A, E, R>(scope: StepScope, path: string, inner: StepScope, effect: Effect.Effect<A, E, R>) =>
-  Effect.updateContext(effect, (context: Context.Context<never>): Context.Context<R> => {
-    const withScope = Context.add(context, CurrentScope, inner)
-    const run = scope.run
-    if (run === undefined) return withScope as Context.Context<R>
+/** The sinks of a fiber that was given none (the references' defaults). */
+const silentPolicyEvents = Context.get(Context.empty(), PolicyEvents)
+const silentGatewayEvents = Context.get(Context.empty(), GatewayEvents)
+
+/**
+ * Runs the step's body in its own scope, with policy and gateway events raised inside it
+ * forwarded to the run's report. When nobody listens to the run and the fiber has no sinks of
+ * its own, there is nothing to forward: only the scope is set (and a tool call then asks for
+ * no progress notifications).
+ */
+const withStepSinks = <A, E, R>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  scope: StepScope,
+  path: string,
+  inner: StepScope,
+  effect: Effect.Effect<A, E, R>,
+  sites?: CallSites | undefined
+): Effect.Effect<A, E, R> => {
+  const run = scope.run
+  if (
+    run === undefined ||
+    (!run.listening && fiber.getRef(PolicyEvents) === silentPolicyEvents && fiber.getRef(GatewayEvents) === silentGatewayEvents)
+  ) {
+    return sites === undefined
+      ? Effect.provideService(effect, CurrentScope, inner)
+      : Effect.updateContext(effect, (context: Context.Context<never>) =>
+        Context.add(Context.add(context, CurrentScope, inner), CallSites, sites) as Context.Context<R>
+      )
+  }
+  return Effect.updateContext(effect, (context: Context.Context<never>): Context.Context<R> => {
     const outerGateway = Context.get(context, GatewayEvents)
     const clock = Context.get(context, Clock.Clock)
-    // One context update per step: the scope and both sinks at once.
+    const scoped = Context.add(context, CurrentScope, inner)
+    // One context update per step: the scope, its call sites and both sinks at once.
     return Context.add(
-      Context.add(withScope, PolicyEvents, {
+      Context.add(sites === undefined ? scoped : Context.add(scoped, CallSites, sites), PolicyEvents, {
         emit: (event) => {
           const at = clock.currentTimeMillisUnsafe()
           run.emit({ _tag: "Policy", runId: run.runId, at, path, event })
@@ -240,13 +385,14 @@ const withStepSinks = <A, E, R>(scope: StepScope, path: string, inner: StepScope
       {
         emit: (event) => {
           outerGateway.emit(event)
-          if (event._tag === "ToolProgress" || event._tag === "ServerLog") {
+          if (event._tag === "ToolProgress" || event._tag === "ServerLog" || event._tag === "ReplicaServed") {
             run.emit({ _tag: "Gateway", runId: run.runId, at: clock.currentTimeMillisUnsafe(), path, event })
           }
         }
       }
     ) as Context.Context<R>
   })
+}
 
 /**
  * Each run of `effect` (each attempt of the step) counts its tool calls from 0 under `path`
@@ -255,7 +401,12 @@ const withStepSinks = <A, E, R>(scope: StepScope, path: string, inner: StepScope
 const withCallSites = <A, E, R>(path: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.suspend(() => Effect.provideService(effect, CallSites, makeCallSites(path)))
 
-/** The effect as an Activity named `path` when the run is journaled, else as it is. */
+/**
+ * The effect as an Activity named `path` when the run is journaled, else as it is. The Activity is
+ * made for this step and dropped with it: a durable step costs milliseconds (the journal's
+ * write), next to which making one is small, and keeping them (one per path) grew a long
+ * durable run's heap by kilobytes per step.
+ */
 const journal = <A, E, R>(
   run: StepScope["run"],
   path: string,
@@ -266,11 +417,21 @@ const journal = <A, E, R>(
 ): Effect.Effect<A, E, R> => {
   if (!journaled) return body
   if (run?.stepJournal !== undefined) return inMemory(run.stepJournal, path, body)
-  const activity = activityFor(path, schemas?.success ?? StepValue, schemas?.error ?? StepFailure) as Effect.Effect<A, E, R>
+  const success = schemas?.success ?? StepValue
+  const error = schemas?.error ?? StepFailure
   const sealer = run?.sealer
-  if (sealer === undefined) return activity.pipe(Effect.provideService(StepBody, body as Effect.Effect<unknown, unknown>))
-  return sealed(sealer, path, activity, body, schemas?.success !== undefined, onSealed)
+  if (sealer === undefined) return activity(path, success, error, body)
+  return sealed(sealer, path, (sealedBody) => activity(path, success, error, sealedBody), body, schemas?.success !== undefined, onSealed)
 }
+
+/** The Activity `path` running `execute`, its value and error journaled with these Schemas. */
+const activity = <A, E, R>(path: string, success: Schema.Top, error: Schema.Top, execute: Effect.Effect<unknown, unknown, R>): Effect.Effect<A, E, R> =>
+  Activity.make({
+    name: path,
+    success: success as Schema.Codec<unknown, unknown>,
+    error: error as Schema.Codec<unknown, unknown>,
+    execute: execute as Effect.Effect<unknown, unknown>
+  }) as unknown as Effect.Effect<A, E, R>
 
 /**
  * A journaled step whose value's `Redacted` parts are sealed in the journal (see
@@ -280,7 +441,7 @@ const journal = <A, E, R>(
 const sealed = <A, E, R>(
   sealer: Sealer,
   path: string,
-  activity: Effect.Effect<A, E, R>,
+  activityOf: (body: Effect.Effect<unknown, E, R>) => Effect.Effect<unknown, E, R>,
   body: Effect.Effect<A, E, R>,
   wrap: boolean,
   onSealed: ((keyId: string) => void) | undefined
@@ -293,8 +454,7 @@ const sealed = <A, E, R>(
       onSealed?.(sealer.keyId ?? "-")
       return sealer.sealValue(value, wrap)
     })
-    return activity.pipe(
-      Effect.provideService(StepBody, sealedBody as Effect.Effect<unknown, unknown>),
+    return activityOf(sealedBody).pipe(
       Effect.flatMap((stored) => {
         if (fresh !== undefined) return Effect.succeed(fresh.value)
         const opened = sealer.openValue(stored)
@@ -320,40 +480,6 @@ const inMemory = <A, E, R>(journal: StepJournal, path: string, body: Effect.Effe
     )
   })
 
-/** The body of the activity being executed: activities are cached per path and read it from here. */
-const StepBody = Context.Reference<Effect.Effect<unknown, unknown>>("mcpflow/dsl/flow/Step/StepBody", {
-  defaultValue: () => Effect.die(new Error("a step activity ran without its body"))
-})
-
-/**
- * One Activity per (path, Schemas), reused across runs: building one compiles its exit codecs,
- * which would otherwise dominate the cost of a step. Bounded: cleared past 10 000 entries.
- */
-const activities = new WeakMap<object, WeakMap<object, Map<string, Effect.Effect<unknown, unknown>>>>()
-const activityCount = { n: 0 }
-
-const activityFor = (path: string, success: Schema.Top, error: Schema.Top): Effect.Effect<unknown, unknown> => {
-  let bySuccess = activities.get(success)
-  if (bySuccess === undefined) activities.set(success, bySuccess = new WeakMap())
-  let byPath = bySuccess.get(error)
-  if (byPath === undefined) bySuccess.set(error, byPath = new Map())
-  let activity = byPath.get(path)
-  if (activity === undefined) {
-    if (++activityCount.n > 10_000) {
-      byPath.clear()
-      activityCount.n = 1
-    }
-    activity = Activity.make({
-      name: path,
-      success: success as Schema.Codec<unknown, unknown>,
-      error: error as Schema.Codec<unknown, unknown>,
-      execute: StepBody.use((run) => run)
-    }) as unknown as Effect.Effect<unknown, unknown>
-    byPath.set(path, activity)
-  }
-  return activity
-}
-
 /**
  * Registers a completed step's compensation with its saga block and with the run. The undo runs
  * as the journaled step `<path>/compensate` with the services the step had.
@@ -376,11 +502,14 @@ const register = <A, R2>(
           yield* emit(scope, { _tag: "CompensationStarted", path })
           const started = yield* now
           let ran = false
-          const body = withStepSinks(
-            scope,
-            undoPath,
-            child(scope, undoPath, { inActivity: journaled }),
-            withCallSites(undoPath, Effect.suspend(() => compensate(value, cause)))
+          const body = Effect.withFiber((fiber) =>
+            withStepSinks(
+              fiber,
+              scope,
+              undoPath,
+              child(scope, undoPath, { inActivity: journaled }),
+              withCallSites(undoPath, Effect.suspend(() => compensate(value, cause)))
+            )
           ).pipe(Effect.asVoid, Effect.onExit(() => Effect.sync(() => void (ran = true))))
           const exit = yield* Effect.exit(journal(scope.run, undoPath, body, journaled))
           const durationMs = (yield* now) - started

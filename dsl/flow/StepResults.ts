@@ -48,8 +48,53 @@ export interface StepResults {
  * ```
  */
 export const results: Effect.Effect<StepResults> = CurrentScope.use((scope) =>
-  Effect.sync(() => view(new Map(scope.run?.results ?? [])))
+  Effect.sync(() => view(scope.run?.results.snapshot() ?? new Map()))
 )
+
+/** A result other than a success, as the log keeps it (a success is kept as its bare output). */
+class NotSucceeded {
+  constructor(readonly result: StepResult) {}
+}
+
+/**
+ * Internal: a run's step results by path, in the order the steps ended. A success is kept as
+ * its output alone (one map entry per step, no wrapper), so a long run keeps little per step.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const log = new ResultLog()
+ * log.succeeded("build", { image: "app:1" })
+ * log.snapshot().get("build") // => { status: "succeeded", output: { image: "app:1" } }
+ * ```
+ */
+export class ResultLog {
+  private readonly byPath = new Map<string, unknown>()
+
+  /** The step at `path` succeeded with `output`. */
+  succeeded(path: string, output: unknown): void {
+    this.byPath.set(path, output)
+  }
+
+  /** The step at `path` failed, or was skipped: its result. */
+  ended(path: string, result: Exclude<StepResult, { readonly status: "succeeded" }>): void {
+    this.byPath.set(path, new NotSucceeded(result))
+  }
+
+  /** Forgets every result (the engine plays the body again). */
+  clear(): void {
+    this.byPath.clear()
+  }
+
+  /** A copy of the results so far, in the order the steps ended. */
+  snapshot(): Map<string, StepResult> {
+    const out = new Map<string, StepResult>()
+    for (const [path, kept] of this.byPath) {
+      out.set(path, kept instanceof NotSucceeded ? kept.result : { status: "succeeded", output: kept })
+    }
+    return out
+  }
+}
 
 /**
  * A read-only view of a snapshot of a run's results.

@@ -31,6 +31,15 @@ export type PolicyEvent =
   | { readonly _tag: "FallbackUsed"; readonly policy: string; readonly served: string; readonly primaryFailure: string }
   | { readonly _tag: "CacheHit"; readonly policy: string; readonly key: string }
   | { readonly _tag: "CacheMiss"; readonly policy: string; readonly key: string }
+  | {
+    readonly _tag: "CapabilityDegraded"
+    readonly policy: string
+    readonly capability: string
+    readonly preferred: string
+    /** The alternative that served it; `undefined`: the capability is lost. */
+    readonly servedBy: string | undefined
+    readonly failures: ReadonlyArray<{ readonly by: string; readonly error: string }>
+  }
 
 /**
  * The sink policies emit into. Defaults to a no-op; the interpreter and tests provide their own.

@@ -12,6 +12,7 @@ import * as WebCrypto from "effect/crypto/WebCrypto"
 import type * as Workflow from "effect/workflow/Workflow"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import { type PolicyRegistry, registry } from "../policy/Policy.ts"
+import * as MemoryWorkflowEngine from "./internal/MemoryWorkflowEngine.ts"
 import type { RunState } from "../flow/RunScope.ts"
 
 /**
@@ -92,67 +93,94 @@ export class FlowEngine extends Context.Service<FlowEngine, {
 export const layer = (
   kind: string,
   options?: { readonly journalSteps?: boolean | undefined }
-): Layer.Layer<FlowEngine, never, WorkflowEngine.WorkflowEngine> =>
-  Layer.effect(FlowEngine)(
-    Effect.gen(function*() {
-      const workflows = yield* WorkflowEngine.WorkflowEngine
-      const scope = yield* Effect.scope
-      const registered = new Set<string>()
-      const runs = new Map<string, { readonly run: LiveRun; fiber: Fiber.Fiber<unknown, unknown> | undefined }>()
-      return FlowEngine.of({
-        kind,
-        policies: registry(),
-        register: (workflow, execute) =>
-          Effect.suspend(() => {
-            if (registered.has(workflow._tag)) return Effect.void
-            registered.add(workflow._tag)
-            return workflows.register(workflow, execute).pipe(Effect.provideService(Scope.Scope, scope))
-          }) as never,
-        begin: (executionId, run) => Effect.sync(() => void runs.set(executionId, { run, fiber: undefined })),
-        lookup: (executionId) => Effect.sync(() => runs.get(executionId)?.run),
-        attach: (executionId, body) =>
-          Effect.suspend(() => {
-            const live = runs.get(executionId)
-            if (live !== undefined) live.fiber = Fiber.getCurrent()
-            return body
-          }),
-        stop: (executionId, options) =>
-          Effect.suspend(() => {
-            const fiber = runs.get(executionId)?.fiber
-            if (fiber === undefined) return Effect.void
-            return options?.detach === true ? Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber))) : Fiber.interrupt(fiber)
-          }),
-        end: (executionId) =>
-          Effect.sync(() => void runs.delete(executionId)),
-        stepJournal: () => (options?.journalSteps === true ? memoryStepJournal() : undefined)
-      })
-    })
-  )
+): Layer.Layer<FlowEngine, never, WorkflowEngine.WorkflowEngine> => Layer.effect(FlowEngine)(make(kind, options))
 
-/** Step exits by path, kept for the run's lifetime. */
+/** The `FlowEngine` of {@link layer}; `forget` drops a run from the workflow engine once it ended. */
+const make = (
+  kind: string,
+  options?: { readonly journalSteps?: boolean | undefined; readonly forget?: ((executionId: string) => void) | undefined }
+): Effect.Effect<FlowEngine["Service"], never, WorkflowEngine.WorkflowEngine | Scope.Scope> =>
+  Effect.gen(function*() {
+    const workflows = yield* WorkflowEngine.WorkflowEngine
+    const scope = yield* Effect.scope
+    const registered = new Set<string>()
+    const runs = new Map<string, { readonly run: LiveRun; fiber: Fiber.Fiber<unknown, unknown> | undefined }>()
+    return FlowEngine.of({
+      kind,
+      policies: registry(),
+      register: (workflow, execute) =>
+        Effect.suspend(() => {
+          if (registered.has(workflow._tag)) return Effect.void
+          registered.add(workflow._tag)
+          return workflows.register(workflow, execute).pipe(Effect.provideService(Scope.Scope, scope))
+        }) as never,
+      begin: (executionId, run) => Effect.sync(() => void runs.set(executionId, { run, fiber: undefined })),
+      lookup: (executionId) => Effect.sync(() => runs.get(executionId)?.run),
+      attach: (executionId, body) =>
+        Effect.suspend(() => {
+          const live = runs.get(executionId)
+          if (live !== undefined) live.fiber = Fiber.getCurrent()
+          return body
+        }),
+      stop: (executionId, options) =>
+        Effect.suspend(() => {
+          const fiber = runs.get(executionId)?.fiber
+          if (fiber === undefined) return Effect.void
+          return options?.detach === true ? Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber))) : Fiber.interrupt(fiber)
+        }),
+      end: (executionId) =>
+        Effect.sync(() => {
+          runs.delete(executionId)
+          options?.forget?.(executionId)
+        }),
+      stepJournal: () => (options?.journalSteps === true ? memoryStepJournal() : undefined)
+    })
+  })
+
+/** A failed step's exit, as the memory journal keeps it (a success is kept as its bare value). */
+class Failed {
+  constructor(readonly exit: Exit.Exit<unknown, unknown>) {}
+}
+
+/**
+ * Step exits by path, kept for the run's lifetime: a success as its value alone (one map entry
+ * per step), a failure with its cause.
+ */
 const memoryStepJournal = (): StepJournal => {
-  const exits = new Map<string, Exit.Exit<unknown, unknown>>()
+  const kept = new Map<string, unknown>()
   return {
-    replay: (path) => exits.get(path),
+    replay: (path) => {
+      const entry = kept.get(path)
+      if (entry === undefined && !kept.has(path)) return undefined
+      return entry instanceof Failed ? entry.exit : Exit.succeed(entry)
+    },
     record: (path, exit) => {
-      if (Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)) exits.set(path, exit)
+      if (Exit.isSuccess(exit)) kept.set(path, exit.value)
+      else if (!Cause.hasInterruptsOnly(exit.cause)) kept.set(path, new Failed(exit))
     }
   }
 }
 
 /**
- * Flows on `effect/workflow`'s in-memory engine: steps are Activities, compensations run from
- * the workflow's finalizers, nothing survives the process. Works on the TestClock.
+ * Flows in memory, on an in-memory `WorkflowEngine` with the semantics of `effect/workflow`'s
+ * (durable waits replay the body, completed steps are replayed from the run's journal) that
+ * forgets each run once it ended: nothing survives the process, and nothing piles up in it.
+ * Works on the TestClock.
  *
  * @example
  * ```ts
  * yield* Flow.run(orderSaga, { sku: "A-1", qty: 2 }).pipe(Effect.provide(FlowEngine.layerMemory))
  * ```
  */
-export const layerMemory: Layer.Layer<FlowEngine | WorkflowEngine.WorkflowEngine> = layer("memory", { journalSteps: true }).pipe(
-  Layer.provideMerge(WorkflowEngine.layerMemory),
-  Layer.merge(WebCrypto.layer(synchronousDigest()))
-)
+export const layerMemory: Layer.Layer<FlowEngine | WorkflowEngine.WorkflowEngine> = Layer.effectContext(
+  Effect.gen(function*() {
+    const workflows = yield* MemoryWorkflowEngine.make
+    const engine = yield* make("memory", { journalSteps: true, forget: workflows.forget }).pipe(
+      Effect.provideService(WorkflowEngine.WorkflowEngine, workflows.engine)
+    )
+    return Context.make(WorkflowEngine.WorkflowEngine, workflows.engine).pipe(Context.add(FlowEngine, engine))
+  })
+).pipe(Layer.merge(WebCrypto.layer(synchronousDigest())))
 
 /**
  * `globalThis.crypto` with `subtle.digest` computed by `node:crypto` in the calling turn. The

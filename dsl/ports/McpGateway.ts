@@ -76,6 +76,23 @@ export type GatewayEvent =
     readonly total?: number | undefined
     readonly message?: string | undefined
   }
+  | {
+    /** A replica group's call was served by `replica`, after the replicas in `skipped` (and why). */
+    readonly _tag: "ReplicaServed"
+    readonly server: string
+    readonly replica: string
+    readonly tool: string
+    readonly label?: string | undefined
+    readonly skipped: ReadonlyArray<{ readonly replica: string; readonly why: string }>
+  }
+  | {
+    /** A server's health state changed (see `ServerHealth`). */
+    readonly _tag: "HealthChanged"
+    readonly server: string
+    readonly from: HealthState
+    readonly to: HealthState
+    readonly detail?: string | undefined
+  }
 
 /**
  * Where the gateway's events go. Read from the fiber that makes a call (progress) or that
@@ -166,6 +183,35 @@ export interface ServerStatus {
 }
 
 /**
+ * A server's health as its probes see it: `unknown` until probed.
+ *
+ * @example
+ * ```ts
+ * const s: HealthState = "unhealthy"
+ * ```
+ */
+export type HealthState = "unknown" | "healthy" | "unhealthy"
+
+/**
+ * One server's (or replica's, `group/replica`) health: its state, the probes in a row that
+ * agreed, when it was last probed (ms since the epoch, on the Clock) and what the last failure said.
+ *
+ * @example
+ * ```ts
+ * const h: ServerHealth = { server: "search/a", state: "healthy", successes: 3, failures: 0, checkedAt: 0, latencyMs: 2 }
+ * ```
+ */
+export interface ServerHealth {
+  readonly server: string
+  readonly state: HealthState
+  readonly successes: number
+  readonly failures: number
+  readonly checkedAt?: number | undefined
+  readonly latencyMs?: number | undefined
+  readonly detail?: string | undefined
+}
+
+/**
  * A difference between a declared contract and what its server publishes.
  *
  * @example
@@ -217,4 +263,9 @@ export class McpGateway extends Context.Service<McpGateway, {
   ) => Effect.Effect<ReadonlyArray<ContractMismatch>>
   /** Every server's connection state. */
   readonly status: Effect.Effect<ReadonlyArray<ServerStatus>>
+  /**
+   * Every server's health (replicas as `group/replica`); with `probe`, each is probed once first.
+   * Absent on gateways without a health registry.
+   */
+  readonly health?: ((options?: { readonly probe?: boolean | undefined }) => Effect.Effect<ReadonlyArray<ServerHealth>>) | undefined
 }>()("mcpflow/gateway/McpGateway") {}

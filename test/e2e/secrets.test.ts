@@ -154,12 +154,14 @@ describe("item 10: what servers say is masked wherever it is shown, journaled or
     }
     runs.runJson = await cli(dir, ["run", flow, "--config", ".mcp.json", "--state-dir", state, "--json"], env)
     const runId = String(lastJson(runs.runJson.stdout).runId ?? "")
-    const [show, showJson] = await Promise.all([
+    const [show, showJson, audit] = await Promise.all([
       cli(dir, ["show", runId, "--state-dir", state]),
-      cli(dir, ["show", runId, "--state-dir", state, "--json"])
+      cli(dir, ["show", runId, "--state-dir", state, "--json"]),
+      cli(dir, ["audit", "--run", runId.slice(0, 8), "--state-dir", state, "--json"], { MCPFLOW_ACTOR: "release-bot" })
     ])
     runs.show = show
     runs.showJson = showJson
+    runs.audit = audit
   }, 180_000)
 
   afterAll(() => new Promise<void>((ok) => http.close(() => ok())))
@@ -179,6 +181,20 @@ describe("item 10: what servers say is masked wherever it is shown, journaled or
     assert.include(runs.runJson!.stdout, "request had Authorization: <redacted>")
     assert.include(runs.showJson!.stdout, "fatal: cannot use <redacted>", "the journal keeps the server's text, masked")
     assert.include(runs.show!.stdout, "request had Authorization: <redacted>")
+    // The audit log of the run: every call, the server's text masked, the run's decisions.
+    assert.strictEqual(runs.audit!.code, 0, runs.audit!.stderr)
+    const entries = JSON.parse(runs.audit!.stdout) as Array<{ action: string; target?: string; outcome: string; detail?: string; result?: unknown }>
+    assert.deepStrictEqual(entries.map((e) => `${e.action} ${e.target}`), [
+      "run.started leaky",
+      "tool.call leaky.leak",
+      "tool.call leaky.refuse",
+      "tool.call leaky.progress",
+      "tool.call leaky.die",
+      "tool.call web.search",
+      "run.finished leaky"
+    ])
+    assert.include(JSON.stringify(entries[1]?.result), "the key is <redacted>")
+    assert.include(entries[5]?.detail ?? "", "request had Authorization: <redacted>")
   })
 
   it("no planted secret in any byte of the journal", () => {
@@ -253,8 +269,13 @@ describe("item 11: Schema.Redacted inputs and tool outputs are journaled encrypt
       noKey,
       wrongKey,
       resumed,
-      showJsonAfter: await cli(root, ["show", runId, "--state-dir", state, "--json"])
+      showJsonAfter: await cli(root, ["show", runId, "--state-dir", state, "--json"]),
+      audit: await cli(root, ["audit", "--run", runId, "--state-dir", state, "--json"])
     }
+    const audited = JSON.parse(after.audit.stdout) as Array<{ action: string; target?: string; result?: unknown }>
+    const issue = audited.filter((e) => e.action === "tool.call" && e.target === "vault.issue")
+    assert.deepStrictEqual(issue.map((e) => e.result), [{ id: "key-ana", apiKey: "<redacted>" }], "called once, its Redacted output redacted")
+    assert.deepStrictEqual(audited.map((e) => e.action).filter((a) => a.startsWith("run.")), ["run.started", "run.resumed", "run.finished"])
     assertClean([plantedPassword, plantedApiKey], after, [state])
   }, 180_000)
 

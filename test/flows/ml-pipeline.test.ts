@@ -8,11 +8,12 @@
 import { drive as driveFor } from "../support/drive.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, Fiber, Ref } from "effect"
+import { TestClock } from "effect/testing"
 import { Chaos, Fault } from "../../chaos/index.ts"
 import { chaosIt } from "../../chaos/vitest.ts"
 import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
 import { chaosInvariants, chaosRequestKey, chaosServers } from "../../flows/ml-pipeline.chaos.ts"
-import mlPipeline, { AuthorizationDenied, ModelRejected, TrainingFailed, TrainingTimedOut } from "../../flows/ml-pipeline.ts"
+import mlPipeline, { AuthorizationDenied, ModelRejected, TrainingDone, TrainingFailed, TrainingTimedOut } from "../../flows/ml-pipeline.ts"
 import { makeSandbox, type SandboxOptions } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
@@ -81,8 +82,8 @@ describe("flows/ml-pipeline.ts on the sandbox", () => {
       assert.isAtLeast(run.deployments[0]!.at, job.started_at + job.duration_ms, "deployed after training completed")
       assert.deepStrictEqual(run.ml.audit.map((a) => a.action), ["data_access", "authorize", "model_deployed"])
       // Durable waits between polls; no failure branch.
-      assert.isTrue(run.ok("while training/training/job/wait 1"))
-      assert.isTrue(run.ok("while training/training/job/poll 2"))
+      assert.isTrue(run.ok("while training/training/job/poll/wait 1"))
+      assert.isTrue(run.ok("while training/training/job/poll/poll 2"))
       assert.isTrue(run.events.some((e) => e._tag === "StepSkipped" && e.path === "on failure"))
       assert.isFalse(run.compensated("while training/integration/api keys"))
     }))
@@ -96,10 +97,50 @@ describe("flows/ml-pipeline.ts on the sandbox", () => {
       assert.strictEqual(run.exit.value.trainingSeconds, 360)
       assert.strictEqual(run.deployments.length, 1)
       // Each poll ran once although the body was replayed after each durable wait.
-      const pollStarts = run.events.filter((e) => e._tag === "StepStarted" && /^while training\/training\/job\/poll \d+$/.test(e.path))
+      const pollStarts = run.events.filter((e) => e._tag === "StepStarted" && /^while training\/training\/job\/poll\/poll \d+$/.test(e.path))
       assert.strictEqual(new Set(pollStarts.map((e) => e._tag === "StepStarted" ? e.path : "")).size, 4)
       assert.strictEqual(run.ml.jobs.size, 1, "the replays did not start another job")
     }))
+
+  it.effect("the training webhook's callback ends the wait before the next poll: no more polls, deployed", () =>
+    Effect.gen(function*() {
+      const sink = FlowEvents.collect()
+      const sandbox = yield* makeSandbox({ trainingMs: 10 * 60_000 })
+      const fiber = yield* Flow.run(mlPipeline, { pollIntervalSeconds: 1800 }, { runId: "ml-callback" }).pipe(
+        Effect.provideService(FlowEvents.FlowEvents, sink),
+        Effect.provide(GatewayLayer.layer({ servers: sandbox.servers })),
+        Effect.exit,
+        Effect.forkChild
+      )
+      // Past the job's end (10 minutes), before the second poll (30 minutes after the first).
+      for (let i = 0; i < 15 * 60 && fiber.pollUnsafe() === undefined; i++) {
+        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        yield* TestClock.adjust("1 second")
+      }
+      const [jobId] = [...(yield* Ref.get(sandbox.state.ml)).jobs.keys()]
+      assert.isDefined(jobId)
+      yield* Flow.sendSignal(mlPipeline, "ml-callback", TrainingDone, {
+        job_id: jobId!,
+        status: "completed",
+        progress_percent: 100,
+        eta_seconds: 0,
+        accuracy: 0.95
+      })
+      const exit = yield* drive(fiber)
+      assert.isTrue(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
+      if (Exit.isFailure(exit)) return
+      assert.strictEqual(exit.value.polls, 0, "served by the callback")
+      const polls = sink.events.filter((e) => e._tag === "StepStarted" && /job\/poll\/poll \d+$/.test(e.path))
+      assert.strictEqual(polls.length, 1, "one poll at the start, none after the callback")
+      const ml = yield* Ref.get(sandbox.state.ml)
+      assert.strictEqual((ml.requests ?? []).filter((r) => r.method === "POST" && r.url === SERVING_URL).length, 1)
+      const open = new Set<string>()
+      for (const e of sink.events) {
+        if (e._tag === "StepStarted") open.add(e.path)
+        else if (e._tag === "StepSucceeded" || e._tag === "StepFailed") open.delete(e.path)
+      }
+      assert.deepStrictEqual([...open], [], "the losing poll's steps are reported as ended")
+    }).pipe(Effect.provide(FlowEngine.layerMemory))) // one engine: the run's, which the signal reaches
 
   it.effect("a training job that fails: no export, no deployment, the keys are revoked, one failure message", () =>
     Effect.gen(function*() {

@@ -22,7 +22,7 @@ export const settle = <I extends Schema.Top, O extends Schema.Top, E, R>(
       exit = Exit.failCause(state.failure)
     }
     if (Exit.isSuccess(exit)) {
-      const encoded = yield* Effect.exit(Schema.encodeUnknownEffect(Schema.toCodecJson(flow.output))(exit.value))
+      const encoded = yield* Effect.exit(jsonEncoder(flow.output)(exit.value))
       if (Exit.isFailure(encoded)) {
         const error = Cause.squash(encoded.cause) as Schema.SchemaError
         const { message, path } = firstIssue(error.issue)
@@ -69,3 +69,15 @@ export const outcomeOf = (result: Exit.Exit<unknown, unknown>): Outcome => {
 }
 
 const messageOf = (error: unknown): string => renderCause(Cause.fail(error)).error
+
+/** The JSON encoder of each output Schema, built once (a flow's output is checked on every run). */
+const encoders = new WeakMap<Schema.Top, (value: unknown) => Effect.Effect<unknown, Schema.SchemaError>>()
+
+const jsonEncoder = (schema: Schema.Top): (value: unknown) => Effect.Effect<unknown, Schema.SchemaError> => {
+  let encode = encoders.get(schema)
+  if (encode === undefined) {
+    encode = Schema.encodeUnknownEffect(Schema.toCodecJson(schema)) as (value: unknown) => Effect.Effect<unknown, Schema.SchemaError>
+    encoders.set(schema, encode)
+  }
+  return encode
+}

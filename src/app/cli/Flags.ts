@@ -20,6 +20,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { Argument, CliError, Flag } from "effect/cli"
+import { type Address, parseAddress } from "../../runtime/observe/Address.ts"
 
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
@@ -363,6 +364,30 @@ export const otlp: Flag.Flag<Option.Option<string>> = Flag.String("otlp").pipe(
   Flag.withMetavar("url"),
   Flag.withDescription(
     "Export spans (one per flow and per step) to this OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318 (default: $OTEL_EXPORTER_OTLP_ENDPOINT)"
+  ),
+  Flag.optional
+)
+
+/**
+ * `--metrics <[host]:port>`: serve Prometheus metrics on `http://host:port/metrics` (loopback
+ * when no host is given: `:9464`); default `$MCPFLOW_METRICS`. Attach it to any command that
+ * runs flows and provide `Observe.layer` around its work.
+ *
+ * @example
+ * ```ts
+ * Command.make("worker", { metrics: Flags.metrics }, ({ metrics }) => work.pipe(Effect.provide(Observe.layer({ metrics }))))
+ * ```
+ */
+export const metrics: Flag.Flag<Option.Option<Address>> = Flag.String("metrics").pipe(
+  Flag.withMetavar("[host]:port"),
+  Flag.withDescription(
+    "Serve Prometheus metrics at http://host:port/metrics, e.g. :9464 (loopback unless a host is given; default: $MCPFLOW_METRICS)"
+  ),
+  Flag.mapEffect((text) =>
+    Result.match(parseAddress(text), {
+      onSuccess: Effect.succeed,
+      onFailure: (expected) => Effect.fail(invalid("metrics", text, expected))
+    })
   ),
   Flag.optional
 )

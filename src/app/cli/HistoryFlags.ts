@@ -159,3 +159,34 @@ export const wait: Flag.Flag<Duration.Duration> = Flag.String("wait").pipe(
   age("wait"),
   Flag.withDefault(Duration.seconds(30))
 )
+
+/**
+ * `--run <id>`: only the audit entries of this run (any unique prefix of its id).
+ *
+ * @example
+ * ```ts
+ * Command.make("audit", { run: HistoryFlags.run }, ({ run }) => …)
+ * ```
+ */
+export const run: Flag.Flag<Option.Option<string>> = Flag.String("run").pipe(
+  Flag.withMetavar("id"),
+  Flag.withDescription("Only the entries of this run (its id or any unique prefix of it)"),
+  Flag.optional
+)
+
+/**
+ * `--retain <age>`: the audit retention; entries older than this are deleted (`prune`, `audit`).
+ *
+ * @example
+ * ```ts
+ * Command.make("prune", { retain: HistoryFlags.retain }, ({ retain }) => …)
+ * ```
+ */
+export const retain: Flag.Flag<Option.Option<Duration.Duration>> = Flag.String("retain").pipe(
+  Flag.withMetavar("age"),
+  Flag.withDescription(
+    "Audit retention: delete the audit entries older than this age (90d, 12w); default MCPFLOW_AUDIT_RETAIN, else keep them all"
+  ),
+  age("retain"),
+  Flag.optional
+)

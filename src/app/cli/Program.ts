@@ -19,15 +19,18 @@ import * as Effect from "effect/Effect"
 import * as Stdio from "effect/Stdio"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../../package.json" with { type: "json" }
+import { audit } from "./commands/audit.ts"
 import { call } from "./commands/call.ts"
 import { chaos } from "./commands/chaos.ts"
 import { check } from "./commands/check.ts"
 import { contracts } from "./commands/contracts.ts"
+import { health } from "./commands/health.ts"
 import { cancel, prune, resume, runs, show, signal } from "./commands/history.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { serve } from "./commands/serve.ts"
 import { tools } from "./commands/tools.ts"
+import { ui } from "./commands/ui.ts"
 import { worker } from "./commands/worker.ts"
 import { attachDashValues } from "./Flags.ts"
 import { presenter, reportFailure, wantsJson } from "./output.ts"
@@ -37,10 +40,10 @@ import { presenter, reportFailure, wantsJson } from "./output.ts"
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "chaos", "worker", "serve"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "audit", "chaos", "worker", "health", "ui", "serve"]
  * ```
  */
-export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, chaos, worker, serve] as const
+export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, audit, chaos, worker, health, ui, serve] as const
 
 /**
  * The root `mcpflow` command.

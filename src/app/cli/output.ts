@@ -20,6 +20,7 @@ import type { McpflowToolError } from "../../../dsl/ToolError.ts"
 import type { GatewayEvent } from "../../../dsl/ports/McpGateway.ts"
 import type { McpflowConfigError } from "../../runtime/gateway/McpJson.ts"
 import { ExitCode } from "../run/ExitCode.ts"
+import { gatewayText } from "../run/Text.ts"
 
 /**
  * Ends the command with an exit code. `message` (when not empty) is printed to stderr by
@@ -247,6 +248,10 @@ export const describeEvent = (event: GatewayEvent, verbose: boolean): string | u
       return verbose
         ? `[${event.server}] ${event.level}: ${typeof event.data === "string" ? event.data : JSON.stringify(event.data)}`
         : undefined
+    case "ReplicaServed":
+      return verbose || event.skipped.length > 0 ? gatewayText(event) : undefined
+    case "HealthChanged":
+      return gatewayText(event)
   }
 }
 

@@ -37,6 +37,9 @@ import * as Reporter from "./Reporter.ts"
 import * as GitHubSummary from "./GitHubSummary.ts"
 import type { Summary } from "./Summary.ts"
 import * as Tracing from "./Tracing.ts"
+import * as Metrics from "../../runtime/observe/Metrics.ts"
+import * as Sampling from "../../runtime/observe/Sampling.ts"
+import * as AuditTrail from "../../runtime/audit/AuditTrail.ts"
 
 /**
  * The services a flow run from the command line can have: the gateway and the engine.
@@ -258,16 +261,24 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         : Flow.run(flow, settings.input as I["Encoded"], { runId, sandbox, source: source.file }).pipe(
           Effect.provide(source.engine ?? EngineChoice.layerFor({ journal: !settings.noJournal && !settings.dryRun, stateDir: settings.stateDir }))
         )
+      // MCPFLOW_TRACE_SAMPLE: whether this run's spans are exported (its steps and calls follow).
+      const sampleRate = Result.getOrElse(Sampling.sampleRate(env), () => 1)
       const run = (execution as Effect.Effect<O["Type"], unknown, R>).pipe(
         Effect.withSpan(`flow ${flow.name}`, {
-          attributes: { "mcpflow.flow": flow.name, "mcpflow.run": runId, "mcpflow.sandbox": sandbox }
+          attributes: { "mcpflow.flow": flow.name, "mcpflow.run": runId, "mcpflow.sandbox": sandbox },
+          ...(sampleRate < 1 ? { sampled: Sampling.sampled(sampleRate) } : {})
         }),
+        // Runs, steps and policy events reach the metrics when someone exports them (Observe.layer).
+        Metrics.instrument,
+        // A journaled run's decisions and tool calls go to the audit log next to its journal.
+        AuditTrail.around,
         Effect.provideService(FlowEvents, reporter.sink),
         // Progress and server logs inside steps reach the report as FlowEvents; connection changes here.
         Effect.provideService(GatewayEvents, reporter.gateway),
         // The durable engine's own logs (shard bookkeeping) are not the user's business.
         Effect.provideService(References.MinimumLogLevel, settings.verbose ? "Info" : "Error"),
         Effect.provide(gatewayLayer(servers, source, injector, store)),
+        Effect.provide(settings.noJournal || settings.dryRun ? Layer.empty : AuditTrail.layer({ stateDir: settings.stateDir })),
         Effect.provide(
           Tracing.layer(Tracing.endpointOf(settings.otlp, env), {
             serviceName: "mcpflow",

@@ -59,6 +59,8 @@ export interface Summary {
   readonly failedStep?: string | undefined
   readonly errorTag?: string | undefined
   readonly error?: string | undefined
+  /** Capabilities served by another alternative than the preferred one, or lost ("scan served by trivy.image instead of snyk.test", "sast lost"). */
+  readonly degraded?: ReadonlyArray<string> | undefined
   /** A live chaos run (`--chaos <seed>`): its seed and every fault that fired, in order. */
   readonly chaos?: ChaosFired | undefined
 }
@@ -143,6 +145,7 @@ export const summarize = (model: RunState, fallback?: Fallback): Summary => {
     steps,
     retries: model.retries,
     compensations: { ran: model.compensations, failed: model.compensationFailures },
+    ...(model.degraded.length > 0 ? { degraded: [...model.degraded] } : {}),
     ...failure
   }
 }
@@ -182,6 +185,7 @@ export const summaryLines = (summary: Summary, options: { readonly color: boolea
     const tag = summary.errorTag === undefined ? "" : `${summary.errorTag}: `
     if (summary.error !== undefined) lines.push(`  cause: ${c.red(`${tag}${summary.error}`)}`)
   }
+  if (summary.degraded !== undefined && summary.degraded.length > 0) lines.push(c.yellow(`  degraded: ${summary.degraded.join("; ")}`))
   if (summary.chaos !== undefined) lines.push(...chaosLines(summary.chaos))
   return lines
 }

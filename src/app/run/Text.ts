@@ -12,6 +12,7 @@
  * @module
  */
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
+import { degradedText } from "../../../dsl/flow/Alternatives.ts"
 
 type PolicyEvent = FlowEvent.Policy["event"]
 type GatewayEvent = FlowEvent.Gateway["event"]
@@ -55,6 +56,8 @@ export const policyText = (event: PolicyEvent): string => {
       return `cache hit`
     case "CacheMiss":
       return `cache miss`
+    case "CapabilityDegraded":
+      return degradedText(event)
   }
 }
 
@@ -73,6 +76,7 @@ export const isNotablePolicyEvent = (event: PolicyEvent): boolean => {
     case "BreakerRejected":
     case "BulkheadRejected":
     case "FallbackUsed":
+    case "CapabilityDegraded":
     case "RetryGaveUp":
     case "TimedOut":
       return true
@@ -97,6 +101,20 @@ export const progressText = (event: Extract<GatewayEvent, { readonly _tag: "Tool
   }`
 
 /**
+ * Which replica of a group served a call, and the ones skipped before it.
+ *
+ * @example
+ * ```ts
+ * replicaText({ _tag: "ReplicaServed", server: "search", replica: "b", tool: "query", skipped: [{ replica: "a", why: "ServerUnavailable" }] })
+ * // => "search.query served by replica b (skipped a: ServerUnavailable)"
+ * ```
+ */
+export const replicaText = (event: Extract<GatewayEvent, { readonly _tag: "ReplicaServed" }>): string =>
+  `${event.server}.${event.tool} served by replica ${event.replica}${
+    event.skipped.length === 0 ? "" : ` (skipped ${event.skipped.map((s) => `${s.replica}: ${s.why}`).join(", ")})`
+  }`
+
+/**
  * One short phrase for a gateway event.
  *
  * @example
@@ -116,6 +134,10 @@ export const gatewayText = (event: GatewayEvent): string => {
       return `[${event.server}] connected`
     case "ServerDisconnected":
       return `[${event.server}] disconnected: ${event.detail}`
+    case "ReplicaServed":
+      return replicaText(event)
+    case "HealthChanged":
+      return `[${event.server}] ${event.from} → ${event.to}${event.detail === undefined ? "" : `: ${event.detail}`}`
   }
 }
 
@@ -140,13 +162,14 @@ export const noteText = (note: FlowEvent.Policy | FlowEvent.Gateway): string =>
  * ```
  */
 export const isTreeNote = (note: FlowEvent.Policy | FlowEvent.Gateway): boolean => {
-  if (note._tag !== "Policy") return false
+  if (note._tag !== "Policy") return note.event._tag === "ReplicaServed" && note.event.skipped.length > 0
   switch (note.event._tag) {
     case "BreakerTransition":
     case "BreakerRejected":
     case "BulkheadQueued":
     case "BulkheadRejected":
     case "FallbackUsed":
+    case "CapabilityDegraded":
       return true
     default:
       return false

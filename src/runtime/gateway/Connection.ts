@@ -14,7 +14,7 @@ import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/type
 import { Redacted } from "effect"
 import type { GatewayEvent } from "../../../dsl/ports/McpGateway.ts"
 import { sharedValidator } from "./SchemaValidator.ts"
-import type { ServerConfig } from "./ServerConfig.ts"
+import type { LeasedClient, ServerConfig } from "./ServerConfig.ts"
 import { GroupStdioTransport } from "./StdioTransport.ts"
 
 /**
@@ -128,6 +128,64 @@ const openTransport = async (
 }
 
 /**
+ * A new, unconnected MCP client as the gateway makes them (its name, version and shared JSON
+ * Schema validator).
+ *
+ * @example
+ * ```ts
+ * const client = newClient()
+ * await client.connect(transport)
+ * ```
+ */
+export const newClient = (): Client =>
+  new Client({ name: "mcpflow", version: mcpflowVersion }, { capabilities: {}, jsonSchemaValidator: sharedValidator })
+
+/** The open client lent by an in-process config's `lease` (no handshake: the lender made it). */
+const openLeased = async (
+  key: string,
+  lease: (signal: AbortSignal | undefined) => Promise<LeasedClient>,
+  sink: { readonly emit: (event: GatewayEvent) => void },
+  signal: AbortSignal | undefined
+): Promise<Connection> => {
+  let leased: LeasedClient
+  try {
+    leased = await lease(signal)
+  } catch (error) {
+    throw new ConnectFailure(error instanceof Error ? error.message : String(error), error)
+  }
+  const { client } = leased
+  let closed = false
+  let closing = false
+  let closeReason: string | undefined
+  client.onclose = () => {
+    if (closed) return
+    closed = true
+    if (!closing) {
+      closeReason = "the connection closed"
+      sink.emit({ _tag: "ServerDisconnected", server: key, detail: closeReason })
+    }
+  }
+  client.onerror = () => {}
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+    sink.emit({ _tag: "ServerLog", server: key, level: notification.params.level, logger: notification.params.logger, data: notification.params.data })
+  })
+  const version = client.getServerVersion()
+  sink.emit({ _tag: "ServerConnected", server: key, pid: undefined, serverName: version?.name, serverVersion: version?.version })
+  return {
+    client,
+    pid: undefined,
+    isClosed: () => closed,
+    closeReason: () => closeReason,
+    stderrTail: () => "",
+    close: async () => {
+      closing = true
+      closed = true
+      await leased.release()
+    }
+  }
+}
+
+/**
  * Starts (or reaches) a server and runs the MCP handshake. On failure everything started is
  * closed again before the promise rejects; `signal` aborts the handshake.
  *
@@ -142,8 +200,9 @@ export const openConnection = async (
   sink: { readonly emit: (event: GatewayEvent) => void },
   signal?: AbortSignal
 ): Promise<Connection> => {
+  if (config.type === "in-process" && config.lease !== undefined) return openLeased(key, config.lease, sink, signal)
   const opened = await openTransport(key, config, sink.emit)
-  const client = new Client({ name: "mcpflow", version: mcpflowVersion }, { capabilities: {}, jsonSchemaValidator: sharedValidator })
+  const client = newClient()
   let closed = false
   let closing = false
   let closeReason: string | undefined

@@ -10,18 +10,23 @@
 import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Exit, Layer } from "effect"
 import type { ContractInfo, ContractSchema } from "../../../dsl/Contract.ts"
-import { type McpflowToolError, NotAllowed, Timeout, toolError, type ToolErrorReason, UnknownTool } from "../../../dsl/ToolError.ts"
+import { type McpflowToolError, NotAllowed, Timeout, ToolFailed, toolError, type ToolErrorReason, UnknownTool } from "../../../dsl/ToolError.ts"
 import { type CallOptions, CallSites, type ContractMismatch, GatewayEvents, makeCallSites, McpGateway } from "../../../dsl/ports/McpGateway.ts"
 import * as Allowlist from "./Allowlist.ts"
 import * as Deadlines from "./Deadlines.ts"
 import { compareContract } from "./Discovery.ts"
+import * as Health from "./Health.ts"
 import { loadMcpJson, McpflowConfigError } from "./McpJson.ts"
 import { makePolicies } from "./Policies.ts"
+import * as Replicas from "./Replicas.ts"
 import { thrownReason } from "./SdkErrors.ts"
 import * as SecretMask from "./SecretMask.ts"
 import * as ServerConnections from "./ServerConnections.ts"
-import type { GatewayConfig } from "./ServerConfig.ts"
+import type { GatewayConfig, HealthSettings } from "./ServerConfig.ts"
 import { beginCall, callTool } from "./ToolCall.ts"
+import * as CallTelemetry from "../observe/CallTelemetry.ts"
+import { CurrentTelemetry } from "../observe/Telemetry.ts"
+import { traceSafeAttributes } from "../observe/TraceSafe.ts"
 
 /**
  * Extra settings for a gateway layer.
@@ -40,13 +45,28 @@ export interface GatewayOptions {
 }
 
 /**
+ * What a watched request reports besides its server and tool: which attempt of its call it is
+ * (counted only when watched), and the contract fields marked safe to show in its span.
+ */
+class Watch {
+  attempts = 0
+  constructor(readonly schema: ContractSchema, readonly input: unknown) {}
+}
+
+/**
  * The gateway service: the connections, the allowlists, the deadlines and the policies of the
  * config, composed into `call`, `callRaw`, `listTools`, `checkContracts` and `status`.
  */
-const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
+const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
   Effect.gen(function*() {
+    // Each replica of a group is a server of its own to the connections (`group/replica`).
+    const flat = Replicas.flatten(declared)
+    const config: GatewayConfig = { ...declared, servers: flat.servers }
     const connections = yield* ServerConnections.make(config.servers)
-    const { handles, servers } = connections
+    const { handles } = connections
+    const servers = flat.groups.size === 0
+      ? connections.servers
+      : [...Object.keys(declared.servers), ...flat.groups.keys()]
     // Policies from the config, built once per layer. A malformed entry in a config written in
     // code is a defect here (`layerFromFile` reports it as a McpflowConfigError when decoding).
     const policies = yield* makePolicies(config.policies, config.pools).pipe(
@@ -54,6 +74,9 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       Effect.orDie
     )
     const allowlist = Allowlist.make([config.allow, options.allow])
+    // Metrics, when someone exports them (read once: absent, a call pays nothing for them).
+    const telemetry = yield* CurrentTelemetry
+    telemetry?.watchPools(policies.pools)
     const deadlinesOf = new Map([...handles].map(([key, handle]) => [key, Deadlines.resolver(key, handle.config)]))
     // The config's secrets, masked in everything a server says before anyone sees it (see SecretMask).
     const mask = SecretMask.fromConfig(config)
@@ -69,6 +92,25 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
 
     const fail = (reason: ToolErrorReason) => Effect.fail(toolError(reason))
     const notAllowed = (server: string, tool: string) => fail(new NotAllowed({ server, tool, allowed: allowlist.patterns }))
+
+    /** One health probe of a server: MCP `ping`, or its named tool (an `isError` answer fails it). */
+    const check = (key: string, settings: HealthSettings | undefined): Effect.Effect<void, McpflowToolError> => {
+      const handle = handles.get(key)
+      if (handle === undefined) return unknownServer(key, "ping")
+      const probe = settings?.probe
+      if (probe !== undefined && probe !== "ping") {
+        return Effect.asVoid(sendTo(handle, probe.tool, probe.args ?? {}, { label: "health" }, Effect.succeed, undefined, undefined).pipe(
+          Effect.flatMap((result) => result.isError === true ? fail(new ToolFailed({ server: key, tool: probe.tool, text: "the probe answered isError" })) : Effect.void)
+        ))
+      }
+      return Effect.flatMap(connections.connection(handle, "ping"), (conn) =>
+        Effect.tryPromise({
+          try: () => conn.client.ping({ timeout: Deadlines.SDK_NO_TIMEOUT }),
+          catch: (error) => toolError(thrownReason(key, "ping", error))
+        }).pipe(Effect.asVoid))
+    }
+    const health = Health.makeRegistry([...handles.values()].map((h) => ({ key: h.key, settings: h.config.health })), check)
+    const router = yield* Replicas.makeRouter(flat.groups, health)
 
     const unknownServer = (server: string, tool: string) =>
       fail(
@@ -91,26 +133,47 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions | undefined,
       decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
-      meta?: Readonly<Record<string, unknown>>
+      meta?: Readonly<Record<string, unknown>>,
+      idempotent = false,
+      watch?: Watch
     ): Effect.Effect<A, McpflowToolError> => {
       const handle = handles.get(server)
-      if (handle === undefined) return unknownServer(server, tool)
-      if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta)
+      if (handle === undefined) {
+        const group = router.groups.get(server)
+        if (group === undefined) return unknownServer(server, tool)
+        const label = callOptions?.label
+        return router.route(group, tool, { label, idempotent }, (key) => send(key, tool, args, callOptions, decode, meta, idempotent, watch))
+      }
+      if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta, watch)
       // The decoded value's strings are masked, its Redacted fields kept (the journal seals them).
-      return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta))
+      return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta, watch))
     }
 
+    /**
+     * One request. When a tracer is installed or metrics are exported it is watched (a span,
+     * `traceparent` in `_meta`, metrics): decided in the call's registration, so an unwatched
+     * call pays one reference read. The span sees masked failures only.
+     */
     const sendTo = <A>(
       handle: ServerConnections.ServerHandle,
       tool: string,
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions | undefined,
       decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
-      meta: Readonly<Record<string, unknown>> | undefined
+      meta: Readonly<Record<string, unknown>> | undefined,
+      watch: Watch | false | undefined
     ): Effect.Effect<A, McpflowToolError> => {
       const deadlines = deadlinesOf.get(handle.key)!(callOptions)
       const label = callOptions?.label
       return Effect.callback<A, McpflowToolError>((resume) => {
+        if (watch !== false && CallTelemetry.isWatched(telemetry)) {
+          const attempt = watch === undefined ? 1 : ++watch.attempts
+          const attributes = watch === undefined ? undefined : traceSafeAttributes(watch.schema, watch.input)
+          return resume(CallTelemetry.observe(telemetry, handle.key, tool, attempt, attributes, (extra) => {
+            const sent = sendTo(handle, tool, args, callOptions, decode, extra === undefined ? meta : { ...meta, ...extra }, false)
+            return mask.active ? Effect.mapError(sent, mask.error) : sent
+          }))
+        }
         const current = handle.conn
         if (current !== undefined && !current.isClosed()) {
           return beginCall(current.client, handle.key, tool, args, label, deadlines, decode, () =>
@@ -133,7 +196,8 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       input: unknown,
       f: (meta: Readonly<Record<string, unknown>> | undefined) => Effect.Effect<A, McpflowToolError>
     ): Effect.Effect<A, McpflowToolError> => {
-      const config = handles.get(server)?.config
+      const group = router.groups.get(server)
+      const config = handles.get(group === undefined ? server : group.replicas[0]!.key)?.config
       if (config?.type !== "in-process" || config.callSites !== true || typeof input !== "object" || input === null) return f(undefined)
       return Effect.withFiber((fiber) => {
         const sites = fiber.getRef(CallSites) ?? rootSites
@@ -148,7 +212,7 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       callOptions?: CallOptions
     ) =>
       allowlist.isAllowed(server, tool)
-        ? withSite(server, args, (meta) => send(server, tool, args, callOptions, Effect.succeed, meta))
+        ? withSite(server, args, (meta) => send(server, tool, args, callOptions, Effect.succeed, meta, callOptions?.idempotent === true))
         : notAllowed(server, tool)
 
     /** One attempt of a contract call: send the encoded input, decode the result. */
@@ -156,9 +220,19 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       contract: ContractInfo<In, Out>,
       args: Readonly<Record<string, unknown>>,
       callOptions: CallOptions<Out["Type"]> | undefined,
-      meta: Readonly<Record<string, unknown>> | undefined
+      meta: Readonly<Record<string, unknown>> | undefined,
+      watch: Watch
     ): Effect.Effect<Out["Type"], McpflowToolError> =>
-      send(contract.server, contract.tool, args, callOptions as CallOptions | undefined, contract.decodeResult, meta)
+      send(
+        contract.server,
+        contract.tool,
+        args,
+        callOptions as CallOptions | undefined,
+        contract.decodeResult,
+        meta,
+        callOptions?.idempotent ?? (contract.annotations.idempotent === true || contract.annotations.readOnly === true),
+        watch
+      )
 
     const call = <In extends ContractSchema, Out extends ContractSchema>(
       contract: ContractInfo<In, Out>,
@@ -169,20 +243,27 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
       return withSite(contract.server, input, (meta) => {
         const encoded = contract.encodeInput(input)
         if (policies.needed(contract as ContractInfo, callOptions)) {
+          // A policy's retries run the same attempt again: each run of the call counts them from 1.
           return Effect.flatMap(encoded, (args) =>
-            policies.run(contract, args, callOptions, attempt(contract, args, callOptions, meta), service))
+            policies.run(contract, args, callOptions, attempt(contract, args, callOptions, meta, new Watch(contract.input, input)), service))
         }
+        const watch = new Watch(contract.input, input)
         // The plain path: an input that encoded synchronously (an Exit) goes straight to the call.
         if (Exit.isExit(encoded)) {
-          return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions, meta) : encoded
+          return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions, meta, watch) : encoded
         }
-        return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions, meta))
+        return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions, meta, watch))
       })
     }
 
     const listTools = (server: string): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> => {
       const handle = handles.get(server)
-      if (handle === undefined) return unknownServer(server, "tools/list")
+      if (handle === undefined) {
+        const group = router.groups.get(server)
+        return group === undefined
+          ? unknownServer(server, "tools/list")
+          : router.route(group, "tools/list", { idempotent: true }, (key) => listTools(key))
+      }
       return mask.active ? masked(Effect.map(listToolsOf(handle), mask.value)) : listToolsOf(handle)
     }
 
@@ -246,13 +327,19 @@ const make = (config: GatewayConfig, options: GatewayOptions = {}) =>
         return results.flat()
       })
 
+    // Background probes start once everything they use is defined.
+    yield* health.watch
     const service: McpGateway["Service"] = McpGateway.of({
       servers,
       call,
       callRaw,
       listTools,
       checkContracts,
-      status: connections.status
+      status: connections.status,
+      health: (healthOptions) =>
+        healthOptions?.probe === true
+          ? Effect.forEach([...handles.keys()], health.probe, { concurrency: "unbounded" })
+          : health.snapshot
     })
     return service
   })

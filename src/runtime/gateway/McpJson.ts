@@ -3,7 +3,9 @@
  * `{"mcpServers": {"key": {"command", "args", "env", "cwd"} | {"type": "http", "url", "headers"}}}`,
  * plus mcpflow's optional extensions (`timeout`, `connectTimeout`, `maxTotalTimeout` per server,
  * a top-level `allow` list, and resilience policies per `server` or `server.tool` under
- * `"mcpflow": { "policies": { … }, "pools": { … } }`, see `PolicySettings`). `${VAR}` and `${VAR:-default}` are expanded from the environment
+ * `"mcpflow": { "policies": { … }, "pools": { … } }`, see `PolicySettings`), a `health` probe per
+ * server (`HealthSettings`), and replica groups: an entry with `"replicas": { "name": <entry> }`,
+ * `"strategy"`, `"sticky"` and `"breaker"` (see `ReplicaGroupConfig`). `${VAR}` and `${VAR:-default}` are expanded from the environment
  * (defaults may nest, `$${` is a literal `${`: see `Variables.ts`).
  * Every problem is one {@link McpflowConfigError} naming the file, the field and what is wrong.
  *
@@ -23,7 +25,15 @@ import type { SchemaAST } from "effect"
 import * as Policy from "../../../dsl/policy/Policy.ts"
 import { type PolicySettings, PoolSettings as PoolSettingsSchema } from "../../../dsl/policy/PolicySettings.ts"
 import type { PoolSettings } from "../../../dsl/policy/Bulkhead.ts"
-import { type GatewayConfig, type ServerConfig, type ServerLimits, ServerKeyPattern } from "./ServerConfig.ts"
+import {
+  type GatewayConfig,
+  type HealthSettings,
+  type ReplicaConfig,
+  type ReplicaGroupConfig,
+  type ServerConfig,
+  ServerKeyPattern,
+  type ServerLimits
+} from "./ServerConfig.ts"
 import * as Variables from "./Variables.ts"
 
 /**
@@ -85,7 +95,8 @@ const describeValue = (input: unknown, secret: boolean): string => {
 }
 
 const isSecretPath = (path: ReadonlyArray<PropertyKey>): boolean =>
-  path.length > 3 && path[0] === "mcpServers" && (path[2] === "env" || path[2] === "headers")
+  path.length > 3 && path[0] === "mcpServers" &&
+  (path[2] === "env" || path[2] === "headers" || (path[2] === "replicas" && (path[4] === "env" || path[4] === "headers")))
 
 // ---------------------------------------------------------------------------------------------
 // From a Schema issue to one path and one plain-English message
@@ -249,10 +260,25 @@ const Millis = Schema.Union([Schema.Number, Schema.String]).pipe(
 // The file's shape
 // ---------------------------------------------------------------------------------------------
 
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+
+/** A server's health probe: `"ping"` or `{ "tool": name, "args": {…} }`, with its interval and thresholds. */
+const HealthEntry = Schema.Struct({
+  probe: Schema.optionalKey(Schema.Union([Schema.Literal("ping"), Schema.Struct({ tool: Schema.String, args: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)) })])),
+  interval: Schema.optionalKey(Millis),
+  timeout: Schema.optionalKey(Millis),
+  unhealthyAfter: Schema.optionalKey(PositiveInt),
+  healthyAfter: Schema.optionalKey(PositiveInt)
+})
+
 const limits = {
   timeout: Schema.optionalKey(Millis),
   connectTimeout: Schema.optionalKey(Millis),
-  maxTotalTimeout: Schema.optionalKey(Millis)
+  maxTotalTimeout: Schema.optionalKey(Millis),
+  health: Schema.optionalKey(HealthEntry),
+  // Replicas only (checked where a group is decoded).
+  weight: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0))),
+  priority: Schema.optionalKey(Schema.Number)
 }
 
 const StringMap = Schema.Record(Schema.String, Schema.String)
@@ -337,6 +363,20 @@ const serverKeys = Schema.makeFilter((servers: { readonly [key: string]: unknown
 
 const AllowPattern = /^(?:\*|[A-Za-z0-9_*-]+)(?:\.[A-Za-z0-9_.*\/-]+)?$/
 
+/**
+ * A replica group: `{"replicas": {"name": <server entry with optional weight and priority>},
+ * "strategy", "sticky", "breaker": {"failures", "open"}}` (see `ReplicaGroupConfig`).
+ */
+const GroupEntry = Schema.Struct({
+  replicas: Schema.Record(Schema.String, Entry).check(
+    serverKeys,
+    Schema.makeFilter((replicas: { readonly [key: string]: unknown }) => Object.keys(replicas).length > 0 || "Expected at least one replica")
+  ),
+  strategy: Schema.optionalKey(Schema.Literals(["round-robin", "weighted", "least-in-flight", "priority"])),
+  sticky: Schema.optionalKey(Schema.Boolean),
+  breaker: Schema.optionalKey(Schema.Struct({ failures: Schema.optionalKey(PositiveInt), open: Schema.optionalKey(Millis) }))
+})
+
 const McpJson = Schema.Struct({
   mcpServers: Schema.Record(Schema.String, Entry).check(serverKeys),
   allow: Schema.optionalKey(
@@ -359,6 +399,19 @@ const McpflowSection = Schema.Struct({
 })
 
 const decodeShape = Schema.decodeUnknownEffect(McpJson)
+const decodeGroup = Schema.decodeUnknownEffect(GroupEntry)
+
+/** The `mcpServers` entries that are replica groups (they have `replicas`), and the file without them. */
+const splitGroups = (json: unknown): { readonly rest: unknown; readonly groups: ReadonlyArray<readonly [string, unknown]> } => {
+  if (!Predicate.isObject(json) || !Object.hasOwn(json, "mcpServers")) return { rest: json, groups: [] }
+  const servers = (json as { readonly mcpServers: unknown }).mcpServers
+  if (!Predicate.isObject(servers) || Array.isArray(servers)) return { rest: json, groups: [] }
+  const groups = Object.entries(servers).filter(([, entry]) => Predicate.isObject(entry) && Object.hasOwn(entry, "replicas"))
+  if (groups.length === 0) return { rest: json, groups: [] }
+  const names = new Set(groups.map(([key]) => key))
+  const rest = { ...json, mcpServers: Object.fromEntries(Object.entries(servers).filter(([key]) => !names.has(key))) }
+  return { rest, groups }
+}
 const decodeSection = Schema.decodeUnknownEffect(McpflowSection)
 
 const PolicyKeyPattern = /^([A-Za-z0-9_-]+)(?:\.(\S+))?$/
@@ -429,9 +482,28 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
   options: { readonly env: Env; readonly file?: string | undefined }
 ): Effect.fn.Return<GatewayConfig, McpflowConfigError> {
   const { env, file } = options
-  const raw = yield* Effect.mapError(decodeShape(json, { reportInput: true }), (error) => fromIssue(error.issue, file))
+  const split = splitGroups(json)
+  const raw = yield* Effect.mapError(decodeShape(split.rest, { reportInput: true }), (error) => fromIssue(error.issue, file))
+  const rawGroups: Array<readonly [string, typeof GroupEntry.Type]> = []
+  for (const [key, entry] of split.groups) {
+    const at = ["mcpServers", key]
+    if (!ServerKeyPattern.test(key)) {
+      return yield* new McpflowConfigError({ file, path: formatPath(at), detail: `Invalid server key: use only letters, digits, "_" and "-"` })
+    }
+    const group = yield* Effect.mapError(decodeGroup(entry, { reportInput: true }), (error) => {
+      const located = locate(error.issue, at)
+      return new McpflowConfigError({ file, path: formatPath(located.path), detail: located.detail })
+    })
+    rawGroups.push([key, group])
+  }
+  for (const [key, entry] of Object.entries(raw.mcpServers)) {
+    if (entry.weight !== undefined || entry.priority !== undefined) {
+      const field = entry.weight !== undefined ? "weight" : "priority"
+      return yield* new McpflowConfigError({ file, path: formatPath(["mcpServers", key, field]), detail: `"${field}" applies to a replica only (inside "replicas")` })
+    }
+  }
   const section = Predicate.isObject(json) && Object.hasOwn(json, "mcpflow") ? (json as { readonly mcpflow: unknown }).mcpflow : undefined
-  const { policies, pools } = yield* decodeSectionOf(section, new Set(Object.keys(raw.mcpServers)), file)
+  const { policies, pools } = yield* decodeSectionOf(section, new Set([...Object.keys(raw.mcpServers), ...rawGroups.map(([key]) => key)]), file)
 
   const expand = (text: string, path: ReadonlyArray<PropertyKey>, secret = false) =>
     Effect.mapError(
@@ -456,13 +528,20 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
     return Object.fromEntries(out)
   })
 
-  const servers: Array<[string, ServerConfig]> = []
-  for (const [key, entry] of Object.entries(raw.mcpServers)) {
-    const at = ["mcpServers", key]
+  const build = Effect.fnUntraced(function*(entry: typeof Entry.Type, at: ReadonlyArray<PropertyKey>) {
+    const h = entry.health
+    const health: HealthSettings | undefined = h === undefined ? undefined : {
+      ...(h.probe === undefined ? {} : { probe: h.probe }),
+      ...(h.interval === undefined ? {} : { intervalMs: h.interval }),
+      ...(h.timeout === undefined ? {} : { timeoutMs: h.timeout }),
+      ...(h.unhealthyAfter === undefined ? {} : { unhealthyAfter: h.unhealthyAfter }),
+      ...(h.healthyAfter === undefined ? {} : { healthyAfter: h.healthyAfter })
+    }
     const serverLimits: ServerLimits = {
       ...(entry.timeout === undefined ? {} : { callTimeoutMs: entry.timeout }),
       ...(entry.connectTimeout === undefined ? {} : { connectTimeoutMs: entry.connectTimeout }),
-      ...(entry.maxTotalTimeout === undefined ? {} : { maxTotalTimeoutMs: entry.maxTotalTimeout })
+      ...(entry.maxTotalTimeout === undefined ? {} : { maxTotalTimeoutMs: entry.maxTotalTimeout }),
+      ...(health === undefined ? {} : { health })
     }
     if (entry.type === "stdio") {
       const command = yield* expand(entry.command, [...at, "command"])
@@ -470,15 +549,40 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
       for (const [i, arg] of (entry.args ?? []).entries()) args.push(yield* expand(arg, [...at, "args", i]))
       const envVars = yield* expandSecrets(entry.env, [...at, "env"])
       const cwd = entry.cwd === undefined ? undefined : yield* expand(entry.cwd, [...at, "cwd"])
-      servers.push([key, { type: "stdio", command, args, env: envVars, ...(cwd === undefined ? {} : { cwd }), ...serverLimits }])
-    } else {
-      const url = yield* expand(entry.url, [...at, "url"])
-      const headers = yield* expandSecrets(entry.headers, [...at, "headers"])
-      servers.push([key, { type: entry.type, url, headers, ...serverLimits }])
+      return { type: "stdio", command, args, env: envVars, ...(cwd === undefined ? {} : { cwd }), ...serverLimits } satisfies ServerConfig
     }
+    const url = yield* expand(entry.url, [...at, "url"])
+    const headers = yield* expandSecrets(entry.headers, [...at, "headers"])
+    return { type: entry.type, url, headers, ...serverLimits } satisfies ServerConfig
+  })
+
+  const servers: Array<[string, ServerConfig]> = []
+  for (const [key, entry] of Object.entries(raw.mcpServers)) servers.push([key, yield* build(entry, ["mcpServers", key])])
+  const groups: Array<[string, ReplicaGroupConfig]> = []
+  for (const [key, group] of rawGroups) {
+    const replicas: Array<[string, ReplicaConfig]> = []
+    for (const [name, entry] of Object.entries(group.replicas)) {
+      const server: ServerConfig = yield* build(entry, ["mcpServers", key, "replicas", name])
+      replicas.push([name, {
+        ...server,
+        ...(entry.weight === undefined ? {} : { weight: entry.weight }),
+        ...(entry.priority === undefined ? {} : { priority: entry.priority })
+      }])
+    }
+    const breaker = group.breaker === undefined ? undefined : {
+      ...(group.breaker.failures === undefined ? {} : { failures: group.breaker.failures }),
+      ...(group.breaker.open === undefined ? {} : { openMs: group.breaker.open })
+    }
+    groups.push([key, {
+      replicas: Object.fromEntries(replicas),
+      ...(group.strategy === undefined ? {} : { strategy: group.strategy }),
+      ...(group.sticky === undefined ? {} : { sticky: group.sticky }),
+      ...(breaker === undefined ? {} : { breaker })
+    }])
   }
   return {
     servers: Object.fromEntries(servers),
+    ...(groups.length === 0 ? {} : { groups: Object.fromEntries(groups) }),
     ...(raw.allow === undefined ? {} : { allow: raw.allow }),
     ...(policies === undefined ? {} : { policies }),
     ...(pools === undefined ? {} : { pools }),

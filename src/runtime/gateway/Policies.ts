@@ -19,7 +19,7 @@
  */
 import { Effect, Predicate } from "effect"
 import type { ContractInfo, ContractSchema } from "../../../dsl/Contract.ts"
-import type { PoolSettings } from "../../../dsl/policy/Bulkhead.ts"
+import type { Bulkhead, PoolSettings } from "../../../dsl/policy/Bulkhead.ts"
 import * as Cache from "../../../dsl/policy/Cache.ts"
 import * as Policy from "../../../dsl/policy/Policy.ts"
 import {
@@ -119,7 +119,8 @@ export interface GatewayPolicies {
     callOptions: CallOptions<Out["Type"]> | undefined,
     attempt: Effect.Effect<Out["Type"], McpflowToolError>,
     gateway: McpGateway["Service"]
-  ) => Effect.Effect<Out["Type"], McpflowToolError>
+  ) => Effect.Effect<Out["Type"], McpflowToolError>  /** The bulkhead pools of the config's policies, by name (for the in-use and queue gauges). */
+  readonly pools: ReadonlyMap<string, Bulkhead>
 }
 
 /**
@@ -208,5 +209,5 @@ export const makePolicies = Effect.fnUntraced(function*(
         : Effect.provideService(mapped, McpGateway, gateway)
     })
 
-  return { needed, run }
+  return { needed, run, pools: registry.pools }
 })

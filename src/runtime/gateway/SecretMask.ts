@@ -205,7 +205,9 @@ export const make = (secrets: Iterable<string>): SecretMask => {
   const event = (input: GatewayEvent): GatewayEvent => {
     switch (input._tag) {
       case "ServerConnecting":
+      case "ReplicaServed":
         return input
+      case "HealthChanged":
       case "ServerConnected":
       case "ServerDisconnected":
       case "ServerLog":

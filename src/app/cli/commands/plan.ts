@@ -26,12 +26,12 @@ import { lazyHandler } from "./lazyHandler.ts"
  */
 export const plan = Command.make(
   "plan",
-  { file: Flags.flowFile, format: Flags.format, input: Flags.input, json: Flags.json },
+  { file: Flags.flowFile, format: Flags.format, input: Flags.input, json: Flags.json, config: Flags.config },
   lazyHandler(() => import("./internal/plan.ts").then((m) => m.plan))
 ).pipe(
   Command.withShortDescription("Print a flow's plan without calling any tool"),
   Command.withDescription(
-    "Print the structure of the flow a file exports by default, without calling any tool: steps, parallel groups, DAG edges and conditions, saga compensations, the policies on each step, and every server.tool the flow may call with its input and output types. Parts of the flow that are opaque code are named as such rather than guessed. Exits 0, or 2 when the file, the input or the flow's definition is wrong (a duplicate step name, a DAG cycle: one line saying which). --json is --format json; with either, an error is printed as {\"error\":{…}} on stdout."
+    "Print the structure of the flow a file exports by default, without calling any tool: steps, parallel groups, DAG edges and conditions, saga compensations, the policies on each step, and every server.tool the flow may call with its input and output types. Parts of the flow that are opaque code are named as such rather than guessed. Exits 0, or 2 when the file, the input or the flow's definition is wrong (a duplicate step name, a DAG cycle: one line saying which). With --config, the replica groups of .mcp.json that the flow's tools call are listed too (text and json). --json is --format json; with either, an error is printed as {\"error\":{…}} on stdout."
   ),
   Command.withExamples([
     { command: "mcpflow plan flows/cicd.ts", description: "The plan as text" },

@@ -18,7 +18,7 @@ import * as Flags from "../Flags.ts"
 import { lazyHandler } from "./lazyHandler.ts"
 
 /**
- * `mcpflow run <flow.ts> [--input json|@file] [--config .mcp.json | --sandbox | --dry-run] [--json] [-q] [--verbose] [--otlp url] …`.
+ * `mcpflow run <flow.ts> [--input json|@file] [--config .mcp.json | --sandbox | --dry-run] [--json] [-q] [--verbose] [--otlp url] [--metrics [host]:port] …`.
  *
  * @example
  * ```ts
@@ -27,7 +27,7 @@ import { lazyHandler } from "./lazyHandler.ts"
  */
 export const run = Command.make(
   "run",
-  { file: Flags.flowFile, ...Flags.runFlags },
+  { file: Flags.flowFile, ...Flags.runFlags, metrics: Flags.metrics },
   lazyHandler(() => import("./internal/run.ts").then((m) => m.run))
 ).pipe(
   Command.withShortDescription("Run a flow file with a live report"),

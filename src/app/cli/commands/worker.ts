@@ -16,7 +16,7 @@ import * as Flags from "../Flags.ts"
 import { lazyHandler } from "./lazyHandler.ts"
 
 /**
- * `mcpflow worker [--state-dir dir] [--config .mcp.json] [--poll seconds] [--once] [--verbose]`.
+ * `mcpflow worker [--state-dir dir] [--config .mcp.json] [--poll seconds] [--once] [--verbose] [--metrics [host]:port]`.
  *
  * @example
  * ```ts
@@ -25,7 +25,15 @@ import { lazyHandler } from "./lazyHandler.ts"
  */
 export const worker = Command.make(
   "worker",
-  { stateDir: Flags.stateDir, config: Flags.config, poll: Flags.poll, once: Flags.once, verbose: Flags.verbose, json: Flags.json },
+  {
+    stateDir: Flags.stateDir,
+    config: Flags.config,
+    poll: Flags.poll,
+    once: Flags.once,
+    verbose: Flags.verbose,
+    json: Flags.json,
+    metrics: Flags.metrics
+  },
   lazyHandler(() => import("./internal/worker.ts").then((m) => m.worker))
 ).pipe(
   Command.withShortDescription("Continue a state directory's unfinished runs"),

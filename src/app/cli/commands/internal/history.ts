@@ -17,7 +17,6 @@ import { Duration, Effect, Option } from "effect"
 import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { fold } from "../../../../../dsl/flow/EventFold.ts"
-import { redactEnvelopes } from "../../../../../dsl/flow/internal/Sealing.ts"
 import { checkPayload, recordedShape } from "../../../../../dsl/flow/SignalCheck.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
@@ -25,12 +24,17 @@ import { ExitCode } from "../../../run/ExitCode.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
 import * as Summary from "../../../run/Summary.ts"
 import { jsonLine, plainLines } from "../../../run/Lines.ts"
+import { runView, selectRuns } from "../../../run/RunQuery.ts"
 import * as RunStatus from "../../../run/RunStatus.ts"
 import { formatMs, safeJson, waitingText } from "../../../run/Text.ts"
 import * as Tree from "../../../run/Tree.ts"
 import { defaultRunSettings } from "../../Flags.ts"
 import { CliExit, columns, printJson, printLines } from "../../output.ts"
 import { load } from "./run.ts"
+import * as AuditTrail from "../../../../runtime/audit/AuditTrail.ts"
+import { redact } from "../../../../runtime/audit/AuditRedact.ts"
+import * as SqliteAuditLog from "../../../../runtime/audit/SqliteAuditLog.ts"
+import { AuditLog } from "../../../../../dsl/ports/AuditLog.ts"
 
 /** Runs `f` with the run history of a state directory (no engine, no lock). */
 const withHistory = <A>(
@@ -48,8 +52,17 @@ const withHistory = <A>(
     )
   })
 
-/** A run as the history shows it: its sensitive input fields (sealed in the journal) as `<redacted>`. */
-const shown = (record: RunRecord): RunRecord => ({ ...record, input: redactEnvelopes(record.input) })
+/** Runs `f` with the audit trail of a state directory: its decisions are recorded (see AuditTrail). */
+const audited = <A>(stateDir: string, effect: Effect.Effect<A, CliExit>): Effect.Effect<A, CliExit> =>
+  Effect.suspend(() =>
+    // No journal: nothing to decide on (the command says so); no audit table is created either.
+    existsSync(Engines.journalFile(stateDir))
+      ? effect.pipe(
+        Effect.provide(AuditTrail.layer({ stateDir })),
+        Effect.catchTag("JournalError", (e) => Effect.fail(new CliExit({ code: ExitCode.Usage, message: e.message })))
+      )
+      : effect
+  )
 
 const usage = (message: string) => new CliExit({ code: ExitCode.Usage, message })
 
@@ -89,10 +102,7 @@ const withRun = <A>(
   withHistory(stateDir, (journal) => Effect.flatMap(resolveRun(journal, idOrPrefix), (record) => f(journal, record)))
 
 /** The run as `runs --json` and `show --json` print it: the record with its status view. */
-const view = (record: RunRecord, events: ReadonlyArray<FlowEvent>, probe: RunStatus.Liveness) => {
-  const status = RunStatus.runStatus(record, events, probe)
-  return { ...shown(record), status: status.status, ...(status.step === undefined ? {} : { parked: status }) }
-}
+const view = runView
 
 /** `wait:approval waiting for signal "approval"` / `sleep sleeping until …` / `` */
 const parkedText = (status: RunStatus.StatusView, runId: string) =>
@@ -116,24 +126,13 @@ export const runs = Effect.fn("mcpflow.runs")(function*({ flow, json, limit, sin
   readonly limit?: Option.Option<number> | undefined
 }) {
   const probe = RunStatus.localLiveness()
-  const after = Option.match(since ?? Option.none(), { onNone: () => 0, onSome: (d) => probe.now - Duration.toMillis(d) })
+  const sinceMs = Option.getOrUndefined(Option.map(since ?? Option.none(), Duration.toMillis))
   const wanted = Option.getOrUndefined(status ?? Option.none())
   const flowName = Option.getOrUndefined(flow ?? Option.none())
-  const max = Option.getOrElse(limit ?? Option.none(), () => Number.POSITIVE_INFINITY)
   const list = yield* withHistory(stateDir, (journal) =>
-    Effect.gen(function*() {
-      const out: Array<ReturnType<typeof view>> = []
-      for (const record of yield* journal.list) {
-        if (out.length >= max) break
-        if (record.startedAt < after || (flowName !== undefined && record.flow !== flowName)) continue
-        // Only an unfinished run needs its events (to tell parked from live from crashed).
-        const shown = view(record, record.status === "running" ? yield* journal.events(record.runId) : [], probe)
-        if (wanted === undefined || shown.status === wanted) out.push(shown)
-      }
-      return out
-    }))
+    selectRuns(journal, { flow: flowName, status: wanted, sinceMs, limit: Option.getOrUndefined(limit ?? Option.none()) }, probe))
   if (json) return yield* printJson(list)
-  if (list.length === 0) return yield* printLines([`no runs in ${stateDir}${flowName || wanted || after ? " match" : ""}`])
+  if (list.length === 0) return yield* printLines([`no runs in ${stateDir}${flowName || wanted || sinceMs ? " match" : ""}`])
   yield* printLines(
     columns([
       ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", "DETAIL"],
@@ -249,9 +248,10 @@ export const cancel = Effect.fn("mcpflow.cancel")(function*({ json, runId, state
   readonly stateDir: string
   readonly wait: Duration.Duration
 }) {
-  const outcome = yield* withRun(stateDir, runId, (journal, record) =>
+  const outcome = yield* audited(stateDir, withRun(stateDir, runId, (journal, record) =>
     Effect.gen(function*() {
       if (record.status !== "running") {
+        yield* AuditTrail.decision({ action: "run.cancel", runId: record.runId, outcome: "refused", detail: `run already ${record.status}` })
         return yield* usage(`run ${record.runId} already ${record.status}; there is nothing to cancel`)
       }
       yield* journal.requestCancel(record.runId)
@@ -264,22 +264,25 @@ export const cancel = Effect.fn("mcpflow.cancel")(function*({ json, runId, state
           error: "cancelled while no process ran it: the compensations of its completed steps did not run",
           errorTag: "Cancelled"
         })
-        return { runId: record.runId, status: "cancelled", compensated: false, detail: "no live process ran it: marked cancelled; the compensations of its completed steps did not run" }
+        const detail = "no live process ran it: marked cancelled; the compensations of its completed steps did not run"
+        yield* AuditTrail.decision({ action: "run.cancel", runId: record.runId, outcome: "cancelled", detail })
+        return { runId: record.runId, status: "cancelled", compensated: false, detail }
       }
       const deadline = Date.now() + Duration.toMillis(wait)
       while (Date.now() < deadline) {
         const now = yield* journal.get(record.runId)
         if (now.status !== "running") {
-          return { runId: record.runId, status: now.status, compensated: true, detail: `its process (pid ${record.owner?.pid}) stopped it and ran its compensations` }
+          const detail = `its process (pid ${record.owner?.pid}) stopped it and ran its compensations`
+          yield* AuditTrail.decision({ action: "run.cancel", runId: record.runId, outcome: now.status, detail })
+          return { runId: record.runId, status: now.status, compensated: true, detail }
         }
         if (!RunStatus.ownerAlive(now.owner, RunStatus.localLiveness())) break
         yield* Effect.sleep("100 millis")
       }
-      return yield* new CliExit({
-        code: ExitCode.Failure,
-        message: `cancel requested for run ${record.runId}, but its process (pid ${record.owner?.pid}) has not stopped it within ${Duration.format(wait)}; it will when it next polls the journal`
-      })
-    }))
+      const message = `cancel requested for run ${record.runId}, but its process (pid ${record.owner?.pid}) has not stopped it within ${Duration.format(wait)}; it will when it next polls the journal`
+      yield* AuditTrail.decision({ action: "run.cancel", runId: record.runId, outcome: "requested", detail: message })
+      return yield* new CliExit({ code: ExitCode.Failure, message })
+    })))
   if (json) return yield* printJson(outcome)
   yield* printLines([`run ${outcome.runId} ${outcome.status}: ${outcome.detail}`])
 })
@@ -293,15 +296,26 @@ export const cancel = Effect.fn("mcpflow.cancel")(function*({ json, runId, state
  * npx mcpflow prune --older-than 30d
  * ```
  */
-export const prune = Effect.fn("mcpflow.prune")(function*({ json, olderThan, stateDir }: {
+export const prune = Effect.fn("mcpflow.prune")(function*({ json, olderThan, retain, stateDir }: {
   readonly json: boolean
   readonly stateDir: string
   readonly olderThan: Duration.Duration
+  readonly retain?: Option.Option<Duration.Duration> | undefined
 }) {
   const before = Date.now() - Duration.toMillis(olderThan)
   const pruned = yield* withHistory(stateDir, (journal) => journal.prune(before))
-  if (json) return yield* printJson({ pruned, before: new Date(before).toISOString() })
+  // Audit retention (--retain, else MCPFLOW_AUDIT_RETAIN): the audit entries older than it.
+  const retention = Option.getOrUndefined(retain ?? Option.none()) ??
+    Option.getOrUndefined(yield* Effect.mapError(AuditTrail.configuredRetention, (e) => usage(e.message)))
+  const auditPruned = retention === undefined ? undefined : yield* AuditLog.use((log) =>
+    Effect.flatMap(AuditTrail.actorOf, (actor) => log.prune(Date.now() - Duration.toMillis(retention), actor))
+  ).pipe(
+    Effect.provide(SqliteAuditLog.layer(Engines.journalFile(stateDir))),
+    Effect.mapError((e) => usage(e.message))
+  )
+  if (json) return yield* printJson({ pruned, before: new Date(before).toISOString(), ...(auditPruned === undefined ? {} : { auditPruned }) })
   yield* printLines([`pruned ${pruned.length} run(s) finished before ${when(before)} UTC`])
+  if (auditPruned !== undefined) yield* printLines([`pruned ${auditPruned} audit entr${auditPruned === 1 ? "y" : "ies"} older than ${Duration.format(retention!)}`])
 })
 
 /**
@@ -350,15 +364,36 @@ export const signal = Effect.fn("mcpflow.signal")(function*({ json, name, payloa
   readonly payload: unknown
   readonly stateDir: string
 }) {
-  const record = yield* withRun(stateDir, runId, (journal, r) =>
-    Effect.gen(function*() {
-      // Checked at the door: against the payload Schema the run recorded when it started waiting.
-      if (r.status === "running") {
-        const rejected = checkPayload(name, recordedShape(yield* journal.events(r.runId), name), payload)
-        if (rejected !== undefined) return yield* usage(`${rejected.message}; nothing recorded, run ${r.runId} still waits`)
-      }
-      return yield* journal.signal(r.runId, name, payload)
-    }))
+  const record = yield* audited(
+    stateDir,
+    withRun(stateDir, runId, (journal, r) =>
+      Effect.gen(function*() {
+        // Checked at the door: against the payload Schema the run recorded when it started waiting.
+        if (r.status === "running") {
+          const rejected = checkPayload(name, recordedShape(yield* journal.events(r.runId), name), payload)
+          if (rejected !== undefined) {
+            yield* AuditTrail.decision({
+              action: "signal.sent",
+              runId: r.runId,
+              target: name,
+              outcome: "refused",
+              detail: rejected.message,
+              args: redact(payload).value
+            })
+            return yield* usage(`${rejected.message}; nothing recorded, run ${r.runId} still waits`)
+          }
+        }
+        return yield* Effect.tap(journal.signal(r.runId, name, payload), (recorded) =>
+          AuditTrail.decision({
+            action: "signal.sent",
+            runId: recorded.runId,
+            target: name,
+            outcome: recorded.status === "running" ? "recorded" : "refused",
+            ...(recorded.status === "running" ? {} : { detail: `run already ${recorded.status}` }),
+            args: redact(payload).value
+          }))
+      }))
+  )
   if (record.status !== "running") return yield* usage(`run ${record.runId} already ${record.status}; nothing waits for ${name}`)
   if (json === true) return yield* printJson({ runId: record.runId, signal: name, recorded: true })
   yield* printLines([`signal ${name} recorded for run ${record.runId}; the process running it delivers it (or the next resume does)`])

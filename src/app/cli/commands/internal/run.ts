@@ -10,7 +10,9 @@
  * @module
  */
 import * as path from "node:path"
-import { Effect, type Option } from "effect"
+import { Effect, Option } from "effect"
+import type { Address } from "../../../../runtime/observe/Address.ts"
+import * as Observe from "../../../run/Observe.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
 import { loadFlow } from "../../../run/LoadFlow.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
@@ -36,11 +38,14 @@ export const load = (file: string) =>
  * run({ ...flags, file: "flows/cicd.ts" })
  * ```
  */
-export const run = Effect.fn("mcpflow.run")(function*({ file, ...flags }: Omit<RunSettings, "input" | "rate"> & {
+export const run = Effect.fn("mcpflow.run")(function*({ file, metrics, ...flags }: Omit<RunSettings, "input" | "rate"> & {
   readonly file: string
   readonly input: Option.Option<unknown>
   readonly rate: Option.Option<number>
+  readonly metrics?: Option.Option<Address> | undefined
 }) {
   const { flow, local, sandbox } = yield* load(file)
-  yield* runFlow(flow, toRunSettings(flags), { sandbox, local, file: path.resolve(file) })
+  yield* runFlow(flow, toRunSettings(flags), { sandbox, local, file: path.resolve(file) }).pipe(
+    Effect.provide(Observe.layer({ metrics: metrics ?? Option.none(), otlp: flags.otlp }))
+  )
 })

@@ -22,6 +22,8 @@ import { runFlow } from "../../../run/RunFlow.ts"
 import { defaultRunSettings } from "../../Flags.ts"
 import { CliExit } from "../../output.ts"
 import { load } from "./run.ts"
+import type { Address } from "../../../../runtime/observe/Address.ts"
+import * as Observe from "../../../run/Observe.ts"
 
 /**
  * The worker command.
@@ -31,13 +33,14 @@ import { load } from "./run.ts"
  * npx mcpflow worker --once
  * ```
  */
-export const worker = Effect.fn("mcpflow.worker")(function*({ config, json, once, poll, stateDir, verbose }: {
+export const worker = Effect.fn("mcpflow.worker")(function*({ config, json, metrics, once, poll, stateDir, verbose }: {
     readonly stateDir: string
     readonly config: Option.Option<string>
     readonly poll: number
     readonly once: boolean
     readonly verbose: boolean
     readonly json?: boolean | undefined
+    readonly metrics?: Option.Option<Address> | undefined
   }) {
     if (!existsSync(Engines.journalFile(stateDir))) {
       return yield* new CliExit({ code: ExitCode.Usage, message: `no journal in ${stateDir}` })
@@ -101,6 +104,8 @@ export const worker = Effect.fn("mcpflow.worker")(function*({ config, json, once
         }
       })
     ).pipe(
+      // One metrics endpoint for the worker's lifetime, counting every run it continues.
+      Effect.provide(Observe.layer({ metrics: metrics ?? Option.none() })),
       Effect.catch((e: unknown) =>
         Effect.fail(
           e instanceof CliExit ? e : new CliExit({ code: ExitCode.Usage, message: e instanceof Error ? e.message : String(e) })

@@ -1,0 +1,301 @@
+/**
+ * Replica groups: one server key backed by several replicas (see `ReplicaGroupConfig`). Each
+ * replica is a server of its own to the connections, keyed `group/replica`; this module orders
+ * the replicas for each call (by the group's strategy, its run's sticky replica first, unhealthy
+ * replicas last), runs the call on each in turn through that replica's circuit breaker, and
+ * stops at the first that serves it or at a failure that must not move on:
+ *
+ * - refused before reaching the replica (`ServerUnavailable`, `Rejected`, `RateLimited`, an open
+ *   breaker): the next replica;
+ * - may have reached it (`ConnectionLost`, a call `Timeout`): the next replica only for an
+ *   idempotent or read-only call, else that failure;
+ * - any other failure (the tool's own answer): that failure.
+ *
+ * Which replica served the call, and which were skipped and why, is a `ReplicaServed` event.
+ *
+ * @example
+ * ```ts
+ * const { servers, groups } = flatten(config)
+ * const router = yield* makeRouter(groups, health)
+ * router.route(router.groups.get("search")!, "query", { idempotent: true }, (key) => callOn(key))
+ * ```
+ * @module
+ */
+import { Effect } from "effect"
+import { CurrentScope } from "../../../dsl/flow/RunScope.ts"
+import * as CircuitBreaker from "../../../dsl/policy/CircuitBreaker.ts"
+import { isTransient, type McpflowToolError, mayHaveReachedServer, ServerUnavailable, toolError } from "../../../dsl/ToolError.ts"
+import { GatewayEvents } from "../../../dsl/ports/McpGateway.ts"
+import type { HealthRegistry } from "./Health.ts"
+import { toToolError } from "./Policies.ts"
+import type { GatewayConfig, ReplicaGroupConfig, ReplicaStrategy, ServerConfig } from "./ServerConfig.ts"
+
+/**
+ * One replica of a group, with the counters its strategy reads.
+ *
+ * @example
+ * ```ts
+ * const r: Replica = { name: "a", key: "search/a", weight: 1, priority: 0, inFlight: 0, current: 0 }
+ * ```
+ */
+export interface Replica {
+  readonly name: string
+  /** Its server key among the connections: `group/replica`. */
+  readonly key: string
+  readonly weight: number
+  readonly priority: number
+  inFlight: number
+  /** The smooth weighted round-robin counter. */
+  current: number
+}
+
+/**
+ * A replica group as the router holds it.
+ *
+ * @example
+ * ```ts
+ * group.replicas.map((r) => r.key) // => ["search/a", "search/b"]
+ * ```
+ */
+export interface Group {
+  readonly key: string
+  readonly strategy: ReplicaStrategy
+  readonly sticky: boolean
+  /** In priority order (priority, then declaration). */
+  readonly replicas: ReadonlyArray<Replica>
+  readonly breaker: ReplicaGroupConfig["breaker"]
+  next: number
+  readonly stickyByRun: Map<string, Replica>
+}
+
+/**
+ * The replica key of `replica` in `group`.
+ *
+ * @example
+ * ```ts
+ * replicaKey("search", "a") // => "search/a"
+ * ```
+ */
+export const replicaKey = (group: string, replica: string): string => `${group}/${replica}`
+
+/**
+ * The config's servers with each replica as a server of its own (`group/replica`), and its
+ * groups. A group key that is also a server key is a defect of a config written in code
+ * (`.mcp.json` cannot say it).
+ *
+ * @example
+ * ```ts
+ * const { servers, groups } = flatten({ servers: {}, groups: { search: { replicas: { a: cfgA, b: cfgB } } } })
+ * Object.keys(servers) // => ["search/a", "search/b"]
+ * ```
+ */
+export const flatten = (config: GatewayConfig): {
+  readonly servers: Readonly<Record<string, ServerConfig>>
+  readonly groups: ReadonlyMap<string, Group>
+} => {
+  const entries = Object.entries(config.groups ?? {})
+  if (entries.length === 0) return { servers: config.servers, groups: new Map() }
+  const servers: Record<string, ServerConfig> = { ...config.servers }
+  const groups = new Map<string, Group>()
+  for (const [key, group] of entries) {
+    if (Object.hasOwn(config.servers, key)) throw new Error(`'${key}' is both a server and a replica group`)
+    const replicas: Array<Replica> = Object.entries(group.replicas).map(([name, replica], i) => {
+      const { priority, weight, ...server } = replica
+      servers[replicaKey(key, name)] = server as ServerConfig
+      return { name, key: replicaKey(key, name), weight: weight ?? 1, priority: priority ?? i, inFlight: 0, current: 0 }
+    })
+    replicas.sort((a, b) => a.priority - b.priority)
+    groups.set(key, {
+      key,
+      strategy: group.strategy ?? "round-robin",
+      sticky: group.sticky === true,
+      replicas,
+      breaker: group.breaker,
+      next: 0,
+      stickyByRun: new Map()
+    })
+  }
+  return { servers, groups }
+}
+
+/**
+ * The order in which a call tries a group's replicas, by its strategy (advancing its
+ * counters), before stickiness and health.
+ *
+ * @example
+ * ```ts
+ * strategyOrder(group).map((r) => r.name) // round-robin: ["a", "b", "c"], then ["b", "c", "a"], …
+ * ```
+ */
+export const strategyOrder = (group: Group): ReadonlyArray<Replica> => {
+  const rs = group.replicas
+  const n = rs.length
+  switch (group.strategy) {
+    case "priority":
+      return rs
+    case "round-robin": {
+      const start = group.next++ % n
+      return [...rs.slice(start), ...rs.slice(0, start)]
+    }
+    case "least-in-flight": {
+      const start = group.next++ % n
+      const rotated = [...rs.slice(start), ...rs.slice(0, start)]
+      // A stable sort: ties stay in turn.
+      return rotated.sort((a, b) => a.inFlight - b.inFlight)
+    }
+    case "weighted": {
+      // Smooth weighted round-robin (as nginx): even spread in proportion to the weights.
+      let total = 0
+      let best = rs[0]!
+      for (const r of rs) {
+        r.current += r.weight
+        total += r.weight
+        if (r.current > best.current) best = r
+      }
+      best.current -= total
+      return [best, ...rs.filter((r) => r !== best).sort((a, b) => b.weight - a.weight)]
+    }
+  }
+}
+
+/** Open after this many failures in a row, for this long (per replica), unless the group says otherwise. */
+const DEFAULT_BREAKER_FAILURES = 3
+const DEFAULT_BREAKER_OPEN_MS = 30_000
+const MAX_STICKY_RUNS = 1_024
+
+/** A replica's breaker counts only the failures that say it is down, not the tool's own answers. */
+const classify: CircuitBreaker.Classifier = (exit) => {
+  if (exit._tag === "Success") return "success"
+  for (const reason of exit.cause.reasons) {
+    if (reason._tag !== "Fail") continue
+    const error = reason.error as { readonly _tag?: unknown; readonly reason?: { readonly _tag: string } }
+    if (error._tag !== "McpflowToolError") return "ignored"
+    const tag = error.reason?._tag
+    return tag === "ServerUnavailable" || tag === "ConnectionLost" || tag === "Timeout" ? "failure" : "ignored"
+  }
+  return "ignored"
+}
+
+/**
+ * Whether a call that failed on one replica moves on to the next (see the module doc).
+ *
+ * @example
+ * ```ts
+ * movesOn(new ServerUnavailable({ server: "s/a", tool: "t", detail: "down" }), false) // => true
+ * movesOn(new ConnectionLost({ server: "s/a", tool: "t", detail: "closed" }), false) // => false
+ * ```
+ */
+export const movesOn = (reason: McpflowToolError["reason"], idempotent: boolean): boolean =>
+  isTransient(reason) && (idempotent || !mayHaveReachedServer(reason))
+
+/**
+ * Routes the calls of replica groups (see the module doc).
+ *
+ * @example
+ * ```ts
+ * router.route(group, "query", { label: "search", idempotent: true }, (key) => sendTo(handles.get(key)!))
+ * ```
+ */
+export interface Router {
+  readonly groups: ReadonlyMap<string, Group>
+  readonly route: <A>(
+    group: Group,
+    tool: string,
+    options: { readonly label?: string | undefined; readonly idempotent: boolean },
+    one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>
+  ) => Effect.Effect<A, McpflowToolError>
+}
+
+/**
+ * A router over `groups`, one circuit breaker per group (a circuit per replica), reading
+ * replica health from `health`.
+ *
+ * @example
+ * ```ts
+ * const router = yield* makeRouter(flatten(config).groups, health)
+ * ```
+ */
+export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string, Group>, health: HealthRegistry) {
+  const breakers = new Map<string, CircuitBreaker.CircuitBreaker>()
+  for (const group of groups.values()) {
+    const breaker = yield* CircuitBreaker.make({
+      name: `replicas:${group.key}`,
+      trip: CircuitBreaker.consecutive(group.breaker?.failures ?? DEFAULT_BREAKER_FAILURES),
+      openDuration: group.breaker?.openMs ?? DEFAULT_BREAKER_OPEN_MS,
+      classify
+    }).pipe(Effect.orDie)
+    breakers.set(group.key, breaker)
+  }
+
+  const orderFor = (group: Group, runId: string): ReadonlyArray<Replica> => {
+    let order = strategyOrder(group)
+    const sticky = group.sticky ? group.stickyByRun.get(runId) : undefined
+    if (sticky !== undefined) order = [sticky, ...order.filter((r) => r !== sticky)]
+    // Unhealthy replicas go last: tried only when every other one failed or was skipped.
+    if (order.some((r) => health.isUnhealthy(r.key))) {
+      order = [...order.filter((r) => !health.isUnhealthy(r.key)), ...order.filter((r) => health.isUnhealthy(r.key))]
+    }
+    return order
+  }
+
+  const remember = (group: Group, runId: string, replica: Replica) => {
+    if (!group.sticky || group.stickyByRun.get(runId) === replica) return
+    group.stickyByRun.delete(runId)
+    if (group.stickyByRun.size >= MAX_STICKY_RUNS) group.stickyByRun.delete(group.stickyByRun.keys().next().value!)
+    group.stickyByRun.set(runId, replica)
+  }
+
+  const route = <A>(
+    group: Group,
+    tool: string,
+    options: { readonly label?: string | undefined; readonly idempotent: boolean },
+    one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>
+  ): Effect.Effect<A, McpflowToolError> =>
+    Effect.withFiber((fiber) => {
+      const runId = group.sticky ? fiber.getRef(CurrentScope).run?.runId ?? "" : ""
+      const order = orderFor(group, runId)
+      const breaker = breakers.get(group.key)!
+      const skipped: Array<{ readonly replica: string; readonly why: string }> = []
+      const attempt = (i: number, last: McpflowToolError | undefined): Effect.Effect<A, McpflowToolError> => {
+        const replica = order[i]
+        if (replica === undefined) {
+          return Effect.fail(
+            last ??
+              toolError(new ServerUnavailable({ server: group.key, tool, detail: `no replica of '${group.key}' could take the call` }))
+          )
+        }
+        const unhealthy = health.isUnhealthy(replica.key)
+        replica.inFlight++
+        return breaker.execute(one(replica.key), { key: replica.key }).pipe(
+          Effect.onExit(() => Effect.sync(() => void replica.inFlight--)),
+          Effect.matchEffect({
+            onSuccess: (value) => {
+              remember(group, runId, replica)
+              fiber.getRef(GatewayEvents).emit({
+                _tag: "ReplicaServed",
+                server: group.key,
+                replica: replica.name,
+                tool,
+                ...(options.label === undefined ? {} : { label: options.label }),
+                skipped
+              })
+              return Effect.succeed(value)
+            },
+            onFailure: (e) => {
+              const error = toToolError(replica.key, tool, e)
+              if (e instanceof CircuitBreaker.BreakerRejected) {
+                skipped.push({ replica: replica.name, why: "breaker open" })
+                return attempt(i + 1, last ?? error)
+              }
+              if (!movesOn(error.reason, options.idempotent)) return Effect.fail(error)
+              skipped.push({ replica: replica.name, why: `${unhealthy ? "unhealthy, " : ""}${error.reason._tag}` })
+              return attempt(i + 1, error)
+            }
+          })
+        )
+      }
+      return attempt(0, undefined)
+    })
+
+  return { groups, route } satisfies Router
+})
