@@ -10,9 +10,12 @@ import { Duration, Effect, Exit, Option, Schema } from "effect"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as DurableDeferred from "effect/workflow/DurableDeferred"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
+import { FlowEngine } from "../ports/FlowEngine.ts"
+import { RunJournal } from "../ports/RunJournal.ts"
 import type { AnyFlow } from "./FlowDefinition.ts"
 import { runGroup } from "./Group.ts"
 import { claim, CurrentScope, emit, isSuspension, now, workflowInstance } from "./RunScope.ts"
+import { checkPayload, payloadShape, recordedShape, SignalRejected } from "./SignalCheck.ts"
 
 /**
  * Sleeps `duration` as the step `name`: durably inside a flow run (the run may be parked and
@@ -83,15 +86,21 @@ export const waitFor = <A>(s: Signal<A>): Effect.Effect<A> =>
         Effect.flatMap(workflowInstance, (instance) =>
           Option.isSome(instance) && scope.run?.interpreter.journals === true
             ? Effect.andThen(
-              Effect.andThen(
-                Effect.sync(() => void (scope.run!.waitingFor = s.name)),
-                emit(scope, { _tag: "StepWaiting", path, kind: "wait", signal: s.name })
-              ),
+              Effect.suspend(() => {
+                // The payload's shape goes into the journal: senders are checked against it (SignalCheck.ts).
+                const shape = payloadShape(s.payload)
+                scope.run!.waitingFor = s.name
+                scope.run!.waitingShape = shape
+                return emit(scope, { _tag: "StepWaiting", path, kind: "wait", signal: s.name, payloadSchema: shape })
+              }),
               (DurableDeferred.await(deferredOf(s)) as unknown as Effect.Effect<A>).pipe(
                 // Parked (the engine suspended the run): it still waits. Woken or failed: it does not.
                 Effect.onExit((exit) =>
                   Effect.flatMap(isSuspension(exit), (parked) =>
-                    parked ? Effect.void : Effect.sync(() => void (scope.run!.waitingFor = undefined))))
+                    parked ? Effect.void : Effect.sync(() => {
+                      scope.run!.waitingFor = undefined
+                      scope.run!.waitingShape = undefined
+                    })))
               )
             )
             : Effect.die(new Error(`waitFor(${s.name}) needs a flow run (Flow.run) to be signalled`)))))
@@ -100,6 +109,9 @@ export const waitFor = <A>(s: Signal<A>): Effect.Effect<A> =>
 /**
  * Delivers `signal` with `payload` to the run `runId` of `flow` (from another fiber, another
  * process with the same journal, or `mcpflow signal`). The run continues from its wait.
+ * Checked at the door: a payload that does not fit the Schema the run recorded when it started
+ * waiting (the live run's in this process, else the `RunJournal`'s in context) fails with
+ * {@link SignalRejected} and delivers nothing; the run keeps waiting.
  *
  * @example
  * ```ts
@@ -111,10 +123,37 @@ export const sendSignal = <A>(
   runId: string,
   s: Signal<A>,
   payload: A
-): Effect.Effect<void, Schema.SchemaError, WorkflowEngine> =>
+): Effect.Effect<void, Schema.SchemaError | SignalRejected, WorkflowEngine> =>
   // The waiting side decodes the JSON form with the signal's Schema, as it does for `mcpflow signal`.
-  Effect.flatMap(Schema.encodeUnknownEffect(Schema.toCodecJson(s.payload))(payload), (encoded) =>
-    deliverRaw(flow, runId, s.name, encoded))
+  Effect.gen(function*() {
+    const encoded = yield* Schema.encodeUnknownEffect(Schema.toCodecJson(s.payload))(payload)
+    const rejected = checkPayload(s.name, yield* waitingShape(flow, runId, s.name), encoded)
+    if (rejected !== undefined) return yield* rejected
+    yield* deliverRaw(flow, runId, s.name, encoded)
+  })
+
+/**
+ * The payload shape the run `runId` recorded when it started waiting for the signal `name`: from
+ * the live run when this process runs it, else from the run journal in context (another process
+ * runs it); undefined when neither knows it.
+ *
+ * @example
+ * ```ts
+ * checkPayload("approval", yield* waitingShape(deploy, runId, "approval"), payload)
+ * ```
+ */
+export const waitingShape = (flow: AnyFlow, runId: string, name: string): Effect.Effect<unknown> =>
+  Effect.gen(function*() {
+    const engine = yield* Effect.serviceOption(FlowEngine)
+    if (Option.isSome(engine)) {
+      const executionId = yield* flow.workflow.executionId({ runId, input: null })
+      const live = yield* engine.value.lookup(executionId)
+      if (live !== undefined && live.state.waitingFor === name && live.state.waitingShape !== undefined) return live.state.waitingShape
+    }
+    const journal = yield* Effect.serviceOption(RunJournal)
+    if (Option.isNone(journal)) return undefined
+    return recordedShape(yield* journal.value.events(runId).pipe(Effect.orElseSucceed(() => [])), name)
+  })
 
 /**
  * Delivers a signal by name with an already-validated JSON payload (what `mcpflow signal`

@@ -135,6 +135,8 @@ export declare namespace FlowEvent {
     readonly kind: StepKind
     readonly signal?: string | undefined
     readonly until?: number | undefined
+    /** The shape of the signal's JSON payload (see `SignalCheck.ts`): what a sender is checked against. */
+    readonly payloadSchema?: unknown
   }
   /** A step that did not run: its condition was false, or a node it needs did not succeed. */
   interface StepSkipped extends Base {

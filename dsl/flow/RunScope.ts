@@ -100,6 +100,8 @@ export interface RunState {
   journalBroken?: boolean | undefined
   /** The signal a durable `Flow.waitFor` of this run is parked on (a cancel fails that wait). */
   waitingFor?: string | undefined
+  /** The payload shape of that signal (see `SignalCheck.ts`): `Flow.sendSignal` checks against it. */
+  waitingShape?: unknown
   /** The body's failure as it happened in this process (typed errors keep their class). */
   failure?: Cause.Cause<unknown> | undefined
   /** On the memory engine: completed steps' exits by path (see `Step.ts`); undefined on durable engines. */

@@ -91,8 +91,8 @@ const cases = {
   callHelp: ["call", "--help"],
   toolsHelp: ["tools", "--help"],
   resumeHelp: ["resume", "--help"],
-  unknown: ["serve"],
-  unknownHelp: ["serve", "--help"]
+  unknown: ["deploy"],
+  unknownHelp: ["deploy", "--help"]
 } as const satisfies Record<string, ReadonlyArray<string>>
 
 let dir = ""
@@ -290,7 +290,7 @@ describe("--help", () => {
     for (const run of [unknown, unknownHelp]) {
       assert.strictEqual(run.code, 2, run.stderr)
       assert.strictEqual(run.stdout, "")
-      assert.match(run.stderr, /^error: Unknown subcommand "serve"/)
+      assert.match(run.stderr, /^error: Unknown subcommand "deploy"/)
     }
   })
 })

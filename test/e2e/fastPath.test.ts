@@ -68,7 +68,7 @@ describe("the built snapshot", () => {
       for (const key of [["--help"], ["--version"], ["run", "--help"], ["chaos", "-h"]]) {
         assert.isDefined(snapshot.entries[snapshotKey(key)], snapshotKey(key))
       }
-      assert.isUndefined(snapshot.entries[snapshotKey(["serve", "--help"])])
+      assert.isUndefined(snapshot.entries[snapshotKey(["deploy", "--help"])])
       assert.match(snapshot.entries[snapshotKey(["--version"])]!.plain, /^mcpflow v\d+\.\d+\.\d+\n$/)
       assert.include(snapshot.entries[snapshotKey(["--help"])]!.color, "\u001b[")
       assert.notInclude(snapshot.entries[snapshotKey(["--help"])]!.plain, "\u001b[")
@@ -76,7 +76,7 @@ describe("the built snapshot", () => {
 })
 
 describe("the bin", () => {
-  const cases: ReadonlyArray<ReadonlyArray<string>> = [["--version"], ["--help"], ["run", "-h"], ["serve", "--help"]]
+  const cases: ReadonlyArray<ReadonlyArray<string>> = [["--version"], ["--help"], ["run", "-h"], ["deploy", "--help"]]
   for (const args of cases) {
     for (const env of [{ NO_COLOR: "1" }, { FORCE_COLOR: "1" }] as ReadonlyArray<Record<string, string>>) {
       it(`prints what the full CLI prints: mcpflow ${args.join(" ")} (${Object.keys(env)[0]})`, () => {

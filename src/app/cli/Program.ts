@@ -28,6 +28,7 @@ import { health } from "./commands/health.ts"
 import { cancel, prune, resume, runs, show, signal } from "./commands/history.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
+import { serve } from "./commands/serve.ts"
 import { tools } from "./commands/tools.ts"
 import { ui } from "./commands/ui.ts"
 import { worker } from "./commands/worker.ts"
@@ -39,10 +40,10 @@ import { presenter, reportFailure, wantsJson } from "./output.ts"
  *
  * @example
  * ```ts
- * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "audit", "chaos", "worker", "health", "ui"]
+ * subcommands.map((command) => command.name) // => ["tools", "call", "run", "plan", "check", "contracts", "resume", "runs", "show", "signal", "cancel", "prune", "audit", "chaos", "worker", "health", "ui", "serve"]
  * ```
  */
-export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, audit, chaos, worker, health, ui] as const
+export const subcommands = [tools, call, run, plan, check, contracts, resume, runs, show, signal, cancel, prune, audit, chaos, worker, health, ui, serve] as const
 
 /**
  * The root `mcpflow` command.

@@ -80,6 +80,8 @@ export interface FlowSource {
   readonly local?: { readonly servers: Sandbox; readonly allow?: ReadonlyArray<string> | undefined } | undefined
   /** An engine already open (a worker runs many runs on one); default: the one the flags pick. */
   readonly engine?: Layer.Layer<FlowEngine | WorkflowEngine | RunJournal> | undefined
+  /** The new run's id, when the caller chose it (`mcpflow serve` answers with it first); default a random UUID. */
+  readonly runId?: string | undefined
 }
 
 /**
@@ -241,7 +243,7 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         onNone: () => undefined,
         onSome: (seed) => LiveChaos.injector(seed, Math.min(1, Math.max(0, settings.rate)), servers._tag === "Config")
       })
-      const runId = resumeId ?? crypto.randomUUID()
+      const runId = resumeId ?? source.runId ?? crypto.randomUUID()
       // A journaled sandbox run keeps its fakes' state with the run, so a resume finds what its completed steps did.
       const stored = sandbox && !settings.noJournal && !settings.dryRun
         ? yield* Effect.result(FakeState.fileStore(sandboxStateFile(settings.stateDir, runId), { restore: resumeId !== undefined }))

@@ -17,6 +17,7 @@ import { Duration, Effect, Option } from "effect"
 import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { fold } from "../../../../../dsl/flow/EventFold.ts"
+import { checkPayload, recordedShape } from "../../../../../dsl/flow/SignalCheck.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
@@ -348,7 +349,8 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ file, runId, ...fl
 /**
  * `mcpflow signal <runId> <name> [--payload '{…}']`: records a signal for a run waiting in
  * `Flow.waitFor`; the process running the run delivers it (at once if it is running, else when
- * the run is resumed). A finished run records nothing (exit 2).
+ * the run is resumed). A finished run records nothing (exit 2), nor does a payload that does not
+ * fit the Schema of the signal the run waits for (exit 2, with the issue's path).
  *
  * @example
  * ```sh
@@ -365,15 +367,32 @@ export const signal = Effect.fn("mcpflow.signal")(function*({ json, name, payloa
   const record = yield* audited(
     stateDir,
     withRun(stateDir, runId, (journal, r) =>
-      Effect.tap(journal.signal(r.runId, name, payload), (recorded) =>
-        AuditTrail.decision({
-          action: "signal.sent",
-          runId: recorded.runId,
-          target: name,
-          outcome: recorded.status === "running" ? "recorded" : "refused",
-          ...(recorded.status === "running" ? {} : { detail: `run already ${recorded.status}` }),
-          args: redact(payload).value
-        })))
+      Effect.gen(function*() {
+        // Checked at the door: against the payload Schema the run recorded when it started waiting.
+        if (r.status === "running") {
+          const rejected = checkPayload(name, recordedShape(yield* journal.events(r.runId), name), payload)
+          if (rejected !== undefined) {
+            yield* AuditTrail.decision({
+              action: "signal.sent",
+              runId: r.runId,
+              target: name,
+              outcome: "refused",
+              detail: rejected.message,
+              args: redact(payload).value
+            })
+            return yield* usage(`${rejected.message}; nothing recorded, run ${r.runId} still waits`)
+          }
+        }
+        return yield* Effect.tap(journal.signal(r.runId, name, payload), (recorded) =>
+          AuditTrail.decision({
+            action: "signal.sent",
+            runId: recorded.runId,
+            target: name,
+            outcome: recorded.status === "running" ? "recorded" : "refused",
+            ...(recorded.status === "running" ? {} : { detail: `run already ${recorded.status}` }),
+            args: redact(payload).value
+          }))
+      }))
   )
   if (record.status !== "running") return yield* usage(`run ${record.runId} already ${record.status}; nothing waits for ${name}`)
   if (json === true) return yield* printJson({ runId: record.runId, signal: name, recorded: true })

@@ -1,0 +1,94 @@
+/**
+ * `mcpflow serve`: serves flow files over HTTP (loopback by default) — start a run, deliver a
+ * signal, read a run's status — behind a bearer token from `MCPFLOW_SERVE_TOKEN`, and announces
+ * finished runs to a signed webhook. The work is in `internal/serve.ts`, loaded when the command
+ * runs.
+ *
+ * @example
+ * ```sh
+ * MCPFLOW_SERVE_TOKEN=… npx mcpflow serve flows/deploy.ts --port 8787
+ * ```
+ * @module
+ */
+import * as Effect from "effect/Effect"
+import { Argument, CliError, Command, Flag } from "effect/cli"
+import * as Flags from "../Flags.ts"
+import { lazyHandler } from "./lazyHandler.ts"
+
+/**
+ * `<flow.ts…>`: the flow files to serve (at least one).
+ *
+ * @example
+ * ```ts
+ * Command.make("serve", { files: flowFiles }, ({ files }) => …)
+ * ```
+ */
+export const flowFiles: Argument.Argument<ReadonlyArray<string>> = Argument.String("file").pipe(
+  Argument.withMetavar("flow.ts"),
+  Argument.withDescription("Flow files to serve (each a module whose default export is a flow made with Flow.make)"),
+  Argument.variadic({ min: 1 })
+)
+
+/**
+ * `--port <n>`: the TCP port to listen on (0: any free port; the one chosen is printed).
+ *
+ * @example
+ * ```ts
+ * Command.make("serve", { port }, ({ port }) => …)
+ * ```
+ */
+export const port: Flag.Flag<number> = Flag.Int("port").pipe(
+  Flag.withDescription("TCP port to listen on (default 8787; 0 picks a free one, printed on the first line)"),
+  Flag.mapEffect((n) =>
+    n >= 0 && n <= 65_535
+      ? Effect.succeed(n)
+      : Effect.fail(new CliError.InvalidValue({ option: "port", value: String(n), expected: "a port between 0 and 65535", kind: "flag" }))
+  ),
+  Flag.withDefault(8787)
+)
+
+/**
+ * `--host <address>`: the address to listen on (default loopback).
+ *
+ * @example
+ * ```ts
+ * Command.make("serve", { host }, ({ host }) => …)
+ * ```
+ */
+export const host: Flag.Flag<string> = Flag.String("host").pipe(
+  Flag.withDescription("Address to listen on (default 127.0.0.1, loopback only)"),
+  Flag.withDefault("127.0.0.1")
+)
+
+/**
+ * `--webhook <url>`: where finished runs are announced (signed with `MCPFLOW_WEBHOOK_SECRET`).
+ *
+ * @example
+ * ```ts
+ * Command.make("serve", { webhook }, ({ webhook }) => …)
+ * ```
+ */
+export const webhook: Flag.Flag<import("effect/Option").Option<string>> = Flag.String("webhook").pipe(
+  Flag.withMetavar("url"),
+  Flag.withDescription("POST each finished run's outcome there, HMAC-SHA256-signed with MCPFLOW_WEBHOOK_SECRET (header x-mcpflow-signature), retried with backoff"),
+  Flag.optional
+)
+
+/**
+ * `mcpflow serve <flow.ts…> [--port 8787] [--host 127.0.0.1] [--webhook url] [--state-dir] [--config] [--json]`.
+ *
+ * @example
+ * ```ts
+ * Command.make("mcpflow").pipe(Command.withSubcommands([serve]))
+ * ```
+ */
+export const serve = Command.make(
+  "serve",
+  { files: flowFiles, port, host, webhook, stateDir: Flags.stateDir, config: Flags.config, json: Flags.json, verbose: Flags.verbose },
+  lazyHandler(() => import("./internal/serve.ts").then((m) => m.serve))
+).pipe(
+  Command.withShortDescription("Serve flows over HTTP: start runs, deliver signals, read status"),
+  Command.withDescription(
+    "Own a state directory (like worker) and serve the given flow files over HTTP on loopback: POST /flows/<flow>/runs (body: the input, checked against the flow's Schema before anything starts; 202 {runId}), POST /runs/<runId>/signals/<name> (body: the payload, checked against the Schema of the signal the run waits for; 400 with the issue and nothing recorded otherwise), GET /runs/<runId> (its status). Every request needs Authorization: Bearer $MCPFLOW_SERVE_TOKEN (401 otherwise). --webhook announces each finished run, signed with MCPFLOW_WEBHOOK_SECRET. The first line on stdout names the address (--json: {\"listening\":{…}})."
+  )
+)
