@@ -49,7 +49,12 @@ describe("Chaos.check", () => {
       const cx = report.counterexample!
       assert.isAtMost(cx.plan.faults.length, 3)
       assert.isAtLeast(cx.log.length, 1)
-      assert.isTrue(cx.violations.some((v) => v.invariant === "no-duplicate-request"), Chaos.formatRun(cx))
+      // Two minimal counterexamples exist: a lost response the program retries (its resend breaks
+      // no-duplicate-request and the ledger) and, on some seeds, a request duplicated on the wire
+      // (no resend by the program: only the ledger invariant breaks; the fixed twin's key survives it).
+      const names = cx.violations.map((v) => v.invariant)
+      if (cx.plan.faults.some((f) => f._tag === "DuplicateMessage")) assert.include(names, chargedAtMostOnce.name, Chaos.formatRun(cx))
+      else assert.include(names, "no-duplicate-request", Chaos.formatRun(cx))
       const again = yield* Chaos.replay({ servers: sagaServers, program: broken, invariants: [chargedAtMostOnce] }, report.token!)
       assert.deepStrictEqual(again.violations, cx.violations)
       assert.strictEqual(JSON.stringify(again.log), JSON.stringify(cx.log))
