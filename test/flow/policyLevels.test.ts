@@ -5,16 +5,11 @@
  * `per: "item"` gives each item its own.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { Chaos, FakeServer, Fault, ToolRefusal } from "../../chaos/index.ts"
 import * as ChaosRunner from "../../chaos/Runner.ts"
 import { Flow, forEach, Plan, step } from "../../dsl/flow/index.ts"
 import { Tool } from "../../dsl/index.ts"
-import { FlowEvents } from "../../dsl/flow/FlowEvents.ts"
-import { McpGateway } from "../../dsl/ports/McpGateway.ts"
-import * as Engines from "../../src/runtime/engine/Engines.ts"
-import * as Reporter from "../../src/app/run/Reporter.ts"
-import { planWarnings } from "../../src/app/run/RunFlow.ts"
 
 const breakerSettings = { trip: { kind: "consecutive", failures: 1 }, openDuration: "1 minute" } as const
 const stepRetry = { retry: { maxAttempts: 3, backoff: { kind: "constant", initial: "1 second" } } } as const
@@ -66,35 +61,6 @@ describe("a step's retry around a call's breaker is reported", () => {
     assert.deepStrictEqual(ChaosRunner.toJson(report, summary, names, "x.ts").warnings, report.warnings)
     assert.include(Chaos.formatFlow(report), `warning: ${Plan.retryAroundBreaker("apply", "deploy.guarded")}`)
   })
-
-  it.effect("mcpflow run's report repeats the plan's warning (text and JSON summary); a flow in the fixed order has none", () =>
-    Effect.gen(function*() {
-      const flow = flowWith("retry-around-breaker", step("apply", Deploy.guarded({ region: "eu" }) as never, { policy: stepRetry }))
-      const warnings = yield* planWarnings(flow, {})
-      assert.deepStrictEqual(warnings, [Plan.retryAroundBreaker("apply", "deploy.guarded")])
-      assert.deepStrictEqual(yield* planWarnings(flowWith("fine", step("apply", Deploy.apply({ region: "eu" }) as never)), {}), [])
-      const gateway = McpGateway.of({ call: () => Effect.succeed({ ok: true }) } as never)
-      const reported = (mode: "plain" | "json") =>
-        Effect.scoped(Effect.gen(function*() {
-          const text: Array<string> = []
-          const writers = { out: (t: string) => void text.push(t), err: (t: string) => void text.push(t) }
-          const reporter = yield* Reporter.make({ mode, level: "normal", color: false, dryRun: false, writers })
-          const exit = yield* (Flow.run(flow, {}) as Effect.Effect<unknown, unknown, McpGateway>).pipe(
-            Effect.provideService(FlowEvents, reporter.sink),
-            Effect.provideService(McpGateway, gateway),
-            Effect.provide(Engines.memory),
-            Effect.exit
-          )
-          assert.isTrue(Exit.isSuccess(exit))
-          const summary = yield* reporter.finish(exit, { flow: flow.name, durationMs: 1, sandbox: true, warnings })
-          return { text: text.join(""), summary }
-        }))
-      const plain = yield* reported("plain")
-      assert.include(plain.text, `  warning: ${Plan.retryAroundBreaker("apply", "deploy.guarded")}`)
-      const json = yield* reported("json")
-      assert.deepStrictEqual(json.summary.warnings, warnings)
-      assert.include(json.text, JSON.stringify(Plan.retryAroundBreaker("apply", "deploy.guarded")))
-    }))
 })
 
 describe("a step policy's breaker over forEach items", () => {

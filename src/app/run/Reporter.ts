@@ -148,8 +148,6 @@ export interface Reporter {
 export type RunContext = Omit<Fallback, "outcome" | "error" | "errorTag"> & {
   /** A live chaos run: the faults that fired, read when the run ends. */
   readonly chaos?: (() => ChaosFired) | undefined
-  /** The flow plan's warnings (policies that escape the fixed order across levels), if any. */
-  readonly warnings?: ReadonlyArray<string> | undefined
 }
 
 const defaultWriters: Writers = {
@@ -240,8 +238,7 @@ export const make = (options: ReporterOptions): Effect.Effect<Reporter, never, S
         const outcome = Exit.isSuccess(exit) ? "success" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure"
         const summary: Summary = {
           ...summarize(model, { ...context, outcome, ...failure }),
-          ...(context.chaos === undefined ? {} : { chaos: context.chaos() }),
-          ...(context.warnings === undefined || context.warnings.length === 0 ? {} : { warnings: context.warnings })
+          ...(context.chaos === undefined ? {} : { chaos: context.chaos() })
         }
         const output = Exit.isSuccess(exit) ? exit.value : undefined
         if (options.mode === "json") {

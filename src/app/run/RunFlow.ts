@@ -188,22 +188,6 @@ const gatewayLayer = (
     )
 
 /**
- * The warnings of the flow's plan (a step retrying around a call that has its own breaker):
- * the run report repeats them. A flow that cannot be planned (on sample data) has none here;
- * its run reports what goes wrong.
- *
- * @example
- * ```ts
- * const warnings = yield* planWarnings(cicd, {}) // => [] for a flow whose policies keep the fixed order
- * ```
- */
-export const planWarnings = <I extends Schema.Top, O extends Schema.Top, E, R>(
-  flow: Flow.Flow<I, O, E, R>,
-  input: unknown
-): Effect.Effect<ReadonlyArray<string>> =>
-  Effect.map(Effect.exit(Flow.plan(flow, input as I["Encoded"] | undefined)), (exit) => (Exit.isSuccess(exit) ? exit.value.warnings : []))
-
-/**
  * Runs `flow` with the settings of its command line and reports it. Fails with a `CliExit`
  * carrying the exit code (its message is empty: the report already said what happened); an
  * interrupted run (Ctrl-C) runs its compensations, reports, and stays interrupted (exit 130).
@@ -307,12 +291,11 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
       const chaosSeed = Option.getOrUndefined(settings.chaos)
       // The faults that fired go into the RunSummary (its JSON line and its text).
       const chaos = injector !== undefined && chaosSeed !== undefined ? () => LiveChaos.fired(injector, chaosSeed, servers._tag === "Config") : undefined
-      const warnings = yield* planWarnings(flow, resumeId === undefined ? settings.input : undefined)
       let summary: Summary | undefined
       const exit = yield* seeded.pipe(
         Effect.onExit((exit) =>
           Effect.map(
-            reporter.finish(exit, { flow: flow.name, durationMs: Date.now() - started, sandbox, chaos, warnings }),
+            reporter.finish(exit, { flow: flow.name, durationMs: Date.now() - started, sandbox, chaos }),
             (s) => void (summary = s)
           )
         ),

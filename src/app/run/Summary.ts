@@ -61,8 +61,6 @@ export interface Summary {
   readonly error?: string | undefined
   /** Capabilities served by another alternative than the preferred one, or lost ("scan served by trivy.image instead of snyk.test", "sast lost"). */
   readonly degraded?: ReadonlyArray<string> | undefined
-  /** The flow plan's warnings: policies that escape the fixed order across levels (see `FlowPlan.warnings`). */
-  readonly warnings?: ReadonlyArray<string> | undefined
   /** A live chaos run (`--chaos <seed>`): its seed and every fault that fired, in order. */
   readonly chaos?: ChaosFired | undefined
 }
@@ -188,7 +186,6 @@ export const summaryLines = (summary: Summary, options: { readonly color: boolea
     if (summary.error !== undefined) lines.push(`  cause: ${c.red(`${tag}${summary.error}`)}`)
   }
   if (summary.degraded !== undefined && summary.degraded.length > 0) lines.push(c.yellow(`  degraded: ${summary.degraded.join("; ")}`))
-  for (const warning of summary.warnings ?? []) lines.push(c.yellow(`  warning: ${warning}`))
   if (summary.chaos !== undefined) lines.push(...chaosLines(summary.chaos))
   return lines
 }
