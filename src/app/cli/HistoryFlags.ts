@@ -17,6 +17,7 @@ import type * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { CliError, Flag } from "effect/cli"
 import { parseDuration } from "./Flags.ts"
+import { runStatuses } from "../run/RunStatus.ts"
 
 const invalid = (option: string, value: string, expected: string) =>
   new CliError.InvalidValue({ option, value, expected, kind: "flag" })
@@ -68,16 +69,7 @@ export const flow: Flag.Flag<Option.Option<string>> = Flag.String("flow").pipe(
  * Command.make("runs", { status: HistoryFlags.status }, ({ status }) => …)
  * ```
  */
-export const status = Flag.Literals("status", [
-  "running",
-  "sleeping",
-  "waiting",
-  "crashed",
-  "cancelled",
-  "interrupted",
-  "succeeded",
-  "failed"
-] as const).pipe(
+export const status = Flag.Literals("status", runStatuses).pipe(
   Flag.withDescription(
     "Only the runs with this status: running (a live process runs it), sleeping/waiting (parked on Flow.sleep/Flow.waitFor), crashed (unfinished, no live process), cancelled, interrupted, succeeded, failed"
   ),

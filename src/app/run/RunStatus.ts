@@ -35,7 +35,7 @@ export type RunStatus = "running" | "sleeping" | "waiting" | "crashed" | "cancel
  * runStatuses.includes("crashed") // => true
  * ```
  */
-export const runStatuses: ReadonlyArray<RunStatus> = [
+export const runStatuses = [
   "running",
   "sleeping",
   "waiting",
@@ -44,7 +44,7 @@ export const runStatuses: ReadonlyArray<RunStatus> = [
   "interrupted",
   "succeeded",
   "failed"
-]
+] as const satisfies ReadonlyArray<RunStatus>
 
 /**
  * A run's status with what a parked run waits for.
