@@ -238,10 +238,12 @@ describe("item 11: Schema.Redacted inputs and tool outputs are journaled encrypt
     const shown = JSON.parse(showJson.stdout) as { input: unknown }
     assert.deepStrictEqual(shown.input, { user: "ana", password: "<redacted>" }, "shown redacted")
 
-    const [noKey, wrongKey] = await Promise.all([
-      cli(root, ["resume", runId, "--state-dir", state], { SENSITIVE_MARKER: marker }),
-      cli(root, ["resume", runId, "--state-dir", state], { SENSITIVE_MARKER: marker, MCPFLOW_JOURNAL_KEY: "another-key-entirely-0000" })
-    ])
+    // One after the other: each resume takes the state directory's journal lock.
+    const noKey = await cli(root, ["resume", runId, "--state-dir", state], { SENSITIVE_MARKER: marker })
+    const wrongKey = await cli(root, ["resume", runId, "--state-dir", state], {
+      SENSITIVE_MARKER: marker,
+      MCPFLOW_JOURNAL_KEY: "another-key-entirely-0000"
+    })
     assert.strictEqual(noKey.code, 2, noKey.stdout + noKey.stderr)
     assert.include(noKey.stdout + noKey.stderr, "set MCPFLOW_JOURNAL_KEY to the key it was started with")
     assert.strictEqual(wrongKey.code, 2, wrongKey.stdout + wrongKey.stderr)
