@@ -7,9 +7,10 @@
  *
  * Replay with the printed seed: `FC_SEED=<seed> npx vitest run test/chaos/crashResume.test.ts`.
  */
-import { readdirSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { assert, describe, it } from "@effect/vitest"
+import { join } from "node:path"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Ref } from "effect"
 import fc from "fast-check"
 import { Arbitraries, Chaos, Fault, FlowFacts } from "../../chaos/index.ts"
@@ -67,6 +68,12 @@ const crashPlans = (crashAt: ReadonlyArray<Arbitraries.Target>) =>
       fc.array(Arbitraries.fault({ targets: sagaTargets, kinds: ["LostResponse", "ToolError", "Latency"], windows: false, onlyTools: true }), { maxLength: 1 })
     ).map(([crash, more]) => [crash, ...more])
   })
+
+// This file's own temporary directory (each test file runs in its own process): other files
+// making crash journals at the same time must not change the count.
+const ownTmp = mkdtempSync(join(tmpdir(), "mcpflow-crashresume-"))
+process.env.TMPDIR = ownTmp
+afterAll(() => rmSync(ownTmp, { recursive: true, force: true }))
 
 const crashDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith("mcpflow-crash-")).length
 

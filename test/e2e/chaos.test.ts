@@ -59,7 +59,7 @@ describe("mcpflow chaos", () => {
     for (const row of ["faults injected", "outcomes", "invariants", "virtual duration", "retries", "breaker trips"]) assert.include(run.stdout, row)
     assert.include(run.stdout, "✗ atomic: order")
     assert.include(run.stdout, "step tree:")
-    assert.match(run.stdout, /✓ charge \d+ms\n/)
+    assert.match(run.stdout, /✓ charge \d+(?:\.\d)?m?s\n/)
     const replayLine = /replay: npx mcpflow chaos test\/chaos\/fixtures\/order\.ts --input '\{"orderId":"o1","amount":25\}' --replay '([A-Za-z0-9_-]+)'/.exec(run.stdout)
     assert.isNotNull(replayLine, run.stdout)
     const plan = /plan: seed \d+, (\d+) fault\(s\)/.exec(run.stdout)

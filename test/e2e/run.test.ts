@@ -171,9 +171,9 @@ describe("mcpflow run", () => {
     assert.strictEqual(code, 1, stderr)
     assert.strictEqual(stdout, "")
     assert.match(stderr, /^mcpflow · orders · run \w{8} · sqlite engine · sandbox/)
-    assert.match(stderr, /^✗ charge \d+ms: McpflowToolError\.ToolFailed: shop\.charge failed: card declined$/m)
-    assert.match(stderr, /^⟲ reserve compensated \d+ms$/m)
-    assert.match(stderr, /^✗ orders failed in \d+ms \(sandbox\)$/m)
+    assert.match(stderr, /^✗ charge \d+(?:\.\d)?m?s: McpflowToolError\.ToolFailed: shop\.charge failed: card declined$/m)
+    assert.match(stderr, /^⟲ reserve compensated \d+(?:\.\d)?m?s$/m)
+    assert.match(stderr, /^✗ orders failed in \d+(?:\.\d)?m?s \(sandbox\)$/m)
     assert.match(stderr, /^ {2}steps: 1 succeeded, 1 failed, 1 compensated · 0 retries · compensations: 1$/m)
     assert.match(stderr, /^ {2}failed step: charge\n {2}cause: McpflowToolError\.ToolFailed: shop\.charge failed: card declined$/m)
     assert.strictEqual(await readFile(marker("fail"), "utf8"), "released hold-A-1\n")
@@ -258,7 +258,7 @@ describe("a flow file run directly (Flow.main)", () => {
     assert.deepStrictEqual(JSON.parse(stdout), { hold: "hold-A-1", payment: "pay-42" })
     assert.match(
       stderr,
-      /^\npath taken:\n {2}✓ reserve\n {2}✓ charge\n {2}✓ pack\n\n✓ orders succeeded in \d+ms \(sandbox\)\n {2}steps: 3 succeeded · 0 retries · compensations: 0\n$/
+      /^\npath taken:\n {2}✓ reserve\n {2}✓ charge\n {2}✓ pack\n\n✓ orders succeeded in \d+(?:\.\d)?m?s \(sandbox\)\n {2}steps: 3 succeeded · 0 retries · compensations: 0\n$/
     )
   })
 

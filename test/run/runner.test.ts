@@ -142,7 +142,7 @@ describe("reporter", () => {
       assert.include(text, "✗ charge")
       assert.include(text, "⟲ reserve compensated")
       assert.include(text, "path taken:\n  ✓ reserve (compensated)\n  ✗ charge\n")
-      assert.match(text, /✗ orders failed in \d+ms \(sandbox\)\n {2}steps: 1 succeeded, 1 failed, 1 compensated/)
+      assert.match(text, /✗ orders failed in \d+(?:\.\d)?m?s \(sandbox\)\n {2}steps: 1 succeeded, 1 failed, 1 compensated/)
       assert.include(text, "  failed step: charge\n  cause: Declined: card 4242 declined")
       assert.deepInclude(summary, { outcome: "failure", failedStep: "charge" })
     }))
@@ -150,7 +150,7 @@ describe("reporter", () => {
   it.live("quiet: only the summary; bad input: one line, exit 2", () =>
     Effect.gen(function*() {
       const quiet = yield* report({ mode: "plain", level: "quiet", color: false, dryRun: false }, { fail: false })
-      assert.match(quiet.err.join(""), /^✓ orders succeeded in \d+ms \(sandbox\)\n {2}steps: 1 succeeded · 0 retries · compensations: 0\n$/)
+      assert.match(quiet.err.join(""), /^✓ orders succeeded in \d+(?:\.\d)?m?s \(sandbox\)\n {2}steps: 1 succeeded · 0 retries · compensations: 0\n$/)
       assert.deepStrictEqual(JSON.parse(quiet.out.join("")), { n: 1, secret: "<redacted>" })
       const bad = yield* report({ mode: "plain", level: "normal", color: false, dryRun: false }, { fail: "yes" } as never)
       assert.strictEqual(bad.code, 2)
