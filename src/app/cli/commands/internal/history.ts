@@ -135,14 +135,15 @@ export const runs = Effect.fn("mcpflow.runs")(function*({ flow, json, limit, sin
   if (list.length === 0) return yield* printLines([`no runs in ${stateDir}${flowName || wanted || sinceMs ? " match" : ""}`])
   yield* printLines(
     columns([
-      ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", "DETAIL"],
+      ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", "DETAIL", "TRIGGER"],
       ...list.map((r) => [
         r.runId.slice(0, 8),
         r.flow,
         r.status,
         when(r.startedAt),
         took(r),
-        r.parked !== undefined ? parkedText(r.parked, r.runId) : r.failedStep ?? ""
+        r.parked !== undefined ? parkedText(r.parked, r.runId) : r.failedStep ?? "",
+        r.trigger ?? ""
       ])
     ])
   )
@@ -161,7 +162,9 @@ const showLines = (record: RunRecord, events: ReadonlyArray<FlowEvent>, probe: R
     ? [`parked at ${parkedText(status, record.runId)}`]
     : Summary.summaryLines(Summary.summarize(state), { color: false })
   return [
-    `run ${record.runId} · flow ${record.flow} · ${status.status}${record.source ? ` · ${record.source}` : ""}`,
+    `run ${record.runId} · flow ${record.flow} · ${status.status}${record.source ? ` · ${record.source}` : ""}${
+      record.trigger ? ` · started by ${record.trigger}` : ""
+    }`,
     "",
     ...Tree.treeLines(state, { now: last, color: false, level: "normal" }),
     "",
