@@ -133,6 +133,7 @@ const statusOf = (record: RunRecord, events: ReadonlyArray<FlowEvent>) => {
     status: view.status,
     ...(view.waitingFor === undefined ? {} : { waitingFor: view.waitingFor }),
     ...(view.step === undefined ? {} : { step: view.step }),
+    ...(record.trigger === undefined ? {} : { trigger: record.trigger }),
     startedAt: record.startedAt,
     finishedAt: record.finishedAt,
     failedStep: record.failedStep,
