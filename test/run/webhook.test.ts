@@ -13,6 +13,7 @@ import { assert, describe, it } from "vitest"
 import { Effect, Exit, Option, Redacted, Result, Schedule, Schema } from "effect"
 import { Flow, step } from "../../dsl/flow/index.ts"
 import { RunJournal } from "../../dsl/ports/RunJournal.ts"
+import * as History from "../../src/app/cli/commands/internal/history.ts"
 import { defaultRunSettings } from "../../src/app/cli/Flags.ts"
 import { runFlow } from "../../src/app/run/RunFlow.ts"
 import { settingsFrom, verify } from "../../src/app/serve/Webhook.ts"
@@ -62,6 +63,21 @@ describe("webhooks for every run", () => {
         Effect.scoped(RunJournal.use((j) => j.get("hook-run-1")).pipe(Effect.provide(journalLayer(join(dir, "runs.db")))))
       )
       assert.strictEqual(record.trigger, "cli")
+      // `mcpflow runs` and `mcpflow show` show it.
+      const printed: Array<string> = []
+      const log = console.log
+      console.log = (...args: Array<unknown>) => void printed.push(args.join(" "))
+      try {
+        await Effect.runPromise(History.runs({ json: false, stateDir: dir }))
+        await Effect.runPromise(History.show({ runId: "hook-run-1", json: false, stateDir: dir }))
+      } finally {
+        console.log = log
+      }
+      const [table, shown] = printed
+      const rows = (table ?? "").split("\n")
+      assert.match(rows[0] ?? "", /^RUN .* TRIGGER$/)
+      assert.match(rows.find((r) => r.includes("succeeded")) ?? "", /^hook-run .* cli$/)
+      assert.include(shown, "run hook-run-1 · flow greet · succeeded · started by cli")
     } finally {
       hook.close()
       rmSync(dir, { recursive: true, force: true })
