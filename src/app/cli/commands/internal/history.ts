@@ -31,6 +31,7 @@ import * as Tree from "../../../run/Tree.ts"
 import { defaultRunSettings } from "../../Flags.ts"
 import { CliExit, columns, printJson, printLines } from "../../output.ts"
 import { load } from "./run.ts"
+import { webhookOf } from "./webhook.ts"
 import * as AuditTrail from "../../../../runtime/audit/AuditTrail.ts"
 import { redact } from "../../../../runtime/audit/AuditRedact.ts"
 import * as SqliteAuditLog from "../../../../runtime/audit/SqliteAuditLog.ts"
@@ -345,8 +346,9 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ file, runId, ...fl
   const record = yield* withRun(flags.stateDir, runId, (_, record) => Effect.succeed(record))
   const source = Option.getOrUndefined(file) ?? record.source
   if (source === undefined) return yield* usage(`run ${record.runId} does not record its flow file; pass --file flows/x.ts`)
+  const webhook = yield* webhookOf(Option.none())
   const { flow, local, sandbox } = yield* load(source)
-  yield* runFlow(flow, { ...defaultRunSettings, ...flags, resume: Option.some(record.runId) }, { sandbox, local, file: path.resolve(source) })
+  yield* runFlow(flow, { ...defaultRunSettings, ...flags, resume: Option.some(record.runId) }, { sandbox, local, file: path.resolve(source), webhook })
 })
 
 /**
