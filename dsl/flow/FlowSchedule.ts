@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Cron, Effect, Result, Schema } from "effect"
+import { Clock, Cron, Effect, Result, Schema } from "effect"
 import type { Flow } from "./FlowDefinition.ts"
 import { decodeInput } from "./FlowInput.ts"
 
@@ -87,7 +87,8 @@ const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof 
 
 /**
  * Checks a flow file's `schedule` export against its flow: an object with a `cron` string that
- * parses (in `timeZone`, when given), and an `input` that fits the flow's input Schema.
+ * parses (in `timeZone`, when given) and names some date, and an `input` that fits the flow's
+ * input Schema.
  *
  * @example
  * ```ts
@@ -113,6 +114,13 @@ export const checkSchedule = (
         : `cron ${JSON.stringify(expression)}: ${parsed.failure.message}`
       return yield* invalid(detail)
     }
+    // An expression that parses may still name no date at all (`0 0 30 2 *`: February 30th).
+    const at = yield* Clock.currentTimeMillis
+    const fires = yield* Effect.match(Effect.try(() => Cron.next(parsed.success, at)), {
+      onFailure: () => false,
+      onSuccess: () => true
+    })
+    if (!fires) return yield* invalid(`cron ${JSON.stringify(expression)} never fires (no date matches it)`)
     const input = value["input"] ?? {}
     yield* decodeInput(flow.name, flow.input, input).pipe(Effect.mapError((e) => invalid(`input: ${e.message}`)))
     return {

@@ -110,6 +110,7 @@ describe("flow schedules", () => {
       const refused = (value: unknown) => Effect.map(Effect.flip(checkSchedule(report, value)), (e) => e.message)
       assert.include(yield* refused({ cron: "61 * * * *", input: { team: "a" } }), "cron \"61 * * * *\"")
       assert.include(yield* refused({ cron: "* * *", input: { team: "a" } }), "Invalid number of segments")
+      assert.include(yield* refused({ cron: "0 0 30 2 *", input: { team: "a" } }), "never fires")
       assert.include(yield* refused({ cron: "0 9 * * *", timeZone: "Mars/Olympus", input: { team: "a" } }), "time zone \"Mars/Olympus\"")
       const input = yield* refused({ cron: "0 9 * * *", input: { team: 7 } })
       assert.include(input, "the schedule of flow report: input:")
