@@ -130,7 +130,7 @@ export const worker = Effect.fn("mcpflow.worker")(function*({ config, files, jso
                 runId,
                 trigger: schedule.label,
                 webhook: hook
-              })
+              }).pipe(Effect.ensuring(Effect.sync(() => void active.delete(runId))))
             },
             report: (tick) => Console.error(json === true ? JSON.stringify({ schedule: tick }) : Schedules.tickLine(tick))
           }))
