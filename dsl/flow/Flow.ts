@@ -1,6 +1,6 @@
 /**
  * The `Flow` namespace: defining a flow (`make`), running it (`run`), resuming a journaled run
- * (`resume`), planning it (`plan`), durable waits and signals, polling a long-running job, the
+ * (`resume`), planning it (`plan`), durable waits and signals, a cron schedule, polling a long-running job, the
  * step idempotency key, gates, the failure hook and the run's step results.
  *
  * @example
@@ -18,6 +18,7 @@ export { sendSignal, type Signal, signal, sleep, waitFor } from "./Durable.ts"
 export { idempotencyKey } from "./Step.ts"
 export { gate } from "./Gate.ts"
 export { pollUntil } from "./Poll.ts"
+export { type FlowSchedule, schedule } from "./FlowSchedule.ts"
 export { batch } from "./Batch.ts"
 export { awaitCallback } from "./Callback.ts"
 export { type FlowFailure, messageOf, onFailure } from "./FailureHook.ts"

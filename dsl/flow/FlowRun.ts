@@ -38,6 +38,8 @@ export interface RunOptions {
   readonly sandbox?: boolean | undefined
   /** The flow's file, recorded in the journal so the run can be resumed by id alone. */
   readonly source?: string | undefined
+  /** What started the run (`cli`, `http`, `schedule 0 3 * * *`), recorded in the journal. */
+  readonly trigger?: string | undefined
 }
 
 /**
@@ -109,7 +111,7 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     }
     if (journal !== undefined) {
       const startedAt = yield* now
-      yield* journal.start({ runId, flow: flow.name, input: journaledInput, fingerprint: fingerprint(flow), startedAt, source: options?.source })
+      yield* journal.start({ runId, flow: flow.name, input: journaledInput, fingerprint: fingerprint(flow), startedAt, source: options?.source, trigger: options?.trigger })
     }
     // The engine journals the payload too; the body takes the decoded input from `engine.begin`.
     const payload = { runId, input: journaledInput }

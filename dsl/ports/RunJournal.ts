@@ -52,6 +52,11 @@ export interface RunRecord {
   readonly failedStep: string | undefined
   readonly error: string | undefined
   readonly errorTag: string | undefined
+  /**
+   * What started the run, when known: `cli` (`mcpflow run`), `http` (`mcpflow serve`),
+   * `schedule <cron>` (a flow's schedule).
+   */
+  readonly trigger?: string | undefined
   /** The process running the run (recorded when it starts or resumes) and its last heartbeat. */
   readonly owner?: RunOwner | undefined
   /** When `mcpflow cancel` asked for the run to be cancelled. */
@@ -92,6 +97,8 @@ export class RunJournal extends Context.Service<RunJournal, {
     readonly startedAt: number
     /** The flow file, so `mcpflow resume <runId>` can find the flow again. */
     readonly source?: string | undefined
+    /** What started the run (`cli`, `http`, `schedule 0 3 * * *`); kept as first recorded on a resume. */
+    readonly trigger?: string | undefined
   }) => Effect.Effect<void, JournalError>
   /** Appends an event (synchronously, so it survives a crash right after). */
   readonly appendUnsafe: (event: FlowEvent) => void

@@ -221,4 +221,48 @@ describe("durable runs survive SIGKILL", () => {
     assert.include(shown.stdout, '"status": "succeeded"')
     assert.include(worked.stdout, "released, approved by bo")
   })
+
+  it("Flow.awaitCallback survives its process: the worker completes it on the signal, or ends it at its timeout", async () => {
+    const { state } = fresh()
+    const cli = path.join(root, "bin", "mcpflow.js")
+    const env = { ...process.env, CI: "true", NO_COLOR: "1" }
+    /** Starts a run of the callback fixture, waits until it waits for the callback, SIGKILLs it; its run id. */
+    const killedWhileWaiting = async (timeoutSeconds: number) => {
+      const child = spawn(process.execPath, [cli, "run", fixture("callback.ts"), "--json", "--state-dir", state, "--input", JSON.stringify({ timeoutSeconds })], {
+        cwd: root,
+        env,
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let out = ""
+      child.stdout!.on("data", (d) => (out += String(d)))
+      child.stderr!.on("data", () => {})
+      const deadline = Date.now() + 40_000
+      while (!out.includes('"signal":"job done"') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 25))
+      child.kill("SIGKILL")
+      await new Promise((r) => child.once("exit", r))
+      assert.include(out, '"_tag":"StepWaiting"', out)
+      return (JSON.parse(out.split("\n")[0]!) as { runId: string }).runId
+    }
+    const cliRun = (args: ReadonlyArray<string>) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [cli, ...args, "--state-dir", state], { cwd: root, env })
+        let stdout = ""
+        let stderr = ""
+        child.stdout.on("data", (d) => (stdout += String(d)))
+        child.stderr.on("data", (d) => (stderr += String(d)))
+        child.on("exit", (code) => resolve({ code, stdout, stderr }))
+      })
+    const signalled = await killedWhileWaiting(600)
+    const timedOut = await killedWhileWaiting(1)
+    assert.strictEqual((await cliRun(["signal", signalled, "job done", "--payload", '{"accuracy":0.93}'])).code, 0)
+    // One worker continues both: the signalled run completes by its callback (the signal recorded
+    // while nobody ran it); the other, with no callback, ends at its 1 s timeout — no hang.
+    const worked = await cliRun(["worker", "--once", "--json"])
+    assert.strictEqual(worked.code, 1, "one of the two runs failed (its callback never came)")
+    const summary = JSON.parse(worked.stdout.trim().split("\n").at(-1)!) as { continued: Array<string>; failed: Array<string> }
+    assert.sameMembers(summary.continued, [signalled, timedOut])
+    assert.deepStrictEqual(summary.failed, [timedOut])
+    assert.include(worked.stdout, "job-7 done by callback, accuracy 0.93")
+    assert.include(worked.stderr, 'CallbackTimedOut: "job": no "job done" callback within 1s')
+  })
 }, 180_000)

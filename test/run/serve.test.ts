@@ -74,6 +74,47 @@ describe("mcpflow serve routes", () => {
   })
 })
 
+describe("mcpflow serve request limits", () => {
+  it("answers 413 for a body over the limit (by Content-Length or as read) and 400 naming the problem for malformed JSON", async () => {
+    const started: Array<unknown> = []
+    const { dispose, handler } = HttpRouter_toWebHandler(routes(token, {
+      flows: new Map([["served", served as AnyFlow]]),
+      journal: undefined as never,
+      start: (_, input) => Effect.sync(() => void started.push(input)),
+      newRunId: () => "new-run",
+      maxBodyBytes: 64
+    }))
+    const post = async (body: string, headers: Record<string, string> = {}) => {
+      const response = await handler(new Request("http://x/flows/served/runs", {
+        method: "POST",
+        headers: { authorization: "Bearer t0ken", "content-type": "application/json", ...headers },
+        body
+      }))
+      return { status: response.status, body: await response.json() as { error?: { tag: string; message: string; limit?: number } } }
+    }
+    const big = JSON.stringify({ ticket: 1, pad: "x".repeat(100) })
+    const tooBig = await post(big)
+    assert.strictEqual(tooBig.status, 413)
+    assert.strictEqual(tooBig.body.error?.tag, "PayloadTooLarge")
+    assert.strictEqual(tooBig.body.error?.limit, 64)
+    assert.include(tooBig.body.error?.message, `the body is ${big.length} bytes; at most 64 bytes are accepted`)
+    // A declared length over the limit is refused before the body is read.
+    const declared = await post("{}", { "content-length": "5000000" })
+    assert.strictEqual(declared.status, 413)
+    assert.include(declared.body.error?.message, "5000000 bytes")
+
+    const malformed = await post('{"ticket":\n  7,}')
+    assert.strictEqual(malformed.status, 400)
+    assert.strictEqual(malformed.body.error?.tag, "InvalidJson")
+    assert.match(malformed.body.error?.message ?? "", /^the body is not JSON: .+ line 2 column \d+/)
+    assert.deepStrictEqual(started, [], "nothing started")
+    const fits = await post('{"ticket":7}')
+    assert.strictEqual(fits.status, 202)
+    assert.deepStrictEqual(started, [{ ticket: 7 }])
+    await dispose()
+  })
+})
+
 const HttpRouter_toWebHandler = (app: ReturnType<typeof routes>) =>
   HttpRouter.toWebHandler(Layer.mergeAll(app, HttpServer.layerServices), { disableLogger: true })
 

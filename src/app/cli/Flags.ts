@@ -369,6 +369,23 @@ export const otlp: Flag.Flag<Option.Option<string>> = Flag.String("otlp").pipe(
 )
 
 /**
+ * `--webhook <url>`: where each finished run is announced (default `$MCPFLOW_WEBHOOK_URL`),
+ * signed with `MCPFLOW_WEBHOOK_SECRET`. The URL is checked when the command starts.
+ *
+ * @example
+ * ```ts
+ * Command.make("run", { webhook: Flags.webhook }, ({ webhook }) => …)
+ * ```
+ */
+export const webhook: Flag.Flag<Option.Option<string>> = Flag.String("webhook").pipe(
+  Flag.withMetavar("url"),
+  Flag.withDescription(
+    "POST each finished run's outcome there (default: $MCPFLOW_WEBHOOK_URL), HMAC-SHA256-signed with $MCPFLOW_WEBHOOK_SECRET (header x-mcpflow-signature), retried with backoff; a webhook that keeps failing is reported and never fails the run"
+  ),
+  Flag.optional
+)
+
+/**
  * `--metrics <[host]:port>`: serve Prometheus metrics on `http://host:port/metrics` (loopback
  * when no host is given: `:9464`); default `$MCPFLOW_METRICS`. Attach it to any command that
  * runs flows and provide `Observe.layer` around its work.

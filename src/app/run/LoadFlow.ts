@@ -2,7 +2,7 @@
  * The one flow loader of every command (`run`, `plan`, `resume`, `worker`, `chaos`): imports a
  * flow file (its `main` does not run, since the file is not the entry point), takes its default
  * export as the flow, and its exported `sandbox` — or the one it gave to `main` — as its
- * sandbox. For `mcpflow chaos`, {@link loadChaos} also finds the flow's chaos suite: the flow
+ * sandbox, and its `schedule` export (checked against the flow). For `mcpflow chaos`, {@link loadChaos} also finds the flow's chaos suite: the flow
  * file's `chaos` export, else the `chaos` export of its sibling `x.chaos.ts`; a suite file
  * (`x.chaos.ts`) may be named instead, its flow being its default export or the sibling `x.ts`.
  *
@@ -18,6 +18,7 @@ import { pathToFileURL } from "node:url"
 import { Effect, Schema } from "effect"
 import * as FlowModule from "../../../dsl/flow/Flow.ts"
 import type { AnyFlow, Flow } from "../../../dsl/flow/Flow.ts"
+import { type CheckedSchedule, checkSchedule } from "../../../dsl/flow/FlowSchedule.ts"
 import type { FlowSource, RunServices, Sandbox } from "./RunFlow.ts"
 import { registered } from "./Registry.ts"
 
@@ -54,6 +55,8 @@ export interface LoadedFlow {
   readonly sandbox: Sandbox | undefined
   /** Real servers the flow starts itself by default (see `FlowSource.local`). */
   readonly local?: FlowSource["local"]
+  /** The file's `schedule` export, checked against the flow (`mcpflow serve` and `worker` run it). */
+  readonly schedule?: CheckedSchedule | undefined
 }
 
 /**
@@ -107,7 +110,12 @@ const flowOf = (file: string, module: Readonly<Record<string, unknown>>): Effect
   }
   const exported = module["sandbox"]
   const sandbox = Effect.isEffect(exported) ? (exported as Sandbox) : registered(flow)?.sandbox
-  return Effect.succeed({ file, flow: flow as unknown as LoadedFlow["flow"], sandbox, local: registered(flow)?.local })
+  const loaded: LoadedFlow = { file, flow: flow as unknown as LoadedFlow["flow"], sandbox, local: registered(flow)?.local }
+  // A schedule is checked when its file is loaded: a bad expression or input is this file's error.
+  return module["schedule"] === undefined ? Effect.succeed(loaded) : checkSchedule(flow, module["schedule"]).pipe(
+    Effect.map((schedule) => ({ ...loaded, schedule })),
+    Effect.mapError((e) => new FlowFileError({ file, detail: e.message }))
+  )
 }
 
 /**

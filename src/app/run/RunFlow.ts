@@ -40,6 +40,7 @@ import * as Tracing from "./Tracing.ts"
 import * as Metrics from "../../runtime/observe/Metrics.ts"
 import * as Sampling from "../../runtime/observe/Sampling.ts"
 import * as AuditTrail from "../../runtime/audit/AuditTrail.ts"
+import type { WebhookSettings } from "../serve/WebhookSettings.ts"
 
 /**
  * The services a flow run from the command line can have: the gateway and the engine.
@@ -82,6 +83,13 @@ export interface FlowSource {
   readonly engine?: Layer.Layer<FlowEngine | WorkflowEngine | RunJournal> | undefined
   /** The new run's id, when the caller chose it (`mcpflow serve` answers with it first); default a random UUID. */
   readonly runId?: string | undefined
+  /** What started the run (`cli`, `http`, `schedule <cron>`), recorded in the journal. */
+  readonly trigger?: string | undefined
+  /**
+   * Where the run's outcome is announced when it ends (signed, retried); a webhook that keeps
+   * failing is reported on stderr and never changes the run's outcome or exit code.
+   */
+  readonly webhook?: WebhookSettings | undefined
 }
 
 /**
@@ -188,6 +196,46 @@ const gatewayLayer = (
     )
 
 /**
+ * The `run.finished` event a webhook receives: the run's id, flow, status and outcome.
+ *
+ * @example
+ * ```ts
+ * finishedEvent(summary, { runId: "r1", trigger: "cli", startedAt: 0 }, 900).status // => "succeeded"
+ * ```
+ */
+export const finishedEvent = (
+  summary: Summary,
+  run: { readonly runId: string; readonly trigger: string | undefined; readonly startedAt: number },
+  finishedAt: number
+) => ({
+  event: "run.finished",
+  runId: run.runId,
+  flow: summary.flow,
+  status: summary.outcome === "success" ? "succeeded" : summary.outcome === "interrupted" ? "interrupted" : "failed",
+  trigger: run.trigger,
+  startedAt: run.startedAt,
+  finishedAt,
+  durationMs: summary.durationMs,
+  failedStep: summary.failedStep,
+  error: summary.error,
+  errorTag: summary.errorTag
+})
+
+/** Delivers the run's `run.finished` event; a failure after every retry is reported, never raised. */
+const announce = (
+  settings: WebhookSettings,
+  summary: Summary,
+  run: { readonly runId: string; readonly trigger: string | undefined; readonly startedAt: number }
+): Effect.Effect<void> =>
+  // Loaded when a webhook is configured: a run without one never loads the HTTP client.
+  Effect.promise(() => Promise.all([import("../serve/Webhook.ts"), import("effect/http/FetchHttpClient")])).pipe(
+    Effect.flatMap(([Webhook, FetchHttpClient]) =>
+      Webhook.deliver(settings, finishedEvent(summary, run, Date.now())).pipe(Effect.provide(FetchHttpClient.layer))
+    ),
+    Effect.catch((e) => Effect.sync(() => void process.stderr.write(`run ${run.runId}: ${e.message}; the run's outcome stands\n`)))
+  )
+
+/**
  * Runs `flow` with the settings of its command line and reports it. Fails with a `CliExit`
  * carrying the exit code (its message is empty: the report already said what happened); an
  * interrupted run (Ctrl-C) runs its compensations, reports, and stays interrupted (exit 130).
@@ -258,7 +306,7 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         ? Flow.resume(flow, resumeId, { force: settings.force, sandbox }).pipe(
           Effect.provide(source.engine ?? EngineChoice.durable(settings.stateDir))
         )
-        : Flow.run(flow, settings.input as I["Encoded"], { runId, sandbox, source: source.file }).pipe(
+        : Flow.run(flow, settings.input as I["Encoded"], { runId, sandbox, source: source.file, trigger: source.trigger }).pipe(
           Effect.provide(source.engine ?? EngineChoice.layerFor({ journal: !settings.noJournal && !settings.dryRun, stateDir: settings.stateDir }))
         )
       // MCPFLOW_TRACE_SAMPLE: whether this run's spans are exported (its steps and calls follow).
@@ -302,6 +350,9 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         Effect.exit
       )
       if (summary !== undefined) yield* GitHubSummary.append(summary, env)
+      if (summary !== undefined && source.webhook !== undefined) {
+        yield* announce(source.webhook, summary, { runId, trigger: source.trigger ?? (resumeId === undefined ? undefined : "resume"), startedAt: started })
+      }
       const code = exitCodeOfExit(exit)
       if (code === ExitCode.Interrupted) return yield* Effect.interrupt
       if (code !== ExitCode.Success) return yield* new CliExit({ code, message: "" })

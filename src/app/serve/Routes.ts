@@ -10,7 +10,9 @@
  * | POST   | `/runs/:runId/signals/:name`      | 202 `{runId, signal}`; 400 with the issue; 404; 409   |
  * | GET    | `/runs/:runId`                    | 200 the run's status; 404                             |
  *
- * Errors are `{"error":{"tag","message","exitCode"?,"path"?,"issue"?}}`; 401 without the token.
+ * Errors are `{"error":{"tag","message","exitCode"?,"path"?,"issue"?}}`; 401 without the token;
+ * 413 `PayloadTooLarge` for a body over the limit (`--max-body`, default 1 MiB); 400
+ * `InvalidJson` for a body that is not JSON (the parser's message, with line and column).
  *
  * @module
  */
@@ -39,6 +41,8 @@ export interface Served {
   readonly start: (flow: AnyFlow, input: unknown, runId: string) => Effect.Effect<void>
   /** A new run id (default `crypto.randomUUID()`). */
   readonly newRunId?: (() => string) | undefined
+  /** The largest request body accepted (default {@link defaultMaxBodyBytes}); larger ones get 413. */
+  readonly maxBodyBytes?: number | undefined
 }
 
 /**
@@ -76,15 +80,49 @@ const unauthorized = HttpServerResponse.jsonUnsafe(
   { status: 401, headers: { "www-authenticate": "Bearer" } }
 )
 
-/** The request's JSON body, or a 400 answer. */
-const bodyOf = (request: HttpServerRequest.HttpServerRequest) =>
-  Effect.flatMap(request.text, (text) =>
-    Effect.try({
-      try: () => (text.trim() === "" ? {} : JSON.parse(text)) as unknown,
-      catch: (e) => failure(400, "InvalidJson", `the body is not JSON: ${e instanceof Error ? e.message : String(e)}`)
-    })).pipe(
+/**
+ * The default largest request body: 1 MiB.
+ *
+ * @example
+ * ```ts
+ * const served: Served = { ...rest, maxBodyBytes: defaultMaxBodyBytes * 4 }
+ * ```
+ */
+export const defaultMaxBodyBytes = 1_048_576
+
+/** Where a `JSON.parse` error points, as line and column of `text` (when its message names a position). */
+const located = (text: string, message: string): string => {
+  const at = /position (\d+)/.exec(message)
+  if (at === null) return message
+  const offset = Number(at[1])
+  const before = text.slice(0, offset).split("\n")
+  return `${message.replace(/ in JSON at position \d+.*$/, "")} at line ${before.length} column ${before.at(-1)!.length + 1}`
+}
+
+const tooLarge = (max: number, size: string) =>
+  failure(413, "PayloadTooLarge", `the body is ${size} bytes; at most ${max} bytes are accepted (mcpflow serve --max-body)`, { limit: max })
+
+/**
+ * The request's JSON body: a 413 answer when it is larger than `max` bytes (by its
+ * `Content-Length`, before anything is read, else once read), a 400 naming the problem when it
+ * is not JSON.
+ */
+const bodyOf = (request: HttpServerRequest.HttpServerRequest, max: number) =>
+  Effect.gen(function*() {
+    const declared = Number(request.headers["content-length"] ?? Number.NaN)
+    if (Number.isFinite(declared) && declared > max) return yield* tooLarge(max, String(declared))
+    const text = yield* request.text.pipe(
       Effect.catchTag("HttpServerError", () => Effect.fail(failure(400, "InvalidBody", "the body could not be read")))
     )
+    const size = Buffer.byteLength(text)
+    if (size > max) return yield* tooLarge(max, String(size))
+    if (text.trim() === "") return {} as unknown
+    return yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (e) =>
+        failure(400, "InvalidJson", `the body is not JSON: ${located(text, e instanceof Error ? e.message : String(e))}`)
+    })
+  })
 
 /** A run as `GET /runs/:runId` answers it: its status view and outcome, without its input. */
 const statusOf = (record: RunRecord, events: ReadonlyArray<FlowEvent>) => {
@@ -95,6 +133,7 @@ const statusOf = (record: RunRecord, events: ReadonlyArray<FlowEvent>) => {
     status: view.status,
     ...(view.waitingFor === undefined ? {} : { waitingFor: view.waitingFor }),
     ...(view.step === undefined ? {} : { step: view.step }),
+    ...(record.trigger === undefined ? {} : { trigger: record.trigger }),
     startedAt: record.startedAt,
     finishedAt: record.finishedAt,
     failedStep: record.failedStep,
@@ -144,7 +183,7 @@ export const routes = (token: Redacted.Redacted<string>, served: Served) =>
           if (flow === undefined) {
             return yield* failure(404, "NotFound", `no flow named ${JSON.stringify(params.flow)}; served: ${[...served.flows.keys()].join(", ")}`)
           }
-          const body = yield* bodyOf(request)
+          const body = yield* bodyOf(request, served.maxBodyBytes ?? defaultMaxBodyBytes)
           // Checked before anything starts: nothing is journaled for an input that does not fit.
           yield* decodeInput(flow.name, flow.input, body).pipe(
             Effect.mapError((e) =>
@@ -169,7 +208,7 @@ export const routes = (token: Redacted.Redacted<string>, served: Served) =>
           if (record.status !== "running") {
             return yield* failure(409, "RunFinished", `run ${runId} already ${record.status}; nothing waits for ${name}`)
           }
-          const payload = yield* bodyOf(request)
+          const payload = yield* bodyOf(request, served.maxBodyBytes ?? defaultMaxBodyBytes)
           const events = yield* served.journal.events(runId).pipe(Effect.orElseSucceed(() => []))
           const rejected = checkPayload(name, recordedShape(events, name), payload)
           if (rejected !== undefined) {

@@ -1,68 +1,17 @@
 /**
- * Outbound webhooks: when a run `mcpflow serve` started finishes, its outcome is POSTed as JSON
- * to the configured URL, signed with HMAC-SHA256 over the exact body with a `Redacted` secret
- * (`X-Mcpflow-Signature: sha256=<hex>`), and retried on a transport error or a non-2xx answer
+ * Outbound webhooks: when a run finishes — started by `mcpflow run`, continued by `mcpflow worker`,
+ * started over HTTP by `mcpflow serve` or by a schedule — its outcome is POSTed as JSON to the
+ * configured URL (`--webhook` or `MCPFLOW_WEBHOOK_URL`), signed with HMAC-SHA256 over the
+ * exact body with a `Redacted` secret (`X-Mcpflow-Signature: sha256=<hex>`), and retried on a transport error or a non-2xx answer
  * with an exponential backoff.
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto"
-import { Effect, Redacted, Schedule, Schema } from "effect"
+import { Effect, Schedule, Schema } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
+import { sign, signatureHeader, type WebhookSettings } from "./WebhookSettings.ts"
 
-/**
- * Where and how finished runs are announced.
- *
- * @example
- * ```ts
- * const hook: WebhookSettings = { url: "https://ci.example/hooks/mcpflow", secret: Redacted.make(process.env.MCPFLOW_WEBHOOK_SECRET!) }
- * ```
- */
-export interface WebhookSettings {
-  readonly url: string
-  readonly secret: Redacted.Redacted<string>
-  /** The retry policy's delays (default: exponential from 250 ms). */
-  readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
-  /** Retries after the first attempt (default 5). */
-  readonly retries?: number | undefined
-}
-
-/**
- * The header that carries the body's signature.
- *
- * @example
- * ```ts
- * request.headers[signatureHeader] // => "sha256=9f2c…"
- * ```
- */
-export const signatureHeader = "x-mcpflow-signature"
-
-/**
- * The signature of `body`: `sha256=` and the hex HMAC-SHA256 of its bytes under `secret`.
- *
- * @example
- * ```ts
- * sign(Redacted.make("s3cret"), '{"runId":"r1"}') // => "sha256=…"
- * ```
- */
-export const sign = (secret: Redacted.Redacted<string>, body: string): string =>
-  `sha256=${createHmac("sha256", Redacted.value(secret)).update(body).digest("hex")}`
-
-/**
- * Whether `signature` is the signature of `body` under `secret` (constant-time): what a
- * receiver checks.
- *
- * @example
- * ```ts
- * verify(secret, body, request.headers["x-mcpflow-signature"]) // => true
- * ```
- */
-export const verify = (secret: Redacted.Redacted<string>, body: string, signature: string | undefined): boolean => {
-  if (signature === undefined) return false
-  const expected = Buffer.from(sign(secret, body))
-  const given = Buffer.from(signature)
-  return expected.length === given.length && timingSafeEqual(expected, given)
-}
+export { settingsFrom, sign, signatureHeader, verify, type WebhookSettings } from "./WebhookSettings.ts"
 
 /**
  * The webhook could not be delivered, after every retry.
@@ -113,3 +62,4 @@ export const deliver = (settings: WebhookSettings, event: unknown): Effect.Effec
       Effect.mapError(() => new WebhookFailed({ url: settings.url, detail: last, attempts }))
     )
   })
+

@@ -18,7 +18,7 @@ import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import { JournalError, type RunRecord, RunJournal } from "../../../dsl/ports/RunJournal.ts"
 
 /** The journal format this version writes; older formats are migrated, newer ones refused. */
-export const journalFormat = 2
+export const journalFormat = 3
 
 const migrations: ReadonlyArray<string> = [
   // format 1
@@ -36,7 +36,9 @@ const migrations: ReadonlyArray<string> = [
   `ALTER TABLE mcpflow_runs ADD COLUMN owner_pid INTEGER;
    ALTER TABLE mcpflow_runs ADD COLUMN owner_host TEXT;
    ALTER TABLE mcpflow_runs ADD COLUMN heartbeat_at INTEGER;
-   ALTER TABLE mcpflow_runs ADD COLUMN cancel_requested_at INTEGER;`
+   ALTER TABLE mcpflow_runs ADD COLUMN cancel_requested_at INTEGER;`,
+  // format 3: what started a run (`cli`, `http`, `schedule <cron>`)
+  `ALTER TABLE mcpflow_runs ADD COLUMN started_by TEXT;`
 ]
 
 const classify = (file: string, thrown: unknown): JournalError => {
@@ -108,6 +110,7 @@ interface RunRow {
   owner_host: string | null
   heartbeat_at: number | null
   cancel_requested_at: number | null
+  started_by: string | null
 }
 
 const toRecord = (r: RunRow): RunRecord => ({
@@ -119,6 +122,7 @@ const toRecord = (r: RunRow): RunRecord => ({
   input: JSON.parse(r.input),
   fingerprint: r.fingerprint,
   source: r.source ?? undefined,
+  trigger: r.started_by ?? undefined,
   failedStep: r.failed_step ?? undefined,
   error: r.error ?? undefined,
   errorTag: r.error_tag ?? undefined,
@@ -162,8 +166,8 @@ export const layer = (
       const attempt = <A>(f: () => A): Effect.Effect<A, JournalError> =>
         Effect.try({ try: f, catch: (thrown) => classify(file, thrown) })
       const insertRun = db.prepare(
-        `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, source, owner_pid, owner_host, heartbeat_at)
-         VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, source, owner_pid, owner_host, heartbeat_at, started_by)
+         VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, failed_step = NULL, error = NULL, error_tag = NULL,
            owner_pid = excluded.owner_pid, owner_host = excluded.owner_host, heartbeat_at = excluded.heartbeat_at`
       )
@@ -191,7 +195,8 @@ export const layer = (
               run.source ?? null,
               process.pid,
               host,
-              Date.now()
+              Date.now(),
+              run.trigger ?? null
             )
           }),
         appendUnsafe: (event) => {

@@ -18,7 +18,7 @@ import * as Flags from "../Flags.ts"
 import { lazyHandler } from "./lazyHandler.ts"
 
 /**
- * `mcpflow run <flow.ts> [--input json|@file] [--config .mcp.json | --sandbox | --dry-run] [--json] [-q] [--verbose] [--otlp url] [--metrics [host]:port] …`.
+ * `mcpflow run <flow.ts> [--input json|@file] [--config .mcp.json | --sandbox | --dry-run] [--json] [-q] [--verbose] [--otlp url] [--metrics [host]:port] [--webhook url] …`.
  *
  * @example
  * ```ts
@@ -27,12 +27,12 @@ import { lazyHandler } from "./lazyHandler.ts"
  */
 export const run = Command.make(
   "run",
-  { file: Flags.flowFile, ...Flags.runFlags, metrics: Flags.metrics },
+  { file: Flags.flowFile, ...Flags.runFlags, metrics: Flags.metrics, webhook: Flags.webhook },
   lazyHandler(() => import("./internal/run.ts").then((m) => m.run))
 ).pipe(
   Command.withShortDescription("Run a flow file with a live report"),
   Command.withDescription(
-    "Run the flow a file exports by default. Its servers: --config names an .mcp.json of real servers; --sandbox (the default when the file exports a sandbox) uses its in-process fake servers; --dry-run rehearses on the sandbox without journaling and prints the path actually taken. The report goes to stderr: a live step tree on a terminal, plain lines otherwise or with CI=true; -q prints only the summary, --verbose adds policy events, tool progress and server logs. The flow's result goes to stdout. With --json, stdout carries one JSON object per event per line, the last one the RunSummary (with the result on success), and nothing else. Exit codes: 0 success, 1 the flow failed, 2 bad input, config or usage, 130 interrupted (Ctrl-C; the compensations of completed steps ran first)."
+    "Run the flow a file exports by default. Its servers: --config names an .mcp.json of real servers; --sandbox (the default when the file exports a sandbox) uses its in-process fake servers; --dry-run rehearses on the sandbox without journaling and prints the path actually taken. The report goes to stderr: a live step tree on a terminal, plain lines otherwise or with CI=true; -q prints only the summary, --verbose adds policy events, tool progress and server logs. The flow's result goes to stdout. With --json, stdout carries one JSON object per event per line, the last one the RunSummary (with the result on success), and nothing else. With --webhook (or $MCPFLOW_WEBHOOK_URL) the finished run is announced there, HMAC-signed with $MCPFLOW_WEBHOOK_SECRET; a webhook that keeps failing is reported and never changes the exit code. Exit codes: 0 success, 1 the flow failed, 2 bad input, config or usage, 130 interrupted (Ctrl-C; the compensations of completed steps ran first)."
   ),
   Command.withExamples([
     { command: "mcpflow run flows/cicd.ts", description: "Run on the flow's sandbox" },

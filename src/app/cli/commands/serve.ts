@@ -1,7 +1,7 @@
 /**
  * `mcpflow serve`: serves flow files over HTTP (loopback by default) — start a run, deliver a
- * signal, read a run's status — behind a bearer token from `MCPFLOW_SERVE_TOKEN`, and announces
- * finished runs to a signed webhook. The work is in `internal/serve.ts`, loaded when the command
+ * signal, read a run's status — behind a bearer token from `MCPFLOW_SERVE_TOKEN`, runs the flows'
+ * cron schedules, and announces finished runs to a signed webhook. The work is in `internal/serve.ts`, loaded when the command
  * runs.
  *
  * @example
@@ -61,21 +61,27 @@ export const host: Flag.Flag<string> = Flag.String("host").pipe(
 )
 
 /**
- * `--webhook <url>`: where finished runs are announced (signed with `MCPFLOW_WEBHOOK_SECRET`).
+ * `--max-body <bytes>`: the largest request body accepted (default 1 MiB); a larger one is
+ * answered 413 before it is read.
  *
  * @example
  * ```ts
- * Command.make("serve", { webhook }, ({ webhook }) => …)
+ * Command.make("serve", { maxBody }, ({ maxBody }) => …)
  * ```
  */
-export const webhook: Flag.Flag<import("effect/Option").Option<string>> = Flag.String("webhook").pipe(
-  Flag.withMetavar("url"),
-  Flag.withDescription("POST each finished run's outcome there, HMAC-SHA256-signed with MCPFLOW_WEBHOOK_SECRET (header x-mcpflow-signature), retried with backoff"),
-  Flag.optional
+export const maxBody: Flag.Flag<number> = Flag.Int("max-body").pipe(
+  Flag.withMetavar("bytes"),
+  Flag.withDescription("Largest request body accepted, in bytes (default 1048576 = 1 MiB); larger bodies get 413 with a JSON error"),
+  Flag.mapEffect((n) =>
+    n >= 1
+      ? Effect.succeed(n)
+      : Effect.fail(new CliError.InvalidValue({ option: "max-body", value: String(n), expected: "a positive number of bytes", kind: "flag" }))
+  ),
+  Flag.withDefault(1_048_576)
 )
 
 /**
- * `mcpflow serve <flow.ts…> [--port 8787] [--host 127.0.0.1] [--webhook url] [--state-dir] [--config] [--json]`.
+ * `mcpflow serve <flow.ts…> [--port 8787] [--host 127.0.0.1] [--webhook url] [--max-body bytes] [--state-dir] [--config] [--json]`.
  *
  * @example
  * ```ts
@@ -84,11 +90,11 @@ export const webhook: Flag.Flag<import("effect/Option").Option<string>> = Flag.S
  */
 export const serve = Command.make(
   "serve",
-  { files: flowFiles, port, host, webhook, stateDir: Flags.stateDir, config: Flags.config, json: Flags.json, verbose: Flags.verbose },
+  { files: flowFiles, port, host, webhook: Flags.webhook, maxBody, stateDir: Flags.stateDir, config: Flags.config, json: Flags.json, verbose: Flags.verbose },
   lazyHandler(() => import("./internal/serve.ts").then((m) => m.serve))
 ).pipe(
   Command.withShortDescription("Serve flows over HTTP: start runs, deliver signals, read status"),
   Command.withDescription(
-    "Own a state directory (like worker) and serve the given flow files over HTTP on loopback: POST /flows/<flow>/runs (body: the input, checked against the flow's Schema before anything starts; 202 {runId}), POST /runs/<runId>/signals/<name> (body: the payload, checked against the Schema of the signal the run waits for; 400 with the issue and nothing recorded otherwise), GET /runs/<runId> (its status). Every request needs Authorization: Bearer $MCPFLOW_SERVE_TOKEN (401 otherwise). --webhook announces each finished run, signed with MCPFLOW_WEBHOOK_SECRET. The first line on stdout names the address (--json: {\"listening\":{…}})."
+    "Own a state directory (like worker) and serve the given flow files over HTTP on loopback: POST /flows/<flow>/runs (body: the input, checked against the flow's Schema before anything starts; 202 {runId}), POST /runs/<runId>/signals/<name> (body: the payload, checked against the Schema of the signal the run waits for; 400 with the issue and nothing recorded otherwise), GET /runs/<runId> (its status). Every request needs Authorization: Bearer $MCPFLOW_SERVE_TOKEN (401 otherwise). Bodies larger than --max-body get 413, malformed JSON 400 naming the problem. A flow file that exports a schedule (Flow.schedule: cron, input, timeZone) is run at each tick (a tick whose previous run still runs is skipped and reported; missed ticks are not back-filled); its runs are journaled with trigger \"schedule <cron>\". --webhook (or $MCPFLOW_WEBHOOK_URL) announces each finished run, signed with MCPFLOW_WEBHOOK_SECRET. The first line on stdout names the address (--json: {\"listening\":{…}})."
   )
 )

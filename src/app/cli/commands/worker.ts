@@ -2,7 +2,8 @@
  * `mcpflow worker`: a long-running process that owns a state directory's journal and continues
  * its unfinished runs — runs whose process died, runs parked in a durable sleep or waiting for a
  * signal (`mcpflow signal` records it; the worker delivers it). `--once` resumes what is pending
- * and exits when those runs end (for cron jobs and tests). The work is in `internal/worker.ts`,
+ * and exits when those runs end (for cron jobs and tests). Flow files given as arguments have their
+ * schedules run. The work is in `internal/worker.ts`,
  * loaded when the command runs.
  *
  * @example
@@ -11,12 +12,26 @@
  * ```
  * @module
  */
-import { Command } from "effect/cli"
+import { Argument, Command } from "effect/cli"
 import * as Flags from "../Flags.ts"
 import { lazyHandler } from "./lazyHandler.ts"
 
 /**
- * `mcpflow worker [--state-dir dir] [--config .mcp.json] [--poll seconds] [--once] [--verbose] [--metrics [host]:port]`.
+ * `[flow.ts…]`: flow files whose schedules (`Flow.schedule`) the worker runs.
+ *
+ * @example
+ * ```ts
+ * Command.make("worker", { files: scheduled }, ({ files }) => …)
+ * ```
+ */
+export const scheduled: Argument.Argument<ReadonlyArray<string>> = Argument.String("file").pipe(
+  Argument.withMetavar("flow.ts"),
+  Argument.withDescription("Flow files whose schedules to run (each exports `schedule = Flow.schedule(flow, { cron, input })`)"),
+  Argument.variadic({ min: 0 })
+)
+
+/**
+ * `mcpflow worker [flow.ts…] [--state-dir dir] [--config .mcp.json] [--poll seconds] [--once] [--verbose] [--metrics [host]:port]`.
  *
  * @example
  * ```ts
@@ -26,18 +41,20 @@ import { lazyHandler } from "./lazyHandler.ts"
 export const worker = Command.make(
   "worker",
   {
+    files: scheduled,
     stateDir: Flags.stateDir,
     config: Flags.config,
     poll: Flags.poll,
     once: Flags.once,
     verbose: Flags.verbose,
     json: Flags.json,
-    metrics: Flags.metrics
+    metrics: Flags.metrics,
+    webhook: Flags.webhook
   },
   lazyHandler(() => import("./internal/worker.ts").then((m) => m.worker))
 ).pipe(
   Command.withShortDescription("Continue a state directory's unfinished runs"),
   Command.withDescription(
-    "Own the journal of a state directory and continue its unfinished runs: runs whose process died, runs parked in a durable sleep or waiting for a signal (mcpflow signal records it; the worker delivers it). Each run uses its flow file's sandbox, or --config. --once continues what is pending, waits for those runs, and exits (1 if one failed); with --json it then prints {\"continued\":[…],\"failed\":[…]} on stdout, and any error as {\"error\":{…}}."
+    "Own the journal of a state directory and continue its unfinished runs: runs whose process died, runs parked in a durable sleep or waiting for a signal (mcpflow signal records it; the worker delivers it). Each run uses its flow file's sandbox, or --config. --once continues what is pending, waits for those runs, and exits (1 if one failed); with --json it then prints {\"continued\":[…],\"failed\":[…]} on stdout, and any error as {\"error\":{…}}. Flow files given as arguments have their schedules run (Flow.schedule: a run at each cron tick, trigger \"schedule <cron>\"; a tick whose previous run still runs is skipped and reported; missed ticks are not back-filled). --webhook (or $MCPFLOW_WEBHOOK_URL) announces each finished run, HMAC-signed with $MCPFLOW_WEBHOOK_SECRET."
   )
 )

@@ -12,12 +12,14 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect, type Schema } from "effect"
+import { Effect, Option, Result, type Schema } from "effect"
 import * as Stdio from "effect/Stdio"
 import { CliOutput, Command } from "effect/cli"
 import type { Flow } from "../../../../dsl/flow/Flow.ts"
 import packageJson from "../../../../package.json" with { type: "json" }
-import { presenter, reportFailure } from "../../cli/output.ts"
+import { CliExit, presenter, reportFailure } from "../../cli/output.ts"
+import { settingsFrom } from "../../serve/WebhookSettings.ts"
+import { ExitCode } from "../ExitCode.ts"
 import { attachDashValues, runFlags, toRunSettings } from "../../cli/Flags.ts"
 import { type FlowSource, runFlow, type RunServices } from "../RunFlow.ts"
 
@@ -34,7 +36,12 @@ export const flowCommand = <I extends Schema.Top, O extends Schema.Top, E, R ext
   source: FlowSource,
   invocation: string = flow.name
 ) =>
-  Command.make(flow.name, runFlags, (flags) => runFlow(flow, toRunSettings(flags), source)).pipe(
+  Command.make(flow.name, runFlags, (flags) =>
+    // $MCPFLOW_WEBHOOK_URL announces the finished run, as for `mcpflow run`.
+    Result.match(settingsFrom(Option.none(), process.env), {
+      onFailure: (message) => Effect.fail(new CliExit({ code: ExitCode.Usage, message })),
+      onSuccess: (webhook) => runFlow(flow, toRunSettings(flags), { trigger: "cli", ...source, webhook })
+    })).pipe(
     Command.withDescription(
       `${flow.description ?? `Run the flow ${flow.name}`}. ${
         source.sandbox !== undefined

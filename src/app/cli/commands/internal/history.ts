@@ -31,6 +31,7 @@ import * as Tree from "../../../run/Tree.ts"
 import { defaultRunSettings } from "../../Flags.ts"
 import { CliExit, columns, printJson, printLines } from "../../output.ts"
 import { load } from "./run.ts"
+import { webhookOf } from "./webhook.ts"
 import * as AuditTrail from "../../../../runtime/audit/AuditTrail.ts"
 import { redact } from "../../../../runtime/audit/AuditRedact.ts"
 import * as SqliteAuditLog from "../../../../runtime/audit/SqliteAuditLog.ts"
@@ -135,14 +136,15 @@ export const runs = Effect.fn("mcpflow.runs")(function*({ flow, json, limit, sin
   if (list.length === 0) return yield* printLines([`no runs in ${stateDir}${flowName || wanted || sinceMs ? " match" : ""}`])
   yield* printLines(
     columns([
-      ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", "DETAIL"],
+      ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", "DETAIL", "TRIGGER"],
       ...list.map((r) => [
         r.runId.slice(0, 8),
         r.flow,
         r.status,
         when(r.startedAt),
         took(r),
-        r.parked !== undefined ? parkedText(r.parked, r.runId) : r.failedStep ?? ""
+        r.parked !== undefined ? parkedText(r.parked, r.runId) : r.failedStep ?? "",
+        r.trigger ?? ""
       ])
     ])
   )
@@ -161,7 +163,9 @@ const showLines = (record: RunRecord, events: ReadonlyArray<FlowEvent>, probe: R
     ? [`parked at ${parkedText(status, record.runId)}`]
     : Summary.summaryLines(Summary.summarize(state), { color: false })
   return [
-    `run ${record.runId} · flow ${record.flow} · ${status.status}${record.source ? ` · ${record.source}` : ""}`,
+    `run ${record.runId} · flow ${record.flow} · ${status.status}${record.source ? ` · ${record.source}` : ""}${
+      record.trigger ? ` · started by ${record.trigger}` : ""
+    }`,
     "",
     ...Tree.treeLines(state, { now: last, color: false, level: "normal" }),
     "",
@@ -342,8 +346,9 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ file, runId, ...fl
   const record = yield* withRun(flags.stateDir, runId, (_, record) => Effect.succeed(record))
   const source = Option.getOrUndefined(file) ?? record.source
   if (source === undefined) return yield* usage(`run ${record.runId} does not record its flow file; pass --file flows/x.ts`)
+  const webhook = yield* webhookOf(Option.none())
   const { flow, local, sandbox } = yield* load(source)
-  yield* runFlow(flow, { ...defaultRunSettings, ...flags, resume: Option.some(record.runId) }, { sandbox, local, file: path.resolve(source) })
+  yield* runFlow(flow, { ...defaultRunSettings, ...flags, resume: Option.some(record.runId) }, { sandbox, local, file: path.resolve(source), webhook })
 })
 
 /**

@@ -18,6 +18,7 @@ import { loadFlow } from "../../../run/LoadFlow.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
 import { type RunSettings, toRunSettings } from "../../Flags.ts"
 import { CliExit } from "../../output.ts"
+import { webhookOf } from "./webhook.ts"
 
 /**
  * Loads a flow file; a file that cannot be used is a usage error (exit 2) naming the file.
@@ -38,14 +39,16 @@ export const load = (file: string) =>
  * run({ ...flags, file: "flows/cicd.ts" })
  * ```
  */
-export const run = Effect.fn("mcpflow.run")(function*({ file, metrics, ...flags }: Omit<RunSettings, "input" | "rate"> & {
+export const run = Effect.fn("mcpflow.run")(function*({ file, metrics, webhook, ...flags }: Omit<RunSettings, "input" | "rate"> & {
   readonly file: string
+  readonly webhook?: Option.Option<string> | undefined
   readonly input: Option.Option<unknown>
   readonly rate: Option.Option<number>
   readonly metrics?: Option.Option<Address> | undefined
 }) {
+  const hook = yield* webhookOf(webhook ?? Option.none())
   const { flow, local, sandbox } = yield* load(file)
-  yield* runFlow(flow, toRunSettings(flags), { sandbox, local, file: path.resolve(file) }).pipe(
+  yield* runFlow(flow, toRunSettings(flags), { sandbox, local, file: path.resolve(file), trigger: "cli", webhook: hook }).pipe(
     Effect.provide(Observe.layer({ metrics: metrics ?? Option.none(), otlp: flags.otlp }))
   )
 })

@@ -2,8 +2,9 @@
  * `mcpflow serve flows/a.ts …`: owns a state directory (like `mcpflow worker`) and serves the
  * given flows over HTTP (`effect/http` on `NodeHttpServer`, loopback by default): start a run,
  * deliver a signal, read a run's status (routes in `../../../serve/Routes.ts`), behind the bearer
- * token in `MCPFLOW_SERVE_TOKEN`. With `--webhook <url>` (and `MCPFLOW_WEBHOOK_SECRET`), each
- * run it started is announced there, signed, when it finishes. Prints the address it listens on
+ * token in `MCPFLOW_SERVE_TOKEN`; runs the served flows' schedules (`Flow.schedule`). With
+ * `--webhook <url>` or `MCPFLOW_WEBHOOK_URL` (and `MCPFLOW_WEBHOOK_SECRET`), each run it started
+ * is announced there, signed, when it finishes. Prints the address it listens on
  * (with `--port 0`, the port the system chose) as its first line on stdout.
  *
  * @example
@@ -15,8 +16,8 @@
 import { createServer } from "node:http"
 import * as path from "node:path"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Console, Context, Effect, FiberSet, Layer, Option, Redacted } from "effect"
-import { FetchHttpClient, HttpRouter, HttpServer } from "effect/http"
+import { Console, Context, Effect, FiberSet, Layer, type Option, Redacted } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import type { AnyFlow } from "../../../../../dsl/flow/FlowDefinition.ts"
 import type { FlowEngine } from "../../../../../dsl/ports/FlowEngine.ts"
@@ -26,10 +27,11 @@ import { ExitCode } from "../../../run/ExitCode.ts"
 import type { LoadedFlow } from "../../../run/LoadFlow.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
 import { routes } from "../../../serve/Routes.ts"
-import * as Webhook from "../../../serve/Webhook.ts"
+import * as Schedules from "../../../serve/Schedules.ts"
 import { defaultRunSettings } from "../../Flags.ts"
 import { CliExit } from "../../output.ts"
 import { load } from "./run.ts"
+import { webhookOf } from "./webhook.ts"
 
 const usage = (message: string) => new CliExit({ code: ExitCode.Usage, message })
 
@@ -49,27 +51,20 @@ const loopback = new Set(["127.0.0.1", "::1", "localhost"])
  * serve({ files: ["flows/deploy.ts"], host: "127.0.0.1", port: 0, stateDir: ".mcpflow", config: Option.none(), webhook: Option.none(), json: false, verbose: false })
  * ```
  */
-export const serve = Effect.fn("mcpflow.serve")(function*({ config, files, host, json, port, stateDir, verbose, webhook }: {
+export const serve = Effect.fn("mcpflow.serve")(function*({ config, files, host, json, maxBody, port, stateDir, verbose, webhook }: {
   readonly files: ReadonlyArray<string>
   readonly host: string
   readonly port: number
   readonly stateDir: string
   readonly config: Option.Option<string>
   readonly webhook: Option.Option<string>
+  readonly maxBody?: number | undefined
   readonly json: boolean
   readonly verbose: boolean
 }) {
   const token = secretFromEnv("MCPFLOW_SERVE_TOKEN")
   if (token === undefined) return yield* usage("mcpflow serve needs a bearer token: set MCPFLOW_SERVE_TOKEN (clients send Authorization: Bearer <token>)")
-  const hook = yield* Option.match(webhook, {
-    onNone: () => Effect.succeed(undefined),
-    onSome: (url) => {
-      const secret = secretFromEnv("MCPFLOW_WEBHOOK_SECRET")
-      if (secret === undefined) return Effect.fail(usage("--webhook needs MCPFLOW_WEBHOOK_SECRET (the HMAC-SHA256 key its bodies are signed with)"))
-      if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) return Effect.fail(usage(`--webhook: not an http(s) URL: ${url}`))
-      return Effect.succeed<Webhook.WebhookSettings>({ url, secret })
-    }
-  })
+  const hook = yield* webhookOf(webhook)
   const loaded = new Map<string, LoadedFlow>()
   for (const file of files) {
     const flow = yield* load(file)
@@ -82,40 +77,22 @@ export const serve = Effect.fn("mcpflow.serve")(function*({ config, files, host,
       const engine = Layer.succeedContext(context) as Layer.Layer<FlowEngine | WorkflowEngine | RunJournal>
       const journal = Context.get(context, RunJournal)
       const runs = yield* FiberSet.make()
-      const announce = (runId: string) =>
-        hook === undefined ? Effect.void : Effect.gen(function*() {
-          const record = yield* journal.get(runId)
-          yield* Webhook.deliver(hook, {
-            event: "run.finished",
-            runId,
-            flow: record.flow,
-            status: record.status,
-            startedAt: record.startedAt,
-            finishedAt: record.finishedAt,
-            failedStep: record.failedStep,
-            error: record.error,
-            errorTag: record.errorTag
-          })
-        }).pipe(
-          Effect.provide(FetchHttpClient.layer),
-          Effect.catch((e) => Console.error(`run ${runId}: ${e.message}`))
-        )
-      const start = (flow: AnyFlow, input: unknown, runId: string) => {
-        const source = loaded.get(flow.name)!
-        return FiberSet.run(runs)(
-          runFlow(source.flow, { ...defaultRunSettings, input, config, quiet: !verbose, verbose, stateDir, rate: 0 }, {
-            sandbox: source.sandbox,
-            local: source.local,
-            file: source.file,
-            engine,
-            runId
-          }).pipe(
-            Effect.exit,
-            Effect.andThen(announce(runId))
-          )
-        ).pipe(Effect.asVoid)
+      /** One run of a served flow, to its end (its webhook announced). */
+      const runOne = (name: string, input: unknown, runId: string, trigger: string) => {
+        const source = loaded.get(name)!
+        return runFlow(source.flow, { ...defaultRunSettings, input, config, quiet: !verbose, verbose, stateDir, rate: 0 }, {
+          sandbox: source.sandbox,
+          local: source.local,
+          file: source.file,
+          engine,
+          runId,
+          trigger,
+          webhook: hook
+        })
       }
-      const served = { flows: new Map([...loaded].map(([name, l]) => [name, l.flow as AnyFlow])), journal, start }
+      const start = (flow: AnyFlow, input: unknown, runId: string) =>
+        FiberSet.run(runs)(Effect.exit(runOne(flow.name, input, runId, "http"))).pipe(Effect.asVoid)
+      const served = { flows: new Map([...loaded].map(([name, l]) => [name, l.flow as AnyFlow])), journal, start, maxBodyBytes: maxBody }
       const server = yield* Layer.build(
         HttpRouter.serve(routes(token, served), { disableLogger: true, disableListenLog: true }).pipe(
           Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host }))
@@ -125,10 +102,17 @@ export const serve = Effect.fn("mcpflow.serve")(function*({ config, files, host,
       const bound = { host, port: address._tag === "UnixPathAddress" ? port : address.port }
       const url = HttpServer.formatAddress(address)
       const names = [...loaded.keys()]
+      const schedules = [...loaded.values()].flatMap((l) => (l.schedule === undefined ? [] : [l.schedule]))
       yield* json
-        ? Console.log(JSON.stringify({ listening: { ...bound, url }, flows: names, webhook: hook?.url }))
-        : Console.log(`mcpflow serve listening on ${url} · flows: ${names.join(", ")}${hook === undefined ? "" : ` · webhook: ${hook.url}`}`)
+        ? Console.log(JSON.stringify({ listening: { ...bound, url }, flows: names, webhook: hook?.url, schedules: schedules.map((s) => ({ flow: s.flow, cron: s.expression, timeZone: s.timeZone })) }))
+        : Console.log(`mcpflow serve listening on ${url} · flows: ${names.join(", ")}${hook === undefined ? "" : ` · webhook: ${hook.url}`}${
+          schedules.length === 0 ? "" : ` · schedules: ${schedules.map((s) => `${s.flow} (${s.expression})`).join(", ")}`
+        }`)
       if (!loopback.has(host)) yield* Console.error(`warning: serving on ${host}, not loopback: anyone who can reach it and has the token can start runs`)
+      yield* Effect.forkScoped(Schedules.run(schedules, {
+        start: (schedule, runId) => runOne(schedule.flow, schedule.input, runId, schedule.label),
+        report: (tick) => Console.error(json ? JSON.stringify({ schedule: tick }) : Schedules.tickLine(tick))
+      }))
       return yield* Effect.never
     })
   ).pipe(

@@ -2,7 +2,8 @@
  * `mcpflow worker`: a long-running process that owns a state directory's journal and continues
  * its unfinished runs — runs whose process died, runs parked in a durable sleep or waiting for a
  * signal (`mcpflow signal` records it; the worker delivers it). `--once` resumes what is pending
- * and exits when those runs end (for cron jobs and tests).
+ * and exits when those runs end (for cron jobs and tests). Flow files given as arguments have
+ * their schedules run (not with `--once`).
  *
  * @example
  * ```sh
@@ -22,6 +23,10 @@ import { runFlow } from "../../../run/RunFlow.ts"
 import { defaultRunSettings } from "../../Flags.ts"
 import { CliExit } from "../../output.ts"
 import { load } from "./run.ts"
+import { webhookOf } from "./webhook.ts"
+import type { CheckedSchedule } from "../../../../../dsl/flow/FlowSchedule.ts"
+import type { LoadedFlow } from "../../../run/LoadFlow.ts"
+import * as Schedules from "../../../serve/Schedules.ts"
 import type { Address } from "../../../../runtime/observe/Address.ts"
 import * as Observe from "../../../run/Observe.ts"
 
@@ -33,7 +38,9 @@ import * as Observe from "../../../run/Observe.ts"
  * npx mcpflow worker --once
  * ```
  */
-export const worker = Effect.fn("mcpflow.worker")(function*({ config, json, metrics, once, poll, stateDir, verbose }: {
+export const worker = Effect.fn("mcpflow.worker")(function*({ config, files, json, metrics, once, poll, stateDir, verbose, webhook }: {
+    readonly files?: ReadonlyArray<string> | undefined
+    readonly webhook?: Option.Option<string> | undefined
     readonly stateDir: string
     readonly config: Option.Option<string>
     readonly poll: number
@@ -42,7 +49,17 @@ export const worker = Effect.fn("mcpflow.worker")(function*({ config, json, metr
     readonly json?: boolean | undefined
     readonly metrics?: Option.Option<Address> | undefined
   }) {
-    if (!existsSync(Engines.journalFile(stateDir))) {
+    const hook = yield* webhookOf(webhook ?? Option.none())
+    // The scheduled flows are loaded (and their schedules checked) before anything starts.
+    const scheduled: Array<LoadedFlow & { readonly schedule: CheckedSchedule }> = []
+    for (const file of files ?? []) {
+      const loaded = yield* load(file)
+      if (loaded.schedule === undefined) {
+        return yield* new CliExit({ code: ExitCode.Usage, message: `${file}: exports no schedule (export const schedule = Flow.schedule(flow, { cron, input }))` })
+      }
+      scheduled.push({ ...loaded, file: path.resolve(file), schedule: loaded.schedule })
+    }
+    if (scheduled.length === 0 && !existsSync(Engines.journalFile(stateDir))) {
       return yield* new CliExit({ code: ExitCode.Usage, message: `no journal in ${stateDir}` })
     }
     yield* Effect.scoped(
@@ -74,7 +91,7 @@ export const worker = Effect.fn("mcpflow.worker")(function*({ config, json, metr
                   stateDir,
                   resume: Option.some(record.runId),
                   rate: 0
-                }, { sandbox, local, file: record.source, engine })
+                }, { sandbox, local, file: record.source, engine, webhook: hook })
                 return true
               }).pipe(
                 Effect.catch((e: CliExit) =>
@@ -97,6 +114,26 @@ export const worker = Effect.fn("mcpflow.worker")(function*({ config, json, metr
           if (json === true) yield* Console.log(JSON.stringify({ continued: [...active.keys()], failed }))
           if (failed.length > 0) return yield* new CliExit({ code: ExitCode.Failure, message: "" })
           return
+        }
+        if (scheduled.length > 0) {
+          yield* Console.error(`schedules: ${scheduled.map((s) => `${s.flow.name} (${s.schedule.label})`).join(", ")}`)
+          yield* Effect.forkScoped(Schedules.run(scheduled.map((s) => s.schedule), {
+            start: (schedule, runId) => {
+              const source = scheduled.find((s) => s.schedule === schedule)!
+              // The polling round leaves a run this process started alone.
+              active.set(runId, undefined)
+              return runFlow(source.flow, { ...defaultRunSettings, input: schedule.input, config, quiet: !verbose, verbose, stateDir, rate: 0 }, {
+                sandbox: source.sandbox,
+                local: source.local,
+                file: source.file,
+                engine,
+                runId,
+                trigger: schedule.label,
+                webhook: hook
+              }).pipe(Effect.ensuring(Effect.sync(() => void active.delete(runId))))
+            },
+            report: (tick) => Console.error(json === true ? JSON.stringify({ schedule: tick }) : Schedules.tickLine(tick))
+          }))
         }
         while (true) {
           yield* round
