@@ -75,7 +75,7 @@ export const webhook: Flag.Flag<import("effect/Option").Option<string>> = Flag.S
 )
 
 /**
- * `mcpflow serve <flow.ts…> [--port 8787] [--host 127.0.0.1] [--webhook url] [--state-dir] [--config] [--json]`.
+ * `mcpflow serve <flow.ts…> [--port 8787] [--host 127.0.0.1] [--webhook url] [--state-dir] [--config] [--json] [--metrics [host]:port]`.
  *
  * @example
  * ```ts
@@ -84,11 +84,11 @@ export const webhook: Flag.Flag<import("effect/Option").Option<string>> = Flag.S
  */
 export const serve = Command.make(
   "serve",
-  { files: flowFiles, port, host, webhook, stateDir: Flags.stateDir, config: Flags.config, json: Flags.json, verbose: Flags.verbose },
+  { files: flowFiles, port, host, webhook, stateDir: Flags.stateDir, config: Flags.config, json: Flags.json, verbose: Flags.verbose, metrics: Flags.metrics },
   lazyHandler(() => import("./internal/serve.ts").then((m) => m.serve))
 ).pipe(
   Command.withShortDescription("Serve flows over HTTP: start runs, deliver signals, read status"),
   Command.withDescription(
-    "Own a state directory (like worker) and serve the given flow files over HTTP on loopback: POST /flows/<flow>/runs (body: the input, checked against the flow's Schema before anything starts; 202 {runId}), POST /runs/<runId>/signals/<name> (body: the payload, checked against the Schema of the signal the run waits for; 400 with the issue and nothing recorded otherwise), GET /runs/<runId> (its status). Every request needs Authorization: Bearer $MCPFLOW_SERVE_TOKEN (401 otherwise). --webhook announces each finished run, signed with MCPFLOW_WEBHOOK_SECRET. The first line on stdout names the address (--json: {\"listening\":{…}})."
+    "Own a state directory (like worker) and serve the given flow files over HTTP on loopback: POST /flows/<flow>/runs (body: the input, checked against the flow's Schema before anything starts; 202 {runId}), POST /runs/<runId>/signals/<name> (body: the payload, checked against the Schema of the signal the run waits for; 400 with the issue and nothing recorded otherwise), GET /runs/<runId> (its status). Every request needs Authorization: Bearer $MCPFLOW_SERVE_TOKEN (401 otherwise). --webhook announces each finished run, signed with MCPFLOW_WEBHOOK_SECRET. --metrics (or MCPFLOW_METRICS) serves Prometheus metrics of every run it starts. The first line on stdout names the address (--json: {\"listening\":{…}})."
   )
 )
