@@ -188,7 +188,9 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
             : "interrupted"
           const finishedAt = yield* now
           const failure = ended.outcome === "failure" ? { error: ended.error, errorTag: ended.errorTag } : {}
-          yield* journal.finish({ runId, status, finishedAt, failedStep, ...failure })
+          // A succeeded run's output, as the engine journaled it (JSON form, Redacted parts sealed).
+          const output = status === "succeeded" && state.output?._tag === "Valid" ? { output: state.output.json } : {}
+          yield* journal.finish({ runId, status, finishedAt, failedStep, ...failure, ...output })
           // Its last events may not have reached the journal either.
           const late = events.failure()
           if (late !== undefined) return yield* late

@@ -110,6 +110,7 @@ h2 { font-size: 1.1em; margin: 0 0 .3em; } h3 { font-size: 1em; margin: .4em 0; 
 #timeline li[data-kind="retry"], #timeline li[data-kind="policy"] { color: var(--wait); }
 #timeline li[data-kind^="compens"] { color: var(--comp); }
 #timeline li[data-kind="replayed"] { color: var(--muted); }
+#timeline li[data-kind="fault"], .step .fault { color: var(--wait); font-weight: 600; }
 .bar-row { display: grid; grid-template-columns: 9em 1fr; gap: .4em; align-items: center; font-size: .85em; }
 .bar-track { position: relative; height: .9em; background: #f6f8fa; }
 .bar { position: absolute; top: 0; bottom: 0; min-width: 2px; background: var(--ok); }
@@ -222,6 +223,7 @@ export const appJs = String.raw`
     if (step.why) li.appendChild(el("div", { "class": "muted" }, "skipped: " + step.why));
     if (step.error) li.appendChild(el("div", { "class": "error" }, step.error));
     step.notes.forEach(function (n) { li.appendChild(el("div", { "class": "muted note" }, n)); });
+    (step.faults || []).forEach(function (f) { li.appendChild(el("div", { "class": "fault" }, "ϟ " + f)); });
     return li;
   }
   function renderSteps(steps) {
@@ -271,6 +273,7 @@ export const appJs = String.raw`
     var meta = "started " + when(run.startedAt) + (run.finishedAt ? " · took " + ms(run.finishedAt - run.startedAt) : "") +
       " · " + detail.counters.retries + " retries · " + detail.counters.compensations + " compensations" +
       (detail.counters.compensationFailures ? " (" + detail.counters.compensationFailures + " failed)" : "") +
+      (detail.counters.faultsFired ? " · " + detail.counters.faultsFired + " faults injected" : "") +
       (run.source ? " · " + run.source : "") +
       (run.owner && detail.live ? " · pid " + run.owner.pid + " on " + run.owner.host : "") +
       (run.parked ? " · parked at " + run.parked.step : "");
