@@ -167,7 +167,7 @@ const showLines = (record: RunRecord, events: ReadonlyArray<FlowEvent>, probe: R
     "",
     ...tail,
     // A succeeded run's output, as journaled (its sensitive fields as <redacted>).
-    ...(record.output === undefined ? [] : [`output: ${safeJson(shown(record).output)}`])
+    ...(record.output === undefined ? [] : [`  output: ${safeJson(shown(record).output)}`])
   ]
 }
 
