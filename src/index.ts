@@ -1,8 +1,9 @@
 /**
  * mcpflow: typed workflows over MCP servers. Tool contracts and their errors, the flow algebra
  * (steps, parallel branches, DAGs, sagas, batches, conditions, topics), resilience policies, the
- * gateway that calls the servers, the flow engines (in memory, or durable on SQLite), and `main`
- * to make a flow file runnable. The chaos harness is `mcpflow/chaos`, its vitest cases
+ * gateway that calls the servers, the flow engines (in memory, or durable on SQLite), `main`
+ * to make a flow file runnable, and the metrics the CLI exports (`Metrics`, `PrometheusEndpoint`,
+ * `Observe.metrics`) for an app that runs flows itself. The chaos harness is `mcpflow/chaos`, its vitest cases
  * `mcpflow/vitest`, contracts for the reference MCP servers `mcpflow/contracts`.
  *
  * @example
