@@ -262,12 +262,16 @@ describe.skipIf(!haveChromium)("mcpflow ui in Chromium", () => {
     expect(await page.textContent(`#steps li[data-path="order/reserve inventory"] .fault`)).toBe("ϟ fault LostResponse on inventory.reserve (call 1): then silence")
     expect(await page.textContent(`#timeline li[data-kind="fault"]`)).toContain("LostResponse on inventory.reserve")
     expect(await page.getAttribute(`#timeline li[data-kind="fault"]`, "data-path")).toBe("order/reserve inventory")
-    expect(await page.textContent("#run-meta")).toContain("1 faults injected")
+    expect(await page.textContent("#run-meta")).toContain("1 fault injected")
+    expect(await page.locator("#gantt .bar.faulted").count()).toBe(1)
+    expect(await page.getAttribute(`#gantt .bar-row[data-path="order/reserve inventory"] .bar`, "title")).toContain("ϟ fault LostResponse")
     // its output, journaled, with the sealed field redacted
     const output = await page.textContent("#output")
     expect(output).toContain("rcpt-9")
     expect(output).toContain("<redacted>")
     expect(output).not.toContain("mcpflow:sealed")
+    mkdirSync("test-artifacts", { recursive: true })
+    await page.screenshot({ path: path.resolve("test-artifacts/run-viewer-faults.png"), fullPage: true })
     // the plan, drawn from the Mermaid source of flows/order-saga.ts, coloured by step status
     await expect.poll(() => page.locator("#plan-svg g[data-id]").count(), { timeout: 5000 }).toBeGreaterThan(5)
     expect(await page.textContent("#plan-source")).toContain("flowchart TD")
