@@ -52,7 +52,8 @@ interface Fault {
   readonly detail?: string
 }
 
-describe("mcpflow run journals", () => {
+// The two cases are independent (their own state directories): they run side by side.
+describe.concurrent("mcpflow run journals", () => {
   it("a live chaos run's fired faults: FaultFired events under their steps, shown by show and show --json", async () => {
     const stateDir = join(tmp, "chaos")
     const run = await mcpflow(["run", fixture("orders.ts"), "--input", '{"mode":"ok"}', "--chaos", "3", "--rate", "1", "--json", "--state-dir", stateDir])
@@ -61,7 +62,10 @@ describe("mcpflow run journals", () => {
     assert.isAbove(faults.length, 0, run.stdout + run.stderr)
     assert.isTrue(faults.every((f) => f.step === "reserve" || f.step === "charge"), JSON.stringify(faults))
 
-    const shown = await mcpflow(["show", summary.runId.slice(0, 8), "--json", "--state-dir", stateDir])
+    const [shown, text] = await Promise.all([
+      mcpflow(["show", summary.runId.slice(0, 8), "--json", "--state-dir", stateDir]),
+      mcpflow(["show", summary.runId, "--state-dir", stateDir])
+    ])
     assert.strictEqual(shown.code, 0, shown.stderr)
     const detail = JSON.parse(shown.stdout) as { events: ReadonlyArray<{ _tag: string } & Partial<Fault> & { path?: string; at?: number }> }
     const journaled = detail.events.filter((e) => e._tag === "FaultFired")
@@ -72,7 +76,6 @@ describe("mcpflow run journals", () => {
     )
     assert.isTrue(journaled.every((e) => typeof e.at === "number" && e.at > 1e12), "each has its time")
 
-    const text = await mcpflow(["show", summary.runId, "--state-dir", stateDir])
     assert.strictEqual(text.code, 0, text.stderr)
     const first = faults[0]!
     assert.include(text.stdout, `ϟ fault ${first.kind} on ${first.server}.${first.tool} (call ${first.call})`)
@@ -87,9 +90,11 @@ describe("mcpflow run journals", () => {
     assert.strictEqual(summary.outcome, "success")
     assert.deepStrictEqual(summary.output, { at: "2026-12-05T10:00:00.000Z", token: "<redacted>", n: 42 })
 
-    const shown = await mcpflow(["show", summary.runId, "--json", "--state-dir", stateDir])
+    const [shown, text] = await Promise.all([
+      mcpflow(["show", summary.runId, "--json", "--state-dir", stateDir]),
+      mcpflow(["show", summary.runId, "--state-dir", stateDir])
+    ])
     assert.deepStrictEqual((JSON.parse(shown.stdout) as { output: unknown }).output, { at: "2026-12-05T10:00:00.000Z", token: "<redacted>", n: 42 })
-    const text = await mcpflow(["show", summary.runId, "--state-dir", stateDir])
     assert.include(text.stdout, `output: {"at":"2026-12-05T10:00:00.000Z","token":"<redacted>","n":42}`)
     for (const out of [run, shown, text]) assert.notInclude(out.stdout + out.stderr, "tok-planted-output-7")
     for (const file of readdirSync(stateDir)) {

@@ -18,7 +18,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 const env = { ...process.env, NO_COLOR: "1", MCPFLOW_SERVE_TOKEN: "metrics-token", OTEL_EXPORTER_OTLP_ENDPOINT: "", MCPFLOW_METRICS: "" }
 
-describe("mcpflow serve --metrics", () => {
+// Two independent spawns (their own state directories): side by side.
+describe.concurrent("mcpflow serve --metrics", () => {
   it("serves the Prometheus exposition of the runs it starts", async () => {
     const stateDir = join(tmp, "state")
     const child = spawn(
