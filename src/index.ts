@@ -1,8 +1,9 @@
 /**
  * mcpflow: typed workflows over MCP servers. Tool contracts and their errors, the flow algebra
  * (steps, parallel branches, DAGs, sagas, batches, conditions, topics), resilience policies, the
- * gateway that calls the servers, the flow engines (in memory, or durable on SQLite), and `main`
- * to make a flow file runnable. The chaos harness is `mcpflow/chaos`, its vitest cases
+ * gateway that calls the servers, the flow engines (in memory, or durable on SQLite), `main`
+ * to make a flow file runnable, and the metrics the CLI exports (`Metrics`, `PrometheusEndpoint`,
+ * `Observe.metrics`) for an app that runs flows itself. The chaos harness is `mcpflow/chaos`, its vitest cases
  * `mcpflow/vitest`, contracts for the reference MCP servers `mcpflow/contracts`.
  *
  * @example
@@ -47,3 +48,8 @@ export * as Gateway from "./runtime/gateway/GatewayLayer.ts"
 export * as Engines from "./runtime/engine/Engines.ts"
 export type { FlowSource, RunServices, Sandbox } from "./app/run/RunFlow.ts"
 export { main } from "./app/run/FlowFile.ts"
+export * as Metrics from "./runtime/observe/Metrics.ts"
+export * as PrometheusEndpoint from "./runtime/observe/PrometheusEndpoint.ts"
+export type { Address } from "./runtime/observe/Address.ts"
+export type { Telemetry } from "./runtime/observe/Telemetry.ts"
+export * as Observe from "./app/run/Observe.ts"

@@ -88,6 +88,8 @@ export interface StepState {
   progress: ToolProgress | undefined
   /** The last few policy and gateway events raised in the step (not its retries: see `retries`). */
   readonly notes: Array<FlowEvent.Policy | FlowEvent.Gateway>
+  /** The faults a chaos harness injected into the step's tool calls, in order. */
+  readonly faults: Array<FlowEvent.FaultFired>
   readonly children: Array<string>
 }
 
@@ -118,6 +120,8 @@ export interface RunState {
   retries: number
   compensations: number
   compensationFailures: number
+  /** Faults a chaos harness injected (`FaultFired` events). */
+  faultsFired: number
   /** Capabilities served by another alternative than the preferred one, or lost (`Alternatives.serve`). */
   readonly degraded: Array<string>
 }
@@ -143,6 +147,7 @@ export const emptyState = (): RunState => ({
   retries: 0,
   compensations: 0,
   compensationFailures: 0,
+  faultsFired: 0,
   degraded: []
 })
 
@@ -187,6 +192,7 @@ const nodeFor = (state: RunState, path: string, kind: StepKind): StepState => {
     compensation: undefined,
     progress: undefined,
     notes: [],
+    faults: [],
     children: []
   }
   state.nodes.set(path, node)
@@ -308,6 +314,11 @@ export const apply = (state: RunState, event: FlowEvent): void => {
       if (node === undefined) return
       if (event.event._tag === "ToolProgress") node.progress = event.event
       else addNote(node, event)
+      return
+    }
+    case "FaultFired": {
+      state.faultsFired++
+      ownerOf(state, event.path)?.faults.push(event)
       return
     }
     case "Published":

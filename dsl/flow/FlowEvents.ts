@@ -60,6 +60,7 @@ export type FlowEvent =
   | FlowEvent.Policy
   | FlowEvent.Gateway
   | FlowEvent.Published
+  | FlowEvent.FaultFired
 
 /**
  * The event shapes, one interface per `_tag`.
@@ -181,6 +182,20 @@ export declare namespace FlowEvent {
     readonly _tag: "Gateway"
     readonly path: string
     readonly event: GatewayEvent
+  }
+  /**
+   * A fault a chaos harness injected (`mcpflow run --chaos`) hit a tool call of the step at
+   * `path`: its kind (`ToolError`, `LostResponse`, …), the `server.tool` it hit, that tool's call
+   * number (1-based) and a short detail. `at` is when it fired.
+   */
+  interface FaultFired extends Base {
+    readonly _tag: "FaultFired"
+    readonly path: string
+    readonly kind: string
+    readonly server: string
+    readonly tool: string
+    readonly call: number
+    readonly detail?: string | undefined
   }
   /** A typed event was published on a flow's event bus. */
   interface Published extends Base {

@@ -19,7 +19,7 @@ import { executionIdOf } from "./internal/ExecutionId.ts"
 import { running } from "./internal/Interpreter.ts"
 import { journalSink } from "./internal/JournalSink.ts"
 import * as Sealing from "./internal/Sealing.ts"
-import { outcomeOf, settle } from "./internal/Settle.ts"
+import { checkOutput, outcomeOf, settle } from "./internal/Settle.ts"
 import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
 import { ResultLog } from "./StepResults.ts"
 
@@ -107,7 +107,8 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       policies: engine.policies,
       inFlightAtCrash: resumed?.inFlight,
       resume: resumed,
-      sealer: stepJournal === undefined ? sealer : undefined
+      sealer: stepJournal === undefined ? sealer : undefined,
+      journalSealer: sealer
     }
     if (journal !== undefined) {
       const startedAt = yield* now
@@ -189,7 +190,9 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
             : "interrupted"
           const finishedAt = yield* now
           const failure = ended.outcome === "failure" ? { error: ended.error, errorTag: ended.errorTag } : {}
-          yield* journal.finish({ runId, status, finishedAt, failedStep, ...failure })
+          // A succeeded run's output, as the engine journaled it (JSON form, Redacted parts sealed).
+          const output = status === "succeeded" && state.output?._tag === "Valid" ? { output: state.output.json } : {}
+          yield* journal.finish({ runId, status, finishedAt, failedStep, ...failure, ...output })
           // Its last events may not have reached the journal either.
           const late = events.failure()
           if (late !== undefined) return yield* late
@@ -265,6 +268,8 @@ const body = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O,
     state.results.clear()
     const scope: StepScope = { run: state, path: "", names: undefined, inActivity: false, saga: undefined }
     return flow.run(input).pipe(
+      // The engine gets (and journals) the output's JSON form; the typed value stays in `state`.
+      Effect.flatMap((value) => checkOutput(flow, state, value)),
       Effect.provideService(CurrentScope, scope),
       Effect.onExit((exit) =>
         Exit.isSuccess(exit)

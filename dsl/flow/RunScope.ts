@@ -111,7 +111,22 @@ export interface RunState {
   readonly resume?: ResumeState | undefined
   /** Where the engine journals step values: seals their `Redacted` parts (see `internal/Sealing.ts`). */
   readonly sealer?: Sealer | undefined
+  /** Where the run's input and output are journaled (run row, engine): seals their `Redacted` parts. */
+  readonly journalSealer?: Sealer | undefined
+  /**
+   * The body's result in this process: its typed value and the JSON form (sealed where it is
+   * `Redacted`) handed to the engine and journaled, or why it does not fit the output Schema.
+   */
+  output?: RunOutput | undefined
 }
+
+/**
+ * What a run's body returned, checked against the flow's output Schema: `typed` is the value,
+ * `json` its JSON form as journaled (sensitive parts sealed); `invalid` the first issue.
+ */
+export type RunOutput =
+  | { readonly _tag: "Valid"; readonly typed: unknown; readonly json: unknown }
+  | { readonly _tag: "Invalid"; readonly path: string; readonly issue: string }
 
 /** Where the current fiber is in a run. */
 export interface StepScope {

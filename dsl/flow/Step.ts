@@ -387,6 +387,9 @@ const withStepSinks = <A, E, R>(
           outerGateway.emit(event)
           if (event._tag === "ToolProgress" || event._tag === "ServerLog" || event._tag === "ReplicaServed") {
             run.emit({ _tag: "Gateway", runId: run.runId, at: clock.currentTimeMillisUnsafe(), path, event })
+          } else if (event._tag === "FaultFired") {
+            const { atMs, call, detail, kind, server, tool } = event
+            run.emit({ _tag: "FaultFired", runId: run.runId, at: atMs, path, kind, server, tool, call, ...(detail ? { detail } : {}) })
           }
         }
       }

@@ -86,6 +86,19 @@ export type GatewayEvent =
     readonly skipped: ReadonlyArray<{ readonly replica: string; readonly why: string }>
   }
   | {
+    /**
+     * A fault injected by a chaos harness hit a call to `server.tool` (its `call`-th, 1-based) at
+     * `atMs` (epoch ms): reported from the fiber that made the call, so its step records it.
+     */
+    readonly _tag: "FaultFired"
+    readonly server: string
+    readonly tool: string
+    readonly kind: string
+    readonly call: number
+    readonly atMs: number
+    readonly detail?: string | undefined
+  }
+  | {
     /** A server's health state changed (see `ServerHealth`). */
     readonly _tag: "HealthChanged"
     readonly server: string

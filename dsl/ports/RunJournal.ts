@@ -61,6 +61,11 @@ export interface RunRecord {
   readonly owner?: RunOwner | undefined
   /** When `mcpflow cancel` asked for the run to be cancelled. */
   readonly cancelRequestedAt?: number | undefined
+  /**
+   * A succeeded run's output, in its Schema's JSON form, its sensitive (`Redacted`) parts sealed
+   * as in the input (shown as `<redacted>`); undefined for other runs and older journals.
+   */
+  readonly output?: unknown
 }
 
 /**
@@ -109,6 +114,8 @@ export class RunJournal extends Context.Service<RunJournal, {
     readonly failedStep?: string | undefined
     readonly error?: string | undefined
     readonly errorTag?: string | undefined
+    /** A succeeded run's output (JSON form, sealed; see {@link RunRecord.output}). */
+    readonly output?: unknown
   }) => Effect.Effect<void, JournalError>
   readonly get: (runId: string) => Effect.Effect<RunRecord, JournalError>
   readonly list: Effect.Effect<ReadonlyArray<RunRecord>, JournalError>

@@ -12,6 +12,7 @@ import * as PrometheusEndpoint from "../../src/runtime/observe/PrometheusEndpoin
 import { sampleRate } from "../../src/runtime/observe/Sampling.ts"
 import { CurrentTelemetry } from "../../src/runtime/observe/Telemetry.ts"
 import * as Observe from "../../src/app/run/Observe.ts"
+import * as Public from "../../src/index.ts"
 import { drive } from "../support/drive.ts"
 import { flow, makeServer, parseExposition, type ServerLog, valueOf } from "./support.ts"
 
@@ -119,5 +120,29 @@ describe("metrics", () => {
         return yield* Effect.withFiber((fiber) => Effect.succeed(fiber.getRef(CurrentTelemetry)))
       }).pipe(Effect.provide(Observe.layer({ metrics: Option.none(), env: {} })))
       assert.isUndefined(none)
+    }))
+
+  it.effect("the public entry: Observe.metrics serves Metrics.names for an embedding app's runs", () =>
+    Effect.gen(function*() {
+      const urls: Array<string> = []
+      const res = yield* Effect.gen(function*() {
+        const fiber = yield* Public.Flow.run(flow, {}).pipe(Effect.provide(FlowEngine.layerMemory), Effect.forkChild)
+        assert.strictEqual(yield* drive(fiber), "done")
+        return yield* scrape(urls[0]!)
+      }).pipe(
+        Effect.provide(GatewayLayer.layer({ servers: { obs: { type: "in-process", make: makeServer({ calls: [] } satisfies ServerLog) } } })),
+        Effect.provide(Public.Observe.metrics({ prometheus: "127.0.0.1:0", env: {}, onListening: (url) => Effect.sync(() => void urls.push(url)) })),
+        Effect.provideService(Metric.MetricRegistry, new Map())
+      )
+      const { samples, types } = parseExposition(res.text)
+      assert.strictEqual(valueOf(samples, "mcpflow_runs_total", { flow: "observed", status: "succeeded" }), 1)
+      for (const name of types.keys()) assert.property(Public.Metrics.names, name, `${name} is in Metrics.names`)
+      const bad = yield* Effect.void.pipe(Effect.provide(Public.Observe.metrics({ prometheus: "nowhere", env: {} })), Effect.flip)
+      assert.instanceOf(bad, Public.PrometheusEndpoint.MetricsEndpointError)
+      assert.include(bad.message, "expected [host]:port")
+      const nothing = yield* Effect.withFiber((fiber) => Effect.succeed(fiber.getRef(CurrentTelemetry))).pipe(
+        Effect.provide(Public.Observe.metrics({ env: {} }))
+      )
+      assert.isUndefined(nothing, "nothing asked, nothing installed")
     }))
 })

@@ -43,12 +43,14 @@ type Ev = FlowEvent extends infer E ? E extends FlowEvent ? Omit<E, "runId" | "a
 const journalRun = (
   journal: RunJournal["Service"],
   run: { runId: string; flow: string; start: number; input: unknown; events: ReadonlyArray<Ev> },
-  end?: { status: "succeeded" | "failed"; at: number; failedStep?: string; error?: string }
+  end?: { status: "succeeded" | "failed"; at: number; failedStep?: string; error?: string; output?: unknown }
 ) =>
   Effect.gen(function*() {
     yield* journal.start({ runId: run.runId, flow: run.flow, input: run.input, fingerprint: "f", startedAt: run.start, source: orderSaga })
     for (const { dt, ...event } of run.events) journal.appendUnsafe({ ...event, runId: run.runId, at: run.start + dt } as FlowEvent)
-    if (end !== undefined) yield* journal.finish({ runId: run.runId, status: end.status, finishedAt: end.at, failedStep: end.failedStep, error: end.error })
+    if (end !== undefined) {
+      yield* journal.finish({ runId: run.runId, status: end.status, finishedAt: end.at, failedStep: end.failedStep, error: end.error, output: end.output })
+    }
   })
 
 const step = (name: string, dt: number, ms: number, extra?: { replayed?: boolean; attempts?: number }): ReadonlyArray<Ev> => [
@@ -96,6 +98,8 @@ beforeAll(async () => {
         { _tag: "StepStarted", path: "order", kind: "saga", dt: 1 },
         ...step("check order", 2, 5, { replayed: true }),
         { _tag: "StepStarted", path: "order/reserve inventory", kind: "step", dt: 10 },
+        // a live chaos run (`--chaos`): the fault that made the first attempt time out
+        { _tag: "FaultFired", path: "order/reserve inventory", kind: "LostResponse", server: "inventory", tool: "reserve", call: 1, detail: "then silence", dt: 11 },
         { _tag: "StepRetried", path: "order/reserve inventory", attempt: 2, delayMs: 100, reason: "Timeout", dt: 60 },
         { _tag: "StepSucceeded", path: "order/reserve inventory", kind: "step", durationMs: 220, replayed: false, attempts: 2, dt: 230 },
         ...step("charge payment", 231, 40),
@@ -104,7 +108,7 @@ beforeAll(async () => {
         { _tag: "StepSucceeded", path: "order", kind: "saga", durationMs: 323, replayed: false, dt: 324 },
         { _tag: "FlowFinished", flow: "order-saga", outcome: "success", durationMs: 325, dt: 325 }
       ]
-    }, { status: "succeeded", at: t0 + 325 })
+    }, { status: "succeeded", at: t0 + 325, output: { orderId: "o-1", receipt: "rcpt-9", card: "mcpflow:sealed:v1:-" } })
     yield* journalRun(journal, {
       runId: ids.failed,
       flow: "order-saga",
@@ -194,6 +198,11 @@ describe("mcpflow ui: its JSON", () => {
   it("keeps sealed input redacted, answers only loopback hosts, and has an empty audit feed", async () => {
     const finished = await get(`/api/runs/${ids.finished}`)
     expect(finished.body.run.input).toEqual({ orderId: "o-1", card: "<redacted>" })
+    expect(finished.body.run.output).toEqual({ orderId: "o-1", receipt: "rcpt-9", card: "<redacted>" })
+    expect(finished.body.counters.faultsFired).toBe(1)
+    expect(finished.body.steps.find((s: { path: string }) => s.path === "order/reserve inventory").faults).toEqual([
+      "fault LostResponse on inventory.reserve (call 1): then silence"
+    ])
     expect(JSON.stringify(finished.body)).not.toContain("mcpflow:sealed")
     expect((await get("/api/runs", "evil.example:80")).status).toBe(403)
     expect((await get("/api/runs", "localhost:80")).status).toBe(200)
@@ -247,8 +256,22 @@ describe.skipIf(!haveChromium)("mcpflow ui in Chromium", () => {
     expect(await page.locator(`#steps li[data-path="order/check order"] .replayed`).count()).toBe(1)
     expect(await page.textContent(`#steps li[data-path="order/reserve inventory"]`)).toContain("retry 2 after 100ms: Timeout")
     const kinds = await page.locator("#timeline li").evaluateAll((lis) => lis.map((li) => li.getAttribute("data-kind")))
-    expect(kinds).toEqual(expect.arrayContaining(["flow", "replayed", "retry", "succeeded"]))
+    expect(kinds).toEqual(expect.arrayContaining(["flow", "replayed", "retry", "succeeded", "fault"]))
     expect(await page.locator("#gantt .bar-row").count()).toBe(5)
+    // the fault a live chaos run injected: under its step, on the timeline, counted in the header
+    expect(await page.textContent(`#steps li[data-path="order/reserve inventory"] .fault`)).toBe("ϟ fault LostResponse on inventory.reserve (call 1): then silence")
+    expect(await page.textContent(`#timeline li[data-kind="fault"]`)).toContain("LostResponse on inventory.reserve")
+    expect(await page.getAttribute(`#timeline li[data-kind="fault"]`, "data-path")).toBe("order/reserve inventory")
+    expect(await page.textContent("#run-meta")).toContain("1 fault injected")
+    expect(await page.locator("#gantt .bar.faulted").count()).toBe(1)
+    expect(await page.getAttribute(`#gantt .bar-row[data-path="order/reserve inventory"] .bar`, "title")).toContain("ϟ fault LostResponse")
+    // its output, journaled, with the sealed field redacted
+    const output = await page.textContent("#output")
+    expect(output).toContain("rcpt-9")
+    expect(output).toContain("<redacted>")
+    expect(output).not.toContain("mcpflow:sealed")
+    mkdirSync("test-artifacts", { recursive: true })
+    await page.screenshot({ path: path.resolve("test-artifacts/run-viewer-faults.png"), fullPage: true })
     // the plan, drawn from the Mermaid source of flows/order-saga.ts, coloured by step status
     await expect.poll(() => page.locator("#plan-svg g[data-id]").count(), { timeout: 5000 }).toBeGreaterThan(5)
     expect(await page.textContent("#plan-source")).toContain("flowchart TD")

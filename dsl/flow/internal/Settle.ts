@@ -22,13 +22,21 @@ export const settle = <I extends Schema.Top, O extends Schema.Top, E, R>(
       exit = Exit.failCause(state.failure)
     }
     if (Exit.isSuccess(exit)) {
-      const encoded = yield* Effect.exit(jsonEncoder(flow.output)(exit.value))
-      if (Exit.isFailure(encoded)) {
-        const error = Cause.squash(encoded.cause) as Schema.SchemaError
-        const { message, path } = firstIssue(error.issue)
-        return Exit.fail(new FlowError({ flow: flow.name, reason: new InvalidFlowOutput({ path, issue: message }) }))
+      const invalid = (path: string, issue: string) =>
+        Exit.fail(new FlowError({ flow: flow.name, reason: new InvalidFlowOutput({ path, issue }) }))
+      const output = state.output
+      if (output?._tag === "Invalid") return invalid(output.path, output.issue)
+      if (output?._tag === "Valid") return Exit.succeed(output.typed as O["Type"])
+      // The body did not run here (the engine had its result): decode the JSON form the engine
+      // hands back with the output Schema, its sealed parts opened first.
+      const opened = state.journalSealer === undefined ? Result.succeed(exit.value) : state.journalSealer.openEncoded(exit.value)
+      if (Result.isFailure(opened)) return invalid("", opened.failure)
+      const decoded = yield* Effect.exit(jsonDecoder(flow.output)(opened.success))
+      if (Exit.isFailure(decoded)) {
+        const { message, path } = firstIssue((Cause.squash(decoded.cause) as Schema.SchemaError).issue)
+        return invalid(path, message)
       }
-      return Exit.succeed(exit.value as O["Type"])
+      return Exit.succeed(decoded.value as O["Type"])
     }
     if (state.resume?.diverged !== undefined) {
       return Exit.fail(
@@ -70,14 +78,49 @@ export const outcomeOf = (result: Exit.Exit<unknown, unknown>): Outcome => {
 
 const messageOf = (error: unknown): string => renderCause(Cause.fail(error)).error
 
-/** The JSON encoder of each output Schema, built once (a flow's output is checked on every run). */
-const encoders = new WeakMap<Schema.Top, (value: unknown) => Effect.Effect<unknown, Schema.SchemaError>>()
+/**
+ * The body's result checked against the output Schema: its JSON form (the `Redacted` parts
+ * sealed where the run is journaled) is what the engine gets and journals; the typed value and
+ * that form are kept in `state.output` for {@link settle} and the run's journal row. A result
+ * that does not fit is remembered as such (the engine gets `null`): the run then fails with
+ * `InvalidFlowOutput`, as a typed result it could not journal.
+ */
+export const checkOutput = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  flow: Flow<I, O, E, R>,
+  state: RunState,
+  value: unknown
+): Effect.Effect<unknown> =>
+  Effect.map(Effect.exit(jsonEncoder(flow.output)(value)), (encoded) => {
+    if (Exit.isFailure(encoded)) {
+      const { message, path } = firstIssue((Cause.squash(encoded.cause) as Schema.SchemaError).issue)
+      state.output = { _tag: "Invalid", path, issue: message }
+      return null
+    }
+    const json = state.journalSealer === undefined ? encoded.value : state.journalSealer.sealEncoded(encoded.value, value)
+    state.output = { _tag: "Valid", typed: value, json }
+    return json
+  })
 
-const jsonEncoder = (schema: Schema.Top): (value: unknown) => Effect.Effect<unknown, Schema.SchemaError> => {
+type Coder = (value: unknown) => Effect.Effect<unknown, Schema.SchemaError>
+
+/** The JSON encoder and decoder of each output Schema, built once (a flow's output is checked on every run). */
+const encoders = new WeakMap<Schema.Top, Coder>()
+const decoders = new WeakMap<Schema.Top, Coder>()
+
+const jsonEncoder = (schema: Schema.Top): Coder => {
   let encode = encoders.get(schema)
   if (encode === undefined) {
-    encode = Schema.encodeUnknownEffect(Schema.toCodecJson(schema)) as (value: unknown) => Effect.Effect<unknown, Schema.SchemaError>
+    encode = Schema.encodeUnknownEffect(Schema.toCodecJson(schema)) as Coder
     encoders.set(schema, encode)
   }
   return encode
+}
+
+const jsonDecoder = (schema: Schema.Top): Coder => {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownEffect(Schema.toCodecJson(schema)) as Coder
+    decoders.set(schema, decode)
+  }
+  return decode
 }

@@ -11,7 +11,7 @@
  * @module
  */
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
-import { formatMs, gatewayText, isNotablePolicyEvent, policyText, safeJson, waitingText } from "./Text.ts"
+import { faultText, formatMs, gatewayText, isNotablePolicyEvent, policyText, safeJson, waitingText } from "./Text.ts"
 import { paint } from "./Style.ts"
 import type { Summary } from "./Summary.ts"
 
@@ -123,6 +123,8 @@ export const plainLines = (event: FlowEvent, options: TextOptions): ReadonlyArra
       return verbose ? [`  ${event.path}: ${gatewayText(event.event)}`] : []
     case "Published":
       return verbose ? [`» ${event.path === "" ? "" : `${event.path}: `}published ${event.topic} to ${event.handlers} handler(s)`] : []
+    case "FaultFired":
+      return [`${c.yellow("ϟ")} ${event.path === "" ? "" : `${event.path}: `}${faultText(event)}`]
   }
 }
 

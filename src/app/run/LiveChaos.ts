@@ -9,6 +9,10 @@
  * the real connections (`chaos/WireChaos.ts`). Decisions are seeded per call, but real servers
  * and real time are not deterministic: the same seed does not promise the same run.
  *
+ * Every fault that fires is reported from the fiber of the call it hit ({@link reportFaults}):
+ * its step records a `FaultFired` event, so the journal, `mcpflow show` and the run viewer have
+ * it; the `RunSummary` lists them all with their step.
+ *
  * @example
  * ```ts
  * const injector = LiveChaos.injector(42, 0.2)
@@ -16,9 +20,11 @@
  * ```
  * @module
  */
+import { Clock, Effect, Layer } from "effect"
 import * as F from "../../../chaos/Fault.ts"
 import * as Injector from "../../../chaos/Injector.ts"
 import * as Prng from "../../../chaos/Prng.ts"
+import { CallSites, GatewayEvents, McpGateway } from "../../../dsl/ports/McpGateway.ts"
 import type { ChaosFired } from "./Summary.ts"
 
 /**
@@ -93,13 +99,73 @@ export const fired = (inj: Injector.Injector, seed: number, wire = false): Chaos
   return {
     seed,
     ...(wire ? { wire } : {}),
-    faults: inj.log.map((i) => ({
-      atMs: i.atMs - t0,
-      server: i.server,
-      tool: i.tool,
-      call: i.call + 1,
-      kind: i.kind,
-      ...(i.detail ? { detail: i.detail } : {})
-    }))
+    faults: inj.log.map((i) => {
+      const step = stepOf(inj, i)
+      return {
+        atMs: i.atMs - t0,
+        server: i.server,
+        tool: i.tool,
+        call: i.call + 1,
+        kind: i.kind,
+        ...(step ? { step } : {}),
+        ...(i.detail ? { detail: i.detail } : {})
+      }
+    })
   }
 }
+
+/** The step whose call a fault hit (from the call sites the gateway sent), if known. */
+const stepOf = (inj: Injector.Injector, i: Injector.Injection): string | undefined =>
+  i.tool === "(connect)" ? undefined : inj.sent.find((s) => s.server === i.server && s.tool === i.tool && s.call === i.call)?.step
+
+/**
+ * The gateway with the injector's faults reported where they hit: after each call (however it
+ * ended), the faults that fired on it — on that server's connection, or on a request the call's
+ * step sent — go to the calling fiber's `GatewayEvents` as `FaultFired`, which a step journals
+ * as a `FaultFired` flow event. Each fault is reported once.
+ *
+ * @example
+ * ```ts
+ * Flow.run(flow, input).pipe(Effect.provide(LiveChaos.reportFaults(injector).pipe(Layer.provide(gateway))))
+ * ```
+ */
+export const reportFaults = (inj: Injector.Injector): Layer.Layer<McpGateway, never, McpGateway> =>
+  Layer.effect(
+    McpGateway,
+    Effect.map(McpGateway, (gateway) => {
+      const reported = new Set<number>()
+      let from = 0
+      const report = (server: string) =>
+        Effect.withFiber((fiber) => {
+          const path = fiber.getRef(CallSites)?.path ?? ""
+          const events = fiber.getRef(GatewayEvents)
+          const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+          const log = inj.log
+          for (let n = from; n < log.length; n++) {
+            if (reported.has(n)) continue
+            const i = log[n]!
+            if (i.server !== server) continue
+            const step = stepOf(inj, i)
+            if (i.tool !== "(connect)" && (step ?? "") !== path) continue
+            reported.add(n)
+            events.emit({
+              _tag: "FaultFired",
+              server: i.server,
+              tool: i.tool,
+              kind: i.kind,
+              call: i.call + 1,
+              // Fake servers tell epoch ms; wire faults count from the start of the run.
+              atMs: i.atMs > 1e12 ? i.atMs : now,
+              ...(i.detail ? { detail: i.detail } : {})
+            })
+          }
+          while (reported.has(from)) reported.delete(from++)
+          return Effect.void
+        })
+      return McpGateway.of({
+        ...gateway,
+        call: (contract, input, options) => Effect.ensuring(gateway.call(contract, input, options), report(contract.server)),
+        callRaw: (server, tool, args, options) => Effect.ensuring(gateway.callRaw(server, tool, args, options), report(server))
+      })
+    })
+  )

@@ -325,7 +325,12 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         Effect.provideService(GatewayEvents, reporter.gateway),
         // The durable engine's own logs (shard bookkeeping) are not the user's business.
         Effect.provideService(References.MinimumLogLevel, settings.verbose ? "Info" : "Error"),
-        Effect.provide(gatewayLayer(servers, source, injector, store)),
+        // A live chaos run: each fault that fires is journaled by the step whose call it hit.
+        Effect.provide(
+          injector === undefined
+            ? gatewayLayer(servers, source, injector, store)
+            : LiveChaos.reportFaults(injector).pipe(Layer.provide(gatewayLayer(servers, source, injector, store)))
+        ),
         Effect.provide(settings.noJournal || settings.dryRun ? Layer.empty : AuditTrail.layer({ stateDir: settings.stateDir })),
         Effect.provide(
           Tracing.layer(Tracing.endpointOf(settings.otlp, env), {

@@ -47,15 +47,19 @@ export type RunView = Omit<RunRecord, "status"> & {
 }
 
 /**
- * A run's record as the history shows it: its sensitive input fields (sealed in the journal) as
- * `<redacted>`.
+ * A run's record as the history shows it: its sensitive input and output fields (sealed in the
+ * journal) as `<redacted>`.
  *
  * @example
  * ```ts
  * shown(record).input // => { service: "api", token: "<redacted>" }
  * ```
  */
-export const shown = (record: RunRecord): RunRecord => ({ ...record, input: redactEnvelopes(record.input) })
+export const shown = (record: RunRecord): RunRecord => ({
+  ...record,
+  input: redactEnvelopes(record.input),
+  ...(record.output === undefined ? {} : { output: redactEnvelopes(record.output) })
+})
 
 /**
  * The run as the history shows it (see {@link RunView}).

@@ -83,6 +83,8 @@ export interface ChaosFired {
     readonly tool: string
     readonly call: number
     readonly kind: string
+    /** The step whose call it hit, when known (not for connection faults). */
+    readonly step?: string | undefined
     readonly detail?: string | undefined
   }>
 }
@@ -202,7 +204,9 @@ export const chaosLines = (chaos: ChaosFired): ReadonlyArray<string> => {
   const n = chaos.faults.length
   return [
     `  chaos seed ${chaos.seed}: ${n} fault${n === 1 ? "" : "s"} fired${n > 30 ? " (first 30 shown)" : ""}`,
-    ...chaos.faults.slice(0, 30).map((f) => `    +${f.atMs}ms ${f.server}.${f.tool} (call ${f.call}) ${f.kind}${f.detail ? `: ${f.detail}` : ""}`),
+    ...chaos.faults.slice(0, 30).map((f) =>
+      `    +${f.atMs}ms ${f.server}.${f.tool} (call ${f.call}${f.step ? `, step ${f.step}` : ""}) ${f.kind}${f.detail ? `: ${f.detail}` : ""}`
+    ),
     chaos.wire === true
       ? `  real servers: the same --chaos ${chaos.seed} makes the same decision for the same call, but real time and real servers are not deterministic`
       : `  replay this run: the same command with --chaos ${chaos.seed}`

@@ -138,8 +138,26 @@ export const gatewayText = (event: GatewayEvent): string => {
       return replicaText(event)
     case "HealthChanged":
       return `[${event.server}] ${event.from} → ${event.to}${event.detail === undefined ? "" : `: ${event.detail}`}`
+    case "FaultFired":
+      return faultText(event)
   }
 }
+
+/**
+ * A fault a chaos harness injected, in words (`mcpflow run --chaos`).
+ *
+ * @example
+ * ```ts
+ * faultText({ kind: "ToolError", server: "shop", tool: "charge", call: 2, detail: "injected" }) // => "fault ToolError on shop.charge (call 2): injected"
+ * ```
+ */
+export const faultText = (fault: {
+  readonly kind: string
+  readonly server: string
+  readonly tool: string
+  readonly call: number
+  readonly detail?: string | undefined
+}): string => `fault ${fault.kind} on ${fault.server}.${fault.tool} (call ${fault.call})${fault.detail ? `: ${fault.detail}` : ""}`
 
 /**
  * One short phrase for a note of the step state (a policy or gateway event).

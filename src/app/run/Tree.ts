@@ -14,7 +14,7 @@
  */
 import type { Level } from "./Lines.ts"
 import type { RunState, StepState } from "../../../dsl/flow/EventFold.ts"
-import { formatMs, isTreeNote, noteText, progressText, waitingText } from "./Text.ts"
+import { faultText, formatMs, isTreeNote, noteText, progressText, waitingText } from "./Text.ts"
 import { paint } from "./Style.ts"
 
 /**
@@ -113,6 +113,7 @@ const render = (model: RunState, options: TreeOptions, collapse: boolean): Array
     if (comp !== undefined) lines.push(`${indent}  ${comp}`)
     if (options.level === "verbose") for (const note of node.notes) lines.push(`${indent}  ${c.dim(`· ${noteText(note)}`)}`)
     else for (const note of node.notes.filter(isTreeNote)) lines.push(`${indent}  ${c.yellow(`! ${noteText(note)}`)}`)
+    for (const fault of node.faults) lines.push(`${indent}  ${c.yellow(`ϟ ${faultText(fault)}`)}`)
     if (!collapsed) for (const child of node.children) visit(child, depth + 1)
   }
   for (const root of model.roots) visit(root, 0)

@@ -110,9 +110,11 @@ h2 { font-size: 1.1em; margin: 0 0 .3em; } h3 { font-size: 1em; margin: .4em 0; 
 #timeline li[data-kind="retry"], #timeline li[data-kind="policy"] { color: var(--wait); }
 #timeline li[data-kind^="compens"] { color: var(--comp); }
 #timeline li[data-kind="replayed"] { color: var(--muted); }
+#timeline li[data-kind="fault"], .step .fault { color: var(--wait); font-weight: 600; }
 .bar-row { display: grid; grid-template-columns: 9em 1fr; gap: .4em; align-items: center; font-size: .85em; }
 .bar-track { position: relative; height: .9em; background: #f6f8fa; }
 .bar { position: absolute; top: 0; bottom: 0; min-width: 2px; background: var(--ok); }
+.bar.faulted { outline: 2px dashed var(--wait); outline-offset: 1px; }
 .bar.failed { background: var(--bad); } .bar.running { background: var(--run); } .bar.waiting { background: var(--wait); } .bar.replayed { background: #afb8c1; }
 #plan-svg svg { max-width: 100%; height: auto; }
 #plan-svg rect { fill: #fff; stroke: #8c959f; }
@@ -222,6 +224,7 @@ export const appJs = String.raw`
     if (step.why) li.appendChild(el("div", { "class": "muted" }, "skipped: " + step.why));
     if (step.error) li.appendChild(el("div", { "class": "error" }, step.error));
     step.notes.forEach(function (n) { li.appendChild(el("div", { "class": "muted note" }, n)); });
+    (step.faults || []).forEach(function (f) { li.appendChild(el("div", { "class": "fault" }, "ϟ " + f)); });
     return li;
   }
   function renderSteps(steps) {
@@ -245,7 +248,11 @@ export const appJs = String.raw`
       var row = el("div", { "class": "bar-row", "data-path": s.path });
       row.appendChild(el("span", { "class": "mono", title: s.path }, s.name));
       var track = el("div", { "class": "bar-track" });
-      var bar = el("div", { "class": "bar " + (s.replayed ? "replayed" : s.status), title: s.path + " " + ms(s.durationMs) });
+      var faults = s.faults || [];
+      var bar = el("div", {
+        "class": "bar " + (s.replayed ? "replayed" : s.status) + (faults.length ? " faulted" : ""),
+        title: s.path + " " + ms(s.durationMs) + faults.map(function (f) { return "\nϟ " + f; }).join("")
+      });
       bar.style.left = (100 * s.startMs / total) + "%";
       bar.style.width = (100 * (s.durationMs || 0) / total) + "%";
       track.appendChild(bar); row.appendChild(track); gantt.appendChild(row);
@@ -271,6 +278,7 @@ export const appJs = String.raw`
     var meta = "started " + when(run.startedAt) + (run.finishedAt ? " · took " + ms(run.finishedAt - run.startedAt) : "") +
       " · " + detail.counters.retries + " retries · " + detail.counters.compensations + " compensations" +
       (detail.counters.compensationFailures ? " (" + detail.counters.compensationFailures + " failed)" : "") +
+      (detail.counters.faultsFired ? " · " + detail.counters.faultsFired + (detail.counters.faultsFired === 1 ? " fault" : " faults") + " injected" : "") +
       (run.source ? " · " + run.source : "") +
       (run.owner && detail.live ? " · pid " + run.owner.pid + " on " + run.owner.host : "") +
       (run.parked ? " · parked at " + run.parked.step : "");

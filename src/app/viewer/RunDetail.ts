@@ -18,14 +18,14 @@ import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import type { RunRecord } from "../../../dsl/ports/RunJournal.ts"
 import { type RunView, runView } from "../run/RunQuery.ts"
 import type * as RunStatus from "../run/RunStatus.ts"
-import { formatMs, gatewayText, isNotablePolicyEvent, noteText, policyText } from "../run/Text.ts"
+import { faultText, formatMs, gatewayText, isNotablePolicyEvent, noteText, policyText } from "../run/Text.ts"
 
 /**
  * A step of the tree, depth-first in the order the steps were first seen.
  *
  * @example
  * ```ts
- * const s: StepView = { path: "order/charge", name: "charge", depth: 1, kind: "step", status: "failed", startMs: 12, durationMs: 40, attempts: 3, retries: [], replayed: false, rerun: false, error: "card declined", compensation: undefined, waiting: undefined, why: undefined, notes: [] }
+ * const s: StepView = { path: "order/charge", name: "charge", depth: 1, kind: "step", status: "failed", startMs: 12, durationMs: 40, attempts: 3, retries: [], replayed: false, rerun: false, error: "card declined", compensation: undefined, waiting: undefined, why: undefined, notes: [], faults: [] }
  * ```
  */
 export interface StepView {
@@ -47,6 +47,8 @@ export interface StepView {
   readonly why: string | undefined
   /** The step's last policy and gateway notes, phrased. */
   readonly notes: ReadonlyArray<string>
+  /** The faults a chaos harness injected into its tool calls (`mcpflow run --chaos`), phrased. */
+  readonly faults: ReadonlyArray<string>
 }
 
 /**
@@ -72,6 +74,7 @@ export type TimelineKind =
   | "policy"
   | "gateway"
   | "published"
+  | "fault"
 
 /**
  * One entry of the timeline.
@@ -94,14 +97,20 @@ export interface TimelineEntry {
  *
  * @example
  * ```ts
- * const d: RunDetail = { run, steps: [], timeline: [], counters: { retries: 0, compensations: 0, compensationFailures: 0 }, live: false }
+ * const d: RunDetail = { run, steps: [], timeline: [], counters: { retries: 0, compensations: 0, compensationFailures: 0, faultsFired: 0 }, live: false }
  * ```
  */
 export interface RunDetail {
   readonly run: RunView
   readonly steps: ReadonlyArray<StepView>
   readonly timeline: ReadonlyArray<TimelineEntry>
-  readonly counters: { readonly retries: number; readonly compensations: number; readonly compensationFailures: number }
+  readonly counters: {
+    readonly retries: number
+    readonly compensations: number
+    readonly compensationFailures: number
+    /** Faults a chaos harness injected (`mcpflow run --chaos`). */
+    readonly faultsFired: number
+  }
   /** Whether the run may still change (running, sleeping or waiting): the page polls it. */
   readonly live: boolean
 }
@@ -167,6 +176,8 @@ const entryOf = (event: FlowEvent): Omit<TimelineEntry, "offsetMs"> | undefined 
         : { kind: "gateway", path: event.path, text: gatewayText(event.event) }
     case "Published":
       return { kind: "published", path: event.path, text: `published ${event.topic} to ${event.handlers} handler(s)` }
+    case "FaultFired":
+      return { kind: "fault", path: event.path, text: faultText(event) }
   }
 }
 
@@ -216,7 +227,8 @@ export const runDetail = (record: RunRecord, events: ReadonlyArray<FlowEvent>, p
       compensation: node.compensation,
       waiting: node.waiting,
       why: node.why,
-      notes: node.notes.map(noteText)
+      notes: node.notes.map(noteText),
+      faults: node.faults.map(faultText)
     })
     for (const child of node.children) visit(child, depth + 1)
   }
@@ -225,7 +237,12 @@ export const runDetail = (record: RunRecord, events: ReadonlyArray<FlowEvent>, p
     run,
     steps,
     timeline: timeline(events, start),
-    counters: { retries: state.retries, compensations: state.compensations, compensationFailures: state.compensationFailures },
+    counters: {
+      retries: state.retries,
+      compensations: state.compensations,
+      compensationFailures: state.compensationFailures,
+      faultsFired: state.faultsFired
+    },
     live: run.status === "running" || run.status === "sleeping" || run.status === "waiting"
   }
 }

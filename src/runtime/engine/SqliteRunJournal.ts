@@ -38,7 +38,9 @@ const migrations: ReadonlyArray<string> = [
    ALTER TABLE mcpflow_runs ADD COLUMN heartbeat_at INTEGER;
    ALTER TABLE mcpflow_runs ADD COLUMN cancel_requested_at INTEGER;`,
   // format 3: what started a run (`cli`, `http`, `schedule <cron>`)
-  `ALTER TABLE mcpflow_runs ADD COLUMN started_by TEXT;`
+  `ALTER TABLE mcpflow_runs ADD COLUMN started_by TEXT;`,
+  // format 4: a succeeded run's output (its JSON form, sensitive parts sealed)
+  `ALTER TABLE mcpflow_runs ADD COLUMN output TEXT;`
 ]
 
 const classify = (file: string, thrown: unknown): JournalError => {
@@ -111,6 +113,7 @@ interface RunRow {
   heartbeat_at: number | null
   cancel_requested_at: number | null
   started_by: string | null
+  output: string | null
 }
 
 const toRecord = (r: RunRow): RunRecord => ({
@@ -129,7 +132,8 @@ const toRecord = (r: RunRow): RunRecord => ({
   owner: r.owner_pid === null
     ? undefined
     : { pid: Number(r.owner_pid), host: r.owner_host ?? "", heartbeatAt: Number(r.heartbeat_at ?? 0) },
-  cancelRequestedAt: r.cancel_requested_at === null ? undefined : Number(r.cancel_requested_at)
+  cancelRequestedAt: r.cancel_requested_at === null ? undefined : Number(r.cancel_requested_at),
+  ...(r.output === null || r.output === undefined ? {} : { output: JSON.parse(r.output) })
 })
 
 /**
@@ -168,7 +172,7 @@ export const layer = (
       const insertRun = db.prepare(
         `INSERT INTO mcpflow_runs (run_id, flow, status, started_at, input, fingerprint, source, owner_pid, owner_host, heartbeat_at, started_by)
          VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, failed_step = NULL, error = NULL, error_tag = NULL,
+         ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, failed_step = NULL, error = NULL, error_tag = NULL, output = NULL,
            owner_pid = excluded.owner_pid, owner_host = excluded.owner_host, heartbeat_at = excluded.heartbeat_at`
       )
       const nextSeq = db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM mcpflow_events WHERE run_id = ?")
@@ -208,8 +212,16 @@ export const layer = (
         finish: (run) =>
           attempt(() => {
             db.prepare(
-              "UPDATE mcpflow_runs SET status = ?, finished_at = ?, failed_step = ?, error = ?, error_tag = ? WHERE run_id = ?"
-            ).run(run.status, run.finishedAt, run.failedStep ?? null, run.error ?? null, run.errorTag ?? null, run.runId)
+              "UPDATE mcpflow_runs SET status = ?, finished_at = ?, failed_step = ?, error = ?, error_tag = ?, output = ? WHERE run_id = ?"
+            ).run(
+              run.status,
+              run.finishedAt,
+              run.failedStep ?? null,
+              run.error ?? null,
+              run.errorTag ?? null,
+              run.output === undefined ? null : JSON.stringify(run.output),
+              run.runId
+            )
           }),
         get: (runId) =>
           attempt(() => selectRun.get(runId) as RunRow | undefined).pipe(

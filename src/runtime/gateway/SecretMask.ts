@@ -212,6 +212,7 @@ export const make = (secrets: Iterable<string>): SecretMask => {
       case "ServerDisconnected":
       case "ServerLog":
       case "ToolProgress":
+      case "FaultFired":
         return walk(input) as GatewayEvent
     }
   }

@@ -81,7 +81,7 @@ export const maxBody: Flag.Flag<number> = Flag.Int("max-body").pipe(
 )
 
 /**
- * `mcpflow serve <flow.ts…> [--port 8787] [--host 127.0.0.1] [--webhook url] [--max-body bytes] [--state-dir] [--config] [--json]`.
+ * `mcpflow serve <flow.ts…> [--port 8787] [--host 127.0.0.1] [--webhook url] [--max-body bytes] [--state-dir] [--config] [--json] [--metrics [host]:port]`.
  *
  * @example
  * ```ts
@@ -90,11 +90,11 @@ export const maxBody: Flag.Flag<number> = Flag.Int("max-body").pipe(
  */
 export const serve = Command.make(
   "serve",
-  { files: flowFiles, port, host, webhook: Flags.webhook, maxBody, stateDir: Flags.stateDir, config: Flags.config, json: Flags.json, verbose: Flags.verbose },
+  { files: flowFiles, port, host, webhook: Flags.webhook, maxBody, stateDir: Flags.stateDir, config: Flags.config, json: Flags.json, verbose: Flags.verbose, metrics: Flags.metrics },
   lazyHandler(() => import("./internal/serve.ts").then((m) => m.serve))
 ).pipe(
   Command.withShortDescription("Serve flows over HTTP: start runs, deliver signals, read status"),
   Command.withDescription(
-    "Own a state directory (like worker) and serve the given flow files over HTTP on loopback: POST /flows/<flow>/runs (body: the input, checked against the flow's Schema before anything starts; 202 {runId}), POST /runs/<runId>/signals/<name> (body: the payload, checked against the Schema of the signal the run waits for; 400 with the issue and nothing recorded otherwise), GET /runs/<runId> (its status). Every request needs Authorization: Bearer $MCPFLOW_SERVE_TOKEN (401 otherwise). Bodies larger than --max-body get 413, malformed JSON 400 naming the problem. A flow file that exports a schedule (Flow.schedule: cron, input, timeZone) is run at each tick (a tick whose previous run still runs is skipped and reported; missed ticks are not back-filled); its runs are journaled with trigger \"schedule <cron>\". --webhook (or $MCPFLOW_WEBHOOK_URL) announces each finished run, signed with MCPFLOW_WEBHOOK_SECRET. The first line on stdout names the address (--json: {\"listening\":{…}})."
+    "Own a state directory (like worker) and serve the given flow files over HTTP on loopback: POST /flows/<flow>/runs (body: the input, checked against the flow's Schema before anything starts; 202 {runId}), POST /runs/<runId>/signals/<name> (body: the payload, checked against the Schema of the signal the run waits for; 400 with the issue and nothing recorded otherwise), GET /runs/<runId> (its status). Every request needs Authorization: Bearer $MCPFLOW_SERVE_TOKEN (401 otherwise). Bodies larger than --max-body get 413, malformed JSON 400 naming the problem. A flow file that exports a schedule (Flow.schedule: cron, input, timeZone) is run at each tick (a tick whose previous run still runs is skipped and reported; missed ticks are not back-filled); its runs are journaled with trigger \"schedule <cron>\". --webhook (or $MCPFLOW_WEBHOOK_URL) announces each finished run, signed with MCPFLOW_WEBHOOK_SECRET. --metrics (or MCPFLOW_METRICS) serves Prometheus metrics of every run it starts. The first line on stdout names the address (--json: {\"listening\":{…}})."
   )
 )

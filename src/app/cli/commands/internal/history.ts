@@ -24,7 +24,7 @@ import { ExitCode } from "../../../run/ExitCode.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
 import * as Summary from "../../../run/Summary.ts"
 import { jsonLine, plainLines } from "../../../run/Lines.ts"
-import { runView, selectRuns } from "../../../run/RunQuery.ts"
+import { runView, selectRuns, shown } from "../../../run/RunQuery.ts"
 import * as RunStatus from "../../../run/RunStatus.ts"
 import { formatMs, safeJson, waitingText } from "../../../run/Text.ts"
 import * as Tree from "../../../run/Tree.ts"
@@ -169,7 +169,9 @@ const showLines = (record: RunRecord, events: ReadonlyArray<FlowEvent>, probe: R
     "",
     ...Tree.treeLines(state, { now: last, color: false, level: "normal" }),
     "",
-    ...tail
+    ...tail,
+    // A succeeded run's output, as journaled (its sensitive fields as <redacted>).
+    ...(record.output === undefined ? [] : [`  output: ${safeJson(shown(record).output)}`])
   ]
 }
 

@@ -16,16 +16,18 @@
 import { createServer } from "node:http"
 import * as path from "node:path"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Console, Context, Effect, FiberSet, Layer, type Option, Redacted } from "effect"
+import { Console, Context, Effect, FiberSet, Layer, Option, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import type { AnyFlow } from "../../../../../dsl/flow/FlowDefinition.ts"
 import type { FlowEngine } from "../../../../../dsl/ports/FlowEngine.ts"
 import { RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
+import type { Address } from "../../../../runtime/observe/Address.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
 import type { LoadedFlow } from "../../../run/LoadFlow.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
+import * as Observe from "../../../run/Observe.ts"
 import { routes } from "../../../serve/Routes.ts"
 import * as Schedules from "../../../serve/Schedules.ts"
 import { defaultRunSettings } from "../../Flags.ts"
@@ -51,7 +53,7 @@ const loopback = new Set(["127.0.0.1", "::1", "localhost"])
  * serve({ files: ["flows/deploy.ts"], host: "127.0.0.1", port: 0, stateDir: ".mcpflow", config: Option.none(), webhook: Option.none(), json: false, verbose: false })
  * ```
  */
-export const serve = Effect.fn("mcpflow.serve")(function*({ config, files, host, json, maxBody, port, stateDir, verbose, webhook }: {
+export const serve = Effect.fn("mcpflow.serve")(function*({ config, files, host, json, maxBody, metrics, port, stateDir, verbose, webhook }: {
   readonly files: ReadonlyArray<string>
   readonly host: string
   readonly port: number
@@ -61,6 +63,7 @@ export const serve = Effect.fn("mcpflow.serve")(function*({ config, files, host,
   readonly maxBody?: number | undefined
   readonly json: boolean
   readonly verbose: boolean
+  readonly metrics?: Option.Option<Address> | undefined
 }) {
   const token = secretFromEnv("MCPFLOW_SERVE_TOKEN")
   if (token === undefined) return yield* usage("mcpflow serve needs a bearer token: set MCPFLOW_SERVE_TOKEN (clients send Authorization: Bearer <token>)")
@@ -116,6 +119,8 @@ export const serve = Effect.fn("mcpflow.serve")(function*({ config, files, host,
       return yield* Effect.never
     })
   ).pipe(
+    // One metrics endpoint for the server's lifetime, counting every run it starts.
+    Effect.provide(Observe.layer({ metrics: metrics ?? Option.none() })),
     Effect.catch((e: unknown) =>
       Effect.fail(e instanceof CliExit ? e : usage(e instanceof Error ? e.message : String(e)))
     )
