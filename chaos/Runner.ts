@@ -123,10 +123,9 @@ export const collector = (): { readonly summary: Summary; readonly observe: (run
     observe: (run) => {
       summary.runs++
       summary.durationsMs.push(run.durationMs)
-      for (const e of run.events) {
-        if (e._tag === "StepRetried") summary.retries++
-        else if (e._tag === "Policy" && e.event._tag === "BreakerTransition" && e.event.to === "open") summary.breakerTrips++
-      }
+      const folded = EventFold.fold(run.events)
+      summary.retries += folded.retries
+      summary.breakerTrips += folded.breakerTrips
       for (const v of new Set(run.violations.map((v) => v.invariant))) summary.violations[v] = (summary.violations[v] ?? 0) + 1
     }
   }

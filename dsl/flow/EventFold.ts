@@ -117,6 +117,8 @@ export interface RunState {
   /** Steps that ran or were skipped, in the order they started (the path actually taken). */
   readonly taken: Array<string>
   retries: number
+  /** How many times a circuit breaker opened. */
+  breakerTrips: number
   compensations: number
   compensationFailures: number
   /** Capabilities served by another alternative than the preferred one, or lost (`Alternatives.serve`). */
@@ -142,6 +144,7 @@ export const emptyState = (): RunState => ({
   roots: [],
   taken: [],
   retries: 0,
+  breakerTrips: 0,
   compensations: 0,
   compensationFailures: 0,
   degraded: []
@@ -346,6 +349,7 @@ export const apply = (state: RunState, event: FlowEvent): Change => {
       const retryEcho = event.event._tag === "RetryScheduled"
       const node = ownerOf(state, event.path)
       if (node !== undefined && !retryEcho) addNote(node, event)
+      if (event.event._tag === "BreakerTransition" && event.event.to === "open") state.breakerTrips++
       if (event.event._tag === "CapabilityDegraded") {
         const text = degradedText(event.event)
         if (!state.degraded.includes(text)) state.degraded.push(text)
