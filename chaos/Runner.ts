@@ -20,6 +20,7 @@
  */
 import { Effect, type Schema } from "effect"
 import type { Flow } from "../dsl/flow/Flow.ts"
+import * as EventFold from "../dsl/flow/EventFold.ts"
 import type { FlowEvent } from "../dsl/flow/FlowEvents.ts"
 import type { ServerConfig } from "../src/runtime/gateway/ServerConfig.ts"
 import type * as Arbitraries from "./Arbitraries.ts"
@@ -122,10 +123,9 @@ export const collector = (): { readonly summary: Summary; readonly observe: (run
     observe: (run) => {
       summary.runs++
       summary.durationsMs.push(run.durationMs)
-      for (const e of run.events) {
-        if (e._tag === "StepRetried") summary.retries++
-        else if (e._tag === "Policy" && e.event._tag === "BreakerTransition" && e.event.to === "open") summary.breakerTrips++
-      }
+      const folded = EventFold.fold(run.events)
+      summary.retries += folded.retries
+      summary.breakerTrips += folded.breakerTrips
       for (const v of new Set(run.violations.map((v) => v.invariant))) summary.violations[v] = (summary.violations[v] ?? 0) + 1
     }
   }
@@ -334,37 +334,62 @@ export const junit = (
  */
 export const eventTrace = (events: ReadonlyArray<FlowEvent>): string => {
   const t0 = events[0]?.at ?? 0
-  return events.map((e) => {
-    const t = `t=${e.at - t0}ms`
-    switch (e._tag) {
-      case "FlowStarted":
-        return `${t} FlowStarted ${e.flow} (${e.engine})`
-      case "FlowFinished":
-        return `${t} FlowFinished ${e.outcome} in ${e.durationMs}ms${e.error !== undefined ? `: ${e.errorTag ?? ""} ${e.error.split("\n")[0]}` : ""}`
-      case "StepStarted":
-        return `${t} StepStarted ${e.path} (${e.kind})`
-      case "StepSucceeded":
-        return `${t} StepSucceeded ${e.path} ${e.durationMs}ms`
-      case "StepFailed":
-        return `${t} StepFailed ${e.path} ${e.durationMs}ms ${e.errorTag ?? ""}: ${e.error.split("\n")[0]}${e.interrupted ? " (interrupted)" : ""}`
-      case "StepSkipped":
-        return `${t} StepSkipped ${e.path}: ${e.why}`
-      case "StepRetried":
-        return `${t} StepRetried ${e.path} attempt ${e.attempt} in ${e.delayMs}ms: ${e.reason}`
-      case "CompensationStarted":
-        return `${t} CompensationStarted ${e.path}`
-      case "Compensated":
-        return `${t} Compensated ${e.path} ${e.durationMs}ms`
-      case "CompensationFailed":
-        return `${t} CompensationFailed ${e.path}: ${e.error.split("\n")[0]}`
-      case "Policy":
-        return `${t} Policy ${e.path} ${JSON.stringify(e.event)}`
-      case "Gateway":
-        return `${t} Gateway ${e.path} ${JSON.stringify(e.event)}`
-      case "Published":
-        return `${t} Published ${e.path} ${e.topic} (${e.handlers} handler(s))`
+  return EventFold.changes(events).map((change) => `t=${change.event.at - t0}ms ${change.event._tag} ${traceText(change)}`).join("\n")
+}
+
+const firstLine = (text: string): string => text.split("\n")[0]!
+
+/** What a step's trace line says after the event's time and name. */
+const stepTrace = (change: Extract<EventFold.Change, { readonly what: "step" }>): string => {
+  const step = change.step
+  switch (change.status) {
+    case "running":
+      return `${step.path} (${step.kind})`
+    case "succeeded":
+      return `${step.path} ${step.durationMs}ms`
+    case "failed":
+    case "interrupted":
+      return `${step.path} ${step.durationMs}ms ${step.errorTag ?? ""}: ${firstLine(step.error ?? "")}${
+        change.status === "interrupted" ? " (interrupted)" : ""
+      }`
+    case "waiting":
+      return `${step.path} (${step.kind}) ${
+        step.waiting?.signal !== undefined ? `for signal ${step.waiting.signal}` : `until ${step.waiting?.until}`
+      }`
+    case "skipped":
+      return `${step.path}: ${step.why}`
+  }
+}
+
+/** What a trace line says after the event's time and name. */
+const traceText = (change: EventFold.Change): string => {
+  switch (change.what) {
+    case "started":
+      return `${change.event.flow} (${change.event.engine})`
+    case "finished": {
+      const e = change.event
+      return `${e.outcome} in ${e.durationMs}ms${e.error !== undefined ? `: ${e.errorTag ?? ""} ${firstLine(e.error)}` : ""}`
     }
-  }).join("\n")
+    case "step":
+      return stepTrace(change)
+    case "retry":
+      return `${change.path} attempt ${change.retry.attempt} in ${change.retry.delayMs}ms: ${change.retry.reason}`
+    case "compensation": {
+      const undo = change.compensation
+      return undo.status === "running"
+        ? change.path
+        : undo.status === "compensated"
+        ? `${change.path} ${undo.durationMs}ms`
+        : `${change.path}: ${firstLine(undo.error ?? "")}`
+    }
+    case "policy":
+    case "gateway":
+      return `${change.path} ${JSON.stringify(change.event.event)}`
+    case "published":
+      return `${change.path} ${change.event.topic} (${change.event.handlers} handler(s))`
+    case "fault":
+      return `${change.path} ${change.event.kind} on ${change.event.server}.${change.event.tool} (call ${change.event.call})`
+  }
 }
 
 /**

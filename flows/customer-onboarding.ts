@@ -8,8 +8,8 @@
  *                        then payment method) monitoring)            continues on error)
  * ```
  *
- * - `validate_customer` fails with `ValidationFailed` when KYC does not pass or sanctions
- *   screening matches: nothing was created, nothing to undo.
+ * - `validate_customer` stops at a gate (`GateClosed` from "KYC passed" or "no sanctions match")
+ *   when KYC does not pass or sanctions screening matches: nothing was created, nothing to undo.
  * - `create_accounts` and `provision_services` are undone when a later node fails: the billing
  *   account is closed (which detaches its payment method), the tenant deleted (with its
  *   monitoring). A create whose answer was lost is resolved by asking the server by business key
@@ -77,25 +77,6 @@ const Output = Schema.Struct({
   })
 })
 
-/**
- * The customer did not pass validation: KYC failed or needs a manual review, or sanctions
- * screening matched. Nothing was created.
- *
- * @example
- * ```ts
- * new ValidationFailed({ customer_id: "cus-9", check: "sanctions_screening", detail: "matched OFAC SDN" }).message
- * ```
- */
-export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()("ValidationFailed", {
-  customer_id: Schema.String,
-  check: Schema.Literals(["kyc_check", "sanctions_screening"]),
-  detail: Schema.String
-}) {
-  override get message(): string {
-    return `customer ${this.customer_id} did not pass ${this.check}: ${this.detail}`
-  }
-}
-
 /** Re-exported: a keyed call whose outcome could not be found out (see `resolveByLookup`). */
 export { OutcomeUnknown }
 
@@ -129,20 +110,16 @@ const validateCustomer = (c: Customer) =>
       kyc: step("kyc_check", Compliance.kyc_check(person(c), { policy: retry3 })),
       sanctions: step("sanctions_screening", Compliance.sanctions_screening(person(c), { policy: retry3 }))
     })
-    if (checks.kyc.status !== "passed") {
-      return yield* new ValidationFailed({
-        customer_id: c.customer_id,
-        check: "kyc_check",
-        detail: `${checks.kyc.status === "review" ? "needs a manual review" : "failed"} (risk score ${checks.kyc.risk_score})`
-      })
-    }
-    if (checks.sanctions.match) {
-      return yield* new ValidationFailed({
-        customer_id: c.customer_id,
-        check: "sanctions_screening",
-        detail: `matched a sanctions list (checked ${checks.sanctions.lists_checked.join(", ")})`
-      })
-    }
+    yield* Flow.gate(
+      "KYC passed",
+      checks.kyc.status === "passed",
+      () => `${checks.kyc.status === "review" ? "KYC needs a manual review" : "KYC failed"} for ${c.customer_id} (risk score ${checks.kyc.risk_score})`
+    )
+    yield* Flow.gate(
+      "no sanctions match",
+      !checks.sanctions.match,
+      () => `${c.customer_id} matched a sanctions list (checked ${checks.sanctions.lists_checked.join(", ")})`
+    )
     return { kyc_check_id: checks.kyc.check_id, screening_id: checks.sanctions.screening_id }
   })
 
@@ -277,66 +254,67 @@ const customerOnboarding = Flow.make({
     CommunicationServer.create_support_ticket
   ],
   run: (c) =>
-    saga(
-      "onboarding",
-      Effect.gen(function*() {
-        const { outcomes } = yield* dag("customer_onboarding")
-          .node("validate_customer", { description: "compliance_server: kyc_check ∥ sanctions_screening" }, () => validateCustomer(c))
-          .node(
-            "create_accounts",
-            { needs: ["validate_customer"], description: "finance_server: create_billing_account → setup_payment_method" },
-            () => createAccounts(c)
-          )
-          .node(
-            "provision_services",
-            { needs: ["create_accounts"], description: "ops_server: create_tenant → setup_monitoring" },
-            () => provisionServices(c)
-          )
-          .node(
-            "send_welcome",
-            {
-              needs: ["provision_services"],
-              continueOnError: true,
-              description: "communication_server: send_email ∥ create_support_ticket (cannot be undone; does not undo the onboarding)"
-            },
-            () => sendWelcome(c)
-          )
-          .run()
-        const accounts = yield* succeeded("create_accounts", outcomes.create_accounts)
-        const services = yield* succeeded("provision_services", outcomes.provision_services)
-        const welcome = outcomes.send_welcome
-        const email = welcome._tag === "Succeeded" && welcome.value.email._tag === "Success" ? welcome.value.email.success.message_id : null
-        const ticket = welcome._tag === "Succeeded" && welcome.value.ticket._tag === "Success" ? welcome.value.ticket.success.ticket_id : null
-        const error = welcome._tag === "Failed"
-          ? welcome.message
-          : welcome._tag === "Succeeded"
-          ? [welcome.value.email, welcome.value.ticket].flatMap((r) => (r._tag === "Failure" ? [r.failure.message] : [])).join("; ")
-          : welcome.why
-        return {
-          customer_id: c.customer_id,
-          status: "onboarded" as const,
-          billing_account_id: accounts.billing_account_id,
-          payment_method_id: accounts.payment_method_id,
-          tenant_id: services.tenant_id,
-          endpoint: services.endpoint,
-          dashboard_url: services.dashboard_url,
-          welcome: { email, ticket, ...(error === "" ? {} : { error }) }
-        }
-      })
-    ).pipe(
+    Flow.onFailure(
+      saga(
+        "onboarding",
+        Effect.gen(function*() {
+          const { outcomes } = yield* dag("customer_onboarding")
+            .node("validate_customer", { description: "compliance_server: kyc_check ∥ sanctions_screening" }, () => validateCustomer(c))
+            .node(
+              "create_accounts",
+              { needs: ["validate_customer"], description: "finance_server: create_billing_account → setup_payment_method" },
+              () => createAccounts(c)
+            )
+            .node(
+              "provision_services",
+              { needs: ["create_accounts"], description: "ops_server: create_tenant → setup_monitoring" },
+              () => provisionServices(c)
+            )
+            .node(
+              "send_welcome",
+              {
+                needs: ["provision_services"],
+                continueOnError: true,
+                description: "communication_server: send_email ∥ create_support_ticket (cannot be undone; does not undo the onboarding)"
+              },
+              () => sendWelcome(c)
+            )
+            .run()
+          const accounts = yield* succeeded("create_accounts", outcomes.create_accounts)
+          const services = yield* succeeded("provision_services", outcomes.provision_services)
+          const welcome = outcomes.send_welcome
+          const email = welcome._tag === "Succeeded" && welcome.value.email._tag === "Success" ? welcome.value.email.success.message_id : null
+          const ticket = welcome._tag === "Succeeded" && welcome.value.ticket._tag === "Success" ? welcome.value.ticket.success.ticket_id : null
+          const error = welcome._tag === "Failed"
+            ? welcome.message
+            : welcome._tag === "Succeeded"
+            ? [welcome.value.email, welcome.value.ticket].flatMap((r) => (r._tag === "Failure" ? [r.failure.message] : [])).join("; ")
+            : welcome.why
+          return {
+            customer_id: c.customer_id,
+            status: "onboarded" as const,
+            billing_account_id: accounts.billing_account_id,
+            payment_method_id: accounts.payment_method_id,
+            tenant_id: services.tenant_id,
+            endpoint: services.endpoint,
+            dashboard_url: services.dashboard_url,
+            welcome: { email, ticket, ...(error === "" ? {} : { error }) }
+          }
+        })
+      ),
       // After the compensations: one internal ticket with the reason (best effort).
-      Effect.tapError((error) =>
+      (failure) =>
         step(
           "report failure",
           CommunicationServer.create_support_ticket({
             customer_id: c.customer_id,
             subject: `Onboarding failed for ${c.full_name}`,
-            priority: error._tag === "ValidationFailed" ? "normal" : "high",
-            description: error.message,
+            priority: failure.errorTag === "GateClosed" ? "normal" : "high",
+            description: failure.message,
             idempotency_key: `onboarding:${c.customer_id}:failed`
           })
-        ).pipe(Effect.ignore)
-      )
+        ),
+      { description: "the customer was rejected or a node failed" }
     )
 })
 

@@ -9,9 +9,10 @@
  */
 import { Effect, Ref } from "effect"
 import type { FlowInvariant } from "../chaos/FlowCheck.ts"
+import { GateClosed } from "../dsl/flow/Gate.ts"
 import * as FlowFacts from "../chaos/FlowFacts.ts"
 import type { ChaosSuite } from "../chaos/Runner.ts"
-import deployStrategies, { RolledBack } from "./deploy-strategies.ts"
+import deployStrategies from "./deploy-strategies.ts"
 import { type ClusterState, makeSandbox, type SandboxOptions } from "./sandbox/index.ts"
 
 /** The flow, so `mcpflow chaos flows/deploy-strategies.chaos.ts` finds it. */
@@ -36,7 +37,8 @@ type Run = Parameters<Invariant["holds"]>[0]
  */
 export const clusterOf = (run: Run): ClusterState => run.snapshots.kubernetes as ClusterState
 const errorOf = (run: Run): unknown => (run.outcome._tag === "Failure" ? run.outcome.error : undefined)
-const isRolledBack = (run: Run) => errorOf(run) instanceof RolledBack
+/** A check's gate closed: the saga rolled back. */
+const isRolledBack = (run: Run) => errorOf(run) instanceof GateClosed
 /**
  * The run's compensations failed (the flow says so, naming them): the state is not guaranteed.
  *

@@ -13,8 +13,9 @@
  *   service's health; a failed rollout or health check sets the deployment back to the image it
  *   ran before (read first; `kubectl set image` is idempotent, so the rollback may retry).
  *
- * A rollback ends the run with `RolledBack` (exit 1): production was protected, but the new
- * version is not live. Kubernetes calls retry as the seeds' `deploy_with_retry` (5 retries from
+ * Each check is a gate ("green healthy", "25% healthy", "rolled out", "healthy"): a closed one
+ * rolls the saga back and ends the run with `GateClosed` naming it (exit 1): production was
+ * protected, but the new version is not live. Kubernetes calls retry as the seeds' `deploy_with_retry` (5 retries from
  * 2 s, jittered) behind one breaker per run (3 consecutive failures open it for a minute).
  *
  * Run it on the built-in sandbox servers (in-process fakes, nothing real is touched):
@@ -71,25 +72,6 @@ const Output = Schema.Struct({
   /** Cleanup that did not happen (the deployment itself succeeded). */
   warnings: Schema.Array(Schema.String)
 })
-
-/**
- * The new version did not pass a check and was rolled back: the service runs what it ran before.
- *
- * @example
- * ```ts
- * new RolledBack({ strategy: "canary", stage: "25%", reason: "error rate 0.087 > 0.01" }).message
- * // => "canary rolled back at 25%: error rate 0.087 > 0.01"
- * ```
- */
-export class RolledBack extends Schema.TaggedError<RolledBack>()("RolledBack", {
-  strategy: Strategy,
-  stage: Schema.String,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `${this.strategy} rolled back at ${this.stage}: ${this.reason}`
-  }
-}
 
 // --- policies --------------------------------------------------------------------------------
 
@@ -188,27 +170,20 @@ const blueGreen = ({ app, namespace }: Target, kube: KubePolicy) =>
           PrometheusMonitoring.verify_service_health({ service: app, environment: `${app}-${idle}`, timeout: 300 }, { timeout: "6 minutes" }),
           { policy: { retry, timeout: "6 minutes" }, idempotent: true }
         )
-        const switched = yield* when(
-          "switch",
+        yield* Flow.gate(
+          `${idle} healthy`,
           health.healthy,
-          step(
-            "switch traffic",
-            Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/service-${idle}.yaml`, namespace }),
-            {
-              policy: { ...kube, retry: applyRetry, timeout: "5 minutes" },
-              idempotent: true,
-              compensate: () => undone(Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/service-${live}.yaml`, namespace }, undoPolicy))
-            }
-          ),
-          { description: `${idle} is healthy` }
+          `${health.checks_passed}/${health.checks_total} health checks passed (error rate ${health.error_rate})`
         )
-        if (Option.isNone(switched)) {
-          return yield* new RolledBack({
-            strategy: "blue-green",
-            stage: `verify ${idle}`,
-            reason: `${health.checks_passed}/${health.checks_total} health checks passed (error rate ${health.error_rate})`
-          })
-        }
+        yield* step(
+          "switch traffic",
+          Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/service-${idle}.yaml`, namespace }),
+          {
+            policy: { ...kube, retry: applyRetry, timeout: "5 minutes" },
+            idempotent: true,
+            compensate: () => undone(Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/service-${live}.yaml`, namespace }, undoPolicy))
+          }
+        )
       })
     )
     // Past the switch there is no going back: a failed cleanup is a warning, not a rollback.
@@ -260,13 +235,11 @@ const canary = (
             PrometheusMonitoring.check_metrics({ service: app, namespace, window: "5m", max_error_rate: options.maxErrorRate }),
             { policy: { retry, timeout: "1 minute" }, idempotent: true, description: "error rate and latency of the canary within bounds" }
           )
-          if (!metrics.healthy) {
-            return yield* new RolledBack({
-              strategy: "canary",
-              stage: `${percent}%`,
-              reason: `error rate ${metrics.error_rate} > ${options.maxErrorRate}, p95 ${metrics.latency_p95_ms} ms`
-            })
-          }
+          yield* Flow.gate(
+            `${percent}% healthy`,
+            metrics.healthy,
+            `error rate ${metrics.error_rate} > ${options.maxErrorRate}, p95 ${metrics.latency_p95_ms} ms`
+          )
         }
         // Promote: the stable deployment takes the new version, then the canary goes away.
         yield* step("promote", Kubernetes.kubectl_apply({ manifest_path: `./k8s/${app}/deployment.yaml`, namespace }), {
@@ -315,26 +288,17 @@ const rolling = (target: Target, kube: KubePolicy) =>
         Kubernetes.kubectl_rollout_status({ resource_type: "deployment", name: app, namespace, timeout: 600 }, { timeout: "11 minutes" }),
         { policy: { ...kube, retry, timeout: "11 minutes" }, idempotent: true }
       )
-      const health = yield* when(
-        "verify",
-        rollout.status === "success",
-        step(
-          "health check",
-          PrometheusMonitoring.verify_service_health({ service: app, environment: namespace, timeout: 300 }, { timeout: "6 minutes" }),
-          { policy: { retry, timeout: "6 minutes" }, idempotent: true }
-        ),
-        { description: "the rollout finished" }
+      yield* Flow.gate("rolled out", rollout.status === "success", `${rollout.status}: ${rollout.message}`)
+      const health = yield* step(
+        "health check",
+        PrometheusMonitoring.verify_service_health({ service: app, environment: namespace, timeout: 300 }, { timeout: "6 minutes" }),
+        { policy: { retry, timeout: "6 minutes" }, idempotent: true }
       )
-      if (rollout.status !== "success") {
-        return yield* new RolledBack({ strategy: "rolling", stage: "rollout status", reason: `${rollout.status}: ${rollout.message}` })
-      }
-      if (Option.isSome(health) && !health.value.healthy) {
-        return yield* new RolledBack({
-          strategy: "rolling",
-          stage: "health check",
-          reason: `${health.value.checks_passed}/${health.value.checks_total} health checks passed (error rate ${health.value.error_rate})`
-        })
-      }
+      yield* Flow.gate(
+        "healthy",
+        health.healthy,
+        `${health.checks_passed}/${health.checks_total} health checks passed (error rate ${health.error_rate})`
+      )
       return { live: `revision ${rollout.revision} (${rollout.ready_replicas}/${rollout.replicas} ready)`, warnings: [] }
     })
   )

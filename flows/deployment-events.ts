@@ -29,7 +29,7 @@
  * ```
  * @module
  */
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Result, Schema } from "effect"
 import { Flow, on, publish, step, topic, type Topic } from "../dsl/flow/index.ts"
 import type { McpflowToolError } from "../dsl/index.ts"
 import { main } from "../src/app/run/FlowFile.ts"
@@ -260,19 +260,15 @@ const runningRevision = (service: string, namespace: string) =>
 // The deployment
 // -----------------------------------------------------------------------------
 
-/** Runs a stage as a step; its failure says which stage it was. */
-const stage = <A, R>(name: string, effect: Effect.Effect<A, McpflowToolError | StageFailed, R>) =>
-  step(name, effect).pipe(Effect.mapError((error) => ({ stage: name, error: Flow.messageOf(error) })))
-
 const deploy = (input: Input, previous: { readonly revision: number; readonly image: string } | null) =>
   Effect.gen(function*() {
     const image = `${input.service}:${input.version}`
-    yield* stage("build", Docker.docker_build({ dockerfile_path: "Dockerfile", image_tag: image }, { policy: idempotent }))
-    yield* stage(
+    yield* step("build", Docker.docker_build({ dockerfile_path: "Dockerfile", image_tag: image }, { policy: idempotent }))
+    yield* step(
       "apply",
       Kubernetes.kubectl_apply({ manifest_path: `k8s/${input.environment}/${input.service}/`, namespace: input.environment }, { policy: idempotent })
     )
-    const rollout = yield* stage(
+    const rollout = yield* step(
       "rollout status",
       Kubernetes.kubectl_rollout_status({ resource_type: "deployment", name: input.service, namespace: input.environment, timeout: 300 }, {
         policy: idempotent
@@ -280,7 +276,7 @@ const deploy = (input: Input, previous: { readonly revision: number; readonly im
         Effect.filterOrFail((r) => r.status === "success", (r) => new StageFailed({ detail: `rollout ${r.status}: ${r.message}` }))
       )
     )
-    yield* stage(
+    yield* step(
       "verify health",
       PrometheusMonitoring.verify_service_health({ service: input.service, environment: input.environment, timeout: 120 }, { policy: idempotent }).pipe(
         Effect.filterOrFail(
@@ -332,13 +328,12 @@ const deploymentEvents = Flow.make({
       const event = { service: input.service, version: input.version, environment: input.environment }
       const started = yield* publish(DeploymentStarted, event)
 
-      const before = yield* stage("running revision", runningRevision(input.service, input.environment)).pipe(Effect.result)
-      const deployed = before._tag === "Failure"
-        ? before
-        : yield* deploy(input, Option.getOrNull(before.success)).pipe(Effect.result)
-      if (deployed._tag === "Failure") {
-        const { stage: failedAt, error } = deployed.failure
-        const previous = before._tag === "Success" ? Option.getOrNull(before.success) : null
+      // Which stage failed is the first step that failed in it (`Flow.attempt`).
+      const before = yield* Flow.attempt(step("running revision", runningRevision(input.service, input.environment)))
+      const previous = Result.isSuccess(before) ? Option.getOrNull(before.success) : null
+      const deployed = Result.isSuccess(before) ? yield* Flow.attempt(deploy(input, previous)) : Result.fail(before.failure)
+      if (Result.isFailure(deployed)) {
+        const { failedStep: failedAt = "running revision", message: error } = deployed.failure
         const applying = failedAt !== "running revision" && failedAt !== "build"
         const failed = yield* publish(DeploymentFailedEvent, { ...event, stage: failedAt, error, applying, previous })
         return yield* new DeploymentFailed({ service: input.service, version: input.version, stage: failedAt, error, handlersFailed: failed.failed })

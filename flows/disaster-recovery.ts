@@ -30,8 +30,8 @@
  * ```
  * @module
  */
-import { Effect, Option, Result, Schema } from "effect"
-import { Flow, parallel, step, when } from "../dsl/flow/index.ts"
+import { Effect, Result, Schema } from "effect"
+import { Flow, parallel, step, type StepResults, when } from "../dsl/flow/index.ts"
 import { McpflowToolError } from "../dsl/ToolError.ts"
 import { main } from "../src/app/run/FlowFile.ts"
 import { sandboxServers } from "./sandbox/index.ts"
@@ -83,17 +83,47 @@ export class RecoveryIncomplete extends Schema.TaggedError<RecoveryIncomplete>()
 /** 3 retries from 1 s, doubling to at most 60 s (the seeds' RetryManager). */
 const retry = { maxAttempts: 4, backoff: { kind: "exponential", initial: "1s", max: "60s", factor: 2 } } as const
 
-/** A command's outcome as an issue (undefined when it succeeded). */
-const commandIssue = (name: string, r: Result.Result<{ readonly success: boolean; readonly exit_code: number; readonly output: string }, unknown>) =>
-  Result.isFailure(r)
-    ? `${name}: ${Flow.messageOf(r.failure)}`
-    : r.success.success
-    ? undefined
-    : `${name}: exit ${r.success.exit_code}`
+/**
+ * A tool answered, but its answer says the action did not work: a command's exit code, a
+ * `success: false`, an unhealthy service. The step fails with it, so the run's step results
+ * (`Flow.results`) hold every issue, whatever its kind.
+ */
+class Unsuccessful extends Schema.TaggedError<Unsuccessful>()("Unsuccessful", { detail: Schema.String }) {
+  override get message(): string {
+    return this.detail
+  }
+}
 
-const failedIssue = (name: string, r: Result.Result<unknown, unknown>) => (Result.isFailure(r) ? `${name}: ${Flow.messageOf(r.failure)}` : undefined)
+/** The answer must say it worked (`ok`), else the step fails with `detail`. */
+const expect = <A>(ok: (a: A) => boolean, detail: (a: A) => string) =>
+<E, R>(answer: Effect.Effect<A, E, R>): Effect.Effect<A, E | Unsuccessful, R> =>
+  Effect.filterOrFail(answer, ok, (a) => new Unsuccessful({ detail: detail(a) }))
 
-const defined = (xs: ReadonlyArray<string | undefined>): Array<string> => xs.filter((x): x is string => x !== undefined)
+/** A command must exit 0. */
+const exitsZero = expect((r: { readonly success: boolean; readonly exit_code: number }) => r.success, (r) => `exit ${r.exit_code}`)
+
+/** `kubectl apply` must succeed. */
+const applied = expect((r: { readonly success: boolean }) => r.success, () => "kubectl apply did not succeed")
+
+/** The recovery action of each incident type. */
+const recoveryAction = {
+  service_failure: "restart services",
+  database_failure: "switch to backup database",
+  infrastructure_failure: "scale out to backup region"
+} as const
+
+/** Every step that failed so far, as `name: why`: the diagnostics (health checks) apart from the issues. */
+const failedSteps = (results: StepResults) => {
+  const failed = results.entries.flatMap(([path, r]) =>
+    r.status === "failed" ? [{ path, text: `${path.slice(path.lastIndexOf("/") + 1)}: ${r.error}` }] : []
+  )
+  const diagnostic = (path: string) => path.startsWith("health checks/")
+  return {
+    // The assessment is best effort: the report says "unavailable" instead.
+    issues: failed.filter((f) => f.path !== "assess" && !diagnostic(f.path)).map((f) => f.text),
+    diagnostics: failed.filter((f) => diagnostic(f.path)).map((f) => f.text)
+  }
+}
 
 /**
  * The recovery.
@@ -132,7 +162,7 @@ const disasterRecovery = Flow.make({
         { policy: { retry, timeout: "1 minute" }, idempotent: true }
       ).pipe(Effect.result)
       const assessed = Result.isSuccess(assessment) ? assessment.success.status : "unavailable"
-      const escalation = yield* step(
+      yield* step(
         "escalate",
         CommunicationHub.send_alert({
           message: `Disaster recovery initiated for ${incident}`,
@@ -150,71 +180,53 @@ const disasterRecovery = Flow.make({
           }
         }),
         { policy: { retry, timeout: "30 seconds" } }
-      ).pipe(Effect.result)
+      ).pipe(Effect.ignore)
 
       // 2. Health checks: diagnostics for the report, settle-all.
-      const health = yield* parallel("health checks", {
+      yield* parallel("health checks", {
         pods: step("pods", Kubernetes.kubectl_get({ resource_type: "pods", namespace: "production" }), {
           policy: { retry, timeout: "1 minute" },
           idempotent: true
         }),
         containers: step("containers", Docker.docker_ps({ all: false }), { policy: { retry, timeout: "1 minute" }, idempotent: true }),
-        services: step("critical services", DesktopCommander.execute_command({ command: "systemctl status critical-services" }), {
+        services: step("critical services", DesktopCommander.execute_command({ command: "systemctl status critical-services" }).pipe(exitsZero), {
           policy: { retry, timeout: "1 minute" }
         })
       }, { mode: "settle", description: "what runs; reported, never blocking" })
 
-      // 3. The recovery action for the incident type (the plan shows all three).
-      const restart = yield* when(
+      // 3. The recovery action for the incident type (the plan shows all three); a failure is an issue, not a stop.
+      yield* when(
         "service recovery",
         incident === "service_failure",
-        step("restart services", Kubernetes.kubectl_apply({ manifest_path: "k8s/production/", namespace: "production" }), {
+        step(recoveryAction.service_failure, Kubernetes.kubectl_apply({ manifest_path: "k8s/production/", namespace: "production" }).pipe(applied), {
           policy: { retry, timeout: "5 minutes" },
           idempotent: true
-        }).pipe(Effect.result),
+        }).pipe(Effect.ignore),
         { description: "the incident is a service failure (re-apply the production manifests)" }
       )
-      const failover = yield* when(
+      yield* when(
         "database failover",
         incident === "database_failure",
         step(
-          "switch to backup database",
+          recoveryAction.database_failure,
           DesktopCommander.execute_command({
             command:
               `kubectl patch deployment ${service} -p '{"spec":{"template":{"spec":{"containers":[{"name":"${service}","env":[{"name":"DATABASE_URL","value":"\${BACKUP_DATABASE_URL}"}]}]}}}}'`
-          }),
+          }).pipe(exitsZero),
           { policy: { retry, timeout: "5 minutes" } }
-        ).pipe(Effect.result),
+        ).pipe(Effect.ignore),
         { description: "the incident is a database failure (point the service at the backup database)" }
       )
-      const scaleOut = yield* when(
+      yield* when(
         "infrastructure failover",
         incident === "infrastructure_failure",
-        step("scale out to backup region", Kubernetes.kubectl_apply({ manifest_path: "k8s/backup-region/", namespace: "production" }), {
+        step(recoveryAction.infrastructure_failure, Kubernetes.kubectl_apply({ manifest_path: "k8s/backup-region/", namespace: "production" }).pipe(applied), {
           policy: { retry, timeout: "5 minutes" },
           idempotent: true
-        }).pipe(Effect.result),
+        }).pipe(Effect.ignore),
         { description: "the incident is an infrastructure failure (run in the backup region)" }
       )
-      const recovery = Option.isSome(failover)
-        ? { name: "switch to backup database", issue: commandIssue("switch to backup database", failover.value) }
-        : Option.isSome(scaleOut)
-        ? {
-          name: "scale out to backup region",
-          issue: Result.isFailure(scaleOut.value)
-            ? `scale out to backup region: ${Flow.messageOf(scaleOut.value.failure)}`
-            : scaleOut.value.success.success ? undefined : "scale out to backup region: kubectl apply did not succeed"
-        }
-        : {
-          name: "restart services",
-          issue: Option.match(restart, {
-            onNone: () => "no recovery action ran",
-            onSome: (r) =>
-              Result.isFailure(r)
-                ? `restart services: ${Flow.messageOf(r.failure)}`
-                : r.success.success ? undefined : "restart services: kubectl apply did not succeed"
-          })
-        }
+      const recovery = recoveryAction[incident]
 
       // 4. Emergency backups, in parallel.
       const backups = yield* parallel("emergency backups", {
@@ -223,40 +235,27 @@ const disasterRecovery = Flow.make({
         }),
         dump: step(
           "database dump",
-          DesktopCommander.execute_command({ command: "pg_dump $DATABASE_URL | gzip > /tmp/emergency_backup_$(date +%s).sql.gz" }),
+          DesktopCommander.execute_command({ command: "pg_dump $DATABASE_URL | gzip > /tmp/emergency_backup_$(date +%s).sql.gz" }).pipe(exitsZero),
           { policy: { retry, timeout: "10 minutes" } }
         )
       }, { mode: "settle" })
 
       // 5. Verification, in parallel.
-      const verification = yield* parallel("verification", {
+      yield* parallel("verification", {
         health: step(
           "service health",
-          PrometheusMonitoring.verify_service_health({ service, environment: "production", timeout: 300 }, { timeout: "6 minutes" }),
+          PrometheusMonitoring.verify_service_health({ service, environment: "production", timeout: 300 }, { timeout: "6 minutes" }).pipe(
+            expect((h) => h.healthy, (h) => `${h.checks_passed}/${h.checks_total} checks passed`)
+          ),
           { policy: { retry, timeout: "6 minutes" }, idempotent: true }
         ),
-        endpoint: step("health endpoint", DesktopCommander.execute_command({ command: `curl -f https://${service}.company.com/health` }), {
+        endpoint: step("health endpoint", DesktopCommander.execute_command({ command: `curl -f https://${service}.company.com/health` }).pipe(exitsZero), {
           policy: { retry, timeout: "1 minute" }
         })
       }, { mode: "settle" })
 
-      const issues = defined([
-        failedIssue("escalation alert", escalation),
-        recovery.issue,
-        failedIssue("s3 emergency backup", backups.s3),
-        commandIssue("database dump", backups.dump),
-        Result.isFailure(verification.health)
-          ? `service health: ${Flow.messageOf(verification.health.failure)}`
-          : verification.health.success.healthy
-          ? undefined
-          : `service health: ${verification.health.success.checks_passed}/${verification.health.success.checks_total} checks passed`,
-        commandIssue("health endpoint", verification.endpoint)
-      ])
-      const diagnostics = defined([
-        failedIssue("pods", health.pods),
-        failedIssue("containers", health.containers),
-        commandIssue("critical services", health.services)
-      ])
+      // Every failed step is in the run's results: the issues, and the health checks as diagnostics.
+      const { diagnostics, issues } = failedSteps(yield* Flow.results)
 
       // 6. The status report, always; as an alert when the notification cannot be sent.
       const message = `Disaster recovery ${issues.length === 0 ? "completed successfully" : "completed with issues"} for ${incident}` +
@@ -280,7 +279,7 @@ const disasterRecovery = Flow.make({
             severity: "critical",
             metadata: {
               incident_type: incident,
-              partial_results: { assessment: assessed, recovery: recovery.name, issues, health_checks_failed: diagnostics }
+              partial_results: { assessment: assessed, recovery, issues, health_checks_failed: diagnostics }
             }
           }),
           { policy: { retry, timeout: "30 seconds" } }
@@ -296,11 +295,11 @@ const disasterRecovery = Flow.make({
       return {
         incident,
         assessment: assessed,
-        recovery: recovery.name,
-        backups: defined([
-          Result.isSuccess(backups.s3) ? backups.s3.success.location : undefined,
-          Result.isSuccess(backups.dump) ? "pg_dump → /tmp/emergency_backup_<time>.sql.gz" : undefined
-        ]),
+        recovery,
+        backups: [
+          ...(Result.isSuccess(backups.s3) ? [backups.s3.success.location] : []),
+          ...(Result.isSuccess(backups.dump) ? ["pg_dump → /tmp/emergency_backup_<time>.sql.gz"] : [])
+        ],
         report: report.success.notification_id
       }
     })

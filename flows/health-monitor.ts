@@ -220,35 +220,30 @@ const monitorOnce = (monitor: Monitor, round: number, settings: Settings) =>
       "recover",
       unhealthy,
       Effect.gen(function*() {
+        const recovered = (status: typeof CheckStatus.Type, detail: string) => ({ status, detail: `${verdict!.detail} → ${detail}` })
         const action = yield* Effect.result(step("action", monitor.recover(settings, verdict!), { policy: actionPolicy }))
-        if (Result.isFailure(action)) return { recovered: false, detail: `recovery failed: ${Flow.messageOf(action.failure)}`, failed: true }
-        if (!action.success.healthy) return { recovered: false, detail: `recovery failed: ${action.success.detail}`, failed: true }
+        if (Result.isFailure(action)) return recovered("recovery-failed", `recovery failed: ${Flow.messageOf(action.failure)}`)
+        if (!action.success.healthy) return recovered("recovery-failed", `recovery failed: ${action.success.detail}`)
         const again = yield* Effect.result(step("recheck", monitor.check(settings), { policy: checkPolicy, idempotent: true }))
-        if (Result.isFailure(again)) return { recovered: false, detail: `${action.success.detail}; recheck failed: ${Flow.messageOf(again.failure)}`, failed: false }
+        if (Result.isFailure(again)) return recovered("unhealthy", `${action.success.detail}; recheck failed: ${Flow.messageOf(again.failure)}`)
         return again.success.healthy
-          ? { recovered: true, detail: `${action.success.detail}; ${again.success.detail}`, failed: false }
-          : { recovered: false, detail: `${action.success.detail}; still unhealthy: ${again.success.detail}`, failed: false }
+          ? recovered("recovered", `${action.success.detail}; ${again.success.detail}`)
+          : recovered("unhealthy", `${action.success.detail}; still unhealthy: ${again.success.detail}`)
       }),
       { description: "the check found the server unhealthy" }
     )
 
-    const status: typeof CheckStatus.Type = Result.isFailure(checked)
-      ? "check-failed"
-      : !unhealthy
-      ? "healthy"
-      : Option.match(recovery, {
-        onNone: () => "unhealthy" as const,
-        onSome: (r) => (r.recovered ? "recovered" as const : r.failed ? "recovery-failed" as const : "unhealthy" as const)
-      })
-    const detail = Result.isFailure(checked)
-      ? Flow.messageOf(checked.failure)
-      : Option.match(recovery, { onNone: () => verdict!.detail, onSome: (r) => `${verdict!.detail} → ${r.detail}` })
+    // What the round found: the check's failure, or what the recovery did, or the check's verdict.
+    const outcome: { readonly status: typeof CheckStatus.Type; readonly detail: string } = Result.isFailure(checked)
+      ? { status: "check-failed", detail: Flow.messageOf(checked.failure) }
+      : Option.getOrElse(recovery, () => ({ status: unhealthy ? "unhealthy" as const : "healthy" as const, detail: verdict!.detail }))
+    const { detail, status } = outcome
 
-    const alertText = status === "check-failed"
-      ? `${tag} Health check failed for ${monitor.server}: ${detail}`
-      : status === "recovery-failed"
-      ? `${tag} Recovery failed for ${monitor.server}: ${detail}`
-      : `${tag} ${monitor.server} is unhealthy after recovery: ${detail}`
+    const alertText = {
+      "check-failed": `${tag} Health check failed for ${monitor.server}: ${detail}`,
+      "recovery-failed": `${tag} Recovery failed for ${monitor.server}: ${detail}`,
+      unhealthy: `${tag} ${monitor.server} is unhealthy after recovery: ${detail}`
+    }[status as "check-failed" | "recovery-failed" | "unhealthy"]
     const alerted = yield* when(
       "alert",
       status === "check-failed" || status === "unhealthy" || status === "recovery-failed",

@@ -16,7 +16,7 @@
  *    until the job completes, with a durable sleep between polls (`Flow.awaitCallback`: a
  *    journaled run can park there and be resumed; up to `maxTrainingMinutes`; three failed polls
  *    in a row stop it).
- * 6. **quality gate**: the trained model's accuracy must reach `minAccuracy`.
+ * 6. **gate "quality gate"**: the trained model's accuracy must reach `minAccuracy` (else `GateClosed`).
  * 7. **deploy**: export the model (ONNX), store it under `/models/<model>/`, encrypt it (AES-256),
  *    then POST it to the serving API (with an `Idempotency-Key` header: one deployment per run,
  *    even when the request is retried), each behind a gate ("model exported", "model stored",
@@ -154,23 +154,6 @@ export class AuthorizationDenied extends Schema.TaggedError<AuthorizationDenied>
 }) {
   override get message(): string {
     return `authorization denied on ${this.resource}: ${this.denied.join(", ")}`
-  }
-}
-
-/**
- * The quality gate: the model's accuracy is below the minimum.
- *
- * @example
- * ```ts
- * new ModelRejected({ accuracy: 0.943, minAccuracy: 0.95 }).message // => "model accuracy 0.943 is below the minimum 0.95"
- * ```
- */
-export class ModelRejected extends Schema.TaggedError<ModelRejected>()("ModelRejected", {
-  accuracy: Schema.Finite,
-  minAccuracy: Schema.Finite
-}) {
-  override get message(): string {
-    return `model accuracy ${this.accuracy} is below the minimum ${this.minAccuracy}`
   }
 }
 
@@ -415,9 +398,7 @@ const mlPipeline = Flow.make({
         const accuracy = job.accuracy ?? 0
 
         // 6. The quality gate.
-        yield* step("quality gate", accuracy >= input.minAccuracy ? Effect.succeed(accuracy) : Effect.fail(new ModelRejected({ accuracy, minAccuracy: input.minAccuracy })), {
-          description: `accuracy at least minAccuracy`
-        })
+        yield* Flow.gate("quality gate", accuracy >= input.minAccuracy, `model accuracy ${accuracy} is below the minimum ${input.minAccuracy}`)
 
         // 7. Export, store, encrypt, deploy.
         const exported = yield* step("export model", Compute.model_export({ job_id: jobId, format: "onnx" }), { policy: quick, idempotent: true })

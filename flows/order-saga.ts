@@ -70,25 +70,6 @@ const Output = Schema.Struct({
 /** Re-exported: a keyed call whose outcome could not be found out (see `resolveByLookup`). */
 export { OutcomeUnknown }
 
-/**
- * The order's id already has a charge (live or refunded): a new run of it would answer that
- * charge again under the same idempotency key, moving no money. Resubmit it as a new order.
- *
- * @example
- * ```ts
- * new OrderAlreadyCharged({ order_id: "ord-1", charge_id: "ch_1", status: "refunded" }).message
- * ```
- */
-export class OrderAlreadyCharged extends Schema.TaggedError<OrderAlreadyCharged>()("OrderAlreadyCharged", {
-  order_id: Schema.String,
-  charge_id: Schema.String,
-  status: Schema.String
-}) {
-  override get message(): string {
-    return `order ${this.order_id} was already charged (${this.charge_id}, ${this.status}): submit it as a new order`
-  }
-}
-
 // -----------------------------------------------------------------------------
 // Policies and the lost-answer resolution
 // -----------------------------------------------------------------------------
@@ -267,9 +248,12 @@ const orderSaga = Flow.make({
         const earlier = yield* step("check order", Payment.find_charge({ idempotency_key }, { policy: patientPolicy }), {
           description: "payment_server.find_charge: refuse an order id that was charged before"
         })
-        if (earlier.found) {
-          return yield* new OrderAlreadyCharged({ order_id: order.order_id, charge_id: earlier.charge_id ?? "?", status: earlier.status ?? "?" })
-        }
+        // It would answer that charge again under the same key, moving no money: resubmit as a new order.
+        yield* Flow.gate(
+          "not charged before",
+          !earlier.found,
+          () => `order ${order.order_id} was already charged (${earlier.charge_id ?? "?"}, ${earlier.status ?? "?"}): submit it as a new order`
+        )
         const { reservation_id } = yield* reserve(order)
         const { charge_id } = yield* charge(order, idempotency_key)
         const { shipment_id } = yield* schedule(order)

@@ -9,7 +9,8 @@
  * - status `complete`: every scan ran on `security-scanner`;
  * - `degraded`: some ran through the fallback (a dashboard notification says so, as in the seeds);
  * - `incomplete`: some scanners could not run on either path (one alert lists them, with both errors);
- * - no scanner at all: the flow fails with `AuditUnavailable` (an empty report would read as "clean").
+ * - no scanner at all: the gate "a scanner ran" stops the flow with `GateClosed` and one critical
+ *   alert (an empty report would read as "clean").
  *
  * Run it on the built-in sandbox servers (in-process fakes, nothing real is touched):
  *
@@ -91,23 +92,6 @@ const Output = Schema.Struct({
   issues: Schema.Array(Issue)
 })
 type Output = typeof Output.Type
-
-/**
- * No scanner could run on either path: there is nothing to report (an empty report would read
- * as a clean audit).
- *
- * @example
- * ```ts
- * new AuditUnavailable({ errors: ["bandit: …"] }).message
- * ```
- */
-export class AuditUnavailable extends Schema.TaggedError<AuditUnavailable>()("AuditUnavailable", {
-  errors: Schema.Array(Schema.String)
-}) {
-  override get message(): string {
-    return `no scanner could run on security-scanner or desktop-commander: ${this.errors.join("; ")}`
-  }
-}
 
 /**
  * The fallback command ran but its output is not the JSON the mapping expects.
@@ -425,11 +409,13 @@ const securityAudit = Flow.make({
           : { scanner: name, servedBy: "unavailable" as const, issues: [] as ReadonlyArray<Issue>, error: errorText(r.failure) }
       })
       const served = results.filter((r) => r.servedBy !== "unavailable")
-      if (served.length === 0) {
-        const errors = results.map((r) => `${r.scanner}: ${r.error ?? "?"}`)
-        yield* alert(`Security audit could not run: both security-scanner and desktop-commander failed`, "critical", { errors })
-        return yield* new AuditUnavailable({ errors })
-      }
+      // No scanner at all: stop, with one critical alert (an empty report would read as a clean audit).
+      const errors = results.map((r) => `${r.scanner}: ${r.error ?? "?"}`)
+      yield* Flow.onFailure(
+        Flow.gate("a scanner ran", served.length > 0, () => `no scanner could run on security-scanner or desktop-commander: ${errors.join("; ")}`),
+        () => alert(`Security audit could not run: both security-scanner and desktop-commander failed`, "critical", { errors }),
+        { name: "audit unavailable", description: "no scanner ran on either path" }
+      )
       const issues = served.flatMap((r) => r.issues)
 
       // Consolidation: on the scanner (which writes the report file) or, degraded, in the flow.

@@ -40,6 +40,9 @@ describe("health", () => {
       const exit = yield* Effect.flip(health({ config: Option.some(config), json: false, watch: false, interval: 10, verbose: false }))
       // One of the two is not healthy: the real server answered its ping.
       assert.deepStrictEqual([exit._tag === "CliExit" ? exit.code : undefined, exit.message], [1, "1 of 2 servers not healthy"])
+      // --json: the JSON document says it; no plain message besides it (exit 1 still).
+      const json = yield* Effect.flip(health({ config: Option.some(config), json: true, watch: false, interval: 10, verbose: false }))
+      assert.deepStrictEqual([json._tag === "CliExit" ? json.code : undefined, json.message], [1, ""])
     }), 30_000)
 
   it("the text form: one aligned row per server", () => {

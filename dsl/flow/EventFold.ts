@@ -3,7 +3,8 @@
  * attempts and retries, duration, compensation, replayed or re-run, error, why it was skipped,
  * the latest progress, policy and gateway notes), the tree the paths form, the path taken and
  * the run's counters. Pure over `FlowEvents.ts`: the run report (`src/app/run`) and the chaos
- * kit's step tree both render it.
+ * kit's step tree both render it; `apply` also returns what each event changed (`Change`), which
+ * the per-event renderers (the plain run report, the chaos trace) phrase.
  *
  * @example
  * ```ts
@@ -118,6 +119,8 @@ export interface RunState {
   /** Steps that ran or were skipped, in the order they started (the path actually taken). */
   readonly taken: Array<string>
   retries: number
+  /** How many times a circuit breaker opened. */
+  breakerTrips: number
   compensations: number
   compensationFailures: number
   /** Faults a chaos harness injected (`FaultFired` events). */
@@ -145,6 +148,7 @@ export const emptyState = (): RunState => ({
   roots: [],
   taken: [],
   retries: 0,
+  breakerTrips: 0,
   compensations: 0,
   compensationFailures: 0,
   faultsFired: 0,
@@ -216,14 +220,76 @@ const attemptsOf = (node: { readonly retries: ReadonlyArray<unknown> }, reported
   reported ?? (node.retries.length > 0 ? node.retries.length + 1 : undefined)
 
 /**
- * Folds one event into the state (mutates it: a live report folds as events arrive).
+ * A step's state as one event left it: a copy, later events do not change it.
  *
  * @example
  * ```ts
- * apply(state, { _tag: "StepStarted", runId: "r1", at: 5, path: "build", kind: "step" })
+ * const s: StepSnapshot = change.step // after a StepSucceeded: s.status === "succeeded"
  * ```
  */
-export const apply = (state: RunState, event: FlowEvent): void => {
+export type StepSnapshot = Readonly<Omit<StepState, "retries" | "notes" | "children" | "progress" | "compensation">>
+
+interface StepChangeOf<S extends StepStatus, E extends FlowEvent> {
+  readonly what: "step"
+  readonly status: S
+  readonly step: StepSnapshot
+  readonly event: E
+}
+
+/**
+ * What one event changed, as the fold saw it: the renderers that print one line per event (the
+ * plain run report, the chaos trace) phrase these instead of the raw events. Every change keeps
+ * the event it came from (`event`).
+ *
+ * @example
+ * ```ts
+ * const change = apply(state, event)
+ * if (change.what === "step" && change.status === "failed") console.log(change.step.error)
+ * ```
+ */
+export type Change =
+  | { readonly what: "started"; readonly event: FlowEvent.FlowStarted }
+  | { readonly what: "finished"; readonly event: FlowEvent.FlowFinished }
+  | StepChangeOf<"running", FlowEvent.StepStarted>
+  | StepChangeOf<"succeeded", FlowEvent.StepSucceeded>
+  | StepChangeOf<"failed" | "interrupted", FlowEvent.StepFailed>
+  | StepChangeOf<"waiting", FlowEvent.StepWaiting>
+  | StepChangeOf<"skipped", FlowEvent.StepSkipped>
+  | { readonly what: "retry"; readonly path: string; readonly retry: RetryState; readonly event: FlowEvent.StepRetried }
+  | {
+    readonly what: "compensation"
+    readonly path: string
+    readonly compensation: CompensationState
+    readonly event: FlowEvent.CompensationStarted | FlowEvent.Compensated | FlowEvent.CompensationFailed
+  }
+  | {
+    readonly what: "policy"
+    readonly path: string
+    /** A policy's retry: its `StepRetried` already tells it (`retry`). */
+    readonly retryEcho: boolean
+    readonly event: FlowEvent.Policy
+  }
+  | { readonly what: "gateway"; readonly path: string; readonly event: FlowEvent.Gateway }
+  | { readonly what: "published"; readonly path: string; readonly event: FlowEvent.Published }
+  | { readonly what: "fault"; readonly path: string; readonly event: FlowEvent.FaultFired }
+
+const snapshot = ({ children: _c, compensation: _k, notes: _n, progress: _p, retries: _r, ...rest }: StepState): StepSnapshot => rest
+
+const stepChange = <S extends StepStatus, E extends FlowEvent>(node: StepState, status: S, event: E): StepChangeOf<S, E> => {
+  node.status = status
+  return { what: "step", status, step: snapshot(node), event }
+}
+
+/**
+ * Folds one event into the state (mutates it: a live report folds as events arrive) and returns
+ * what it changed.
+ *
+ * @example
+ * ```ts
+ * apply(state, { _tag: "StepStarted", runId: "r1", at: 5, path: "build", kind: "step" }).what // => "step"
+ * ```
+ */
+export const apply = (state: RunState, event: FlowEvent): Change => {
   switch (event._tag) {
     case "FlowStarted":
       state.flow = event.flow
@@ -231,99 +297,113 @@ export const apply = (state: RunState, event: FlowEvent): void => {
       state.engine = event.engine
       state.sandbox = event.sandbox === true
       state.startedAt = event.at
-      return
+      return { what: "started", event }
     case "FlowFinished":
       state.finished = event
-      return
+      return { what: "finished", event }
     case "StepStarted": {
       const node = nodeFor(state, event.path, event.kind)
       node.kind = event.kind
-      node.status = "running"
       node.startedAt = event.at
       if (event.rerunAfterCrash === true) node.rerun = true
       if (event.kind === "step") state.taken.push(event.path)
-      return
+      return stepChange(node, "running", event)
     }
     case "StepSucceeded": {
       const node = nodeFor(state, event.path, event.kind)
-      node.status = "succeeded"
       node.waiting = undefined
       node.durationMs = event.durationMs
       node.replayed = event.replayed
       node.attempts = attemptsOf(node, event.attempts)
       node.progress = undefined
-      return
+      return stepChange(node, "succeeded", event)
     }
     case "StepFailed": {
       const node = nodeFor(state, event.path, event.kind)
-      node.status = event.interrupted ? "interrupted" : "failed"
       node.durationMs = event.durationMs
       node.error = event.error
       node.errorTag = event.errorTag
       node.attempts = attemptsOf(node, event.attempts)
       node.progress = undefined
-      return
+      return stepChange(node, event.interrupted ? "interrupted" : "failed", event)
     }
     case "StepWaiting": {
       const node = nodeFor(state, event.path, event.kind)
-      node.status = "waiting"
       node.waiting = { signal: event.signal, until: event.until }
-      return
+      return stepChange(node, "waiting", event)
     }
     case "StepSkipped": {
       const node = nodeFor(state, event.path, event.kind)
-      node.status = "skipped"
       node.why = event.why
       if (event.kind === "step" || event.kind === "node") state.taken.push(event.path)
-      return
+      return stepChange(node, "skipped", event)
     }
     case "StepRetried": {
       state.retries++
-      const node = ownerOf(state, event.path)
-      node?.retries.push({ attempt: event.attempt, delayMs: event.delayMs, reason: event.reason })
-      return
+      const retry = { attempt: event.attempt, delayMs: event.delayMs, reason: event.reason }
+      ownerOf(state, event.path)?.retries.push(retry)
+      return { what: "retry", path: event.path, retry, event }
     }
-    case "CompensationStarted": {
-      const node = ownerOf(state, event.path)
-      if (node !== undefined) node.compensation = { status: "running" }
-      return
-    }
-    case "Compensated": {
+    case "CompensationStarted":
+      return compensation(state, event, { status: "running" })
+    case "Compensated":
       state.compensations++
-      const node = ownerOf(state, event.path)
-      if (node !== undefined) node.compensation = { status: "compensated", durationMs: event.durationMs }
-      return
-    }
-    case "CompensationFailed": {
+      return compensation(state, event, { status: "compensated", durationMs: event.durationMs })
+    case "CompensationFailed":
       state.compensationFailures++
-      const node = ownerOf(state, event.path)
-      if (node !== undefined) node.compensation = { status: "failed", error: event.error }
-      return
-    }
+      return compensation(state, event, { status: "failed", error: event.error })
     case "Policy": {
+      const retryEcho = event.event._tag === "RetryScheduled"
       const node = ownerOf(state, event.path)
-      if (node !== undefined && event.event._tag !== "RetryScheduled") addNote(node, event)
+      if (node !== undefined && !retryEcho) addNote(node, event)
+      if (event.event._tag === "BreakerTransition" && event.event.to === "open") state.breakerTrips++
       if (event.event._tag === "CapabilityDegraded") {
         const text = degradedText(event.event)
         if (!state.degraded.includes(text)) state.degraded.push(text)
       }
-      return
+      return { what: "policy", path: event.path, retryEcho, event }
     }
     case "Gateway": {
       const node = ownerOf(state, event.path)
-      if (node === undefined) return
-      if (event.event._tag === "ToolProgress") node.progress = event.event
-      else addNote(node, event)
-      return
+      if (node !== undefined) {
+        if (event.event._tag === "ToolProgress") node.progress = event.event
+        else addNote(node, event)
+      }
+      return { what: "gateway", path: event.path, event }
     }
     case "FaultFired": {
       state.faultsFired++
       ownerOf(state, event.path)?.faults.push(event)
-      return
+      return { what: "fault", path: event.path, event }
     }
     case "Published":
-      return
+      return { what: "published", path: event.path, event }
   }
+}
+
+const compensation = (
+  state: RunState,
+  event: FlowEvent.CompensationStarted | FlowEvent.Compensated | FlowEvent.CompensationFailed,
+  undo: CompensationState
+): Change => {
+  const node = ownerOf(state, event.path)
+  if (node !== undefined) node.compensation = undo
+  return { what: "compensation", path: event.path, compensation: undo, event }
+}
+
+/**
+ * What each event of a sequence changed, in order (the state they fold to is dropped).
+ *
+ * @example
+ * ```ts
+ * changes(run.events).filter((c) => c.what === "retry").length // => 2
+ * ```
+ */
+export const changes = (events: Iterable<FlowEvent>): Array<Change> => {
+  const state = emptyState()
+  const out: Array<Change> = []
+  for (const event of events) out.push(apply(state, event))
+  return out
 }
 
 /**

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Result } from "effect"
 import { runGroup, skip } from "./Group.ts"
 import { interpreterOf } from "./internal/Interpreter.ts"
-import { claim, CurrentScope, isSuspension, renderCause } from "./RunScope.ts"
+import { claim, CurrentScope, isSuspension, renderCause, type StepScope } from "./RunScope.ts"
 import { type StepResults, view } from "./StepResults.ts"
 
 /**
@@ -24,7 +24,7 @@ export interface FlowFailure<E> {
   readonly message: string
   /** The error's tag (`GateClosed`, `McpflowToolError.Timeout`, …), when it has one. */
   readonly errorTag?: string | undefined
-  /** The first step (or gate) of the run that failed, by path. */
+  /** The first step (or gate) that failed in the failed effect (the body), by path. */
   readonly failedStep: string | undefined
 }
 
@@ -56,20 +56,50 @@ export const onFailure = <A, E, R, R2>(
   options?: { readonly name?: string | undefined; readonly description?: string | undefined }
 ): Effect.Effect<A, E, R | R2> =>
   Effect.gen(function*() {
+    const scope = yield* CurrentScope
+    const mark = scope.run?.results.size ?? 0
     const exit = yield* Effect.exit(body)
     if (yield* isSuspension(exit)) return yield* exit
-    const scope = yield* CurrentScope
     const path = yield* claim(scope, options?.name ?? "on failure")
     const condition = options?.description ?? "the flow failed"
     const failed = Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
     if (interpreterOf(scope).enters(() => failed)) {
       const cause = Exit.isFailure(exit) ? exit.cause : Cause.empty
-      const rendered = failed ? renderCause(cause) : { error: "(a plan walks the failure hook on sample data)" }
-      const failure: FlowFailure<E> = { cause, message: rendered.error, errorTag: rendered.errorTag, failedStep: scope.run?.failedStep }
+      const failure: FlowFailure<E> = failed
+        ? describe(scope, cause, mark)
+        : { cause, message: "(a plan walks the failure hook on sample data)", errorTag: undefined, failedStep: undefined }
       const results = view(scope.run?.results.snapshot() ?? new Map())
       yield* Effect.ignore(runGroup(scope, path, "when", () => Effect.suspend(() => hook(failure, results)), { condition }))
     } else {
       yield* skip(scope, path, "when", `not (${condition})`)
     }
     return yield* exit
+  })
+
+/** What failed: the error's message and tag, and the first step that failed since `mark`. */
+const describe = <E>(scope: StepScope, cause: Cause.Cause<E>, mark: number): FlowFailure<E> => {
+  const rendered = renderCause(cause)
+  return { cause, message: rendered.error, errorTag: rendered.errorTag, failedStep: scope.run?.results.firstFailedSince(mark) }
+}
+
+/**
+ * Runs `effect` and gives its outcome as a `Result`: its value, or what failed — the error, its
+ * message and tag, and the first step (or gate) inside `effect` that failed — so that a flow can
+ * say where it stopped without wrapping its steps to record it. An interruption is not a
+ * failure: it interrupts.
+ *
+ * @example
+ * ```ts
+ * const deployed = yield* Flow.attempt(deploy(input))
+ * if (Result.isFailure(deployed)) yield* publish(DeploymentFailed, { stage: deployed.failure.failedStep ?? "?", error: deployed.failure.message })
+ * ```
+ */
+export const attempt = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<Result.Result<A, FlowFailure<E>>, never, R> =>
+  Effect.gen(function*() {
+    const scope = yield* CurrentScope
+    const mark = scope.run?.results.size ?? 0
+    const exit = yield* Effect.exit(effect)
+    if (Exit.isSuccess(exit)) return Result.succeed(exit.value)
+    if ((yield* isSuspension(exit)) || Cause.hasInterruptsOnly(exit.cause)) return yield* (exit as Exit.Exit<never>)
+    return Result.fail(describe(scope, exit.cause, mark))
   })

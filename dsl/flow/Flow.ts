@@ -1,7 +1,8 @@
 /**
  * The `Flow` namespace: defining a flow (`make`), running it (`run`), resuming a journaled run
  * (`resume`), planning it (`plan`), durable waits and signals, a cron schedule, polling a long-running job, the
- * step idempotency key, gates, the failure hook and the run's step results.
+ * step idempotency key, gates, the failure hook, `attempt` (an outcome that says which step
+ * failed) and the run's step results.
  *
  * @example
  * ```ts
@@ -21,5 +22,5 @@ export { pollUntil } from "./Poll.ts"
 export { type FlowSchedule, schedule } from "./FlowSchedule.ts"
 export { batch } from "./Batch.ts"
 export { awaitCallback } from "./Callback.ts"
-export { type FlowFailure, messageOf, onFailure } from "./FailureHook.ts"
+export { attempt, type FlowFailure, messageOf, onFailure } from "./FailureHook.ts"
 export { results, type StepResult, type StepResults } from "./StepResults.ts"

@@ -9,7 +9,7 @@ import { Context, Deferred, Effect, Exit, Fiber, Option, Schedule, type Schema, 
 import * as Workflow from "effect/workflow/Workflow"
 import { type WorkflowEngine, WorkflowEngine as WorkflowEngineTag, WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import { FlowEngine } from "../ports/FlowEngine.ts"
-import { type JournalError, RunJournal } from "../ports/RunJournal.ts"
+import { type JournalError, RunJournal, type RunRecord } from "../ports/RunJournal.ts"
 import { cancelWait, deliverRaw } from "./Durable.ts"
 import { type AnyFlow, fingerprint, type Flow } from "./FlowDefinition.ts"
 import type { FlowError } from "./FlowError.ts"
@@ -92,24 +92,17 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     // Where values are journaled, their Redacted parts are sealed (MCPFLOW_JOURNAL_KEY), never written in clear.
     const sealer = journal !== undefined || stepJournal === undefined ? Sealing.make(runId, yield* Sealing.journalKey) : undefined
     const journaledInput = sealer === undefined ? input : sealer.sealEncoded(input, decoded)
-    const state: RunState = {
+    const state = newRunState({
       runId,
       flow: flow.name,
-      interpreter: running,
       emit: events.emit,
       listening: journal !== undefined || sink !== silentSink,
-      root: { entries: [] },
-      subscriptions: new Map(),
-      compensationFailures: [],
-      results: new ResultLog(),
-      failedStep: undefined,
       stepJournal,
       policies: engine.policies,
-      inFlightAtCrash: resumed?.inFlight,
-      resume: resumed,
+      resumed,
       sealer: stepJournal === undefined ? sealer : undefined,
       journalSealer: sealer
-    }
+    })
     if (journal !== undefined) {
       const startedAt = yield* now
       yield* journal.start({ runId, flow: flow.name, input: journaledInput, fingerprint: fingerprint(flow), startedAt, source: options?.source, trigger: options?.trigger })
@@ -130,31 +123,9 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
     const started = yield* now
     // Signals recorded in the journal (`mcpflow signal`) are delivered by the process running the run.
     if (journal !== undefined) yield* Effect.forkScoped(deliverSignals(flow, journal, runId))
-    const execution = resumed === undefined
-      ? executeTopLevel(flow.workflow, executionId, payload)
-      : Effect.raceFirst(
-        // A parked run (restarted by the engine with nobody to run it) is woken up first.
-        Effect.andThen(flow.workflow.resume(executionId), flow.workflow.execute(payload)),
-        // A resume that diverged parks the run again (still resumable) and stops waiting for it.
-        Effect.andThen(Deferred.await(resumed.divergedSignal), Effect.interrupt)
-      )
-    // `mcpflow cancel` (maybe from another process) records a request; it interrupts the run like Ctrl-C.
-    let cancelled = false
-    const awaitRun = journal === undefined
-      ? execution
-      : Effect.raceFirst(
-        execution,
-        Effect.raceFirst(
-          Effect.andThen(Deferred.await(events.broken), Effect.interrupt),
-          Effect.andThen(awaitCancel(journal, runId), Effect.suspend(() => {
-            cancelled = true
-            // Parked on a signal: the body is not running; failing its wait wakes it to compensate.
-            return state.waitingFor !== undefined
-              ? Effect.andThen(cancelWait(flow, runId, state.waitingFor), Effect.never)
-              : Effect.interrupt
-          }))
-        )
-      )
+    const execution = startExecution(flow, executionId, payload, resumed)
+    const cancel = { requested: false }
+    const awaitRun = journal === undefined ? execution : stoppable(flow, execution, { journal, runId, state, broken: events.broken, cancel })
     // Ctrl-C: stop the steps now and wait for the compensations of the completed ones.
     const stopRun = Effect.suspend(() =>
       resumed?.diverged !== undefined
@@ -181,15 +152,9 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
         yield* finished(ended, failedStep)
         // A resume refused because the code changed leaves the run resumable (fix the code, or --force).
         if (journal !== undefined && state.resume?.diverged === undefined) {
-          const status = ended.outcome === "success"
-            ? "succeeded"
-            : cancelled
-            ? "cancelled"
-            : ended.outcome === "failure"
-            ? "failed"
-            : "interrupted"
           const finishedAt = yield* now
           const failure = ended.outcome === "failure" ? { error: ended.error, errorTag: ended.errorTag } : {}
+          const status = journalStatus(ended.outcome, cancel.requested)
           // A succeeded run's output, as the engine journaled it (JSON form, Redacted parts sealed).
           const output = status === "succeeded" && state.output?._tag === "Valid" ? { output: state.output.json } : {}
           yield* journal.finish({ runId, status, finishedAt, failedStep, ...failure, ...output })
@@ -201,6 +166,82 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       })
     )
   })) as never
+
+/** A new run's state: nothing ran yet, no step failed. */
+const newRunState = (init: {
+  readonly runId: string
+  readonly flow: string
+  readonly emit: RunState["emit"]
+  readonly listening: boolean
+  readonly stepJournal: RunState["stepJournal"]
+  readonly policies: RunState["policies"]
+  readonly resumed: ResumeState | undefined
+  readonly sealer: RunState["sealer"]
+  readonly journalSealer: RunState["journalSealer"]
+}): RunState => ({
+  runId: init.runId,
+  flow: init.flow,
+  interpreter: running,
+  emit: init.emit,
+  listening: init.listening,
+  root: { entries: [] },
+  subscriptions: new Map(),
+  compensationFailures: [],
+  results: new ResultLog(),
+  failedStep: undefined,
+  stepJournal: init.stepJournal,
+  policies: init.policies,
+  inFlightAtCrash: init.resumed?.inFlight,
+  resume: init.resumed,
+  sealer: init.sealer,
+  journalSealer: init.journalSealer
+})
+
+/** The run's workflow execution: a new run, or a resume (which stops waiting if it diverged). */
+const startExecution = (
+  flow: AnyFlow,
+  executionId: string,
+  payload: { readonly runId: string; readonly input: unknown },
+  resumed: ResumeState | undefined
+) =>
+  resumed === undefined
+    ? executeTopLevel(flow.workflow, executionId, payload)
+    : Effect.raceFirst(
+      // A parked run (restarted by the engine with nobody to run it) is woken up first.
+      Effect.andThen(flow.workflow.resume(executionId), flow.workflow.execute(payload)),
+      // A resume that diverged parks the run again (still resumable) and stops waiting for it.
+      Effect.andThen(Deferred.await(resumed.divergedSignal), Effect.interrupt)
+    )
+
+/**
+ * A journaled run's execution, stopped when its journal breaks or when `mcpflow cancel` (maybe
+ * from another process) records a request: a cancel interrupts the run like Ctrl-C and sets
+ * `cancel.requested`.
+ */
+const stoppable = <A, E, R>(flow: AnyFlow, execution: Effect.Effect<A, E, R>, run: {
+  readonly journal: RunJournal["Service"]
+  readonly runId: string
+  readonly state: RunState
+  readonly broken: Deferred.Deferred<void>
+  readonly cancel: { requested: boolean }
+}) =>
+  Effect.raceFirst(
+    execution,
+    Effect.raceFirst(
+      Effect.andThen(Deferred.await(run.broken), Effect.interrupt),
+      Effect.andThen(awaitCancel(run.journal, run.runId), Effect.suspend(() => {
+        run.cancel.requested = true
+        // Parked on a signal: the body is not running; failing its wait wakes it to compensate.
+        return run.state.waitingFor !== undefined
+          ? Effect.andThen(cancelWait(flow, run.runId, run.state.waitingFor), Effect.never)
+          : Effect.interrupt
+      }))
+    )
+  )
+
+/** The journal's status of a finished run. */
+const journalStatus = (outcome: "success" | "failure" | "interrupted", cancelled: boolean): RunRecord["status"] =>
+  outcome === "success" ? "succeeded" : cancelled ? "cancelled" : outcome === "failure" ? "failed" : "interrupted"
 
 /**
  * `workflow.execute(payload)` with the execution id already known: a run started outside any

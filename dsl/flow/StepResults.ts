@@ -81,6 +81,20 @@ export class ResultLog {
     this.byPath.set(path, new NotSucceeded(result))
   }
 
+  /** How many steps have ended so far (a mark for {@link ResultLog.firstFailedSince}). */
+  get size(): number {
+    return this.byPath.size
+  }
+
+  /** The path of the first step that failed after the first `mark` results, if any. */
+  firstFailedSince(mark: number): string | undefined {
+    let i = 0
+    for (const [path, kept] of this.byPath) {
+      if (i++ >= mark && kept instanceof NotSucceeded && kept.result.status === "failed") return path
+    }
+    return undefined
+  }
+
   /** Forgets every result (the engine plays the body again). */
   clear(): void {
     this.byPath.clear()

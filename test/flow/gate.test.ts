@@ -3,7 +3,7 @@
  * with a typed GateClosed and is the run's failed step; the hook reads the run's step results.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Schema } from "effect"
+import { Cause, Effect, Exit, Fiber, Result, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Flow, FlowEngine, type FlowEvent, FlowEvents, type FlowFailure, GateClosed, Plan, type StepResults, step, when } from "../../dsl/flow/index.ts"
 
@@ -124,6 +124,49 @@ describe("Flow.onFailure", () => {
       assert.deepStrictEqual(hooked?.get("boom"), { status: "failed", error: "disk full" })
       assert.isTrue(events.some((e) => e._tag === "StepFailed" && e.path === "on failure/alert"), "the hook's failure is reported")
       assert.deepInclude(events.find((e) => e._tag === "FlowFinished"), { failedStep: "boom", error: "disk full" })
+    }))
+
+  it.effect("Flow.attempt: the value, or what failed and the first step inside it that failed (not a step that failed before it)", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      const flow = Flow.make({
+        name: "attempted",
+        input: Schema.Struct({}),
+        output: Schema.Number,
+        run: () =>
+          Effect.gen(function*() {
+            yield* step("earlier", Effect.fail(new Error("ignored"))).pipe(Effect.ignore)
+            const ok = yield* Flow.attempt(step("fine", Effect.succeed(1)))
+            const failed = yield* Flow.attempt(Effect.gen(function*() {
+              yield* step("build", Effect.succeed("app:1"))
+              yield* Flow.gate("tests pass", false, "3 tests failed")
+              return 2
+            }))
+            seen.push(ok, failed._tag === "Failure" ? { ...failed.failure, cause: undefined } : failed)
+            return 0
+          })
+      })
+      const { exit } = yield* runFlow(Flow.run(flow, {}))
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.deepStrictEqual(seen[0], Result.succeed(1))
+      assert.deepStrictEqual(seen[1], {
+        cause: undefined,
+        message: "stopped at the gate \"tests pass\": 3 tests failed",
+        errorTag: "GateClosed",
+        failedStep: "tests pass"
+      })
+    }))
+
+  it.effect("Flow.attempt does not catch an interruption", () =>
+    Effect.gen(function*() {
+      const flow = Flow.make({
+        name: "interrupted",
+        input: Schema.Struct({}),
+        output: Schema.Number,
+        run: () => Effect.map(Flow.attempt(Effect.interrupt), () => 1)
+      })
+      const { exit } = yield* runFlow(Flow.run(flow, {}))
+      assert.isTrue(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
     }))
 
   it.effect("Flow.messageOf renders an error's message, else its JSON form", () =>

@@ -11,8 +11,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import { Chaos, Fault, FlowFacts } from "../../chaos/index.ts"
-import { Flow, FlowEngine, type FlowEvent, FlowEvents } from "../../dsl/flow/index.ts"
-import customerOnboarding, { OutcomeUnknown, ValidationFailed } from "../../flows/customer-onboarding.ts"
+import { Flow, FlowEngine, type FlowEvent, FlowEvents, GateClosed } from "../../dsl/flow/index.ts"
+import customerOnboarding, { OutcomeUnknown } from "../../flows/customer-onboarding.ts"
 import { makeSandbox, type OnboardingState } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
@@ -65,12 +65,13 @@ describe("customer-onboarding on the sandbox", () => {
       assert.deepStrictEqual(done.welcome, { email: state.emails[0]!.message_id, ticket: state.tickets[0]!.ticket_id })
     }))
 
-  it.effect("KYC fails: ValidationFailed, nothing created, one internal ticket says why", () =>
+  it.effect("KYC fails: the gate \"KYC passed\" closes, nothing created, one internal ticket says why", () =>
     Effect.gen(function*() {
       const { exit, state } = yield* onboard({ full_name: "Test Fraud Account" })
       const error = failureOf(exit)
-      assert.instanceOf(error, ValidationFailed)
-      assert.strictEqual((error as ValidationFailed).check, "kyc_check")
+      assert.instanceOf(error, GateClosed)
+      assert.strictEqual((error as GateClosed).gate, "KYC passed")
+      assert.match((error as GateClosed).reason, /^KYC (failed|needs a manual review) for .* \(risk score [\d.]+\)$/)
       assert.strictEqual(state.accounts.size + state.tenants.size + state.emails.length, 0)
       assert.deepStrictEqual(failureTickets(state).length, 1)
     }))
@@ -78,7 +79,9 @@ describe("customer-onboarding on the sandbox", () => {
   it.effect("a sanctioned country: not onboarded, nothing created", () =>
     Effect.gen(function*() {
       const { exit, state } = yield* onboard({ country: "IR" })
-      assert.instanceOf(failureOf(exit), ValidationFailed)
+      const error = failureOf(exit)
+      assert.instanceOf(error, GateClosed)
+      assert.include(["KYC passed", "no sanctions match"], (error as GateClosed).gate)
       assert.strictEqual(state.accounts.size + state.tenants.size, 0)
     }))
 
@@ -174,7 +177,8 @@ const invariants = (customer: string, tenant: string): ReadonlyArray<Chaos.Invar
   {
     name: "a rejected customer gets nothing created",
     holds: (run) =>
-      !(run.outcome._tag === "Failure" && run.outcome.error instanceof ValidationFailed) ||
+      !(run.outcome._tag === "Failure" && run.outcome.error instanceof GateClosed &&
+        ["KYC passed", "no sanctions match"].includes(run.outcome.error.gate)) ||
       (stateOf(run).accounts.size === 0 && stateOf(run).tenants.size === 0)
   },
   {

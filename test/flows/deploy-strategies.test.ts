@@ -8,9 +8,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Ref } from "effect"
 import { Chaos, Fault } from "../../chaos/index.ts"
 import * as VirtualTime from "../../chaos/VirtualTime.ts"
-import { Flow, type FlowEvent, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
+import { Flow, type FlowEvent, FlowEngine, FlowEvents, GateClosed } from "../../dsl/flow/index.ts"
 import { chaosSuite, clusterOf, compensationsFailed } from "../../flows/deploy-strategies.chaos.ts"
-import deployStrategies, { RolledBack } from "../../flows/deploy-strategies.ts"
+import deployStrategies from "../../flows/deploy-strategies.ts"
 import { type ClusterState, makeSandbox, type SandboxOptions } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import { chaosCase } from "./support.ts"
@@ -48,11 +48,12 @@ const succeeded = (exit: Exit.Exit<Output, unknown>): Output => {
   return (exit as Exit.Success<Output>).value
 }
 
-const rolledBack = (exit: Exit.Exit<Output, unknown>): RolledBack => {
+/** The gate that stopped the run (and rolled it back). */
+const rolledBack = (exit: Exit.Exit<Output, unknown>): GateClosed => {
   assert.isTrue(Exit.isFailure(exit), "the run failed")
   const error = Cause.squash((exit as Exit.Failure<Output, unknown>).cause)
-  assert.instanceOf(error, RolledBack, String(error))
-  return error as RolledBack
+  assert.instanceOf(error, GateClosed, String(error))
+  return error as GateClosed
 }
 
 const compensated = (events: ReadonlyArray<FlowEvent>) => events.filter((e) => e._tag === "Compensated").map((e) => e.path)
@@ -73,7 +74,8 @@ describe("flows/deploy-strategies.ts on the sandbox", () => {
     Effect.gen(function*() {
       const run = yield* runOnSandbox({ strategy: "rolling" }, { unhealthyServices: ["app"] })
       const error = rolledBack(run.exit)
-      assert.strictEqual(error.stage, "health check")
+      assert.strictEqual(error.gate, "healthy")
+      assert.match(error.reason, /^\d+\/\d+ health checks passed \(error rate [\d.]+\)$/)
       assert.strictEqual(image(run.state, "production/app"), "app:1.4.2")
       assert.deepStrictEqual(compensated(run.events), ["rolling/rollout/apply"])
     }))
@@ -92,7 +94,8 @@ describe("flows/deploy-strategies.ts on the sandbox", () => {
     Effect.gen(function*() {
       const run = yield* runOnSandbox({ strategy: "blue-green" }, { unhealthyServices: ["app"] })
       const error = rolledBack(run.exit)
-      assert.strictEqual(error.stage, "verify green")
+      assert.strictEqual(error.gate, "green healthy")
+      assert.match(error.reason, /^\d+\/\d+ health checks passed \(error rate [\d.]+\)$/)
       assert.isFalse(run.state.namespaces.has("app-green"))
       assert.strictEqual(image(run.state, "app-blue/app"), "app:1.4.2")
       assert.isFalse(run.events.some((e) => e._tag === "StepStarted" && e.path.endsWith("switch traffic")))
@@ -118,7 +121,8 @@ describe("flows/deploy-strategies.ts on the sandbox", () => {
       Effect.gen(function*() {
         const run = yield* runOnSandbox({ strategy: "canary", soakSeconds: 60 }, { canaryUnhealthyFrom: from })
         const error = rolledBack(run.exit)
-        assert.strictEqual(error.stage, stage)
+        assert.strictEqual(error.gate, `${stage} healthy`)
+        assert.match(error.reason, /^error rate [\d.]+ > 0\.01, p95 \d+ ms$/)
         assert.strictEqual(run.state.traffic.get("production/app"), 0)
         assert.isFalse(run.state.deployments.has("production/app-canary"))
         assert.strictEqual(image(run.state, "production/app"), "app:1.4.2", "stable untouched")

@@ -11,9 +11,9 @@ import { Cause, Clock, Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import { Chaos, Fault } from "../../chaos/index.ts"
 import { chaosIt } from "../../chaos/vitest.ts"
-import { Flow, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
+import { Flow, FlowEngine, FlowEvents, GateClosed } from "../../dsl/flow/index.ts"
 import { chaosInvariants, chaosRequestKey, chaosServers } from "../../flows/ml-pipeline.chaos.ts"
-import mlPipeline, { AuthorizationDenied, ModelRejected, TrainingDone, TrainingFailed, TrainingTimedOut } from "../../flows/ml-pipeline.ts"
+import mlPipeline, { AuthorizationDenied, TrainingDone, TrainingFailed, TrainingTimedOut } from "../../flows/ml-pipeline.ts"
 import { makeSandbox, type SandboxOptions } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
@@ -169,8 +169,9 @@ describe("flows/ml-pipeline.ts on the sandbox", () => {
     Effect.gen(function*() {
       const run = yield* runOnSandbox({}, { minAccuracy: 0.95 })
       const error = failureOf(run.exit)
-      assert.instanceOf(error, ModelRejected)
-      assert.strictEqual((error as ModelRejected).accuracy, 0.943)
+      assert.instanceOf(error, GateClosed)
+      assert.strictEqual((error as GateClosed).gate, "quality gate")
+      assert.strictEqual((error as GateClosed).reason, "model accuracy 0.943 is below the minimum 0.95")
       assert.isFalse(run.started("export model"))
       assert.deepStrictEqual(run.deployments, [])
       assert.isTrue(run.compensated("while training/integration/api keys"))

@@ -11,8 +11,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import { Chaos, Fault, FlowFacts } from "../../chaos/index.ts"
-import { Flow, FlowEngine } from "../../dsl/flow/index.ts"
-import orderSaga, { chargeKey, OrderAlreadyCharged, OutcomeUnknown } from "../../flows/order-saga.ts"
+import { Flow, FlowEngine, GateClosed } from "../../dsl/flow/index.ts"
+import orderSaga, { chargeKey, OutcomeUnknown } from "../../flows/order-saga.ts"
 import { type CommerceState, makeSandbox } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
@@ -107,7 +107,10 @@ describe("order-saga on the sandbox", () => {
   it.effect("an order id charged before (and refunded) is refused: it would not be charged again", () =>
     Effect.gen(function*() {
       const { exit, state } = yield* order({}, [{ customer_id: "cus-404" }])
-      assert.instanceOf(failureOf(exit), OrderAlreadyCharged)
+      const error = failureOf(exit)
+      assert.instanceOf(error, GateClosed)
+      assert.strictEqual((error as GateClosed).gate, "not charged before")
+      assert.match((error as GateClosed).reason, /^order ord-1001 was already charged \(\S+, refunded\): submit it as a new order$/)
       assert.strictEqual(charges(state, "ord-1001").length, 1)
       assert.isTrue(undone(state, "ord-1001"))
     }))

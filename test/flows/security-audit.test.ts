@@ -10,8 +10,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import { Arbitraries, Chaos, Fault, FlowFacts } from "../../chaos/index.ts"
-import { Flow, type FlowEvent, FlowEngine, FlowEvents } from "../../dsl/flow/index.ts"
-import securityAudit, { AuditUnavailable } from "../../flows/security-audit.ts"
+import { Flow, type FlowEvent, FlowEngine, FlowEvents, GateClosed } from "../../dsl/flow/index.ts"
+import securityAudit from "../../flows/security-audit.ts"
 import { makeSandbox, type SandboxOptions, type SentMessage } from "../../flows/sandbox/index.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 import type { InProcessServerConfig } from "../../src/runtime/gateway/ServerConfig.ts"
@@ -124,13 +124,16 @@ describe("security-audit on the sandbox", () => {
       assert.match(String(sent[1]?.args.message), /incomplete: .* failed for semgrep/)
     }))
 
-  it.effect("both servers down: no report (it would read as clean), the flow fails AuditUnavailable and one critical alert says why", () =>
+  it.effect("both servers down: no report (it would read as clean), the gate \"a scanner ran\" closes and one critical alert says why", () =>
     Effect.gen(function*() {
       const { exit, sent } = yield* audit({}, { down: ["security-scanner", "desktop-commander"] })
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isFailure(exit)) {
         const error = exit.cause.reasons.find((r) => r._tag === "Fail")
-        assert.instanceOf(error?._tag === "Fail" ? error.error : undefined, AuditUnavailable)
+        const closed = error?._tag === "Fail" ? error.error : undefined
+        assert.instanceOf(closed, GateClosed)
+        assert.strictEqual((closed as GateClosed).gate, "a scanner ran")
+        assert.match((closed as GateClosed).reason, /^no scanner could run on security-scanner or desktop-commander: bandit: .*; semgrep: /)
       }
       assert.deepStrictEqual(tools(sent), ["send_alert"])
       assert.strictEqual(sent[0]?.args.severity, "critical")
@@ -193,7 +196,7 @@ const COMMAND: Record<Report["scanners"][number]["scanner"], string> = {
 const invariants: ReadonlyArray<Chaos.Invariant<Report, unknown>> = [
   {
     name: "the report is produced unless no scanner could run on either path",
-    holds: (run) => run.outcome._tag === "Success" || (run.outcome._tag === "Failure" && run.outcome.error instanceof AuditUnavailable),
+    holds: (run) => run.outcome._tag === "Success" || (run.outcome._tag === "Failure" && run.outcome.error instanceof GateClosed && run.outcome.error.gate === "a scanner ran"),
     detail: (run) => `outcome ${run.outcome._tag}: ${run.outcome._tag === "Failure" ? String(run.outcome.error) : ""}`
   },
   {

@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
 import { jsonLine, plainLines } from "../../src/app/run/Lines.ts"
-import { fold } from "../../dsl/flow/EventFold.ts"
+import { changes, fold } from "../../dsl/flow/EventFold.ts"
 import { formatMs, policyText } from "../../src/app/run/Text.ts"
 import { stripAnsi } from "../../src/app/run/Style.ts"
 import { pathTakenLines, summarize, summaryLines } from "../../src/app/run/Summary.ts"
@@ -53,7 +53,7 @@ const failedRun = events(
 )
 
 const plain = (evts: ReadonlyArray<FlowEvent>, level: "quiet" | "normal" | "verbose") =>
-  evts.flatMap((e) => plainLines(e, { level, color: false }))
+  changes(evts).flatMap((change) => plainLines(change, { level, color: false }))
 
 describe("plain lines", () => {
   it("one line per started, finished, skipped, retried and compensated step; notable policy events", () => {
@@ -97,7 +97,7 @@ describe("plain lines", () => {
   })
 
   it("colours only when asked", () => {
-    const [line] = plainLines(failedRun[2]!, { level: "normal", color: true })
+    const [line] = plainLines(changes(failedRun)[2]!, { level: "normal", color: true })
     assert.notStrictEqual(line, stripAnsi(line ?? ""))
     assert.strictEqual(stripAnsi(line ?? ""), "✓ reserve 20ms")
   })

@@ -1,15 +1,19 @@
 /**
- * The plain-line and JSON-line forms of the run report: one pure function from an event to the
- * lines it prints, for logs and CI (`CI=true`, pipes) and for `--json`.
+ * The plain-line and JSON-line forms of the run report: one pure function from what an event
+ * changed (the fold's `Change`) to the lines it prints, for logs and CI (`CI=true`, pipes), and
+ * the event itself as a line for `--json`.
  *
  * @example
  * ```ts
+ * import { apply, emptyState } from "../../../dsl/flow/EventFold.ts"
  * import { plainLines } from "./Lines.ts"
- * plainLines({ _tag: "StepSucceeded", runId: "r", at: 0, path: "build", kind: "step", durationMs: 412, replayed: false }, { level: "normal", color: false })
+ * const state = emptyState()
+ * plainLines(apply(state, { _tag: "StepSucceeded", runId: "r", at: 0, path: "build", kind: "step", durationMs: 412, replayed: false }), { level: "normal", color: false })
  * // => ["✓ build 412ms"]
  * ```
  * @module
  */
+import type { Change } from "../../../dsl/flow/EventFold.ts"
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import { faultText, formatMs, gatewayText, isNotablePolicyEvent, policyText, safeJson, waitingText } from "./Text.ts"
 import { paint } from "./Style.ts"
@@ -63,68 +67,76 @@ export const headerLine = (event: FlowEvent.FlowStarted, color: boolean): string
 }
 
 /**
- * The plain lines for one event at a level (none for most events at `quiet`).
+ * The plain lines for what one event changed (`EventFold.apply`), at a level (none at `quiet`).
  *
  * @example
  * ```ts
- * plainLines({ _tag: "StepSkipped", runId: "r", at: 0, path: "deploy", kind: "step", why: "condition false" }, { level: "normal", color: false })
+ * plainLines(apply(state, { _tag: "StepSkipped", runId: "r", at: 0, path: "deploy", kind: "step", why: "condition false" }), { level: "normal", color: false })
  * // => ["↷ deploy skipped: condition false"]
  * ```
  */
-export const plainLines = (event: FlowEvent, options: TextOptions): ReadonlyArray<string> => {
+export const plainLines = (change: Change, options: TextOptions): ReadonlyArray<string> => {
   if (options.level === "quiet") return []
   const verbose = options.level === "verbose"
   const c = paint(options.color)
-  switch (event._tag) {
-    case "FlowStarted":
-      return [headerLine(event, options.color)]
-    case "FlowFinished":
+  switch (change.what) {
+    case "started":
+      return [headerLine(change.event, options.color)]
+    case "finished":
       return []
-    case "StepStarted":
-      return [
-        `${c.cyan("▸")} ${event.path}${kindLabel(event.kind)}${
-          event.rerunAfterCrash === true ? c.yellow(" (re-run after crash: it was in flight when the process died)") : ""
-        }`
-      ]
-    case "StepSucceeded":
-      return [
-        `${c.green("✓")} ${event.path}${kindLabel(event.kind)} ${c.dim(formatMs(event.durationMs))}${attemptsText(event.attempts)}${
-          event.replayed ? c.dim(" (replayed from the journal)") : ""
-        }${
-          event.sealedWith === "-"
-            ? c.yellow(" (its sensitive values are journaled redacted: set MCPFLOW_JOURNAL_KEY to make such runs resumable)")
-            : ""
-        }`
-      ]
-    case "StepFailed":
-      return event.interrupted
-        ? [`${c.yellow("⊘")} ${event.path}${kindLabel(event.kind)} interrupted after ${formatMs(event.durationMs)}`]
-        : [
-          `${c.red("✗")} ${event.path}${kindLabel(event.kind)} ${c.dim(formatMs(event.durationMs))}${attemptsText(event.attempts)}: ${
-            c.red(`${event.errorTag === undefined ? "" : `${event.errorTag}: `}${event.error}`)
-          }`
-        ]
-    case "StepWaiting":
-      return [`${c.cyan("⏸")} ${event.path}${kindLabel(event.kind)} ${waitingText(event, event.runId)}`]
-    case "StepSkipped":
-      return [`${c.dim("↷")} ${event.path}${kindLabel(event.kind)} skipped: ${event.why}`]
-    case "StepRetried":
-      return [`${c.yellow("↻")} ${event.path}: attempt ${event.attempt} in ${formatMs(event.delayMs)} after ${event.reason}`]
-    case "CompensationStarted":
-      return verbose ? [`${c.yellow("⟲")} ${event.path}: compensating`] : []
-    case "Compensated":
-      return [`${c.yellow("⟲")} ${event.path} compensated ${c.dim(formatMs(event.durationMs))}`]
-    case "CompensationFailed":
-      return [`${c.red("✗")} ${event.path} compensation failed: ${c.red(event.error)}`]
-    case "Policy":
-      if (event.event._tag === "RetryScheduled") return [] // reported as StepRetried
-      return verbose || isNotablePolicyEvent(event.event) ? [`${c.yellow("!")} ${event.path}: ${policyText(event.event)}`] : []
-    case "Gateway":
-      return verbose ? [`  ${event.path}: ${gatewayText(event.event)}`] : []
-    case "Published":
-      return verbose ? [`» ${event.path === "" ? "" : `${event.path}: `}published ${event.topic} to ${event.handlers} handler(s)`] : []
-    case "FaultFired":
-      return [`${c.yellow("ϟ")} ${event.path === "" ? "" : `${event.path}: `}${faultText(event)}`]
+    case "step":
+      return [stepLine(change, c)]
+    case "retry":
+      return [`${c.yellow("↻")} ${change.path}: attempt ${change.retry.attempt} in ${formatMs(change.retry.delayMs)} after ${change.retry.reason}`]
+    case "compensation": {
+      const undo = change.compensation
+      return undo.status === "running"
+        ? verbose ? [`${c.yellow("⟲")} ${change.path}: compensating`] : []
+        : undo.status === "compensated"
+        ? [`${c.yellow("⟲")} ${change.path} compensated ${c.dim(formatMs(undo.durationMs ?? 0))}`]
+        : [`${c.red("✗")} ${change.path} compensation failed: ${c.red(undo.error ?? "")}`]
+    }
+    case "policy": {
+      const event = change.event.event
+      if (change.retryEcho) return [] // reported as the retry
+      return verbose || isNotablePolicyEvent(event) ? [`${c.yellow("!")} ${change.path}: ${policyText(event)}`] : []
+    }
+    case "gateway":
+      return verbose ? [`  ${change.path}: ${gatewayText(change.event.event)}`] : []
+    case "published":
+      return verbose
+        ? [`» ${change.path === "" ? "" : `${change.path}: `}published ${change.event.topic} to ${change.event.handlers} handler(s)`]
+        : []
+    case "fault":
+      return [`${c.yellow("ϟ")} ${change.path === "" ? "" : `${change.path}: `}${faultText(change.event)}`]
+  }
+}
+
+/** The line of a step's start, end, wait or skip. */
+const stepLine = (change: Extract<Change, { readonly what: "step" }>, c: ReturnType<typeof paint>): string => {
+  const step = change.step
+  const label = `${step.path}${kindLabel(step.kind)}`
+  switch (change.status) {
+    case "running":
+      return `${c.cyan("▸")} ${label}${step.rerun ? c.yellow(" (re-run after crash: it was in flight when the process died)") : ""}`
+    case "succeeded":
+      return `${c.green("✓")} ${label} ${c.dim(formatMs(step.durationMs ?? 0))}${attemptsText(change.event.attempts)}${
+        step.replayed ? c.dim(" (replayed from the journal)") : ""
+      }${
+        change.event.sealedWith === "-"
+          ? c.yellow(" (its sensitive values are journaled redacted: set MCPFLOW_JOURNAL_KEY to make such runs resumable)")
+          : ""
+      }`
+    case "interrupted":
+      return `${c.yellow("⊘")} ${label} interrupted after ${formatMs(step.durationMs ?? 0)}`
+    case "failed":
+      return `${c.red("✗")} ${label} ${c.dim(formatMs(step.durationMs ?? 0))}${attemptsText(change.event.attempts)}: ${
+        c.red(`${step.errorTag === undefined ? "" : `${step.errorTag}: `}${step.error ?? ""}`)
+      }`
+    case "waiting":
+      return `${c.cyan("⏸")} ${label} ${waitingText(step.waiting ?? {}, change.event.runId)}`
+    case "skipped":
+      return `${c.dim("↷")} ${label} skipped: ${step.why ?? ""}`
   }
 }
 

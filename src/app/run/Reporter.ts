@@ -210,19 +210,19 @@ export const make = (options: ReporterOptions): Effect.Effect<Reporter, never, S
     }
 
     const emit = (event: FlowEvent): void => {
-      apply(model, event)
+      const change = apply(model, event)
       switch (options.mode) {
         case "json":
           if (!quiet) writers.out(`${jsonLine(event)}\n`)
           return
         case "plain": {
-          const lines = plainLines(event, { level: options.level, color: options.color })
+          const lines = plainLines(change, { level: options.level, color: options.color })
           if (lines.length > 0) writers.err(`${lines.join("\n")}\n`)
           return
         }
         case "tty":
           if (quiet) return
-          if (event._tag === "FlowStarted") writers.err(`${headerLine(event, options.color)}\n`)
+          if (change.what === "started") writers.err(`${headerLine(change.event, options.color)}\n`)
           else dirty = true
       }
     }

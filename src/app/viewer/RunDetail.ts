@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { fold, type StepState } from "../../../dsl/flow/EventFold.ts"
+import { type Change, changes, fold, type StepState } from "../../../dsl/flow/EventFold.ts"
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import type { RunRecord } from "../../../dsl/ports/RunJournal.ts"
 import { type RunView, runView } from "../run/RunQuery.ts"
@@ -115,69 +115,88 @@ export interface RunDetail {
   readonly live: boolean
 }
 
-/** The phrase of one event for the timeline, or `undefined` for events not worth a line. */
-const entryOf = (event: FlowEvent): Omit<TimelineEntry, "offsetMs"> | undefined => {
-  switch (event._tag) {
-    case "FlowStarted":
+/** The phrase of one event's change for the timeline, or `undefined` for changes not worth a line. */
+const entryOf = (change: Change): Omit<TimelineEntry, "offsetMs"> | undefined => {
+  switch (change.what) {
+    case "started": {
+      const event = change.event
       return { kind: "flow", path: "", text: `${event.resumed === true ? "resumed" : "started"} ${event.flow} on the ${event.engine} engine` }
-    case "FlowFinished":
+    }
+    case "finished": {
+      const event = change.event
       return {
         kind: "flow",
         path: event.failedStep ?? "",
         text: `finished: ${event.outcome} after ${formatMs(event.durationMs)}${event.error === undefined ? "" : `: ${event.error}`}`
       }
-    case "StepStarted":
-      return event.kind === "step" || event.rerunAfterCrash === true
-        ? { kind: "started", path: event.path, text: event.rerunAfterCrash === true ? "started again (re-run after a crash)" : "started" }
+    }
+    case "step":
+      return stepEntry(change)
+    case "retry":
+      return { kind: "retry", path: change.path, text: `retry ${change.retry.attempt} in ${formatMs(change.retry.delayMs)}: ${change.retry.reason}` }
+    case "compensation": {
+      const event = change.event
+      switch (event._tag) {
+        case "CompensationStarted":
+          return { kind: "compensating", path: change.path, text: "compensating" }
+        case "Compensated":
+          return {
+            kind: "compensated",
+            path: change.path,
+            text: event.replayed === true ? "compensated (replayed)" : `compensated in ${formatMs(event.durationMs)}`
+          }
+        case "CompensationFailed":
+          return { kind: "compensation-failed", path: change.path, text: `compensation failed: ${event.error}` }
+      }
+    }
+    case "policy": {
+      const event = change.event.event
+      return event._tag === "AttemptFailed" || isNotablePolicyEvent(event) ? { kind: "policy", path: change.path, text: policyText(event) } : undefined
+    }
+    case "gateway": {
+      const event = change.event.event
+      return event._tag === "ToolProgress" || event._tag === "ServerLog" ? undefined : { kind: "gateway", path: change.path, text: gatewayText(event) }
+    }
+    case "published":
+      return { kind: "published", path: change.path, text: `published ${change.event.topic} to ${change.event.handlers} handler(s)` }
+    case "fault":
+      return { kind: "fault", path: change.path, text: faultText(change.event) }
+  }
+}
+
+/** The timeline phrase of a step's start, end, wait or skip. */
+const stepEntry = (change: Extract<Change, { readonly what: "step" }>): Omit<TimelineEntry, "offsetMs"> | undefined => {
+  const step = change.step
+  switch (change.status) {
+    case "running":
+      return step.kind === "step" || step.rerun
+        ? { kind: "started", path: step.path, text: step.rerun ? "started again (re-run after a crash)" : "started" }
         : undefined
-    case "StepSucceeded":
-      return event.replayed
-        ? { kind: "replayed", path: event.path, text: "replayed from the journal (not run again)" }
+    case "succeeded": {
+      const attempts = change.event.attempts
+      return step.replayed
+        ? { kind: "replayed", path: step.path, text: "replayed from the journal (not run again)" }
         : {
           kind: "succeeded",
-          path: event.path,
-          text: `succeeded in ${formatMs(event.durationMs)}${event.attempts !== undefined && event.attempts > 1 ? ` after ${event.attempts} attempts` : ""}`
+          path: step.path,
+          text: `succeeded in ${formatMs(change.event.durationMs)}${attempts !== undefined && attempts > 1 ? ` after ${attempts} attempts` : ""}`
         }
-    case "StepFailed":
-      return {
-        kind: "failed",
-        path: event.path,
-        text: `${event.interrupted ? "interrupted" : "failed"} after ${formatMs(event.durationMs)}: ${event.error}`
-      }
-    case "StepSkipped":
-      return { kind: "skipped", path: event.path, text: `skipped: ${event.why}` }
-    case "StepWaiting":
+    }
+    case "failed":
+    case "interrupted":
+      return { kind: "failed", path: step.path, text: `${change.status} after ${formatMs(change.event.durationMs)}: ${change.event.error}` }
+    case "skipped":
+      return { kind: "skipped", path: step.path, text: `skipped: ${change.event.why}` }
+    case "waiting": {
+      const event = change.event
       return {
         kind: "waiting",
-        path: event.path,
+        path: step.path,
         text: event.signal !== undefined
           ? `waiting for signal ${JSON.stringify(event.signal)}`
           : `sleeping until ${event.until === undefined ? "?" : new Date(event.until).toISOString()}`
       }
-    case "StepRetried":
-      return { kind: "retry", path: event.path, text: `retry ${event.attempt} in ${formatMs(event.delayMs)}: ${event.reason}` }
-    case "CompensationStarted":
-      return { kind: "compensating", path: event.path, text: "compensating" }
-    case "Compensated":
-      return {
-        kind: "compensated",
-        path: event.path,
-        text: event.replayed === true ? "compensated (replayed)" : `compensated in ${formatMs(event.durationMs)}`
-      }
-    case "CompensationFailed":
-      return { kind: "compensation-failed", path: event.path, text: `compensation failed: ${event.error}` }
-    case "Policy":
-      return event.event._tag === "AttemptFailed" || isNotablePolicyEvent(event.event)
-        ? { kind: "policy", path: event.path, text: policyText(event.event) }
-        : undefined
-    case "Gateway":
-      return event.event._tag === "ToolProgress" || event.event._tag === "ServerLog"
-        ? undefined
-        : { kind: "gateway", path: event.path, text: gatewayText(event.event) }
-    case "Published":
-      return { kind: "published", path: event.path, text: `published ${event.topic} to ${event.handlers} handler(s)` }
-    case "FaultFired":
-      return { kind: "fault", path: event.path, text: faultText(event) }
+    }
   }
 }
 
@@ -190,9 +209,9 @@ const entryOf = (event: FlowEvent): Omit<TimelineEntry, "offsetMs"> | undefined 
  * ```
  */
 export const timeline = (events: ReadonlyArray<FlowEvent>, start: number): ReadonlyArray<TimelineEntry> =>
-  events.flatMap((event) => {
-    const entry = entryOf(event)
-    return entry === undefined ? [] : [{ offsetMs: Math.max(0, event.at - start), ...entry }]
+  changes(events).flatMap((change) => {
+    const entry = entryOf(change)
+    return entry === undefined ? [] : [{ offsetMs: Math.max(0, change.event.at - start), ...entry }]
   })
 
 /**

@@ -21,6 +21,7 @@ import { dirname, resolve } from "node:path"
 import { Effect, Layer } from "effect"
 import { type AuditEntry, AuditLog, type AuditRecord } from "../../../dsl/ports/AuditLog.ts"
 import { JournalError } from "../../../dsl/ports/RunJournal.ts"
+import { failureReason } from "../sql/sqlite/FailureReason.ts"
 
 const schema = `
   CREATE TABLE IF NOT EXISTS mcpflow_audit (
@@ -38,14 +39,7 @@ const schema = `
 const errorOf = (file: string, thrown: unknown): JournalError => {
   if (thrown instanceof JournalError) return thrown
   const text = thrown instanceof Error ? thrown.message : String(thrown)
-  const reason = /not a database|malformed|corrupt/i.test(text)
-    ? "Corrupt"
-    : /locked|busy/i.test(text)
-    ? "Locked"
-    : /unable to open|no such file|cannot open/i.test(text)
-    ? "Missing"
-    : "Io"
-  return new JournalError({ file, reason, detail: `audit log: ${text}` })
+  return new JournalError({ file, reason: failureReason(text), detail: `audit log: ${text}` })
 }
 
 interface Row {

@@ -16,6 +16,7 @@ import { dirname, resolve } from "node:path"
 import { type Duration, Effect, Layer, Schedule } from "effect"
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import { JournalError, type RunRecord, RunJournal } from "../../../dsl/ports/RunJournal.ts"
+import { failureReason } from "../sql/sqlite/FailureReason.ts"
 
 /** The journal format this version writes; older formats are migrated, newer ones refused. */
 export const journalFormat = 3
@@ -45,13 +46,7 @@ const migrations: ReadonlyArray<string> = [
 
 const classify = (file: string, thrown: unknown): JournalError => {
   const text = thrown instanceof Error ? thrown.message : String(thrown)
-  const reason = /not a database|malformed|corrupt/i.test(text)
-    ? "Corrupt"
-    : /locked|busy/i.test(text)
-    ? "Locked"
-    : /unable to open|no such file|cannot open/i.test(text)
-    ? "Missing"
-    : "Io"
+  const reason = failureReason(text)
   const detail = reason === "Corrupt"
     ? `${text} (the file is not an mcpflow journal or is damaged; move it away to start a new one)`
     : reason === "Locked"

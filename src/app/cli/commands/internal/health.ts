@@ -108,10 +108,11 @@ export const health = Effect.fn("mcpflow.health")(function*({ config, json, watc
   yield* json ? printJson({ servers: servers.map((h) => ({ ...h, state: verdict(h) })) }) : printLines(formatHealth(servers))
   const down = servers.filter((h) => verdict(h) !== "healthy").length
   if (down > 0) {
+    // With --json the document above says it (as `mcpflow run --json` does): nothing more on stderr.
     return yield* new CliExit({
       code: ExitCode.Failure,
       reported: json,
-      message: `${down} of ${servers.length} server${servers.length === 1 ? "" : "s"} not healthy`
+      message: json ? "" : `${down} of ${servers.length} server${servers.length === 1 ? "" : "s"} not healthy`
     })
   }
 })

@@ -16,7 +16,7 @@ import { existsSync } from "node:fs"
 import { Duration, Effect, Option } from "effect"
 import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
-import { fold } from "../../../../../dsl/flow/EventFold.ts"
+import { apply, emptyState, fold } from "../../../../../dsl/flow/EventFold.ts"
 import { checkPayload, recordedShape } from "../../../../../dsl/flow/SignalCheck.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
@@ -212,11 +212,12 @@ const followRun = Effect.fn("mcpflow.show.follow")(function*({ json, runId, stat
     Effect.gen(function*() {
       let seen = 0
       let parkedSaid = ""
+      const folded = emptyState()
       while (true) {
         const record = yield* journal.get(first.runId)
         const events = yield* journal.events(first.runId)
         for (const event of events.slice(seen)) {
-          yield* printLines(json ? [jsonLine(event)] : plainLines(event, { color: false, level: "normal" }))
+          yield* printLines(json ? [jsonLine(event)] : plainLines(apply(folded, event), { color: false, level: "normal" }))
         }
         seen = events.length
         const probe = RunStatus.localLiveness()
