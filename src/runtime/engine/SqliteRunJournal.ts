@@ -18,9 +18,7 @@ import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import { JournalError, type RunRecord, RunJournal } from "../../../dsl/ports/RunJournal.ts"
 import { failureReason } from "../sql/sqlite/FailureReason.ts"
 
-/** The journal format this version writes; older formats are migrated, newer ones refused. */
-export const journalFormat = 3
-
+/** Format N is what the first N migrations make; a journal records the format it is at. */
 const migrations: ReadonlyArray<string> = [
   // format 1
   `CREATE TABLE IF NOT EXISTS mcpflow_runs (
@@ -43,6 +41,9 @@ const migrations: ReadonlyArray<string> = [
   // format 4: a succeeded run's output (its JSON form, sensitive parts sealed)
   `ALTER TABLE mcpflow_runs ADD COLUMN output TEXT;`
 ]
+
+/** The journal format this version writes; older formats are migrated, newer ones refused. */
+export const journalFormat = migrations.length
 
 const classify = (file: string, thrown: unknown): JournalError => {
   const text = thrown instanceof Error ? thrown.message : String(thrown)
