@@ -42,6 +42,13 @@ export interface HealthRegistry {
   readonly snapshot: Effect.Effect<ReadonlyArray<ServerHealth>>
   /** Forks a probe loop for each server with settings, ended when the scope closes. */
   readonly watch: Effect.Effect<void, never, Scope.Scope>
+  /** Whether the server is probed in the background (it has `health` settings). */
+  readonly watches: (server: string) => boolean
+  /**
+   * Runs `listener` after each state change (in the probing fiber, after the `HealthChanged`
+   * event): how the gateway holds the breakers of an unhealthy server open (`HealthGate`).
+   */
+  readonly onChange: (listener: (server: string, from: HealthState, to: HealthState) => Effect.Effect<void>) => void
 }
 
 interface Entry {
@@ -108,6 +115,8 @@ export const makeRegistry = (
     detail: undefined
   }]))
 
+  const listeners: Array<(server: string, from: HealthState, to: HealthState) => Effect.Effect<void>> = []
+
   const record = (entry: Entry, ok: boolean, at: number, latencyMs: number, detail: string | undefined) =>
     Effect.withFiber<void>((fiber) => {
       entry.successes = ok ? entry.successes + 1 : 0
@@ -126,6 +135,7 @@ export const makeRegistry = (
           to,
           ...(detail === undefined ? {} : { detail })
         })
+        if (listeners.length > 0) return Effect.forEach(listeners, (listener) => listener(entry.key, from, to), { discard: true })
       }
       return Effect.void
     })
@@ -163,6 +173,8 @@ export const makeRegistry = (
     isUnhealthy: (server) => entries.get(server)?.state === "unhealthy",
     probe,
     snapshot: Effect.sync(() => [...entries.values()].map(view)),
-    watch
+    watch,
+    watches: (server) => entries.get(server)?.settings !== undefined,
+    onChange: (listener) => void listeners.push(listener)
   }
 }
