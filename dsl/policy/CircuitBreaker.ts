@@ -218,7 +218,8 @@ export const backoff = (options: {
 export type Outcome = "success" | "failure" | "ignored"
 
 /**
- * Classifies a call's exit. `durationMs` is the call's Clock time. An exit that is only
+ * Classifies a call's exit. `durationMs` is the call's Clock time (measured only for a classifier
+ * that declares it, or for slow-call tripping; else 0). An exit that is only
  * interruption is always `ignored` and never reaches a classifier.
  *
  * @example
@@ -391,8 +392,11 @@ const build = (options: BreakerOptions, c: Compiled): CircuitBreaker => {
   const create = machine.newRecord
   const trip = c.trip
   const baseClassify: Classifier = options.classify ?? defaultClassify
-  /** Whether calls on a closed circuit need their duration (slow calls, or a classifier that may read it). */
-  const timed = c.slowMs !== Infinity || options.classify !== undefined
+  /**
+   * Whether calls on a closed circuit need their duration: slow calls, or a classifier that may
+   * read it (one that declares its second parameter, `durationMs`).
+   */
+  const timed = c.slowMs !== Infinity || (options.classify !== undefined && options.classify.length >= 2)
 
   const settle = (
     r: CircuitRecord,
@@ -435,7 +439,7 @@ const build = (options: BreakerOptions, c: Compiled): CircuitBreaker => {
       if (r.state === "closed") {
         // Hot path: no permit to leak, so an interruption before the finalizer is pushed loses nothing.
         const epoch = r.epoch
-        const start = timed || options?.classify !== undefined ? nowOf(fiber) : NaN
+        const start = timed || (options?.classify !== undefined && options.classify.length >= 2) ? nowOf(fiber) : NaN
         return Effect.onExitPrimitive(self, (exit) => settle(r, key, epoch, start, exit, classify, fiber))
       }
       if (r.state === "disabled") return self
