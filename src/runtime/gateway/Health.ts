@@ -36,6 +36,8 @@ const DEFAULT_HEALTHY_AFTER = 1
 export interface HealthRegistry {
   /** Whether the server's last probes say it is down (a cheap read for the hot path). */
   readonly isUnhealthy: (server: string) => boolean
+  /** How many servers are unhealthy now (0: the hot path need not ask about each). */
+  readonly unhealthyCount: () => number
   /** Probes the server once now and records the outcome. */
   readonly probe: (server: string) => Effect.Effect<ServerHealth>
   /** Every server's health, in registration order. */
@@ -115,6 +117,7 @@ export const makeRegistry = (
     detail: undefined
   }]))
 
+  let unhealthy = 0
   const listeners: Array<(server: string, from: HealthState, to: HealthState) => Effect.Effect<void>> = []
 
   const record = (entry: Entry, ok: boolean, at: number, latencyMs: number, detail: string | undefined) =>
@@ -128,6 +131,7 @@ export const makeRegistry = (
       const to = nextState(from, { ok, successes: entry.successes, failures: entry.failures }, entry.settings)
       if (to !== from) {
         entry.state = to
+        unhealthy += (to === "unhealthy" ? 1 : 0) - (from === "unhealthy" ? 1 : 0)
         fiber.getRef(GatewayEvents).emit({
           _tag: "HealthChanged",
           server: entry.key,
@@ -171,6 +175,7 @@ export const makeRegistry = (
 
   return {
     isUnhealthy: (server) => entries.get(server)?.state === "unhealthy",
+    unhealthyCount: () => unhealthy,
     probe,
     snapshot: Effect.sync(() => [...entries.values()].map(view)),
     watch,

@@ -44,6 +44,7 @@ export interface Replica {
   readonly key: string
   readonly weight: number
   readonly priority: number
+  /** Calls under way (counted for `least-in-flight` only). */
   inFlight: number
   /** The smooth weighted round-robin counter. */
   current: number
@@ -243,23 +244,22 @@ class Routing<A> {
         last ?? toolError(new ServerUnavailable({ server: group.key, tool, detail: `no replica of '${group.key}' could take the call` }))
       )
     }
-    replica.inFlight++
-    // One finalizer for the bookkeeping and the event, one handler for the failures: the
-    // cheapest pair on the hot path (a call served by its first replica).
-    const served = Effect.onExitPrimitive(this.breaker.execute(this.one(replica.key), { key: replica.key }), (exit) => {
-      replica.inFlight--
-      if (exit._tag === "Success") {
-        this.remember(group, this.runId, replica)
-        this.fiber.getRef(GatewayEvents).emit({
-          _tag: "ReplicaServed",
-          server: group.key,
-          replica: replica.name,
-          tool,
-          ...(options.label === undefined ? {} : { label: options.label }),
-          skipped: this.skipped
-        })
-      }
-      return undefined
+    const call = this.breaker.execute(this.one(replica.key), { key: replica.key })
+    // Only least-in-flight reads the in-flight counts: the other strategies skip the finalizer.
+    const counted = group.strategy === "least-in-flight"
+      ? (replica.inFlight++, Effect.onExitPrimitive(call, () => void replica.inFlight--))
+      : call
+    const served = Effect.map(counted, (value) => {
+      this.remember(group, this.runId, replica)
+      this.fiber.getRef(GatewayEvents).emit({
+        _tag: "ReplicaServed",
+        server: group.key,
+        replica: replica.name,
+        tool,
+        ...(options.label === undefined ? {} : { label: options.label }),
+        skipped: this.skipped
+      })
+      return value
     })
     return Effect.catch(served, (e) => this.failed(i, last, replica, e))
   }
@@ -303,7 +303,9 @@ export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string
     if (sticky !== undefined) order = [sticky, ...order.filter((r) => r !== sticky)]
     // Unhealthy replicas go last: tried only when every other one failed or was skipped.
     let anyUnhealthy = false
-    for (let i = 0; i < order.length && !anyUnhealthy; i++) anyUnhealthy = health.isUnhealthy(order[i]!.key)
+    if (health.unhealthyCount() > 0) {
+      for (let i = 0; i < order.length && !anyUnhealthy; i++) anyUnhealthy = health.isUnhealthy(order[i]!.key)
+    }
     if (anyUnhealthy) {
       order = [...order.filter((r) => !health.isUnhealthy(r.key)), ...order.filter((r) => health.isUnhealthy(r.key))]
     }
