@@ -7,6 +7,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Schema } from "effect"
 import { FakeServer, Fault, Injector } from "../chaos/index.ts"
 import { CircuitBreaker, Tool } from "../dsl/index.ts"
+import { Flow, step } from "../dsl/flow/index.ts"
+import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
+import { noteText } from "../src/app/run/Text.ts"
+import * as Engines from "../src/runtime/engine/Engines.ts"
 import { type GatewayEvent, GatewayEvents, type McpGateway } from "../dsl/ports/McpGateway.ts"
 import { type PolicyEvent, PolicyEvents } from "../dsl/policy/PolicyEvents.ts"
 import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
@@ -125,6 +129,29 @@ describe("health feeds the breakers", () => {
         "breaker open→half-open",
         "breaker half-open→closed"
       ])
+    }))
+
+  it.effect("in a run: the call the hold rejected is in the step's events (journal and report), with why", () =>
+    Effect.gen(function*() {
+      const faults = [Fault.toolError("store.status", "probe failed", { window: { fromMs: 1_500, toMs: 60_000 } })]
+      const flow = Flow.make({
+        name: "reader",
+        input: Schema.Struct({}),
+        output: Schema.Unknown,
+        uses: [Store.get],
+        run: () =>
+          Effect.gen(function*() {
+            const first = yield* step("first", Store.get({ key: "a" }))
+            yield* Flow.sleep("wait", "5 seconds")
+            const second = yield* Effect.exit(step("second", Store.get({ key: "b" })))
+            return { first: first.value, second: Exit.isSuccess(second) }
+          })
+      })
+      const seen: Array<FlowEvent> = []
+      const r = yield* run(faults, Flow.run(flow, {}).pipe(Effect.provide(Engines.memory), Effect.provideService(FlowEvents, { emit: (e) => seen.push(e) })))
+      assert.deepStrictEqual(r.exit, Exit.succeed({ first: "v:a", second: false }))
+      const notes = seen.flatMap((e) => (e._tag === "Policy" ? [`${e.path}: ${noteText(e)}`] : []))
+      assert.deepStrictEqual(notes, ["second: breaker store held open (health: store unhealthy): call rejected"])
     }))
 
   it.effect("a circuit isolated by hand is left alone by health", () =>
