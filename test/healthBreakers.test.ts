@@ -165,6 +165,7 @@ describe("health feeds the breakers", () => {
       assert.strictEqual(yield* breaker.state("j"), "open")
       const rejected = yield* Effect.flip(breaker.execute(Effect.succeed(1), { key: "j" }))
       assert.strictEqual(rejected.heldBy, "health: x unhealthy")
+      assert.strictEqual((yield* breaker.metrics("j")).retryAfterMs, undefined, "no end time while held")
       yield* breaker.reset("j")
       assert.strictEqual(yield* breaker.state("j"), "closed", "a reset by hand lets go of the hold")
       assert.strictEqual(yield* breaker.execute(Effect.succeed(1), { key: "j" }), 1)
