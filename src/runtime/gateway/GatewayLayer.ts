@@ -103,7 +103,9 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
           catch: (error) => toolError(thrownReason(key, "ping", error))
         }).pipe(Effect.asVoid))
     }
-    const health = Health.makeRegistry([...handles.values()].map((h) => ({ key: h.key, settings: h.config.health })), check)
+    // A probe's failure is shown (health events, `mcpflow health`): masked like any server text.
+    const checkMasked = mask.active ? (key: string, settings: HealthSettings | undefined) => Effect.mapError(check(key, settings), mask.error) : check
+    const health = Health.makeRegistry([...handles.values()].map((h) => ({ key: h.key, settings: h.config.health })), checkMasked)
     // Policies from the config, built once per layer, their breakers held open while their server's
     // health probes fail (HealthGate). A malformed entry in a config written in code is a defect
     // here (`layerFromFile` reports it as a McpflowConfigError when decoding).
