@@ -802,13 +802,20 @@ const toRegExp = (pattern: string): RegExp => {
  * Fault.matches("payment.*", "payment", "charge") // => true
  * Fault.matches("payment", "payment", "refund") // => true
  * Fault.matches("payment.charge", "payment", undefined) // => true (connection faults hit the server)
+ * Fault.matches("search.query", "search#a", "query") // => true (a replica, through WireChaos, is hit by its group's target)
+ * Fault.matches("search#a", "search#b", "query") // => false (or by its own)
  * ```
  */
 export const matches = (target: string, server: string, tool: string | undefined): boolean => {
   if (target === "*") return true
   const dot = target.indexOf(".")
   const targetServer = dot === -1 ? target : target.slice(0, dot)
-  if (!toRegExp(targetServer).test(server)) return false
+  const re = toRegExp(targetServer)
+  if (!re.test(server)) {
+    // A replica (`group#replica`) is hit by its own target and by its group's.
+    const hash = server.indexOf("#")
+    if (hash === -1 || !re.test(server.slice(0, hash))) return false
+  }
   if (dot === -1 || tool === undefined) return true
   return toRegExp(target.slice(dot + 1)).test(tool)
 }

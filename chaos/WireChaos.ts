@@ -3,7 +3,9 @@
  * staging setup: each connection's client side is wrapped in a `FaultTransport` in wire mode, so
  * the catalogue's wire-level faults — a dropped connection, a delay on a request or an answer, a
  * lost answer, a duplicated or corrupted message, a server down for a window, a slow handshake —
- * hit the real calls, decided by the plan's seed per call (`server.tool` and call index).
+ * hit the real calls, decided by the plan's seed per call (`server.tool` and call index). The
+ * replicas of a replica group are wrapped one by one, as `group#replica`: a fault aimed at the
+ * group hits each replica, one aimed at `group#replica` only that one.
  *
  * Not time-deterministic: delays are real time, windows are measured from the start of the run on
  * the wall clock, and a real server answers when it answers. The same seed makes the same
@@ -67,7 +69,7 @@ export const liveEnv = (startMs: number = Date.now()): ServerEnv => ({
  * const wrapped = WireChaos.wrap("everything", config, injector, WireChaos.liveEnv())
  * ```
  */
-export const wrap = (key: string, config: ServerConfig, injector: Injector, env: ServerEnv): ServerConfig => {
+export const wrap = <C extends ServerConfig>(key: string, config: C, injector: Injector, env: ServerEnv): C => {
   if (config.type === "in-process") return config
   const hooks = injector.server(key, env)
   const inner = config.wrapTransport
@@ -81,9 +83,20 @@ export const wrap = (key: string, config: ServerConfig, injector: Injector, env:
 }
 
 /**
- * Every server of a gateway config wrapped (see {@link wrap}), on one clock started now. The
- * plan must hold wire-level kinds only ({@link wireKinds}): a handler fault would be decided but
- * never injected.
+ * The fault key of a group's replica: `group#replica`. A fault aimed at the group (`search`,
+ * `search.query`) hits each of its replicas; one aimed at `search#b` only that replica.
+ *
+ * @example
+ * ```ts
+ * WireChaos.replicaTarget("search", "b") // => "search#b"
+ * ```
+ */
+export const replicaTarget = (group: string, replica: string): string => `${group}#${replica}`
+
+/**
+ * Every server of a gateway config wrapped (see {@link wrap}), and every replica of its groups
+ * (as `group#replica`, see {@link replicaTarget}), on one clock started now. The plan must hold
+ * wire-level kinds only ({@link wireKinds}): a handler fault would be decided but never injected.
  *
  * @example
  * ```ts
@@ -93,5 +106,11 @@ export const wrap = (key: string, config: ServerConfig, injector: Injector, env:
 export const wrapConfig = (config: GatewayConfig, injector: Injector, env: ServerEnv = liveEnv()): GatewayConfig => {
   const other = injector.plan.faults.find((f) => !wireKinds.includes(f._tag))
   if (other !== undefined) throw new Error(`WireChaos: ${other._tag} needs a fake server; in front of real servers only ${wireKinds.join(", ")}`)
-  return { ...config, servers: Object.fromEntries(Object.entries(config.servers).map(([key, c]) => [key, wrap(key, c, injector, env)])) }
+  const servers = Object.fromEntries(Object.entries(config.servers).map(([key, c]) => [key, wrap(key, c, injector, env)]))
+  if (config.groups === undefined) return { ...config, servers }
+  const groups = Object.fromEntries(Object.entries(config.groups).map(([group, g]) => [group, {
+    ...g,
+    replicas: Object.fromEntries(Object.entries(g.replicas).map(([name, r]) => [name, wrap(replicaTarget(group, name), r, injector, env)]))
+  }]))
+  return { ...config, servers, groups }
 }

@@ -134,6 +134,10 @@ describe("the gateway masks its config's secrets in what servers say", () => {
           assert.notInclude(JSON.stringify(error), TOKEN)
           assert.notInclude(error.message, TOKEN)
         }
+        // A health probe's failure (shown by `mcpflow health` and in a run's report) is masked too.
+        const [probed] = gateway.health === undefined ? [] : yield* gateway.health({ probe: true })
+        assert.include(probed?.detail ?? "", "<redacted>", JSON.stringify(probed))
+        assert.notInclude(JSON.stringify(probed), TOKEN)
       }).pipe(Effect.provide(layer))
     }))
 

@@ -154,6 +154,8 @@ export const batch = <I, A, E, In extends ContractSchema, Out extends ContractSc
     // Outside a run there is no scope to name it in (and a batcher may be opened again).
     Effect.map(scope.run === undefined ? Effect.succeed(name) : claim(scope, name), (path) => {
       interpreterOf(scope).meet(path, "batch", {
+        // Its tool shows on the node even when the sample data gives it no item to send.
+        tools: [options.tool.name],
         description: `${options.tool.name}: ${flushText(options.flush)}${options.description === undefined ? "" : ` — ${options.description}`}`
       })
       const own = child(scope, path)

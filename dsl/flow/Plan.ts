@@ -308,8 +308,7 @@ export const toText = (plan: FlowPlan): string => {
     if (n.tools.length > 0) parts.push(`calls ${n.tools.join(", ")}`)
     if (n.policies.length > 0) parts.push(`policies ${n.policies.join(" → ")}`)
     if (n.compensated) parts.push("compensated on failure")
-    if (n.description !== undefined && n.kind !== "dag") parts.push(`— ${n.description}`)
-    lines.push(parts.join(" · "))
+    lines.push(`${parts.join(" · ")}${n.description !== undefined && n.kind !== "dag" ? ` — ${n.description}` : ""}`)
   }
   if (plan.outside.length > 0) lines.push("", `tool calls outside any step: ${plan.outside.join(", ")}`)
   lines.push("", "tools:")

@@ -20,7 +20,7 @@ export const recordStep = (plan: PlanState, path: string, kind: StepKind, node: 
     compensated: node.compensated === true,
     needs: node.needs,
     condition: node.condition,
-    tools: [],
+    tools: node.tools === undefined ? [] : [...node.tools],
     policies: []
   })
 }

@@ -94,6 +94,11 @@ export interface CircuitRecord {
   rejected: number
   /** Times the circuit opened since it was created or reset. */
   opened: number
+  /**
+   * Why the circuit is held open from outside (e.g. `"health: fs unhealthy"`), `""` when it is
+   * not: a held `open` circuit rejects every call and does not go half-open until released.
+   */
+  heldBy: string
 }
 
 /**

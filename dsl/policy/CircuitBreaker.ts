@@ -218,7 +218,8 @@ export const backoff = (options: {
 export type Outcome = "success" | "failure" | "ignored"
 
 /**
- * Classifies a call's exit. `durationMs` is the call's Clock time. An exit that is only
+ * Classifies a call's exit. `durationMs` is the call's Clock time (measured only for a classifier
+ * that declares it, or for slow-call tripping; else 0). An exit that is only
  * interruption is always `ignored` and never reaches a classifier.
  *
  * @example
@@ -244,6 +245,8 @@ export interface BreakerTransition {
   readonly to: BreakerState
   readonly atMs: number
   readonly retryAfterMs?: number | undefined
+  /** Set when the transition came from a hold ({@link CircuitBreaker.hold}) or its release. */
+  readonly cause?: string | undefined
 }
 
 /**
@@ -318,6 +321,7 @@ export interface BreakerMetrics {
  * ```ts
  * const result = yield* breaker.execute(Docker.build(input), { key: "docker" })
  * yield* breaker.isolate("docker")       // every call rejected until reset
+ * yield* breaker.hold("health: docker unhealthy", "docker") // held open until release
  * yield* breaker.reset("docker")         // closed, counters cleared
  * const m = yield* breaker.metrics("docker")
  * ```
@@ -339,8 +343,21 @@ export interface CircuitBreaker {
   readonly isolate: (key?: string) => Effect.Effect<void>
   /** Disables the circuit (window cleared): every call runs and nothing is recorded, until `reset`. */
   readonly disable: (key?: string) => Effect.Effect<void>
-  /** Back to closed, with counters, backoff and metrics cleared. */
+  /** Back to closed, with counters, backoff and metrics cleared (and any hold let go of). */
   readonly reset: (key?: string) => Effect.Effect<void>
+  /**
+   * Holds the circuit open for a reason from outside the calls (`why`, e.g. a failed health
+   * probe): a closed or half-open circuit opens, an open one stays open past its open duration,
+   * and every call is rejected (`BreakerRejected` with `heldBy`) until {@link release}. A circuit
+   * isolated or disabled by hand is left as it is. The opening does not count for the backoff.
+   */
+  readonly hold: (why: string, key?: string) => Effect.Effect<void>
+  /**
+   * Lets go of a hold: the circuit goes half-open (its trial calls decide whether it closes), or,
+   * if real call failures opened it and their open duration is not over, stays open until then.
+   * A release never closes a circuit.
+   */
+  readonly release: (key?: string) => Effect.Effect<void>
   /** Every key with a circuit. */
   readonly keys: () => Effect.Effect<ReadonlyArray<string>>
 }
@@ -375,8 +392,11 @@ const build = (options: BreakerOptions, c: Compiled): CircuitBreaker => {
   const create = machine.newRecord
   const trip = c.trip
   const baseClassify: Classifier = options.classify ?? defaultClassify
-  /** Whether calls on a closed circuit need their duration (slow calls, or a classifier that may read it). */
-  const timed = c.slowMs !== Infinity || options.classify !== undefined
+  /**
+   * Whether calls on a closed circuit need their duration: slow calls, or a classifier that may
+   * read it (one that declares its second parameter, `durationMs`).
+   */
+  const timed = c.slowMs !== Infinity || (options.classify !== undefined && options.classify.length >= 2)
 
   const settle = (
     r: CircuitRecord,
@@ -419,7 +439,7 @@ const build = (options: BreakerOptions, c: Compiled): CircuitBreaker => {
       if (r.state === "closed") {
         // Hot path: no permit to leak, so an interruption before the finalizer is pushed loses nothing.
         const epoch = r.epoch
-        const start = timed || options?.classify !== undefined ? nowOf(fiber) : NaN
+        const start = timed || (options?.classify !== undefined && options.classify.length >= 2) ? nowOf(fiber) : NaN
         return Effect.onExitPrimitive(self, (exit) => settle(r, key, epoch, start, exit, classify, fiber))
       }
       if (r.state === "disabled") return self
@@ -440,6 +460,19 @@ const build = (options: BreakerOptions, c: Compiled): CircuitBreaker => {
       return Effect.void
     })
 
+  const hold = (why: string, key: string = name): Effect.Effect<void> =>
+    Effect.withFiber((fiber) => {
+      machine.hold(store.getOrCreate(key, create), key, why, fiber)
+      return Effect.void
+    })
+
+  const release = (key: string = name): Effect.Effect<void> =>
+    Effect.withFiber((fiber) => {
+      const r = store.get(key)
+      if (r !== undefined) machine.release(r, key, fiber)
+      return Effect.void
+    })
+
   const reset = (key: string = name): Effect.Effect<void> =>
     Effect.withFiber((fiber) => {
       const r = store.get(key)
@@ -456,6 +489,8 @@ const build = (options: BreakerOptions, c: Compiled): CircuitBreaker => {
     isolate: force("forced-open"),
     disable: force("disabled"),
     reset,
+    hold,
+    release,
     keys: () => Effect.sync(() => store.keys())
   }
 }

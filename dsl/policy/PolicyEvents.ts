@@ -22,8 +22,32 @@ export type PolicyEvent =
   | { readonly _tag: "AttemptFailed"; readonly policy: string; readonly attempt: number; readonly reason: string }
   | { readonly _tag: "RetryGaveUp"; readonly policy: string; readonly attempts: number; readonly reason: string }
   | { readonly _tag: "TimedOut"; readonly policy: string; readonly afterMs: number }
-  | { readonly _tag: "BreakerTransition"; readonly policy: string; readonly key: string; readonly from: string; readonly to: string }
-  | { readonly _tag: "BreakerRejected"; readonly policy: string; readonly key: string; readonly retryAfterMs?: number | undefined }
+  | {
+    readonly _tag: "BreakerTransition"
+    readonly policy: string
+    readonly key: string
+    readonly from: string
+    readonly to: string
+    /** Set when the transition came from outside the calls: a hold (`"health: fs unhealthy"`) or its release. */
+    readonly cause?: string | undefined
+  }
+  | {
+    readonly _tag: "BreakerRejected"
+    readonly policy: string
+    readonly key: string
+    readonly retryAfterMs?: number | undefined
+    /** Why the circuit is held open from outside, when it is. */
+    readonly heldBy?: string | undefined
+  }
+  | {
+    /** A hold from outside (the gateway's health registry) was put on (`held`) or let go of; `state` after. */
+    readonly _tag: "BreakerHeld"
+    readonly policy: string
+    readonly key: string
+    readonly held: boolean
+    readonly why: string
+    readonly state: string
+  }
   | { readonly _tag: "BulkheadQueued"; readonly policy: string; readonly pool: string; readonly inFlight: number; readonly queued: number }
   | { readonly _tag: "BulkheadRejected"; readonly policy: string; readonly pool: string; readonly why: "queue-full" | "wait-expired" }
   | { readonly _tag: "RateLimited"; readonly policy: string; readonly key: string; readonly delayMs: number; readonly rejected: boolean }

@@ -157,6 +157,19 @@ describe("reporter", () => {
       assert.match(bad.err.join(""), /^✗ orders: invalid input at fail: Expected boolean\n$/)
     }))
 
+  it.effect("plain: a server's health change (from its background probes) is a line; quiet: not", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const lines = (level: "normal" | "quiet") =>
+        Effect.gen(function*() {
+          const io = capture()
+          const reporter = yield* Reporter.make({ mode: "plain", level, color: false, dryRun: false, writers: io.writers })
+          reporter.gateway.emit({ _tag: "HealthChanged", server: "store", from: "healthy", to: "unhealthy", detail: "no answer within 500 ms" })
+          return io.err.join("")
+        })
+      assert.strictEqual(yield* lines("normal"), "  ! [store] healthy → unhealthy: no answer within 500 ms\n")
+      assert.strictEqual(yield* lines("quiet"), "")
+    })))
+
   it.live("tty: redraws the tree in place, hides then restores the cursor", () =>
     Effect.gen(function*() {
       const { err } = yield* report({ mode: "tty", level: "normal", color: true, dryRun: false }, { fail: false })

@@ -18,6 +18,8 @@ export interface NodeInfo {
   readonly compensated?: boolean | undefined
   readonly needs?: ReadonlyArray<string> | undefined
   readonly condition?: string | undefined
+  /** Tools the node calls whatever the sample data (a batch's tool), listed in plans up front. */
+  readonly tools?: ReadonlyArray<string> | undefined
 }
 
 /** What running or planning each of a flow's constructs means. */

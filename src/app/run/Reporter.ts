@@ -124,7 +124,7 @@ export interface Reporter {
   readonly sink: { readonly emit: (event: FlowEvent) => void }
   /**
    * For the gateway's own events (`GatewayEvents`): connection changes, printed as plain lines at
-   * verbose (progress and server logs inside steps arrive through `sink`).
+   * verbose, and health changes (progress and server logs inside steps arrive through `sink`).
    */
   readonly gateway: { readonly emit: (event: GatewayEvent) => void }
   /** The model folded from the events so far. */
@@ -264,6 +264,8 @@ export const make = (options: ReporterOptions): Effect.Effect<Reporter, never, S
       emit: (event: GatewayEvent): void => {
         const connection = event._tag === "ServerConnecting" || event._tag === "ServerConnected" || event._tag === "ServerDisconnected"
         if (connection && options.mode === "plain" && options.level === "verbose") writers.err(`  ${gatewayText(event)}\n`)
+        // A server's health changing (its background probes) says why its calls are held back.
+        else if (event._tag === "HealthChanged" && options.mode === "plain" && !quiet) writers.err(`  ${c.yellow("!")} ${gatewayText(event)}\n`)
       }
     }
 

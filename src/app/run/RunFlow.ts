@@ -321,8 +321,6 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
         // A journaled run's decisions and tool calls go to the audit log next to its journal.
         AuditTrail.around,
         Effect.provideService(FlowEvents, reporter.sink),
-        // Progress and server logs inside steps reach the report as FlowEvents; connection changes here.
-        Effect.provideService(GatewayEvents, reporter.gateway),
         // The durable engine's own logs (shard bookkeeping) are not the user's business.
         Effect.provideService(References.MinimumLogLevel, settings.verbose ? "Info" : "Error"),
         // A live chaos run: each fault that fires is journaled by the step whose call it hit.
@@ -331,6 +329,9 @@ export const runFlow = <I extends Schema.Top, O extends Schema.Top, E, R extends
             ? gatewayLayer(servers, source, injector, store)
             : LiveChaos.reportFaults(injector).pipe(Layer.provide(gatewayLayer(servers, source, injector, store)))
         ),
+        // Progress and server logs inside steps reach the report as FlowEvents; connection changes
+        // here, and — the gateway being built under it — its background health probes' changes.
+        Effect.provideService(GatewayEvents, reporter.gateway),
         Effect.provide(settings.noJournal || settings.dryRun ? Layer.empty : AuditTrail.layer({ stateDir: settings.stateDir })),
         Effect.provide(
           Tracing.layer(Tracing.endpointOf(settings.otlp, env), {

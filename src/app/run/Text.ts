@@ -37,9 +37,13 @@ export const policyText = (event: PolicyEvent): string => {
     case "TimedOut":
       return `timed out after ${formatMs(event.afterMs)}`
     case "BreakerTransition":
-      return `breaker ${event.key} ${event.from} → ${event.to}`
+      return `breaker ${event.key} ${event.from} → ${event.to}${event.cause === undefined ? "" : ` (${event.cause})`}`
     case "BreakerRejected":
-      return `breaker ${event.key} open: call rejected${event.retryAfterMs === undefined ? "" : ` (retry after ${formatMs(event.retryAfterMs)})`}`
+      return event.heldBy !== undefined
+        ? `breaker ${event.key} held open (${event.heldBy}): call rejected`
+        : `breaker ${event.key} open: call rejected${event.retryAfterMs === undefined ? "" : ` (retry after ${formatMs(event.retryAfterMs)})`}`
+    case "BreakerHeld":
+      return event.held ? `breaker ${event.key} held open (${event.why})` : `breaker ${event.key} released (${event.why} over), ${event.state}`
     case "BulkheadQueued":
       return `bulkhead ${event.pool}: queued (${event.inFlight} in flight, ${event.queued} queued)`
     case "BulkheadRejected":
@@ -74,6 +78,7 @@ export const isNotablePolicyEvent = (event: PolicyEvent): boolean => {
   switch (event._tag) {
     case "BreakerTransition":
     case "BreakerRejected":
+    case "BreakerHeld":
     case "BulkheadRejected":
     case "FallbackUsed":
     case "CapabilityDegraded":
@@ -184,6 +189,7 @@ export const isTreeNote = (note: FlowEvent.Policy | FlowEvent.Gateway): boolean 
   switch (note.event._tag) {
     case "BreakerTransition":
     case "BreakerRejected":
+    case "BreakerHeld":
     case "BulkheadQueued":
     case "BulkheadRejected":
     case "FallbackUsed":

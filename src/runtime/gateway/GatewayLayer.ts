@@ -16,6 +16,7 @@ import * as Allowlist from "./Allowlist.ts"
 import * as Deadlines from "./Deadlines.ts"
 import { compareContract } from "./Discovery.ts"
 import * as Health from "./Health.ts"
+import * as HealthGate from "./HealthGate.ts"
 import { loadMcpJson, McpflowConfigError } from "./McpJson.ts"
 import { makePolicies } from "./Policies.ts"
 import * as Replicas from "./Replicas.ts"
@@ -67,16 +68,9 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
     const servers = flat.groups.size === 0
       ? connections.servers
       : [...Object.keys(declared.servers), ...flat.groups.keys()]
-    // Policies from the config, built once per layer. A malformed entry in a config written in
-    // code is a defect here (`layerFromFile` reports it as a McpflowConfigError when decoding).
-    const policies = yield* makePolicies(config.policies, config.pools).pipe(
-      Effect.mapError((e) => new McpflowConfigError({ path: e.path, detail: e.detail })),
-      Effect.orDie
-    )
     const allowlist = Allowlist.make([config.allow, options.allow])
     // Metrics, when someone exports them (read once: absent, a call pays nothing for them).
     const telemetry = yield* CurrentTelemetry
-    telemetry?.watchPools(policies.pools)
     const deadlinesOf = new Map([...handles].map(([key, handle]) => [key, Deadlines.resolver(key, handle.config)]))
     // The config's secrets, masked in everything a server says before anyone sees it (see SecretMask).
     const mask = SecretMask.fromConfig(config)
@@ -109,7 +103,17 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
           catch: (error) => toolError(thrownReason(key, "ping", error))
         }).pipe(Effect.asVoid))
     }
-    const health = Health.makeRegistry([...handles.values()].map((h) => ({ key: h.key, settings: h.config.health })), check)
+    // A probe's failure is shown (health events, `mcpflow health`): masked like any server text.
+    const checkMasked = mask.active ? (key: string, settings: HealthSettings | undefined) => Effect.mapError(check(key, settings), mask.error) : check
+    const health = Health.makeRegistry([...handles.values()].map((h) => ({ key: h.key, settings: h.config.health })), checkMasked)
+    // Policies from the config, built once per layer, their breakers held open while their server's
+    // health probes fail (HealthGate). A malformed entry in a config written in code is a defect
+    // here (`layerFromFile` reports it as a McpflowConfigError when decoding).
+    const policies = yield* makePolicies(config.policies, config.pools, HealthGate.make(health)).pipe(
+      Effect.mapError((e) => new McpflowConfigError({ path: e.path, detail: e.detail })),
+      Effect.orDie
+    )
+    telemetry?.watchPools(policies.pools)
     const router = yield* Replicas.makeRouter(flat.groups, health)
 
     const unknownServer = (server: string, tool: string) =>

@@ -36,12 +36,21 @@ const DEFAULT_HEALTHY_AFTER = 1
 export interface HealthRegistry {
   /** Whether the server's last probes say it is down (a cheap read for the hot path). */
   readonly isUnhealthy: (server: string) => boolean
+  /** How many servers are unhealthy now (0: the hot path need not ask about each). */
+  readonly unhealthyCount: () => number
   /** Probes the server once now and records the outcome. */
   readonly probe: (server: string) => Effect.Effect<ServerHealth>
   /** Every server's health, in registration order. */
   readonly snapshot: Effect.Effect<ReadonlyArray<ServerHealth>>
   /** Forks a probe loop for each server with settings, ended when the scope closes. */
   readonly watch: Effect.Effect<void, never, Scope.Scope>
+  /** Whether the server is probed in the background (it has `health` settings). */
+  readonly watches: (server: string) => boolean
+  /**
+   * Runs `listener` after each state change (in the probing fiber, after the `HealthChanged`
+   * event): how the gateway holds the breakers of an unhealthy server open (`HealthGate`).
+   */
+  readonly onChange: (listener: (server: string, from: HealthState, to: HealthState) => Effect.Effect<void>) => void
 }
 
 interface Entry {
@@ -108,6 +117,9 @@ export const makeRegistry = (
     detail: undefined
   }]))
 
+  let unhealthy = 0
+  const listeners: Array<(server: string, from: HealthState, to: HealthState) => Effect.Effect<void>> = []
+
   const record = (entry: Entry, ok: boolean, at: number, latencyMs: number, detail: string | undefined) =>
     Effect.withFiber<void>((fiber) => {
       entry.successes = ok ? entry.successes + 1 : 0
@@ -119,6 +131,7 @@ export const makeRegistry = (
       const to = nextState(from, { ok, successes: entry.successes, failures: entry.failures }, entry.settings)
       if (to !== from) {
         entry.state = to
+        unhealthy += (to === "unhealthy" ? 1 : 0) - (from === "unhealthy" ? 1 : 0)
         fiber.getRef(GatewayEvents).emit({
           _tag: "HealthChanged",
           server: entry.key,
@@ -126,6 +139,7 @@ export const makeRegistry = (
           to,
           ...(detail === undefined ? {} : { detail })
         })
+        if (listeners.length > 0) return Effect.forEach(listeners, (listener) => listener(entry.key, from, to), { discard: true })
       }
       return Effect.void
     })
@@ -161,8 +175,11 @@ export const makeRegistry = (
 
   return {
     isUnhealthy: (server) => entries.get(server)?.state === "unhealthy",
+    unhealthyCount: () => unhealthy,
     probe,
     snapshot: Effect.sync(() => [...entries.values()].map(view)),
-    watch
+    watch,
+    watches: (server) => entries.get(server)?.settings !== undefined,
+    onChange: (listener) => void listeners.push(listener)
   }
 }

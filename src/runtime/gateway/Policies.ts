@@ -10,6 +10,9 @@
  * The config's `server.tool` entry sits above the contract so an environment can retune a tool
  * without a code change; `false` at a higher level switches a kind off.
  *
+ * A breaker keyed by a server (or by one of its tools) whose health is watched is held open
+ * while the server's probes fail, and let go of (half-open) when they pass (`HealthGate`).
+ *
  * Stateful layers (breakers, bulkheads, rate limiters, caches, hedges) built from data are made
  * once per gateway layer, in one registry, and shared per owner and settings; bulkhead pools by
  * name. Resolved policies are memoised per contract (and per call-site policy object), so a call
@@ -33,6 +36,7 @@ import {
   type ToolErrorReason
 } from "../../../dsl/ToolError.ts"
 import { type CallOptions, McpGateway } from "../../../dsl/ports/McpGateway.ts"
+import type { HealthGate } from "./HealthGate.ts"
 
 type AnyPolicy = Policy.Policy<unknown, unknown, McpGateway>
 
@@ -134,7 +138,8 @@ export interface GatewayPolicies {
  */
 export const makePolicies = Effect.fnUntraced(function*(
   config: Readonly<Record<string, Policy.PolicyInput>> | undefined,
-  pools?: Readonly<Record<string, PoolSettings>> | undefined
+  pools?: Readonly<Record<string, PoolSettings>> | undefined,
+  gate?: HealthGate | undefined
 ): Effect.fn.Return<GatewayPolicies, Policy.PolicyConfigError> {
   const registry = Policy.registry({ pools })
   const byKey = new Map<string, AnyPolicy>()
@@ -202,7 +207,13 @@ export const makePolicies = Effect.fnUntraced(function*(
         server: contract.server,
         cacheKey: policy.cache === undefined ? undefined : Cache.key(contract.name, args)
       }
-      const guarded = Policy.apply(attempt, policy, ctx) as Effect.Effect<Out["Type"], unknown, McpGateway>
+      const applied = Policy.apply(attempt, policy, ctx) as Effect.Effect<Out["Type"], unknown, McpGateway>
+      // A breaker whose circuit is this server's (or one of its tools') is held open while the
+      // server's health probes fail (see HealthGate).
+      const b = policy.breaker
+      const guarded = gate === undefined || b === undefined || b.per === "breaker" || !gate.watches(contract.server)
+        ? applied
+        : gate.guard(contract.server, b.breaker, b.per === "server" ? contract.server : contract.name, applied)
       const mapped = Effect.mapError(guarded, (e) => toToolError(contract.server, contract.tool, e))
       return policy.fallback === undefined
         ? (mapped as Effect.Effect<Out["Type"], McpflowToolError>)

@@ -21,7 +21,7 @@
  * ```
  * @module
  */
-import { Effect } from "effect"
+import { Effect, type Fiber } from "effect"
 import { CurrentScope } from "../../../dsl/flow/RunScope.ts"
 import * as CircuitBreaker from "../../../dsl/policy/CircuitBreaker.ts"
 import { isTransient, type McpflowToolError, mayHaveReachedServer, ServerUnavailable, toolError } from "../../../dsl/ToolError.ts"
@@ -44,6 +44,7 @@ export interface Replica {
   readonly key: string
   readonly weight: number
   readonly priority: number
+  /** Calls under way (counted for `least-in-flight` only). */
   inFlight: number
   /** The smooth weighted round-robin counter. */
   current: number
@@ -118,6 +119,14 @@ export const flatten = (config: GatewayConfig): {
   return { servers, groups }
 }
 
+/** `rs` turned to start at `start` (a plain loop: this runs on every call). */
+const rotated = (rs: ReadonlyArray<Replica>, start: number): Array<Replica> => {
+  const n = rs.length
+  const out = new Array<Replica>(n)
+  for (let i = 0; i < n; i++) out[i] = rs[(start + i) % n]!
+  return out
+}
+
 /**
  * The order in which a call tries a group's replicas, by its strategy (advancing its
  * counters), before stickiness and health.
@@ -133,16 +142,11 @@ export const strategyOrder = (group: Group): ReadonlyArray<Replica> => {
   switch (group.strategy) {
     case "priority":
       return rs
-    case "round-robin": {
-      const start = group.next++ % n
-      return [...rs.slice(start), ...rs.slice(0, start)]
-    }
-    case "least-in-flight": {
-      const start = group.next++ % n
-      const rotated = [...rs.slice(start), ...rs.slice(0, start)]
+    case "round-robin":
+      return rotated(rs, group.next++ % n)
+    case "least-in-flight":
       // A stable sort: ties stay in turn.
-      return rotated.sort((a, b) => a.inFlight - b.inFlight)
-    }
+      return rotated(rs, group.next++ % n).sort((a, b) => a.inFlight - b.inFlight)
     case "weighted": {
       // Smooth weighted round-robin (as nginx): even spread in proportion to the weights.
       let total = 0
@@ -206,6 +210,72 @@ export interface Router {
   ) => Effect.Effect<A, McpflowToolError>
 }
 
+/** No replica skipped (shared: most calls are served by their first replica). */
+const noneSkipped: ReadonlyArray<{ readonly replica: string; readonly why: string }> = Object.freeze([])
+
+/**
+ * One routed call: tries `order` in turn (see the module doc). A class, so a call allocates one
+ * object rather than a closure per step.
+ */
+class Routing<A> {
+  skipped: ReadonlyArray<{ readonly replica: string; readonly why: string }> = noneSkipped
+  constructor(
+    readonly group: Group,
+    readonly tool: string,
+    readonly options: { readonly label?: string | undefined; readonly idempotent: boolean },
+    readonly one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>,
+    readonly fiber: Fiber.Fiber<unknown, unknown>,
+    readonly runId: string,
+    readonly order: ReadonlyArray<Replica>,
+    readonly breaker: CircuitBreaker.CircuitBreaker,
+    readonly health: HealthRegistry,
+    readonly remember: (group: Group, runId: string, replica: Replica) => void
+  ) {}
+
+  skip(replica: Replica, why: string): void {
+    this.skipped = [...this.skipped, { replica: replica.name, why }]
+  }
+
+  attempt(i: number, last: McpflowToolError | undefined): Effect.Effect<A, McpflowToolError> {
+    const { group, tool, options } = this
+    const replica = this.order[i]
+    if (replica === undefined) {
+      return Effect.fail(
+        last ?? toolError(new ServerUnavailable({ server: group.key, tool, detail: `no replica of '${group.key}' could take the call` }))
+      )
+    }
+    const call = this.breaker.execute(this.one(replica.key), { key: replica.key })
+    // Only least-in-flight reads the in-flight counts: the other strategies skip the finalizer.
+    const counted = group.strategy === "least-in-flight"
+      ? (replica.inFlight++, Effect.onExitPrimitive(call, () => void replica.inFlight--))
+      : call
+    const served = Effect.map(counted, (value) => {
+      this.remember(group, this.runId, replica)
+      this.fiber.getRef(GatewayEvents).emit({
+        _tag: "ReplicaServed",
+        server: group.key,
+        replica: replica.name,
+        tool,
+        ...(options.label === undefined ? {} : { label: options.label }),
+        skipped: this.skipped
+      })
+      return value
+    })
+    return Effect.catch(served, (e) => this.failed(i, last, replica, e))
+  }
+
+  failed(i: number, last: McpflowToolError | undefined, replica: Replica, e: unknown): Effect.Effect<A, McpflowToolError> {
+    const error = toToolError(replica.key, this.tool, e)
+    if (e instanceof CircuitBreaker.BreakerRejected) {
+      this.skip(replica, "breaker open")
+      return this.attempt(i + 1, last ?? error)
+    }
+    if (!movesOn(error.reason, this.options.idempotent)) return Effect.fail(error)
+    this.skip(replica, `${this.health.isUnhealthy(replica.key) ? "unhealthy, " : ""}${error.reason._tag}`)
+    return this.attempt(i + 1, error)
+  }
+}
+
 /**
  * A router over `groups`, one circuit breaker per group (a circuit per replica), reading
  * replica health from `health`.
@@ -232,7 +302,11 @@ export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string
     const sticky = group.sticky ? group.stickyByRun.get(runId) : undefined
     if (sticky !== undefined) order = [sticky, ...order.filter((r) => r !== sticky)]
     // Unhealthy replicas go last: tried only when every other one failed or was skipped.
-    if (order.some((r) => health.isUnhealthy(r.key))) {
+    let anyUnhealthy = false
+    if (health.unhealthyCount() > 0) {
+      for (let i = 0; i < order.length && !anyUnhealthy; i++) anyUnhealthy = health.isUnhealthy(order[i]!.key)
+    }
+    if (anyUnhealthy) {
       order = [...order.filter((r) => !health.isUnhealthy(r.key)), ...order.filter((r) => health.isUnhealthy(r.key))]
     }
     return order
@@ -253,48 +327,7 @@ export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string
   ): Effect.Effect<A, McpflowToolError> =>
     Effect.withFiber((fiber) => {
       const runId = group.sticky ? fiber.getRef(CurrentScope).run?.runId ?? "" : ""
-      const order = orderFor(group, runId)
-      const breaker = breakers.get(group.key)!
-      const skipped: Array<{ readonly replica: string; readonly why: string }> = []
-      const attempt = (i: number, last: McpflowToolError | undefined): Effect.Effect<A, McpflowToolError> => {
-        const replica = order[i]
-        if (replica === undefined) {
-          return Effect.fail(
-            last ??
-              toolError(new ServerUnavailable({ server: group.key, tool, detail: `no replica of '${group.key}' could take the call` }))
-          )
-        }
-        const unhealthy = health.isUnhealthy(replica.key)
-        replica.inFlight++
-        return breaker.execute(one(replica.key), { key: replica.key }).pipe(
-          Effect.onExit(() => Effect.sync(() => void replica.inFlight--)),
-          Effect.matchEffect({
-            onSuccess: (value) => {
-              remember(group, runId, replica)
-              fiber.getRef(GatewayEvents).emit({
-                _tag: "ReplicaServed",
-                server: group.key,
-                replica: replica.name,
-                tool,
-                ...(options.label === undefined ? {} : { label: options.label }),
-                skipped
-              })
-              return Effect.succeed(value)
-            },
-            onFailure: (e) => {
-              const error = toToolError(replica.key, tool, e)
-              if (e instanceof CircuitBreaker.BreakerRejected) {
-                skipped.push({ replica: replica.name, why: "breaker open" })
-                return attempt(i + 1, last ?? error)
-              }
-              if (!movesOn(error.reason, options.idempotent)) return Effect.fail(error)
-              skipped.push({ replica: replica.name, why: `${unhealthy ? "unhealthy, " : ""}${error.reason._tag}` })
-              return attempt(i + 1, error)
-            }
-          })
-        )
-      }
-      return attempt(0, undefined)
+      return new Routing(group, tool, options, one, fiber, runId, orderFor(group, runId), breakers.get(group.key)!, health, remember).attempt(0, undefined)
     })
 
   return { groups, route } satisfies Router

@@ -26,11 +26,14 @@ import { Schema } from "effect"
 export class BreakerRejected extends Schema.TaggedError<BreakerRejected>()("BreakerRejected", {
   key: Schema.String,
   state: Schema.Literals(["open", "half-open", "forced-open"]),
-  retryAfterMs: Schema.optional(Schema.Number)
+  retryAfterMs: Schema.optional(Schema.Number),
+  /** Why the circuit is held open from outside (e.g. `"health: fs unhealthy"`), when it is. */
+  heldBy: Schema.optional(Schema.String)
 }) {
   override get message(): string {
     switch (this.state) {
       case "open":
+        if (this.heldBy !== undefined) return `circuit '${this.key}' is held open (${this.heldBy})`
         return `circuit '${this.key}' is open${this.retryAfterMs !== undefined ? `; retry after ${this.retryAfterMs} ms` : ""}`
       case "half-open":
         return `circuit '${this.key}' is half-open and all its trial calls are in flight; retry later`

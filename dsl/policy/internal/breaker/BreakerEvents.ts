@@ -29,9 +29,12 @@ export interface BreakerEvents {
     from: BreakerState,
     to: BreakerState,
     atMs: number,
-    retryAfterMs?: number
+    retryAfterMs?: number,
+    cause?: string
   ) => void
-  readonly rejected: (fiber: Fiber.Fiber<unknown, unknown>, key: string, retryAfterMs: number | undefined) => void
+  readonly rejected: (fiber: Fiber.Fiber<unknown, unknown>, key: string, retryAfterMs: number | undefined, heldBy?: string) => void
+  /** A hold from outside was put on (`held`) or let go of; `state` is the circuit's state after. */
+  readonly held: (fiber: Fiber.Fiber<unknown, unknown>, key: string, held: boolean, why: string, state: BreakerState) => void
 }
 
 /**
@@ -46,16 +49,22 @@ export interface BreakerEvents {
 export const make = (name: string, listener: ((transition: BreakerTransition) => void) | undefined): BreakerEvents => {
   const policy = `breaker:${name}`
   return {
-    transition: (fiber, key, from, to, atMs, retryAfterMs) => {
-      fiber.getRef(PolicyEvents).emit({ _tag: "BreakerTransition", policy, key, from, to })
+    transition: (fiber, key, from, to, atMs, retryAfterMs, cause) => {
+      fiber.getRef(PolicyEvents).emit(
+        cause === undefined ? { _tag: "BreakerTransition", policy, key, from, to } : { _tag: "BreakerTransition", policy, key, from, to, cause }
+      )
       if (listener !== undefined) {
         try {
-          listener({ breaker: name, key, from, to, atMs, retryAfterMs })
+          listener({ breaker: name, key, from, to, atMs, retryAfterMs, ...(cause === undefined ? {} : { cause }) })
         } catch {
           // a listener's failure is its own
         }
       }
     },
-    rejected: (fiber, key, retryAfterMs) => fiber.getRef(PolicyEvents).emit({ _tag: "BreakerRejected", policy, key, retryAfterMs })
+    rejected: (fiber, key, retryAfterMs, heldBy) =>
+      fiber.getRef(PolicyEvents).emit(
+        heldBy === undefined ? { _tag: "BreakerRejected", policy, key, retryAfterMs } : { _tag: "BreakerRejected", policy, key, heldBy }
+      ),
+    held: (fiber, key, held, why, state) => fiber.getRef(PolicyEvents).emit({ _tag: "BreakerHeld", policy, key, held, why, state })
   }
 }

@@ -76,6 +76,17 @@ export interface CircuitStateMachine {
   readonly force: (r: CircuitRecord, key: string, to: "forced-open" | "disabled", fiber: AnyFiber) => void
   /** Back to closed, counters, backoff and metrics cleared; outcomes admitted before are not counted. */
   readonly reset: (r: CircuitRecord, key: string, fiber: AnyFiber) => void
+  /**
+   * Holds the circuit open from outside (`why`): a closed or half-open circuit opens (its
+   * opening not counted by the backoff), an open one stays open past its open duration; a
+   * circuit forced open or disabled by hand is left alone.
+   */
+  readonly hold: (r: CircuitRecord, key: string, why: string, fiber: AnyFiber) => void
+  /**
+   * Lets go of a hold: a held open circuit goes half-open once its own open duration (from real
+   * failures) is over, else stays open until then. Never closes a circuit.
+   */
+  readonly release: (r: CircuitRecord, key: string, fiber: AnyFiber) => void
 }
 
 const clearWindow = (r: CircuitRecord): void => {
@@ -124,14 +135,23 @@ export const make = (c: Compiled, store: BreakerStore, events: BreakerEvents): C
     cursor: 0,
     lastBucket: 0,
     rejected: 0,
-    opened: 0
+    opened: 0,
+    heldBy: ""
   })
 
-  const transition = (r: CircuitRecord, key: string, to: BreakerState, now: number, fiber: AnyFiber, retryAfterMs?: number) => {
+  const transition = (
+    r: CircuitRecord,
+    key: string,
+    to: BreakerState,
+    now: number,
+    fiber: AnyFiber,
+    retryAfterMs?: number,
+    cause?: string
+  ) => {
     const from = r.state
     r.state = to
     r.epoch++
-    events.transition(fiber, key, from, to, now, retryAfterMs)
+    events.transition(fiber, key, from, to, now, retryAfterMs, cause)
   }
 
   const open = (r: CircuitRecord, key: string, now: number, fiber: AnyFiber): void => {
@@ -157,12 +177,13 @@ export const make = (c: Compiled, store: BreakerStore, events: BreakerEvents): C
     key: string,
     state: BreakerRejected["state"],
     retryAfterMs: number | undefined,
-    fiber: AnyFiber
+    fiber: AnyFiber,
+    heldBy?: string
   ): BreakerRejected => {
     r.rejected++
     if (persist !== undefined) persist(key, r)
-    events.rejected(fiber, key, retryAfterMs)
-    return new BreakerRejected({ key, state, retryAfterMs })
+    events.rejected(fiber, key, retryAfterMs, heldBy)
+    return heldBy === undefined ? new BreakerRejected({ key, state, retryAfterMs }) : new BreakerRejected({ key, state, heldBy })
   }
 
   const admitTrial = (r: CircuitRecord, key: string, ticket: Ticket, now: number, fiber: AnyFiber) => {
@@ -186,6 +207,7 @@ export const make = (c: Compiled, store: BreakerStore, events: BreakerEvents): C
       case "forced-open":
         return reject(r, key, "forced-open", undefined, fiber)
       case "open":
+        if (r.heldBy !== "") return reject(r, key, "open", undefined, fiber, r.heldBy)
         if (now < r.openUntil) return reject(r, key, "open", r.openUntil - now, fiber)
         clearWindow(r)
         clearTrials(r)
@@ -230,13 +252,50 @@ export const make = (c: Compiled, store: BreakerStore, events: BreakerEvents): C
 
   const force = (r: CircuitRecord, key: string, to: "forced-open" | "disabled", fiber: AnyFiber): void => {
     if (r.state === to) return
+    r.heldBy = "" // a decision by hand outranks a hold
     clearWindow(r)
     clearTrials(r)
     transition(r, key, to, nowOf(fiber), fiber)
     if (persist !== undefined) persist(key, r)
   }
 
+  const hold = (r: CircuitRecord, key: string, why: string, fiber: AnyFiber): void => {
+    if (r.state === "forced-open" || r.state === "disabled" || r.heldBy === why) return
+    r.heldBy = why
+    if (r.state === "open") {
+      events.held(fiber, key, true, why, "open")
+    } else {
+      const now = nowOf(fiber)
+      // Not a trip: the backoff does not count it, and its own open duration is already over.
+      clearTrials(r)
+      r.openUntil = Math.min(r.openUntil, now)
+      transition(r, key, "open", now, fiber, undefined, why)
+      events.held(fiber, key, true, why, "open")
+    }
+    if (persist !== undefined) persist(key, r)
+  }
+
+  const release = (r: CircuitRecord, key: string, fiber: AnyFiber): void => {
+    if (r.heldBy === "") return
+    const why = r.heldBy
+    r.heldBy = ""
+    if (r.state === "open") {
+      const now = nowOf(fiber)
+      if (now >= r.openUntil) {
+        clearWindow(r)
+        clearTrials(r)
+        events.held(fiber, key, false, why, "half-open")
+        transition(r, key, "half-open", now, fiber, undefined, `released (${why})`)
+      } else {
+        // Tripped by real failures too: it stays open for the rest of its own open duration.
+        events.held(fiber, key, false, why, "open")
+      }
+    }
+    if (persist !== undefined) persist(key, r)
+  }
+
   const reset = (r: CircuitRecord, key: string, fiber: AnyFiber): void => {
+    r.heldBy = ""
     clearWindow(r)
     clearTrials(r)
     r.openUntil = 0
@@ -250,5 +309,5 @@ export const make = (c: Compiled, store: BreakerStore, events: BreakerEvents): C
     if (persist !== undefined) persist(key, r)
   }
 
-  return { newRecord, admit, record, force, reset }
+  return { newRecord, admit, record, force, reset, hold, release }
 }

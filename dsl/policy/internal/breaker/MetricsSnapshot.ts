@@ -45,6 +45,7 @@ export const snapshot = (r: CircuitRecord | undefined, trip: TripStrategy, now: 
     slowCalls: r.slow,
     rejectedCalls: r.rejected,
     openedCount: r.opened,
-    retryAfterMs: r.state === "open" ? Math.max(0, r.openUntil - now) : undefined
+    // A held circuit has no end time: it opens up when the hold is let go of.
+    retryAfterMs: r.state === "open" && r.heldBy === "" ? Math.max(0, r.openUntil - now) : undefined
   }
 }

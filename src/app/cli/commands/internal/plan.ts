@@ -106,6 +106,19 @@ export const groupLines = (groups: ReadonlyArray<PlannedGroup>): ReadonlyArray<s
   ]
 
 /**
+ * The replica groups as Mermaid comments (after the chart: a diagram shows servers only as its
+ * nodes' tools).
+ *
+ * @example
+ * ```ts
+ * groupComments([{ server: "search", strategy: "priority", sticky: false, replicas: ["a", "b"] }])
+ * // => ["  %% replica group search: priority over a → b"]
+ * ```
+ */
+export const groupComments = (groups: ReadonlyArray<PlannedGroup>): ReadonlyArray<string> =>
+  groupLines(groups).slice(2).map((line) => `  %% replica group ${line.trimStart()}`)
+
+/**
  * Runs `mcpflow plan <file>` (see `../plan.ts` for its flags).
  *
  * @example
@@ -131,5 +144,5 @@ export const plan = Effect.fn("mcpflow.plan")(function*({ file, format, input, j
   )
   const groups = plannedGroups(planned, loaded.groups)
   if (chosen === "json") return yield* printLines([safeJson({ ...planned, replicaGroups: groups }, 2)])
-  yield* printLines([renderPlan(planned, chosen), ...(chosen === "text" ? groupLines(groups) : [])])
+  yield* printLines([renderPlan(planned, chosen), ...(chosen === "text" ? groupLines(groups) : groupComments(groups))])
 })
