@@ -15,6 +15,7 @@
  */
 import type { FlowEvent, StepKind } from "./FlowEvents.ts"
 import { degradedText } from "./Alternatives.ts"
+import { retryAroundBreaker } from "../policy/PolicyEvents.ts"
 
 type ToolProgress = Extract<FlowEvent.Gateway["event"], { readonly _tag: "ToolProgress" }>
 
@@ -120,6 +121,8 @@ export interface RunState {
   compensationFailures: number
   /** Capabilities served by another alternative than the preferred one, or lost (`Alternatives.serve`). */
   readonly degraded: Array<string>
+  /** Policies met in the wrong order across levels (a step's retry around a call's breaker), once each. */
+  readonly warnings: Array<string>
 }
 
 /**
@@ -143,7 +146,8 @@ export const emptyState = (): RunState => ({
   retries: 0,
   compensations: 0,
   compensationFailures: 0,
-  degraded: []
+  degraded: [],
+  warnings: []
 })
 
 const lastSegment = (path: string): string => path.slice(path.lastIndexOf("/") + 1)
@@ -300,6 +304,9 @@ export const apply = (state: RunState, event: FlowEvent): void => {
       if (event.event._tag === "CapabilityDegraded") {
         const text = degradedText(event.event)
         if (!state.degraded.includes(text)) state.degraded.push(text)
+      } else if (event.event._tag === "PolicyOrder") {
+        const text = retryAroundBreaker(event.event.step, event.event.tool)
+        if (!state.warnings.includes(text)) state.warnings.push(text)
       }
       return
     }
