@@ -205,6 +205,11 @@ export const search = <R extends { readonly log: ReadonlyArray<Injector.Injectio
     readonly path?: string | undefined
     readonly arbitrary: fc.Arbitrary<F.FaultPlan>
     readonly observe?: ((run: R) => void) | undefined
+    /**
+     * Runs the search's plans elsewhere (worker threads), in plan order; the result may stop
+     * after the first run with a violation. Shrinking and the final runs stay here.
+     */
+    readonly parallel?: ((plans: ReadonlyArray<F.FaultPlan>) => Promise<ReadonlyArray<R>>) | undefined
   },
   runOne: (plan: F.FaultPlan) => Effect.Effect<R>
 ): Effect.Effect<SearchReport<R>> =>
@@ -214,8 +219,27 @@ export const search = <R extends { readonly log: ReadonlyArray<Injector.Injectio
     const faultsFired: Record<string, number> = {}
     const outcomes: Record<string, number> = {}
     let searching = true
+    // With `parallel`: a first pass of the same `fc.check` records the plans it draws (a property
+    // that always holds draws them all), they run elsewhere, and the real pass below answers its
+    // calls from those runs in order until the first failure; its shrinking runs here.
+    const ran = options.parallel !== undefined && options.path === undefined
+      ? yield* Effect.promise(async () => {
+        const drawn: Array<F.FaultPlan> = []
+        await fc.check(fc.asyncProperty(options.arbitrary, async (plan) => (drawn.push(plan), true)), { seed, numRuns: runs })
+        return { plans: drawn, runs: await options.parallel!(drawn) }
+      })
+      : undefined
+    let call = 0
+    const runOf = (plan: F.FaultPlan): Promise<R> => {
+      const index = call++
+      // The same seed draws the same plans; a plan that differs (it never should) runs here.
+      if (searching && ran !== undefined && index < ran.runs.length && ran.plans[index] !== undefined && samePlan(ran.plans[index]!, plan)) {
+        return Promise.resolve(ran.runs[index]!)
+      }
+      return Effect.runPromise(runOne(plan))
+    }
     const property = fc.asyncProperty(options.arbitrary, async (plan) => {
-      const run = await Effect.runPromise(runOne(plan))
+      const run = await runOf(plan)
       if (searching) {
         for (const i of run.log) faultsFired[i.kind] = (faultsFired[i.kind] ?? 0) + 1
         const k = outcomeKind(run.outcome)
@@ -259,6 +283,8 @@ export const search = <R extends { readonly log: ReadonlyArray<Injector.Injectio
       minimal: reduced?.minimal
     }
   })
+
+const samePlan = (a: F.FaultPlan, b: F.FaultPlan): boolean => a === b || tokenOf(a) === tokenOf(b)
 
 /** At most this many runs to bring a shrunk plan to 1-minimality (a plan of n faults needs at most n·(n+1)/2). */
 const MINIMIZE_BUDGET = 64
