@@ -126,8 +126,8 @@ export interface FlowCheckOptions<I extends Schema.Top, O extends Schema.Top, E,
   readonly workerSpec?: WorkerSpec.SpecSource | undefined
   /**
    * How many worker threads run the search's runs (with {@link workerSpec}); 1 runs them in this
-   * thread. Default: one per core but one, at most 8 (1 under vitest, whose files already run in
-   * parallel). The report is the same whatever the number: plans are drawn and results merged in
+   * thread. Default: one per core but one, at most 8, for 400 runs or more (else 1; 1 under vitest,
+   * whose files already run in parallel). The report is the same whatever the number: plans are drawn and results merged in
    * order, and shrinking runs in this thread.
    */
   readonly workers?: number | undefined
@@ -374,7 +374,8 @@ export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R exten
     const { faults, observe, path, runs, seed, workerSpec, workers, ...rest } = options
     const spec: FlowSpec<I, O, E, R> = { ...rest, flow, tools: options.tools ?? flow.uses }
     const arbitrary = yield* flowPlans(spec, faults)
-    const threads = workers ?? (process.env.VITEST === undefined ? WorkerPool.defaultWorkers() : 1)
+    // By default, workers only pay off when the runs outweigh their start (loading the flow and its servers, ≈ 1 s each).
+    const threads = workers ?? (process.env.VITEST === undefined && (runs ?? 100) >= 400 ? WorkerPool.defaultWorkers() : 1)
     const parallel = workerSpec === undefined || threads <= 1
       ? undefined
       : (plans: ReadonlyArray<F.FaultPlan>) =>

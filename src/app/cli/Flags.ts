@@ -627,7 +627,7 @@ export const runs: Flag.Flag<Option.Option<number>> = Flag.Int("runs").pipe(
  */
 export const workers: Flag.Flag<Option.Option<number>> = Flag.Int("workers").pipe(
   Flag.withMetavar("n"),
-  Flag.withDescription("Worker threads that run the fault plans (default: one per core but one; 1: no worker). Same seed, same report, whatever the number"),
+  Flag.withDescription("Worker threads that run the fault plans (default: one per core but one for 400 runs or more; 1: no worker). Same seed, same report, whatever the number"),
   Flag.mapEffect(checked("workers", (n) => n >= 1 && n <= 64, "a whole number from 1 to 64")),
   Flag.optional
 )
