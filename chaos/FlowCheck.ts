@@ -121,7 +121,8 @@ export interface FlowCheckOptions<I extends Schema.Top, O extends Schema.Top, E,
   readonly observe?: ((run: FlowRunResult<O["Type"], E | FlowError>) => void) | undefined
   /**
    * Where worker threads load this same spec from: a module and its export (a `FlowSpec`, or a
-   * function of `args` returning one). Without it every run is made in this thread.
+   * function of `args` returning one). Without it every run is made in this thread, and so is
+   * every run when the workers fail (the report is the same, only slower).
    */
   readonly workerSpec?: WorkerSpec.SpecSource | undefined
   /**
@@ -378,8 +379,11 @@ export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R exten
     const threads = workers ?? (process.env.VITEST === undefined && (runs ?? 100) >= 400 ? WorkerPool.defaultWorkers() : 1)
     const parallel = workerSpec === undefined || threads <= 1
       ? undefined
+      // Workers that fail (a spec module that does not load there, a worker that dies) cost only
+      // speed: the search then makes every run here, and reports the same.
       : (plans: ReadonlyArray<F.FaultPlan>) =>
-        WorkerPool.runPlans(workerSpec, threads, plans, { stopAtViolation: true }) as Promise<ReadonlyArray<FlowRunResult<O["Type"], E | FlowError>>>
+        (WorkerPool.runPlans(workerSpec, threads, plans, { stopAtViolation: true }) as Promise<ReadonlyArray<FlowRunResult<O["Type"], E | FlowError>>>)
+          .catch((): ReadonlyArray<FlowRunResult<O["Type"], E | FlowError>> => [])
     const report = yield* Check.search({ seed, runs, path, arbitrary, observe, parallel }, (plan) => runFlowOnce(spec, plan))
     const { warnings } = yield* planned(spec)
     return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name, input: options.input, warnings }

@@ -35,10 +35,16 @@ const workerFile = (): { readonly url: URL; readonly execArgv: Array<string> } =
   return { url, execArgv: ts && !hasTsx ? [...process.execArgv, "--import", "tsx"] : [...process.execArgv] }
 }
 
-const spawn = (source: SpecSource): Slot => {
+const spawn = (source: SpecSource, key: string): Slot => {
   const { execArgv, url } = workerFile()
   const worker = new Worker(url, { workerData: source, execArgv })
   worker.unref()
+  // A dead worker leaves its pool: the next batch starts a fresh one.
+  worker.once("exit", () => {
+    const slots = pools.get(key)
+    const i = slots?.findIndex((s) => s.worker === worker) ?? -1
+    if (i >= 0) slots!.splice(i, 1)
+  })
   const ready = new Promise<void>((resolve, reject) => {
     const onMessage = (m: { readonly ready?: boolean }) => {
       if (m.ready === true) {
@@ -49,7 +55,10 @@ const spawn = (source: SpecSource): Slot => {
     }
     worker.on("message", onMessage)
     worker.once("error", reject)
+    worker.once("exit", (code) => reject(new Error(`chaos worker exited (code ${code}) while starting`)))
   })
+  // Nobody may be waiting yet: a start failure is reported by the batch that waits on it.
+  ready.catch(() => {})
   return { worker, ready, busy: false }
 }
 
@@ -57,7 +66,7 @@ const slotsFor = (source: SpecSource, count: number): Array<Slot> => {
   const key = JSON.stringify(source)
   let slots = pools.get(key)
   if (slots === undefined) pools.set(key, slots = [])
-  while (slots.length < count) slots.push(spawn(source))
+  while (slots.length < count) slots.push(spawn(source, key))
   return slots.slice(0, count)
 }
 
@@ -67,19 +76,29 @@ const runChunk = (slot: Slot, tokens: ReadonlyArray<string>): Promise<Array<Port
   slot.ready.then(() =>
     new Promise<Array<PortableRun>>((resolve, reject) => {
       const id = nextId++
-      const onMessage = (m: { readonly id?: number; readonly runs?: Array<PortableRun>; readonly error?: string }) => {
-        if (m.id !== id) return
+      const done = () => {
         slot.worker.off("message", onMessage)
         slot.worker.off("error", onError)
+        slot.worker.off("exit", onExit)
+      }
+      const onMessage = (m: { readonly id?: number; readonly runs?: Array<PortableRun>; readonly error?: string }) => {
+        if (m.id !== id) return
+        done()
         if (m.error !== undefined) reject(new Error(`chaos worker failed: ${m.error}`))
         else resolve(m.runs ?? [])
       }
       const onError = (error: Error) => {
-        slot.worker.off("message", onMessage)
+        done()
         reject(error)
+      }
+      // A worker that dies without an error (killed, out of memory) must not leave the batch waiting.
+      const onExit = (code: number) => {
+        done()
+        reject(new Error(`chaos worker exited (code ${code}) during a batch`))
       }
       slot.worker.on("message", onMessage)
       slot.worker.once("error", onError)
+      slot.worker.once("exit", onExit)
       slot.worker.postMessage({ id, tokens })
     })
   )

@@ -43,7 +43,7 @@ describe("deterministic chaos runs", () => {
   it("runs on worker threads give the report of runs in one thread, byte for byte: a passing search and one that finds and shrinks a bug", async () => {
     assert.strictEqual(await Effect.runPromise(searchOn(2)), await Effect.runPromise(searchOnce.pipe(Effect.map((r) => r.json))))
     const workerSpec = { module: new URL("./workerSpecs.ts", import.meta.url).href, export: "brokenOrder" }
-    const found = (workers: number) =>
+    const found = (workers: number, spec = workerSpec) =>
       Effect.runPromise(Effect.gen(function*() {
         const { observe, summary } = ChaosRunner.collector()
         let fromWorkers = 0
@@ -52,7 +52,7 @@ describe("deterministic chaos runs", () => {
           if (Object.keys(run.snapshots).length === 0) fromWorkers++
           observe(run)
         }
-        const report = yield* Chaos.checkFlow(brokenOrder.flow, { ...brokenOrder, runs: 60, seed: 3, faults: { rate: 0.3 }, observe: seen, workers, workerSpec })
+        const report = yield* Chaos.checkFlow(brokenOrder.flow, { ...brokenOrder, runs: 60, seed: 3, faults: { rate: 0.3 }, observe: seen, workers, workerSpec: spec })
         return { report, summary, fromWorkers, json: JSON.stringify({ ...report, counterexample: report.counterexample === undefined ? undefined : Chaos.formatFlowRun(report.counterexample) }) + JSON.stringify(summary) }
       }))
     const one = await found(1)
@@ -62,6 +62,10 @@ describe("deterministic chaos runs", () => {
     assert.strictEqual(one.fromWorkers, 0)
     assert.strictEqual(two.fromWorkers, two.summary.runs, "every run of the search was made on a worker thread")
     assert.strictEqual(two.json, one.json)
+    // Workers that cannot load the spec cost only speed: every run is made here, same report.
+    const broken = await found(2, { ...workerSpec, export: "noSuchExport" })
+    assert.strictEqual(broken.fromWorkers, 0)
+    assert.strictEqual(broken.json, one.json)
   }, 120_000)
 
   it("the same plan twice (and from its replay token): byte-identical event streams, jittered delays included", async () => {
