@@ -54,6 +54,8 @@ import { Effect } from "effect"
 import * as Arbitraries from "./Arbitraries.ts"
 import type * as F from "./Fault.ts"
 import type * as Injector from "./Injector.ts"
+import * as WorkerPool from "./internal/WorkerPool.ts"
+import type * as WorkerSpec from "./internal/WorkerSpec.ts"
 import { tokenOf } from "./ReplayToken.ts"
 import { runOnce, targetsOf } from "./RunOnce.ts"
 import { builtInNames, offReason, outcomeKind, type Outcome, type RunResult, type Spec, type Violation } from "./RunSpec.ts"
@@ -73,6 +75,18 @@ export interface CheckOptions<A, E> extends Spec<A, E> {
   readonly path?: string | undefined
   /** An arbitrary of plans, or options for {@link Arbitraries.faultPlan} (targets default to every tool of the servers). */
   readonly faults?: fc.Arbitrary<F.FaultPlan> | Partial<Arbitraries.PlanOptions> | undefined
+  /**
+   * Where worker threads load this same spec from (a module and its export: the spec, or a
+   * function of `args` returning one). Without it every run is made in this thread; so is every
+   * run when the workers fail (the same report, only slower).
+   */
+  readonly workerSpec?: WorkerSpec.SpecSource | undefined
+  /**
+   * How many worker threads run the search's runs (with {@link workerSpec}); 1 runs them in this
+   * thread. Default: one per core but one, at most 8, for 400 runs or more (else 1; 1 under
+   * vitest). The report is the same whatever the number; shrinking runs in this thread.
+   */
+  readonly workers?: number | undefined
 }
 
 /**
@@ -148,7 +162,8 @@ export interface CheckReport<A, E> extends Assumptions {
 export const check = <A, E>(options: CheckOptions<A, E>): Effect.Effect<CheckReport<A, E>> =>
   Effect.gen(function*() {
     const arbitrary = yield* planArbitrary(options, options.faults)
-    const report = yield* search({ seed: options.seed, runs: options.runs, path: options.path, arbitrary }, (plan) => runOnce(options, plan))
+    const parallel = WorkerPool.parallelRuns<RunResult<A, E>>(options.workerSpec, options.workers, options.runs)
+    const report = yield* search({ seed: options.seed, runs: options.runs, path: options.path, arbitrary, parallel }, (plan) => runOnce(options, plan))
     const { unannotated } = yield* targetsOf(options)
     return { ...report, ...assumptions(options as Spec<unknown, unknown>, unannotated) }
   })

@@ -375,15 +375,7 @@ export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R exten
     const { faults, observe, path, runs, seed, workerSpec, workers, ...rest } = options
     const spec: FlowSpec<I, O, E, R> = { ...rest, flow, tools: options.tools ?? flow.uses }
     const arbitrary = yield* flowPlans(spec, faults)
-    // By default, workers only pay off when the runs outweigh their start (loading the flow and its servers, ≈ 1 s each).
-    const threads = workers ?? (process.env.VITEST === undefined && (runs ?? 100) >= 400 ? WorkerPool.defaultWorkers() : 1)
-    const parallel = workerSpec === undefined || threads <= 1
-      ? undefined
-      // Workers that fail (a spec module that does not load there, a worker that dies) cost only
-      // speed: the search then makes every run here, and reports the same.
-      : (plans: ReadonlyArray<F.FaultPlan>) =>
-        (WorkerPool.runPlans(workerSpec, threads, plans, { stopAtViolation: true }) as Promise<ReadonlyArray<FlowRunResult<O["Type"], E | FlowError>>>)
-          .catch((): ReadonlyArray<FlowRunResult<O["Type"], E | FlowError>> => [])
+    const parallel = WorkerPool.parallelRuns<FlowRunResult<O["Type"], E | FlowError>>(workerSpec, workers, runs)
     const report = yield* Check.search({ seed, runs, path, arbitrary, observe, parallel }, (plan) => runFlowOnce(spec, plan))
     const { warnings } = yield* planned(spec)
     return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name, input: options.input, warnings }

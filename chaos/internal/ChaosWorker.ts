@@ -1,6 +1,6 @@
 /**
- * Internal: the body of a chaos worker thread (see `WorkerPool.ts`). It loads the flow spec from
- * its module once, then runs each batch of plans it is sent (as replay tokens), in order, and
+ * Internal: the body of a chaos worker thread (see `WorkerPool.ts`). It loads the spec (a flow's,
+ * or a plain program's for `Chaos.check`) from its module once, then runs each batch of plans it is sent (as replay tokens), in order, and
  * answers with each run made portable: what a search needs (the fault log, the outcome's kind,
  * the violations) and what an `observe` callback reads (events, calls sent, duration) — not the
  * servers' snapshots nor the outcome's value or error objects, which do not cross threads.
@@ -12,6 +12,7 @@ import { parentPort, workerData } from "node:worker_threads"
 import { Effect } from "effect"
 import { planOf } from "../ReplayToken.ts"
 import * as FlowCheck from "../FlowCheck.ts"
+import * as RunOnce from "../RunOnce.ts"
 import { portable, type SpecSource, specOf } from "./WorkerSpec.ts"
 
 const port = parentPort
@@ -24,7 +25,8 @@ port.on("message", (message: { readonly id: number; readonly tokens: ReadonlyArr
     try {
       const runs = []
       for (const token of message.tokens) {
-        const run = await Effect.runPromise(FlowCheck.runFlowOnce(spec as never, planOf(token)))
+        const plan = planOf(token)
+        const run = await Effect.runPromise("flow" in spec ? FlowCheck.runFlowOnce(spec as never, plan) : RunOnce.runOnce(spec as never, plan))
         runs.push(portable(run as FlowCheck.FlowRunResult<unknown, unknown>))
       }
       port.postMessage({ id: message.id, runs })

@@ -161,6 +161,29 @@ export const runPlans = async (
 }
 
 /**
+ * The `parallel` of `Chaos.search` for a spec that worker threads load from `source`, or
+ * `undefined` (every run here): without a source, or with one worker. Workers that fail cost
+ * only speed: their batch comes back empty and the search makes those runs here.
+ *
+ * @example
+ * ```ts
+ * const parallel = parallelRuns({ module: specUrl }, 2, 1000)
+ * ```
+ */
+export const parallelRuns = <R>(
+  source: SpecSource | undefined,
+  workers: number | undefined,
+  runs: number | undefined
+): ((plans: ReadonlyArray<F.FaultPlan>) => Promise<ReadonlyArray<R>>) | undefined => {
+  // By default, workers only pay off when the runs outweigh their start (loading the spec, ≈ 1 s each).
+  const threads = workers ?? (process.env.VITEST === undefined && (runs ?? 100) >= 400 ? defaultWorkers() : 1)
+  if (source === undefined || threads <= 1) return undefined
+  return (plans) =>
+    (runPlans(source, threads, plans, { stopAtViolation: true }) as unknown as Promise<ReadonlyArray<R>>)
+      .catch((): ReadonlyArray<R> => [])
+}
+
+/**
  * Stops every worker of this process (they stop by themselves when it exits).
  *
  * @example

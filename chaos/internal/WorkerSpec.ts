@@ -6,6 +6,7 @@
  * @module
  */
 import type * as FlowCheck from "../FlowCheck.ts"
+import type * as RunSpec from "../RunSpec.ts"
 
 /**
  * A module that exports the spec a worker runs.
@@ -18,7 +19,10 @@ import type * as FlowCheck from "../FlowCheck.ts"
 export interface SpecSource {
   /** A file URL or path (resolved against the working directory) of the module. */
   readonly module: string
-  /** The export: a `FlowSpec`, or a function of `args` that returns one (or a promise of one). Default `"spec"`. */
+  /**
+   * The export: a `FlowSpec` (for `Chaos.checkFlow`) or a program's `Spec` (for `Chaos.check`), or
+   * a function of `args` that returns one (or a promise of one). Default `"spec"`.
+   */
   readonly export?: string | undefined
   /** Plain data given to an export that is a function. */
   readonly args?: unknown
@@ -32,16 +36,18 @@ export interface SpecSource {
  * const spec = await specOf({ module: "file:///…/bench/chaosSpec.ts" })
  * ```
  */
-export const specOf = async (source: SpecSource): Promise<FlowCheck.FlowSpec<never, never, unknown, never>> => {
+export const specOf = async (
+  source: SpecSource
+): Promise<FlowCheck.FlowSpec<never, never, unknown, never> | RunSpec.Spec<unknown, unknown>> => {
   const { pathToFileURL } = await import("node:url")
   const url = /^[a-z]+:/i.test(source.module) ? source.module : pathToFileURL(source.module).href
   const mod = (await import(url)) as Record<string, unknown>
   const value = mod[source.export ?? "spec"]
   const spec = typeof value === "function" ? await (value as (args: unknown) => unknown)(source.args) : value
-  if (typeof spec !== "object" || spec === null || !("flow" in spec)) {
-    throw new Error(`chaos worker: ${source.module} exports no flow spec as ${JSON.stringify(source.export ?? "spec")}`)
+  if (typeof spec !== "object" || spec === null || !("flow" in spec || "program" in spec)) {
+    throw new Error(`chaos worker: ${source.module} exports no spec (with a flow or a program) as ${JSON.stringify(source.export ?? "spec")}`)
   }
-  return spec as FlowCheck.FlowSpec<never, never, unknown, never>
+  return spec as FlowCheck.FlowSpec<never, never, unknown, never> | RunSpec.Spec<unknown, unknown>
 }
 
 /**
@@ -53,7 +59,7 @@ export const specOf = async (source: SpecSource): Promise<FlowCheck.FlowSpec<nev
  * port.postMessage(portable(run))
  * ```
  */
-export const portable = (run: FlowCheck.FlowRunResult<unknown, unknown>): FlowCheck.FlowRunResult<unknown, unknown> => {
+export const portable = <R extends RunSpec.RunResult<unknown, unknown>>(run: R): R => {
   const o = run.outcome
   const outcome = o._tag === "Success"
     ? { _tag: "Success" as const, value: undefined }

@@ -11,7 +11,7 @@ import * as ChaosRunner from "../../chaos/Runner.ts"
 import * as RunSeed from "../../chaos/RunSeed.ts"
 import cicd from "../../flows/cicd.ts"
 import { chaos } from "../../flows/cicd.chaos.ts"
-import { brokenOrder } from "./workerSpecs.ts"
+import { brokenOrder, brokenPayment } from "./workerSpecs.ts"
 
 const suite = { ...chaos, servers: chaos.servers! }
 const cli = { input: chaos.input ?? {}, runs: 40, seed: 7 }
@@ -66,6 +66,16 @@ describe("deterministic chaos runs", () => {
     const broken = await found(2, { ...workerSpec, export: "noSuchExport" })
     assert.strictEqual(broken.fromWorkers, 0)
     assert.strictEqual(broken.json, one.json)
+  }, 120_000)
+
+  it("Chaos.check of a plain program on worker threads: the report of one thread, byte for byte", async () => {
+    const workerSpec = { module: new URL("./workerSpecs.ts", import.meta.url).href, export: "brokenPayment" }
+    const report = (workers: number) =>
+      Effect.runPromise(Effect.map(Chaos.check({ ...brokenPayment, runs: 60, seed: 5, workers, workerSpec }), (r) =>
+        JSON.stringify({ ...r, counterexample: r.counterexample === undefined ? undefined : Chaos.format(r) })))
+    const one = await report(1)
+    assert.include(one, `"ok":false`)
+    assert.strictEqual(await report(2), one)
   }, 120_000)
 
   it("the same plan twice (and from its replay token): byte-identical event streams, jittered delays included", async () => {
