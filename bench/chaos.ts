@@ -13,6 +13,7 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import { Chaos, Fault } from "../chaos/index.ts"
 import * as ConnectionPool from "../chaos/ConnectionPool.ts"
+import * as WorkerPool from "../chaos/internal/WorkerPool.ts"
 import { spec } from "./chaosSpec.ts"
 
 const RUNS = Number(process.env.CHAOS_BENCH_RUNS ?? 1000)
@@ -91,4 +92,51 @@ console.log(`outcomes: ${Object.entries(outcomes).sort(([, a], [, b]) => b - a).
 // CPU time per run does not depend on how many other processes share the cores: compare it across runs of the bench.
 console.log(`CPU per run: fault-free ${median(cleanCpu).toFixed(2)} ms, chaos ${median(chaosCpu).toFixed(2)} ms (${(1000 / median(chaosCpu)).toFixed(0)} runs per CPU-second; wall/CPU ${(perRunChaos / median(chaosCpu)).toFixed(1)})`)
 console.log(`time per run vs fault-free: ×${ratio.toFixed(2)}`)
-console.log(JSON.stringify({ bench: "chaos", value: Math.round(runsPerSecond), unit: "runs/s", baseline: "fault-free", ratio: Number(ratio.toFixed(3)) }))
+
+// Worker threads (`Chaos.checkFlow`'s `workers`, `mcpflow chaos --workers`): the same plans through the
+// search's runner, on 1 thread (in process) and on N workers that load `chaosSpec.ts`; workers warmed
+// up first (their start — loading the flow and the servers — is a one-off per process, timed apart).
+// CPU is the whole process's (every thread). Results are compared: the same runs whatever the count.
+const WORKERS = (process.env.CHAOS_BENCH_WORKERS ?? "1,2").split(",").map(Number)
+const WORKER_ROUNDS = Number(process.env.CHAOS_BENCH_WORKER_ROUNDS ?? 5)
+const source = { module: new URL("./chaosSpec.ts", import.meta.url).href }
+const runAll = async (n: number, list: ReadonlyArray<Fault.FaultPlan>) => {
+  if (n <= 1) {
+    const out = []
+    for (const plan of list) out.push(await Effect.runPromise(Chaos.runFlowOnce(spec, plan)))
+    return out
+  }
+  return WorkerPool.runPlans(source, n, list, { stopAtViolation: false })
+}
+const fingerprintOf = (runs: ReadonlyArray<Chaos.FlowRunResult<unknown, unknown>>) =>
+  JSON.stringify(runs.map((r) => [r.log.length, r.violations.map((v) => v.invariant), Chaos.outcomeKind(r.outcome as Chaos.Outcome<unknown, unknown>), r.durationMs, r.events.length]))
+const warmMs: Record<string, number> = {}
+for (const n of WORKERS) {
+  const started = performance.now()
+  await runAll(n, plans.slice(0, Math.min(WARMUP, plans.length)))
+  warmMs[String(n)] = performance.now() - started
+}
+// Interleaved rounds (the machine is shared: a burst of load should hit every worker count alike).
+const wall: Record<string, Array<number>> = {}
+const cpuPer: Record<string, Array<number>> = {}
+const fingerprints = new Set<string>()
+for (let round = 0; round < WORKER_ROUNDS; round++) {
+  for (const n of WORKERS) {
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    const runs = await runAll(n, plans)
+    ;(wall[String(n)] ??= []).push(performance.now() - t0)
+    const cpu = process.cpuUsage(cpu0)
+    ;(cpuPer[String(n)] ??= []).push((cpu.user + cpu.system) / 1000 / plans.length)
+    fingerprints.add(fingerprintOf(runs))
+  }
+}
+const byWorkers: Record<string, number> = {}
+for (const n of WORKERS) {
+  const perSecond = plans.length / (median(wall[String(n)]!) / 1000)
+  byWorkers[String(n)] = Math.round(perSecond)
+  console.log(`${n <= 1 ? "in process (1 thread)" : `${n} worker threads`}: ${perSecond.toFixed(0)} runs/s wall (median of ${WORKER_ROUNDS} interleaved rounds of ${plans.length} runs; ${wall[String(n)]!.map((ms) => (plans.length / ms * 1000).toFixed(0)).join(", ")}), CPU ${median(cpuPer[String(n)]!).toFixed(2)} ms/run (all threads), warm-up ${(warmMs[String(n)]! / 1000).toFixed(1)} s`)
+}
+console.log(`the same runs whatever the number of workers: ${fingerprints.size === 1}`)
+await WorkerPool.closeWorkers()
+console.log(JSON.stringify({ bench: "chaos", value: Math.round(runsPerSecond), unit: "runs/s", baseline: "fault-free", ratio: Number(ratio.toFixed(3)), workers: byWorkers }))

@@ -54,6 +54,8 @@ import { Effect } from "effect"
 import * as Arbitraries from "./Arbitraries.ts"
 import type * as F from "./Fault.ts"
 import type * as Injector from "./Injector.ts"
+import * as WorkerPool from "./internal/WorkerPool.ts"
+import type * as WorkerSpec from "./internal/WorkerSpec.ts"
 import { tokenOf } from "./ReplayToken.ts"
 import { runOnce, targetsOf } from "./RunOnce.ts"
 import { builtInNames, offReason, outcomeKind, type Outcome, type RunResult, type Spec, type Violation } from "./RunSpec.ts"
@@ -73,6 +75,18 @@ export interface CheckOptions<A, E> extends Spec<A, E> {
   readonly path?: string | undefined
   /** An arbitrary of plans, or options for {@link Arbitraries.faultPlan} (targets default to every tool of the servers). */
   readonly faults?: fc.Arbitrary<F.FaultPlan> | Partial<Arbitraries.PlanOptions> | undefined
+  /**
+   * Where worker threads load this same spec from (a module and its export: the spec, or a
+   * function of `args` returning one). Without it every run is made in this thread; so is every
+   * run when the workers fail (the same report, only slower).
+   */
+  readonly workerSpec?: WorkerSpec.SpecSource | undefined
+  /**
+   * How many worker threads run the search's runs (with {@link workerSpec}); 1 runs them in this
+   * thread. Default: one per core but one, at most 8, for 400 runs or more (else 1; 1 under
+   * vitest). The report is the same whatever the number; shrinking runs in this thread.
+   */
+  readonly workers?: number | undefined
 }
 
 /**
@@ -148,7 +162,8 @@ export interface CheckReport<A, E> extends Assumptions {
 export const check = <A, E>(options: CheckOptions<A, E>): Effect.Effect<CheckReport<A, E>> =>
   Effect.gen(function*() {
     const arbitrary = yield* planArbitrary(options, options.faults)
-    const report = yield* search({ seed: options.seed, runs: options.runs, path: options.path, arbitrary }, (plan) => runOnce(options, plan))
+    const parallel = WorkerPool.parallelRuns<RunResult<A, E>>(options.workerSpec, options.workers, options.runs)
+    const report = yield* search({ seed: options.seed, runs: options.runs, path: options.path, arbitrary, parallel }, (plan) => runOnce(options, plan))
     const { unannotated } = yield* targetsOf(options)
     return { ...report, ...assumptions(options as Spec<unknown, unknown>, unannotated) }
   })
@@ -205,6 +220,11 @@ export const search = <R extends { readonly log: ReadonlyArray<Injector.Injectio
     readonly path?: string | undefined
     readonly arbitrary: fc.Arbitrary<F.FaultPlan>
     readonly observe?: ((run: R) => void) | undefined
+    /**
+     * Runs the search's plans elsewhere (worker threads), in plan order; the result may stop
+     * after the first run with a violation. Shrinking and the final runs stay here.
+     */
+    readonly parallel?: ((plans: ReadonlyArray<F.FaultPlan>) => Promise<ReadonlyArray<R>>) | undefined
   },
   runOne: (plan: F.FaultPlan) => Effect.Effect<R>
 ): Effect.Effect<SearchReport<R>> =>
@@ -214,8 +234,27 @@ export const search = <R extends { readonly log: ReadonlyArray<Injector.Injectio
     const faultsFired: Record<string, number> = {}
     const outcomes: Record<string, number> = {}
     let searching = true
+    // With `parallel`: a first pass of the same `fc.check` records the plans it draws (a property
+    // that always holds draws them all), they run elsewhere, and the real pass below answers its
+    // calls from those runs in order until the first failure; its shrinking runs here.
+    const ran = options.parallel !== undefined && options.path === undefined
+      ? yield* Effect.promise(async () => {
+        const drawn: Array<F.FaultPlan> = []
+        await fc.check(fc.asyncProperty(options.arbitrary, async (plan) => (drawn.push(plan), true)), { seed, numRuns: runs })
+        return { plans: drawn, runs: await options.parallel!(drawn) }
+      })
+      : undefined
+    let call = 0
+    const runOf = (plan: F.FaultPlan): Promise<R> => {
+      const index = call++
+      // The same seed draws the same plans; a plan that differs (it never should) runs here.
+      if (searching && ran !== undefined && index < ran.runs.length && ran.plans[index] !== undefined && samePlan(ran.plans[index]!, plan)) {
+        return Promise.resolve(ran.runs[index]!)
+      }
+      return Effect.runPromise(runOne(plan))
+    }
     const property = fc.asyncProperty(options.arbitrary, async (plan) => {
-      const run = await Effect.runPromise(runOne(plan))
+      const run = await runOf(plan)
       if (searching) {
         for (const i of run.log) faultsFired[i.kind] = (faultsFired[i.kind] ?? 0) + 1
         const k = outcomeKind(run.outcome)
@@ -259,6 +298,8 @@ export const search = <R extends { readonly log: ReadonlyArray<Injector.Injectio
       minimal: reduced?.minimal
     }
   })
+
+const samePlan = (a: F.FaultPlan, b: F.FaultPlan): boolean => a === b || tokenOf(a) === tokenOf(b)
 
 /** At most this many runs to bring a shrunk plan to 1-minimality (a plan of n faults needs at most n·(n+1)/2). */
 const MINIMIZE_BUDGET = 64

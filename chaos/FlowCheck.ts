@@ -49,6 +49,8 @@ import * as RunOnce from "./RunOnce.ts"
 import * as RunSpec from "./RunSpec.ts"
 import * as F from "./Fault.ts"
 import * as FlowCrash from "./FlowCrash.ts"
+import * as WorkerPool from "./internal/WorkerPool.ts"
+import type * as WorkerSpec from "./internal/WorkerSpec.ts"
 
 /**
  * One flow run under a plan: everything `Chaos.runOnce` reports, plus the run's events.
@@ -112,8 +114,24 @@ export interface FlowCheckOptions<I extends Schema.Top, O extends Schema.Top, E,
   readonly seed?: number | undefined
   readonly path?: string | undefined
   readonly faults?: fc.Arbitrary<F.FaultPlan> | Partial<Arbitraries.PlanOptions> | undefined
-  /** Sees every run of the search before the first violation (for summaries). */
+  /**
+   * Sees every run of the search before the first violation (for summaries). Runs made on worker
+   * threads come without the servers' snapshots, and a failure's error as its tags only.
+   */
   readonly observe?: ((run: FlowRunResult<O["Type"], E | FlowError>) => void) | undefined
+  /**
+   * Where worker threads load this same spec from: a module and its export (a `FlowSpec`, or a
+   * function of `args` returning one). Without it every run is made in this thread, and so is
+   * every run when the workers fail (the report is the same, only slower).
+   */
+  readonly workerSpec?: WorkerSpec.SpecSource | undefined
+  /**
+   * How many worker threads run the search's runs (with {@link workerSpec}); 1 runs them in this
+   * thread. Default: one per core but one, at most 8, for 400 runs or more (else 1; 1 under vitest,
+   * whose files already run in parallel). The report is the same whatever the number: plans are drawn and results merged in
+   * order, and shrinking runs in this thread.
+   */
+  readonly workers?: number | undefined
 }
 
 /**
@@ -354,10 +372,11 @@ export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R exten
   options: FlowCheckOptions<I, O, E, R>
 ): Effect.Effect<FlowCheckReport<O["Type"], E | FlowError>> =>
   Effect.gen(function*() {
-    const { faults, observe, path, runs, seed, ...rest } = options
+    const { faults, observe, path, runs, seed, workerSpec, workers, ...rest } = options
     const spec: FlowSpec<I, O, E, R> = { ...rest, flow, tools: options.tools ?? flow.uses }
     const arbitrary = yield* flowPlans(spec, faults)
-    const report = yield* Check.search({ seed, runs, path, arbitrary, observe }, (plan) => runFlowOnce(spec, plan))
+    const parallel = WorkerPool.parallelRuns<FlowRunResult<O["Type"], E | FlowError>>(workerSpec, workers, runs)
+    const report = yield* Check.search({ seed, runs, path, arbitrary, observe, parallel }, (plan) => runFlowOnce(spec, plan))
     const { warnings } = yield* planned(spec)
     return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name, input: options.input, warnings }
   })

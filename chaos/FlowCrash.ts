@@ -72,6 +72,7 @@ export interface Journal {
  */
 export const journal = (): Journal => {
   const root = mkdtempSync(join(tmpdir(), "mcpflow-crash-"))
+  live.add(root)
   const dirOf = (attempt: number) => join(root, String(attempt))
   return {
     dirOf,
@@ -85,9 +86,26 @@ export const journal = (): Journal => {
         if (existsSync(join(source, name))) copyFileSync(join(source, name), join(target, name))
       }
     },
-    remove: () => rmSync(root, { recursive: true, force: true })
+    remove: () => {
+      rmSync(root, { recursive: true, force: true })
+      live.delete(root)
+    }
   }
 }
+
+/** The journal directories this process made and did not remove yet. */
+const live = new Set<string>()
+
+/**
+ * How many temporary journals of this process are still on disk (0 once every crash run ended):
+ * counted in this process, not in the shared temporary directory other processes write to.
+ *
+ * @example
+ * ```ts
+ * FlowCrash.liveJournals() // => 0 between checks
+ * ```
+ */
+export const liveJournals = (): number => [...live].filter((root) => existsSync(root)).length
 
 /**
  * The first process's program and the restart after each crash, for a flow on a

@@ -409,6 +409,9 @@ export const options = <I extends Schema.Top, O extends Schema.Top, E, R>(
     readonly kinds?: ReadonlyArray<F.FaultKind> | undefined
     readonly rate?: number | undefined
     readonly observe?: ((run: FlowCheck.FlowRunResult<unknown, unknown>) => void) | undefined
+    /** Worker threads for the search's runs, and where they load this spec from (see `Chaos.checkFlow`). */
+    readonly workers?: number | undefined
+    readonly workerSpec?: FlowCheck.FlowCheckOptions<I, O, E, R>["workerSpec"]
   }
 ): FlowCheck.FlowCheckOptions<I, O, E, R> => ({
   input: cli.input as I["Encoded"],
@@ -428,7 +431,9 @@ export const options = <I extends Schema.Top, O extends Schema.Top, E, R>(
     ...(cli.kinds !== undefined ? { kinds: cli.kinds } : {}),
     ...(cli.rate !== undefined ? { rate: cli.rate } : {})
   },
-  observe: cli.observe as never
+  observe: cli.observe as never,
+  workers: cli.workers,
+  workerSpec: cli.workerSpec
 })
 
 /**

@@ -16,6 +16,7 @@
  */
 import type { FlowEvent, StepKind } from "./FlowEvents.ts"
 import { degradedText } from "./Alternatives.ts"
+import { retryAroundBreaker } from "../policy/PolicyEvents.ts"
 
 type ToolProgress = Extract<FlowEvent.Gateway["event"], { readonly _tag: "ToolProgress" }>
 
@@ -127,6 +128,8 @@ export interface RunState {
   faultsFired: number
   /** Capabilities served by another alternative than the preferred one, or lost (`Alternatives.serve`). */
   readonly degraded: Array<string>
+  /** Policies met in the wrong order across levels (a step's retry around a call's breaker), once each. */
+  readonly warnings: Array<string>
 }
 
 /**
@@ -152,7 +155,8 @@ export const emptyState = (): RunState => ({
   compensations: 0,
   compensationFailures: 0,
   faultsFired: 0,
-  degraded: []
+  degraded: [],
+  warnings: []
 })
 
 const lastSegment = (path: string): string => path.slice(path.lastIndexOf("/") + 1)
@@ -360,6 +364,9 @@ export const apply = (state: RunState, event: FlowEvent): Change => {
       if (event.event._tag === "CapabilityDegraded") {
         const text = degradedText(event.event)
         if (!state.degraded.includes(text)) state.degraded.push(text)
+      } else if (event.event._tag === "PolicyOrder") {
+        const text = retryAroundBreaker(event.event.step, event.event.tool)
+        if (!state.warnings.includes(text)) state.warnings.push(text)
       }
       return { what: "policy", path: event.path, retryEcho, event }
     }

@@ -19,6 +19,7 @@ import type { Flow } from "./FlowDefinition.ts"
 import { decodeInput } from "./FlowInput.ts"
 import { FlowDefinition, FlowError } from "./FlowError.ts"
 import * as Policy from "../policy/Policy.ts"
+import * as PolicyEventsModule from "../policy/PolicyEvents.ts"
 import * as Recorder from "./PlanRecorder.ts"
 import { planning } from "./internal/Planning.ts"
 import { CurrentScope, type PlanNode, type PlanState, type RunState, renderCause, type StepScope } from "./RunScope.ts"
@@ -227,10 +228,7 @@ const retryingStep = (plan: PlanState, path: string): string | undefined => {
  * Plan.retryAroundBreaker("deploy", "k8s.apply") // => "step \"deploy\" retries around k8s.apply, …"
  * ```
  */
-export const retryAroundBreaker = (step: string, tool: string): string =>
-  `step ${JSON.stringify(step)} retries around ${tool}, whose call has a circuit breaker: the step's retry runs outside the breaker ` +
-  `(each retry is a new call through the circuit), not in the fixed order (breaker outside retry); put the retry on the call, ` +
-  `or the breaker on the step`
+export const retryAroundBreaker: (step: string, tool: string) => string = PolicyEventsModule.retryAroundBreaker
 
 const isFlowDefinition = (u: unknown): u is { readonly _tag: "FlowDefinition"; readonly detail: string } =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "FlowDefinition" &&

@@ -10,7 +10,7 @@ import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
 import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { StepJournal } from "../ports/FlowEngine.ts"
-import { CallSites, GatewayEvents, makeCallSites } from "../ports/McpGateway.ts"
+import { CallSites, GatewayEvents, makeCallSites, RetryingStep } from "../ports/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
@@ -220,7 +220,11 @@ const generalStep = <A, E, R, R2>(
     interpreter.meet(path, kind, { description: options?.description, compensated: options?.compensate !== undefined })
     if (policy !== undefined) interpreter.policies(path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
     let ran = false
-    const sited = withCallSites(path, effect)
+    // Inside a step whose policy retries, a call with a breaker of its own reports the order (see `RetryingStep`).
+    const sited = withCallSites(path, policy?.retry === undefined ? effect : Effect.provideService(effect, RetryingStep, {
+      path,
+      warned: warnedOf(scope.run)
+    }))
     let sealedWith: string | undefined
     const guarded = policy === undefined
       ? sited
@@ -395,6 +399,15 @@ const withStepSinks = <A, E, R>(
       }
     ) as Context.Context<R>
   })
+}
+
+/** The (step, tool) pairs of a run already reported as a retry around a breaker: once each per run. */
+const warnedByRun = new WeakMap<RunState, Set<string>>()
+const warnedOf = (run: RunState | undefined): Set<string> => {
+  if (run === undefined) return new Set()
+  let warned = warnedByRun.get(run)
+  if (warned === undefined) warnedByRun.set(run, warned = new Set())
+  return warned
 }
 
 /**

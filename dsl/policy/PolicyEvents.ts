@@ -56,6 +56,17 @@ export type PolicyEvent =
   | { readonly _tag: "CacheHit"; readonly policy: string; readonly key: string }
   | { readonly _tag: "CacheMiss"; readonly policy: string; readonly key: string }
   | {
+    /**
+     * A step whose policy retries (`step`) made a call of `tool` that has a circuit breaker of its
+     * own (call options, contract, or gateway config): the step's retry runs outside the call's
+     * breaker, not in the fixed order. Reported once per step and tool in a run.
+     */
+    readonly _tag: "PolicyOrder"
+    readonly policy: string
+    readonly step: string
+    readonly tool: string
+  }
+  | {
     readonly _tag: "CapabilityDegraded"
     readonly policy: string
     readonly capability: string
@@ -64,6 +75,20 @@ export type PolicyEvent =
     readonly servedBy: string | undefined
     readonly failures: ReadonlyArray<{ readonly by: string; readonly error: string }>
   }
+
+/**
+ * The warning for a step's retry around a call with a breaker (a {@link PolicyEvent} `PolicyOrder`,
+ * or a plan's warning).
+ *
+ * @example
+ * ```ts
+ * retryAroundBreaker("deploy", "k8s.apply") // => "step \"deploy\" retries around k8s.apply, …"
+ * ```
+ */
+export const retryAroundBreaker = (step: string, tool: string): string =>
+  `step ${JSON.stringify(step)} retries around ${tool}, whose call has a circuit breaker: the step's retry runs outside the breaker ` +
+  `(each retry is a new call through the circuit), not in the fixed order (breaker outside retry); put the retry on the call, ` +
+  `or the breaker on the step`
 
 /**
  * The sink policies emit into. Defaults to a no-op; the interpreter and tests provide their own.

@@ -6,13 +6,12 @@
  *
  * @module
  */
-import { createHash, type webcrypto } from "node:crypto"
 import { Cause, Context, Effect, Exit, Fiber, Layer, type Schema, Scope } from "effect"
-import * as WebCrypto from "effect/crypto/WebCrypto"
 import type * as Workflow from "effect/workflow/Workflow"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import { type PolicyRegistry, registry } from "../policy/Policy.ts"
 import * as MemoryWorkflowEngine from "./internal/MemoryWorkflowEngine.ts"
+import * as SynchronousDigest from "./internal/SynchronousDigest.ts"
 import type { RunState } from "../flow/RunScope.ts"
 
 /**
@@ -93,7 +92,9 @@ export class FlowEngine extends Context.Service<FlowEngine, {
 export const layer = (
   kind: string,
   options?: { readonly journalSteps?: boolean | undefined }
-): Layer.Layer<FlowEngine, never, WorkflowEngine.WorkflowEngine> => Layer.effect(FlowEngine)(make(kind, options))
+): Layer.Layer<FlowEngine, never, WorkflowEngine.WorkflowEngine> =>
+  // Digests in the calling turn (see `SynchronousDigest`): a run's ids never wait on the thread pool.
+  Layer.effect(FlowEngine)(make(kind, options)).pipe(Layer.merge(SynchronousDigest.webCrypto))
 
 /** The `FlowEngine` of {@link layer}; `forget` drops a run from the workflow engine once it ended. */
 const make = (
@@ -180,25 +181,4 @@ export const layerMemory: Layer.Layer<FlowEngine | WorkflowEngine.WorkflowEngine
     )
     return Context.make(WorkflowEngine.WorkflowEngine, workflows.engine).pipe(Context.add(FlowEngine, engine))
   })
-).pipe(Layer.merge(WebCrypto.layer(synchronousDigest())))
-
-/**
- * `globalThis.crypto` with `subtle.digest` computed by `node:crypto` in the calling turn. The
- * workflow engine hashes every execution and activity id with WebCrypto, whose digest otherwise
- * resolves later on libuv's thread pool: real time that a virtual-time driver (the chaos
- * harness's `VirtualTime.run`, which waits for the program to go quiet between clock steps)
- * mistakes for a hang. Same SHA digests, no thread-pool round trip per step.
- */
-function synchronousDigest(): Parameters<typeof WebCrypto.layer>[0] {
-  const subtle = Object.create(globalThis.crypto.subtle, {
-    digest: {
-      value: (algorithm: webcrypto.AlgorithmIdentifier, data: webcrypto.BufferSource): Promise<ArrayBuffer> => {
-        const name = (typeof algorithm === "string" ? algorithm : algorithm.name).replace("-", "").toLowerCase()
-        const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data)
-        const digest = createHash(name).update(bytes).digest()
-        return Promise.resolve(digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength) as ArrayBuffer)
-      }
-    }
-  }) as webcrypto.SubtleCrypto
-  return Object.create(globalThis.crypto, { subtle: { value: subtle } }) as Parameters<typeof WebCrypto.layer>[0]
-}
+).pipe(Layer.merge(SynchronousDigest.webCrypto))

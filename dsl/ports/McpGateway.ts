@@ -155,6 +155,32 @@ export interface CallSites {
 export const CallSites = Context.Reference<CallSites | undefined>("mcpflow/gateway/CallSites", { defaultValue: () => undefined })
 
 /**
+ * The innermost step around a call whose own policy retries, as the call sees it. A call that has
+ * a circuit breaker of its own reports, once per step and tool in a run (`warned` keeps the
+ * tools already reported), a `PolicyOrder` policy event: the step's retry runs outside the
+ * call's breaker, each retry a new call through the circuit.
+ *
+ * @example
+ * ```ts
+ * body.pipe(Effect.provideService(RetryingStep, { path: "deploy", warned: new Set() }))
+ * ```
+ */
+export interface RetryingStep {
+  readonly path: string
+  readonly warned: Set<string>
+}
+
+/**
+ * The current {@link RetryingStep} (`undefined` outside any step whose policy retries).
+ *
+ * @example
+ * ```ts
+ * Effect.withFiber((fiber) => Effect.succeed(fiber.getRef(RetryingStep)?.path))
+ * ```
+ */
+export const RetryingStep = Context.Reference<RetryingStep | undefined>("mcpflow/gateway/RetryingStep", { defaultValue: () => undefined })
+
+/**
  * Fresh {@link CallSites} for one attempt of the step at `path`.
  *
  * @example

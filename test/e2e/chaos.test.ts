@@ -2,7 +2,7 @@
  * End-to-end tests of `mcpflow chaos` through the real CLI (a child process, tsx + Node): a
  * broken flow file is caught (exit 1, summary, shrunk plan, step tree, replay command, JUnit
  * XML), its printed token replays with the full event trace, the fixed flow holds (`--json`,
- * `--faults`, `--rate`), and a bad flag is a usage error. Four spawns; three start together.
+ * `--faults`, `--rate`), and a bad flag is a usage error; `--workers 2` reports what `--workers 1` does. Six spawns; five start together.
  */
 import { spawn } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
@@ -48,6 +48,8 @@ const junitFile = join(dir, "chaos.xml")
 const broken = cli([fixture, "--runs", "200", "--seed", seed, "--junit", junitFile])
 const fixed = cli([fixture, "--runs", "100", "--seed", seed, "--faults", "tool-error,drop", "--rate", "0.5", "--json"], { CHAOS_FIXED: "1" })
 const badFlag = cli([fixture, "--faults", "latency,gremlins"])
+const onWorkers = (n: number) => cli([fixture, "--runs", "60", "--seed", seed, "--json", "--workers", String(n)])
+const [inProcess, onTwo] = [onWorkers(1), onWorkers(2)]
 
 afterAll(() => rm(dir, { recursive: true, force: true }))
 
@@ -96,6 +98,13 @@ describe("mcpflow chaos", () => {
     assert.deepStrictEqual(new Set(Object.values(summary.invariants)), new Set(["held"]))
     assert.include(Object.keys(summary.invariants), "atomic: order")
     assert.isAtLeast(summary.virtualDurationMs.p99, summary.virtualDurationMs.p50)
+  }, 40_000)
+
+  it("--workers 2 gives the report of --workers 1, byte for byte (the broken saga, found and shrunk)", async () => {
+    const [one, two] = await Promise.all([inProcess, onTwo])
+    assert.strictEqual(one.code, 1, one.stderr + one.stdout)
+    assert.strictEqual(two.code, 1, two.stderr + two.stdout)
+    assert.strictEqual(two.stdout, one.stdout)
   }, 40_000)
 
   it("an unknown fault kind is a usage error (exit 2)", async () => {

@@ -4,14 +4,20 @@
  * replay, and events that reach whoever listens — while a run nobody listens to asks its tool
  * calls for no progress notifications.
  */
+import { createHash } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
-import { Effect, Fiber, Layer, Schema } from "effect"
+import { Context, Effect, Fiber, Layer, Schema } from "effect"
+import * as WebCrypto from "effect/crypto/WebCrypto"
 import { TestClock } from "effect/testing"
 import { z } from "zod"
 import { Tool } from "../../dsl/index.ts"
 import { Flow, FlowEngine, FlowEvents, step } from "../../dsl/flow/index.ts"
 import { executionIdOf } from "../../dsl/flow/internal/ExecutionId.ts"
+import * as Engines from "../../src/runtime/engine/Engines.ts"
 import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 describe("the run's hot path", () => {
@@ -21,6 +27,27 @@ describe("the run's hot path", () => {
         const flow = Flow.make({ name, input: Schema.Struct({}), output: Schema.Number, run: () => Effect.succeed(1) })
         const expected = yield* flow.workflow.executionId({ runId, input: null })
         assert.strictEqual(executionIdOf(flow.workflow._tag, runId), expected, `${name} / ${runId}`)
+      }
+    }))
+
+  it.effect("on every engine the workflow's digests (execution ids on a resume, idempotency keys) resolve in the calling turn, not on the thread pool", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "mcpflow-digest-"))
+      try {
+        for (const [name, engine] of [["memory", Engines.memory], ["durable", Engines.durable(dir)]] as const) {
+          const crypto = yield* Effect.scoped(Effect.map(Layer.build(engine), (context) => Context.get(context, WebCrypto.WebCrypto)))
+          const data = new TextEncoder().encode("4:flow:run-1")
+          // Settled before the next event-loop turn: a digest on libuv's thread pool would settle later, in
+          // real time a virtual-time driver cannot see (it once let a resumed run race the runner's start-up).
+          const first = yield* Effect.promise(() =>
+            Promise.race([crypto.subtle.digest("SHA-256", data).then(() => "digest"), new Promise((resolve) => setImmediate(() => resolve("next turn")))])
+          )
+          assert.strictEqual(first, "digest", name)
+          const bytes = new Uint8Array((yield* Effect.promise(() => crypto.subtle.digest("SHA-256", data))) as ArrayBuffer)
+          assert.strictEqual(Buffer.from(bytes).toString("hex"), createHash("sha256").update(data).digest("hex"), name)
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
       }
     }))
 

@@ -5,11 +5,17 @@
  * `per: "item"` gives each item its own.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Exit, Layer, Schema } from "effect"
 import { Chaos, FakeServer, Fault, ToolRefusal } from "../../chaos/index.ts"
 import * as ChaosRunner from "../../chaos/Runner.ts"
 import { Flow, forEach, Plan, step } from "../../dsl/flow/index.ts"
+import { collect, FlowEvents } from "../../dsl/flow/FlowEvents.ts"
 import { Tool } from "../../dsl/index.ts"
+import type { McpGateway } from "../../dsl/ports/McpGateway.ts"
+import type { PolicyInput } from "../../dsl/policy/Policy.ts"
+import * as Reporter from "../../src/app/run/Reporter.ts"
+import * as Engines from "../../src/runtime/engine/Engines.ts"
+import * as GatewayLayer from "../../src/runtime/gateway/GatewayLayer.ts"
 
 const breakerSettings = { trip: { kind: "consecutive", failures: 1 }, openDuration: "1 minute" } as const
 const stepRetry = { retry: { maxAttempts: 3, backoff: { kind: "constant", initial: "1 second" } } } as const
@@ -61,6 +67,65 @@ describe("a step's retry around a call's breaker is reported", () => {
     assert.deepStrictEqual(ChaosRunner.toJson(report, summary, names, "x.ts").warnings, report.warnings)
     assert.include(Chaos.formatFlow(report), `warning: ${Plan.retryAroundBreaker("apply", "deploy.guarded")}`)
   })
+})
+
+describe("at run time, where the policies meet", () => {
+  /** Runs `flow` through the real gateway (in-process deploy server, config `policies`) into a report. */
+  const report = (flow: ReturnType<typeof flowWith>, policies: Readonly<Record<string, PolicyInput>>, mode: "plain" | "json") =>
+    Effect.scoped(Effect.gen(function*() {
+      const text: Array<string> = []
+      const writers = { out: (t: string) => void text.push(t), err: (t: string) => void text.push(t) }
+      const reporter = yield* Reporter.make({ mode, level: "normal", color: false, dryRun: false, writers })
+      const deploy = yield* FakeServer.fromDefinition({
+        key: "deploy",
+        handlers: [FakeServer.handle(Deploy.apply, () => Effect.succeed({ ok: true })), FakeServer.handle(Deploy.guarded, () => Effect.succeed({ ok: true }))]
+      })
+      const sink = collect()
+      const exit = yield* (Flow.run(flow, {}) as unknown as Effect.Effect<unknown, unknown, McpGateway>).pipe(
+        Effect.provideService(FlowEvents, { emit: (e) => (sink.emit(e), reporter.sink.emit(e)) }),
+        Effect.provide(Layer.merge(Engines.memory, GatewayLayer.layer({ servers: { deploy }, policies }))),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isSuccess(exit))
+      const summary = yield* reporter.finish(exit, { flow: flow.name, durationMs: 1, sandbox: true })
+      const orders = sink.events.flatMap((e) => e._tag === "Policy" && e.event._tag === "PolicyOrder" ? [[e.path, e.event.step, e.event.tool]] : [])
+      return { text: text.join(""), summary, orders }
+    }))
+  // A breaker the flow's code does not show: the gateway config's, for deploy.apply. Two calls and a nested step in the retrying step.
+  const twice = flowWith(
+    "config-breaker",
+    Effect.andThen(
+      step("apply", Effect.all([Deploy.apply({ region: "eu" }), Deploy.apply({ region: "us" }), step("verify", Deploy.apply({ region: "eu" }))]) as never, { policy: stepRetry }),
+      step("guard", Deploy.guarded({ region: "eu" }) as never, { policy: stepRetry })
+    ) as Effect.Effect<unknown, unknown, never>
+  )
+  const configBreaker = { "deploy.apply": { breaker: breakerSettings } }
+
+  it.effect("a step's retry around a call whose breaker comes from the gateway config: once per (step, tool), in the live report and RunSummary.warnings", () =>
+    Effect.gen(function*() {
+      // The plan cannot see the config's breaker: it warns only of the contract's.
+      assert.deepStrictEqual((yield* Flow.plan(twice, {})).warnings, [Plan.retryAroundBreaker("guard", "deploy.guarded")])
+      const plain = yield* report(twice, configBreaker, "plain")
+      assert.deepStrictEqual(plain.orders, [["apply", "apply", "deploy.apply"], ["guard", "guard", "deploy.guarded"]], "one event per (step, tool)")
+      const expected = [Plan.retryAroundBreaker("apply", "deploy.apply"), Plan.retryAroundBreaker("guard", "deploy.guarded")]
+      assert.deepStrictEqual(plain.summary.warnings, expected)
+      assert.include(plain.text, `! apply: warning: ${expected[0]}`, "the live report shows it when it happens")
+      assert.include(plain.text, `  warning: ${expected[1]}`, "and the summary repeats it")
+      const json = yield* report(twice, configBreaker, "json")
+      const line = json.text.split("\n").find((l) => l.includes(`"_tag":"RunSummary"`))
+      assert.isDefined(line)
+      assert.deepStrictEqual((JSON.parse(line!) as { warnings?: unknown }).warnings, expected)
+    }))
+
+  it.effect("no warning when the policies keep the fixed order: no breaker on the call, or the retry on the call itself", () =>
+    Effect.gen(function*() {
+      const none = yield* report(twice, {}, "plain")
+      assert.deepStrictEqual(none.orders, [["guard", "guard", "deploy.guarded"]], "without the config's breaker only the contract's is reported")
+      const onTheCall = flowWith("call-level", step("apply", Deploy.guarded({ region: "eu" }, { policy: stepRetry }) as never))
+      const fine = yield* report(onTheCall, configBreaker, "json")
+      assert.deepStrictEqual(fine.orders, [])
+      assert.isUndefined(fine.summary.warnings)
+    }))
 })
 
 describe("a step policy's breaker over forEach items", () => {

@@ -635,6 +635,21 @@ export const runs: Flag.Flag<Option.Option<number>> = Flag.Int("runs").pipe(
 )
 
 /**
+ * `--workers <n>`: how many worker threads run `mcpflow chaos`'s runs (1: all in the main thread).
+ *
+ * @example
+ * ```ts
+ * Command.make("chaos", { workers: Flags.workers }, ({ workers }) => …)
+ * ```
+ */
+export const workers: Flag.Flag<Option.Option<number>> = Flag.Int("workers").pipe(
+  Flag.withMetavar("n"),
+  Flag.withDescription("Worker threads that run the fault plans (default: one per core but one for 400 runs or more; 1: no worker). Same seed, same report, whatever the number"),
+  Flag.mapEffect(checked("workers", (n) => n >= 1 && n <= 64, "a whole number from 1 to 64")),
+  Flag.optional
+)
+
+/**
  * `--seed <n>`: the seed of `mcpflow chaos`'s search.
  *
  * @example

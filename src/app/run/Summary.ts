@@ -61,6 +61,11 @@ export interface Summary {
   readonly error?: string | undefined
   /** Capabilities served by another alternative than the preferred one, or lost ("scan served by trivy.image instead of snyk.test", "sast lost"). */
   readonly degraded?: ReadonlyArray<string> | undefined
+  /**
+   * Policies that met in the wrong order across levels while the run ran: a step whose policy
+   * retries around a call with a circuit breaker of its own (see `PolicyEvent` `PolicyOrder`).
+   */
+  readonly warnings?: ReadonlyArray<string> | undefined
   /** A live chaos run (`--chaos <seed>`): its seed and every fault that fired, in order. */
   readonly chaos?: ChaosFired | undefined
 }
@@ -148,6 +153,7 @@ export const summarize = (model: RunState, fallback?: Fallback): Summary => {
     retries: model.retries,
     compensations: { ran: model.compensations, failed: model.compensationFailures },
     ...(model.degraded.length > 0 ? { degraded: [...model.degraded] } : {}),
+    ...(model.warnings.length > 0 ? { warnings: [...model.warnings] } : {}),
     ...failure
   }
 }
@@ -188,6 +194,7 @@ export const summaryLines = (summary: Summary, options: { readonly color: boolea
     if (summary.error !== undefined) lines.push(`  cause: ${c.red(`${tag}${summary.error}`)}`)
   }
   if (summary.degraded !== undefined && summary.degraded.length > 0) lines.push(c.yellow(`  degraded: ${summary.degraded.join("; ")}`))
+  for (const warning of summary.warnings ?? []) lines.push(c.yellow(`  warning: ${warning}`))
   if (summary.chaos !== undefined) lines.push(...chaosLines(summary.chaos))
   return lines
 }

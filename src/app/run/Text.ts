@@ -13,6 +13,7 @@
  */
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
 import { degradedText } from "../../../dsl/flow/Alternatives.ts"
+import { retryAroundBreaker } from "../../../dsl/policy/PolicyEvents.ts"
 
 type PolicyEvent = FlowEvent.Policy["event"]
 type GatewayEvent = FlowEvent.Gateway["event"]
@@ -62,6 +63,8 @@ export const policyText = (event: PolicyEvent): string => {
       return `cache miss`
     case "CapabilityDegraded":
       return degradedText(event)
+    case "PolicyOrder":
+      return `warning: ${retryAroundBreaker(event.step, event.tool)}`
   }
 }
 
@@ -82,6 +85,7 @@ export const isNotablePolicyEvent = (event: PolicyEvent): boolean => {
     case "BulkheadRejected":
     case "FallbackUsed":
     case "CapabilityDegraded":
+    case "PolicyOrder":
     case "RetryGaveUp":
     case "TimedOut":
       return true
@@ -194,6 +198,7 @@ export const isTreeNote = (note: FlowEvent.Policy | FlowEvent.Gateway): boolean 
     case "BulkheadRejected":
     case "FallbackUsed":
     case "CapabilityDegraded":
+    case "PolicyOrder":
       return true
     default:
       return false

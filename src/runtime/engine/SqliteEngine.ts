@@ -13,10 +13,10 @@ import { Duration, Layer } from "effect"
 import { ClusterWorkflowEngine, SingleRunner } from "effect/cluster"
 import type { ShardingConfig } from "effect/cluster"
 import type { ConfigError } from "effect/Config"
-import { Digest } from "effect/crypto"
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import type { WorkflowEngine } from "effect/workflow"
+import * as SynchronousDigest from "../../../dsl/ports/internal/SynchronousDigest.ts"
 import { SqliteClient } from "../sql/sqlite/index.ts"
 import { acquireJournalLock } from "./JournalLock.ts"
 
@@ -73,7 +73,8 @@ export const layerWithSql = (
         }
       })
     ),
-    Layer.provide(Digest.layerWebCrypto)
+    // Digests in the calling turn, not on the thread pool (see `SynchronousDigest`).
+    Layer.provide(SynchronousDigest.digest)
   )
 
 /**

@@ -35,7 +35,8 @@ import {
   toolError,
   type ToolErrorReason
 } from "../../../dsl/ToolError.ts"
-import { type CallOptions, McpGateway } from "../../../dsl/ports/McpGateway.ts"
+import { PolicyEvents } from "../../../dsl/policy/PolicyEvents.ts"
+import { type CallOptions, McpGateway, RetryingStep } from "../../../dsl/ports/McpGateway.ts"
 import type { HealthGate } from "./HealthGate.ts"
 
 type AnyPolicy = Policy.Policy<unknown, unknown, McpGateway>
@@ -215,9 +216,25 @@ export const makePolicies = Effect.fnUntraced(function*(
         ? applied
         : gate.guard(contract.server, b.breaker, b.per === "server" ? contract.server : contract.name, applied)
       const mapped = Effect.mapError(guarded, (e) => toToolError(contract.server, contract.tool, e))
-      return policy.fallback === undefined
+      const call = policy.fallback === undefined
         ? (mapped as Effect.Effect<Out["Type"], McpflowToolError>)
         : Effect.provideService(mapped, McpGateway, gateway)
+      return policy.breaker === undefined ? call : Effect.andThen(reportOrder(contract.name), call)
+    })
+
+  /**
+   * Where a step's retry meets this call's breaker: the retry runs outside the circuit, against
+   * the fixed order. Reported once per (step, tool) in a run, as a `PolicyOrder` policy event.
+   */
+  const reportOrder = (tool: string): Effect.Effect<void> =>
+    Effect.withFiber((fiber) => {
+      const retrying = fiber.getRef(RetryingStep)
+      if (retrying === undefined) return Effect.void
+      const key = `${retrying.path}\u0000${tool}`
+      if (retrying.warned.has(key)) return Effect.void
+      retrying.warned.add(key)
+      fiber.getRef(PolicyEvents).emit({ _tag: "PolicyOrder", policy: "retry", step: retrying.path, tool })
+      return Effect.void
     })
 
   return { needed, run, pools: registry.pools }

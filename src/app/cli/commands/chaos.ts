@@ -22,7 +22,7 @@ import * as Flags from "../Flags.ts"
 import { lazyHandler } from "./lazyHandler.ts"
 
 /**
- * `mcpflow chaos <flow.ts|flow.chaos.ts> [--runs n] [--seed n] [--faults kinds] [--rate p] [--json] [--junit file] [--replay token] [--input json]`.
+ * `mcpflow chaos <flow.ts|flow.chaos.ts> [--runs n] [--seed n] [--faults kinds] [--rate p] [--json] [--junit file] [--replay token] [--input json] [--workers n]`.
  *
  * @example
  * ```ts
@@ -40,7 +40,8 @@ export const chaos = Command.make(
     json: Flags.json,
     junit: Flags.junit,
     replay: Flags.replay,
-    input: Flags.input
+    input: Flags.input,
+    workers: Flags.workers
   },
   lazyHandler(() => import("./internal/chaos.ts").then((m) => m.chaos))
 ).pipe(
@@ -52,6 +53,7 @@ export const chaos = Command.make(
     { command: "mcpflow chaos flows/cicd.ts --runs 500 --seed 42", description: "500 fault plans from seed 42" },
     { command: "mcpflow chaos flows/cicd.ts --faults latency,drop,lost-response --rate 0.2", description: "Only these faults, each at 20 %" },
     { command: "mcpflow chaos flows/cicd.chaos.ts --json --junit chaos.xml", description: "For CI, naming the suite file" },
+    { command: "mcpflow chaos flows/cicd.ts --runs 5000 --workers 4", description: "Runs on 4 worker threads (same report as on 1)" },
     { command: "mcpflow chaos flows/cicd.ts --replay 'eyJzZWVkIjo…'", description: "Re-run one failing case with its event trace" }
   ])
 )

@@ -18,6 +18,7 @@
  * @module
  */
 import { writeFileSync } from "node:fs"
+import { resolve } from "node:path"
 import { Console, Effect, Option } from "effect"
 import { planOf } from "../../../../../chaos/ReplayToken.ts"
 import type { FaultKind } from "../../../../../chaos/Fault.ts"
@@ -31,12 +32,21 @@ import { CliExit } from "../../output.ts"
 
 const usage = (message: string) => new CliExit({ code: ExitCode.Usage, message })
 
-interface Loaded {
+/** A flow and its chaos suite, with servers. */
+export interface Loaded {
   readonly flow: Flow<any, any, unknown, any>
   readonly suite: Runner.ChaosSuite & { readonly servers: NonNullable<Runner.ChaosSuite["servers"]> }
 }
 
-const load = (path: string): Effect.Effect<Loaded, CliExit> =>
+/**
+ * A flow file's chaos suite and flow, loaded (also by `chaosWorkerSpec.ts`, in each worker thread).
+ *
+ * @example
+ * ```ts
+ * const { flow, suite } = yield* load("flows/cicd.ts")
+ * ```
+ */
+export const load = (path: string): Effect.Effect<Loaded, CliExit> =>
   Effect.gen(function*() {
     const loaded = yield* loadChaos(path).pipe(Effect.mapError((error) => usage(error.message)))
     const suite = (loaded.suite ?? {}) as Runner.ChaosSuite
@@ -67,6 +77,7 @@ export const chaos = Effect.fn("mcpflow.chaos")(function*(args: {
   readonly junit: Option.Option<string>
   readonly replay: Option.Option<string>
   readonly input: Option.Option<unknown>
+  readonly workers?: Option.Option<number> | undefined
 }) {
   const { flow, suite } = yield* load(args.file)
   const flowInput = Option.getOrElse(args.input, () => suite.input ?? {})
@@ -94,7 +105,13 @@ export const chaos = Effect.fn("mcpflow.chaos")(function*(args: {
   const n = Option.getOrUndefined(args.runs)
   const s = Option.getOrElse(args.seed, () => Date.now() % 2 ** 31)
   const started = performance.now()
-  const { names, report, summary } = yield* Runner.run(flow, suite, { input: flowInput, runs: n, seed: s, kinds, rate: r })
+  const workers = Option.getOrUndefined(args.workers ?? Option.none())
+  // Worker threads load the same file and settings (see chaosWorkerSpec.ts); the report is the same whatever their number.
+  const workerSpec = {
+    module: new URL(`./chaosWorkerSpec.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url).href,
+    args: { file: resolve(args.file), input: flowInput, seed: s, kinds, rate: r }
+  }
+  const { names, report, summary } = yield* Runner.run(flow, suite, { input: flowInput, runs: n, seed: s, kinds, rate: r, workers, workerSpec })
   const elapsed = performance.now() - started
   if (Option.isSome(args.junit)) {
     const out = args.junit.value
