@@ -19,7 +19,7 @@
  * ```
  * @module
  */
-import type { SchemaAST } from "effect"
+import { Exit, type SchemaAST } from "effect"
 
 /** "Not sure: ask the real codec." */
 export const NotPlain: unique symbol = Symbol.for("mcpflow/PlainCodec/NotPlain")
@@ -177,4 +177,25 @@ const optionalMember = (union: SchemaAST.Union): SchemaAST.AST | undefined => {
   if (union.checks !== undefined || union.encoding !== undefined || union.encodingChecks !== undefined) return undefined
   const members = union.types.filter((t) => t._tag !== "Undefined")
   return members.length === 1 && union.types.length === 2 ? members[0] : undefined
+}
+
+/**
+ * `codec` (a JSON codec's `decodeUnknownExit` or `encodeUnknownExit` for the schema of `ast`)
+ * with the shortcut in front when the schema is plain.
+ *
+ * @example
+ * ```ts
+ * const decode = PlainCodec.withShortcut(Schema.Struct({ id: Schema.Number }).ast, Schema.decodeUnknownExit(Schema.toCodecJson(schema)))
+ * ```
+ */
+export const withShortcut = <A, E>(
+  ast: SchemaAST.AST,
+  codec: (value: unknown) => Exit.Exit<A, E>
+): (value: unknown) => Exit.Exit<A, E> => {
+  const copy = make(ast)
+  if (copy === undefined) return codec
+  return (value) => {
+    const copied = copy(value)
+    return copied === NotPlain ? codec(value) : Exit.succeed(copied as A)
+  }
 }
