@@ -38,19 +38,30 @@ if (CASES.has("a")) {
   // Each side in processes of its own (a bare Activity run keeps every activity it ran, whose
   // garbage would slow the next side down), the sides alternating, medians of the repeats.
   const runs: Record<string, Array<number>> = { flow: [], activity: [], plain: [] }
+  const cpuRuns: Record<string, Array<number>> = { flow: [], activity: [], plain: [] }
   for (let repeat = 0; repeat < STEP_REPEATS; repeat++) {
     for (const mode of Object.keys(runs)) {
-      const r = await runChild<{ readonly usPerStep: number }>("steps.ts", [mode, String(STEPS), String(ROUNDS)])
+      const r = await runChild<{ readonly usPerStep: number; readonly cpuUsPerStep: number }>("steps.ts", [mode, String(STEPS), String(ROUNDS)])
       runs[mode]!.push(r.usPerStep)
+      cpuRuns[mode]!.push(r.cpuUsPerStep)
     }
   }
+  const cpuOurs = median(cpuRuns.flow!)
+  const cpuActivity = median(cpuRuns.activity!)
   const ours = median(runs.flow!)
   const activity = median(runs.activity!)
   const plainUs = median(runs.plain!)
   console.log(`(a) step on the memory engine: ${ours.toFixed(2)} us/step (median of ${STEP_REPEATS} processes x ${ROUNDS} flows of ${STEPS} steps; target <= 10)`)
   console.log(`    bare Activity on WorkflowEngine.layerMemory, same work: ${activity.toFixed(2)} us/step; ratio ${(ours / activity).toFixed(3)}`)
   console.log(`    plain Effect.gen, same work: ${plainUs.toFixed(3)} us/step; ratio ${(ours / plainUs).toFixed(1)}x`)
-  summary.step = { usPerStep: Number(ours.toFixed(2)), activityUs: Number(activity.toFixed(2)), plainUs: Number(plainUs.toFixed(3)) }
+  console.log(`    CPU time: ${cpuOurs.toFixed(2)} us/step, bare Activity ${cpuActivity.toFixed(2)} us/step (ratio ${(cpuOurs / cpuActivity).toFixed(3)})`)
+  summary.step = {
+    usPerStep: Number(ours.toFixed(2)),
+    activityUs: Number(activity.toFixed(2)),
+    plainUs: Number(plainUs.toFixed(3)),
+    cpuUsPerStep: Number(cpuOurs.toFixed(2)),
+    cpuActivityUs: Number(cpuActivity.toFixed(2))
+  }
   summary.value = Number(ours.toFixed(2))
   summary.ratio = Number((ours / activity).toFixed(3))
   summary.ratioPlain = Number((ours / plainUs).toFixed(1))
