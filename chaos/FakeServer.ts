@@ -32,6 +32,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, Clock, Context, Effect, Exit, Schema } from "effect"
 import type { ContractInfo, ContractSchema } from "../dsl/Contract.ts"
+import * as PlainCodec from "../dsl/internal/PlainCodec.ts"
 import { firstIssue } from "../dsl/SchemaIssues.ts"
 import type { InProcessServerConfig, ServerLimits } from "../src/runtime/gateway/ServerConfig.ts"
 import type * as ConnectionPool from "./ConnectionPool.ts"
@@ -160,8 +161,9 @@ const compiled = (c: ContractInfo): Omit<CompiledTool<never>, "run"> => {
     const listing = toolListing(c)
     out = {
       listing,
-      decode: Schema.decodeUnknownExit(Schema.toCodecJson(c.input)),
-      encode: Schema.encodeUnknownExit(Schema.toCodecJson(c.output)),
+      // Plain schemas skip the codec for values it would only copy (see PlainCodec).
+      decode: PlainCodec.withShortcut(c.input.ast, Schema.decodeUnknownExit(Schema.toCodecJson(c.input))),
+      encode: PlainCodec.withShortcut(c.output.ast, Schema.encodeUnknownExit(Schema.toCodecJson(c.output))),
       structured: listing.outputSchema !== undefined,
       outputKeys: outputKeysOf(listing.outputSchema)
     }

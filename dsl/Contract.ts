@@ -24,6 +24,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Exit, type JsonSchema, Schema, SchemaAST } from "effect"
 import { type CallOptions, McpGateway } from "./ports/McpGateway.ts"
+import * as PlainCodec from "./internal/PlainCodec.ts"
 import { merge as mergePolicies, type PolicyInput } from "./policy/Policy.ts"
 import { firstIssue } from "./SchemaIssues.ts"
 import { InvalidInput, InvalidOutput, type McpflowToolError, toolError } from "./ToolError.ts"
@@ -195,11 +196,19 @@ const makeContract = <In extends ContractSchema, Out extends ContractSchema>(
   const encode = Schema.encodeUnknownExit(inputCodec)
   const decode = Schema.decodeUnknownExit(outputCodec)
   const outputIsString = isStringSchema(options.output)
+  // Plain schemas (no checks, no transformations) are validated and copied without the codec;
+  // anything the shortcut is not sure of goes through the codec (see PlainCodec).
+  const plainInput = PlainCodec.make(options.input.ast)
+  const plainOutput = PlainCodec.make(options.output.ast)
 
   const invalidOutput = (path: string, issue: string) =>
     Effect.fail(toolError(new InvalidOutput({ server, tool, path, issue })))
 
   const decodeValue = (value: unknown): Effect.Effect<Out["Type"], McpflowToolError> => {
+    if (plainOutput !== undefined) {
+      const copied = plainOutput(value)
+      if (copied !== PlainCodec.NotPlain) return Exit.succeed(copied as Out["Type"])
+    }
     const exit = decode(value)
     // A successful Exit is itself the Effect of the value: no second allocation on the hot path.
     if (Exit.isSuccess(exit)) return exit as Exit.Exit<Out["Type"]>
@@ -212,6 +221,12 @@ const makeContract = <In extends ContractSchema, Out extends ContractSchema>(
   }
 
   const encodeInput = (input: In["Type"]): Effect.Effect<Record<string, unknown>, McpflowToolError> => {
+    if (plainInput !== undefined) {
+      const copied = plainInput(input)
+      if (copied !== PlainCodec.NotPlain && typeof copied === "object" && copied !== null && !Array.isArray(copied)) {
+        return Exit.succeed(copied as Record<string, unknown>)
+      }
+    }
     const exit = encode(omitUndefined(input))
     if (Exit.isSuccess(exit)) {
       const args = exit.value
@@ -233,6 +248,8 @@ const makeContract = <In extends ContractSchema, Out extends ContractSchema>(
     if (texts.length === 1) {
       const parsed = parseJson(texts[0]!)
       if (parsed.ok) {
+        const copied = plainOutput === undefined ? PlainCodec.NotPlain : plainOutput(parsed.value)
+        if (copied !== PlainCodec.NotPlain) return Exit.succeed(copied as Out["Type"])
         const exit = decode(parsed.value)
         if (Exit.isSuccess(exit)) return exit as Exit.Exit<Out["Type"]>
         if (!outputIsString) return decodeValue(parsed.value)

@@ -26,9 +26,24 @@ import { errorResultReason, normalizeResult, thrownReason } from "./SdkErrors.ts
  */
 const noSink = Context.get(Context.empty(), GatewayEvents)
 
+/**
+ * One call in flight. It is also the call's abort signal for the SDK: the SDK's request reads
+ * `aborted`/`reason`, calls `throwIfAborted()` and adds one `abort` listener (which sends
+ * `notifications/cancelled` and rejects the request). A real `AbortController` per call (an
+ * `EventTarget`, its listener list and an `AbortSignal`) costs more than the rest of this object;
+ * {@link PendingCall.abort} behaves like `AbortController.abort()` for those uses (the same
+ * `AbortError` reason), and {@link PendingCall.signal} hands the SDK this object as the signal.
+ */
 class PendingCall implements TimedEntry {
   settled = false
-  readonly controller = new AbortController()
+  /** `AbortSignal.aborted`: set by {@link abort}. */
+  aborted = false
+  /** `AbortSignal.reason`: the `AbortError` of {@link abort}. */
+  reason: unknown = undefined
+  /** `AbortSignal.onabort` (never set by the SDK; kept so the shape is a signal's). */
+  onabort: ((event: Event) => void) | null = null
+  /** The `abort` listeners the SDK added (one per request). */
+  private listeners: Array<(event: Event) => void> | undefined = undefined
   readonly startedAt: number
   lastProgressAt: number
   /** When the shared live timer should look at this call again, and its place in the list. */
@@ -89,9 +104,46 @@ class PendingCall implements TimedEntry {
     else this.timerFiber.interruptUnsafe()
   }
 
+  /** This call as the `AbortSignal` the SDK's request is given. */
+  get signal(): AbortSignal {
+    return this as unknown as AbortSignal
+  }
+
+  /** `AbortSignal.throwIfAborted()`. */
+  throwIfAborted(): void {
+    if (this.aborted) throw this.reason
+  }
+
+  /** `AbortSignal.addEventListener("abort", listener)`. */
+  addEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null): void {
+    if (type !== "abort" || listener === null || this.aborted) return
+    const fn = typeof listener === "function" ? listener : (event: Event) => listener.handleEvent(event)
+    ;(this.listeners ??= []).push(fn)
+  }
+
+  /** `AbortSignal.removeEventListener("abort", listener)`. */
+  removeEventListener(type: string, listener: ((event: Event) => void) | null): void {
+    if (type !== "abort" || this.listeners === undefined) return
+    const at = this.listeners.indexOf(listener as (event: Event) => void)
+    if (at !== -1) this.listeners.splice(at, 1)
+  }
+
+  /** `AbortController.abort()`: marks the signal aborted and runs its listeners once. */
+  abort(): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.reason = new DOMException("This operation was aborted", "AbortError")
+    const listeners = this.listeners
+    this.listeners = undefined
+    if (listeners === undefined && this.onabort === null) return
+    const event = new Event("abort")
+    this.onabort?.(event)
+    if (listeners !== undefined) for (const listener of listeners) listener(event)
+  }
+
   expire(reason: ToolErrorReason): void {
     if (this.settled) return
-    this.controller.abort()
+    this.abort()
     this.fail(reason)
   }
 
@@ -105,6 +157,8 @@ class PendingCall implements TimedEntry {
     if (this.settled) return
     this.settled = true
     this.stopWatching()
+    // The request is over (answered, failed or aborted): the SDK's abort listener has no use.
+    this.listeners = undefined
     this.resume(effect)
   }
 
@@ -150,7 +204,7 @@ class PendingCall implements TimedEntry {
   cancel(): void {
     this.settled = true
     this.stopWatching()
-    this.controller.abort()
+    this.abort()
   }
 }
 
@@ -186,7 +240,7 @@ export const beginCall = <A>(
     ? { name: tool, arguments: args as Record<string, unknown> }
     : { name: tool, arguments: args as Record<string, unknown>, _meta: meta as Record<string, unknown> }
   client.callTool(params, undefined, {
-    signal: call.controller.signal,
+    signal: call.signal,
     timeout: SDK_NO_TIMEOUT,
     onprogress: sink === noSink && !deadlines.resetOnProgress ? undefined : call.progressHandler()
   }).then((result) => call.onAnswer(result), (error) => call.onThrow(error))
