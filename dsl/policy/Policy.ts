@@ -43,6 +43,8 @@
  * @module
  */
 import { Effect, Function } from "effect"
+import type { RateLimiter } from "effect/persistence"
+import type { BreakerStore } from "./BreakerStore.ts"
 import * as Backoff from "./Backoff.ts"
 import * as Bulkhead from "./Bulkhead.ts"
 import * as Cache from "./Cache.ts"
@@ -214,6 +216,10 @@ export interface PolicyRegistry {
   readonly instances: Map<string, unknown>
   readonly pools: Map<string, Bulkhead.Bulkhead>
   readonly poolSettings: ReadonlyMap<string, Bulkhead.PoolSettings>
+  /** Where breakers built from settings keep their circuits, by breaker name (default: in memory, per breaker). */
+  readonly breakerStore?: ((name: string) => BreakerStore) | undefined
+  /** The shared limiter behind rate limits built from settings (default: in process). */
+  readonly rateLimiter?: RateLimiter.RateLimiter | undefined
 }
 
 /**
@@ -226,12 +232,20 @@ export interface PolicyRegistry {
  * ```
  */
 export const registry = (
-  options?: { readonly pools?: Readonly<Record<string, Bulkhead.PoolSettings>> | undefined }
+  options?: {
+    readonly pools?: Readonly<Record<string, Bulkhead.PoolSettings>> | undefined
+    /** Shared circuits (e.g. on Postgres, so one runner's open circuit is open for all). */
+    readonly breakerStore?: ((name: string) => BreakerStore) | undefined
+    /** A shared rate limiter (`effect/persistence`), the backend of every rate limit built from settings. */
+    readonly rateLimiter?: RateLimiter.RateLimiter | undefined
+  }
 ): PolicyRegistry => ({
   _tag: "PolicyRegistry",
   instances: new Map(),
   pools: new Map(),
-  poolSettings: new Map(Object.entries(options?.pools ?? {}))
+  poolSettings: new Map(Object.entries(options?.pools ?? {})),
+  breakerStore: options?.breakerStore,
+  rateLimiter: options?.rateLimiter
 })
 
 /**
@@ -369,10 +383,11 @@ const tripOf = (s: Data<"breaker">): CircuitBreaker.TripPolicy => {
   }
 }
 
-const makeBreaker = (s: Data<"breaker">, owner: string) =>
+const makeBreaker = (s: Data<"breaker">, owner: string, store: PolicyRegistry["breakerStore"]) =>
   Effect.mapError(
     CircuitBreaker.make({
       name: s.name ?? owner,
+      store: store?.(s.name ?? owner),
       trip: tripOf(s),
       openDuration: s.openDuration === undefined
         ? 30_000
@@ -463,7 +478,7 @@ const build = Effect.fnUntraced(function*<FA, FE, FR>(spec: PolicySpec<FA, FE, F
   if (b !== undefined) keyedBreaker = "_tag" in b && b._tag === "KeyedBreaker" ? b : breaker(b as CircuitBreaker.CircuitBreaker)
   if (data.breaker) {
     const s = data.breaker
-    const made = yield* shared(reg, id("breaker"), () => makeBreaker(s, owner))
+    const made = yield* shared(reg, id("breaker"), () => makeBreaker(s, owner, reg?.breakerStore))
     keyedBreaker = breaker(made, s.per ?? "server")
   }
 
@@ -482,7 +497,8 @@ const build = Effect.fnUntraced(function*<FA, FE, FR>(spec: PolicySpec<FA, FE, F
         window: s.window,
         burst: s.burst,
         onExceeded: s.onExceeded,
-        maxDelay: s.maxDelay
+        maxDelay: s.maxDelay,
+        backend: reg?.rateLimiter
       }))
     rateLimit = { rateLimit: made, per: s.per ?? "server" }
   }
