@@ -16,7 +16,8 @@ import * as Flags from "../Flags.ts"
 import { lazyHandler } from "./lazyHandler.ts"
 
 /**
- * `mcpflow worker [--state-dir dir] [--config .mcp.json] [--poll seconds] [--once] [--verbose] [--metrics [host]:port]`.
+ * `mcpflow worker [--state-dir dir] [--config .mcp.json] [--poll seconds] [--once] [--verbose] [--metrics [host]:port]`,
+ * or `mcpflow worker --database postgres://… [--listen host:port] flow.ts…` (a cluster runner).
  *
  * @example
  * ```ts
@@ -32,12 +33,15 @@ export const worker = Command.make(
     once: Flags.once,
     verbose: Flags.verbose,
     json: Flags.json,
-    metrics: Flags.metrics
+    metrics: Flags.metrics,
+    database: Flags.database,
+    listen: Flags.listen,
+    serves: Flags.serves
   },
   lazyHandler(() => import("./internal/worker.ts").then((m) => m.worker))
 ).pipe(
   Command.withShortDescription("Continue a state directory's unfinished runs"),
   Command.withDescription(
-    "Own the journal of a state directory and continue its unfinished runs: runs whose process died, runs parked in a durable sleep or waiting for a signal (mcpflow signal records it; the worker delivers it). Each run uses its flow file's sandbox, or --config. --once continues what is pending, waits for those runs, and exits (1 if one failed); with --json it then prints {\"continued\":[…],\"failed\":[…]} on stdout, and any error as {\"error\":{…}}."
+    "Own the journal of a state directory and continue its unfinished runs: runs whose process died, runs parked in a durable sleep or waiting for a signal (mcpflow signal records it; the worker delivers it). Each run uses its flow file's sandbox, or --config. With --database postgres://… (or MCPFLOW_DATABASE_URL), it is instead an Effect Cluster runner on that Postgres, serving the flow files given as arguments: runners share the runs, and a dead runner's runs move to the others. --once continues what is pending, waits for those runs, and exits (1 if one failed); with --json it then prints {\"continued\":[…],\"failed\":[…]} on stdout, and any error as {\"error\":{…}}."
   )
 )

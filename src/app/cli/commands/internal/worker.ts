@@ -12,14 +12,14 @@
  */
 import * as path from "node:path"
 import { existsSync } from "node:fs"
-import { Console, Context, Effect, Fiber, Layer, Option } from "effect"
+import { Console, Context, Effect, Fiber, Layer, Option, type Redacted } from "effect"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import type { FlowEngine } from "../../../../../dsl/ports/FlowEngine.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
-import { defaultRunSettings } from "../../Flags.ts"
+import { databaseOf, defaultRunSettings } from "../../Flags.ts"
 import { CliExit } from "../../output.ts"
 import { load } from "./run.ts"
 import type { Address } from "../../../../runtime/observe/Address.ts"
@@ -33,7 +33,10 @@ import * as Observe from "../../../run/Observe.ts"
  * npx mcpflow worker --once
  * ```
  */
-export const worker = Effect.fn("mcpflow.worker")(function*({ config, json, metrics, once, poll, stateDir, verbose }: {
+export const worker = Effect.fn("mcpflow.worker")(function*({ config, database, json, listen, metrics, once, poll, serves, stateDir, verbose }: {
+    readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
+    readonly listen?: string | undefined
+    readonly serves?: ReadonlyArray<string> | undefined
     readonly stateDir: string
     readonly config: Option.Option<string>
     readonly poll: number
@@ -42,6 +45,14 @@ export const worker = Effect.fn("mcpflow.worker")(function*({ config, json, metr
     readonly json?: boolean | undefined
     readonly metrics?: Option.Option<Address> | undefined
   }) {
+    const cluster = databaseOf(database ?? Option.none(), process.env)
+    if (Option.isSome(cluster)) {
+      const { runner } = yield* Effect.promise(() => import("./cluster.ts"))
+      return yield* runner({ database: cluster.value, files: serves ?? [], listen: listen ?? "127.0.0.1:34431", config, verbose })
+    }
+    if (serves !== undefined && serves.length > 0) {
+      return yield* new CliExit({ code: ExitCode.Usage, message: "flow files are served by a cluster runner: add --database postgres://… (or set MCPFLOW_DATABASE_URL)" })
+    }
     if (!existsSync(Engines.journalFile(stateDir))) {
       return yield* new CliExit({ code: ExitCode.Usage, message: `no journal in ${stateDir}` })
     }
