@@ -13,6 +13,9 @@
  * released at once; the others take its shards at their next assignment refresh and replay its
  * runs from the journal: completed activities are not run again, the one in flight is.
  *
+ * Steps' circuit breakers and rate limits (the `FlowEngine`'s policy registry) live in the same
+ * Postgres (`PgBreakerStore`, `PgRateLimiterStore`): a circuit opened on one runner is open on all.
+ *
  * @example
  * ```ts
  * const engine = ClusterEngine.runner({ database: Redacted.make(url), port: 34431 })
@@ -24,9 +27,13 @@ import { NodeClusterSocket } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Option, type Redacted } from "effect"
 import { ClusterWorkflowEngine, RunnerAddress, type ShardingConfig } from "effect/cluster"
+import { RateLimiter } from "effect/persistence"
 import type { SqlClient } from "effect/sql"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as FlowEngine from "../../../dsl/ports/FlowEngine.ts"
+import { registry } from "../../../dsl/policy/Policy.ts"
+import * as PgBreakerStore from "../sql/postgres/PgBreakerStore.ts"
+import * as PgRateLimiterStore from "../sql/postgres/PgRateLimiterStore.ts"
 import * as PostgresSchema from "../sql/postgres/PostgresSchema.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 
@@ -142,7 +149,13 @@ const engineOver = (
   options: ClusterOptions
 ): Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine | SqlClient.SqlClient, DatabaseError> => {
   const where = DatabaseError.where(options.database)
-  return FlowEngine.layer("postgres").pipe(
+  // Steps' breakers and rate limits are shared by every process of the cluster.
+  const engine = Layer.unwrap(Effect.gen(function*() {
+    const breakers = yield* PgBreakerStore.make()
+    const rateLimiter = yield* RateLimiter.make.pipe(Effect.provide(PgRateLimiterStore.layer))
+    return FlowEngine.layer("postgres", { policies: registry({ breakerStore: breakers.store, rateLimiter }) })
+  }))
+  return engine.pipe(
     Layer.provideMerge(ClusterWorkflowEngine.layer),
     Layer.provide(sharding as Layer.Layer<Layer.Success<typeof sharding>, unknown, SqlClient.SqlClient>),
     Layer.catch((error) => Layer.effectDiscard(Effect.fail(DatabaseError.from(error, where)))),
