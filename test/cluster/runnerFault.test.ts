@@ -5,6 +5,7 @@
  * new one joins. Afterwards: every run finished with the right result; a step completed by a
  * live runner ran exactly once; only a step in flight on the killed runner ran twice, at most
  * once per run; no runner process is left. Prints how long the dead runner's runs took to move.
+ * And a run submitted while no runner is up waits in Postgres until one joins.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -121,4 +122,22 @@ describe("cluster runners on Postgres", () => {
     await Promise.all([...runners, joined].map((r) => r.exited))
     expect(children.alive()).toBe(0)
   }, 90_000)
+
+  it("a run submitted while no runner is up starts when one joins", async () => {
+    const sideEffects = join(dir, "late-runner.log")
+    const client = children.start(fixture, ["client", server.url, "3", "late-0", "late-1"], env)
+    // Submitted and waiting: nothing ran, the client has not finished.
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(parse(sideEffects)).toEqual([])
+    expect(client.process.exitCode).toBe(null)
+    const late = children.start(fixture, ["runner", server.url, String(await freePort()), sideEffects], env)
+    await late.waitFor(/READY/, 20_000)
+    const code = await Promise.race([client.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 30_000))])
+    expect(code, client.output()).toBe(0)
+    expect(client.output()).toContain("RESULT late-0 6")
+    expect(client.output()).toContain("RESULT late-1 6")
+    expect(parse(sideEffects).filter((l) => l.kind === "done")).toHaveLength(6)
+    late.process.kill("SIGKILL")
+    await late.exited
+  }, 60_000)
 })
