@@ -5,7 +5,8 @@
  * new one joins. Afterwards: every run finished with the right result; a step completed by a
  * live runner ran exactly once; only a step in flight on the killed runner ran twice, at most
  * once per run; no runner process is left. Prints how long the dead runner's runs took to move.
- * And a run submitted while no runner is up waits in Postgres until one joins.
+ * And a run submitted while no runner is up waits in Postgres until one joins; a Postgres
+ * restarted mid-run (sessions dropped, advisory locks lost) is reconnected to and the runs finish.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -140,4 +141,33 @@ describe("cluster runners on Postgres", () => {
     late.process.kill("SIGKILL")
     await late.exited
   }, 60_000)
+
+  it("Postgres restarted mid-run: runners reconnect and the runs finish", async () => {
+    const sideEffects = join(dir, "restart.log")
+    const slow = { ...env, STEP_MS: "100" }
+    const runners = await Promise.all([0, 1].map(async () => children.start(fixture, ["runner", server.url, String(await freePort()), sideEffects], slow)))
+    await Promise.all(runners.map((r) => r.waitFor(/READY/, 20_000)))
+    const ids = Array.from({ length: 6 }, (_, i) => `pg-${i}`)
+    const client = children.start(fixture, ["client", server.url, String(steps), ...ids], slow)
+    const started = Date.now()
+    while (parse(sideEffects).filter((l) => l.kind === "done").length < 12 && Date.now() - started < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const restartedAt = Date.now()
+    await server.restart()
+    const code = await Promise.race([client.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 45_000))])
+    expect(code, client.output()).toBe(0)
+    for (const id of ids) expect(client.output()).toContain(`RESULT ${id} ${(steps * (steps + 1)) / 2}`)
+    const lines = parse(sideEffects)
+    for (const id of ids) {
+      for (let step = 1; step <= steps; step++) {
+        const starts = lines.filter((l) => l.runId === id && l.step === step && l.kind === "start")
+        expect(starts.length, `${id} s${step}`).toBeGreaterThanOrEqual(1)
+        expect(starts.length, `${id} s${step}`).toBeLessThanOrEqual(2)
+      }
+    }
+    console.log(`Postgres restarted mid-run: the runs finished ${Date.now() - restartedAt} ms after the restart began`)
+    children.killAll()
+    await Promise.all(runners.map((r) => r.exited))
+  }, 90_000)
 })

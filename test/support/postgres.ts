@@ -26,6 +26,8 @@ export interface TestPostgres {
   readonly pid: number | undefined
   /** Stops the server and removes its directory. */
   readonly stop: () => Promise<void>
+  /** Stops the server (fast shutdown: sessions are dropped) and starts it again on the same port, data kept. */
+  readonly restart: () => Promise<void>
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; there is a small race until it is bound again). */
@@ -64,7 +66,8 @@ export const startPostgres = async (options?: { readonly database?: string }): P
     port,
     user: "postgres",
     password,
-    persistent: false,
+    // Kept across `restart`; `stop` removes the whole temp directory itself.
+    persistent: true,
     createPostgresUser: userInfo().uid === 0,
     initdbFlags: ["--no-sync", "--no-instructions"],
     postgresFlags: [
@@ -94,7 +97,12 @@ export const startPostgres = async (options?: { readonly database?: string }): P
     throw error
   }
   const pid = (server as unknown as { process?: { pid?: number } }).process?.pid
+  const restart = async () => {
+    await server.stop()
+    await server.start()
+  }
   return {
+    restart,
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
     port,
     database,
