@@ -170,4 +170,23 @@ describe("cluster runners on Postgres", () => {
     children.killAll()
     await Promise.all(runners.map((r) => r.exited))
   }, 90_000)
+
+  it("a signal sent from any process reaches the run on whichever runner holds it", async () => {
+    const sideEffects = join(dir, "signal.log")
+    const runners = await Promise.all([0, 1].map(async () => children.start(fixture, ["runner", server.url, String(await freePort()), sideEffects], env)))
+    await Promise.all(runners.map((r) => r.waitFor(/READY/, 20_000)))
+    const client = children.start(fixture, ["gated", server.url, "sig-1"], env)
+    const started = Date.now()
+    while (!parse(sideEffects).some((l) => l.runId === "sig-1" && l.kind === "done") && Date.now() - started < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const sender = children.start(fixture, ["signal", server.url, "sig-1", "ana"], env)
+    expect(await sender.exited, sender.output()).toBe(0)
+    const code = await Promise.race([client.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 30_000))])
+    expect(code, client.output()).toBe(0)
+    expect(client.output()).toContain("RESULT sig-1 ana")
+    expect(parse(sideEffects).filter((l) => l.runId === "sig-1" && l.kind === "start")).toHaveLength(1)
+    children.killAll()
+    await Promise.all(runners.map((r) => r.exited))
+  }, 60_000)
 })
