@@ -42,7 +42,7 @@
  * ```
  * @module
  */
-import { Effect, Function } from "effect"
+import { Context, Effect, Function } from "effect"
 import type { RateLimiter } from "effect/persistence"
 import type { BreakerStore } from "./BreakerStore.ts"
 import * as Backoff from "./Backoff.ts"
@@ -221,6 +221,21 @@ export interface PolicyRegistry {
   /** The shared limiter behind rate limits built from settings (default: in process). */
   readonly rateLimiter?: RateLimiter.RateLimiter | undefined
 }
+
+/**
+ * Where the stateful policies built from configuration (a gateway's `policies`) keep their
+ * state: by default in the process; a cluster runner provides stores shared by every runner
+ * (e.g. on Postgres), so a circuit opened by one runner is open for all.
+ *
+ * @example
+ * ```ts
+ * Effect.provideService(Policy.SharedState, { breakerStore: stores.store, rateLimiter })
+ * ```
+ */
+export const SharedState = Context.Reference<{
+  readonly breakerStore?: ((name: string) => BreakerStore) | undefined
+  readonly rateLimiter?: RateLimiter.RateLimiter | undefined
+}>("mcpflow/dsl/policy/SharedState", { defaultValue: () => ({}) })
 
 /**
  * A new, empty {@link PolicyRegistry}; `pools` declares named bulkhead pools that settings can

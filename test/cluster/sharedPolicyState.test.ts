@@ -9,7 +9,9 @@ import type { SqlClient } from "effect/sql"
 import { RateLimiter } from "effect/persistence"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as CircuitBreaker from "../../dsl/policy/CircuitBreaker.ts"
+import { memoryStore } from "../../dsl/policy/BreakerStore.ts"
 import * as Policy from "../../dsl/policy/Policy.ts"
+import { makePolicies } from "../../src/runtime/gateway/Policies.ts"
 import * as RateLimit from "../../dsl/policy/RateLimit.ts"
 import * as PgBreakerStore from "../../src/runtime/sql/postgres/PgBreakerStore.ts"
 import * as PgRateLimiterStore from "../../src/runtime/sql/postgres/PgRateLimiterStore.ts"
@@ -96,6 +98,27 @@ describe("policies built from settings", () => {
       expect(stores.store("settings-breaker").keys()).toEqual(["docker.build"])
       expect(policy.rateLimit?.rateLimit.options.backend).toBe(limiter)
     })))
+  )
+})
+
+describe("a gateway's configured policies", () => {
+  it("take their breaker store and rate limiter from Policy.SharedState (what a cluster runner provides)", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const asked: Array<string> = []
+      const limiter = yield* RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory))
+      const breakerStore = (name: string) => {
+        asked.push(name)
+        return memoryStore()
+      }
+      yield* makePolicies({ docker: { breaker: { openDuration: "30 seconds" }, rateLimit: { limit: 5, window: "1 minute" } } }).pipe(
+        Effect.provideService(Policy.SharedState, { breakerStore, rateLimiter: limiter })
+      )
+      expect(asked).toEqual(["docker"])
+      // Without it, nothing is shared.
+      asked.length = 0
+      yield* makePolicies({ docker: { breaker: { openDuration: "30 seconds" } } })
+      expect(asked).toEqual([])
+    }))
   )
 })
 

@@ -31,7 +31,7 @@ import { RateLimiter } from "effect/persistence"
 import type { SqlClient } from "effect/sql"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as FlowEngine from "../../../dsl/ports/FlowEngine.ts"
-import { registry } from "../../../dsl/policy/Policy.ts"
+import { registry, SharedState } from "../../../dsl/policy/Policy.ts"
 import * as PgBreakerStore from "../sql/postgres/PgBreakerStore.ts"
 import * as PgRateLimiterStore from "../sql/postgres/PgRateLimiterStore.ts"
 import * as PostgresSchema from "../sql/postgres/PostgresSchema.ts"
@@ -150,10 +150,15 @@ const engineOver = (
 ): Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine | SqlClient.SqlClient, DatabaseError> => {
   const where = DatabaseError.where(options.database)
   // Steps' breakers and rate limits are shared by every process of the cluster.
+  // Gateways built with this context (`Policy.SharedState`) share them too.
   const engine = Layer.unwrap(Effect.gen(function*() {
     const breakers = yield* PgBreakerStore.make()
     const rateLimiter = yield* RateLimiter.make.pipe(Effect.provide(PgRateLimiterStore.layer))
-    return FlowEngine.layer("postgres", { policies: registry({ breakerStore: breakers.store, rateLimiter }) })
+    const shared = { breakerStore: breakers.store, rateLimiter }
+    return Layer.merge(
+      FlowEngine.layer("postgres", { policies: registry(shared) }),
+      Layer.succeed(SharedState)(shared)
+    )
   }))
   return engine.pipe(
     Layer.provideMerge(ClusterWorkflowEngine.layer),

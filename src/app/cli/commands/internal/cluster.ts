@@ -19,6 +19,7 @@ import * as path from "node:path"
 import { Console, Context, Effect, Layer, Option, type Redacted, Result } from "effect"
 import { Flow } from "../../../../../dsl/flow/index.ts"
 import { FlowEvents } from "../../../../../dsl/flow/FlowEvents.ts"
+import { SharedState } from "../../../../../dsl/policy/Policy.ts"
 import { RunHost } from "../../../../../dsl/ports/RunHost.ts"
 import * as ClusterEngine from "../../../../runtime/cluster/ClusterEngine.ts"
 import { DatabaseError } from "../../../../runtime/cluster/DatabaseError.ts"
@@ -79,7 +80,9 @@ export const runner = Effect.fn("mcpflow.worker.cluster")(function*(options: {
       if (names.has(flow.name)) return yield* new CliExit({ code: ExitCode.Usage, message: `${file}: another file already serves the flow ${JSON.stringify(flow.name)}` })
       names.add(flow.name)
     }
-    // Each flow's servers, connected once for the runner's lifetime.
+    const engine = yield* build(ClusterEngine.runner({ database: options.database, ...address.success }), options.database)
+    // Each flow's servers, connected once for the runner's lifetime; their breakers and rate
+    // limits live in Postgres (the engine's Policy.SharedState), shared by every runner.
     const services = new Map<string, Context.Context<never>>()
     for (const { file, flow, local, sandbox } of loaded) {
       const chosen = chooseServers({
@@ -91,6 +94,7 @@ export const runner = Effect.fn("mcpflow.worker.cluster")(function*(options: {
       })
       if (Result.isFailure(chosen)) return yield* new CliExit({ code: ExitCode.Usage, message: `${file}: ${chosen.failure}` })
       const gateway = yield* Layer.build(gatewayLayer(chosen.success, { sandbox, local, file: path.resolve(file) })).pipe(
+        Effect.provideService(SharedState, Context.get(engine, SharedState)),
         Effect.mapError((e) => new CliExit({ code: ExitCode.Usage, message: `${file}: ${e instanceof Error ? e.message : String(e)}` }))
       )
       const sink = options.verbose
@@ -98,7 +102,6 @@ export const runner = Effect.fn("mcpflow.worker.cluster")(function*(options: {
         : Context.get(Context.empty(), FlowEvents)
       services.set(flow.name, Context.add(gateway as Context.Context<never>, FlowEvents, sink))
     }
-    const engine = yield* build(ClusterEngine.runner({ database: options.database, ...address.success }), options.database)
     const host = RunHost.of({ services: (name) => Effect.succeed(services.get(name)) })
     for (const { flow } of loaded) {
       yield* Flow.serve(flow).pipe(Effect.provideService(RunHost, host), Effect.provideContext(engine))
