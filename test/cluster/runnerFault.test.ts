@@ -36,7 +36,7 @@ afterAll(async () => {
 
 interface Line {
   readonly runId: string
-  readonly kind: "start" | "done"
+  readonly kind: "start" | "done" | "undo"
   readonly step: number
   readonly pid: number
   readonly at: number
@@ -171,7 +171,7 @@ describe("cluster runners on Postgres", () => {
     await Promise.all(runners.map((r) => r.exited))
   }, 90_000)
 
-  it("a signal sent from any process reaches the run on whichever runner holds it", async () => {
+  it("a signal sent from any process reaches the run on whichever runner holds it; a failed saga compensates once", async () => {
     const sideEffects = join(dir, "signal.log")
     const runners = await Promise.all([0, 1].map(async () => children.start(fixture, ["runner", server.url, String(await freePort()), sideEffects], env)))
     await Promise.all(runners.map((r) => r.waitFor(/READY/, 20_000)))
@@ -186,6 +186,13 @@ describe("cluster runners on Postgres", () => {
     expect(code, client.output()).toBe(0)
     expect(client.output()).toContain("RESULT sig-1 ana")
     expect(parse(sideEffects).filter((l) => l.runId === "sig-1" && l.kind === "start")).toHaveLength(1)
+
+    // A saga that fails on the cluster: its runner undoes the completed steps, once each, newest first.
+    const failing = children.start(fixture, ["saga", server.url, "saga-1"], env)
+    expect(await failing.exited, failing.output()).toBe(1)
+    expect(failing.output()).toContain("FAILED saga-1")
+    const undone = parse(sideEffects).filter((l) => l.runId === "saga-1" && l.kind === "undo").map((l) => l.step)
+    expect(undone).toEqual([2, 1])
     children.killAll()
     await Promise.all(runners.map((r) => r.exited))
   }, 60_000)
