@@ -28,5 +28,7 @@ describe("DatabaseError", () => {
     const tooNew = DatabaseError.from({ _tag: "PostgresSchemaTooNew", message: "written by a newer mcpflow" }, "db:5432/x")
     expect(tooNew.reason).toBe("SchemaTooNew")
     expect(tooNew.message).toBe("database db:5432/x: schema from a newer mcpflow (written by a newer mcpflow)")
+    const taken = DatabaseError.from({ _tag: "SocketServerError", message: "listen EADDRINUSE: address already in use 127.0.0.1:34431" }, "db:5432/x")
+    expect(taken.message).toBe("runner cannot listen: listen EADDRINUSE: address already in use 127.0.0.1:34431 (pick another --listen host:port)")
   })
 })

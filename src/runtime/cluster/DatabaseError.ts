@@ -1,7 +1,8 @@
 /**
  * The cluster's database could not be used: a malformed URL, Postgres unreachable or refusing
  * the login, or a schema written by a newer mcpflow. One line naming the database by its host,
- * port and name — never the password.
+ * port and name — never the password. (Also: a runner that cannot listen on its address,
+ * reason `Listen`, the other way a cluster process fails to start.)
  *
  * @module
  */
@@ -18,10 +19,12 @@ import { Redacted, Schema } from "effect"
  */
 export class DatabaseError extends Schema.TaggedError<DatabaseError>()("DatabaseError", {
   where: Schema.String,
-  reason: Schema.Literals(["InvalidUrl", "Unreachable", "SchemaTooNew", "Failed"]),
+  reason: Schema.Literals(["InvalidUrl", "Unreachable", "SchemaTooNew", "Listen", "Failed"]),
   detail: Schema.String
 }) {
   override get message(): string {
+    // Not the database's fault: the runner's own address is taken or not ours.
+    if (this.reason === "Listen") return `runner cannot listen: ${this.detail} (pick another --listen host:port)`
     const what = this.reason === "InvalidUrl"
       ? "not a postgres:// URL"
       : this.reason === "Unreachable"
@@ -84,6 +87,7 @@ export class DatabaseError extends Schema.TaggedError<DatabaseError>()("Database
     const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : ""
     if (tag === "PostgresSchemaTooNew") return new DatabaseError({ where, reason: "SchemaTooNew", detail: (error as Error).message })
     const text = describe(error)
+    if (tag === "SocketServerError") return new DatabaseError({ where, reason: "Listen", detail: firstLine(text) })
     const unreachable = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|timed? ?out|connect|Connection/i.test(text)
     return new DatabaseError({ where, reason: unreachable ? "Unreachable" : "Failed", detail: firstLine(text) })
   }
