@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<unknown>> = {
   batch: () => import("./batch.ts"),
+  cluster: () => import("./cluster.ts"),
   chaos: () => import("./chaos.ts"),
   cli: () => import("./cli.ts"),
   gateway: () => import("./gateway.ts"),

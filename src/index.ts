@@ -30,6 +30,11 @@
 export * from "../dsl/index.ts"
 export * from "../dsl/flow/index.ts"
 export { JournalError, RunJournal, type RunRecord } from "../dsl/ports/RunJournal.ts"
+export { RunHost } from "../dsl/ports/RunHost.ts"
+export { DatabaseError } from "./runtime/cluster/DatabaseError.ts"
+export type { ClusterOptions } from "./runtime/cluster/ClusterEngine.ts"
+export * as PgBreakerStore from "./runtime/sql/postgres/PgBreakerStore.ts"
+export * as PgRateLimiterStore from "./runtime/sql/postgres/PgRateLimiterStore.ts"
 export type {
   GatewayConfig,
   HealthSettings,

@@ -12,7 +12,7 @@
  * @module
  */
 export { type AnyFlow, type Flow, isFlow, make } from "./FlowDefinition.ts"
-export { run, type RunOptions } from "./FlowRun.ts"
+export { run, type RunOptions, serve, submit } from "./FlowRun.ts"
 export { resume } from "./FlowResume.ts"
 export { plan } from "./Plan.ts"
 export { sendSignal, type Signal, signal, sleep, waitFor } from "./Durable.ts"

@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { Context, Deferred, Effect, Exit, Fiber, Option, Schedule, type Schema, Tracer } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Option, Result, Schedule, type Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import { type WorkflowEngine, WorkflowEngine as WorkflowEngineTag, WorkflowInstance } from "effect/workflow/WorkflowEngine"
-import { FlowEngine } from "../ports/FlowEngine.ts"
+import { FlowEngine, type LiveRun } from "../ports/FlowEngine.ts"
+import { RunHost } from "../ports/RunHost.ts"
 import { type JournalError, RunJournal, type RunRecord } from "../ports/RunJournal.ts"
 import { cancelWait, deliverRaw } from "./Durable.ts"
 import { type AnyFlow, fingerprint, type Flow } from "./FlowDefinition.ts"
@@ -282,7 +283,8 @@ const awaitCancel = (journal: RunJournal["Service"], runId: string): Effect.Effe
 const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O, E, R>, engine: FlowEngine["Service"]) =>
   engine.register(flow.workflow, (_payload, executionId) =>
     Effect.gen(function*() {
-      const live = yield* engine.lookup(executionId)
+      // Started here (or resumed here), or lent services by this process's RunHost (a cluster runner).
+      const live = (yield* engine.lookup(executionId)) ?? (yield* adopt(flow, engine, _payload as RunPayload))
       if (live === undefined) {
         // A durable engine restarted an unfinished run that nobody resumed (yet): park it
         // until `mcpflow resume <runId>` gives it its services back.
@@ -297,6 +299,87 @@ const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I
         )
       )
     }))
+
+/** The payload every flow's workflow carries. */
+interface RunPayload {
+  readonly runId: string
+  readonly input: unknown
+}
+
+/**
+ * A run this process did not start, given the services its `RunHost` lends to the flow: its
+ * input opened (`MCPFLOW_JOURNAL_KEY`) and decoded, a fresh run state reporting to the host's
+ * `FlowEvents`. Undefined without a host, or when the host does not serve the flow.
+ */
+const adopt = (flow: AnyFlow, engine: FlowEngine["Service"], payload: RunPayload) =>
+  Effect.gen(function*() {
+    const host = yield* Effect.serviceOption(RunHost)
+    if (Option.isNone(host)) return undefined
+    const context = yield* host.value.services(flow.name)
+    if (context === undefined) return undefined
+    const sealer = Sealing.make(payload.runId, yield* Sealing.journalKey)
+    const opened = sealer.openEncoded(payload.input)
+    if (Result.isFailure(opened)) return yield* Effect.die(new Error(`run ${payload.runId}: ${opened.failure}`))
+    const input = yield* Effect.orDie(decodeInput(flow.name, flow.input, opened.success))
+    const sink = Context.get(context, FlowEvents)
+    const state: RunState = {
+      runId: payload.runId,
+      flow: flow.name,
+      interpreter: running,
+      emit: sink.emit,
+      listening: sink !== silentSink,
+      root: { entries: [] },
+      subscriptions: new Map(),
+      compensationFailures: [],
+      results: new ResultLog(),
+      failedStep: undefined,
+      stepJournal: undefined,
+      policies: engine.policies,
+      inFlightAtCrash: undefined,
+      resume: undefined,
+      sealer
+    }
+    return { context, state, input } satisfies LiveRun
+  })
+
+/**
+ * Submits a run of `flow` to the engine and returns its id without waiting for it (`mcpflow run
+ * --detach` on a cluster): the engine journals the submission, and a runner that serves the flow
+ * runs it. Bad input fails with a {@link FlowError} and submits nothing.
+ *
+ * @example
+ * ```ts
+ * const runId = yield* Flow.submit(deploy, { service: "api" }).pipe(Effect.provide(clusterClient))
+ * ```
+ */
+export const submit = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  flow: Flow<I, O, E, R>,
+  input: I["Encoded"],
+  options?: { readonly runId?: string | undefined }
+): Effect.Effect<string, FlowError, WorkflowEngine> =>
+  Effect.gen(function*() {
+    const decoded = yield* decodeInput(flow.name, flow.input, input)
+    const runId = options?.runId ?? crypto.randomUUID()
+    const sealer = Sealing.make(runId, yield* Sealing.journalKey)
+    const payload = { runId, input: sealer.sealEncoded(input, decoded) }
+    const executionId = executionIdOf(flow.workflow._tag, runId)
+    yield* WorkflowEngineTag.use((engine) => engine.execute(flow.workflow, { executionId, payload, discard: true }))
+    return runId
+  })
+
+/**
+ * Registers `flow` with the engine in context so that this process runs its runs with the
+ * services its `RunHost` lends (a cluster runner serving the flow).
+ *
+ * @example
+ * ```ts
+ * yield* Flow.serve(deploy).pipe(Effect.provide(host), Effect.provide(clusterRunner))
+ * ```
+ */
+export const serve = <I extends Schema.Top, O extends Schema.Top, E, R>(
+  flow: Flow<I, O, E, R>
+): Effect.Effect<void, never, FlowEngine | WorkflowEngine | RunHost> =>
+  Effect.flatMap(FlowEngine, (engine) => register(flow, engine)) as never
 
 /**
  * The flow's body as the engine runs it (again after each durable wait): on failure, the

@@ -42,7 +42,9 @@
  * ```
  * @module
  */
-import { Effect, Function } from "effect"
+import { Context, Effect, Function } from "effect"
+import type { RateLimiter } from "effect/persistence"
+import type { BreakerStore } from "./BreakerStore.ts"
 import * as Backoff from "./Backoff.ts"
 import * as Bulkhead from "./Bulkhead.ts"
 import * as Cache from "./Cache.ts"
@@ -214,7 +216,26 @@ export interface PolicyRegistry {
   readonly instances: Map<string, unknown>
   readonly pools: Map<string, Bulkhead.Bulkhead>
   readonly poolSettings: ReadonlyMap<string, Bulkhead.PoolSettings>
+  /** Where breakers built from settings keep their circuits, by breaker name (default: in memory, per breaker). */
+  readonly breakerStore?: ((name: string) => BreakerStore) | undefined
+  /** The shared limiter behind rate limits built from settings (default: in process). */
+  readonly rateLimiter?: RateLimiter.RateLimiter | undefined
 }
+
+/**
+ * Where the stateful policies built from configuration (a gateway's `policies`) keep their
+ * state: by default in the process; a cluster runner provides stores shared by every runner
+ * (e.g. on Postgres), so a circuit opened by one runner is open for all.
+ *
+ * @example
+ * ```ts
+ * Effect.provideService(Policy.SharedState, { breakerStore: stores.store, rateLimiter })
+ * ```
+ */
+export const SharedState = Context.Reference<{
+  readonly breakerStore?: ((name: string) => BreakerStore) | undefined
+  readonly rateLimiter?: RateLimiter.RateLimiter | undefined
+}>("mcpflow/dsl/policy/SharedState", { defaultValue: () => ({}) })
 
 /**
  * A new, empty {@link PolicyRegistry}; `pools` declares named bulkhead pools that settings can
@@ -226,12 +247,20 @@ export interface PolicyRegistry {
  * ```
  */
 export const registry = (
-  options?: { readonly pools?: Readonly<Record<string, Bulkhead.PoolSettings>> | undefined }
+  options?: {
+    readonly pools?: Readonly<Record<string, Bulkhead.PoolSettings>> | undefined
+    /** Shared circuits (e.g. on Postgres, so one runner's open circuit is open for all). */
+    readonly breakerStore?: ((name: string) => BreakerStore) | undefined
+    /** A shared rate limiter (`effect/persistence`), the backend of every rate limit built from settings. */
+    readonly rateLimiter?: RateLimiter.RateLimiter | undefined
+  }
 ): PolicyRegistry => ({
   _tag: "PolicyRegistry",
   instances: new Map(),
   pools: new Map(),
-  poolSettings: new Map(Object.entries(options?.pools ?? {}))
+  poolSettings: new Map(Object.entries(options?.pools ?? {})),
+  breakerStore: options?.breakerStore,
+  rateLimiter: options?.rateLimiter
 })
 
 /**
@@ -369,10 +398,11 @@ const tripOf = (s: Data<"breaker">): CircuitBreaker.TripPolicy => {
   }
 }
 
-const makeBreaker = (s: Data<"breaker">, owner: string) =>
+const makeBreaker = (s: Data<"breaker">, owner: string, store: PolicyRegistry["breakerStore"]) =>
   Effect.mapError(
     CircuitBreaker.make({
       name: s.name ?? owner,
+      store: store?.(s.name ?? owner),
       trip: tripOf(s),
       openDuration: s.openDuration === undefined
         ? 30_000
@@ -463,7 +493,7 @@ const build = Effect.fnUntraced(function*<FA, FE, FR>(spec: PolicySpec<FA, FE, F
   if (b !== undefined) keyedBreaker = "_tag" in b && b._tag === "KeyedBreaker" ? b : breaker(b as CircuitBreaker.CircuitBreaker)
   if (data.breaker) {
     const s = data.breaker
-    const made = yield* shared(reg, id("breaker"), () => makeBreaker(s, owner))
+    const made = yield* shared(reg, id("breaker"), () => makeBreaker(s, owner, reg?.breakerStore))
     keyedBreaker = breaker(made, s.per ?? "server")
   }
 
@@ -482,7 +512,8 @@ const build = Effect.fnUntraced(function*<FA, FE, FR>(spec: PolicySpec<FA, FE, F
         window: s.window,
         burst: s.burst,
         onExceeded: s.onExceeded,
-        maxDelay: s.maxDelay
+        maxDelay: s.maxDelay,
+        backend: reg?.rateLimiter
       }))
     rateLimit = { rateLimit: made, per: s.per ?? "server" }
   }

@@ -91,7 +91,11 @@ export class FlowEngine extends Context.Service<FlowEngine, {
  */
 export const layer = (
   kind: string,
-  options?: { readonly journalSteps?: boolean | undefined }
+  options?: {
+    readonly journalSteps?: boolean | undefined
+    /** The registry of steps' stateful policies (default: a fresh one, in memory). */
+    readonly policies?: PolicyRegistry | undefined
+  }
 ): Layer.Layer<FlowEngine, never, WorkflowEngine.WorkflowEngine> =>
   // Digests in the calling turn (see `SynchronousDigest`): a run's ids never wait on the thread pool.
   Layer.effect(FlowEngine)(make(kind, options)).pipe(Layer.merge(SynchronousDigest.webCrypto))
@@ -99,7 +103,11 @@ export const layer = (
 /** The `FlowEngine` of {@link layer}; `forget` drops a run from the workflow engine once it ended. */
 const make = (
   kind: string,
-  options?: { readonly journalSteps?: boolean | undefined; readonly forget?: ((executionId: string) => void) | undefined }
+  options?: {
+    readonly journalSteps?: boolean | undefined
+    readonly forget?: ((executionId: string) => void) | undefined
+    readonly policies?: PolicyRegistry | undefined
+  }
 ): Effect.Effect<FlowEngine["Service"], never, WorkflowEngine.WorkflowEngine | Scope.Scope> =>
   Effect.gen(function*() {
     const workflows = yield* WorkflowEngine.WorkflowEngine
@@ -108,7 +116,7 @@ const make = (
     const runs = new Map<string, { readonly run: LiveRun; fiber: Fiber.Fiber<unknown, unknown> | undefined }>()
     return FlowEngine.of({
       kind,
-      policies: registry(),
+      policies: options?.policies ?? registry(),
       register: (workflow, execute) =>
         Effect.suspend(() => {
           if (registered.has(workflow._tag)) return Effect.void

@@ -17,6 +17,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { Argument, CliError, Flag } from "effect/cli"
@@ -736,6 +737,68 @@ export const poll: Flag.Flag<number> = Flag.Int("poll").pipe(
 export const once: Flag.Flag<boolean> = Flag.Boolean("once").pipe(
   Flag.withDescription("Continue the runs pending now, wait for them, then exit (exit 1 if one failed)"),
   Flag.withDefault(false)
+)
+
+/**
+ * `--database postgres://…`: run on an Effect Cluster over this Postgres (default:
+ * `MCPFLOW_DATABASE_URL`; neither: the SQLite journal). Kept Redacted: never printed.
+ *
+ * @example
+ * ```ts
+ * Command.make("worker", { database: Flags.database }, ({ database }) => Option.isSome(database))
+ * ```
+ */
+export const database: Flag.Flag<Option.Option<Redacted.Redacted<string>>> = Flag.Redacted("database").pipe(
+  Flag.withMetavar("url"),
+  Flag.withDescription(
+    "Run on a cluster whose journal is this Postgres (postgres://user:password@host:port/database; default: MCPFLOW_DATABASE_URL). Never printed"
+  ),
+  Flag.optional
+)
+
+/**
+ * The database of {@link database}, else `MCPFLOW_DATABASE_URL`, else none.
+ *
+ * @example
+ * ```ts
+ * databaseOf(Option.none(), { MCPFLOW_DATABASE_URL: "postgres://db/mcpflow" }) // => Option.some(<redacted>)
+ * ```
+ */
+export const databaseOf = (
+  flag: Option.Option<Redacted.Redacted<string>>,
+  env: Readonly<Record<string, string | undefined>>
+): Option.Option<Redacted.Redacted<string>> =>
+  Option.isSome(flag)
+    ? flag
+    : env.MCPFLOW_DATABASE_URL !== undefined && env.MCPFLOW_DATABASE_URL !== ""
+    ? Option.some(Redacted.make(env.MCPFLOW_DATABASE_URL))
+    : Option.none()
+
+/**
+ * `--detach`: with `--database`, submit the run, print its id and return at once.
+ *
+ * @example
+ * ```ts
+ * Command.make("run", { detach: Flags.detach }, ({ detach }) => detach)
+ * ```
+ */
+export const detach: Flag.Flag<boolean> = Flag.Boolean("detach").pipe(
+  Flag.withDescription("With --database: submit the run, print its id on stdout and exit; a runner runs it"),
+  Flag.withDefault(false)
+)
+
+/**
+ * `--listen host:port`: where a cluster runner listens for the other runners (default 127.0.0.1:34431).
+ *
+ * @example
+ * ```ts
+ * Command.make("worker", { listen: Flags.listen }, ({ listen }) => listen)
+ * ```
+ */
+export const listen: Flag.Flag<string> = Flag.String("listen").pipe(
+  Flag.withMetavar("host:port"),
+  Flag.withDescription("With --database: the address this runner listens on and other runners reach it at (default 127.0.0.1:34431)"),
+  Flag.withDefault("127.0.0.1:34431")
 )
 
 // ---------------------------------------------------------------------------------------------

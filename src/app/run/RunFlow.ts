@@ -165,7 +165,15 @@ export const levelOf = (settings: { readonly quiet: boolean; readonly verbose: b
 export const sandboxStateFile = (stateDir: string, runId: string): string =>
   join(stateDir, "sandbox", `${runId.replace(/[^A-Za-z0-9_.-]/g, "_")}.json`)
 
-const gatewayLayer = (
+/**
+ * The MCP gateway a run of `source` talks to, for the servers chosen by {@link chooseServers}.
+ *
+ * @example
+ * ```ts
+ * const gateway = gatewayLayer({ _tag: "Sandbox" }, { sandbox })
+ * ```
+ */
+export const gatewayLayer = (
   servers: Servers,
   source: FlowSource,
   injector?: Injector | undefined,

@@ -3,6 +3,8 @@
  * - {@link memory}: `effect/workflow`'s in-memory engine — tests, embedding, `--no-journal`;
  * - {@link durable}: the SQLite journal under a state directory (`.mcpflow/runs.db`) —
  *   `ClusterWorkflowEngine` over `SingleRunner`, plus the run history; a crashed run resumes.
+ * - {@link clusterRunner} / {@link clusterClient}: an Effect Cluster of runner processes on
+ *   Postgres — many processes, one journal; a dead runner's runs move to the others.
  *
  * @example
  * ```ts
@@ -19,6 +21,8 @@ import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as FlowEngine from "../../../dsl/ports/FlowEngine.ts"
 import { JournalError, type RunJournal } from "../../../dsl/ports/RunJournal.ts"
 import { ensureDirectory } from "./StateDir.ts"
+import type { ClusterOptions } from "../cluster/ClusterEngine.ts"
+import type { DatabaseError } from "../cluster/DatabaseError.ts"
 
 /**
  * Flows in memory: nothing is journaled.
@@ -77,3 +81,30 @@ export const durable = (
   )
   return sqlite.pipe(Layer.provide(prepare))
 }
+
+/**
+ * A cluster runner on Postgres (see `ClusterEngine.runner`): this process takes its share of the
+ * cluster's shards and runs the runs of the flows it serves (`Flow.serve`, with a `RunHost`
+ * lending each flow its services). The cluster modules load when the layer is built.
+ *
+ * @example
+ * ```ts
+ * yield* Flow.serve(deploy).pipe(Effect.provide(host), Effect.provide(Engines.clusterRunner({ database, port: 34431 })))
+ * ```
+ */
+export const clusterRunner = (
+  options: ClusterOptions & { readonly host?: string | undefined; readonly port?: number | undefined }
+): Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine, DatabaseError> =>
+  Layer.unwrap(Effect.promise(() => import("../cluster/ClusterEngine.ts")).pipe(Effect.map((m) => m.runner(options))))
+
+/**
+ * A cluster client on Postgres (see `ClusterEngine.client`): `Flow.run` submits the run to the
+ * cluster's runners and awaits its result; `Flow.submit` returns its id at once.
+ *
+ * @example
+ * ```ts
+ * yield* Flow.run(deploy, input).pipe(Effect.provide(Engines.clusterClient({ database })))
+ * ```
+ */
+export const clusterClient = (options: ClusterOptions): Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine, DatabaseError> =>
+  Layer.unwrap(Effect.promise(() => import("../cluster/ClusterEngine.ts")).pipe(Effect.map((m) => m.client(options))))

@@ -142,7 +142,8 @@ export const makePolicies = Effect.fnUntraced(function*(
   pools?: Readonly<Record<string, PoolSettings>> | undefined,
   gate?: HealthGate | undefined
 ): Effect.fn.Return<GatewayPolicies, Policy.PolicyConfigError> {
-  const registry = Policy.registry({ pools })
+  // Breakers and rate limits shared across processes when the caller provides stores (a cluster runner).
+  const registry = Policy.registry({ pools, ...(yield* Policy.SharedState) })
   const byKey = new Map<string, AnyPolicy>()
   for (const [key, input] of Object.entries(config ?? {})) {
     const built = yield* Effect.mapError(

@@ -13,14 +13,14 @@
  */
 import * as path from "node:path"
 import { existsSync } from "node:fs"
-import { Console, Context, Effect, Fiber, Layer, Option } from "effect"
+import { Console, Context, Effect, Fiber, Layer, Option, type Redacted } from "effect"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import type { FlowEngine } from "../../../../../dsl/ports/FlowEngine.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
 import { runFlow } from "../../../run/RunFlow.ts"
-import { defaultRunSettings } from "../../Flags.ts"
+import { databaseOf, defaultRunSettings } from "../../Flags.ts"
 import { CliExit } from "../../output.ts"
 import { load } from "./run.ts"
 import { webhookOf } from "./webhook.ts"
@@ -38,9 +38,11 @@ import * as Observe from "../../../run/Observe.ts"
  * npx mcpflow worker --once
  * ```
  */
-export const worker = Effect.fn("mcpflow.worker")(function*({ config, files, json, metrics, once, poll, stateDir, verbose, webhook }: {
+export const worker = Effect.fn("mcpflow.worker")(function*({ config, database, files, json, listen, metrics, once, poll, stateDir, verbose, webhook }: {
     readonly files?: ReadonlyArray<string> | undefined
     readonly webhook?: Option.Option<string> | undefined
+    readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
+    readonly listen?: string | undefined
     readonly stateDir: string
     readonly config: Option.Option<string>
     readonly poll: number
@@ -49,6 +51,11 @@ export const worker = Effect.fn("mcpflow.worker")(function*({ config, files, jso
     readonly json?: boolean | undefined
     readonly metrics?: Option.Option<Address> | undefined
   }) {
+    const cluster = databaseOf(database ?? Option.none(), process.env)
+    if (Option.isSome(cluster)) {
+      const { runner } = yield* Effect.promise(() => import("./cluster.ts"))
+      return yield* runner({ database: cluster.value, files: files ?? [], listen: listen ?? "127.0.0.1:34431", config, verbose })
+    }
     const hook = yield* webhookOf(webhook ?? Option.none())
     // The scheduled flows are loaded (and their schedules checked) before anything starts.
     const scheduled: Array<LoadedFlow & { readonly schedule: CheckedSchedule }> = []

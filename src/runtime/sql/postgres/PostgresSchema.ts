@@ -1,0 +1,77 @@
+/**
+ * mcpflow's own tables in a shared Postgres (Effect Cluster's tables are created by Effect's
+ * `SqlMessageStorage` / `SqlRunnerStorage`): circuit-breaker records, rate-limit counters and a
+ * one-row format marker. {@link migrate} creates what is missing and refuses a database written
+ * by a newer mcpflow, before anything is written.
+ *
+ * @example
+ * ```ts
+ * yield* PostgresSchema.migrate // in a program with a Postgres SqlClient
+ * ```
+ * @module
+ */
+import { Effect, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
+
+/** The format of mcpflow's Postgres tables this version writes; newer ones are refused. */
+export const schemaFormat = 1
+
+/**
+ * The database holds mcpflow tables of a newer format than this version reads.
+ *
+ * @example
+ * ```ts
+ * new PostgresSchemaTooNew({ found: 2, supported: 1 }).message
+ * ```
+ */
+export class PostgresSchemaTooNew extends Schema.TaggedError<PostgresSchemaTooNew>()("PostgresSchemaTooNew", {
+  found: Schema.Number,
+  supported: Schema.Number
+}) {
+  override get message(): string {
+    return `the database was written by a newer mcpflow (format ${this.found}, this version reads ≤ ${this.supported}); upgrade mcpflow`
+  }
+}
+
+/**
+ * Checks the format marker (failing with {@link PostgresSchemaTooNew} before writing anything),
+ * then creates mcpflow's tables if missing. Safe to run concurrently from several processes.
+ *
+ * @example
+ * ```ts
+ * yield* migrate
+ * ```
+ */
+export const migrate: Effect.Effect<void, SqlError | PostgresSchemaTooNew, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const present = yield* sql<{ readonly present: boolean }>`select to_regclass('mcpflow_meta') is not null as present`
+  const found = present[0]?.present === true
+    ? (yield* sql<{ readonly found: number | null }>`select max(format) as found from mcpflow_meta`)[0]?.found
+    : undefined
+  if (found !== null && found !== undefined && Number(found) > schemaFormat) {
+    return yield* new PostgresSchemaTooNew({ found: Number(found), supported: schemaFormat })
+  }
+  if (found !== null && found !== undefined && Number(found) === schemaFormat) return
+  // One migration at a time across processes.
+  yield* sql.withTransaction(Effect.gen(function*() {
+    yield* sql`select pg_advisory_xact_lock(7270431)`
+    yield* sql`create table if not exists mcpflow_meta (format integer not null)`
+    yield* sql`create table if not exists mcpflow_breakers (
+      breaker text not null,
+      key text not null,
+      record jsonb not null,
+      version bigint not null,
+      primary key (breaker, key))`
+    yield* sql`create table if not exists mcpflow_rate_limits (
+      key text primary key,
+      count double precision not null,
+      expires_at double precision not null)`
+    yield* sql`create table if not exists mcpflow_token_buckets (
+      key text primary key,
+      tokens double precision not null,
+      last_refill double precision not null)`
+    const rows = yield* sql<{ readonly n: number }>`select count(*)::int as n from mcpflow_meta`
+    if ((rows[0]?.n ?? 0) === 0) yield* sql`insert into mcpflow_meta (format) values (${schemaFormat})`
+  }))
+})
