@@ -62,7 +62,7 @@ export const worker = Effect.fn("mcpflow.worker")(function*({ config, database, 
     for (const file of files ?? []) {
       const loaded = yield* load(file)
       if (loaded.schedule === undefined) {
-        return yield* new CliExit({ code: ExitCode.Usage, message: `${file}: exports no schedule (export const schedule = Flow.schedule(flow, { cron, input }))` })
+        return yield* new CliExit({ code: ExitCode.Usage, message: `${file}: exports no schedule (export const schedule = Flow.schedule(flow, { cron, input })); to serve it from a cluster runner add --database postgres://… (or set MCPFLOW_DATABASE_URL)` })
       }
       scheduled.push({ ...loaded, file: path.resolve(file), schedule: loaded.schedule })
     }
