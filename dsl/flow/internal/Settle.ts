@@ -103,24 +103,19 @@ export const checkOutput = <I extends Schema.Top, O extends Schema.Top, E, R>(
 
 type Coder = (value: unknown) => Effect.Effect<unknown, Schema.SchemaError>
 
-/** The JSON encoder and decoder of each output Schema, built once (a flow's output is checked on every run). */
-const encoders = new WeakMap<Schema.Top, Coder>()
-const decoders = new WeakMap<Schema.Top, Coder>()
-
-const jsonEncoder = (schema: Schema.Top): Coder => {
-  let encode = encoders.get(schema)
-  if (encode === undefined) {
-    encode = Schema.encodeUnknownEffect(Schema.toCodecJson(schema)) as Coder
-    encoders.set(schema, encode)
+/** A Schema's coder, built once per Schema (a flow's output is checked on every run). */
+const memoized = (make: (schema: Schema.Top) => Coder) => {
+  const built = new WeakMap<Schema.Top, Coder>()
+  return (schema: Schema.Top): Coder => {
+    let coder = built.get(schema)
+    if (coder === undefined) {
+      coder = make(schema)
+      built.set(schema, coder)
+    }
+    return coder
   }
-  return encode
 }
 
-const jsonDecoder = (schema: Schema.Top): Coder => {
-  let decode = decoders.get(schema)
-  if (decode === undefined) {
-    decode = Schema.decodeUnknownEffect(Schema.toCodecJson(schema)) as Coder
-    decoders.set(schema, decode)
-  }
-  return decode
-}
+/** The JSON encoder and decoder of each output Schema. */
+const jsonEncoder = memoized((schema) => Schema.encodeUnknownEffect(Schema.toCodecJson(schema)) as Coder)
+const jsonDecoder = memoized((schema) => Schema.decodeUnknownEffect(Schema.toCodecJson(schema)) as Coder)
