@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Deferred, Effect, Exit, Semaphore } from "effect"
+import { Effect, Semaphore } from "effect"
 import { FlowDefinition } from "./FlowError.ts"
 import { group, runGroup, skip } from "./Group.ts"
 import { interpreterOf } from "./internal/Interpreter.ts"
@@ -152,77 +152,121 @@ const materialise = (chain: Chain | undefined): { readonly nodes: ReadonlyArray<
   return { nodes, problems }
 }
 
-const make = (name: string, chain: Chain | undefined): Dag<any, any, any> => ({
-  name,
+const make = (name: string, chain: Chain | undefined): Dag<any, any, any> => new DagBuilder(name, chain)
+
+/** A class, not an object literal with a getter: a flow body builds its DAG on every run. */
+class DagBuilder {
+  readonly name: string
+  readonly chain: Chain | undefined
+  constructor(name: string, chain: Chain | undefined) {
+    this.name = name
+    this.chain = chain
+  }
   get edges() {
-    return materialise(chain).nodes.map((n) => ({ node: n.name, needs: n.needs }))
-  },
-  node(nodeName: string, a: unknown, b?: unknown) {
+    return materialise(this.chain).nodes.map((n) => ({ node: n.name, needs: n.needs }))
+  }
+  node(nodeName: string, a: unknown, b?: unknown): Dag<any, any, any> {
     const options = (b === undefined ? {} : a) as NodeDef["options"]
     const run = (b === undefined ? a : b) as NodeDef["run"]
     const def: NodeDef = { name: nodeName, needs: [...(options.needs ?? [])], options, run }
-    return make(name, { def, prev: chain, size: (chain?.size ?? 0) + 1 })
-  },
-  run: (options) =>
-    group(name, "dag", (path, scope) =>
-      Effect.gen(function*() {
-        const { nodes, problems } = materialise(chain)
-        if (problems.length > 0) {
-          return yield* Effect.die(new FlowDefinition({ detail: `DAG ${JSON.stringify(path)}: ${problems.join("; ")}` }))
-        }
-        const interpreter = interpreterOf(scope)
-        const paths = new Map<string, string>()
-        for (const n of nodes) paths.set(n.name, yield* claim(scope, n.name))
-        const done = new Map<string, Deferred.Deferred<NodeOutcome<unknown>>>()
-        for (const n of nodes) done.set(n.name, Deferred.makeUnsafe())
-        const permits = options?.concurrency !== undefined ? yield* Semaphore.make(Math.max(1, options.concurrency)) : undefined
-        const outcomes: Record<string, NodeOutcome<unknown>> = {}
-        const outputs: Record<string, unknown> = {}
+    return new DagBuilder(this.name, { def, prev: this.chain, size: (this.chain?.size ?? 0) + 1 })
+  }
+  run(options?: { readonly concurrency?: number | undefined }): Effect.Effect<DagResult<any>, any, any> {
+    return runDag(this.name, this.chain, options)
+  }
+}
 
-        // Each node: wait for what it needs, then run (or skip) and settle its outcome. Written
-        // as a chain rather than a generator: a wide DAG's per-node cost is its coordination lag.
-        const runNode = (n: NodeDef): Effect.Effect<void, unknown, unknown> => {
-          const nodePath = paths.get(n.name)!
-          const finish = (o: NodeOutcome<unknown>) => {
-            outcomes[n.name] = o
-            if (o._tag === "Succeeded") outputs[n.name] = o.value
-            Deferred.doneUnsafe(done.get(n.name)!, Exit.succeed(o))
+/**
+ * A node's place in one run: how many of its needs are still running, the nodes that need it,
+ * and the fiber's resume while it waits (counters instead of a Deferred per node awaited by each
+ * dependant: a wide DAG's per-node cost is its coordination lag).
+ */
+interface NodeState {
+  readonly def: NodeDef
+  readonly path: string
+  remaining: number
+  readonly dependants: Array<NodeState>
+  wake: (() => void) | undefined
+}
+
+const runDag = (
+  name: string,
+  chain: Chain | undefined,
+  options: { readonly concurrency?: number | undefined } | undefined
+): Effect.Effect<DagResult<any>, any, any> =>
+  group(name, "dag", (path, scope) =>
+    Effect.gen(function*() {
+      const { nodes, problems } = materialise(chain)
+      if (problems.length > 0) {
+        return yield* Effect.die(new FlowDefinition({ detail: `DAG ${JSON.stringify(path)}: ${problems.join("; ")}` }))
+      }
+      const interpreter = interpreterOf(scope)
+      const states = new Map<string, NodeState>()
+      for (const n of nodes) {
+        const state: NodeState = { def: n, path: yield* claim(scope, n.name), remaining: n.needs.length, dependants: [], wake: undefined }
+        for (const need of n.needs) states.get(need)!.dependants.push(state)
+        states.set(n.name, state)
+      }
+      const permits = options?.concurrency !== undefined ? yield* Semaphore.make(Math.max(1, options.concurrency)) : undefined
+      const outcomes: Record<string, NodeOutcome<unknown>> = {}
+      const outputs: Record<string, unknown> = {}
+
+      // Each node: wait for what it needs, then run (or skip) and settle its outcome. Written
+      // as a chain rather than a generator: a wide DAG's per-node cost is its coordination lag.
+      const runNode = (state: NodeState): Effect.Effect<void, unknown, unknown> => {
+        const n = state.def
+        const nodePath = state.path
+        const finish = (o: NodeOutcome<unknown>) => {
+          outcomes[n.name] = o
+          if (o._tag === "Succeeded") outputs[n.name] = o.value
+          for (const d of state.dependants) {
+            if (--d.remaining === 0 && d.wake !== undefined) {
+              const wake = d.wake
+              d.wake = undefined
+              wake()
+            }
           }
+        }
+        const start = (): Effect.Effect<void, unknown, unknown> => {
           const planInfo = { needs: n.needs, condition: n.options.whenLabel, description: n.options.description }
-          const start = (needed: ReadonlyArray<NodeOutcome<unknown>>): Effect.Effect<void, unknown, unknown> => {
-            const deps: Record<string, unknown> = {}
-            const notOk: Array<string> = []
-            needed.forEach((o, i) => {
-              if (o._tag === "Succeeded") deps[n.needs[i]!] = o.value
-              else notOk.push(n.needs[i]!)
-            })
-            const skipped = (why: string) =>
-              Effect.andThen(skip(scope, nodePath, "node", why, planInfo), Effect.sync(() => finish({ _tag: "Skipped", why })))
-            if (!interpreter.enters(() => notOk.length === 0 || n.options.always === true)) {
-              return skipped(`needs ${notOk.join(", ")}, which did not succeed`)
-            }
-            const condition = n.options.when
-            if (condition !== undefined && !interpreter.enters(() => condition(deps))) {
-              return skipped(n.options.whenLabel === undefined ? "condition false" : `not (${n.options.whenLabel})`)
-            }
-            const body = runGroup(scope, nodePath, "node", () => n.run(deps), planInfo)
-            return Effect.flatMap(Effect.exit(permits === undefined ? body : permits.withPermits(1)(body)), (exit) => {
-              if (Exit.isSuccess(exit)) {
-                finish({ _tag: "Succeeded", value: exit.value })
-                return Effect.void
-              }
-              const failed = { _tag: "Failed", error: exit.cause, message: renderCause(exit.cause).error } as const
-              finish(failed)
-              return interpreter.goesOnAfterFailure(n.options.continueOnError === true) ? Effect.void : exit
-            })
+          const deps: Record<string, unknown> = {}
+          const notOk: Array<string> = []
+          for (const need of n.needs) {
+            const o = outcomes[need]!
+            if (o._tag === "Succeeded") deps[need] = o.value
+            else notOk.push(need)
           }
-          const needs = n.needs.map((need) => done.get(need)!)
-          if (needs.length === 0) return Effect.suspend(() => start([]))
-          if (needs.length === 1) return Effect.flatMap(Deferred.await(needs[0]!), (o) => start([o]))
-          return Effect.flatMap(Effect.forEach(needs, (d) => Deferred.await(d)), start)
+          const skipped = (why: string) =>
+            Effect.andThen(skip(scope, nodePath, "node", why, planInfo), Effect.sync(() => finish({ _tag: "Skipped", why })))
+          if (!interpreter.enters(() => notOk.length === 0 || n.options.always === true)) {
+            return skipped(`needs ${notOk.join(", ")}, which did not succeed`)
+          }
+          const condition = n.options.when
+          if (condition !== undefined && !interpreter.enters(() => condition(deps))) {
+            return skipped(n.options.whenLabel === undefined ? "condition false" : `not (${n.options.whenLabel})`)
+          }
+          const body = runGroup(scope, nodePath, "node", () => n.run(deps), planInfo)
+          return Effect.matchCauseEffect(permits === undefined ? body : permits.withPermits(1)(body), {
+            onSuccess: (value) => {
+              finish({ _tag: "Succeeded", value })
+              return Effect.void
+            },
+            onFailure: (cause) => {
+              finish({ _tag: "Failed", error: cause, message: renderCause(cause).error })
+              return interpreter.goesOnAfterFailure(n.options.continueOnError === true) ? Effect.void : Effect.failCause(cause)
+            }
+          })
         }
+        if (state.remaining === 0) return Effect.suspend(start)
+        const wait = Effect.callback<void>((resume) => {
+          if (state.remaining === 0) resume(Effect.void)
+          else state.wake = () => resume(Effect.void)
+        })
+        return Effect.flatMap(wait, start)
+      }
 
-        yield* interpreter.branches(nodes.map(runNode), { concurrency: "unbounded" })
-        return { outputs, outcomes }
-      }), { description: `DAG of ${chain?.size ?? 0} nodes` })
-})
+      const runs: Array<Effect.Effect<void, unknown, unknown>> = []
+      for (const state of states.values()) runs.push(runNode(state))
+      yield* interpreter.branches(runs, { concurrency: "unbounded" })
+      return { outputs, outcomes }
+    }), { description: `DAG of ${chain?.size ?? 0} nodes` })
