@@ -1,142 +1,18 @@
 /**
- * `npm run bench -- chaos`: chaos runs per second of a 15-tool-call flow (a saga of 2 steps with
- * compensations, 3 parallel branches of 3 calls, then 4 more calls) against model-backed fakes,
- * under a 20 % fault rate (every fault kind, 1–3 faults per plan) on the TestClock (virtual
- * time), and the time per run against a fault-free run of the same flow (ratio). Each run is
- * `Chaos.runFlowOnce`: fresh servers and models (on SDK connections kept across runs, see
- * `chaos/ConnectionPool.ts`), the in-memory flow engine, the event stream, every invariant
- * checked. It also compares the CPU per run with a connection per run (the pool switched off).
- *
- * Last line: `{"bench":"chaos","value":N,"unit":"runs/s","baseline":"fault-free","ratio":R}`.
+ * `npm run bench -- chaos`: chaos runs per second of the bench flow (see `chaosRuns.ts`), in a
+ * process of its own that runs the sources the way the compiled package runs (Node's type
+ * transform, not tsx: see `interpreter/child.ts`); its worker threads inherit the same loader.
+ * `CHAOS_BENCH_LOADER=tsx` runs it through tsx instead (as before), for comparisons.
  */
-import { Effect } from "effect"
-import fc from "fast-check"
-import { Chaos, Fault } from "../chaos/index.ts"
-import * as ConnectionPool from "../chaos/ConnectionPool.ts"
-import * as WorkerPool from "../chaos/internal/WorkerPool.ts"
-import { spec } from "./chaosSpec.ts"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { nodeTypeScript } from "./interpreter/child.ts"
 
-const RUNS = Number(process.env.CHAOS_BENCH_RUNS ?? 1000)
-const SEED = Number(process.env.FC_SEED ?? 42)
-
-const arbitrary = await Effect.runPromise(Chaos.flowPlans(spec, { rate: 0.2, maxFaults: 3 }))
-const plans = fc.sample(arbitrary, { seed: SEED, numRuns: RUNS })
-
-const timeRuns = async (list: ReadonlyArray<Fault.FaultPlan>) => {
-  let calls = 0
-  let faults = 0
-  const outcomes: Record<string, number> = {}
-  const cpu0 = process.cpuUsage()
-  const start = performance.now()
-  for (const plan of list) {
-    const run = await Effect.runPromise(Chaos.runFlowOnce(spec, plan))
-    calls += run.sent.length
-    faults += run.log.length
-    const k = Chaos.outcomeKind(run.outcome as Chaos.Outcome<unknown, unknown>)
-    outcomes[k] = (outcomes[k] ?? 0) + 1
-  }
-  const ms = performance.now() - start
-  const cpu = process.cpuUsage(cpu0)
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, calls, faults, outcomes }
-}
-
-// Warm up (JIT, module caches, the flow's plan, the connection pool): the JIT needs a few hundred runs.
-const WARMUP = Number(process.env.CHAOS_BENCH_WARMUP ?? 400)
-await timeRuns(plans.slice(0, WARMUP))
-await timeRuns(Array.from({ length: Math.min(WARMUP, 100) }, () => Fault.none))
-
-// Interleaved rounds (the machine is shared: a burst of load should hit both sides alike).
-const ROUNDS = 5
-const size = Math.ceil(RUNS / ROUNDS)
-const cleanMs: Array<number> = []
-const chaosMs: Array<number> = []
-const cleanCpu: Array<number> = []
-const chaosCpu: Array<number> = []
-let calls = 0
-let cleanCalls = 0
-let faults = 0
-const outcomes: Record<string, number> = {}
-for (let round = 0; round < ROUNDS; round++) {
-  const slice = plans.slice(round * size, (round + 1) * size)
-  const clean = await timeRuns(slice.map(() => Fault.none))
-  const chaos = await timeRuns(slice)
-  cleanMs.push(clean.ms / slice.length)
-  chaosMs.push(chaos.ms / slice.length)
-  cleanCpu.push(clean.cpuMs / slice.length)
-  chaosCpu.push(chaos.cpuMs / slice.length)
-  calls += chaos.calls
-  cleanCalls += clean.calls
-  faults += chaos.faults
-  for (const [k, n] of Object.entries(chaos.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + n
-  console.log(`round ${round + 1}: fault-free ${(clean.ms / slice.length).toFixed(2)} ms/run, chaos ${(chaos.ms / slice.length).toFixed(2)} ms/run (CPU ${(clean.cpuMs / slice.length).toFixed(2)} / ${(chaos.cpuMs / slice.length).toFixed(2)} ms/run; ${slice.length} runs each)`)
-}
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-// The same plans with a connection (handshake and close) per run, as before ConnectionPool.ts, interleaved with pooled batches.
-const perRunCpu: Array<number> = []
-const pooledCpu: Array<number> = []
-for (let round = 0; round < ROUNDS; round++) {
-  const slice = plans.slice(round * size, (round + 1) * size)
-  ConnectionPool.settings.enabled = false
-  perRunCpu.push((await timeRuns(slice)).cpuMs / slice.length)
-  ConnectionPool.settings.enabled = true
-  pooledCpu.push((await timeRuns(slice)).cpuMs / slice.length)
-}
-console.log(`CPU per chaos run, connections kept across runs vs one per run: ${median(pooledCpu).toFixed(2)} vs ${median(perRunCpu).toFixed(2)} ms (median of ${ROUNDS} interleaved rounds)`)
-const perRunChaos = median(chaosMs)
-const perRunClean = median(cleanMs)
-const runsPerSecond = 1000 / perRunChaos
-const ratio = perRunChaos / perRunClean
-console.log(`fault-free: ${perRunClean.toFixed(2)} ms/run (median of ${ROUNDS} rounds), ${(cleanCalls / plans.length).toFixed(1)} tool calls/run`)
-console.log(`chaos (20 % rate, seed ${SEED}): ${perRunChaos.toFixed(2)} ms/run = ${runsPerSecond.toFixed(0)} runs/s, ${(calls / plans.length).toFixed(1)} tool calls/run, ${faults} faults fired in ${plans.length} runs`)
-console.log(`outcomes: ${Object.entries(outcomes).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(", ")}`)
-// CPU time per run does not depend on how many other processes share the cores: compare it across runs of the bench.
-console.log(`CPU per run: fault-free ${median(cleanCpu).toFixed(2)} ms, chaos ${median(chaosCpu).toFixed(2)} ms (${(1000 / median(chaosCpu)).toFixed(0)} runs per CPU-second; wall/CPU ${(perRunChaos / median(chaosCpu)).toFixed(1)})`)
-console.log(`time per run vs fault-free: ×${ratio.toFixed(2)}`)
-
-// Worker threads (`Chaos.checkFlow`'s `workers`, `mcpflow chaos --workers`): the same plans through the
-// search's runner, on 1 thread (in process) and on N workers that load `chaosSpec.ts`; workers warmed
-// up first (their start — loading the flow and the servers — is a one-off per process, timed apart).
-// CPU is the whole process's (every thread). Results are compared: the same runs whatever the count.
-const WORKERS = (process.env.CHAOS_BENCH_WORKERS ?? "1,2").split(",").map(Number)
-const WORKER_ROUNDS = Number(process.env.CHAOS_BENCH_WORKER_ROUNDS ?? 5)
-const source = { module: new URL("./chaosSpec.ts", import.meta.url).href }
-const runAll = async (n: number, list: ReadonlyArray<Fault.FaultPlan>) => {
-  if (n <= 1) {
-    const out = []
-    for (const plan of list) out.push(await Effect.runPromise(Chaos.runFlowOnce(spec, plan)))
-    return out
-  }
-  return WorkerPool.runPlans(source, n, list, { stopAtViolation: false })
-}
-const fingerprintOf = (runs: ReadonlyArray<Chaos.FlowRunResult<unknown, unknown>>) =>
-  JSON.stringify(runs.map((r) => [r.log.length, r.violations.map((v) => v.invariant), Chaos.outcomeKind(r.outcome as Chaos.Outcome<unknown, unknown>), r.durationMs, r.events.length]))
-const warmMs: Record<string, number> = {}
-for (const n of WORKERS) {
-  const started = performance.now()
-  await runAll(n, plans.slice(0, Math.min(WARMUP, plans.length)))
-  warmMs[String(n)] = performance.now() - started
-}
-// Interleaved rounds (the machine is shared: a burst of load should hit every worker count alike).
-const wall: Record<string, Array<number>> = {}
-const cpuPer: Record<string, Array<number>> = {}
-const fingerprints = new Set<string>()
-for (let round = 0; round < WORKER_ROUNDS; round++) {
-  for (const n of WORKERS) {
-    const cpu0 = process.cpuUsage()
-    const t0 = performance.now()
-    const runs = await runAll(n, plans)
-    ;(wall[String(n)] ??= []).push(performance.now() - t0)
-    const cpu = process.cpuUsage(cpu0)
-    ;(cpuPer[String(n)] ??= []).push((cpu.user + cpu.system) / 1000 / plans.length)
-    fingerprints.add(fingerprintOf(runs))
-  }
-}
-const byWorkers: Record<string, number> = {}
-for (const n of WORKERS) {
-  const perSecond = plans.length / (median(wall[String(n)]!) / 1000)
-  byWorkers[String(n)] = Math.round(perSecond)
-  console.log(`${n <= 1 ? "in process (1 thread)" : `${n} worker threads`}: ${perSecond.toFixed(0)} runs/s wall (median of ${WORKER_ROUNDS} interleaved rounds of ${plans.length} runs; ${wall[String(n)]!.map((ms) => (plans.length / ms * 1000).toFixed(0)).join(", ")}), CPU ${median(cpuPer[String(n)]!).toFixed(2)} ms/run (all threads), warm-up ${(warmMs[String(n)]! / 1000).toFixed(1)} s`)
-}
-console.log(`the same runs whatever the number of workers: ${fingerprints.size === 1}`)
-await WorkerPool.closeWorkers()
-console.log(JSON.stringify({ bench: "chaos", value: Math.round(runsPerSecond), unit: "runs/s", baseline: "fault-free", ratio: Number(ratio.toFixed(3)), workers: byWorkers }))
+const loader = process.env.CHAOS_BENCH_LOADER === "tsx" ? ["--import", "tsx"] : nodeTypeScript
+await new Promise<void>((resolve, reject) => {
+  const child = spawn(process.execPath, [...loader, fileURLToPath(new URL("chaosRuns.ts", import.meta.url))], {
+    stdio: "inherit"
+  })
+  child.on("error", reject)
+  child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`chaosRuns.ts exited with ${code}`))))
+})

@@ -82,9 +82,9 @@ export interface CheckOptions<A, E> extends Spec<A, E> {
    */
   readonly workerSpec?: WorkerSpec.SpecSource | undefined
   /**
-   * How many worker threads run the search's runs (with {@link workerSpec}); 1 runs them in this
-   * thread. Default: one per core but one, at most 8, for 400 runs or more (else 1; 1 under
-   * vitest). The report is the same whatever the number; shrinking runs in this thread.
+   * How many threads run the search's runs (with {@link workerSpec}): this one and `workers - 1`
+   * worker threads; 1 runs them all in this thread. Default: one per core, at most 8, for 400 runs
+   * or more (else 1; 1 under vitest). The report is the same whatever the number; shrinking runs in this thread.
    */
   readonly workers?: number | undefined
 }
@@ -162,7 +162,12 @@ export interface CheckReport<A, E> extends Assumptions {
 export const check = <A, E>(options: CheckOptions<A, E>): Effect.Effect<CheckReport<A, E>> =>
   Effect.gen(function*() {
     const arbitrary = yield* planArbitrary(options, options.faults)
-    const parallel = WorkerPool.parallelRuns<RunResult<A, E>>(options.workerSpec, options.workers, options.runs)
+    const parallel = WorkerPool.parallelRuns<RunResult<A, E>>(
+      options.path === undefined ? options.workerSpec : undefined,
+      options.workers,
+      options.runs,
+      (plan) => Effect.runPromise(runOnce(options, plan))
+    )
     const report = yield* search({ seed: options.seed, runs: options.runs, path: options.path, arbitrary, parallel }, (plan) => runOnce(options, plan))
     const { unannotated } = yield* targetsOf(options)
     return { ...report, ...assumptions(options as Spec<unknown, unknown>, unannotated) }

@@ -126,8 +126,9 @@ export interface FlowCheckOptions<I extends Schema.Top, O extends Schema.Top, E,
    */
   readonly workerSpec?: WorkerSpec.SpecSource | undefined
   /**
-   * How many worker threads run the search's runs (with {@link workerSpec}); 1 runs them in this
-   * thread. Default: one per core but one, at most 8, for 400 runs or more (else 1; 1 under vitest,
+   * How many threads run the search's runs (with {@link workerSpec}): this one and `workers - 1`
+   * worker threads, started at once so that this thread runs while they start; 1 runs them all in
+   * this thread. Default: one per core, at most 8, for 400 runs or more (else 1; 1 under vitest,
    * whose files already run in parallel). The report is the same whatever the number: plans are drawn and results merged in
    * order, and shrinking runs in this thread.
    */
@@ -375,7 +376,12 @@ export const checkFlow = <I extends Schema.Top, O extends Schema.Top, E, R exten
     const { faults, observe, path, runs, seed, workerSpec, workers, ...rest } = options
     const spec: FlowSpec<I, O, E, R> = { ...rest, flow, tools: options.tools ?? flow.uses }
     const arbitrary = yield* flowPlans(spec, faults)
-    const parallel = WorkerPool.parallelRuns<FlowRunResult<O["Type"], E | FlowError>>(workerSpec, workers, runs)
+    const parallel = WorkerPool.parallelRuns<FlowRunResult<O["Type"], E | FlowError>>(
+      path === undefined ? workerSpec : undefined,
+      workers,
+      runs,
+      (plan) => Effect.runPromise(runFlowOnce(spec, plan))
+    )
     const report = yield* Check.search({ seed, runs, path, arbitrary, observe, parallel }, (plan) => runFlowOnce(spec, plan))
     const { warnings } = yield* planned(spec)
     return { ...report, ...Check.assumptions(spec, yield* flowUnannotated(spec)), flow: flow.name, input: options.input, warnings }

@@ -27,12 +27,24 @@ interface Slot {
 
 const pools = new Map<string, Array<Slot>>()
 
+/**
+ * Switches: `mainRuns` (default on) lets the main thread run chunks of a batch next to its workers
+ * (off: it only hands them out, and runs a failed worker's chunk). For tests and benches.
+ *
+ * @example
+ * ```ts
+ * settings.mainRuns = false // every run of a batch on a worker thread
+ * ```
+ */
+export const settings: { mainRuns: boolean } = { mainRuns: true }
+
 const workerFile = (): { readonly url: URL; readonly execArgv: Array<string> } => {
   const ts = import.meta.url.endsWith(".ts")
   const url = new URL(`./ChaosWorker.${ts ? "ts" : "js"}`, import.meta.url)
-  // Sources (tests, `npm run bench`): the worker loads TypeScript through tsx, as the main thread does.
-  const hasTsx = process.execArgv.some((a) => a.includes("tsx"))
-  return { url, execArgv: ts && !hasTsx ? [...process.execArgv, "--import", "tsx"] : [...process.execArgv] }
+  // Sources (tests, benches): the worker loads TypeScript the way the main thread does — through
+  // tsx, or Node's own type transform (`--experimental-transform-types`, inherited with execArgv).
+  const loadsTs = process.execArgv.some((a) => a.includes("tsx") || a.includes("experimental-transform-types"))
+  return { url, execArgv: ts && !loadsTs ? [...process.execArgv, "--import", "tsx"] : [...process.execArgv] }
 }
 
 const spawn = (source: SpecSource, key: string): Slot => {
@@ -104,19 +116,37 @@ const runChunk = (slot: Slot, tokens: ReadonlyArray<string>): Promise<Array<Port
   )
 
 /**
- * The default number of workers: one per core but one (the main thread shrinks and merges), at
- * most 8; 1 (no worker) on a single core.
+ * The default number of threads that run a search's runs (the main thread and `n - 1` workers):
+ * one per core, at most 8; 1 (no worker) on a single core.
  *
  * @example
  * ```ts
- * defaultWorkers() // => 1 on a 2-core machine
+ * defaultThreads() // => 2 on a 2-core machine
  * ```
  */
-export const defaultWorkers = (): number => Math.max(1, Math.min(8, availableParallelism() - 1))
+export const defaultThreads = (): number => Math.max(1, Math.min(8, availableParallelism()))
+
+/**
+ * Starts `count` workers for `source` now (if they are not running yet), so that their start —
+ * loading the flow and its servers, 0.5–5 s — overlaps with the main thread's own work.
+ *
+ * @example
+ * ```ts
+ * warmUp({ module: specUrl }, 1)
+ * ```
+ */
+export const warmUp = (source: SpecSource, count: number): void => {
+  slotsFor(source, count)
+}
 
 /**
  * Runs `plans` on `count` workers loading `source`; the runs in plan order. With
- * `stopAtViolation`, the result may stop after the chunk holding the first violation.
+ * `stopAtViolation`, the result may stop after the chunk holding the first violation. With
+ * `local`, a chunk whose worker fails (it could not start, or died) runs here instead, and (unless
+ * `settings.mainRuns` is off) the main thread takes chunks too, as one more worker, from the first
+ * chunk on, so it runs while the workers still start. A run made here keeps the servers'
+ * snapshots; one made on a worker comes without them (see `WorkerSpec.portable`): the search
+ * reads neither.
  *
  * @example
  * ```ts
@@ -127,26 +157,51 @@ export const runPlans = async (
   source: SpecSource,
   count: number,
   plans: ReadonlyArray<F.FaultPlan>,
-  options: { readonly stopAtViolation: boolean }
+  options: {
+    readonly stopAtViolation: boolean
+    readonly local?: ((plan: F.FaultPlan) => Promise<PortableRun>) | undefined
+  }
 ): Promise<Array<PortableRun>> => {
   const slots = slotsFor(source, count)
+  const local = options.local
   const tokens = plans.map(tokenOf)
-  // Chunks small enough to balance the workers, large enough that a message is cheap next to the runs.
-  const size = Math.max(5, Math.min(100, Math.ceil(tokens.length / (count * 8))))
+  const mainRuns = local !== undefined && settings.mainRuns
+  const threads = count + (mainRuns ? 1 : 0)
+  // Chunks small enough to balance the threads, large enough that a message is cheap next to the runs.
+  const size = Math.max(5, Math.min(100, Math.ceil(tokens.length / (threads * 8))))
   const chunks: Array<Array<PortableRun> | undefined> = []
   let firstViolation = Number.POSITIVE_INFINITY
   let next = 0
-  for (const slot of slots) slot.worker.ref()
-  try {
-    await Promise.all(slots.map(async (slot) => {
-      while (next * size < tokens.length) {
-        const index = next++
-        if (options.stopAtViolation && index > firstViolation) return
-        const runs = await runChunk(slot, tokens.slice(index * size, (index + 1) * size))
+  const runHere = async (index: number): Promise<Array<PortableRun>> => {
+    const out: Array<PortableRun> = []
+    for (const plan of plans.slice(index * size, (index + 1) * size)) out.push(await local!(plan))
+    return out
+  }
+  const take = async (run: (index: number) => Promise<Array<PortableRun>>): Promise<void> => {
+    while (next * size < tokens.length) {
+      const index = next++
+      if (options.stopAtViolation && index > firstViolation) return
+      let runs: Array<PortableRun>
+      try {
+        runs = await run(index)
+      } catch (error) {
+        // A worker that fails hands its chunk to the main thread (when it runs chunks) and stops taking more.
+        if (local === undefined || run === runHere) throw error
+        runs = await runHere(index)
         chunks[index] = runs
         if (runs.some((r) => r.violations.length > 0)) firstViolation = Math.min(firstViolation, index)
+        return
       }
-    }))
+      chunks[index] = runs
+      if (runs.some((r) => r.violations.length > 0)) firstViolation = Math.min(firstViolation, index)
+    }
+  }
+  for (const slot of slots) slot.worker.ref()
+  try {
+    await Promise.all([
+      ...slots.map((slot) => take((index) => runChunk(slot, tokens.slice(index * size, (index + 1) * size)))),
+      ...(mainRuns ? [take(runHere)] : [])
+    ])
   } finally {
     for (const slot of slots) slot.worker.unref()
   }
@@ -162,24 +217,30 @@ export const runPlans = async (
 
 /**
  * The `parallel` of `Chaos.search` for a spec that worker threads load from `source`, or
- * `undefined` (every run here): without a source, or with one worker. Workers that fail cost
- * only speed: their batch comes back empty and the search makes those runs here.
+ * `undefined` (every run here, as before): without a source, or with 1 thread. `threads` counts
+ * the threads that run the search's runs, this one included: `threads - 1` workers start at once
+ * (their start, 0.5–5 s, overlaps with the search's first pass and with the runs this thread makes
+ * meanwhile through `local`; see {@link runPlans}). A worker that fails costs only speed: its
+ * chunk runs here.
  *
  * @example
  * ```ts
- * const parallel = parallelRuns({ module: specUrl }, 2, 1000)
+ * const parallel = parallelRuns({ module: specUrl }, 2, 1000, (plan) => Effect.runPromise(runOne(plan)))
  * ```
  */
 export const parallelRuns = <R>(
   source: SpecSource | undefined,
-  workers: number | undefined,
-  runs: number | undefined
+  threads: number | undefined,
+  runs: number | undefined,
+  local: (plan: F.FaultPlan) => Promise<R>
 ): ((plans: ReadonlyArray<F.FaultPlan>) => Promise<ReadonlyArray<R>>) | undefined => {
   // By default, workers only pay off when the runs outweigh their start (loading the spec, ≈ 1 s each).
-  const threads = workers ?? (process.env.VITEST === undefined && (runs ?? 100) >= 400 ? defaultWorkers() : 1)
-  if (source === undefined || threads <= 1) return undefined
+  const count = threads ?? (process.env.VITEST === undefined && (runs ?? 100) >= 400 ? defaultThreads() : 1)
+  if (source === undefined || count <= 1) return undefined
+  warmUp(source, count - 1)
+  const here = local as unknown as (plan: F.FaultPlan) => Promise<PortableRun>
   return (plans) =>
-    (runPlans(source, threads, plans, { stopAtViolation: true }) as unknown as Promise<ReadonlyArray<R>>)
+    (runPlans(source, count - 1, plans, { stopAtViolation: true, local: here }) as unknown as Promise<ReadonlyArray<R>>)
       .catch((): ReadonlyArray<R> => [])
 }
 

@@ -8,6 +8,7 @@ import { resolve } from "node:path"
 import { Effect, Random } from "effect"
 import { Chaos, Fault } from "../../chaos/index.ts"
 import * as ChaosRunner from "../../chaos/Runner.ts"
+import * as WorkerPool from "../../chaos/internal/WorkerPool.ts"
 import * as RunSeed from "../../chaos/RunSeed.ts"
 import cicd from "../../flows/cicd.ts"
 import { chaos } from "../../flows/cicd.chaos.ts"
@@ -58,10 +59,15 @@ describe("deterministic chaos runs", () => {
     const one = await found(1)
     assert.isFalse(one.report.ok, "the bug is found")
     assert.isAbove(one.report.shrinks, 0, "and shrunk")
-    const two = await found(2)
+    // The main thread only hands out chunks here, so that every run is a worker's.
+    WorkerPool.settings.mainRuns = false
+    const two = await found(2).finally(() => (WorkerPool.settings.mainRuns = true))
     assert.strictEqual(one.fromWorkers, 0)
     assert.strictEqual(two.fromWorkers, two.summary.runs, "every run of the search was made on a worker thread")
     assert.strictEqual(two.json, one.json)
+    // By default the main thread runs chunks next to the worker: whoever ran what, the same report.
+    const mixed = await found(2)
+    assert.strictEqual(mixed.json, one.json)
     // Workers that cannot load the spec cost only speed: every run is made here, same report.
     const broken = await found(2, { ...workerSpec, export: "noSuchExport" })
     assert.strictEqual(broken.fromWorkers, 0)

@@ -636,7 +636,7 @@ export const runs: Flag.Flag<Option.Option<number>> = Flag.Int("runs").pipe(
 )
 
 /**
- * `--workers <n>`: how many worker threads run `mcpflow chaos`'s runs (1: all in the main thread).
+ * `--workers <n>`: how many threads run `mcpflow chaos`'s runs, the main one included (1: all in the main thread).
  *
  * @example
  * ```ts
@@ -645,7 +645,7 @@ export const runs: Flag.Flag<Option.Option<number>> = Flag.Int("runs").pipe(
  */
 export const workers: Flag.Flag<Option.Option<number>> = Flag.Int("workers").pipe(
   Flag.withMetavar("n"),
-  Flag.withDescription("Worker threads that run the fault plans (default: one per core but one for 400 runs or more; 1: no worker). Same seed, same report, whatever the number"),
+  Flag.withDescription("Threads that run the fault plans, the main one included (default: one per core for 400 runs or more; 1: no worker thread). Same seed, same report, whatever the number"),
   Flag.mapEffect(checked("workers", (n) => n >= 1 && n <= 64, "a whole number from 1 to 64")),
   Flag.optional
 )

@@ -53,7 +53,7 @@ export const chaos = Command.make(
     { command: "mcpflow chaos flows/cicd.ts --runs 500 --seed 42", description: "500 fault plans from seed 42" },
     { command: "mcpflow chaos flows/cicd.ts --faults latency,drop,lost-response --rate 0.2", description: "Only these faults, each at 20 %" },
     { command: "mcpflow chaos flows/cicd.chaos.ts --json --junit chaos.xml", description: "For CI, naming the suite file" },
-    { command: "mcpflow chaos flows/cicd.ts --runs 5000 --workers 4", description: "Runs on 4 worker threads (same report as on 1)" },
+    { command: "mcpflow chaos flows/cicd.ts --runs 5000 --workers 4", description: "Runs on 4 threads: the main one and 3 workers (same report as on 1)" },
     { command: "mcpflow chaos flows/cicd.ts --replay 'eyJzZWVkIjo…'", description: "Re-run one failing case with its event trace" }
   ])
 )
