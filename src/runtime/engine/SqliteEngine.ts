@@ -62,11 +62,20 @@ export interface DurableEngineOptions {
  */
 export const layerWithSql = (
   options?: Pick<DurableEngineOptions, "pollInterval" | "shardingConfig"> | undefined
+): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError, SqlClient.SqlClient> => engineOn("sql", options)
+
+/**
+ * The engine with its runner storage (shard locks, runner registry) in `runnerStorage`. The
+ * messages and replies — the journal proper — are always in SQL.
+ */
+const engineOn = (
+  runnerStorage: "sql" | "memory",
+  options?: Pick<DurableEngineOptions, "pollInterval" | "shardingConfig"> | undefined
 ): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError, SqlClient.SqlClient> =>
   ClusterWorkflowEngine.layer.pipe(
     Layer.provide(
       SingleRunner.layer({
-        runnerStorage: "sql",
+        runnerStorage,
         shardingConfig: {
           entityMessagePollInterval: options?.pollInterval ?? Duration.millis(100),
           ...options?.shardingConfig
@@ -98,7 +107,7 @@ export const layerWithSql = (
 export const layer = (
   options: DurableEngineOptions
 ): Layer.Layer<WorkflowEngine.WorkflowEngine | SqlClient.SqlClient, SqlError | ConfigError> =>
-  layerWithSql(options).pipe(
+  engineOn(options.lock === false ? "sql" : "memory", options).pipe(
     Layer.provideMerge(
       SqliteClient.layer({
         filename: options.filename,
