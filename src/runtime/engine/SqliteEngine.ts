@@ -112,7 +112,11 @@ export const layer = (
       SqliteClient.layer({
         filename: options.filename,
         busyTimeout: options.busyTimeout,
-        synchronous: options.synchronous
+        synchronous: options.synchronous,
+        // A durable step appends ≈ 7 WAL pages over its three commits (measured): checkpoint (and
+        // sync) every ≈ 1 200 steps instead of every ≈ 150, for a `-wal` file of at most ≈ 32 MB
+        // while open. What a commit guarantees does not change.
+        walAutocheckpoint: 8_000
       })
     ),
     Layer.provide(

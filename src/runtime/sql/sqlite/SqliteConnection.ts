@@ -41,6 +41,13 @@ export interface OpenOptions {
   readonly foreignKeys?: boolean | undefined
   /** How many prepared statements to keep (default 200). */
   readonly prepareCacheSize?: number | undefined
+  /**
+   * `PRAGMA wal_autocheckpoint`: after how many WAL pages a commit copies the WAL into the
+   * database file (default SQLite's 1 000). Each such checkpoint syncs both files (with
+   * `synchronous = NORMAL` the only syncs there are), so a larger value means fewer, longer
+   * stalls and a larger `-wal` file; it changes nothing about what a commit guarantees.
+   */
+  readonly walAutocheckpoint?: number | undefined
 }
 
 /**
@@ -124,6 +131,9 @@ export const openConnection = Effect.fnUntraced(function*(
       // Reads page 1: a file that is not a database fails here, not at the first query.
       db.prepare("SELECT count(*) FROM sqlite_schema").get()
       if (wal) db.exec("PRAGMA journal_mode = WAL")
+      if (wal && options.walAutocheckpoint !== undefined) {
+        db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpoint))}`)
+      }
       db.exec(`PRAGMA synchronous = ${options.synchronous ?? (wal ? "NORMAL" : "FULL")}`)
     },
     catch: (thrown) => openFailure(thrown, filename)
