@@ -24,8 +24,13 @@ export interface Lifted {
 
 const lifts = /^\s*(select|insert|update|delete|with)\b/i
 
-const isWordChar = (c: number): boolean =>
-  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 46 || c === 36 || c > 127
+/**
+ * The tokens that matter, in one pass of the regex engine (a loop over characters in JS cost
+ * ≈ 70 µs on effect's 6 KB mailbox query): quoted text and names and comments (skipped),
+ * placeholders, named parameters, and runs of name characters — a literal to lift is a run
+ * of digits only, so names (`t1234567890`), decimals, hex and exponents never are.
+ */
+const tokens = /'[^']*(?:''[^']*)*'|"[^"]*(?:""[^"]*)*"|`[^`]*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\/|\?\d*|[:@$][A-Za-z_]|[\w.$\u0080-\uffff]+/g
 
 /**
  * `sql` with every integer literal of 10–18 digits replaced by `?`, and `params` with those
@@ -39,73 +44,28 @@ const isWordChar = (c: number): boolean =>
  * ```
  */
 export const liftLiterals = (sql: string, params: ReadonlyArray<unknown>): Lifted | undefined => {
-  if (!lifts.test(sql)) return undefined
+  if (!lifts.test(sql) || !/\d{10}/.test(sql)) return undefined
   let out = ""
   let from = 0
   let lifted: Array<unknown> | undefined
   let placeholder = 0
-  const n = sql.length
-  let i = 0
-  while (i < n) {
-    const c = sql.charCodeAt(i)
-    if (c === 39 || c === 34 || c === 96 || c === 91) {
-      // 'string', "identifier", `identifier`, [identifier]
-      const close = c === 91 ? 93 : c
-      i++
-      while (i < n) {
-        if (sql.charCodeAt(i) === close) {
-          if (close !== 93 && sql.charCodeAt(i + 1) === close) i += 2
-          else break
-        } else i++
-      }
-      i++
-      continue
-    }
-    if (c === 45 && sql.charCodeAt(i + 1) === 45) {
-      const end = sql.indexOf("\n", i)
-      i = end === -1 ? n : end
-      continue
-    }
-    if (c === 47 && sql.charCodeAt(i + 1) === 42) {
-      const end = sql.indexOf("*/", i + 2)
-      i = end === -1 ? n : end + 2
-      continue
-    }
-    if (c === 63) {
+  tokens.lastIndex = 0
+  for (let match = tokens.exec(sql); match !== null; match = tokens.exec(sql)) {
+    const token = match[0]
+    const first = token.charCodeAt(0)
+    if (first === 63) {
       // `?NNN` would be renumbered by lifting: leave such statements alone.
-      const next = sql.charCodeAt(i + 1)
-      if (next >= 48 && next <= 57) return undefined
+      if (token.length > 1) return undefined
       placeholder++
-      i++
-      continue
+    } else if (first === 58 || first === 64 || (first === 36 && token.length === 2)) {
+      return undefined // :name, @name, $name parameters
+    } else if (token.length >= 10 && token.length <= 18 && /^\d+$/.test(token)) {
+      lifted ??= params.slice()
+      lifted.splice(placeholder, 0, BigInt(token))
+      placeholder++
+      out += sql.slice(from, match.index) + "?"
+      from = match.index + token.length
     }
-    if (c === 58 || c === 64 || (c === 36 && !isWordChar(sql.charCodeAt(i - 1)))) {
-      // :name, @name, $name parameters
-      const next = sql.charCodeAt(i + 1)
-      if ((next >= 65 && next <= 90) || (next >= 97 && next <= 122) || next === 95) return undefined
-      i++
-      continue
-    }
-    if (c >= 48 && c <= 57) {
-      let end = i
-      while (end < n && sql.charCodeAt(end) >= 48 && sql.charCodeAt(end) <= 57) end++
-      const digits = end - i
-      if (digits >= 10 && digits <= 18 && !isWordChar(sql.charCodeAt(i - 1)) && !isWordChar(sql.charCodeAt(end))) {
-        lifted ??= params.slice()
-        lifted.splice(placeholder, 0, BigInt(sql.slice(i, end)))
-        placeholder++
-        out += sql.slice(from, i) + "?"
-        from = end
-      }
-      i = end
-      continue
-    }
-    if (isWordChar(c)) {
-      // skip the rest of a name, so digits inside it are not taken for a literal
-      while (i < n && isWordChar(sql.charCodeAt(i))) i++
-      continue
-    }
-    i++
   }
   if (lifted === undefined) return undefined
   // SQLite counts `?` positionally; a statement whose placeholders we did not all see (or that
