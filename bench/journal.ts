@@ -67,17 +67,19 @@ const measure = async (engine: Layer.Layer<WorkflowEngine.WorkflowEngine, unknow
     yield* Warmup.execute({})
     const warm = performance.now()
     const rounds: Array<number> = []
+    const cpu = process.cpuUsage()
     for (let round = 0; round < ROUNDS; round++) {
       const start = performance.now()
       const done = yield* Trivial.execute({ run: `bench-${round}` })
       rounds.push(performance.now() - start)
       if (done !== STEPS) throw new Error(`expected ${STEPS} steps, got ${done}`)
     }
-    return { rounds, startupMs: warm - started }
+    const used = process.cpuUsage(cpu)
+    return { rounds, startupMs: warm - started, cpuUsPerStep: (used.user + used.system) / (STEPS * ROUNDS) }
   }).pipe(Effect.provide(Layer.mergeAll(TrivialLive, WarmupLive).pipe(Layer.provideMerge(engine))))
-  const { rounds, startupMs } = await Effect.runPromise(Effect.scoped(program))
+  const { cpuUsPerStep, rounds, startupMs } = await Effect.runPromise(Effect.scoped(program))
   const ms = [...rounds].sort((a, b) => a - b)[Math.floor(rounds.length / 2)]!
-  return { ms, rounds, startupMs, perSecond: (STEPS / ms) * 1000 }
+  return { ms, rounds, startupMs, cpuUsPerStep, perSecond: (STEPS / ms) * 1000 }
 }
 
 const dir = inChild ? mkdtempSync(join(tmpdir(), "mcpflow-bench-journal-")) : undefined
@@ -103,6 +105,10 @@ if (dir !== undefined) try {
   console.log(`  SQLite engine:  ${durable.ms.toFixed(0)} ms, ${durable.perSecond.toFixed(0)} steps/s (${each(durable.rounds)} ms)`)
   console.log(`  load average:   ${loadavg().map((l) => l.toFixed(1)).join(", ")} (${availableParallelism()} cores)`)
   console.log(`  durable step:   ${(durable.ms / STEPS).toFixed(2)} ms (memory ${(memory.ms / STEPS).toFixed(3)} ms)`)
+  console.log(
+    `  CPU per step:   ${durable.cpuUsPerStep.toFixed(0)} µs (memory ${memory.cpuUsPerStep.toFixed(1)} µs; ` +
+      `follows the machine's load less than wall time)`
+  )
   console.log(`  engine start:   ${durable.startupMs.toFixed(0)} ms to open, migrate and run a 20-step warm-up`)
   const total = STEPS * ROUNDS + 20
   console.log(`  journal size:   ${bytes} bytes after ${total} steps, ${(bytes / total).toFixed(0)} bytes/step`)
