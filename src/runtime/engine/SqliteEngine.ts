@@ -43,7 +43,9 @@ export interface DurableEngineOptions {
   /**
    * Take the journal's process lock (`<filename>-lock`, see `JournalLock.ts`) so that a second
    * process on the same journal is refused instead of re-running in-flight activities (default
-   * `true`). With `false`, the caller must guarantee one process per journal.
+   * `true`). With `false`, the caller must guarantee one process per journal. Under the lock the
+   * runner keeps its shard locks in memory (no other runner can reach the file); without it, in
+   * the journal as effect's SQL runner storage does.
    */
   readonly lock?: boolean | undefined
   /** How long to wait for another process to release the journal (default: fail at once). */
