@@ -127,6 +127,18 @@ describe("SqliteClient: transactions", () => {
 })
 
 describe("SqliteClient: files, WAL and concurrent readers", () => {
+  it.effect("sets the WAL auto-checkpoint when asked, and keeps SQLite's default otherwise", () =>
+    Effect.gen(function*() {
+      const checkpointAt = (layer: Layer.Layer<SqlClient.SqlClient, SqlError>) =>
+        Effect.scoped(Effect.gen(function*() {
+          const sql = Context.get(yield* Layer.build(layer), Sql)
+          const rows = yield* sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`
+          return rows[0]?.wal_autocheckpoint
+        }))
+      assert.strictEqual(yield* checkpointAt(SqliteClient.layer({ filename: freshFile(), walAutocheckpoint: 8_000 })), 8_000)
+      assert.strictEqual(yield* checkpointAt(SqliteClient.layer({ filename: freshFile() })), 1_000)
+    }))
+
   it.effect("uses WAL; readers in this process and another one read while a write is open", () => {
     const file = freshFile()
     const writer = SqliteClient.layer({ filename: file })
