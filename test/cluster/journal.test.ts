@@ -1,0 +1,145 @@
+/**
+ * The cluster's run journal in Postgres, through the CLI as users run it (the bin script, real
+ * processes, one embedded Postgres for the file): a runner journals each run it executes (record
+ * and every event, its sensitive input sealed), `mcpflow run --database` reports the runner's
+ * steps live, and `runs`, `show`, `signal`, `cancel` and `resume` take `--database` as they take
+ * a state directory.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Redacted } from "effect"
+import { join, resolve } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { freePort, startPostgres, type TestPostgres } from "../support/postgres.ts"
+import { type Child, makeChildren } from "../support/processes.ts"
+
+const root = resolve(import.meta.dirname, "../..")
+const bin = join(root, "bin/mcpflow.js")
+const flow = join(root, "test/cluster/fixtures/journaled.ts")
+const children = makeChildren()
+const secret = "planted-s3cret-token"
+const env = { NO_COLOR: "1", MCPFLOW_DATABASE_URL: "", MCPFLOW_JOURNAL_KEY: "cluster-journal-test-key" }
+
+const cli = (args: ReadonlyArray<string>, extra?: Record<string, string>): Child => children.start(bin, args, { ...env, ...extra })
+
+const finish = async (child: Child, ms = 30_000) => {
+  const code = await Promise.race([child.exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms))])
+  return { code, output: child.output() }
+}
+
+/** The last JSON value of a command's output (a JSON line, or pretty-printed over several lines). */
+const lastJson = <A>(output: string): A => {
+  const lines = output.trim().split("\n")
+  for (let start = lines.length - 1; start >= 0; start--) {
+    if (!lines[start]!.startsWith("{") && !lines[start]!.startsWith("[")) continue
+    for (let end = start + 1; end <= lines.length; end++) {
+      try {
+        return JSON.parse(lines.slice(start, end).join("\n")) as A
+      } catch {
+        // not a whole value yet
+      }
+    }
+  }
+  throw new Error(`no JSON in:\n${output}`)
+}
+
+interface Shown {
+  readonly runId: string
+  readonly status: string
+  readonly trigger?: string
+  readonly output?: { readonly by: string; readonly tokenLength: number }
+  readonly events: ReadonlyArray<{ readonly _tag: string; readonly path?: string; readonly engine?: string }>
+}
+
+describe("cluster run journal on Postgres", () => {
+  let server: TestPostgres
+  let worker: Child
+  beforeAll(async () => {
+    server = await startPostgres()
+    worker = cli(["worker", "--database", server.url, "--listen", `127.0.0.1:${await freePort()}`, flow])
+    await worker.waitFor(/serving journaled/, 30_000)
+  }, 60_000)
+  afterAll(async () => {
+    children.killAll()
+    await server?.stop()
+  })
+
+  const show = async (id: string) => {
+    const shown = await finish(cli(["show", id, "--json"], { MCPFLOW_DATABASE_URL: server.url }))
+    expect(shown.code, shown.output).toBe(0)
+    return lastJson<Shown>(shown.output)
+  }
+
+  const until = async (id: string, status: string) => {
+    for (let i = 0; i < 100; i++) {
+      const shown = await show(id)
+      if (shown.status === status) return shown
+      await new Promise((r) => setTimeout(r, 150))
+    }
+    throw new Error(`run ${id} never became ${status}`)
+  }
+
+  it("run --database reports the runner's steps live; runs and show read the run back from Postgres, its secret sealed", async () => {
+    const input = JSON.stringify({ token: secret, wait: false })
+    const followed = await finish(cli(["run", flow, "--database", server.url, "--input", input, "--json"]))
+    expect(followed.code, followed.output).toBe(0)
+    const lines = followed.output.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { _tag: string; path?: string; runId?: string })
+    // The steps ran on the runner; their events reached this process's report through the journal.
+    expect(lines.filter((e) => e._tag === "StepSucceeded").map((e) => e.path)).toEqual(["prepare", "check", "release"])
+    const runId = lines.find((e) => e._tag === "FlowStarted")!.runId!
+    expect(lastJson<{ _tag: string; outcome: string }>(followed.output)).toMatchObject({ _tag: "RunSummary", outcome: "success" })
+
+    const listed = await finish(cli(["runs", "--database", server.url, "--json"]))
+    expect(listed.code, listed.output).toBe(0)
+    const runs = lastJson<ReadonlyArray<{ runId: string; status: string; trigger?: string }>>(listed.output)
+    expect(runs.find((r) => r.runId === runId)).toMatchObject({ status: "succeeded", trigger: "cluster" })
+
+    // An id prefix works as on SQLite.
+    const shown = await show(runId.slice(0, 8))
+    expect(shown.runId).toBe(runId)
+    expect(shown.output).toEqual({ by: "nobody", tokenLength: secret.length })
+    expect(shown.events.map((e) => e._tag)).toEqual([
+      "FlowStarted", "StepStarted", "StepSucceeded", "StepStarted", "StepSucceeded", "StepStarted", "StepSucceeded", "FlowFinished"
+    ])
+    expect(shown.events[0]!.engine).toBe("postgres")
+    const text = await finish(cli(["show", runId.slice(0, 8), "--database", server.url]))
+    expect(text.output).toContain(`run ${runId} · flow journaled · succeeded · started by cluster`)
+
+    // The planted secret is nowhere in mcpflow's journal tables.
+    const dump = await Effect.runPromise(Effect.gen(function*() {
+      const sql = yield* PgClient.PgClient
+      const runsRows = yield* sql`select * from mcpflow_runs`
+      const events = yield* sql`select * from mcpflow_run_events`
+      return JSON.stringify([runsRows, events], (_, v) => (typeof v === "bigint" ? String(v) : v))
+    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(server.url) })), Effect.scoped))
+    expect(dump).toContain(runId)
+    expect(dump).not.toContain(secret)
+    expect(followed.output + listed.output + text.output).not.toContain(secret)
+  }, 60_000)
+
+  it("signal and cancel reach a parked run through the journal; resume says the cluster resumes; unknown ids exit 2", async () => {
+    const submit = async () => {
+      const detached = await finish(cli(["run", flow, "--database", server.url, "--detach", "--json", "--input", JSON.stringify({ token: secret, wait: true })]))
+      expect(detached.code, detached.output).toBe(0)
+      return lastJson<{ runId: string }>(detached.output).runId
+    }
+    const [signalled, cancelled] = await Promise.all([submit(), submit()])
+    await Promise.all([until(signalled, "waiting"), until(cancelled, "waiting")])
+
+    const sent = await finish(cli(["signal", signalled.slice(0, 8), "approval", "--payload", '{"approvedBy":"ana"}', "--json"], { MCPFLOW_DATABASE_URL: server.url }))
+    expect(sent.code, sent.output).toBe(0)
+    expect(lastJson(sent.output)).toEqual({ runId: signalled, signal: "approval", recorded: true })
+    const done = await until(signalled, "succeeded")
+    expect(done.output).toEqual({ by: "ana", tokenLength: secret.length })
+
+    const stop = await finish(cli(["cancel", cancelled, "--database", server.url, "--json"]))
+    expect(stop.code, stop.output).toBe(0)
+    expect(lastJson(stop.output)).toMatchObject({ runId: cancelled, status: "cancelled" })
+
+    const resumed = await finish(cli(["resume", signalled.slice(0, 8), "--database", server.url]))
+    expect(resumed.code).toBe(2)
+    expect(resumed.output).toContain("already succeeded")
+    const unknown = await finish(cli(["show", "ffffffff", "--database", server.url]))
+    expect(unknown.code).toBe(2)
+    expect(unknown.output).toContain(`no run with id or id prefix "ffffffff" in postgres 127.0.0.1:${server.port}/`)
+  }, 60_000)
+})
