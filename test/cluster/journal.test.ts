@@ -17,6 +17,16 @@ const bin = join(root, "bin/mcpflow.js")
 const flow = join(root, "test/cluster/fixtures/journaled.ts")
 const children = makeChildren()
 const secret = "planted-s3cret-token"
+
+const query = <A extends object>(url: string, f: (sql: PgClient.PgClient) => Effect.Effect<ReadonlyArray<A>, unknown>) =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      return yield* f(yield* PgClient.PgClient)
+    }).pipe(
+      Effect.provide(PgClient.layer({ url: Redacted.make(url) })),
+      Effect.scoped
+    )
+  )
 const env = { NO_COLOR: "1", MCPFLOW_DATABASE_URL: "", MCPFLOW_JOURNAL_KEY: "cluster-journal-test-key" }
 
 const cli = (args: ReadonlyArray<string>, extra?: Record<string, string>): Child => children.start(bin, args, { ...env, ...extra })
@@ -69,11 +79,14 @@ describe("cluster run journal on Postgres", () => {
     return lastJson<Shown>(shown.output)
   }
 
-  const until = async (id: string, status: string) => {
-    for (let i = 0; i < 100; i++) {
-      const shown = await show(id)
-      if (shown.status === status) return shown
-      await new Promise((r) => setTimeout(r, 150))
+  /** Polls the journal tables (not the CLI: a process start per poll is slow) until the run is parked or ended. */
+  const until = async (id: string, status: "waiting" | "succeeded") => {
+    for (let i = 0; i < 200; i++) {
+      const [row] = await query<{ status: string; waiting: boolean }>(server.url, (sql) =>
+        sql`select status, exists (select 1 from mcpflow_run_events e where e.run_id = r.run_id and e.tag = 'StepWaiting') as waiting
+            from mcpflow_runs r where run_id = ${id}`)
+      if (row !== undefined && (status === "waiting" ? row.status === "running" && row.waiting : row.status === status)) return
+      await new Promise((r) => setTimeout(r, 100))
     }
     throw new Error(`run ${id} never became ${status}`)
   }
@@ -88,29 +101,30 @@ describe("cluster run journal on Postgres", () => {
     const runId = lines.find((e) => e._tag === "FlowStarted")!.runId!
     expect(lastJson<{ _tag: string; outcome: string }>(followed.output)).toMatchObject({ _tag: "RunSummary", outcome: "success" })
 
-    const listed = await finish(cli(["runs", "--database", server.url, "--json"]))
+    // An id prefix works as on SQLite.
+    const [listed, shown, text] = await Promise.all([
+      finish(cli(["runs", "--database", server.url, "--json"])),
+      show(runId.slice(0, 8)),
+      finish(cli(["show", runId.slice(0, 8), "--database", server.url]))
+    ])
     expect(listed.code, listed.output).toBe(0)
     const runs = lastJson<ReadonlyArray<{ runId: string; status: string; trigger?: string }>>(listed.output)
     expect(runs.find((r) => r.runId === runId)).toMatchObject({ status: "succeeded", trigger: "cluster" })
 
-    // An id prefix works as on SQLite.
-    const shown = await show(runId.slice(0, 8))
     expect(shown.runId).toBe(runId)
     expect(shown.output).toEqual({ by: "nobody", tokenLength: secret.length })
     expect(shown.events.map((e) => e._tag)).toEqual([
       "FlowStarted", "StepStarted", "StepSucceeded", "StepStarted", "StepSucceeded", "StepStarted", "StepSucceeded", "FlowFinished"
     ])
     expect(shown.events[0]!.engine).toBe("postgres")
-    const text = await finish(cli(["show", runId.slice(0, 8), "--database", server.url]))
     expect(text.output).toContain(`run ${runId} · flow journaled · succeeded · started by cluster`)
 
     // The planted secret is nowhere in mcpflow's journal tables.
-    const dump = await Effect.runPromise(Effect.gen(function*() {
-      const sql = yield* PgClient.PgClient
-      const runsRows = yield* sql`select * from mcpflow_runs`
-      const events = yield* sql`select * from mcpflow_run_events`
-      return JSON.stringify([runsRows, events], (_, v) => (typeof v === "bigint" ? String(v) : v))
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(server.url) })), Effect.scoped))
+    const rows = [
+      ...await query(server.url, (sql) => sql`select * from mcpflow_runs`),
+      ...await query(server.url, (sql) => sql`select * from mcpflow_run_events`)
+    ]
+    const dump = JSON.stringify(rows, (_, v) => (typeof v === "bigint" ? String(v) : v))
     expect(dump).toContain(runId)
     expect(dump).not.toContain(secret)
     expect(followed.output + listed.output + text.output).not.toContain(secret)
@@ -124,21 +138,26 @@ describe("cluster run journal on Postgres", () => {
     }
     const [signalled, cancelled] = await Promise.all([submit(), submit()])
     await Promise.all([until(signalled, "waiting"), until(cancelled, "waiting")])
+    expect((await show(cancelled)).status).toBe("waiting")
 
     const sent = await finish(cli(["signal", signalled.slice(0, 8), "approval", "--payload", '{"approvedBy":"ana"}', "--json"], { MCPFLOW_DATABASE_URL: server.url }))
     expect(sent.code, sent.output).toBe(0)
     expect(lastJson(sent.output)).toEqual({ runId: signalled, signal: "approval", recorded: true })
-    const done = await until(signalled, "succeeded")
+    await until(signalled, "succeeded")
+    const done = await show(signalled)
+    expect(done.status).toBe("succeeded")
     expect(done.output).toEqual({ by: "ana", tokenLength: secret.length })
 
-    const stop = await finish(cli(["cancel", cancelled, "--database", server.url, "--json"]))
+    const [stop, resumed, unknown] = await Promise.all([
+      finish(cli(["cancel", cancelled, "--database", server.url, "--json"])),
+      finish(cli(["resume", signalled.slice(0, 8), "--database", server.url])),
+      finish(cli(["show", "ffffffff", "--database", server.url]))
+    ])
     expect(stop.code, stop.output).toBe(0)
     expect(lastJson(stop.output)).toMatchObject({ runId: cancelled, status: "cancelled" })
-
-    const resumed = await finish(cli(["resume", signalled.slice(0, 8), "--database", server.url]))
+    expect((await show(cancelled)).events.at(-1)).toMatchObject({ _tag: "FlowFinished", outcome: "failure" })
     expect(resumed.code).toBe(2)
     expect(resumed.output).toContain("already succeeded")
-    const unknown = await finish(cli(["show", "ffffffff", "--database", server.url]))
     expect(unknown.code).toBe(2)
     expect(unknown.output).toContain(`no run with id or id prefix "ffffffff" in postgres 127.0.0.1:${server.port}/`)
   }, 60_000)
