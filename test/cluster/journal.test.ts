@@ -3,7 +3,7 @@
  * processes, one embedded Postgres for the file): a runner journals each run it executes (record
  * and every event, its sensitive input sealed), `mcpflow run --database` reports the runner's
  * steps live, and `runs`, `show`, `signal`, `cancel` and `resume` take `--database` as they take
- * a state directory.
+ * a state directory; `mcpflow ui --database` serves them.
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
@@ -102,11 +102,22 @@ describe("cluster run journal on Postgres", () => {
     expect(lastJson<{ _tag: string; outcome: string }>(followed.output)).toMatchObject({ _tag: "RunSummary", outcome: "success" })
 
     // An id prefix works as on SQLite.
+    const viewer = cli(["ui", "--database", server.url, "--port", "0"])
     const [listed, shown, text] = await Promise.all([
       finish(cli(["runs", "--database", server.url, "--json"])),
       show(runId.slice(0, 8)),
-      finish(cli(["show", runId.slice(0, 8), "--database", server.url]))
+      finish(cli(["show", runId.slice(0, 8), "--database", server.url])),
+      viewer.waitFor(/mcpflow ui: http/, 30_000)
     ])
+    // The run viewer reads the same journal.
+    const base = /mcpflow ui: (http:\/\/\S+?)\/? /.exec(viewer.output())![1]!
+    expect(viewer.output()).toContain(`runs in postgres 127.0.0.1:${server.port}/`)
+    const page = (await (await fetch(`${base}/api/runs`)).json()) as { runs: ReadonlyArray<{ runId: string; status: string }> }
+    expect(page.runs.find((r) => r.runId === runId)?.status).toBe("succeeded")
+    const detail = await fetch(`${base}/api/runs/${runId.slice(0, 8)}`)
+    expect(detail.status).toBe(200)
+    expect(JSON.stringify(await detail.json())).toContain("release")
+    viewer.process.kill("SIGTERM")
     expect(listed.code, listed.output).toBe(0)
     const runs = lastJson<ReadonlyArray<{ runId: string; status: string; trigger?: string }>>(listed.output)
     expect(runs.find((r) => r.runId === runId)).toMatchObject({ status: "succeeded", trigger: "cluster" })
@@ -127,7 +138,7 @@ describe("cluster run journal on Postgres", () => {
     const dump = JSON.stringify(rows, (_, v) => (typeof v === "bigint" ? String(v) : v))
     expect(dump).toContain(runId)
     expect(dump).not.toContain(secret)
-    expect(followed.output + listed.output + text.output).not.toContain(secret)
+    expect(followed.output + listed.output + text.output + viewer.output()).not.toContain(secret)
   }, 60_000)
 
   it("signal and cancel reach a parked run through the journal; resume says the cluster resumes; unknown ids exit 2", async () => {
