@@ -6,7 +6,11 @@
  * a state directory; `mcpflow ui --database` serves them.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
+import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
+import { RunJournal } from "../../dsl/ports/RunJournal.ts"
+import * as ClusterEngine from "../../src/runtime/cluster/ClusterEngine.ts"
+import * as PgRunJournal from "../../src/runtime/sql/postgres/PgRunJournal.ts"
 import { join, resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort, startPostgres, type TestPostgres } from "../support/postgres.ts"
@@ -140,6 +144,66 @@ describe("cluster run journal on Postgres", () => {
     expect(dump).not.toContain(secret)
     expect(followed.output + listed.output + text.output + viewer.output()).not.toContain(secret)
   }, 60_000)
+
+  it("PgRunJournal: events in order across two writers, signals only for running runs, prefixes, cancel requests, prune", async () => {
+    const layer = PgRunJournal.layer({ file: "postgres test" }).pipe(
+      Layer.provide(ClusterEngine.postgres({ database: Redacted.make(server.url) }))
+    )
+    const use = <A>(f: (journal: RunJournal["Service"]) => Effect.Effect<A, unknown>) =>
+      Effect.runPromise(RunJournal.use(f).pipe(Effect.provide(layer)) as Effect.Effect<A, unknown>)
+    const event = (runId: string, n: number): FlowEvent => ({ _tag: "StepStarted", runId, at: n, path: `s${n}`, kind: "step" } as FlowEvent)
+    const start = (runId: string) => ({ runId, flow: "unit", input: { n: 1 }, fingerprint: "f", startedAt: 1_000 })
+    // Two writers take turns on one run (a run moving to another runner): one ordered history.
+    await use((j) => Effect.gen(function*() {
+      yield* j.start(start("unit-a"))
+      for (let n = 1; n <= 3; n++) j.appendUnsafe(event("unit-a", n))
+    }))
+    const record = await use((j) => Effect.gen(function*() {
+      yield* j.start({ ...start("unit-a"), startedAt: 9_999 })
+      for (let n = 4; n <= 6; n++) j.appendUnsafe(event("unit-a", n))
+      yield* j.finish({ runId: "unit-a", status: "succeeded", finishedAt: 2_000, output: { ok: true } })
+      return [yield* j.get("unit-a"), yield* j.events("unit-a")] as const
+    }))
+    expect(record[0]).toMatchObject({ status: "succeeded", startedAt: 1_000, finishedAt: 2_000, output: { ok: true }, input: { n: 1 } })
+    expect(record[0].owner?.pid).toBe(process.pid)
+    expect(record[1].map((e) => (e as { path: string }).path)).toEqual(["s1", "s2", "s3", "s4", "s5", "s6"])
+    const outcome = await use((j) => Effect.gen(function*() {
+      yield* j.start(start("unit-b"))
+      const finished = yield* j.signal("unit-a", "go", { x: 1 })
+      const running = yield* j.signal("unit-b", "go", { x: 2 })
+      const pending = yield* j.pendingSignals("unit-b")
+      yield* j.markDelivered("unit-b", "go")
+      const before = yield* j.cancelRequested("unit-b")
+      yield* j.requestCancel("unit-b")
+      const missing = yield* Effect.flip(j.get("unit-zzz"))
+      return {
+        finished: finished.status,
+        running: running.status,
+        pending,
+        after: yield* j.pendingSignals("unit-b"),
+        none: yield* j.pendingSignals("unit-a"),
+        cancel: [before, yield* j.cancelRequested("unit-b")],
+        prefix: (yield* j.find("unit-")).map((r) => r.runId).sort(),
+        missing: missing.reason,
+        pruned: yield* j.prune(3_000),
+        left: (yield* j.find("unit-")).map((r) => r.runId),
+        eventsLeft: (yield* j.events("unit-a")).length
+      }
+    }))
+    expect(outcome).toEqual({
+      finished: "succeeded",
+      running: "running",
+      pending: [{ name: "go", payload: { x: 2 } }],
+      after: [],
+      none: [],
+      cancel: [false, true],
+      prefix: ["unit-a", "unit-b"],
+      missing: "NotFound",
+      pruned: ["unit-a"],
+      left: ["unit-b"],
+      eventsLeft: 0
+    })
+  }, 30_000)
 
   it("signal and cancel reach a parked run through the journal; resume says the cluster resumes; unknown ids exit 2", async () => {
     const submit = async () => {
