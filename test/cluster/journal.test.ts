@@ -236,4 +236,35 @@ describe("cluster run journal on Postgres", () => {
     expect(unknown.code).toBe(2)
     expect(unknown.output).toContain(`no run with id or id prefix "ffffffff" in postgres 127.0.0.1:${server.port}/`)
   }, 60_000)
+
+  // Last: it kills a runner.
+  it("a run whose runner is killed mid-step continues the same record on another runner", async () => {
+    const other = cli(["worker", "--database", server.url, "--listen", `127.0.0.1:${await freePort()}`, flow])
+    await other.waitFor(/serving journaled/, 30_000)
+    const input = JSON.stringify({ token: secret, wait: false, slowMs: 1500 })
+    const detached = await finish(cli(["run", flow, "--database", server.url, "--detach", "--json", "--input", input]))
+    const { runId } = lastJson<{ runId: string }>(detached.output)
+    let owner: number | undefined
+    for (let i = 0; i < 200 && owner === undefined; i++) {
+      const [row] = await query<{ pid: number; slow: boolean }>(server.url, (sql) =>
+        sql`select owner_pid as pid, exists (select 1 from mcpflow_run_events e where e.run_id = r.run_id and e.tag = 'StepStarted'
+              and e.body like '%"path":"slow"%') as slow from mcpflow_runs r where run_id = ${runId}`)
+      if (row?.slow === true) owner = row.pid
+      else await new Promise((r) => setTimeout(r, 50))
+    }
+    const [victim, survivor] = owner === worker.process.pid ? [worker, other] : [other, worker]
+    expect(victim.process.pid).toBe(owner)
+    victim.process.kill("SIGKILL")
+    const killedAt = performance.now()
+    await until(runId, "succeeded")
+    console.log(`run moved and finished ${Math.round(performance.now() - killedAt)} ms after its runner was killed`)
+    const shown = await show(runId)
+    const started = shown.events.filter((e) => e._tag === "FlowStarted") as ReadonlyArray<{ resumed?: boolean; inFlight?: ReadonlyArray<string> }>
+    expect(started).toHaveLength(2)
+    expect(started[1]).toMatchObject({ resumed: true, inFlight: ["slow"] })
+    expect(shown.events.filter((e) => e._tag === "FlowFinished")).toHaveLength(1)
+    expect(shown.output).toEqual({ by: "nobody", tokenLength: secret.length })
+    const [row] = await query<{ pid: number }>(server.url, (sql) => sql`select owner_pid as pid from mcpflow_runs where run_id = ${runId}`)
+    expect(row?.pid).toBe(survivor.process.pid)
+  }, 60_000)
 })
