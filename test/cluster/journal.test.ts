@@ -3,7 +3,8 @@
  * processes, one embedded Postgres for the file): a runner journals each run it executes (record
  * and every event, its sensitive input sealed), `mcpflow run --database` reports the runner's
  * steps live, and `runs`, `show`, `signal`, `cancel` and `resume` take `--database` as they take
- * a state directory; `mcpflow ui --database` serves them.
+ * a state directory; `mcpflow ui --database` serves them, `mcpflow audit --database` shows the
+ * runners' append-only audit log.
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
@@ -27,6 +28,14 @@ const query = <A extends object>(url: string, f: (sql: PgClient.PgClient) => Eff
     Effect.gen(function*() {
       return yield* f(yield* PgClient.PgClient)
     }).pipe(
+      // Postgres's own message (a trigger's exception), not only the client's "Query failed".
+      Effect.mapError((e) => {
+        const messages: Array<string> = []
+        for (let c: unknown = e; c !== undefined && messages.length < 6; c = (c as { cause?: unknown }).cause) {
+          messages.push(String((c as { message?: unknown }).message ?? c))
+        }
+        return new Error(messages.join(": "))
+      }),
       Effect.provide(PgClient.layer({ url: Redacted.make(url) })),
       Effect.scoped
     )
@@ -142,7 +151,15 @@ describe("cluster run journal on Postgres", () => {
     const dump = JSON.stringify(rows, (_, v) => (typeof v === "bigint" ? String(v) : v))
     expect(dump).toContain(runId)
     expect(dump).not.toContain(secret)
-    expect(followed.output + listed.output + text.output + viewer.output()).not.toContain(secret)
+    // The runner's audit log is next to the journal, and append-only there too.
+    const audited = await finish(cli(["audit", "--database", server.url, "--run", runId.slice(0, 8), "--json"]))
+    expect(audited.code, audited.output).toBe(0)
+    const entries = lastJson<ReadonlyArray<{ action: string; runId: string; target?: string; outcome: string }>>(audited.output)
+    expect(entries.map((e) => [e.action, e.outcome])).toEqual([["run.started", "ok"], ["run.finished", "success"]])
+    expect(entries.every((e) => e.runId === runId && e.target === "journaled")).toBe(true)
+    await expect(query(server.url, (sql) => sql`update mcpflow_audit set actor = 'mallory'`)).rejects.toThrow(/append-only/)
+    await expect(query(server.url, (sql) => sql`delete from mcpflow_audit`)).rejects.toThrow(/append-only/)
+    expect(followed.output + listed.output + text.output + viewer.output() + audited.output).not.toContain(secret)
   }, 60_000)
 
   it("PgRunJournal: events in order across two writers, signals only for running runs, prefixes, cancel requests, prune", async () => {

@@ -1,7 +1,8 @@
 /**
  * mcpflow's own tables in a shared Postgres (Effect Cluster's tables are created by Effect's
  * `SqlMessageStorage` / `SqlRunnerStorage`): circuit-breaker records, rate-limit counters, the
- * run journal (runs, their events and signals: `PgRunJournal`) and a one-row format marker. {@link migrate} creates what is missing and refuses a database written
+ * run journal (runs, their events and signals: `PgRunJournal`), the audit log (`PgAuditLog`) and a
+ * one-row format marker. {@link migrate} creates what is missing and refuses a database written
  * by a newer mcpflow, before anything is written.
  *
  * @example
@@ -84,6 +85,26 @@ export const migrate: Effect.Effect<void, SqlError | PostgresSchemaTooNew, SqlCl
     yield* sql`create table if not exists mcpflow_signals (
       run_id text not null, name text not null, payload text not null, sent_at bigint not null, delivered_at bigint,
       primary key (run_id, name))`
+    // format 2: the audit log, append-only (only retention deletes, and only older entries)
+    yield* sql`create table if not exists mcpflow_audit (
+      seq bigserial primary key, at bigint not null, run_id text, step text, action text not null, target text,
+      actor text not null, outcome text not null, duration_ms bigint, detail text, args text, result text)`
+    yield* sql`create index if not exists mcpflow_audit_run on mcpflow_audit (run_id, seq)`
+    yield* sql`create index if not exists mcpflow_audit_at on mcpflow_audit (at)`
+    yield* sql`create table if not exists mcpflow_audit_retention (before bigint not null)`
+    yield* sql`create or replace function mcpflow_audit_guard() returns trigger language plpgsql as $$
+      begin
+        if tg_op = 'UPDATE' then
+          raise exception 'mcpflow_audit is append-only: entries are never updated';
+        end if;
+        if old.at >= coalesce((select min(before) from mcpflow_audit_retention), -1) then
+          raise exception 'mcpflow_audit is append-only: only retention deletes, and only older entries';
+        end if;
+        return old;
+      end $$`
+    yield* sql`drop trigger if exists mcpflow_audit_append_only on mcpflow_audit`
+    yield* sql`create trigger mcpflow_audit_append_only before update or delete on mcpflow_audit
+      for each row execute function mcpflow_audit_guard()`
     const rows = yield* sql<{ readonly n: number }>`select count(*)::int as n from mcpflow_meta`
     if ((rows[0]?.n ?? 0) === 0) yield* sql`insert into mcpflow_meta (format) values (${schemaFormat})`
     else yield* sql`update mcpflow_meta set format = ${schemaFormat} where format < ${schemaFormat}`

@@ -31,6 +31,9 @@ import { CliExit } from "../../output.ts"
 import { loadFlow } from "../../../run/LoadFlow.ts"
 import { RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import * as PgRunJournal from "../../../../runtime/sql/postgres/PgRunJournal.ts"
+import * as PgAuditLog from "../../../../runtime/sql/postgres/PgAuditLog.ts"
+import * as AuditTrail from "../../../../runtime/audit/AuditTrail.ts"
+import { McpGateway } from "../../../../../dsl/ports/McpGateway.ts"
 
 /** A flow file, or a usage error naming what is wrong with it. */
 const load = (file: string) =>
@@ -88,6 +91,11 @@ export const runner = Effect.fn("mcpflow.worker.cluster")(function*(options: {
     const journal = yield* PgRunJournal.make({ file: PgRunJournal.journalName(options.database), heartbeat: "2 seconds" }).pipe(
       Effect.provideContext(engine)
     )
+    // The audit log next to it: each run's decisions and tool calls (`mcpflow audit --database`).
+    const audit = AuditTrail.make(
+      yield* PgAuditLog.make({ location: PgRunJournal.journalName(options.database) }).pipe(Effect.provideContext(engine)),
+      yield* AuditTrail.actorOf
+    )
     // Each flow's servers, connected once for the runner's lifetime; their breakers and rate
     // limits live in Postgres (the engine's Policy.SharedState), shared by every runner.
     const services = new Map<string, Context.Context<never>>()
@@ -107,7 +115,8 @@ export const runner = Effect.fn("mcpflow.worker.cluster")(function*(options: {
       const sink = options.verbose
         ? { emit: (event: { readonly _tag: string }) => console.error(`${flow.name}: ${JSON.stringify(event)}`) }
         : Context.get(Context.empty(), FlowEvents)
-      services.set(flow.name, Context.add(Context.add(gateway as Context.Context<never>, FlowEvents, sink), RunJournal, journal))
+      const lent = Context.add(gateway as Context.Context<never>, McpGateway, audit.gateway(Context.get(gateway, McpGateway)))
+      services.set(flow.name, Context.add(Context.add(lent, FlowEvents, audit.flowEvents(sink)), RunJournal, journal))
     }
     const host = RunHost.of({ services: (name) => Effect.succeed(services.get(name)) })
     for (const { flow } of loaded) {
