@@ -12,6 +12,8 @@ import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
 import { RunJournal } from "../../dsl/ports/RunJournal.ts"
 import * as ClusterEngine from "../../src/runtime/cluster/ClusterEngine.ts"
 import * as PgRunJournal from "../../src/runtime/sql/postgres/PgRunJournal.ts"
+import * as PgAuditLog from "../../src/runtime/sql/postgres/PgAuditLog.ts"
+import { AuditLog } from "../../dsl/ports/AuditLog.ts"
 import { join, resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort, startPostgres, type TestPostgres } from "../support/postgres.ts"
@@ -220,6 +222,34 @@ describe("cluster run journal on Postgres", () => {
       left: ["unit-b"],
       eventsLeft: 0
     })
+  }, 30_000)
+
+  it("PgAuditLog: entries in order with filters, retention deletes only older entries and says so", async () => {
+    const layer = PgAuditLog.layer({ location: "postgres test" }).pipe(
+      Layer.provide(ClusterEngine.postgres({ database: Redacted.make(server.url) }))
+    )
+    const result = await Effect.runPromise(AuditLog.use((log) =>
+      Effect.gen(function*() {
+        log.appendUnsafe({ at: 10, runId: "audit-1", action: "run.started", target: "f", actor: "ana", outcome: "ok", args: { a: 1 } })
+        log.appendUnsafe({ at: 20, runId: "audit-1", step: "s", action: "tool.call", target: "srv.tool", actor: "ana", outcome: "ok", durationMs: 3 })
+        yield* log.append({ at: 30, runId: "audit-2", action: "run.started", target: "f", actor: "bob", outcome: "ok" })
+        const all = yield* log.entries({ runId: "audit-1" })
+        const newest = yield* log.entries({ since: 15, limit: 1 })
+        const ids = yield* log.runIds("audit-")
+        const pruned = yield* log.prune(25, "ops")
+        return { all, newest, ids, pruned, left: yield* log.entries({ since: 0 }) }
+      })
+    ).pipe(Effect.provide(layer)))
+    expect(result.all.map((e) => [e.at, e.action, e.step, e.args, e.durationMs])).toEqual([
+      [10, "run.started", undefined, { a: 1 }, undefined],
+      [20, "tool.call", "s", undefined, 3]
+    ])
+    expect(result.newest.map((e) => e.runId)).toEqual(["audit-2"])
+    expect([...result.ids].sort()).toEqual(["audit-1", "audit-2"])
+    // Other tests' entries are newer than 25 ms after the epoch too: only the two planted ones go.
+    expect(result.pruned).toBe(2)
+    expect(result.left.filter((e) => e.runId?.startsWith("audit-") === true).map((e) => e.at)).toEqual([30])
+    expect(result.left.at(-1)).toMatchObject({ action: "audit.pruned", actor: "ops", outcome: "ok" })
   }, 30_000)
 
   it("signal and cancel reach a parked run through the journal; resume says the cluster resumes; unknown ids exit 2", async () => {
