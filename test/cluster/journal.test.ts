@@ -260,9 +260,11 @@ describe("cluster run journal on Postgres", () => {
     }
     const [signalled, cancelled] = await Promise.all([submit(), submit()])
     await Promise.all([until(signalled, "waiting"), until(cancelled, "waiting")])
-    expect((await show(cancelled)).status).toBe("waiting")
-
-    const sent = await finish(cli(["signal", signalled.slice(0, 8), "approval", "--payload", '{"approvedBy":"ana"}', "--json"], { MCPFLOW_DATABASE_URL: server.url }))
+    const [parked, sent] = await Promise.all([
+      show(cancelled),
+      finish(cli(["signal", signalled.slice(0, 8), "approval", "--payload", '{"approvedBy":"ana"}', "--json"], { MCPFLOW_DATABASE_URL: server.url }))
+    ])
+    expect(parked.status).toBe("waiting")
     expect(sent.code, sent.output).toBe(0)
     expect(lastJson(sent.output)).toEqual({ runId: signalled, signal: "approval", recorded: true })
     await until(signalled, "succeeded")
@@ -288,7 +290,7 @@ describe("cluster run journal on Postgres", () => {
   it("a run whose runner is killed mid-step continues the same record on another runner", async () => {
     const other = cli(["worker", "--database", server.url, "--listen", `127.0.0.1:${await freePort()}`, flow])
     await other.waitFor(/serving journaled/, 30_000)
-    const input = JSON.stringify({ token: secret, wait: false, slowMs: 1500 })
+    const input = JSON.stringify({ token: secret, wait: false, slowMs: 800 })
     const detached = await finish(cli(["run", flow, "--database", server.url, "--detach", "--json", "--input", input]))
     const { runId } = lastJson<{ runId: string }>(detached.output)
     let owner: number | undefined
