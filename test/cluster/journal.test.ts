@@ -252,7 +252,7 @@ describe("cluster run journal on Postgres", () => {
     expect(result.left.at(-1)).toMatchObject({ action: "audit.pruned", actor: "ops", outcome: "ok" })
   }, 30_000)
 
-  it("signal and cancel reach a parked run through the journal; resume says the cluster resumes; unknown ids exit 2", async () => {
+  it("signal and cancel reach a parked run through the journal; resume says the cluster resumes; prune; unknown ids exit 2", async () => {
     const submit = async () => {
       const detached = await finish(cli(["run", flow, "--database", server.url, "--detach", "--json", "--input", JSON.stringify({ token: secret, wait: true })]))
       expect(detached.code, detached.output).toBe(0)
@@ -282,6 +282,16 @@ describe("cluster run journal on Postgres", () => {
     expect((await show(cancelled)).events.at(-1)).toMatchObject({ _tag: "FlowFinished", outcome: "failure" })
     expect(resumed.code).toBe(2)
     expect(resumed.output).toContain("already succeeded")
+
+    // prune --database: finished runs go, with their events.
+    const pruned = await finish(cli(["prune", "--older-than", "1m", "--database", server.url, "--json"]))
+    expect(pruned.code, pruned.output).toBe(0)
+    expect(lastJson<{ pruned: ReadonlyArray<string> }>(pruned.output).pruned).toEqual([])
+    await query(server.url, (sql) => sql`update mcpflow_runs set finished_at = finished_at - 3600000 where run_id = ${signalled}`)
+    const prunedOld = await finish(cli(["prune", "--older-than", "1m", "--database", server.url, "--json"]))
+    expect(lastJson<{ pruned: ReadonlyArray<string> }>(prunedOld.output).pruned).toEqual([signalled])
+    const left = await query<{ n: number }>(server.url, (sql) => sql`select count(*)::int as n from mcpflow_run_events where run_id = ${signalled}`)
+    expect(left[0]?.n).toBe(0)
     expect(unknown.code).toBe(2)
     expect(unknown.output).toContain(`no run with id or id prefix "ffffffff" in postgres 127.0.0.1:${server.port}/`)
   }, 60_000)

@@ -145,11 +145,17 @@ export const cancel = Command.make(
  */
 export const prune = Command.make(
   "prune",
-  { olderThan: HistoryFlags.olderThan, retain: HistoryFlags.retain, stateDir: Flags.stateDir, json: Flags.json },
+  {
+    olderThan: HistoryFlags.olderThan,
+    retain: HistoryFlags.retain,
+    stateDir: Flags.stateDir,
+    database: Flags.historyDatabase,
+    json: Flags.json
+  },
   lazyHandler(() => history().then((m) => m.prune))
 ).pipe(
   Command.withShortDescription("Delete finished runs older than an age"),
   Command.withDescription(
-    "Delete from the journal the runs that finished (succeeded, failed, cancelled, interrupted) longer ago than --older-than (30m, 2h, 7d, 2w), with their events and signals. Unfinished runs are never pruned. The audit log keeps its entries of pruned runs: --retain 90d (or MCPFLOW_AUDIT_RETAIN) deletes the audit entries older than that."
+    "Delete from the journal the runs that finished (succeeded, failed, cancelled, interrupted) longer ago than --older-than (30m, 2h, 7d, 2w), with their events and signals. Unfinished runs are never pruned. The audit log keeps its entries of pruned runs: --retain 90d (or MCPFLOW_AUDIT_RETAIN) deletes the audit entries older than that. With --database (or MCPFLOW_DATABASE_URL), a cluster's journal and audit log in Postgres."
   )
 )

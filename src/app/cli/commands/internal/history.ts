@@ -16,6 +16,7 @@ import { existsSync } from "node:fs"
 import { Duration, Effect, Layer, Option, type Redacted } from "effect"
 import { DatabaseError } from "../../../../runtime/cluster/DatabaseError.ts"
 import * as PgRunJournal from "../../../../runtime/sql/postgres/PgRunJournal.ts"
+import * as PgAuditLog from "../../../../runtime/sql/postgres/PgAuditLog.ts"
 import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { apply, emptyState, fold } from "../../../../../dsl/flow/EventFold.ts"
@@ -85,6 +86,19 @@ const withHistory = <A>(
       Effect.mapError((e) => (e._tag === "CliExit" ? e : new CliExit({ code: ExitCode.Usage, message: e.message })))
     )
   })
+
+/** The audit log of a state directory, or of a cluster (next to its Postgres journal). */
+const auditStore = (at: HistoryAt): Layer.Layer<AuditLog, JournalError | DatabaseError> => {
+  const database = databaseAt(at)
+  if (Option.isNone(database)) return SqliteAuditLog.layer(Engines.journalFile(stateDirOf(at)))
+  return Layer.unwrap(Effect.map(
+    Effect.promise(() => import("../../../../runtime/cluster/ClusterEngine.ts")),
+    (ClusterEngine) =>
+      PgAuditLog.layer({ location: PgRunJournal.journalName(database.value) }).pipe(
+        Layer.provide(ClusterEngine.postgres({ database: database.value }))
+      )
+  ))
+}
 
 /** Runs `f` with the audit trail of a state directory: its decisions are recorded (see AuditTrail). */
 const audited = <A>(at: HistoryAt, effect: Effect.Effect<A, CliExit>): Effect.Effect<A, CliExit> =>
@@ -346,21 +360,24 @@ export const cancel = Effect.fn("mcpflow.cancel")(function*({ database, json, ru
  * npx mcpflow prune --older-than 30d
  * ```
  */
-export const prune = Effect.fn("mcpflow.prune")(function*({ json, olderThan, retain, stateDir }: {
+export const prune = Effect.fn("mcpflow.prune")(function*({ database, json, olderThan, retain, stateDir }: {
   readonly json: boolean
   readonly stateDir: string
   readonly olderThan: Duration.Duration
   readonly retain?: Option.Option<Duration.Duration> | undefined
+  /** A cluster's Postgres journal (and audit log) instead of the state directory's. */
+  readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
 }) {
+  const at: HistoryAt = { stateDir, database: databaseOf(database ?? Option.none(), process.env) }
   const before = Date.now() - Duration.toMillis(olderThan)
-  const pruned = yield* withHistory(stateDir, (journal) => journal.prune(before))
+  const pruned = yield* withHistory(at, (journal) => journal.prune(before))
   // Audit retention (--retain, else MCPFLOW_AUDIT_RETAIN): the audit entries older than it.
   const retention = Option.getOrUndefined(retain ?? Option.none()) ??
     Option.getOrUndefined(yield* Effect.mapError(AuditTrail.configuredRetention, (e) => usage(e.message)))
   const auditPruned = retention === undefined ? undefined : yield* AuditLog.use((log) =>
     Effect.flatMap(AuditTrail.actorOf, (actor) => log.prune(Date.now() - Duration.toMillis(retention), actor))
   ).pipe(
-    Effect.provide(SqliteAuditLog.layer(Engines.journalFile(stateDir))),
+    Effect.provide(auditStore(at)),
     Effect.mapError((e) => usage(e.message))
   )
   if (json) return yield* printJson({ pruned, before: new Date(before).toISOString(), ...(auditPruned === undefined ? {} : { auditPruned }) })
