@@ -19,6 +19,7 @@ import { decodeInput } from "./FlowInput.ts"
 import { executionIdOf } from "./internal/ExecutionId.ts"
 import { running } from "./internal/Interpreter.ts"
 import { journalSink } from "./internal/JournalSink.ts"
+import * as RunnerJournal from "./internal/RunnerJournal.ts"
 import * as Sealing from "./internal/Sealing.ts"
 import { checkOutput, outcomeOf, settle } from "./internal/Settle.ts"
 import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
@@ -284,7 +285,8 @@ const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I
   engine.register(flow.workflow, (_payload, executionId) =>
     Effect.gen(function*() {
       // Started here (or resumed here), or lent services by this process's RunHost (a cluster runner).
-      const live = (yield* engine.lookup(executionId)) ?? (yield* adopt(flow, engine, _payload as RunPayload))
+      const local = yield* engine.lookup(executionId)
+      const live = local ?? (yield* adopt(flow, engine, _payload as RunPayload))
       if (live === undefined) {
         // A durable engine restarted an unfinished run that nobody resumed (yet): park it
         // until `mcpflow resume <runId>` gives it its services back.
@@ -292,12 +294,15 @@ const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I
       }
       // The caller stops this fiber directly (Ctrl-C): compensations then run as ordinary
       // journaled steps. An engine suspension is not a failure and undoes nothing.
-      return yield* engine.attach(
+      const execution = engine.attach(
         executionId,
         body(flow, live.state, live.input as I["Type"]).pipe(
           Effect.updateContext((engineContext) => Context.merge(live.context, engineContext) as never)
         )
       )
+      // An adopted run whose host lends a journal (a cluster runner): its history is kept there.
+      const journal = local === undefined ? Context.getOption(live.context, RunJournal) : Option.none()
+      return yield* (Option.isSome(journal) ? RunnerJournal.around(flow, execution, journal.value, live.state) : execution)
     }))
 
 /** The payload every flow's workflow carries. */
@@ -311,7 +316,7 @@ interface RunPayload {
  * input opened (`MCPFLOW_JOURNAL_KEY`) and decoded, a fresh run state reporting to the host's
  * `FlowEvents`. Undefined without a host, or when the host does not serve the flow.
  */
-const adopt = (flow: AnyFlow, engine: FlowEngine["Service"], payload: RunPayload) =>
+const adopt = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O, E, R>, engine: FlowEngine["Service"], payload: RunPayload) =>
   Effect.gen(function*() {
     const host = yield* Effect.serviceOption(RunHost)
     if (Option.isNone(host)) return undefined
@@ -339,7 +344,10 @@ const adopt = (flow: AnyFlow, engine: FlowEngine["Service"], payload: RunPayload
       resume: undefined,
       sealer
     }
-    return { context, state, input } satisfies LiveRun
+    const journal = Context.getOption(context, RunJournal)
+    if (Option.isNone(journal)) return { context, state, input } satisfies LiveRun
+    const journaled = yield* RunnerJournal.open(flow, state, payload.input, journal.value)
+    return { context, state: journaled, input } satisfies LiveRun
   })
 
 /**

@@ -757,6 +757,24 @@ export const database: Flag.Flag<Option.Option<Redacted.Redacted<string>>> = Fla
 )
 
 /**
+ * `--database postgres://…` on the run history commands (`runs`, `show`, `signal`, `cancel`,
+ * `resume`, `ui`): the cluster's Postgres journal instead of the state directory's (default:
+ * `MCPFLOW_DATABASE_URL`). Kept Redacted: never printed.
+ *
+ * @example
+ * ```ts
+ * Command.make("runs", { database: Flags.historyDatabase }, ({ database }) => Option.isSome(database))
+ * ```
+ */
+export const historyDatabase: Flag.Flag<Option.Option<Redacted.Redacted<string>>> = Flag.Redacted("database").pipe(
+  Flag.withMetavar("url"),
+  Flag.withDescription(
+    "Read the runs of a cluster from its Postgres journal instead of the state directory (postgres://user:password@host:port/database; default: MCPFLOW_DATABASE_URL). Never printed"
+  ),
+  Flag.optional
+)
+
+/**
  * The database of {@link database}, else `MCPFLOW_DATABASE_URL`, else none.
  *
  * @example

@@ -73,6 +73,8 @@ export interface ViewerOptions {
   readonly host?: string | undefined
   /** AUDIT PANEL HOOK: the audit store, when one exists (default: none, `[]`). */
   readonly audit?: AuditSource | undefined
+  /** A journal already open (a cluster's Postgres journal, `mcpflow ui --database`) instead of the state directory's. */
+  readonly journal?: RunJournal["Service"] | undefined
 }
 
 const loopbackNames = new Set(["127.0.0.1", "localhost", "::1", "[::1]"])
@@ -137,10 +139,11 @@ export const parseFilter = (params: URLSearchParams): Result.Result<RunFilter, s
 
 /** Runs `f` with the journal of `stateDir` (opened for this request), or `undefined` when there is none yet. */
 const withJournal = <A>(
-  stateDir: string,
+  options: ViewerOptions,
   f: (journal: RunJournal["Service"]) => Effect.Effect<A, JournalError | Refused>
 ): Effect.Effect<A | undefined, JournalError | Refused> => {
-  const file = Engines.journalFile(stateDir)
+  if (options.journal !== undefined) return f(options.journal)
+  const file = Engines.journalFile(options.stateDir)
   return existsSync(file) ? RunJournal.use(f).pipe(Effect.provide(journalLayer(file))) : Effect.succeed(undefined)
 }
 
@@ -220,8 +223,8 @@ export const handler = (options: ViewerOptions) => {
       const filter = parseFilter(url.searchParams)
       if (Result.isFailure(filter)) return Effect.succeed(problem(400, filter.failure))
       return Effect.map(
-        withJournal(options.stateDir, (journal) => selectRuns(journal, filter.success, RunStatus.localLiveness())),
-        (runs) => json({ stateDir: options.stateDir, journal: runs !== undefined, runs: runs ?? [] })
+        withJournal(options, (journal) => selectRuns(journal, filter.success, RunStatus.localLiveness())),
+        (runs) => json({ stateDir: options.journal?.file ?? options.stateDir, journal: runs !== undefined, runs: runs ?? [] })
       )
     }
     if (path === "/api/audit") {
@@ -235,7 +238,7 @@ export const handler = (options: ViewerOptions) => {
     if (match !== null) {
       const id = decodeURIComponent(match[1]!)
       return Effect.flatMap(
-        withJournal(options.stateDir, (journal) =>
+        withJournal(options, (journal) =>
           Effect.flatMap(resolveRun(journal, id), (record) => Effect.map(journal.events(record.runId), (events) => [record, events] as const))),
         (found) => {
           if (found === undefined) return Effect.fail(new Refused(404, `no journal in ${options.stateDir} yet`))

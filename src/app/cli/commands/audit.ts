@@ -28,6 +28,7 @@ export const audit = Command.make(
   {
     run: HistoryFlags.run,
     since: HistoryFlags.since,
+    database: Flags.historyDatabase,
     limit: HistoryFlags.limit,
     retain: HistoryFlags.retain,
     stateDir: Flags.stateDir,
@@ -37,6 +38,6 @@ export const audit = Command.make(
 ).pipe(
   Command.withShortDescription("Show the audit log: tool calls and run decisions"),
   Command.withDescription(
-    "Print the audit log kept next to the journal (runs.db, table mcpflow_audit), oldest first: time, run, step, action (tool.call, run.started, run.resumed, run.finished, run.cancel, signal.sent, signal.received, compensation, audit.pruned), server.tool or flow, who (MCPFLOW_ACTOR, else the OS user), outcome, duration. Arguments and results are kept with Schema.Redacted fields and configured secrets as <redacted>; --json prints them. Filter with --run (any unique id prefix), --since (30m, 2h, 7d), --limit (the newest n). --retain 90d (or MCPFLOW_AUDIT_RETAIN) first deletes older entries. The log is append-only: only retention deletes."
+    "Print the audit log kept next to the journal (runs.db, table mcpflow_audit), oldest first: time, run, step, action (tool.call, run.started, run.resumed, run.finished, run.cancel, signal.sent, signal.received, compensation, audit.pruned), server.tool or flow, who (MCPFLOW_ACTOR, else the OS user), outcome, duration. Arguments and results are kept with Schema.Redacted fields and configured secrets as <redacted>; --json prints them. Filter with --run (any unique id prefix), --since (30m, 2h, 7d), --limit (the newest n). --retain 90d (or MCPFLOW_AUDIT_RETAIN) first deletes older entries. The log is append-only: only retention deletes. With --database postgres://… (or MCPFLOW_DATABASE_URL), a cluster's audit log, written by its runners next to its Postgres journal."
   )
 )

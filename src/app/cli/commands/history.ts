@@ -37,13 +37,14 @@ export const runs = Command.make(
     since: HistoryFlags.since,
     limit: HistoryFlags.limit,
     stateDir: Flags.stateDir,
+    database: Flags.historyDatabase,
     json: Flags.json
   },
   lazyHandler(() => history().then((m) => m.runs))
 ).pipe(
   Command.withShortDescription("List journaled runs"),
   Command.withDescription(
-    "List the runs journaled in the state directory (default .mcpflow), newest first: id (its first 8 characters; any unique prefix works wherever a run id is taken), flow, status, start time, duration, and the failing step or what a parked run waits for. Statuses: running (a live process runs it), sleeping/waiting (parked on Flow.sleep/Flow.waitFor: until when, for which signal), crashed (unfinished and no live process: resume it), cancelled, interrupted, succeeded, failed. Filter with --flow, --status, --since, --limit. With --json, the runs as one JSON array."
+    "List the runs journaled in the state directory (default .mcpflow), newest first: id (its first 8 characters; any unique prefix works wherever a run id is taken), flow, status, start time, duration, and the failing step or what a parked run waits for. Statuses: running (a live process runs it), sleeping/waiting (parked on Flow.sleep/Flow.waitFor: until when, for which signal), crashed (unfinished and no live process: resume it), cancelled, interrupted, succeeded, failed. Filter with --flow, --status, --since, --limit. With --json, the runs as one JSON array. With --database postgres://… (or MCPFLOW_DATABASE_URL), the runs of a cluster (mcpflow worker --database), from its Postgres journal, whichever runner ran them."
   )
 )
 
@@ -57,12 +58,12 @@ export const runs = Command.make(
  */
 export const show = Command.make(
   "show",
-  { runId: Flags.runId, follow: HistoryFlags.follow, stateDir: Flags.stateDir, json: Flags.json },
+  { runId: Flags.runId, follow: HistoryFlags.follow, stateDir: Flags.stateDir, database: Flags.historyDatabase, json: Flags.json },
   lazyHandler(() => history().then((m) => m.show))
 ).pipe(
   Command.withShortDescription("Show a journaled run"),
   Command.withDescription(
-    "Print a run's status and step tree with timings, attempts and the failure cause (or what a parked run waits for), read from the journal (no server is contacted). Outputs are not printed: use --json for the run record and its full event list. With --follow, print the events of a run another process is running as they are journaled, until it ends."
+    "Print a run's status and step tree with timings, attempts and the failure cause (or what a parked run waits for), read from the journal (no server is contacted). Outputs are not printed: use --json for the run record and its full event list. With --follow, print the events of a run another process is running as they are journaled, until it ends. With --database (or MCPFLOW_DATABASE_URL), the run of a cluster, from its Postgres journal, whichever runner runs it."
   )
 )
 
@@ -77,12 +78,12 @@ export const show = Command.make(
  */
 export const resume = Command.make(
   "resume",
-  { runId: Flags.runId, ...Flags.resumeFlags },
+  { runId: Flags.runId, ...Flags.resumeFlags, database: Flags.historyDatabase },
   lazyHandler(() => history().then((m) => m.resume))
 ).pipe(
   Command.withShortDescription("Resume a journaled run a crash left unfinished"),
   Command.withDescription(
-    "Continue the run with its own input: the steps that completed are replayed from the journal (not run again), the step that was in flight when the process died runs again (reported as re-run after crash), compensations that were under way finish. Refused (exit 2) for a run that does not exist or already finished, or whose flow's steps changed since it started (unless --force)."
+    "Continue the run with its own input: the steps that completed are replayed from the journal (not run again), the step that was in flight when the process died runs again (reported as re-run after crash), compensations that were under way finish. Refused (exit 2) for a run that does not exist or already finished, or whose flow's steps changed since it started (unless --force). With --database (or MCPFLOW_DATABASE_URL) the run is a cluster's: its runners continue it on their own (a dead runner's runs move to another), so there is nothing to do; resume says so and exits 0."
   )
 )
 
@@ -98,12 +99,19 @@ export const resume = Command.make(
  */
 export const signal = Command.make(
   "signal",
-  { runId: Flags.runId, name: Flags.signalName, payload: Flags.payload, stateDir: Flags.stateDir, json: Flags.json },
+  {
+    runId: Flags.runId,
+    name: Flags.signalName,
+    payload: Flags.payload,
+    stateDir: Flags.stateDir,
+    database: Flags.historyDatabase,
+    json: Flags.json
+  },
   lazyHandler(() => history().then((m) => m.signal))
 ).pipe(
   Command.withShortDescription("Send a signal to a run waiting for it"),
   Command.withDescription(
-    "Record a signal (an approval, a webhook result) for a journaled run that waits for it with Flow.waitFor. The process running the run picks it up within a fraction of a second; a parked or crashed run gets it when resumed. Exit 2 for an unknown or finished run or bad JSON."
+    "Record a signal (an approval, a webhook result) for a journaled run that waits for it with Flow.waitFor. The process running the run picks it up within a fraction of a second; a parked or crashed run gets it when resumed. With --database (or MCPFLOW_DATABASE_URL), a run of a cluster: the runner that has it delivers it. Exit 2 for an unknown or finished run or bad JSON."
   )
 )
 
@@ -118,12 +126,12 @@ export const signal = Command.make(
  */
 export const cancel = Command.make(
   "cancel",
-  { runId: Flags.runId, wait: HistoryFlags.wait, stateDir: Flags.stateDir, json: Flags.json },
+  { runId: Flags.runId, wait: HistoryFlags.wait, stateDir: Flags.stateDir, database: Flags.historyDatabase, json: Flags.json },
   lazyHandler(() => history().then((m) => m.cancel))
 ).pipe(
   Command.withShortDescription("Cancel an unfinished run"),
   Command.withDescription(
-    "Cancel a run that has not finished. The request goes through the journal: the process running the run (any process on the same state directory) sees it within 200 ms, interrupts the run, runs the compensations of its completed steps and marks it cancelled; cancel waits for that (--wait, default 30s; exit 1 if it did not happen in time). A run no live process runs (crashed, or parked with its process gone) is marked cancelled at once, without compensations (nothing holds its code). Exit 2 for an unknown or finished run."
+    "Cancel a run that has not finished. The request goes through the journal: the process running the run (any process on the same state directory) sees it within 200 ms, interrupts the run, runs the compensations of its completed steps and marks it cancelled; cancel waits for that (--wait, default 30s; exit 1 if it did not happen in time). A run no live process runs (crashed, or parked with its process gone) is marked cancelled at once, without compensations (nothing holds its code). With --database (or MCPFLOW_DATABASE_URL), a run of a cluster: the runner running it cancels it the same way. Exit 2 for an unknown or finished run."
   )
 )
 
@@ -137,11 +145,17 @@ export const cancel = Command.make(
  */
 export const prune = Command.make(
   "prune",
-  { olderThan: HistoryFlags.olderThan, retain: HistoryFlags.retain, stateDir: Flags.stateDir, json: Flags.json },
+  {
+    olderThan: HistoryFlags.olderThan,
+    retain: HistoryFlags.retain,
+    stateDir: Flags.stateDir,
+    database: Flags.historyDatabase,
+    json: Flags.json
+  },
   lazyHandler(() => history().then((m) => m.prune))
 ).pipe(
   Command.withShortDescription("Delete finished runs older than an age"),
   Command.withDescription(
-    "Delete from the journal the runs that finished (succeeded, failed, cancelled, interrupted) longer ago than --older-than (30m, 2h, 7d, 2w), with their events and signals. Unfinished runs are never pruned. The audit log keeps its entries of pruned runs: --retain 90d (or MCPFLOW_AUDIT_RETAIN) deletes the audit entries older than that."
+    "Delete from the journal the runs that finished (succeeded, failed, cancelled, interrupted) longer ago than --older-than (30m, 2h, 7d, 2w), with their events and signals. Unfinished runs are never pruned. The audit log keeps its entries of pruned runs: --retain 90d (or MCPFLOW_AUDIT_RETAIN) deletes the audit entries older than that. With --database (or MCPFLOW_DATABASE_URL), a cluster's journal and audit log in Postgres."
   )
 )

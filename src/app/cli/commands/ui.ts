@@ -61,11 +61,11 @@ export const host: Flag.Flag<string> = Flag.String("host").pipe(
  */
 export const ui = Command.make(
   "ui",
-  { stateDir: Flags.stateDir, port, host },
+  { stateDir: Flags.stateDir, database: Flags.historyDatabase, port, host },
   lazyHandler(() => import("./internal/ui.ts").then((m) => m.ui))
 ).pipe(
   Command.withShortDescription("Serve a local page to browse runs"),
   Command.withDescription(
-    "Serve the run viewer on http://127.0.0.1:7070/ (loopback only unless --host says otherwise) until Ctrl-C: the runs journaled in the state directory, filtered like mcpflow runs (flow, status, since, limit), and one run's steps as a live tree and a timeline (durations, retries, compensations, replayed steps, failures), its plan drawn from the Mermaid source, its input (redacted fields stay redacted) and its audit entries. Unfinished runs update live. Nothing is loaded from the network. Exit 1 when the port is taken."
+    "Serve the run viewer on http://127.0.0.1:7070/ (loopback only unless --host says otherwise) until Ctrl-C: the runs journaled in the state directory, filtered like mcpflow runs (flow, status, since, limit), and one run's steps as a live tree and a timeline (durations, retries, compensations, replayed steps, failures), its plan drawn from the Mermaid source, its input (redacted fields stay redacted) and its audit entries. Unfinished runs update live. With --database postgres://… (or MCPFLOW_DATABASE_URL), the runs of a cluster from its Postgres journal (no audit panel there yet). Nothing is loaded from the network. Exit 1 when the port is taken."
   )
 )

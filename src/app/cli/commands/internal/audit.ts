@@ -9,9 +9,13 @@
  * @module
  */
 import { existsSync } from "node:fs"
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, Layer, Option, type Redacted } from "effect"
+import { DatabaseError } from "../../../../runtime/cluster/DatabaseError.ts"
+import * as PgAuditLog from "../../../../runtime/sql/postgres/PgAuditLog.ts"
+import * as PgRunJournal from "../../../../runtime/sql/postgres/PgRunJournal.ts"
+import { databaseOf } from "../../Flags.ts"
 import { type AuditEntry, AuditLog } from "../../../../../dsl/ports/AuditLog.ts"
-import { RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
+import { type JournalError, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import * as AuditTrail from "../../../../runtime/audit/AuditTrail.ts"
 import * as SqliteAuditLog from "../../../../runtime/audit/SqliteAuditLog.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
@@ -94,16 +98,23 @@ export const resolveAuditRun = (
  * npx mcpflow audit --since 7d
  * ```
  */
-export const audit = Effect.fn("mcpflow.audit")(function*({ json, limit, retain, run, since, stateDir }: {
+export const audit = Effect.fn("mcpflow.audit")(function*({ database, json, limit, retain, run, since, stateDir }: {
   readonly json: boolean
   readonly stateDir: string
+  /** A cluster's Postgres audit log instead of the state directory's. */
+  readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
   readonly run?: Option.Option<string> | undefined
   readonly since?: Option.Option<Duration.Duration> | undefined
   readonly limit?: Option.Option<number> | undefined
   readonly retain?: Option.Option<Duration.Duration> | undefined
 }) {
+  const cluster = databaseOf(database ?? Option.none(), process.env)
   const file = Engines.journalFile(stateDir)
-  if (!existsSync(file)) return yield* usage(`no journal in ${stateDir} (${file} does not exist)`)
+  if (Option.isNone(cluster) && !existsSync(file)) return yield* usage(`no journal in ${stateDir} (${file} does not exist)`)
+  const where = Option.isSome(cluster) ? PgRunJournal.journalName(cluster.value) : stateDir
+  const stores: Layer.Layer<AuditLog | RunJournal, CliExit | JournalError> = Option.isSome(cluster)
+    ? yield* clusterStores(cluster.value)
+    : Layer.mergeAll(SqliteAuditLog.layer(file), journalLayer(file))
   const now = Date.now()
   const entries = yield* Effect.gen(function*() {
     const log = yield* AuditLog
@@ -118,10 +129,25 @@ export const audit = Effect.fn("mcpflow.audit")(function*({ json, limit, retain,
       limit: Option.getOrUndefined(limit ?? Option.none())
     })
   }).pipe(
-    Effect.provide([SqliteAuditLog.layer(file), journalLayer(file)]),
+    Effect.provide(stores),
     Effect.catchTag("JournalError", (e) => Effect.fail(usage(e.message)))
   )
   if (json) return yield* printJson(entries)
-  if (entries.length === 0) return yield* printLines([`no audit entries in ${stateDir}${run !== undefined && Option.isSome(run) ? ` for run ${run.value}` : ""}`])
+  if (entries.length === 0) return yield* printLines([`no audit entries in ${where}${run !== undefined && Option.isSome(run) ? ` for run ${run.value}` : ""}`])
   yield* printLines(auditLines(entries))
 })
+
+/** A cluster's audit log and run journal in Postgres; an unusable database is one line, exit 2. */
+const clusterStores = (database: Redacted.Redacted<string>) =>
+  Effect.gen(function*() {
+    const invalid = DatabaseError.checkUrl(database)
+    if (invalid !== undefined) return yield* usage(invalid.message)
+    // Loaded only here: `audit` on a state directory does not load the cluster's modules.
+    const ClusterEngine = yield* Effect.promise(() => import("../../../../runtime/cluster/ClusterEngine.ts"))
+    const name = PgRunJournal.journalName(database)
+    return Layer.mergeAll(PgAuditLog.layer({ location: name }), PgRunJournal.layer({ file: name })).pipe(
+      Layer.provide(ClusterEngine.postgres({ database })),
+      // A database error is a usage error (one line, exit 2); the layer still provides both stores.
+      Layer.catch((e) => Layer.effectDiscard(Effect.fail(usage(e.message))))
+    ) as Layer.Layer<AuditLog | RunJournal, CliExit>
+  })

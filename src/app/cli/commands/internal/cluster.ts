@@ -16,8 +16,9 @@
  * @module
  */
 import * as path from "node:path"
-import { Console, Context, Effect, Layer, Option, type Redacted, Result } from "effect"
+import { Console, Context, Effect, Layer, Option, type Redacted, Result, Schedule, Semaphore } from "effect"
 import { Flow } from "../../../../../dsl/flow/index.ts"
+import { cancelWait, deliverRaw } from "../../../../../dsl/flow/Durable.ts"
 import { FlowEvents } from "../../../../../dsl/flow/FlowEvents.ts"
 import { SharedState } from "../../../../../dsl/policy/Policy.ts"
 import { RunHost } from "../../../../../dsl/ports/RunHost.ts"
@@ -28,6 +29,11 @@ import { chooseServers, gatewayLayer, runFlow } from "../../../run/RunFlow.ts"
 import type { RunSettings } from "../../Flags.ts"
 import { CliExit } from "../../output.ts"
 import { loadFlow } from "../../../run/LoadFlow.ts"
+import { RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
+import * as PgRunJournal from "../../../../runtime/sql/postgres/PgRunJournal.ts"
+import * as PgAuditLog from "../../../../runtime/sql/postgres/PgAuditLog.ts"
+import * as AuditTrail from "../../../../runtime/audit/AuditTrail.ts"
+import { McpGateway } from "../../../../../dsl/ports/McpGateway.ts"
 
 /** A flow file, or a usage error naming what is wrong with it. */
 const load = (file: string) =>
@@ -81,6 +87,15 @@ export const runner = Effect.fn("mcpflow.worker.cluster")(function*(options: {
       names.add(flow.name)
     }
     const engine = yield* build(ClusterEngine.runner({ database: options.database, ...address.success }), options.database)
+    // The run history every runner writes (`mcpflow runs/show --database`), owned with a heartbeat.
+    const journal = yield* PgRunJournal.make({ file: PgRunJournal.journalName(options.database), heartbeat: "2 seconds" }).pipe(
+      Effect.provideContext(engine)
+    )
+    // The audit log next to it: each run's decisions and tool calls (`mcpflow audit --database`).
+    const audit = AuditTrail.make(
+      yield* PgAuditLog.make({ location: PgRunJournal.journalName(options.database) }).pipe(Effect.provideContext(engine)),
+      yield* AuditTrail.actorOf
+    )
     // Each flow's servers, connected once for the runner's lifetime; their breakers and rate
     // limits live in Postgres (the engine's Policy.SharedState), shared by every runner.
     const services = new Map<string, Context.Context<never>>()
@@ -100,11 +115,19 @@ export const runner = Effect.fn("mcpflow.worker.cluster")(function*(options: {
       const sink = options.verbose
         ? { emit: (event: { readonly _tag: string }) => console.error(`${flow.name}: ${JSON.stringify(event)}`) }
         : Context.get(Context.empty(), FlowEvents)
-      services.set(flow.name, Context.add(gateway as Context.Context<never>, FlowEvents, sink))
+      const lent = Context.add(gateway as Context.Context<never>, McpGateway, audit.gateway(Context.get(gateway, McpGateway)))
+      services.set(flow.name, Context.add(Context.add(lent, FlowEvents, audit.flowEvents(sink)), RunJournal, journal))
     }
     const host = RunHost.of({ services: (name) => Effect.succeed(services.get(name)) })
     for (const { flow } of loaded) {
       yield* Flow.serve(flow).pipe(Effect.provideService(RunHost, host), Effect.provideContext(engine))
+      // Signals and cancels recorded in the journal (`mcpflow signal/cancel --database`), even for parked runs.
+      yield* Effect.forkScoped(
+        PgRunJournal.tend(flow.name, {
+          deliver: (runId, name, payload) => deliverRaw(flow, runId, name, payload).pipe(Effect.provideContext(engine)),
+          cancelWait: (runId, signal) => cancelWait(flow, runId, signal).pipe(Effect.provideContext(engine))
+        }).pipe(Effect.provideContext(engine))
+      )
     }
     yield* Console.error(
       `mcpflow worker: runner ${address.success.host}:${address.success.port} on ${DatabaseError.where(options.database)}, serving ${[...names].join(", ")}`
@@ -142,13 +165,39 @@ export const submit = Effect.fn("mcpflow.run.cluster")(function*(options: {
       yield* Console.log(options.settings.json ? JSON.stringify({ runId }) : runId)
       return
     }
-    // The run's steps happen on a runner: this process only awaits the result.
+    // The run's steps happen on a runner: this process awaits the result and reports the
+    // steps the runner journals (in Postgres) as they come.
+    const journal = yield* PgRunJournal.make({ file: PgRunJournal.journalName(options.database) }).pipe(Effect.provideContext(engine))
+    const runId = crypto.randomUUID()
     yield* runFlow(flow, { ...options.settings, noJournal: true }, {
       sandbox,
       local,
       file: path.resolve(options.file),
-      // No RunJournal: the cluster's journal is Effect's message storage in Postgres.
-      engine: Layer.succeedContext(engine) as Layer.Layer<never> as NonNullable<Parameters<typeof runFlow>[2]["engine"]>
+      runId,
+      engine: Layer.merge(Layer.succeedContext(engine), followJournal(journal, runId)) as Layer.Layer<never> as NonNullable<
+        Parameters<typeof runFlow>[2]["engine"]
+      >
     })
   }))
 })
+
+/**
+ * Reports into the run's `FlowEvents` the events a runner journals for `runId` (polled every
+ * 100 ms, and once more when the run ends), but its start and end, which the following process
+ * reports itself.
+ */
+const followJournal = (journal: RunJournal["Service"], runId: string) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const sink = yield* FlowEvents
+    const reading = Semaphore.makeUnsafe(1)
+    let seen = 0
+    const drain = reading.withPermit(Effect.gen(function*() {
+      const events = yield* journal.events(runId)
+      for (const event of events.slice(seen)) {
+        if (event._tag !== "FlowStarted" && event._tag !== "FlowFinished") sink.emit(event)
+      }
+      seen = Math.max(seen, events.length)
+    })).pipe(Effect.ignore)
+    yield* Effect.forkScoped(drain.pipe(Effect.repeat(Schedule.spaced("100 millis"))))
+    yield* Effect.addFinalizer(() => drain)
+  }))

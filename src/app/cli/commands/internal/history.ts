@@ -13,7 +13,10 @@
  */
 import * as path from "node:path"
 import { existsSync } from "node:fs"
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, Layer, Option, type Redacted } from "effect"
+import { DatabaseError } from "../../../../runtime/cluster/DatabaseError.ts"
+import * as PgRunJournal from "../../../../runtime/sql/postgres/PgRunJournal.ts"
+import * as PgAuditLog from "../../../../runtime/sql/postgres/PgAuditLog.ts"
 import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { apply, emptyState, fold } from "../../../../../dsl/flow/EventFold.ts"
@@ -28,7 +31,7 @@ import { runView, selectRuns, shown } from "../../../run/RunQuery.ts"
 import * as RunStatus from "../../../run/RunStatus.ts"
 import { formatMs, safeJson, waitingText } from "../../../run/Text.ts"
 import * as Tree from "../../../run/Tree.ts"
-import { defaultRunSettings } from "../../Flags.ts"
+import { databaseOf, defaultRunSettings } from "../../Flags.ts"
 import { CliExit, columns, printJson, printLines } from "../../output.ts"
 import { load } from "./run.ts"
 import { webhookOf } from "./webhook.ts"
@@ -37,12 +40,43 @@ import { redact } from "../../../../runtime/audit/AuditRedact.ts"
 import * as SqliteAuditLog from "../../../../runtime/audit/SqliteAuditLog.ts"
 import { AuditLog } from "../../../../../dsl/ports/AuditLog.ts"
 
-/** Runs `f` with the run history of a state directory (no engine, no lock). */
+/**
+ * Where the run history is: a state directory's SQLite journal, or, with `--database` (or
+ * `MCPFLOW_DATABASE_URL`), a cluster's Postgres journal.
+ */
+export type HistoryAt = string | { readonly stateDir: string; readonly database: Option.Option<Redacted.Redacted<string>> }
+
+const stateDirOf = (at: HistoryAt) => (typeof at === "string" ? at : at.stateDir)
+const databaseAt = (at: HistoryAt) => (typeof at === "string" ? Option.none() : at.database)
+
+/** Where the runs are, as `runs` says it: the state directory, or the database (no password). */
+const placeOf = (at: HistoryAt) => {
+  const database = databaseAt(at)
+  return Option.isSome(database) ? PgRunJournal.journalName(database.value) : stateDirOf(at)
+}
+
+/** Runs `f` with the run history of a state directory (no engine, no lock) or of a cluster's Postgres. */
 const withHistory = <A>(
-  stateDir: string,
+  at: HistoryAt,
   f: (journal: RunJournal["Service"]) => Effect.Effect<A, JournalError | CliExit>
 ): Effect.Effect<A, CliExit> =>
   Effect.gen(function*() {
+    const database = databaseAt(at)
+    if (Option.isSome(database)) {
+      const invalid = DatabaseError.checkUrl(database.value)
+      if (invalid !== undefined) return yield* new CliExit({ code: ExitCode.Usage, message: invalid.message })
+      // Loaded only here: `runs` on a state directory does not load the cluster's modules.
+      const ClusterEngine = yield* Effect.promise(() => import("../../../../runtime/cluster/ClusterEngine.ts"))
+      return yield* RunJournal.use(f).pipe(
+        Effect.provide(
+          PgRunJournal.layer({ file: PgRunJournal.journalName(database.value) }).pipe(
+            Layer.provide(ClusterEngine.postgres({ database: database.value }))
+          )
+        ),
+        Effect.mapError((e) => (e._tag === "CliExit" ? e : new CliExit({ code: ExitCode.Usage, message: e.message })))
+      )
+    }
+    const stateDir = stateDirOf(at)
     const file = Engines.journalFile(stateDir)
     if (!existsSync(file)) {
       return yield* new CliExit({ code: ExitCode.Usage, message: `no journal in ${stateDir} (${file} does not exist)` })
@@ -53,13 +87,27 @@ const withHistory = <A>(
     )
   })
 
+/** The audit log of a state directory, or of a cluster (next to its Postgres journal). */
+const auditStore = (at: HistoryAt): Layer.Layer<AuditLog, JournalError | DatabaseError> => {
+  const database = databaseAt(at)
+  if (Option.isNone(database)) return SqliteAuditLog.layer(Engines.journalFile(stateDirOf(at)))
+  return Layer.unwrap(Effect.map(
+    Effect.promise(() => import("../../../../runtime/cluster/ClusterEngine.ts")),
+    (ClusterEngine) =>
+      PgAuditLog.layer({ location: PgRunJournal.journalName(database.value) }).pipe(
+        Layer.provide(ClusterEngine.postgres({ database: database.value }))
+      )
+  ))
+}
+
 /** Runs `f` with the audit trail of a state directory: its decisions are recorded (see AuditTrail). */
-const audited = <A>(stateDir: string, effect: Effect.Effect<A, CliExit>): Effect.Effect<A, CliExit> =>
+const audited = <A>(at: HistoryAt, effect: Effect.Effect<A, CliExit>): Effect.Effect<A, CliExit> =>
   Effect.suspend(() =>
     // No journal: nothing to decide on (the command says so); no audit table is created either.
-    existsSync(Engines.journalFile(stateDir))
+    // A cluster's decisions are not audited yet (the audit log is SQLite's).
+    Option.isNone(databaseAt(at)) && existsSync(Engines.journalFile(stateDirOf(at)))
       ? effect.pipe(
-        Effect.provide(AuditTrail.layer({ stateDir })),
+        Effect.provide(AuditTrail.layer({ stateDir: stateDirOf(at) })),
         Effect.catchTag("JournalError", (e) => Effect.fail(new CliExit({ code: ExitCode.Usage, message: e.message })))
       )
       : effect
@@ -96,7 +144,7 @@ export const resolveRun = (journal: RunJournal["Service"], idOrPrefix: string): 
 
 /** Runs `f` with the run history and the run `idOrPrefix` names. */
 const withRun = <A>(
-  stateDir: string,
+  stateDir: HistoryAt,
   idOrPrefix: string,
   f: (journal: RunJournal["Service"], record: RunRecord) => Effect.Effect<A, JournalError | CliExit>
 ): Effect.Effect<A, CliExit> =>
@@ -118,9 +166,11 @@ const parkedText = (status: RunStatus.StatusView, runId: string) =>
  * npx mcpflow runs --status crashed --since 7d --json | jq -r '.[].runId'
  * ```
  */
-export const runs = Effect.fn("mcpflow.runs")(function*({ flow, json, limit, since, stateDir, status }: {
+export const runs = Effect.fn("mcpflow.runs")(function*({ database, flow, json, limit, since, stateDir, status }: {
   readonly json: boolean
   readonly stateDir: string
+  /** A cluster's Postgres journal instead of the state directory's. */
+  readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
   readonly flow?: Option.Option<string> | undefined
   readonly status?: Option.Option<RunStatus.RunStatus> | undefined
   readonly since?: Option.Option<Duration.Duration> | undefined
@@ -130,10 +180,11 @@ export const runs = Effect.fn("mcpflow.runs")(function*({ flow, json, limit, sin
   const sinceMs = Option.getOrUndefined(Option.map(since ?? Option.none(), Duration.toMillis))
   const wanted = Option.getOrUndefined(status ?? Option.none())
   const flowName = Option.getOrUndefined(flow ?? Option.none())
-  const list = yield* withHistory(stateDir, (journal) =>
+  const at: HistoryAt = { stateDir, database: databaseOf(database ?? Option.none(), process.env) }
+  const list = yield* withHistory(at, (journal) =>
     selectRuns(journal, { flow: flowName, status: wanted, sinceMs, limit: Option.getOrUndefined(limit ?? Option.none()) }, probe))
   if (json) return yield* printJson(list)
-  if (list.length === 0) return yield* printLines([`no runs in ${stateDir}${flowName || wanted || sinceMs ? " match" : ""}`])
+  if (list.length === 0) return yield* printLines([`no runs in ${placeOf(at)}${flowName || wanted || sinceMs ? " match" : ""}`])
   yield* printLines(
     columns([
       ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", "DETAIL", "TRIGGER"],
@@ -185,14 +236,17 @@ const showLines = (record: RunRecord, events: ReadonlyArray<FlowEvent>, probe: R
  * npx mcpflow show 3f2a --follow
  * ```
  */
-export const show = Effect.fn("mcpflow.show")(function*({ follow, json, runId, stateDir }: {
+export const show = Effect.fn("mcpflow.show")(function*({ database, follow, json, runId, stateDir }: {
   readonly runId: string
   readonly json: boolean
   readonly stateDir: string
   readonly follow?: boolean | undefined
+  /** A cluster's Postgres journal instead of the state directory's. */
+  readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
 }) {
-  if (follow === true) return yield* followRun({ runId, json, stateDir })
-  const [record, events] = yield* withRun(stateDir, runId, (journal, record) => Effect.map(journal.events(record.runId), (events) => [record, events] as const))
+  const at: HistoryAt = { stateDir, database: databaseOf(database ?? Option.none(), process.env) }
+  if (follow === true) return yield* followRun({ runId, json, at })
+  const [record, events] = yield* withRun(at, runId, (journal, record) => Effect.map(journal.events(record.runId), (events) => [record, events] as const))
   const probe = RunStatus.localLiveness()
   if (json) return yield* printJson({ ...view(record, events, probe), events })
   yield* printLines(showLines(record, events, probe))
@@ -203,12 +257,12 @@ export const show = Effect.fn("mcpflow.show")(function*({ follow, json, runId, s
  * run is no longer `running`/`sleeping`/`waiting`, then its summary. A text line per event
  * (`--json`: the event as a JSON line, then the run record).
  */
-const followRun = Effect.fn("mcpflow.show.follow")(function*({ json, runId, stateDir }: {
+export const followRun = Effect.fn("mcpflow.show.follow")(function*({ at, json, runId }: {
   readonly runId: string
   readonly json: boolean
-  readonly stateDir: string
+  readonly at: HistoryAt
 }) {
-  yield* withRun(stateDir, runId, (journal, first) =>
+  yield* withRun(at, runId, (journal, first) =>
     Effect.gen(function*() {
       let seen = 0
       let parkedSaid = ""
@@ -249,13 +303,16 @@ const followRun = Effect.fn("mcpflow.show.follow")(function*({ json, runId, stat
  * npx mcpflow cancel 3f2a
  * ```
  */
-export const cancel = Effect.fn("mcpflow.cancel")(function*({ json, runId, stateDir, wait }: {
+export const cancel = Effect.fn("mcpflow.cancel")(function*({ database, json, runId, stateDir, wait }: {
   readonly runId: string
   readonly json: boolean
   readonly stateDir: string
   readonly wait: Duration.Duration
+  /** A cluster's Postgres journal instead of the state directory's. */
+  readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
 }) {
-  const outcome = yield* audited(stateDir, withRun(stateDir, runId, (journal, record) =>
+  const at: HistoryAt = { stateDir, database: databaseOf(database ?? Option.none(), process.env) }
+  const outcome = yield* audited(at, withRun(at, runId, (journal, record) =>
     Effect.gen(function*() {
       if (record.status !== "running") {
         yield* AuditTrail.decision({ action: "run.cancel", runId: record.runId, outcome: "refused", detail: `run already ${record.status}` })
@@ -303,21 +360,24 @@ export const cancel = Effect.fn("mcpflow.cancel")(function*({ json, runId, state
  * npx mcpflow prune --older-than 30d
  * ```
  */
-export const prune = Effect.fn("mcpflow.prune")(function*({ json, olderThan, retain, stateDir }: {
+export const prune = Effect.fn("mcpflow.prune")(function*({ database, json, olderThan, retain, stateDir }: {
   readonly json: boolean
   readonly stateDir: string
   readonly olderThan: Duration.Duration
   readonly retain?: Option.Option<Duration.Duration> | undefined
+  /** A cluster's Postgres journal (and audit log) instead of the state directory's. */
+  readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
 }) {
+  const at: HistoryAt = { stateDir, database: databaseOf(database ?? Option.none(), process.env) }
   const before = Date.now() - Duration.toMillis(olderThan)
-  const pruned = yield* withHistory(stateDir, (journal) => journal.prune(before))
+  const pruned = yield* withHistory(at, (journal) => journal.prune(before))
   // Audit retention (--retain, else MCPFLOW_AUDIT_RETAIN): the audit entries older than it.
   const retention = Option.getOrUndefined(retain ?? Option.none()) ??
     Option.getOrUndefined(yield* Effect.mapError(AuditTrail.configuredRetention, (e) => usage(e.message)))
   const auditPruned = retention === undefined ? undefined : yield* AuditLog.use((log) =>
     Effect.flatMap(AuditTrail.actorOf, (actor) => log.prune(Date.now() - Duration.toMillis(retention), actor))
   ).pipe(
-    Effect.provide(SqliteAuditLog.layer(Engines.journalFile(stateDir))),
+    Effect.provide(auditStore(at)),
     Effect.mapError((e) => usage(e.message))
   )
   if (json) return yield* printJson({ pruned, before: new Date(before).toISOString(), ...(auditPruned === undefined ? {} : { auditPruned }) })
@@ -334,7 +394,7 @@ export const prune = Effect.fn("mcpflow.prune")(function*({ json, olderThan, ret
  * npx mcpflow resume 3f2a… --json
  * ```
  */
-export const resume = Effect.fn("mcpflow.resume")(function*({ file, runId, ...flags }: {
+export const resume = Effect.fn("mcpflow.resume")(function*({ database, file, runId, ...flags }: {
   readonly runId: string
   readonly file: Option.Option<string>
   readonly config: Option.Option<string>
@@ -345,8 +405,17 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ file, runId, ...fl
   readonly otlp: Option.Option<string>
   readonly stateDir: string
   readonly force: boolean
+  /** A cluster's Postgres journal: its runners resume runs themselves. */
+  readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
 }) {
-  const record = yield* withRun(flags.stateDir, runId, (_, record) => Effect.succeed(record))
+  const at: HistoryAt = { stateDir: flags.stateDir, database: databaseOf(database ?? Option.none(), process.env) }
+  const record = yield* withRun(at, runId, (_, record) => Effect.succeed(record))
+  if (typeof at !== "string" && Option.isSome(at.database)) {
+    if (record.status !== "running") return yield* usage(`run ${record.runId} already ${record.status}; there is nothing to resume`)
+    const message = `run ${record.runId} is a cluster's: its runners continue it on their own (a dead runner's runs move to another within seconds); nothing to resume. Follow it with  npx mcpflow show ${record.runId.slice(0, 8)} --follow --database …`
+    if (flags.json) return yield* printJson({ runId: record.runId, resumed: false, detail: message })
+    return yield* printLines([message])
+  }
   const source = Option.getOrUndefined(file) ?? record.source
   if (source === undefined) return yield* usage(`run ${record.runId} does not record its flow file; pass --file flows/x.ts`)
   const webhook = yield* webhookOf(Option.none())
@@ -365,16 +434,19 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ file, runId, ...fl
  * npx mcpflow signal 3f2a… approval --payload '{"approvedBy":"ana"}'
  * ```
  */
-export const signal = Effect.fn("mcpflow.signal")(function*({ json, name, payload, runId, stateDir }: {
+export const signal = Effect.fn("mcpflow.signal")(function*({ database, json, name, payload, runId, stateDir }: {
   readonly json?: boolean | undefined
   readonly runId: string
   readonly name: string
   readonly payload: unknown
   readonly stateDir: string
+  /** A cluster's Postgres journal instead of the state directory's. */
+  readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
 }) {
+  const at: HistoryAt = { stateDir, database: databaseOf(database ?? Option.none(), process.env) }
   const record = yield* audited(
-    stateDir,
-    withRun(stateDir, runId, (journal, r) =>
+    at,
+    withRun(at, runId, (journal, r) =>
       Effect.gen(function*() {
         // Checked at the door: against the payload Schema the run recorded when it started waiting.
         if (r.status === "running") {
