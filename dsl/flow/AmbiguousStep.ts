@@ -1,8 +1,10 @@
 /**
  * At most once where it matters: a step that was in flight when its runner died (cluster engine)
- * is run again on another runner only when repeating it is safe — it is marked
- * `idempotent: true` (for instance because its calls carry `Flow.idempotencyKey`, which the
- * server deduplicates). Otherwise the step is not re-sent: it fails with {@link AmbiguousStep},
+ * is run again on another runner only when repeating it is safe: it is marked `idempotent: true`
+ * (for instance because its calls carry a business key the server deduplicates), or it had read
+ * `Flow.idempotencyKey` before its runner died (what it sent carried the key). It is then re-run
+ * at most once per death and reported so (`StepStarted` with `rerunAfterCrash`). Otherwise the
+ * step is not re-sent: it fails with {@link AmbiguousStep},
  * a typed failure like any other, so the saga around it compensates the steps that completed,
  * and a flow can settle it itself (look the outcome up, or ask a human).
  *
@@ -27,9 +29,9 @@ export class AmbiguousStep extends Schema.TaggedError<AmbiguousStep>()("Ambiguou
   reason: Schema.Literal("runner-died")
 }) {
   override get message(): string {
-    return `step ${JSON.stringify(this.path)} of run ${this.runId}: its runner died mid-step; it is not marked idempotent, ` +
+    return `step ${JSON.stringify(this.path)} of run ${this.runId}: its runner died mid-step; it is not marked idempotent and had not read Flow.idempotencyKey, ` +
       `so it was not run again (it may or may not have had its effect): reconcile it, or mark the step idempotent ` +
-      `(e.g. when its calls carry Flow.idempotencyKey)`
+      `or pass Flow.idempotencyKey to what it calls`
   }
 }
 

@@ -247,10 +247,11 @@ const generalStep = <A, E, R, R2>(
         announced = true
         return emit(scope, { _tag: "StepStarted", path, kind, ...(rerunAfterCrash ? { rerunAfterCrash } : {}) })
       })
-    const counted = ledger === undefined ? body : Effect.flatMap(ledger.started(instance!.executionId, path), (starts) => {
+    const counted = ledger === undefined ? body : Effect.flatMap(ledger.started(instance!.executionId, path), ({ keyed, starts }) => {
       if (starts <= 1) return Effect.andThen(announce(false), body)
-      // In flight when its runner died: run again only if that is safe, else never re-sent.
-      if (options?.idempotent !== true) {
+      // In flight when its runner died: run again only if that is safe (idempotent, or what it
+      // sent carried its idempotency key), else never re-sent.
+      if (options?.idempotent !== true && !keyed) {
         return Effect.andThen(
           announce(true),
           Effect.fail(new AmbiguousStep({ runId: scope.run?.runId ?? "", path, reason: "runner-died" }) as unknown as E)
@@ -582,13 +583,21 @@ const afterCrash = (policy: Policy.PolicyInput, used: number): Policy.PolicyInpu
 /**
  * A key that names the current step of the current run, stable across crashes and resumes:
  * pass it to a tool whose contract accepts an idempotency key (payments!) so that a step re-run
- * after a crash does not repeat the side effect. Outside a run it is the step path alone.
+ * after a crash does not repeat the side effect. Outside a run it is the step path alone. On a
+ * cluster, a step that read its key is re-run after its runner died even when it is not marked
+ * idempotent (see `AmbiguousStep`).
  *
  * @example
  * ```ts
  * yield* step("charge", Effect.flatMap(Flow.idempotencyKey, (key) => Payment.charge_card({ amount_cents, idempotency_key: key })))
  * ```
  */
-export const idempotencyKey: Effect.Effect<string> = CurrentScope.use((scope) =>
-  Effect.succeed(scope.run === undefined ? scope.path : `${scope.run.runId}:${scope.path}`)
-)
+export const idempotencyKey: Effect.Effect<string> = Effect.withFiber((fiber) => {
+  const scope = fiber.getRef(CurrentScope)
+  if (scope.run === undefined) return Effect.succeed(scope.path)
+  const key = `${scope.run.runId}:${scope.path}`
+  // On a cluster, a step that read its key may be re-run after its runner died (see `AmbiguousStep`).
+  const ledger = scope.run.stepLedger
+  const instance = ledger === undefined || !scope.inActivity ? undefined : Context.getOrUndefined(fiber.context, WorkflowInstance)
+  return instance === undefined ? Effect.succeed(key) : Effect.as(ledger!.keyed(instance.executionId, scope.path), key)
+})

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * const ledger: StepLedger = { started: (executionId, path) => Effect.succeed(1) }
+ * const ledger: StepLedger = { started: () => Effect.succeed({ starts: 1, keyed: false }), keyed: () => Effect.void }
  * ```
  * @module
  */
@@ -20,14 +20,20 @@ import type { Effect } from "effect"
  *
  * @example
  * ```ts
- * const starts = yield* ledger.started(instance.executionId, "deploy/apply") // 1: first time
+ * const { starts, keyed } = yield* ledger.started(instance.executionId, "deploy/apply") // starts 1: first time
  * ```
  */
 export interface StepLedger {
   /**
    * Records that the body of the step `path` of the execution starts now (before it does
-   * anything) and returns how many times it has started, this time included. Dies if the
-   * start cannot be recorded: a body must not run unrecorded.
+   * anything) and returns how many times it has started, this time included, and whether an
+   * earlier start read the step's `Flow.idempotencyKey` (see {@link keyed}). Dies if the start
+   * cannot be recorded: a body must not run unrecorded.
    */
-  readonly started: (executionId: string, path: string) => Effect.Effect<number>
+  readonly started: (executionId: string, path: string) => Effect.Effect<{ readonly starts: number; readonly keyed: boolean }>
+  /**
+   * Records that the running step at `path` (or the journaled step it is nested in) read its
+   * idempotency key: what it sends from now on carries the key, so a re-run is safe.
+   */
+  readonly keyed: (executionId: string, path: string) => Effect.Effect<void>
 }

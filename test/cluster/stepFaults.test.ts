@@ -1,7 +1,7 @@
 /**
  * A step in flight on a runner that dies (real processes, real time, one Postgres for the file):
- * - idempotent: re-run once on another runner and reported so (`StepStarted` with
- *   `rerunAfterCrash`); the steps replayed from the journal are not flagged;
+ * - idempotent, or having read `Flow.idempotencyKey`: re-run once on another runner and reported
+ *   so (`StepStarted` with `rerunAfterCrash`); the steps replayed from the journal are not flagged;
  * - not idempotent: never re-sent — the step fails with `AmbiguousStep`, the saga compensates the
  *   completed step once;
  * - a compensation in flight at the kill: finished exactly once, by another runner.
@@ -52,18 +52,19 @@ const until = async (condition: () => boolean, ms: number, what: string) => {
 }
 
 describe("a step in flight on a runner that died", () => {
-  it("idempotent: re-run once and reported; not idempotent: AmbiguousStep, compensated once; a compensation: finished once", async () => {
+  it("idempotent or keyed: re-run once and reported; neither: AmbiguousStep, compensated once; a compensation: finished once", async () => {
     const log = join(dir, "held.log")
     const runner = async () => children.start(fixture, ["runner", server.url, String(await freePort()), log], env)
     const runners = await Promise.all([runner(), runner(), runner()])
     await Promise.all(runners.map((r) => r.waitFor(/READY/, 30_000)))
 
-    const idempotent = children.start(fixture, ["held", server.url, "idem", "1"], env)
-    const plain = children.start(fixture, ["held", server.url, "plain", "0"], env)
+    const idempotent = children.start(fixture, ["held", server.url, "idem", "idempotent"], env)
+    const keyed = children.start(fixture, ["held", server.url, "keyed", "keyed"], env)
+    const plain = children.start(fixture, ["held", server.url, "plain", "plain"], env)
     const undoing = children.start(fixture, ["undoing", server.url, "undo"], env)
     const holder = (runId: string, kind: string, step: number) => parse(log).find((l) => l.runId === runId && l.kind === kind && l.step === step)
-    await until(() => holder("idem", "start", 2) !== undefined && holder("plain", "start", 2) !== undefined && holder("undo", "undo-start", 1) !== undefined, 30_000, "the three steps in flight")
-    const victims = new Set([holder("idem", "start", 2)!.pid, holder("plain", "start", 2)!.pid, holder("undo", "undo-start", 1)!.pid])
+    await until(() => ["idem", "keyed", "plain"].every((id) => holder(id, "start", 2) !== undefined) && holder("undo", "undo-start", 1) !== undefined, 30_000, "the three steps in flight")
+    const victims = new Set([...["idem", "keyed", "plain"].map((id) => holder(id, "start", 2)!.pid), holder("undo", "undo-start", 1)!.pid])
     const killedAt = Date.now()
     for (const r of runners) if (victims.has(r.process.pid!)) r.process.kill("SIGKILL")
     // Killed mid-step: nothing finished the held steps yet.
@@ -75,7 +76,7 @@ describe("a step in flight on a runner that died", () => {
       expect(code, child.output()).toBe(0)
       return child.output()
     }
-    const [idemOut, plainOut, undoOut] = await Promise.all([finish(idempotent), finish(plain), finish(undoing)])
+    const [idemOut, keyedOut, plainOut, undoOut] = await Promise.all([finish(idempotent), finish(keyed), finish(plain), finish(undoing)])
     const lines = parse(log)
     const of = (runId: string, kind: string, step: number) => lines.filter((l) => l.runId === runId && l.kind === kind && l.step === step)
 
@@ -86,6 +87,11 @@ describe("a step in flight on a runner that died", () => {
     expect(of("idem", "start", 2)[1]!.pid).not.toBe(of("idem", "start", 2)[0]!.pid)
     expect(of("idem", "done", 2)).toHaveLength(1)
     expect(lines.filter((l) => l.runId === "idem" && l.kind === "rerun").map((l) => l.step)).toEqual([2])
+    // Keyed (read Flow.idempotencyKey before the kill, not marked idempotent): re-run the same way.
+    expect(keyedOut).toContain("RESULT keyed 6")
+    expect(of("keyed", "start", 2)).toHaveLength(2)
+    expect(of("keyed", "done", 2)).toHaveLength(1)
+    expect(lines.filter((l) => l.runId === "keyed" && l.kind === "rerun").map((l) => l.step)).toEqual([2])
 
     // Not idempotent: not re-sent; the run failed with AmbiguousStep after undoing s1 once.
     expect(plainOut).toMatch(/FAILED plain AmbiguousStep .*runner died mid-step/)
