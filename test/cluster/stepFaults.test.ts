@@ -72,7 +72,7 @@ describe("a step in flight on a runner that died", () => {
     const joined = await Promise.all([runner(), runner()])
 
     const finish = async (child: typeof idempotent) => {
-      const code = await Promise.race([child.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 40_000))])
+      const code = await Promise.race([child.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 60_000))])
       expect(code, child.output()).toBe(0)
       return child.output()
     }
@@ -110,5 +110,5 @@ describe("a step in flight on a runner that died", () => {
     children.killAll()
     await Promise.all([...runners, ...joined].map((r) => r.exited))
     expect(children.alive()).toBe(0)
-  }, 90_000)
+  }, 120_000)
 })
