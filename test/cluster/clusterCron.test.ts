@@ -11,7 +11,7 @@ import { freePort, startPostgres, type TestPostgres } from "../support/postgres.
 import { makeChildren } from "../support/processes.ts"
 
 const root = resolve(import.meta.dirname, "../..")
-const cli = join(root, "src/app/cli/Cli.ts")
+const cli = join(root, "bin/mcpflow.js")
 const flow = join(import.meta.dirname, "fixtures", "clusterTicking.ts")
 const children = makeChildren()
 let server: TestPostgres
