@@ -101,6 +101,7 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
       listening: journal !== undefined || sink !== silentSink,
       stepJournal,
       policies: engine.policies,
+      stepLedger: engine.stepLedger,
       resumed,
       sealer: stepJournal === undefined ? sealer : undefined,
       journalSealer: sealer
@@ -177,6 +178,7 @@ const newRunState = (init: {
   readonly listening: boolean
   readonly stepJournal: RunState["stepJournal"]
   readonly policies: RunState["policies"]
+  readonly stepLedger: RunState["stepLedger"]
   readonly resumed: ResumeState | undefined
   readonly sealer: RunState["sealer"]
   readonly journalSealer: RunState["journalSealer"]
@@ -193,6 +195,7 @@ const newRunState = (init: {
   failedStep: undefined,
   stepJournal: init.stepJournal,
   policies: init.policies,
+  stepLedger: init.stepLedger,
   inFlightAtCrash: init.resumed?.inFlight,
   resume: init.resumed,
   sealer: init.sealer,
@@ -340,6 +343,7 @@ const adopt = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O
       failedStep: undefined,
       stepJournal: undefined,
       policies: engine.policies,
+      stepLedger: engine.stepLedger,
       inFlightAtCrash: undefined,
       resume: undefined,
       sealer

@@ -14,6 +14,7 @@ import { RetryExhausted } from "../policy/Retry.ts"
 import { PolicyTimeout } from "../policy/Timeout.ts"
 import { McpflowToolError } from "../ToolError.ts"
 import { FlowError } from "./FlowError.ts"
+import { AmbiguousStep } from "./AmbiguousStep.ts"
 
 /**
  * A step's value: kept as it is in memory, JSON in a durable journal.
@@ -42,5 +43,6 @@ export const StepFailure = Schema.Union([
   RateLimitRejected,
   RetryExhausted,
   PolicyConfigError,
+  AmbiguousStep,
   Schema.Any
 ])

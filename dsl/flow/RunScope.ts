@@ -12,6 +12,7 @@ import type { PolicyRegistry } from "../policy/Policy.ts"
 import { FlowDefinition } from "./FlowError.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
 import type { StepJournal } from "../ports/FlowEngine.ts"
+import type { StepLedger } from "../ports/StepLedger.ts"
 import type { Interpreter } from "./internal/Interpreter.ts"
 import type { Sealer } from "./internal/Sealing.ts"
 import type { ResultLog } from "./StepResults.ts"
@@ -106,6 +107,8 @@ export interface RunState {
   failure?: Cause.Cause<unknown> | undefined
   /** On the memory engine: completed steps' exits by path (see `Step.ts`); undefined on durable engines. */
   readonly stepJournal?: StepJournal | undefined
+  /** Where runs move between processes (cluster): counts durable steps' starts (see `StepLedger`). */
+  readonly stepLedger?: StepLedger | undefined
   /** On resume: the steps the crash left in flight (they run again). */
   readonly inFlightAtCrash?: ReadonlySet<string> | undefined
   readonly resume?: ResumeState | undefined

@@ -15,6 +15,7 @@ import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
+import { AmbiguousStep } from "./AmbiguousStep.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
 import { interpreterOf, type NodeInfo, running } from "./internal/Interpreter.ts"
 import { hasRedacted, type Sealer } from "./internal/Sealing.ts"
@@ -235,7 +236,30 @@ const generalStep = <A, E, R, R2>(
     ).pipe(
       Effect.onExit(() => Effect.sync(() => void (ran = true)))
     )
-    const run = journal(scope.run, path, body, journaled, options, (keyId) => void (sealedWith = keyId))
+    // Where runs move between processes (cluster), the step is announced when its body starts (or,
+    // replayed, when its journaled result comes back): only then is it known whether a runner
+    // died with it in flight.
+    const ledger = journaled && instance !== undefined ? scope.run?.stepLedger : undefined
+    let announced = false
+    const announce = (rerunAfterCrash: boolean) =>
+      Effect.suspend(() => {
+        if (announced) return Effect.void
+        announced = true
+        return emit(scope, { _tag: "StepStarted", path, kind, ...(rerunAfterCrash ? { rerunAfterCrash } : {}) })
+      })
+    const counted = ledger === undefined ? body : Effect.flatMap(ledger.started(instance!.executionId, path), ({ keyed, starts }) => {
+      if (starts <= 1) return Effect.andThen(announce(false), body)
+      // In flight when its runner died: run again only if that is safe (idempotent, or what it
+      // sent carried its idempotency key), else never re-sent.
+      if (options?.idempotent !== true && !keyed) {
+        return Effect.andThen(
+          announce(true),
+          Effect.fail(new AmbiguousStep({ runId: scope.run?.runId ?? "", path, reason: "runner-died" }) as unknown as E)
+        )
+      }
+      return Effect.andThen(announce(true), body)
+    })
+    const run = journal(scope.run, path, counted, journaled, options, (keyId) => void (sealedWith = keyId))
     const resume = scope.run?.resume
     if (resume !== undefined && journaled && kind === "step") {
       if (resume.completed.has(path)) resume.pending.delete(path)
@@ -248,11 +272,12 @@ const generalStep = <A, E, R, R2>(
         return yield* Workflow.suspend(instance!)
       }
     }
-    const rerun = scope.run?.inFlightAtCrash?.has(path) === true ? { rerunAfterCrash: true } : {}
-    yield* emit(scope, { _tag: "StepStarted", path, kind, ...rerun })
+    if (ledger === undefined) yield* announce(scope.run?.inFlightAtCrash?.has(path) === true)
     const started = yield* now
     const exit = yield* Effect.uninterruptibleMask((restore) =>
       Effect.exit(restore(run)).pipe(
+        // A replayed step on a ledger engine: announced now, before its result.
+        Effect.tap(() => announce(false)),
         Effect.tap((exit) =>
           Exit.isSuccess(exit) && options?.compensate !== undefined
             ? register(scope, path, exit.value, options.compensate)
@@ -558,13 +583,21 @@ const afterCrash = (policy: Policy.PolicyInput, used: number): Policy.PolicyInpu
 /**
  * A key that names the current step of the current run, stable across crashes and resumes:
  * pass it to a tool whose contract accepts an idempotency key (payments!) so that a step re-run
- * after a crash does not repeat the side effect. Outside a run it is the step path alone.
+ * after a crash does not repeat the side effect. Outside a run it is the step path alone. On a
+ * cluster, a step that read its key is re-run after its runner died even when it is not marked
+ * idempotent (see `AmbiguousStep`).
  *
  * @example
  * ```ts
  * yield* step("charge", Effect.flatMap(Flow.idempotencyKey, (key) => Payment.charge_card({ amount_cents, idempotency_key: key })))
  * ```
  */
-export const idempotencyKey: Effect.Effect<string> = CurrentScope.use((scope) =>
-  Effect.succeed(scope.run === undefined ? scope.path : `${scope.run.runId}:${scope.path}`)
-)
+export const idempotencyKey: Effect.Effect<string> = Effect.withFiber((fiber) => {
+  const scope = fiber.getRef(CurrentScope)
+  if (scope.run === undefined) return Effect.succeed(scope.path)
+  const key = `${scope.run.runId}:${scope.path}`
+  // On a cluster, a step that read its key may be re-run after its runner died (see `AmbiguousStep`).
+  const ledger = scope.run.stepLedger
+  const instance = ledger === undefined || !scope.inActivity ? undefined : Context.getOrUndefined(fiber.context, WorkflowInstance)
+  return instance === undefined ? Effect.succeed(key) : Effect.as(ledger!.keyed(instance.executionId, scope.path), key)
+})

@@ -13,6 +13,7 @@ import { type PolicyRegistry, registry } from "../policy/Policy.ts"
 import * as MemoryWorkflowEngine from "./internal/MemoryWorkflowEngine.ts"
 import * as SynchronousDigest from "./internal/SynchronousDigest.ts"
 import type { RunState } from "../flow/RunScope.ts"
+import type { StepLedger } from "./StepLedger.ts"
 
 /**
  * A run the engine is running: what its body needs from the caller that started it.
@@ -78,6 +79,8 @@ export class FlowEngine extends Context.Service<FlowEngine, {
   readonly end: (executionId: string) => Effect.Effect<void>
   /** A step journal for a new run: the memory engine's; undefined where the workflow engine journals steps. */
   readonly stepJournal: () => StepJournal | undefined
+  /** Where runs move between processes (cluster): the count of each durable step's starts (see `StepLedger`). */
+  readonly stepLedger?: StepLedger | undefined
 }>()("mcpflow/dsl/flow/FlowEngine") {}
 
 /**
@@ -95,6 +98,8 @@ export const layer = (
     readonly journalSteps?: boolean | undefined
     /** The registry of steps' stateful policies (default: a fresh one, in memory). */
     readonly policies?: PolicyRegistry | undefined
+    /** Counts durable steps' starts, for an engine whose runs move between processes (see `StepLedger`). */
+    readonly stepLedger?: StepLedger | undefined
   }
 ): Layer.Layer<FlowEngine, never, WorkflowEngine.WorkflowEngine> =>
   // Digests in the calling turn (see `SynchronousDigest`): a run's ids never wait on the thread pool.
@@ -107,6 +112,7 @@ const make = (
     readonly journalSteps?: boolean | undefined
     readonly forget?: ((executionId: string) => void) | undefined
     readonly policies?: PolicyRegistry | undefined
+    readonly stepLedger?: StepLedger | undefined
   }
 ): Effect.Effect<FlowEngine["Service"], never, WorkflowEngine.WorkflowEngine | Scope.Scope> =>
   Effect.gen(function*() {
@@ -117,6 +123,7 @@ const make = (
     return FlowEngine.of({
       kind,
       policies: options?.policies ?? registry(),
+      stepLedger: options?.stepLedger,
       register: (workflow, execute) =>
         Effect.suspend(() => {
           if (registered.has(workflow._tag)) return Effect.void

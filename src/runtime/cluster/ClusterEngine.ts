@@ -11,7 +11,10 @@
  *
  * A runner that dies (SIGKILL) loses its Postgres session, so its advisory shard locks are
  * released at once; the others take its shards at their next assignment refresh and replay its
- * runs from the journal: completed activities are not run again, the one in flight is.
+ * runs from the journal: completed activities are not run again. The one in flight (counted in
+ * `mcpflow_step_starts`, see `PgStepLedger`) is re-run and reported so (`StepStarted` with
+ * `rerunAfterCrash`) when it is idempotent; otherwise it fails with `AmbiguousStep` and is
+ * never re-sent (the saga compensates the completed steps).
  *
  * Steps' circuit breakers and rate limits (the `FlowEngine`'s policy registry) live in the same
  * Postgres (`PgBreakerStore`, `PgRateLimiterStore`): a circuit opened on one runner is open on all.
@@ -26,7 +29,7 @@
 import { NodeClusterSocket } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Option, type Redacted } from "effect"
-import { ClusterWorkflowEngine, RunnerAddress, type ShardingConfig } from "effect/cluster"
+import { ClusterWorkflowEngine, RunnerAddress, type Sharding, type ShardingConfig } from "effect/cluster"
 import { RateLimiter } from "effect/persistence"
 import type { SqlClient } from "effect/sql"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
@@ -34,6 +37,7 @@ import * as FlowEngine from "../../../dsl/ports/FlowEngine.ts"
 import { registry, SharedState } from "../../../dsl/policy/Policy.ts"
 import * as PgBreakerStore from "../sql/postgres/PgBreakerStore.ts"
 import * as PgRateLimiterStore from "../sql/postgres/PgRateLimiterStore.ts"
+import * as PgStepLedger from "../sql/postgres/PgStepLedger.ts"
 import * as PostgresSchema from "../sql/postgres/PostgresSchema.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 
@@ -104,7 +108,8 @@ export const postgres = (
 
 /**
  * A runner: serves its share of the cluster's shards on `host:port` (default `127.0.0.1`, and
- * port 34431), with the `FlowEngine` (`kind: "postgres"`), the `WorkflowEngine` and the `SqlClient`.
+ * port 34431), with the `FlowEngine` (`kind: "postgres"`), the `WorkflowEngine`, the `SqlClient` and
+ * the `Sharding` (for singletons and `ClusterCron` jobs).
  *
  * @example
  * ```ts
@@ -113,7 +118,7 @@ export const postgres = (
  */
 export const runner = (
   options: ClusterOptions & { readonly host?: string | undefined; readonly port?: number | undefined }
-): Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine | SqlClient.SqlClient, DatabaseError> => {
+): Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine | SqlClient.SqlClient | Sharding.Sharding, DatabaseError> => {
   const address = RunnerAddress.make(options.host ?? "127.0.0.1", options.port ?? 34431)
   return engineOver(
     NodeClusterSocket.layer({
@@ -134,7 +139,7 @@ export const runner = (
  */
 export const client = (
   options: ClusterOptions
-): Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine | SqlClient.SqlClient, DatabaseError> =>
+): Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine | SqlClient.SqlClient | Sharding.Sharding, DatabaseError> =>
   engineOver(
     NodeClusterSocket.layer({
       clientOnly: true,
@@ -147,7 +152,7 @@ export const client = (
 const engineOver = (
   sharding: ReturnType<typeof NodeClusterSocket.layer<boolean, "sql">>,
   options: ClusterOptions
-): Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine | SqlClient.SqlClient, DatabaseError> => {
+): Layer.Layer<FlowEngine.FlowEngine | WorkflowEngine | SqlClient.SqlClient | Sharding.Sharding, DatabaseError> => {
   const where = DatabaseError.where(options.database)
   // Steps' breakers and rate limits are shared by every process of the cluster.
   // Gateways built with this context (`Policy.SharedState`) share them too.
@@ -155,14 +160,18 @@ const engineOver = (
     const breakers = yield* PgBreakerStore.make()
     const rateLimiter = yield* RateLimiter.make.pipe(Effect.provide(PgRateLimiterStore.layer))
     const shared = { breakerStore: breakers.store, rateLimiter }
+    // A step's body starts are counted in Postgres: a step in flight on a runner that died is
+    // known as such on the runner that takes the run over (reported, and re-run only if idempotent).
+    const stepLedger = yield* PgStepLedger.make
     return Layer.merge(
-      FlowEngine.layer("postgres", { policies: registry(shared) }),
+      FlowEngine.layer("postgres", { policies: registry(shared), stepLedger }),
       Layer.succeed(SharedState)(shared)
     )
   }))
   return engine.pipe(
     Layer.provideMerge(ClusterWorkflowEngine.layer),
-    Layer.provide(sharding as Layer.Layer<Layer.Success<typeof sharding>, unknown, SqlClient.SqlClient>),
+    // Sharding stays in the output: a runner's cluster cron jobs (`ClusterCron`) register on it.
+    Layer.provideMerge(sharding as Layer.Layer<Layer.Success<typeof sharding>, unknown, SqlClient.SqlClient>),
     Layer.catch((error) => Layer.effectDiscard(Effect.fail(DatabaseError.from(error, where)))),
     Layer.provideMerge(postgres(options))
   ) as never

@@ -1,7 +1,8 @@
 /**
  * The cluster side of `mcpflow worker` and `mcpflow run` (`--database postgres://…`):
  * - {@link runner}: an Effect Cluster runner serving the flow files it was given, each run with
- *   its flow's servers (`--config`, else its sandbox, else its local servers, else `.mcp.json`);
+ *   its flow's servers (`--config`, else its sandbox, else its local servers, else `.mcp.json`),
+ *   and their schedules (`ClusterCron`: each tick fires once across the runners);
  * - {@link submit}: a run submitted to the cluster and followed with the usual live report and
  *   exit codes, or, with `--detach`, its id printed at once.
  *
@@ -23,6 +24,7 @@ import { FlowEvents } from "../../../../../dsl/flow/FlowEvents.ts"
 import { SharedState } from "../../../../../dsl/policy/Policy.ts"
 import { RunHost } from "../../../../../dsl/ports/RunHost.ts"
 import * as ClusterEngine from "../../../../runtime/cluster/ClusterEngine.ts"
+import * as ClusterSchedules from "../../../../runtime/cluster/ClusterSchedules.ts"
 import { DatabaseError } from "../../../../runtime/cluster/DatabaseError.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
 import { chooseServers, gatewayLayer, runFlow } from "../../../run/RunFlow.ts"
@@ -128,6 +130,12 @@ export const runner = Effect.fn("mcpflow.worker.cluster")(function*(options: {
           cancelWait: (runId, signal) => cancelWait(flow, runId, signal).pipe(Effect.provideContext(engine))
         }).pipe(Effect.provideContext(engine))
       )
+    }
+    // Schedules: one ClusterCron job each, so a tick fires once across all runners.
+    const report = (line: string) => Console.error(line)
+    for (const { flow, schedule } of loaded) {
+      if (schedule === undefined) continue
+      yield* Layer.build(ClusterSchedules.layer(flow, schedule, { report })).pipe(Effect.provideContext(engine))
     }
     yield* Console.error(
       `mcpflow worker: runner ${address.success.host}:${address.success.port} on ${DatabaseError.where(options.database)}, serving ${[...names].join(", ")}`
