@@ -132,6 +132,9 @@ describe("cluster run journal on Postgres", () => {
     const detail = await fetch(`${base}/api/runs/${runId.slice(0, 8)}`)
     expect(detail.status).toBe(200)
     expect(JSON.stringify(await detail.json())).toContain("release")
+    // Its audit panel reads the runners' audit log in the same Postgres.
+    const audit = (await (await fetch(`${base}/api/audit?run=${runId}`)).json()) as ReadonlyArray<{ action: string }>
+    expect(audit.map((e) => e.action)).toContain("run.started")
     viewer.process.kill("SIGTERM")
     expect(listed.code, listed.output).toBe(0)
     const runs = lastJson<ReadonlyArray<{ runId: string; status: string; trigger?: string }>>(listed.output)

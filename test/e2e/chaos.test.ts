@@ -48,7 +48,7 @@ const junitFile = join(dir, "chaos.xml")
 const broken = cli([fixture, "--runs", "200", "--seed", seed, "--junit", junitFile])
 const fixed = cli([fixture, "--runs", "100", "--seed", seed, "--faults", "tool-error,drop", "--rate", "0.5", "--json"], { CHAOS_FIXED: "1" })
 const badFlag = cli([fixture, "--faults", "latency,gremlins"])
-const onWorkers = (n: number) => cli([fixture, "--runs", "60", "--seed", seed, "--json", "--workers", String(n)])
+const onWorkers = (n: number) => cli([fixture, "--runs", "200", "--seed", seed, "--json", "--workers", String(n)])
 const [inProcess, onTwo] = [onWorkers(1), onWorkers(2)]
 
 afterAll(() => rm(dir, { recursive: true, force: true }))

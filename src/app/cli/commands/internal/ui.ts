@@ -9,8 +9,10 @@
  * @module
  */
 import { Context, Effect, Layer, Option, type Redacted } from "effect"
+import { AuditLog } from "../../../../../dsl/ports/AuditLog.ts"
 import { RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { DatabaseError } from "../../../../runtime/cluster/DatabaseError.ts"
+import * as PgAuditLog from "../../../../runtime/sql/postgres/PgAuditLog.ts"
 import * as PgRunJournal from "../../../../runtime/sql/postgres/PgRunJournal.ts"
 import { databaseOf } from "../../Flags.ts"
 import * as AuditTrail from "../../../../runtime/audit/AuditTrail.ts"
@@ -37,14 +39,20 @@ export const ui = Effect.fn("mcpflow.ui")(function*({ database, host, port, stat
 }) {
   const cluster = databaseOf(database ?? Option.none(), process.env)
   yield* Effect.scoped(Effect.gen(function*() {
-    const journal = Option.isSome(cluster) ? yield* clusterJournal(cluster.value) : undefined
+    const stores = Option.isSome(cluster) ? yield* clusterStores(cluster.value) : undefined
+    const journal = stores?.journal
     const { url } = yield* Viewer.start({
       stateDir,
       port,
       host,
       journal,
       // The audit panel: the run's entries from the audit log next to the journal.
-      audit: (runId) => (runId === undefined || journal !== undefined ? Effect.succeed([]) : AuditTrail.runEntries(stateDir, runId))
+      audit: (runId) =>
+        runId === undefined
+          ? Effect.succeed([])
+          : stores === undefined
+          ? AuditTrail.runEntries(stateDir, runId)
+          : stores.audit.entries({ runId })
     }).pipe(
       Effect.mapError((error) =>
         new CliExit({ code: ExitCode.Failure, message: `mcpflow ui cannot listen on ${host}:${port}: ${causeText(error.cause)}` })
@@ -58,14 +66,17 @@ export const ui = Effect.fn("mcpflow.ui")(function*({ database, host, port, stat
   }))
 })
 
-/** A cluster's Postgres journal for the viewer's lifetime; an unusable database is one line, exit 2. */
-const clusterJournal = (database: Redacted.Redacted<string>) =>
+/** A cluster's Postgres journal and audit log for the viewer's lifetime; an unusable database is one line, exit 2. */
+const clusterStores = (database: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
     const invalid = DatabaseError.checkUrl(database)
     if (invalid !== undefined) return yield* new CliExit({ code: ExitCode.Usage, message: invalid.message })
     const ClusterEngine = yield* Effect.promise(() => import("../../../../runtime/cluster/ClusterEngine.ts"))
     const context = yield* Layer.build(
-      PgRunJournal.layer({ file: PgRunJournal.journalName(database) }).pipe(Layer.provide(ClusterEngine.postgres({ database })))
+      Layer.mergeAll(
+        PgRunJournal.layer({ file: PgRunJournal.journalName(database) }),
+        PgAuditLog.layer({ location: PgRunJournal.journalName(database) })
+      ).pipe(Layer.provide(ClusterEngine.postgres({ database })))
     ).pipe(Effect.mapError((e) => new CliExit({ code: ExitCode.Usage, message: e.message })))
-    return Context.get(context, RunJournal)
+    return { journal: Context.get(context, RunJournal), audit: Context.get(context, AuditLog) }
   })
