@@ -324,6 +324,9 @@ describe("cluster run journal on Postgres", () => {
     const started = shown.events.filter((e) => e._tag === "FlowStarted") as ReadonlyArray<{ resumed?: boolean; inFlight?: ReadonlyArray<string> }>
     expect(started).toHaveLength(2)
     expect(started[1]).toMatchObject({ resumed: true, inFlight: ["slow"] })
+    // The in-flight step ran again on the new runner, and says so.
+    const slowStarts = shown.events.filter((e) => e._tag === "StepStarted" && (e as { path?: string }).path === "slow") as ReadonlyArray<{ rerunAfterCrash?: boolean }>
+    expect(slowStarts.map((e) => e.rerunAfterCrash === true)).toEqual([false, true])
     expect(shown.events.filter((e) => e._tag === "FlowFinished")).toHaveLength(1)
     expect(shown.output).toEqual({ by: "nobody", tokenLength: secret.length })
     const [row] = await query<{ pid: number }>(server.url, (sql) => sql`select owner_pid as pid from mcpflow_runs where run_id = ${runId}`)
