@@ -19,8 +19,9 @@ import { DatabaseSync } from "node:sqlite"
 import { existsSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { Effect, Layer } from "effect"
-import { type AuditEntry, AuditLog, type AuditRecord } from "../../../dsl/ports/AuditLog.ts"
+import { AuditLog, type AuditRecord } from "../../../dsl/ports/AuditLog.ts"
 import { JournalError } from "../../../dsl/ports/RunJournal.ts"
+import { type AuditRow as Row, jsonColumn as json, toEntry } from "../sql/Rows.ts"
 import { failureReason } from "../sql/sqlite/FailureReason.ts"
 
 const schema = `
@@ -42,37 +43,8 @@ const errorOf = (file: string, thrown: unknown): JournalError => {
   return new JournalError({ file, reason: failureReason(text), detail: `audit log: ${text}` })
 }
 
-interface Row {
-  seq: number
-  at: number
-  run_id: string | null
-  step: string | null
-  action: AuditEntry["action"]
-  target: string | null
-  actor: string
-  outcome: string
-  duration_ms: number | null
-  detail: string | null
-  args: string | null
-  result: string | null
-}
 
-const toEntry = (r: Row): AuditEntry => ({
-  seq: Number(r.seq),
-  at: Number(r.at),
-  ...(r.run_id === null ? {} : { runId: r.run_id }),
-  ...(r.step === null ? {} : { step: r.step }),
-  action: r.action,
-  ...(r.target === null ? {} : { target: r.target }),
-  actor: r.actor,
-  outcome: r.outcome,
-  ...(r.duration_ms === null ? {} : { durationMs: Number(r.duration_ms) }),
-  ...(r.detail === null ? {} : { detail: r.detail }),
-  ...(r.args === null ? {} : { args: JSON.parse(r.args) as unknown }),
-  ...(r.result === null ? {} : { result: JSON.parse(r.result) as unknown })
-})
 
-const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value) ?? null)
 
 /**
  * Opens the audit table in `file` (created if missing; the file's directory must exist) and

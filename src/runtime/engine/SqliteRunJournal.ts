@@ -15,7 +15,8 @@ import { hostname } from "node:os"
 import { dirname, resolve } from "node:path"
 import { type Duration, Effect, Layer, Schedule } from "effect"
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
-import { JournalError, type RunRecord, RunJournal } from "../../../dsl/ports/RunJournal.ts"
+import { JournalError, RunJournal } from "../../../dsl/ports/RunJournal.ts"
+import { type RunRow, toRecord } from "../sql/Rows.ts"
 import { failureReason } from "../sql/sqlite/FailureReason.ts"
 
 /** Format N is what the first N migrations make; a journal records the format it is at. */
@@ -92,45 +93,7 @@ const open = (file: string): Effect.Effect<DatabaseSync, JournalError> =>
     catch: (thrown) => (thrown instanceof JournalError ? thrown : classify(file, thrown))
   })
 
-interface RunRow {
-  run_id: string
-  flow: string
-  status: RunRecord["status"]
-  started_at: number
-  finished_at: number | null
-  input: string
-  fingerprint: string
-  source: string | null
-  failed_step: string | null
-  error: string | null
-  error_tag: string | null
-  owner_pid: number | null
-  owner_host: string | null
-  heartbeat_at: number | null
-  cancel_requested_at: number | null
-  started_by: string | null
-  output: string | null
-}
 
-const toRecord = (r: RunRow): RunRecord => ({
-  runId: r.run_id,
-  flow: r.flow,
-  status: r.status,
-  startedAt: Number(r.started_at),
-  finishedAt: r.finished_at === null ? undefined : Number(r.finished_at),
-  input: JSON.parse(r.input),
-  fingerprint: r.fingerprint,
-  source: r.source ?? undefined,
-  trigger: r.started_by ?? undefined,
-  failedStep: r.failed_step ?? undefined,
-  error: r.error ?? undefined,
-  errorTag: r.error_tag ?? undefined,
-  owner: r.owner_pid === null
-    ? undefined
-    : { pid: Number(r.owner_pid), host: r.owner_host ?? "", heartbeatAt: Number(r.heartbeat_at ?? 0) },
-  cancelRequestedAt: r.cancel_requested_at === null ? undefined : Number(r.cancel_requested_at),
-  ...(r.output === null || r.output === undefined ? {} : { output: JSON.parse(r.output) })
-})
 
 /**
  * The run history in `file` (created with its directory's parent required to exist). A process

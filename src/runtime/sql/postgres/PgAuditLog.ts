@@ -18,40 +18,12 @@
  */
 import { Effect, Layer, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
-import { type AuditEntry, AuditLog, type AuditRecord } from "../../../../dsl/ports/AuditLog.ts"
+import { AuditLog, type AuditRecord } from "../../../../dsl/ports/AuditLog.ts"
 import { JournalError } from "../../../../dsl/ports/RunJournal.ts"
+import { type AuditRow as Row, jsonColumn as json, toEntry } from "../Rows.ts"
 
-interface Row {
-  readonly seq: string | number
-  readonly at: string | number
-  readonly run_id: string | null
-  readonly step: string | null
-  readonly action: AuditEntry["action"]
-  readonly target: string | null
-  readonly actor: string
-  readonly outcome: string
-  readonly duration_ms: string | number | null
-  readonly detail: string | null
-  readonly args: string | null
-  readonly result: string | null
-}
 
-const toEntry = (r: Row): AuditEntry => ({
-  seq: Number(r.seq),
-  at: Number(r.at),
-  ...(r.run_id === null ? {} : { runId: r.run_id }),
-  ...(r.step === null ? {} : { step: r.step }),
-  action: r.action,
-  ...(r.target === null ? {} : { target: r.target }),
-  actor: r.actor,
-  outcome: r.outcome,
-  ...(r.duration_ms === null ? {} : { durationMs: Number(r.duration_ms) }),
-  ...(r.detail === null ? {} : { detail: r.detail }),
-  ...(r.args === null ? {} : { args: JSON.parse(r.args) as unknown }),
-  ...(r.result === null ? {} : { result: JSON.parse(r.result) as unknown })
-})
 
-const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value) ?? null)
 
 const rowOf = (r: AuditRecord) => ({
   at: r.at,

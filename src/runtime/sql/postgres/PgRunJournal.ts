@@ -23,8 +23,9 @@ import { hostname } from "node:os"
 import { type Duration, Effect, Layer, type Redacted, Schedule, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import type { FlowEvent } from "../../../../dsl/flow/FlowEvents.ts"
-import { JournalError, RunJournal, type RunRecord } from "../../../../dsl/ports/RunJournal.ts"
+import { JournalError, RunJournal } from "../../../../dsl/ports/RunJournal.ts"
 import { DatabaseError } from "../../cluster/DatabaseError.ts"
+import { type RunRow, toRecord } from "../Rows.ts"
 
 /**
  * How a cluster's journal is named in messages (its `file`): its host and database, never the password.
@@ -36,45 +37,7 @@ import { DatabaseError } from "../../cluster/DatabaseError.ts"
  */
 export const journalName = (database: Redacted.Redacted<string>): string => `postgres ${DatabaseError.where(database)}`
 
-interface RunRow {
-  readonly run_id: string
-  readonly flow: string
-  readonly status: RunRecord["status"]
-  readonly started_at: string | number
-  readonly finished_at: string | number | null
-  readonly input: string
-  readonly fingerprint: string
-  readonly source: string | null
-  readonly failed_step: string | null
-  readonly error: string | null
-  readonly error_tag: string | null
-  readonly owner_pid: number | null
-  readonly owner_host: string | null
-  readonly heartbeat_at: string | number | null
-  readonly cancel_requested_at: string | number | null
-  readonly started_by: string | null
-  readonly output: string | null
-}
 
-const toRecord = (r: RunRow): RunRecord => ({
-  runId: r.run_id,
-  flow: r.flow,
-  status: r.status,
-  startedAt: Number(r.started_at),
-  finishedAt: r.finished_at === null ? undefined : Number(r.finished_at),
-  input: JSON.parse(r.input),
-  fingerprint: r.fingerprint,
-  source: r.source ?? undefined,
-  trigger: r.started_by ?? undefined,
-  failedStep: r.failed_step ?? undefined,
-  error: r.error ?? undefined,
-  errorTag: r.error_tag ?? undefined,
-  owner: r.owner_pid === null
-    ? undefined
-    : { pid: Number(r.owner_pid), host: r.owner_host ?? "", heartbeatAt: Number(r.heartbeat_at ?? 0) },
-  cancelRequestedAt: r.cancel_requested_at === null ? undefined : Number(r.cancel_requested_at),
-  ...(r.output === null ? {} : { output: JSON.parse(r.output) })
-})
 
 /**
  * The run journal on the Postgres `SqlClient` in context (its tables migrated). `file` names the
