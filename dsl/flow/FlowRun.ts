@@ -305,7 +305,8 @@ const register = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I
       )
       // An adopted run whose host lends a journal (a cluster runner): its history is kept there.
       const journal = local === undefined ? Context.getOption(live.context, RunJournal) : Option.none()
-      return yield* (Option.isSome(journal) ? RunnerJournal.around(flow, execution, journal.value, live.state) : execution)
+      const handler = Option.isSome(journal) ? RunnerJournal.around(flow, execution, journal.value, live.state) : execution
+      return yield* (local === undefined ? givingUp(live.state, handler) : handler)
     }))
 
 /** The payload every flow's workflow carries. */
@@ -406,7 +407,6 @@ const body = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O,
     return flow.run(input).pipe(
       // The engine gets (and journals) the output's JSON form; the typed value stays in `state`.
       Effect.flatMap((value) => checkOutput(flow, state, value)),
-      Effect.provideService(CurrentScope, scope),
       Effect.onExit((exit) =>
         Exit.isSuccess(exit)
           ? Effect.void
@@ -419,6 +419,29 @@ const body = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O,
               : Effect.forkDetach(unwind(state.root.entries, exit.cause).pipe(Effect.provideService(CurrentScope, scope)))
                 .pipe(Effect.flatMap(Fiber.join))
           })
-      )
+      ),
+      // Outside the exit handler too: it reads whether the run was given up (see `isSuspension`).
+      Effect.provideService(CurrentScope, scope)
     )
   })
+
+/**
+ * An adopted run's handler on a cluster runner. Effect Cluster interrupts it from outside when
+ * the runner gives the run up — it shuts down, or the run's shard moves to another runner on a
+ * rebalance — with a plain interrupt (no `Abandon` annotation): marked {@link RunState.givenUp}
+ * before that interrupt reaches the body, so the body stops without compensating and the run
+ * resumes on the shard's new owner. A cancel (`mcpflow cancel`, the engine's interrupt) comes
+ * from inside and still compensates.
+ */
+const givingUp = <A, E, R>(state: RunState, handler: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(restore(handler), { startImmediately: true })
+      const waited = yield* Effect.exit(restore(Fiber.await(fiber)))
+      if (Exit.isSuccess(waited)) return yield* waited.value
+      // Interrupted from outside while the run runs: the runner gives it up.
+      state.givenUp = true
+      yield* Fiber.interrupt(fiber)
+      return yield* Effect.failCause(waited.cause)
+    })
+  )

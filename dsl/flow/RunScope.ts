@@ -99,6 +99,11 @@ export interface RunState {
   failedStep: string | undefined
   /** The journal could not be written: the run stops where it is, without compensating. */
   journalBroken?: boolean | undefined
+  /**
+   * A cluster runner gave the run up (it shuts down, or the run's shard moved to another runner):
+   * the run stops where it is, without compensating, and resumes on the shard's new owner.
+   */
+  givenUp?: boolean | undefined
   /** The signal a durable `Flow.waitFor` of this run is parked on (a cancel fails that wait). */
   waitingFor?: string | undefined
   /** The payload shape of that signal (see `SignalCheck.ts`): `Flow.sendSignal` checks against it. */
@@ -205,11 +210,23 @@ export const workflowInstance: Effect.Effect<Option.Option<WorkflowInstance["Ser
   WorkflowInstance
 )
 
-/** True when an exit only means "the engine suspended this run" (not a real failure). */
+/**
+ * True when an exit only means "the engine suspended this run" or "this runner gave the run up"
+ * (not a real failure, nor a cancel): nothing is compensated, the run resumes later or elsewhere.
+ */
 export const isSuspension = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<boolean> =>
-  Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)
-    ? Effect.succeed(false)
-    : Effect.map(workflowInstance, (instance) => Option.isSome(instance) && instance.value.suspended)
+  Effect.withFiber((fiber) => Effect.succeed(parkedBy(fiber, exit)))
+
+/**
+ * An interrupt-only cause that says "this runner gives the run up": Effect Cluster's abandon
+ * (the runner no longer owns the run's shard), or any interrupt once the run is {@link RunState.givenUp}.
+ */
+export const isGiveUp = (run: RunState | undefined, cause: Cause.Cause<unknown>): boolean =>
+  Cause.hasInterruptsOnly(cause) &&
+  (run?.givenUp === true || cause.reasons.some((r) => Cause.isInterruptReason(r) && r.annotations.has(abandonKey)))
+
+/** The key of `effect/cluster/ClusterSchema`'s `Abandon` interrupt annotation (the dsl stays free of cluster imports). */
+const abandonKey = "effect/cluster/ClusterSchema/Abandon"
 
 /**
  * {@link isSuspension} for the fiber running a construct, read right now (no Effect around it).
@@ -219,9 +236,13 @@ export const isSuspension = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<b
  * Effect.withFiber((fiber) => Effect.onExit(body, (exit) => Effect.sync(() => parkedBy(fiber, exit) || report(exit))))
  * ```
  */
-export const parkedBy = (fiber: Fiber.Fiber<unknown, unknown>, exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) &&
-  Context.getOrUndefined(fiber.context, WorkflowInstance)?.suspended === true
+export const parkedBy = (fiber: Fiber.Fiber<unknown, unknown>, exit: Exit.Exit<unknown, unknown>): boolean => {
+  if (Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)) return false
+  const instance = Context.getOrUndefined(fiber.context, WorkflowInstance)
+  if (instance === undefined) return false
+  // A durable interrupt (the engine's cancel) is never a give-up.
+  return instance.suspended || (!instance.interrupted && isGiveUp(fiber.getRef(CurrentScope).run, exit.cause))
+}
 
 /** A short, single-line rendering of a failure cause. */
 export const renderCause = (cause: Cause.Cause<unknown>): { readonly error: string; readonly errorTag?: string } => {
