@@ -3,35 +3,24 @@
  * --database` runners serve a flow file whose schedule fires every second; each tick starts
  * exactly one run across both runners (Effect's `ClusterCron`), never one per runner.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freePort, startPostgres, type TestPostgres } from "../support/postgres.ts"
-import { makeChildren } from "../support/processes.ts"
+import { describe, expect, it } from "vitest"
+import { clusterSuite } from "../support/clusterSuite.ts"
+import { freePort } from "../support/postgres.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const cli = join(root, "bin/mcpflow.js")
 const flow = join(import.meta.dirname, "fixtures", "clusterTicking.ts")
-const children = makeChildren()
-let server: TestPostgres
-let dir: string
 
-beforeAll(async () => {
-  server = await startPostgres()
-  dir = mkdtempSync(join(tmpdir(), "mcpflow-cron-"))
-})
-afterAll(async () => {
-  children.killAll()
-  await server?.stop()
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
-})
+const suite = clusterSuite("mcpflow-cron-")
+const { children } = suite
 
 describe("schedules on a cluster", () => {
   it("a per-second schedule served by two runners: each tick starts exactly one run", async () => {
-    const log = join(dir, "ticks.log")
+    const log = join(suite.dir, "ticks.log")
     const runner = async () =>
-      children.start(cli, ["worker", "--database", server.url, "--listen", `127.0.0.1:${await freePort()}`, flow], {
+      children.start(cli, ["worker", "--database", suite.server.url, "--listen", `127.0.0.1:${await freePort()}`, flow], {
         NO_COLOR: "1",
         MCPFLOW_DATABASE_URL: "",
         TICK_LOG: log

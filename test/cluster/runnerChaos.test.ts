@@ -17,43 +17,18 @@
  * was in flight on a killed runner, is idempotent, and was reported as re-run; no compensation
  * ran twice (unless it was itself in flight at a kill); no runner process is left.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freePort, startPostgres, type TestPostgres } from "../support/postgres.ts"
-import { makeChildren } from "../support/processes.ts"
+import { describe, expect, it } from "vitest"
+import { clusterSuite, readSideEffects } from "../support/clusterSuite.ts"
+import { freePort } from "../support/postgres.ts"
 
 const fixture = join(import.meta.dirname, "fixtures", "faultFlow.ts")
 const env = { STEP_MS: "30", HOLD_MS: "1500", SHARDS: "30" }
-const children = makeChildren()
-let server: TestPostgres
-let dir: string
 
-beforeAll(async () => {
-  server = await startPostgres()
-  dir = mkdtempSync(join(tmpdir(), "mcpflow-stepfaults-"))
-})
-afterAll(async () => {
-  children.killAll()
-  await server?.stop()
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
-})
+const suite = clusterSuite("mcpflow-stepfaults-")
+const { children } = suite
 
-interface Line {
-  readonly runId: string
-  readonly kind: string
-  readonly step: number
-  readonly pid: number
-  readonly at: number
-}
-const parse = (file: string): Array<Line> =>
-  existsSync(file)
-    ? readFileSync(file, "utf8").trim().split("\n").filter((l) => l !== "").map((l) => {
-      const [runId, kind, step, pid, at] = l.split(" ")
-      return { runId: runId!, kind: kind!, step: Number(step), pid: Number(pid), at: Number(at) }
-    })
-    : []
+const parse = readSideEffects
 const until = async (condition: () => boolean, ms: number, what: string) => {
   const started = Date.now()
   while (!condition()) {
@@ -64,15 +39,15 @@ const until = async (condition: () => boolean, ms: number, what: string) => {
 
 describe("a step in flight on a runner that died", () => {
   it("idempotent or keyed: re-run once and reported; neither: AmbiguousStep, compensated once; a compensation: finished once", async () => {
-    const log = join(dir, "held.log")
-    const runner = async () => children.start(fixture, ["runner", server.url, String(await freePort()), log], env)
+    const log = join(suite.dir, "held.log")
+    const runner = async () => children.start(fixture, ["runner", suite.server.url, String(await freePort()), log], env)
     const runners = await Promise.all([runner(), runner(), runner()])
     await Promise.all(runners.map((r) => r.waitFor(/READY/, 30_000)))
 
-    const idempotent = children.start(fixture, ["held", server.url, "idem", "idempotent"], env)
-    const keyed = children.start(fixture, ["held", server.url, "keyed", "keyed"], env)
-    const plain = children.start(fixture, ["held", server.url, "plain", "plain"], env)
-    const undoing = children.start(fixture, ["undoing", server.url, "undo"], env)
+    const idempotent = children.start(fixture, ["held", suite.server.url, "idem", "idempotent"], env)
+    const keyed = children.start(fixture, ["held", suite.server.url, "keyed", "keyed"], env)
+    const plain = children.start(fixture, ["held", suite.server.url, "plain", "plain"], env)
+    const undoing = children.start(fixture, ["undoing", suite.server.url, "undo"], env)
     const holder = (runId: string, kind: string, step: number) => parse(log).find((l) => l.runId === runId && l.kind === kind && l.step === step)
     await until(() => ["idem", "keyed", "plain"].every((id) => holder(id, "start", 2) !== undefined) && holder("undo", "undo-start", 1) !== undefined, 30_000, "the three steps in flight")
     const victims = new Set([...["idem", "keyed", "plain"].map((id) => holder(id, "start", 2)!.pid), holder("undo", "undo-start", 1)!.pid])
@@ -144,15 +119,15 @@ describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS !== "1")("chaos: runners SIGKI
     const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000)
     console.log(`chaos seed ${seed} (CHAOS_SEED=${seed} replays it)`)
     const random = prng(seed)
-    const log = join(dir, "chaos.log")
+    const log = join(suite.dir, "chaos.log")
     const chaosEnv = { ...env, STEP_MS: "40", CONCURRENCY: "10" }
-    const runner = async () => children.start(fixture, ["runner", server.url, String(await freePort()), log], chaosEnv)
+    const runner = async () => children.start(fixture, ["runner", suite.server.url, String(await freePort()), log], chaosEnv)
     const live = await Promise.all([runner(), runner(), runner()])
     await Promise.all(live.map((r) => r.waitFor(/READY/, 30_000)))
     const all = [...live]
 
     const ids = Array.from({ length: runs }, (_, i) => `c${i}`)
-    const client = children.start(fixture, ["chaos", server.url, ...ids], chaosEnv)
+    const client = children.start(fixture, ["chaos", suite.server.url, ...ids], chaosEnv)
     const killed = new Set<number>()
     const started = Date.now()
     // The chaos starts once the runs are under way (a few steps done).

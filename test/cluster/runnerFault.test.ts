@@ -8,57 +8,32 @@
  * And a run submitted while no runner is up waits in Postgres until one joins; a Postgres
  * restarted mid-run (sessions dropped, advisory locks lost) is reconnected to and the runs finish.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startPostgres, freePort, type TestPostgres } from "../support/postgres.ts"
-import { makeChildren } from "../support/processes.ts"
+import { describe, expect, it } from "vitest"
+import { clusterSuite, readSideEffects } from "../support/clusterSuite.ts"
+import { freePort } from "../support/postgres.ts"
 
 const fixture = join(import.meta.dirname, "fixtures", "clusterFlow.ts")
 const runs = 24
 const steps = 10
 const env = { STEP_MS: "60", SHARDS: "30" }
 
-let server: TestPostgres
-let dir: string
-const children = makeChildren()
 
-beforeAll(async () => {
-  server = await startPostgres()
-  dir = mkdtempSync(join(tmpdir(), "mcpflow-cluster-"))
-})
-afterAll(async () => {
-  children.killAll()
-  await server?.stop()
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
-})
+const suite = clusterSuite("mcpflow-cluster-")
+const { children } = suite
 
-interface Line {
-  readonly runId: string
-  readonly kind: "start" | "done" | "undo"
-  readonly step: number
-  readonly pid: number
-  readonly at: number
-}
 
-const parse = (file: string): Array<Line> =>
-  existsSync(file)
-    ? readFileSync(file, "utf8").trim().split("\n").filter((l) => l !== "").map((l) => {
-      const [runId, kind, step, pid, at] = l.split(" ")
-      return { runId: runId!, kind: kind as Line["kind"], step: Number(step), pid: Number(pid), at: Number(at) }
-    })
-    : []
+const parse = readSideEffects
 
 describe("cluster runners on Postgres", () => {
   it("a runner SIGKILLed mid-run: every run finishes, completed steps never re-run, the step in flight at most once more", async () => {
-    const sideEffects = join(dir, "side-effects.log")
-    const runner = async () => children.start(fixture, ["runner", server.url, String(await freePort()), sideEffects], env)
+    const sideEffects = join(suite.dir, "side-effects.log")
+    const runner = async () => children.start(fixture, ["runner", suite.server.url, String(await freePort()), sideEffects], env)
     const runners = await Promise.all([runner(), runner(), runner()])
     await Promise.all(runners.map((r) => r.waitFor(/READY/, 20_000)))
 
     const ids = Array.from({ length: runs }, (_, i) => `run-${i}`)
-    const client = children.start(fixture, ["client", server.url, String(steps), ...ids], env)
+    const client = children.start(fixture, ["client", suite.server.url, String(steps), ...ids], env)
 
     // Kill the runner with the most steps under way once the runs are well started.
     const started = Date.now()
@@ -125,13 +100,13 @@ describe("cluster runners on Postgres", () => {
   }, 90_000)
 
   it("a run submitted while no runner is up starts when one joins", async () => {
-    const sideEffects = join(dir, "late-runner.log")
-    const client = children.start(fixture, ["client", server.url, "3", "late-0", "late-1"], env)
+    const sideEffects = join(suite.dir, "late-runner.log")
+    const client = children.start(fixture, ["client", suite.server.url, "3", "late-0", "late-1"], env)
     // Submitted and waiting: nothing ran, the client has not finished.
     await new Promise((resolve) => setTimeout(resolve, 1500))
     expect(parse(sideEffects)).toEqual([])
     expect(client.process.exitCode).toBe(null)
-    const late = children.start(fixture, ["runner", server.url, String(await freePort()), sideEffects], env)
+    const late = children.start(fixture, ["runner", suite.server.url, String(await freePort()), sideEffects], env)
     await late.waitFor(/READY/, 20_000)
     const code = await Promise.race([client.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 30_000))])
     expect(code, client.output()).toBe(0)
@@ -143,18 +118,18 @@ describe("cluster runners on Postgres", () => {
   }, 60_000)
 
   it("Postgres restarted mid-run: runners reconnect and the runs finish", async () => {
-    const sideEffects = join(dir, "restart.log")
+    const sideEffects = join(suite.dir, "restart.log")
     const slow = { ...env, STEP_MS: "100" }
-    const runners = await Promise.all([0, 1].map(async () => children.start(fixture, ["runner", server.url, String(await freePort()), sideEffects], slow)))
+    const runners = await Promise.all([0, 1].map(async () => children.start(fixture, ["runner", suite.server.url, String(await freePort()), sideEffects], slow)))
     await Promise.all(runners.map((r) => r.waitFor(/READY/, 20_000)))
     const ids = Array.from({ length: 6 }, (_, i) => `pg-${i}`)
-    const client = children.start(fixture, ["client", server.url, String(steps), ...ids], slow)
+    const client = children.start(fixture, ["client", suite.server.url, String(steps), ...ids], slow)
     const started = Date.now()
     while (parse(sideEffects).filter((l) => l.kind === "done").length < 12 && Date.now() - started < 20_000) {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     const restartedAt = Date.now()
-    await server.restart()
+    await suite.server.restart()
     const code = await Promise.race([client.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 45_000))])
     expect(code, client.output()).toBe(0)
     for (const id of ids) expect(client.output()).toContain(`RESULT ${id} ${(steps * (steps + 1)) / 2}`)
@@ -172,15 +147,15 @@ describe("cluster runners on Postgres", () => {
   }, 90_000)
 
   it("a signal sent from any process reaches the run on whichever runner holds it; a failed saga compensates once", async () => {
-    const sideEffects = join(dir, "signal.log")
-    const runners = await Promise.all([0, 1].map(async () => children.start(fixture, ["runner", server.url, String(await freePort()), sideEffects], env)))
+    const sideEffects = join(suite.dir, "signal.log")
+    const runners = await Promise.all([0, 1].map(async () => children.start(fixture, ["runner", suite.server.url, String(await freePort()), sideEffects], env)))
     await Promise.all(runners.map((r) => r.waitFor(/READY/, 20_000)))
-    const client = children.start(fixture, ["gated", server.url, "sig-1"], env)
+    const client = children.start(fixture, ["gated", suite.server.url, "sig-1"], env)
     const started = Date.now()
     while (!parse(sideEffects).some((l) => l.runId === "sig-1" && l.kind === "done") && Date.now() - started < 20_000) {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
-    const sender = children.start(fixture, ["signal", server.url, "sig-1", "ana"], env)
+    const sender = children.start(fixture, ["signal", suite.server.url, "sig-1", "ana"], env)
     expect(await sender.exited, sender.output()).toBe(0)
     const code = await Promise.race([client.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 30_000))])
     expect(code, client.output()).toBe(0)
@@ -188,7 +163,7 @@ describe("cluster runners on Postgres", () => {
     expect(parse(sideEffects).filter((l) => l.runId === "sig-1" && l.kind === "start")).toHaveLength(1)
 
     // A saga that fails on the cluster: its runner undoes the completed steps, once each, newest first.
-    const failing = children.start(fixture, ["saga", server.url, "saga-1"], env)
+    const failing = children.start(fixture, ["saga", suite.server.url, "saga-1"], env)
     expect(await failing.exited, failing.output()).toBe(1)
     expect(failing.output()).toContain("FAILED saga-1")
     const undone = parse(sideEffects).filter((l) => l.runId === "saga-1" && l.kind === "undo").map((l) => l.step)
