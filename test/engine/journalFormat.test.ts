@@ -21,7 +21,7 @@ const withJournal = <A, E>(file: string, f: (journal: RunJournal["Service"]) => 
 describe("the run journal's format", () => {
   it.effect("a format-2 journal is migrated: old runs kept without trigger and output, new outputs recorded", () =>
     Effect.gen(function*() {
-      assert.strictEqual(journalFormat, 4)
+      assert.strictEqual(journalFormat, 5)
       const file = join(dir, "old.db")
       yield* withJournal(file, (j) =>
         Effect.gen(function*() {
@@ -42,7 +42,7 @@ describe("the run journal's format", () => {
       assert.deepStrictEqual([old.status, old.input, old.output], ["succeeded", { a: 1 }, undefined])
       assert.deepStrictEqual(fresh.output, { at: "2026-12-05T10:00:00.000Z", token: "mcpflow:sealed:v1:-" })
       const check = new DatabaseSync(file)
-      assert.strictEqual((check.prepare("SELECT value FROM mcpflow_meta WHERE key = 'format'").get() as { value: string }).value, "4")
+      assert.strictEqual((check.prepare("SELECT value FROM mcpflow_meta WHERE key = 'format'").get() as { value: string }).value, "5")
       check.close()
     }))
 
@@ -68,6 +68,6 @@ describe("the run journal's format", () => {
       db.close()
       const error = yield* Effect.flip(withJournal(file, () => Effect.void))
       assert.strictEqual(error.reason, "Incompatible")
-      assert.include(error.message, "journal format 99, this version reads ≤ 4")
+      assert.include(error.message, "journal format 99, this version reads ≤ 5")
     }))
 })

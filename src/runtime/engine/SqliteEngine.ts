@@ -19,6 +19,7 @@ import type { WorkflowEngine } from "effect/workflow"
 import * as SynchronousDigest from "../../../dsl/ports/internal/SynchronousDigest.ts"
 import { SqliteClient } from "../sql/sqlite/index.ts"
 import { acquireJournalLock } from "./JournalLock.ts"
+import { journalShards, migrateShards } from "./JournalShards.ts"
 
 /**
  * Options of the durable engine.
@@ -50,7 +51,24 @@ export interface DurableEngineOptions {
   readonly lock?: boolean | undefined
   /** How long to wait for another process to release the journal (default: fail at once). */
   readonly lockWait?: Duration.Input | undefined
-  /** Further `ShardingConfig` overrides, applied last. */
+  /**
+   * Further `ShardingConfig` overrides, applied last. `shardsPerGroup` is the engine's own (one
+   * shard: see `JournalShards.ts`) and cannot be overridden on a SQLite journal.
+   */
+  readonly shardingConfig?: Partial<Omit<ShardingConfig.ShardingConfig["Service"], "shardsPerGroup">> | undefined
+}
+
+/**
+ * Options of {@link layerWithSql}: the poll interval and any `ShardingConfig` override (the
+ * shard count included: on a database many runners share, shards are what they divide).
+ *
+ * @example
+ * ```ts
+ * const options: SqlEngineOptions = { pollInterval: "100 millis", shardingConfig: { shardsPerGroup: 300 } }
+ * ```
+ */
+export interface SqlEngineOptions {
+  readonly pollInterval?: Duration.Input | undefined
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Service"]> | undefined
 }
 
@@ -63,7 +81,7 @@ export interface DurableEngineOptions {
  * ```
  */
 export const layerWithSql = (
-  options?: Pick<DurableEngineOptions, "pollInterval" | "shardingConfig"> | undefined
+  options?: SqlEngineOptions | undefined
 ): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError, SqlClient.SqlClient> => engineOn("sql", options)
 
 /**
@@ -72,7 +90,7 @@ export const layerWithSql = (
  */
 const engineOn = (
   runnerStorage: "sql" | "memory",
-  options?: Pick<DurableEngineOptions, "pollInterval" | "shardingConfig"> | undefined
+  options?: SqlEngineOptions | undefined
 ): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError, SqlClient.SqlClient> =>
   ClusterWorkflowEngine.layer.pipe(
     Layer.provide(
@@ -109,7 +127,12 @@ const engineOn = (
 export const layer = (
   options: DurableEngineOptions
 ): Layer.Layer<WorkflowEngine.WorkflowEngine | SqlClient.SqlClient, SqlError | ConfigError> =>
-  engineOn(options.lock === false ? "sql" : "memory", options).pipe(
+  engineOn(options.lock === false ? "sql" : "memory", {
+    pollInterval: options.pollInterval,
+    shardingConfig: { ...options.shardingConfig, shardsPerGroup: journalShards }
+  }).pipe(
+    // Before the runner reads the journal: an older journal's messages moved to one shard.
+    Layer.provide(migrateShards),
     Layer.provideMerge(
       SqliteClient.layer({
         filename: options.filename,

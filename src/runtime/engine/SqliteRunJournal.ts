@@ -40,7 +40,11 @@ const migrations: ReadonlyArray<string> = [
   // format 3: what started a run (`cli`, `http`, `schedule <cron>`)
   `ALTER TABLE mcpflow_runs ADD COLUMN started_by TEXT;`,
   // format 4: a succeeded run's output (its JSON form, sensitive parts sealed)
-  `ALTER TABLE mcpflow_runs ADD COLUMN output TEXT;`
+  `ALTER TABLE mcpflow_runs ADD COLUMN output TEXT;`,
+  // format 5: the durable engine keeps its messages in one shard per group (`JournalShards.ts`
+  // moves them when it opens the file); no table of this journal changes, but a version that
+  // reads ≤ 4 would look for them in 300 shards, so it must refuse the file.
+  `SELECT 1;`
 ]
 
 /** The journal format this version writes; older formats are migrated, newer ones refused. */
