@@ -272,6 +272,47 @@ describe("variable expansion", () => {
     }))
 })
 
+describe("the webhook in the mcpflow section", () => {
+  const servers = { echo: { command: "echo" } }
+  it.effect("decodes url and secret, expanding variables; the secret is Redacted and masked like env values", () =>
+    Effect.gen(function*() {
+      const config = yield* decode({
+        mcpServers: servers,
+        mcpflow: { webhook: { url: "https://${HOST}/hooks/mcpflow", secret: "${TOKEN}" } }
+      })
+      assert.strictEqual(config.webhook?.url, "https://example.com/hooks/mcpflow")
+      assert.isTrue(Redacted.isRedacted(config.webhook?.secret))
+      assert.strictEqual(Redacted.value(config.webhook!.secret), env.TOKEN)
+      assert.notInclude(String(config.webhook?.secret), env.TOKEN)
+      assert.isTrue((config.secrets ?? []).some((secret) => Redacted.value(secret) === env.TOKEN))
+      assert.isUndefined((yield* decode({ mcpServers: servers })).webhook)
+    }))
+
+  it.effect("a bad URL, an empty or missing secret, a mistyped or unknown field: a typed error naming the path, no secret quoted", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [{ url: "ftp://example.com/x", secret: "s" }, "mcpflow.webhook.url"],
+        [{ url: "not a url", secret: "s" }, "mcpflow.webhook.url"],
+        [{ url: "https://example.com/x", secret: "${EMPTY}" }, "mcpflow.webhook.secret"],
+        [{ url: "https://example.com/x", secret: "" }, "mcpflow.webhook.secret"],
+        [{ url: "https://example.com/x" }, "mcpflow.webhook.secret"],
+        [{ url: 42, secret: "s" }, "mcpflow.webhook.url"],
+        [{ url: "https://example.com/x", secret: "${NOT_SET}" }, "mcpflow.webhook.secret"],
+        ["https://example.com/x", "mcpflow.webhook"]
+      ]
+      for (const [webhook, path] of cases) {
+        const error = yield* decodeError({ mcpServers: servers, mcpflow: { webhook } })
+        assert.instanceOf(error, McpflowConfigError)
+        assert.strictEqual(error.path, path, `${JSON.stringify(webhook)}: ${error.message}`)
+        assert.notInclude(error.message, env.TOKEN)
+      }
+      const unknown = yield* decodeError({ mcpServers: servers, mcpflow: { webhok: { url: "https://example.com/x", secret: "s" } } })
+      assert.include(unknown.message, "webhok")
+      const extra = yield* decodeError({ mcpServers: servers, mcpflow: { webhook: { url: "https://example.com/x", secret: "s", retries: 3 } } })
+      assert.include(extra.message, "retries")
+    }))
+})
+
 describe("timeouts", () => {
   const timeouts = (entry: Record<string, unknown>) => server({ mcpServers: { a: { command: "x", ...entry } } }, "a")
 

@@ -370,8 +370,9 @@ export const otlp: Flag.Flag<Option.Option<string>> = Flag.String("otlp").pipe(
 )
 
 /**
- * `--webhook <url>`: where each finished run is announced (default `$MCPFLOW_WEBHOOK_URL`),
- * signed with `MCPFLOW_WEBHOOK_SECRET`. The URL is checked when the command starts.
+ * `--webhook <url>`: where each finished run is announced (default `$MCPFLOW_WEBHOOK_URL`, else
+ * the `--config` file's `mcpflow.webhook`), signed with `MCPFLOW_WEBHOOK_SECRET`. The URL is
+ * checked when the command starts.
  *
  * @example
  * ```ts
@@ -381,7 +382,7 @@ export const otlp: Flag.Flag<Option.Option<string>> = Flag.String("otlp").pipe(
 export const webhook: Flag.Flag<Option.Option<string>> = Flag.String("webhook").pipe(
   Flag.withMetavar("url"),
   Flag.withDescription(
-    "POST each finished run's outcome there (default: $MCPFLOW_WEBHOOK_URL), HMAC-SHA256-signed with $MCPFLOW_WEBHOOK_SECRET (header x-mcpflow-signature), retried with backoff; a webhook that keeps failing is reported and never fails the run"
+    "POST each finished run's outcome there (default: $MCPFLOW_WEBHOOK_URL, else mcpflow.webhook {url, secret} of the --config file), HMAC-SHA256-signed with $MCPFLOW_WEBHOOK_SECRET (header x-mcpflow-signature), retried with backoff; a webhook that keeps failing is reported and never fails the run"
   ),
   Flag.optional
 )

@@ -393,9 +393,16 @@ const McpJson = Schema.Struct({
   )
 })
 
+/** `"webhook": {"url": "https://…", "secret": "${HOOK_SECRET}"}`: where finished runs are announced. */
+const WebhookEntry = Schema.Struct({
+  url: Schema.String,
+  secret: Schema.String.check(Schema.makeFilter((secret: string) => secret.length > 0 || "Expected a non-empty secret (the HMAC-SHA256 key), e.g. \"${HOOK_SECRET}\""))
+})
+
 const McpflowSection = Schema.Struct({
   policies: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
-  pools: Schema.optionalKey(Schema.Record(Schema.String, PoolSettingsSchema))
+  pools: Schema.optionalKey(Schema.Record(Schema.String, PoolSettingsSchema)),
+  webhook: Schema.optionalKey(WebhookEntry)
 })
 
 const decodeShape = Schema.decodeUnknownEffect(McpJson)
@@ -426,21 +433,26 @@ const decodeSectionOf = Effect.fnUntraced(function*(
   servers: ReadonlySet<string>,
   file: string | undefined
 ): Effect.fn.Return<
-  { readonly policies?: Record<string, PolicySettings>; readonly pools?: Record<string, PoolSettings> },
+  {
+    readonly policies?: Record<string, PolicySettings>
+    readonly pools?: Record<string, PoolSettings>
+    readonly webhook?: typeof WebhookEntry.Type
+  },
   McpflowConfigError
 > {
   if (section === undefined) return {}
   const at = (path: ReadonlyArray<PropertyKey>, detail: string) =>
     new McpflowConfigError({ file, path: formatPath(["mcpflow", ...path]), detail })
   const decoded = yield* Effect.mapError(
-    decodeSection(section, { reportInput: true }),
+    decodeSection(section, { reportInput: true, onExcessProperty: "error" }),
     (error) => {
       const { detail, path } = locate(error.issue, [])
       return at(path, detail)
     }
   )
   const pools = decoded.pools
-  if (decoded.policies === undefined) return pools === undefined ? {} : { pools }
+  const webhook = decoded.webhook
+  if (decoded.policies === undefined) return { ...(pools === undefined ? {} : { pools }), ...(webhook === undefined ? {} : { webhook }) }
   const out: Record<string, PolicySettings> = {}
   for (const [key, value] of Object.entries(decoded.policies)) {
     const match = PolicyKeyPattern.exec(key)
@@ -455,7 +467,7 @@ const decodeSectionOf = Effect.fnUntraced(function*(
     // A key such as `__proto__` must become an own property, not the object's prototype.
     Object.defineProperty(out, key, { value: value as PolicySettings, enumerable: true, writable: true, configurable: true })
   }
-  return pools === undefined ? { policies: out } : { policies: out, pools }
+  return { policies: out, ...(pools === undefined ? {} : { pools }), ...(webhook === undefined ? {} : { webhook }) }
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -503,7 +515,7 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
     }
   }
   const section = Predicate.isObject(json) && Object.hasOwn(json, "mcpflow") ? (json as { readonly mcpflow: unknown }).mcpflow : undefined
-  const { policies, pools } = yield* decodeSectionOf(section, new Set([...Object.keys(raw.mcpServers), ...rawGroups.map(([key]) => key)]), file)
+  const { policies, pools, webhook: rawWebhook } = yield* decodeSectionOf(section, new Set([...Object.keys(raw.mcpServers), ...rawGroups.map(([key]) => key)]), file)
 
   const expand = (text: string, path: ReadonlyArray<PropertyKey>, secret = false) =>
     Effect.mapError(
@@ -580,8 +592,22 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
       ...(breaker === undefined ? {} : { breaker })
     }])
   }
+  let webhook: GatewayConfig["webhook"]
+  if (rawWebhook !== undefined) {
+    const url = yield* expand(rawWebhook.url, ["mcpflow", "webhook", "url"])
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      return yield* new McpflowConfigError({ file, path: formatPath(["mcpflow", "webhook", "url"]), detail: `Expected an http(s) URL, got ${describeValue(url, false)}` })
+    }
+    const secret = yield* expand(rawWebhook.secret, ["mcpflow", "webhook", "secret"], true)
+    if (secret === "") {
+      return yield* new McpflowConfigError({ file, path: formatPath(["mcpflow", "webhook", "secret"]), detail: "Expected a non-empty secret (the HMAC-SHA256 key its bodies are signed with)" })
+    }
+    webhook = { url, secret: Redacted.make(secret, { label: "mcpflow.webhook.secret" }) }
+    secrets.push(webhook.secret)
+  }
   return {
     servers: Object.fromEntries(servers),
+    ...(webhook === undefined ? {} : { webhook }),
     ...(groups.length === 0 ? {} : { groups: Object.fromEntries(groups) }),
     ...(raw.allow === undefined ? {} : { allow: raw.allow }),
     ...(policies === undefined ? {} : { policies }),

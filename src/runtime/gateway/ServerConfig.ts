@@ -215,6 +215,12 @@ export interface GatewayConfig {
    * (see `SecretMask`): `decodeMcpJson` puts here what `${VAR}` expanded into env and headers.
    */
   readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+  /**
+   * Where the commands that run flows (`run`, `worker`, `serve`) announce each finished run,
+   * when neither `--webhook` nor `MCPFLOW_WEBHOOK_URL` names a URL: `"mcpflow": {"webhook":
+   * {"url": …, "secret": "${HOOK_SECRET}"}}` in `.mcp.json`. The gateway itself does not use it.
+   */
+  readonly webhook?: { readonly url: string; readonly secret: Redacted.Redacted<string> } | undefined
 }
 
 /**

@@ -418,7 +418,7 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ database, file, ru
   }
   const source = Option.getOrUndefined(file) ?? record.source
   if (source === undefined) return yield* usage(`run ${record.runId} does not record its flow file; pass --file flows/x.ts`)
-  const webhook = yield* webhookOf(Option.none())
+  const webhook = yield* webhookOf(Option.none(), flags.config)
   const { flow, local, sandbox } = yield* load(source)
   yield* runFlow(flow, { ...defaultRunSettings, ...flags, resume: Option.some(record.runId) }, { sandbox, local, file: path.resolve(source), webhook })
 })

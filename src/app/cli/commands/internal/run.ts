@@ -56,7 +56,7 @@ export const run = Effect.fn("mcpflow.run")(function*({ database, detach, file, 
     )
   }
   if (detach === true) return yield* new CliExit({ code: ExitCode.Usage, message: "--detach submits the run to a cluster: add --database postgres://… (or set MCPFLOW_DATABASE_URL)" })
-  const hook = yield* webhookOf(webhook ?? Option.none())
+  const hook = yield* webhookOf(webhook ?? Option.none(), flags.config)
   const { flow, local, sandbox } = yield* load(file)
   yield* runFlow(flow, toRunSettings(flags), { sandbox, local, file: path.resolve(file), trigger: "cli", webhook: hook }).pipe(
     Effect.provide(Observe.layer({ metrics: metrics ?? Option.none(), otlp: flags.otlp }))

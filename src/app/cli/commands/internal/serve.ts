@@ -67,7 +67,7 @@ export const serve = Effect.fn("mcpflow.serve")(function*({ config, files, host,
 }) {
   const token = secretFromEnv("MCPFLOW_SERVE_TOKEN")
   if (token === undefined) return yield* usage("mcpflow serve needs a bearer token: set MCPFLOW_SERVE_TOKEN (clients send Authorization: Bearer <token>)")
-  const hook = yield* webhookOf(webhook)
+  const hook = yield* webhookOf(webhook, config)
   const loaded = new Map<string, LoadedFlow>()
   for (const file of files) {
     const flow = yield* load(file)

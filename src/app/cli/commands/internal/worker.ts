@@ -56,7 +56,7 @@ export const worker = Effect.fn("mcpflow.worker")(function*({ config, database, 
       const { runner } = yield* Effect.promise(() => import("./cluster.ts"))
       return yield* runner({ database: cluster.value, files: files ?? [], listen: listen ?? "127.0.0.1:34431", config, verbose })
     }
-    const hook = yield* webhookOf(webhook ?? Option.none())
+    const hook = yield* webhookOf(webhook ?? Option.none(), config)
     // The scheduled flows are loaded (and their schedules checked) before anything starts.
     const scheduled: Array<LoadedFlow & { readonly schedule: CheckedSchedule }> = []
     for (const file of files ?? []) {
