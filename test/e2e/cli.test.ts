@@ -4,7 +4,6 @@
  * (over stdio, no network) and at a server whose command does not exist. All spawns start
  * together in `beforeAll`; each test awaits its own.
  */
-import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { createRequire } from "node:module"
@@ -12,10 +11,9 @@ import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { type CliRun, limited, runCli } from "../support/cli.ts"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
-/** The package's own bin script: it registers tsx in-process (one Node process per run). */
-const binScript = join(root, "bin/mcpflow.js")
 /** Spawns at once: each costs ~1.5 s of CPU, and the machine may have only two cores. */
 const maxConcurrentRuns = 4
 
@@ -28,46 +26,11 @@ const everythingEntry = (() => {
   return join(dirname(manifestPath), bin)
 })()
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+type Run = CliRun
 
-const spawnCli = (cwd: string, args: ReadonlyArray<string>): Promise<Run> =>
-  new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [binScript, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolvePromise({ code, stdout, stderr })
-    })
-  })
-
-/** Runs the CLI once a slot among {@link maxConcurrentRuns} is free. */
-const makeRunner = () => {
-  let active = 0
-  const waiting: Array<() => void> = []
-  return async (cwd: string, args: ReadonlyArray<string>): Promise<Run> => {
-    if (active >= maxConcurrentRuns) await new Promise<void>((wake) => waiting.push(wake))
-    active++
-    try {
-      return await spawnCli(cwd, args)
-    } finally {
-      active--
-      waiting.shift()?.()
-    }
-  }
-}
+/** Runs the CLI in `cwd` once a slot among {@link maxConcurrentRuns} is free (killed after 20 s). */
+const makeRunner = () =>
+  limited(maxConcurrentRuns, (cwd: string, args: ReadonlyArray<string>) => runCli(args, { cwd, env: { NO_COLOR: "1" }, killAfterMs: 20_000 }))
 
 const cases = {
   tools: ["tools"],
@@ -117,9 +80,9 @@ beforeAll(async () => {
     writeFile(join(dir, "wrong-type.json"), JSON.stringify({ mcpServers: { everything: { command: 42 } } }))
   ])
   startedAt = Date.now()
-  const runCli = makeRunner()
+  const start = makeRunner()
   runs = Object.fromEntries(
-    Object.entries(cases).map(([name, args]) => [name, runCli(dir, args)])
+    Object.entries(cases).map(([name, args]) => [name, start(dir, args)])
   ) as Record<keyof typeof cases, Promise<Run>>
   // Keep rejections from being reported as unhandled before a test awaits them.
   for (const run of Object.values(runs)) run.catch(() => {})

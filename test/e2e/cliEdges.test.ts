@@ -7,7 +7,6 @@
  * Each case spawns the compiled CLI (`npm run build` first); all start in
  * `beforeAll`, a few at a time, each test awaits its own.
  */
-import { spawn } from "node:child_process"
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -15,57 +14,22 @@ import { fileURLToPath } from "node:url"
 import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { type CliRun, limited, runCli } from "../support/cli.ts"
 import { RunJournal } from "../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../src/runtime/engine/SqliteRunJournal.ts"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
-const binScript = join(root, "bin/mcpflow.js")
 const flow = join(root, "test/engine/fixtures/approval.ts")
 const maxConcurrentRuns = 3
 /** A run still going after this long is killed (the state-dir bug spun forever); generous, as the machine may be loaded. */
 const killAfterMs = 60_000
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-  readonly ms: number
-}
+type Run = CliRun
 
-const spawnCli = (args: ReadonlyArray<string>): Promise<Run> =>
-  new Promise((resolvePromise, reject) => {
-    const started = Date.now()
-    const child = spawn(process.execPath, [binScript, ...args], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: "1", CI: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolvePromise({ code, stdout, stderr, ms: Date.now() - started })
-    })
-  })
-
-const makeRunner = () => {
-  let active = 0
-  const waiting: Array<() => void> = []
-  return async (args: ReadonlyArray<string>): Promise<Run> => {
-    if (active >= maxConcurrentRuns) await new Promise<void>((wake) => waiting.push(wake))
-    active++
-    try {
-      return await spawnCli(args)
-    } finally {
-      active--
-      waiting.shift()?.()
-    }
-  }
-}
+/** Runs the CLI in this file's directory, a few at a time. */
+const makeRunner = () =>
+  limited(maxConcurrentRuns, (args: ReadonlyArray<string>) =>
+    runCli(args, { cwd: dir, env: { NO_COLOR: "1", CI: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "" }, killAfterMs }))
 
 const dir = mkdtempSync(join(tmpdir(), "mcpflow-cli-edges-"))
 const aFile = join(dir, "a-file")
@@ -139,8 +103,8 @@ beforeAll(async () => {
   before.finished = rowCounts(join(finished, "runs.db"))
   before.other = rowCounts(join(other, "runs.db"))
   before.waiting = rowCounts(join(waiting, "runs.db"))
-  const runCli = makeRunner()
-  runs = Object.fromEntries(Object.entries(cases).map(([name, args]) => [name, runCli(args)])) as Record<
+  const start = makeRunner()
+  runs = Object.fromEntries(Object.entries(cases).map(([name, args]) => [name, start(args)])) as Record<
     keyof typeof cases,
     Promise<Run>
   >

@@ -5,7 +5,6 @@
  * owners alive or gone, chosen ids), so they take no flow run; one case runs a real flow parked on
  * `Flow.waitFor` in another process, follows it, and cancels it.
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -13,56 +12,21 @@ import { DatabaseSync } from "node:sqlite"
 import { Effect } from "effect"
 import { afterAll, assert, describe, it, onTestFinished } from "vitest"
 import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
+import { type CliRun, limited, plainEnv, startCli } from "../support/cli.ts"
 import { RunJournal } from "../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../src/runtime/engine/SqliteRunJournal.ts"
 
 const root = resolve(import.meta.dirname, "../..")
-const cli = join(root, "bin/mcpflow.js")
 const fixture = (name: string) => join(root, "test/e2e/fixtures", name)
 const tmp = mkdtempSync(join(tmpdir(), "mcpflow-history-"))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
-interface Done {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+type Done = CliRun
 
-const start = (args: ReadonlyArray<string>, onStdout?: (all: string) => void, env: Record<string, string> = {}) => {
-  const child = spawn(process.execPath, [cli, ...args], {
-    cwd: root,
-    env: { ...process.env, NO_COLOR: "1", CI: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "", GITHUB_STEP_SUMMARY: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout.setEncoding("utf8").on("data", (d: string) => {
-    stdout += d
-    onStdout?.(stdout)
-  })
-  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-  const done = new Promise<Done>((r) =>
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      r({ code, stdout, stderr })
-    })
-  )
-  return { child, done }
-}
+const start = (args: ReadonlyArray<string>, onStdout?: (all: string) => void, env: Record<string, string> = {}) =>
+  startCli(args, { env: { ...plainEnv, ...env }, onStdout })
 /** A short command, at most 3 at a time (the machine may be small and busy). */
-let active = 0
-const queue: Array<() => void> = []
-const mcpflow = async (args: ReadonlyArray<string>): Promise<Done> => {
-  if (active >= 3) await new Promise<void>((wake) => queue.push(wake))
-  active++
-  try {
-    return await start(args).done
-  } finally {
-    active--
-    queue.shift()?.()
-  }
-}
+const mcpflow = limited(3, (args: ReadonlyArray<string>): Promise<Done> => start(args).done)
 
 const day = 86_400_000
 const deadPid = 4_194_304 + 17 // above Linux's pid_max: never a live process
@@ -226,22 +190,14 @@ describe("run history", () => {
     const state = join(tmp, "parked-text")
     let sawWait: () => void = () => {}
     const waited = new Promise<void>((r) => (sawWait = r))
-    const owner = spawn(process.execPath, [cli, "run", fixture("parked.ts"), "--input", '{"marker":"x"}', "--state-dir", state], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: "1", CI: "true" },
-      stdio: ["ignore", "pipe", "pipe"]
+    const owner = startCli(["run", fixture("parked.ts"), "--input", '{"marker":"x"}', "--state-dir", state], {
+      env: { NO_COLOR: "1", CI: "true" },
+      killAfterMs: 40_000,
+      onStderr: (all) => all.includes("waiting for signal") && sawWait()
     })
-    let stderr = ""
-    owner.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d
-      if (stderr.includes("waiting for signal")) sawWait()
-    })
-    const exited = new Promise((r) => owner.on("close", r))
-    const timer = setTimeout(() => owner.kill("SIGKILL"), 40_000)
-    await Promise.race([waited, exited])
-    owner.kill("SIGINT")
-    await exited
-    clearTimeout(timer)
+    await Promise.race([waited, owner.done])
+    owner.child.kill("SIGINT")
+    const { stderr } = await owner.done
     assert.include(stderr, '⏸ wait:approval (wait) waiting for signal "approval" (send it: mcpflow signal ')
     assert.notInclude(stderr, "wait:approval (wait) interrupted")
   })

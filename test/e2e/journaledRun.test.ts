@@ -5,41 +5,17 @@
  * (a `Schema.Date` and a `Schema.Redacted` field: the run succeeds, the token is sealed in the
  * journal and shown as `<redacted>`). Spawns `bin/mcpflow.js` (run `npm run build` first).
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import { afterAll, assert, describe, it } from "vitest"
+import { plainEnv, root, runCli } from "../support/cli.ts"
 
-const root = resolve(import.meta.dirname, "../..")
-const cli = join(root, "bin/mcpflow.js")
 const fixture = (name: string) => join(root, "test/e2e/fixtures", name)
 const tmp = mkdtempSync(join(tmpdir(), "mcpflow-journaled-"))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
-interface Done {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const mcpflow = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  new Promise<Done>((done) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: "1", CI: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "", GITHUB_STEP_SUMMARY: "", MCPFLOW_METRICS: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      done({ code, stdout, stderr })
-    })
-  })
+const mcpflow = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => runCli(args, { env: { ...plainEnv, ...env } })
 
 const lastJson = <A>(stdout: string): A => JSON.parse(stdout.trim().split("\n").at(-1)!) as A
 

@@ -10,18 +10,17 @@
  *   durably with MCPFLOW_JOURNAL_KEY, SIGKILLed mid-run, refused resume without the key or with
  *   a wrong one (the run stays resumable), then resumed with it: the secrets come back intact.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { type CliRun, root, startCli } from "../support/cli.ts"
 
-const root = resolve(import.meta.dirname, "../..")
-const binScript = join(root, "bin/mcpflow.js")
 const fixtures = join(root, "test/e2e/fixtures")
 
 const plantedKey = "sk-env-PLANTED-4c1e88b0d2"
@@ -31,35 +30,15 @@ const plantedPassword = "pw-input-PLANTED-0d9e3f"
 const plantedApiKey = "sk-vault-PLANTED-7f3a9c21d4"
 const journalKey = "test-journal-key-5b0c2a9e1f7d4c3b"
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+type Run = CliRun
 
-const started = (cwd: string, args: ReadonlyArray<string>, env: Record<string, string | undefined>) => {
-  const child = spawn(process.execPath, [binScript, ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: "1", CI: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "", MCPFLOW_JOURNAL_KEY: undefined, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-  const timer = setTimeout(() => child.kill("SIGKILL"), 40_000)
-  const done = new Promise<Run>((resolvePromise, reject) => {
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolvePromise({ code, stdout, stderr })
-    })
-  })
-  return { child, done }
-}
+const env = (extra: Record<string, string | undefined>) => ({ NO_COLOR: "1", CI: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "", MCPFLOW_JOURNAL_KEY: undefined, ...extra })
 
-const cli = (cwd: string, args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}): Promise<Run> =>
-  started(cwd, args, env).done
+const started = (cwd: string, args: ReadonlyArray<string>, extra: Record<string, string | undefined>) =>
+  startCli(args, { cwd, env: env(extra), killAfterMs: 40_000 })
+
+const cli = (cwd: string, args: ReadonlyArray<string>, extra: Record<string, string | undefined> = {}) =>
+  started(cwd, args, extra).done
 
 /** Every file of a directory tree, as bytes. */
 const filesOf = (dir: string): ReadonlyArray<{ readonly file: string; readonly bytes: Buffer }> =>

@@ -6,17 +6,15 @@
  * file; a bad webhook entry is a config error (exit 2) and the run does not start. Run
  * `npm run build` first.
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import { Redacted } from "effect"
 import { afterAll, assert, describe, it } from "vitest"
 import { verify } from "../../src/app/serve/Webhook.ts"
+import { plainEnv, runCli } from "../support/cli.ts"
 
-const root = resolve(import.meta.dirname, "../..")
-const cli = join(root, "bin/mcpflow.js")
 const flow = join(import.meta.dirname, "fixtures", "datedOutput.ts")
 const tmp = mkdtempSync(join(tmpdir(), "mcpflow-webhook-config-"))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -38,19 +36,7 @@ const receiver = async () => {
 }
 
 const mcpflow = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    const { MCPFLOW_WEBHOOK_URL: _url, MCPFLOW_WEBHOOK_SECRET: _secret, ...rest } = process.env
-    const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...rest, CI: "true", ...env }, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => (stdout += String(d)))
-    child.stderr.on("data", (d) => (stderr += String(d)))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 40_000)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      done({ code, stdout, stderr })
-    })
-  })
+  runCli(args, { env: { ...plainEnv, MCPFLOW_WEBHOOK_SECRET: undefined, ...env }, killAfterMs: 40_000 })
 
 describe("the webhook of .mcp.json", () => {
   it("announces a run started with --config, signed with the file's secret; --webhook wins; a bad entry exits 2", async () => {
