@@ -320,7 +320,10 @@ export const cancel = Effect.fn("mcpflow.cancel")(function*({ database, json, ru
       }
       yield* journal.requestCancel(record.runId)
       const probe = RunStatus.localLiveness()
-      if (!RunStatus.ownerAlive(record.owner, probe)) {
+      // On a cluster a run whose runner died is not orphaned: the runner that takes it over sees
+      // the request and compensates (once, there). Only a state directory's run can be orphaned.
+      const cluster = Option.isSome(at.database)
+      if (!cluster && !RunStatus.ownerAlive(record.owner, probe)) {
         yield* journal.finish({
           runId: record.runId,
           status: "cancelled",
@@ -336,14 +339,18 @@ export const cancel = Effect.fn("mcpflow.cancel")(function*({ database, json, ru
       while (Date.now() < deadline) {
         const now = yield* journal.get(record.runId)
         if (now.status !== "running") {
-          const detail = `its process (pid ${record.owner?.pid}) stopped it and ran its compensations`
+          const detail = cluster
+            ? `its runner (pid ${now.owner?.pid}) stopped it and ran its compensations`
+            : `its process (pid ${record.owner?.pid}) stopped it and ran its compensations`
           yield* AuditTrail.decision({ action: "run.cancel", runId: record.runId, outcome: now.status, detail })
           return { runId: record.runId, status: now.status, compensated: true, detail }
         }
-        if (!RunStatus.ownerAlive(now.owner, RunStatus.localLiveness())) break
+        if (!cluster && !RunStatus.ownerAlive(now.owner, RunStatus.localLiveness())) break
         yield* Effect.sleep("100 millis")
       }
-      const message = `cancel requested for run ${record.runId}, but its process (pid ${record.owner?.pid}) has not stopped it within ${Duration.format(wait)}; it will when it next polls the journal`
+      const message = cluster
+        ? `cancel requested for run ${record.runId}, but no runner has stopped it within ${Duration.format(wait)}; the runner that runs it next will`
+        : `cancel requested for run ${record.runId}, but its process (pid ${record.owner?.pid}) has not stopped it within ${Duration.format(wait)}; it will when it next polls the journal`
       yield* AuditTrail.decision({ action: "run.cancel", runId: record.runId, outcome: "requested", detail: message })
       return yield* new CliExit({ code: ExitCode.Failure, message })
     })))
