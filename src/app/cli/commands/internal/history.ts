@@ -294,9 +294,10 @@ export const followRun = Effect.fn("mcpflow.show.follow")(function*({ at, json, 
 /**
  * `mcpflow cancel <runId|prefix> [--wait 30s] [--state-dir] [--json]`: asks the process running
  * the run to cancel it (a request in the journal it polls every 200 ms): it interrupts the run,
- * runs the compensations of the completed steps and marks it `cancelled`. A run no live process
- * runs (crashed, or parked with its process gone) is marked `cancelled` at once; its
- * compensations do not run (nothing holds the flow's code).
+ * runs the compensations of the completed steps and marks it `cancelled`. On a state directory,
+ * a run no live process runs (crashed, or parked with its process gone) is marked `cancelled` at
+ * once; its compensations do not run (nothing holds the flow's code). On a cluster (`database`)
+ * no run is orphaned: the runner that takes over a run whose runner died cancels it there.
  *
  * @example
  * ```sh
