@@ -332,4 +332,55 @@ describe("cluster run journal on Postgres", () => {
     const [row] = await query<{ pid: number }>(server.url, (sql) => sql`select owner_pid as pid from mcpflow_runs where run_id = ${runId}`)
     expect(row?.pid).toBe(survivor.process.pid)
   }, 60_000)
+
+  // After the kill above: it stops every runner.
+  it("cancel of a run whose runner just died goes through the cluster: the runner that takes it over compensates, once", async () => {
+    children.killAll()
+    const start = async () => {
+      const w = cli(["worker", "--database", server.url, "--listen", `127.0.0.1:${await freePort()}`, flow])
+      await w.waitFor(/serving journaled/, 30_000)
+      return w
+    }
+    const first = await start()
+    const input = JSON.stringify({ token: secret, wait: false, slowMs: 30_000 })
+    const detached = await finish(cli(["run", flow, "--database", server.url, "--detach", "--json", "--input", input]))
+    const { runId } = lastJson<{ runId: string }>(detached.output)
+    for (let i = 0; i < 200; i++) {
+      const [row] = await query<{ slow: boolean }>(server.url, (sql) =>
+        sql`select exists (select 1 from mcpflow_run_events e where e.run_id = ${runId} and e.tag = 'StepStarted'
+              and e.body like '%"path":"slow"%') as slow`)
+      if (row?.slow === true) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    // Its runner dies mid-step; the cancel is requested while no runner has the run.
+    first.process.kill("SIGKILL")
+    await first.exited
+    const cancelling = cli(["cancel", runId.slice(0, 8), "--database", server.url, "--json", "--wait", "60s"])
+    for (let i = 0; i < 300; i++) {
+      const [row] = await query<{ at: string | null }>(server.url, (sql) => sql`select cancel_requested_at as at from mcpflow_runs where run_id = ${runId}`)
+      if (row?.at != null) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    // Not marked cancelled behind the cluster's back: the run is still running, its runner gone.
+    expect((await query<{ status: string }>(server.url, (sql) => sql`select status from mcpflow_runs where run_id = ${runId}`))[0]?.status).toBe("running")
+    const second = await start()
+    const stop = await finish(cancelling, 60_000)
+    expect(stop.code, stop.output).toBe(0)
+    expect(lastJson(stop.output)).toMatchObject({ runId, status: "cancelled", compensated: true })
+    const shown = await show(runId)
+    expect(shown.status).toBe("cancelled")
+    const of = (tag: string, path: string) => shown.events.filter((e) => e._tag === tag && e.path === path)
+    // The completed step's compensation ran once, on the runner that took the run over.
+    expect(of("Compensated", "prepare")).toHaveLength(1)
+    expect(of("CompensationStarted", "prepare")).toHaveLength(1)
+    // The step in flight at the kill was not started again (its failure is announced as a plain
+    // start, never a re-run), nor any later step.
+    expect(of("StepStarted", "slow").filter((e) => (e as { rerunAfterCrash?: boolean }).rerunAfterCrash === true)).toHaveLength(0)
+    expect(of("StepFailed", "slow")).toHaveLength(1)
+    expect(of("StepStarted", "check")).toHaveLength(0)
+    expect(shown.events.filter((e) => e._tag === "FlowFinished")).toHaveLength(1)
+    expect(shown.events.at(-1)).toMatchObject({ _tag: "FlowFinished", outcome: "failure" })
+    const [row] = await query<{ pid: number }>(server.url, (sql) => sql`select owner_pid as pid from mcpflow_runs where run_id = ${runId}`)
+    expect(row?.pid).toBe(second.process.pid)
+  }, 120_000)
 })

@@ -41,7 +41,27 @@ export const open = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flo
     const sink = journalSink({ emit: state.emit }, journal, state.runId, () => {
       state.journalBroken = true
     })
-    const journaled: RunState = { ...state, emit: sink.emit, listening: true, journalSealer: state.sealer }
+    // Cancelled (`mcpflow cancel`) before this runner took the run over (its runner died, or it
+    // was parked): the body replays its completed steps (their compensations registered), and no
+    // step starts afresh — the one in flight at the move included — until the body has failed; the
+    // compensations then run as usual, once, here.
+    const cancelled = Option.isSome(known) && known.value.cancelRequestedAt !== undefined
+    const ledger = state.stepLedger
+    const journaled: RunState = {
+      ...state,
+      emit: sink.emit,
+      listening: true,
+      journalSealer: state.sealer,
+      stepLedger: !cancelled || ledger === undefined ? ledger : {
+        ...ledger,
+        started: (executionId, path) =>
+          Effect.suspend(() =>
+            journaled.failure === undefined
+              ? Effect.die(new Error(`run ${state.runId} cancelled (mcpflow cancel) before step ${JSON.stringify(path)} started`))
+              : ledger.started(executionId, path)
+          )
+      }
+    }
     if (!mine) {
       const top: StepScope = { run: journaled, path: "", names: undefined, inActivity: false, saga: undefined }
       yield* emit(top, {

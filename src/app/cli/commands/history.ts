@@ -131,7 +131,7 @@ export const cancel = Command.make(
 ).pipe(
   Command.withShortDescription("Cancel an unfinished run"),
   Command.withDescription(
-    "Cancel a run that has not finished. The request goes through the journal: the process running the run (any process on the same state directory) sees it within 200 ms, interrupts the run, runs the compensations of its completed steps and marks it cancelled; cancel waits for that (--wait, default 30s; exit 1 if it did not happen in time). A run no live process runs (crashed, or parked with its process gone) is marked cancelled at once, without compensations (nothing holds its code). With --database (or MCPFLOW_DATABASE_URL), a run of a cluster: the runner running it cancels it the same way. Exit 2 for an unknown or finished run."
+    "Cancel a run that has not finished. The request goes through the journal: the process running the run (any process on the same state directory) sees it within 200 ms, interrupts the run, runs the compensations of its completed steps and marks it cancelled; cancel waits for that (--wait, default 30s; exit 1 if it did not happen in time). A run no live process runs (crashed, or parked with its process gone) is marked cancelled at once, without compensations (nothing holds its code). With --database (or MCPFLOW_DATABASE_URL), a run of a cluster: the runner running it cancels it the same way; a run whose runner died is cancelled, with its compensations, by the runner that takes it over. Exit 2 for an unknown or finished run."
   )
 )
 

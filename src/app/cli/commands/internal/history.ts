@@ -294,9 +294,10 @@ export const followRun = Effect.fn("mcpflow.show.follow")(function*({ at, json, 
 /**
  * `mcpflow cancel <runId|prefix> [--wait 30s] [--state-dir] [--json]`: asks the process running
  * the run to cancel it (a request in the journal it polls every 200 ms): it interrupts the run,
- * runs the compensations of the completed steps and marks it `cancelled`. A run no live process
- * runs (crashed, or parked with its process gone) is marked `cancelled` at once; its
- * compensations do not run (nothing holds the flow's code).
+ * runs the compensations of the completed steps and marks it `cancelled`. On a state directory,
+ * a run no live process runs (crashed, or parked with its process gone) is marked `cancelled` at
+ * once; its compensations do not run (nothing holds the flow's code). On a cluster (`database`)
+ * no run is orphaned: the runner that takes over a run whose runner died cancels it there.
  *
  * @example
  * ```sh
@@ -320,7 +321,10 @@ export const cancel = Effect.fn("mcpflow.cancel")(function*({ database, json, ru
       }
       yield* journal.requestCancel(record.runId)
       const probe = RunStatus.localLiveness()
-      if (!RunStatus.ownerAlive(record.owner, probe)) {
+      // On a cluster a run whose runner died is not orphaned: the runner that takes it over sees
+      // the request and compensates (once, there). Only a state directory's run can be orphaned.
+      const cluster = Option.isSome(at.database)
+      if (!cluster && !RunStatus.ownerAlive(record.owner, probe)) {
         yield* journal.finish({
           runId: record.runId,
           status: "cancelled",
@@ -336,14 +340,18 @@ export const cancel = Effect.fn("mcpflow.cancel")(function*({ database, json, ru
       while (Date.now() < deadline) {
         const now = yield* journal.get(record.runId)
         if (now.status !== "running") {
-          const detail = `its process (pid ${record.owner?.pid}) stopped it and ran its compensations`
+          const detail = cluster
+            ? `its runner (pid ${now.owner?.pid}) stopped it and ran its compensations`
+            : `its process (pid ${record.owner?.pid}) stopped it and ran its compensations`
           yield* AuditTrail.decision({ action: "run.cancel", runId: record.runId, outcome: now.status, detail })
           return { runId: record.runId, status: now.status, compensated: true, detail }
         }
-        if (!RunStatus.ownerAlive(now.owner, RunStatus.localLiveness())) break
+        if (!cluster && !RunStatus.ownerAlive(now.owner, RunStatus.localLiveness())) break
         yield* Effect.sleep("100 millis")
       }
-      const message = `cancel requested for run ${record.runId}, but its process (pid ${record.owner?.pid}) has not stopped it within ${Duration.format(wait)}; it will when it next polls the journal`
+      const message = cluster
+        ? `cancel requested for run ${record.runId}, but no runner has stopped it within ${Duration.format(wait)}; the runner that runs it next will`
+        : `cancel requested for run ${record.runId}, but its process (pid ${record.owner?.pid}) has not stopped it within ${Duration.format(wait)}; it will when it next polls the journal`
       yield* AuditTrail.decision({ action: "run.cancel", runId: record.runId, outcome: "requested", detail: message })
       return yield* new CliExit({ code: ExitCode.Failure, message })
     })))
