@@ -16,6 +16,7 @@ import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.j
 import { Clock, Context, Duration, Effect, Fiber } from "effect"
 import { type McpflowToolError, Timeout, toolError, type ToolErrorReason } from "../../../dsl/ToolError.ts"
 import { type GatewayEvent, GatewayEvents } from "../../../dsl/ports/McpGateway.ts"
+import { callToolResultSchema } from "./CallToolResultCheck.ts"
 import { type Deadlines, liveClock, liveDeadlines, SDK_NO_TIMEOUT, type TimedEntry } from "./Deadlines.ts"
 import { errorResultReason, normalizeResult, thrownReason } from "./SdkErrors.ts"
 
@@ -24,6 +25,7 @@ import { errorResultReason, normalizeResult, thrownReason } from "./SdkErrors.ts
  * without a sink and without `resetTimeoutOnProgress` asks for no progress notifications: nobody
  * would see them, and the progress token costs the client and the server work on every call.
  */
+const X1 = process.env.X1 === "1"
 const noSink = Context.get(Context.empty(), GatewayEvents)
 
 /**
@@ -64,7 +66,7 @@ class PendingCall implements TimedEntry {
     readonly decode: ((result: CallToolResult) => Effect.Effect<any, McpflowToolError>) | undefined,
     readonly onConnectionLost: (() => void) | undefined
   ) {
-    this.startedAt = this.lastProgressAt = clock.currentTimeMillisUnsafe()
+    this.startedAt = this.lastProgressAt = process.env.X1 ? 0 : clock.currentTimeMillisUnsafe()
   }
 
   /** The reason the call expired, or how long until the next check. */
@@ -235,11 +237,11 @@ export const beginCall = <A>(
   const sink = fiber === undefined ? noSink : fiber.getRef(GatewayEvents)
   const clock = fiber === undefined ? liveClock : fiber.getRef(Clock.Clock)
   const call = new PendingCall(server, tool, label, deadlines, clock, sink.emit, resume, decode, onConnectionLost)
-  call.watch(call.startedAt)
+  if (!X1) call.watch(call.startedAt)
   const params = meta === undefined
     ? { name: tool, arguments: args as Record<string, unknown> }
     : { name: tool, arguments: args as Record<string, unknown>, _meta: meta as Record<string, unknown> }
-  client.callTool(params, undefined, {
+  client.callTool(params, callToolResultSchema, {
     signal: call.signal,
     timeout: SDK_NO_TIMEOUT,
     onprogress: sink === noSink && !deadlines.resetOnProgress ? undefined : call.progressHandler()
