@@ -25,7 +25,6 @@ import { errorResultReason, normalizeResult, thrownReason } from "./SdkErrors.ts
  * without a sink and without `resetTimeoutOnProgress` asks for no progress notifications: nobody
  * would see them, and the progress token costs the client and the server work on every call.
  */
-const X1 = process.env.X1 === "1"
 const noSink = Context.get(Context.empty(), GatewayEvents)
 
 /**
@@ -66,7 +65,7 @@ class PendingCall implements TimedEntry {
     readonly decode: ((result: CallToolResult) => Effect.Effect<any, McpflowToolError>) | undefined,
     readonly onConnectionLost: (() => void) | undefined
   ) {
-    this.startedAt = this.lastProgressAt = process.env.X1 ? 0 : clock.currentTimeMillisUnsafe()
+    this.startedAt = this.lastProgressAt = clock.currentTimeMillisUnsafe()
   }
 
   /** The reason the call expired, or how long until the next check. */
@@ -230,14 +229,14 @@ export const beginCall = <A>(
   decode: ((result: CallToolResult) => Effect.Effect<A, McpflowToolError>) | undefined,
   onConnectionLost: (() => void) | undefined,
   resume: (effect: Effect.Effect<A, McpflowToolError>) => void,
-  meta?: Readonly<Record<string, unknown>> | undefined
-): Effect.Effect<void> => {
+  meta?: Readonly<Record<string, unknown>> | undefined,
   // A registration runs on its fiber, so this is the caller's fiber (no `withFiber` needed).
-  const fiber = Fiber.getCurrent()
+  fiber: Fiber.Fiber<unknown, unknown> | undefined = Fiber.getCurrent()
+): Effect.Effect<void> => {
   const sink = fiber === undefined ? noSink : fiber.getRef(GatewayEvents)
   const clock = fiber === undefined ? liveClock : fiber.getRef(Clock.Clock)
   const call = new PendingCall(server, tool, label, deadlines, clock, sink.emit, resume, decode, onConnectionLost)
-  if (!X1) call.watch(call.startedAt)
+  call.watch(call.startedAt)
   const params = meta === undefined
     ? { name: tool, arguments: args as Record<string, unknown> }
     : { name: tool, arguments: args as Record<string, unknown>, _meta: meta as Record<string, unknown> }
