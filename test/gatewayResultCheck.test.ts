@@ -60,7 +60,7 @@ describe("CallToolResultCheck", () => {
 
   it("takes the shortcut for the common shape and copies it like zod", () => {
     const structured = { echoed: "ping", length: 4 }
-    const input = { content: [{ type: "text", text: "ping" }], structuredContent: structured, isError: false }
+    const input = { content: [{ type: "text" as const, text: "ping" }], structuredContent: structured, isError: false }
     const parsed = callToolResultCheck.safeParse(input)
     assert.isTrue(parsed.success)
     if (!parsed.success) return
