@@ -9,6 +9,14 @@
  * wall-time ratio and of the CPU-time ratio, with interquartile ranges, the per-round spread,
  * and the ratio of the fastest chunks (min ours / min raw, the least disturbed by other
  * processes): on a shared, noisy machine two adjacent chunks see nearly the same load.
+ *
+ * Two baselines. `raw` is the SDK's `client.callTool(params)` as a user calls it by default: no
+ * abort signal (the call cannot be cancelled), the SDK's zod `CallToolResultSchema` parse of the
+ * answer. `rawSame` is the same SDK call given what the gateway gives it: a cancellation signal
+ * (an `AbortController` per call, as a caller that wants cancellation must make), the SDK timer
+ * switched off, and the gateway's result check (`callToolResultSchema`: the same validation as
+ * zod's, with a checked shortcut for plain text/structured answers). The ratio to `raw` is the
+ * issue's figure; the ratio to `rawSame` is what mcpflow adds to an equivalent SDK call.
  */
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
@@ -16,6 +24,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { Tool } from "../dsl/index.ts"
+import { callToolResultSchema } from "../src/runtime/gateway/CallToolResultCheck.ts"
+import { SDK_NO_TIMEOUT } from "../src/runtime/gateway/Deadlines.ts"
 import * as GatewayLayer from "../src/runtime/gateway/GatewayLayer.ts"
 import type { McpGateway } from "../dsl/ports/McpGateway.ts"
 import { makeEchoServer, makeEchoState } from "../test/support/echoServer.ts"
@@ -47,6 +57,18 @@ const runtime = ManagedRuntime.make(
 const raw = async (n: number) => {
   const start = performance.now()
   for (let i = 0; i < n; i++) await client.callTool({ name: "echo", arguments: { message: "ping" } })
+  return performance.now() - start
+}
+
+/** The SDK call with the gateway's options: a cancellation signal, no SDK timer, the same result check. */
+const rawSame = async (n: number) => {
+  const start = performance.now()
+  for (let i = 0; i < n; i++) {
+    await client.callTool({ name: "echo", arguments: { message: "ping" } }, callToolResultSchema, {
+      signal: new AbortController().signal,
+      timeout: SDK_NO_TIMEOUT
+    })
+  }
   return performance.now() - start
 }
 
@@ -82,6 +104,7 @@ while (performance.now() < warmUntil) {
   await raw(500)
   await ours(500)
   await viaEffect(500)
+  await rawSame(500)
   state.calls.length = 0
 }
 setFlagsFromString("--expose-gc")
@@ -101,6 +124,8 @@ const ratios: Array<number> = []
 const pairRatios: Array<number> = []
 const pairCpuRatios: Array<number> = []
 const effectCpuRatios: Array<number> = []
+const sameCpuRatios: Array<number> = []
+let minSame = Infinity
 let minRaw = Infinity
 let minEffect = Infinity
 let minOurs = Infinity
@@ -133,6 +158,12 @@ for (let round = 0; round < ROUNDS; round++) {
     const e = await cpuOf(() => viaEffect(chunk))
     minEffect = Math.min(minEffect, e.ms)
     effectCpuRatios.push(e.cpuMs / pairRawCpu)
+    // The same SDK call with the gateway's options, next to the pair.
+    state.calls.length = 0
+    gc({ type: "minor", execution: "sync" })
+    const same = await cpuOf(() => rawSame(chunk))
+    minSame = Math.min(minSame, same.ms)
+    sameCpuRatios.push(pairOursCpu / same.cpuMs)
   }
   const calls = chunk * CHUNKS
   rawRates.push(calls / (r / 1000))
@@ -166,6 +197,11 @@ console.log(
     `fastest chunk ${((minEffect * 1000) / chunk).toFixed(2)} us/call (ratio ${(minEffect / minRaw).toFixed(3)}); ` +
     `mcpflow / Effect floor ${(median(pairCpuRatios) / median(effectCpuRatios)).toFixed(3)} (CPU), ${(minOurs / minEffect).toFixed(3)} (fastest chunks)`
 )
+console.log(
+  `the SDK call with the gateway's options (signal, no SDK timer, the same result check): fastest chunk ` +
+    `${((minSame * 1000) / chunk).toFixed(2)} us/call (ratio to raw ${(minSame / minRaw).toFixed(3)}); mcpflow / it ` +
+    `${median(sameCpuRatios).toFixed(3)} (CPU, median of chunks), ${(minOurs / minSame).toFixed(3)} (fastest chunks)`
+)
 await runtime.dispose()
 await client.close()
 console.log(JSON.stringify({
@@ -181,5 +217,7 @@ console.log(JSON.stringify({
   cpuInterquartile: [Number(quartile(0.25, cpuPairs).toFixed(3)), Number(quartile(0.75, cpuPairs).toFixed(3))],
   fastestChunkRatio: Number((minOurs / minRaw).toFixed(3)),
   effectFloorCpuRatio: Number(median(effectCpuRatios).toFixed(3)),
-  effectFloorFastestChunkRatio: Number((minEffect / minRaw).toFixed(3))
+  effectFloorFastestChunkRatio: Number((minEffect / minRaw).toFixed(3)),
+  sameOptionsCpuRatio: Number(median(sameCpuRatios).toFixed(3)),
+  sameOptionsFastestChunkRatio: Number((minOurs / minSame).toFixed(3))
 }))

@@ -8,7 +8,7 @@
  * @module
  */
 import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Exit, Layer } from "effect"
+import { Effect, Exit, Fiber, Layer } from "effect"
 import type { ContractInfo, ContractSchema } from "../../../dsl/Contract.ts"
 import { type McpflowToolError, NotAllowed, Timeout, ToolFailed, toolError, type ToolErrorReason, UnknownTool } from "../../../dsl/ToolError.ts"
 import { type CallOptions, CallSites, type ContractMismatch, GatewayEvents, makeCallSites, McpGateway } from "../../../dsl/ports/McpGateway.ts"
@@ -170,7 +170,9 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
       const deadlines = deadlinesOf.get(handle.key)!(callOptions)
       const label = callOptions?.label
       return Effect.callback<A, McpflowToolError>((resume) => {
-        if (watch !== false && CallTelemetry.isWatched(telemetry)) {
+        // The caller's fiber, read once for the telemetry check and the call's references.
+        const fiber = Fiber.getCurrent()
+        if (watch !== false && CallTelemetry.isWatched(telemetry, fiber)) {
           const attempt = watch === undefined ? 1 : ++watch.attempts
           const attributes = watch === undefined ? undefined : traceSafeAttributes(watch.schema, watch.input)
           return resume(CallTelemetry.observe(telemetry, handle.key, tool, attempt, attributes, (extra) => {
@@ -181,7 +183,7 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
         const current = handle.conn
         if (current !== undefined && !current.isClosed()) {
           return beginCall(current.client, handle.key, tool, args, label, deadlines, decode, () =>
-            connections.drop(handle, current), resume, meta)
+            connections.drop(handle, current), resume, meta, fiber)
         }
         resume(Effect.flatMap(connections.connect(handle, tool), (conn) =>
           callTool(conn.client, handle.key, tool, args, label, deadlines, decode, () =>
@@ -191,33 +193,44 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
 
     /** Calls outside any step: one attempt for the gateway's lifetime. */
     const rootSites = makeCallSites("")
-    /**
-     * A call's site for servers that ask for it (`callSites`): read once per logical call, before
-     * its policies, so a policy's retry sends the same site again.
-     */
-    const withSite = <A>(
-      server: string,
-      input: unknown,
-      f: (meta: Readonly<Record<string, unknown>> | undefined) => Effect.Effect<A, McpflowToolError>
-    ): Effect.Effect<A, McpflowToolError> => {
-      const group = router.groups.get(server)
-      const config = handles.get(group === undefined ? server : group.replicas[0]!.key)?.config
-      if (config?.type !== "in-process" || config.callSites !== true || typeof input !== "object" || input === null) return f(undefined)
-      return Effect.withFiber((fiber) => {
-        const sites = fiber.getRef(CallSites) ?? rootSites
-        return f({ "mcpflow/step": sites.path, "mcpflow/call": sites.indexOf(input) })
+    /** The servers (and groups, by their first replica) that ask for call sites (`callSites`). */
+    const siteServers = new Set(
+      servers.filter((server) => {
+        const group = router.groups.get(server)
+        const config = handles.get(group === undefined ? server : group.replicas[0]!.key)?.config
+        return config?.type === "in-process" && config.callSites === true
       })
+    )
+    /** Whether a call's input gets a call site: its server asks for them and the input is an object. */
+    const wantsSite = (server: string, input: unknown): input is object =>
+      siteServers.size !== 0 && siteServers.has(server) && typeof input === "object" && input !== null
+    /**
+     * A call's site, read from its fiber once per logical call, before its policies, so a
+     * policy's retry sends the same site again.
+     */
+    const siteOf = (fiber: Fiber.Fiber<unknown, unknown>, input: object): Readonly<Record<string, unknown>> => {
+      const sites = fiber.getRef(CallSites) ?? rootSites
+      return { "mcpflow/step": sites.path, "mcpflow/call": sites.indexOf(input) }
     }
+
+    const sendRaw = (
+      server: string,
+      tool: string,
+      args: Readonly<Record<string, unknown>>,
+      callOptions: CallOptions | undefined,
+      meta: Readonly<Record<string, unknown>> | undefined
+    ) => send(server, tool, args, callOptions, Effect.succeed, meta, callOptions?.idempotent === true)
 
     const callRaw = (
       server: string,
       tool: string,
       args: Readonly<Record<string, unknown>>,
       callOptions?: CallOptions
-    ) =>
-      allowlist.isAllowed(server, tool)
-        ? withSite(server, args, (meta) => send(server, tool, args, callOptions, Effect.succeed, meta, callOptions?.idempotent === true))
-        : notAllowed(server, tool)
+    ) => {
+      if (!allowlist.isAllowed(server, tool)) return notAllowed(server, tool)
+      if (!wantsSite(server, args)) return sendRaw(server, tool, args, callOptions, undefined)
+      return Effect.withFiber((fiber) => sendRaw(server, tool, args, callOptions, siteOf(fiber, args)))
+    }
 
     /** One attempt of a contract call: send the encoded input, decode the result. */
     const attempt = <In extends ContractSchema, Out extends ContractSchema>(
@@ -244,20 +257,29 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
       callOptions?: CallOptions<Out["Type"]>
     ): Effect.Effect<Out["Type"], McpflowToolError> => {
       if (!allowlist.isAllowed(contract.server, contract.tool)) return notAllowed(contract.server, contract.tool)
-      return withSite(contract.server, input, (meta) => {
-        const encoded = contract.encodeInput(input)
-        if (policies.needed(contract as ContractInfo, callOptions)) {
-          // A policy's retries run the same attempt again: each run of the call counts them from 1.
-          return Effect.flatMap(encoded, (args) =>
-            policies.run(contract, args, callOptions, attempt(contract, args, callOptions, meta, new Watch(contract.input, input)), service))
-        }
-        const watch = new Watch(contract.input, input)
-        // The plain path: an input that encoded synchronously (an Exit) goes straight to the call.
-        if (Exit.isExit(encoded)) {
-          return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions, meta, watch) : encoded
-        }
-        return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions, meta, watch))
-      })
+      if (!wantsSite(contract.server, input)) return callAt(contract, input, callOptions, undefined)
+      return Effect.withFiber((fiber) => callAt(contract, input, callOptions, siteOf(fiber, input)))
+    }
+
+    /** A contract call (allowed) with its call site, if any. */
+    const callAt = <In extends ContractSchema, Out extends ContractSchema>(
+      contract: ContractInfo<In, Out>,
+      input: In["Type"],
+      callOptions: CallOptions<Out["Type"]> | undefined,
+      meta: Readonly<Record<string, unknown>> | undefined
+    ): Effect.Effect<Out["Type"], McpflowToolError> => {
+      const encoded = contract.encodeInput(input)
+      if (policies.needed(contract as ContractInfo, callOptions)) {
+        // A policy's retries run the same attempt again: each run of the call counts them from 1.
+        return Effect.flatMap(encoded, (args) =>
+          policies.run(contract, args, callOptions, attempt(contract, args, callOptions, meta, new Watch(contract.input, input)), service))
+      }
+      const watch = new Watch(contract.input, input)
+      // The plain path: an input that encoded synchronously (an Exit) goes straight to the call.
+      if (Exit.isExit(encoded)) {
+        return Exit.isSuccess(encoded) ? attempt(contract, encoded.value as Record<string, unknown>, callOptions, meta, watch) : encoded
+      }
+      return Effect.flatMap(encoded, (args) => attempt(contract, args, callOptions, meta, watch))
     }
 
     const listTools = (server: string): Effect.Effect<ReadonlyArray<McpTool>, McpflowToolError> => {

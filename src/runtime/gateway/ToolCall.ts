@@ -16,6 +16,7 @@ import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.j
 import { Clock, Context, Duration, Effect, Fiber } from "effect"
 import { type McpflowToolError, Timeout, toolError, type ToolErrorReason } from "../../../dsl/ToolError.ts"
 import { type GatewayEvent, GatewayEvents } from "../../../dsl/ports/McpGateway.ts"
+import { callToolResultSchema } from "./CallToolResultCheck.ts"
 import { type Deadlines, liveClock, liveDeadlines, SDK_NO_TIMEOUT, type TimedEntry } from "./Deadlines.ts"
 import { errorResultReason, normalizeResult, thrownReason } from "./SdkErrors.ts"
 
@@ -228,10 +229,10 @@ export const beginCall = <A>(
   decode: ((result: CallToolResult) => Effect.Effect<A, McpflowToolError>) | undefined,
   onConnectionLost: (() => void) | undefined,
   resume: (effect: Effect.Effect<A, McpflowToolError>) => void,
-  meta?: Readonly<Record<string, unknown>> | undefined
-): Effect.Effect<void> => {
+  meta?: Readonly<Record<string, unknown>> | undefined,
   // A registration runs on its fiber, so this is the caller's fiber (no `withFiber` needed).
-  const fiber = Fiber.getCurrent()
+  fiber: Fiber.Fiber<unknown, unknown> | undefined = Fiber.getCurrent()
+): Effect.Effect<void> => {
   const sink = fiber === undefined ? noSink : fiber.getRef(GatewayEvents)
   const clock = fiber === undefined ? liveClock : fiber.getRef(Clock.Clock)
   const call = new PendingCall(server, tool, label, deadlines, clock, sink.emit, resume, decode, onConnectionLost)
@@ -239,7 +240,7 @@ export const beginCall = <A>(
   const params = meta === undefined
     ? { name: tool, arguments: args as Record<string, unknown> }
     : { name: tool, arguments: args as Record<string, unknown>, _meta: meta as Record<string, unknown> }
-  client.callTool(params, undefined, {
+  client.callTool(params, callToolResultSchema, {
     signal: call.signal,
     timeout: SDK_NO_TIMEOUT,
     onprogress: sink === noSink && !deadlines.resetOnProgress ? undefined : call.progressHandler()

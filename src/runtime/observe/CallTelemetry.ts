@@ -22,9 +22,8 @@ import type { Telemetry } from "./Telemetry.ts"
  * Effect.callback((resume) => { if (isWatched(telemetry)) … })
  * ```
  */
-export const isWatched = (telemetry: Telemetry | undefined): boolean => {
+export const isWatched = (telemetry: Telemetry | undefined, fiber = Fiber.getCurrent()): boolean => {
   if (telemetry !== undefined) return true
-  const fiber = Fiber.getCurrent()
   return fiber !== undefined && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
 }
 
