@@ -21,7 +21,7 @@
  * ```
  * @module
  */
-import { Effect, type Fiber } from "effect"
+import { type Cause, Context, Effect, type Fiber } from "effect"
 import { CurrentScope } from "../../../dsl/flow/RunScope.ts"
 import * as CircuitBreaker from "../../../dsl/policy/CircuitBreaker.ts"
 import { isTransient, type McpflowToolError, mayHaveReachedServer, ServerUnavailable, toolError } from "../../../dsl/ToolError.ts"
@@ -35,7 +35,7 @@ import type { GatewayConfig, ReplicaGroupConfig, ReplicaStrategy, ServerConfig }
  *
  * @example
  * ```ts
- * const r: Replica = { name: "a", key: "search/a", weight: 1, priority: 0, inFlight: 0, current: 0 }
+ * const r: Replica = { name: "a", key: "search/a", weight: 1, priority: 0, inFlight: 0, current: 0, circuit: { key: "search/a" } }
  * ```
  */
 export interface Replica {
@@ -48,6 +48,8 @@ export interface Replica {
   inFlight: number
   /** The smooth weighted round-robin counter. */
   current: number
+  /** Its circuit in the group's breaker (one object per replica, not one per call). */
+  readonly circuit: { readonly key: string }
 }
 
 /**
@@ -103,7 +105,7 @@ export const flatten = (config: GatewayConfig): {
     const replicas: Array<Replica> = Object.entries(group.replicas).map(([name, replica], i) => {
       const { priority, weight, ...server } = replica
       servers[replicaKey(key, name)] = server as ServerConfig
-      return { name, key: replicaKey(key, name), weight: weight ?? 1, priority: priority ?? i, inFlight: 0, current: 0 }
+      return { name, key: replicaKey(key, name), weight: weight ?? 1, priority: priority ?? i, inFlight: 0, current: 0, circuit: { key: replicaKey(key, name) } }
     })
     replicas.sort((a, b) => a.priority - b.priority)
     groups.set(key, {
@@ -213,12 +215,21 @@ export interface Router {
 /** No replica skipped (shared: most calls are served by their first replica). */
 const noneSkipped: ReadonlyArray<{ readonly replica: string; readonly why: string }> = Object.freeze([])
 
+/** The `GatewayEvents` sink of a fiber that was given none: nobody listens, no event is built. */
+const noSink = Context.get(Context.empty(), GatewayEvents)
+
 /**
- * One routed call: tries `order` in turn (see the module doc). A class, so a call allocates one
- * object rather than a closure per step.
+ * One routed call: tries the replicas in turn (see the module doc). A class, so a call allocates
+ * one object and its two handlers rather than closures per attempt; each attempt is one
+ * `matchCauseEffect` around the replica's breaker. The replicas are `order[(offset + i) % n]`:
+ * a plain round-robin call reads the group's own array, turned by `offset`, without copying it.
  */
 class Routing<A> {
   skipped: ReadonlyArray<{ readonly replica: string; readonly why: string }> = noneSkipped
+  /** The attempt under way, and the failure to report if no replica serves the call. */
+  i = 0
+  replica: Replica | undefined = undefined
+  last: McpflowToolError | undefined = undefined
   constructor(
     readonly group: Group,
     readonly tool: string,
@@ -227,6 +238,7 @@ class Routing<A> {
     readonly fiber: Fiber.Fiber<unknown, unknown>,
     readonly runId: string,
     readonly order: ReadonlyArray<Replica>,
+    readonly offset: number,
     readonly breaker: CircuitBreaker.CircuitBreaker,
     readonly health: HealthRegistry,
     readonly remember: (group: Group, runId: string, replica: Replica) => void
@@ -236,43 +248,61 @@ class Routing<A> {
     this.skipped = [...this.skipped, { replica: replica.name, why }]
   }
 
-  attempt(i: number, last: McpflowToolError | undefined): Effect.Effect<A, McpflowToolError> {
-    const { group, tool, options } = this
-    const replica = this.order[i]
-    if (replica === undefined) {
+  attempt(): Effect.Effect<A, McpflowToolError> {
+    const { group, order } = this
+    if (this.i >= order.length) {
       return Effect.fail(
-        last ?? toolError(new ServerUnavailable({ server: group.key, tool, detail: `no replica of '${group.key}' could take the call` }))
+        this.last ?? toolError(new ServerUnavailable({ server: group.key, tool: this.tool, detail: `no replica of '${group.key}' could take the call` }))
       )
     }
-    const call = this.breaker.execute(this.one(replica.key), { key: replica.key })
+    const replica = order[(this.offset + this.i) % order.length]!
+    this.replica = replica
+    const call = this.breaker.execute(this.one(replica.key), replica.circuit)
     // Only least-in-flight reads the in-flight counts: the other strategies skip the finalizer.
     const counted = group.strategy === "least-in-flight"
       ? (replica.inFlight++, Effect.onExitPrimitive(call, () => void replica.inFlight--))
       : call
-    const served = Effect.map(counted, (value) => {
-      this.remember(group, this.runId, replica)
-      this.fiber.getRef(GatewayEvents).emit({
-        _tag: "ReplicaServed",
-        server: group.key,
-        replica: replica.name,
-        tool,
-        ...(options.label === undefined ? {} : { label: options.label }),
-        skipped: this.skipped
-      })
-      return value
-    })
-    return Effect.catch(served, (e) => this.failed(i, last, replica, e))
+    return Effect.matchCauseEffect(counted, this)
   }
 
-  failed(i: number, last: McpflowToolError | undefined, replica: Replica, e: unknown): Effect.Effect<A, McpflowToolError> {
+  readonly onSuccess = (value: A): Effect.Effect<A> => {
+    const { group, replica } = this
+    this.remember(group, this.runId, replica!)
+    const sink = this.fiber.getRef(GatewayEvents)
+    if (sink !== noSink) {
+      sink.emit({
+        _tag: "ReplicaServed",
+        server: group.key,
+        replica: replica!.name,
+        tool: this.tool,
+        ...(this.options.label === undefined ? {} : { label: this.options.label }),
+        skipped: this.skipped
+      })
+    }
+    return Effect.succeed(value)
+  }
+
+  /** A failure moves on or ends the call (see the module doc); a defect or an interruption ends it. */
+  readonly onFailure = (cause: Cause.Cause<McpflowToolError | CircuitBreaker.BreakerRejected>): Effect.Effect<A, McpflowToolError> => {
+    let e: unknown = undefined
+    let failed = false
+    for (const reason of cause.reasons) {
+      if (reason._tag === "Die") return Effect.failCause(cause as Cause.Cause<McpflowToolError>)
+      if (reason._tag === "Fail" && !failed) (e = reason.error), (failed = true)
+    }
+    if (!failed) return Effect.failCause(cause as Cause.Cause<McpflowToolError>)
+    const replica = this.replica!
     const error = toToolError(replica.key, this.tool, e)
+    this.i++
     if (e instanceof CircuitBreaker.BreakerRejected) {
       this.skip(replica, "breaker open")
-      return this.attempt(i + 1, last ?? error)
+      this.last ??= error
+      return this.attempt()
     }
     if (!movesOn(error.reason, this.options.idempotent)) return Effect.fail(error)
     this.skip(replica, `${this.health.isUnhealthy(replica.key) ? "unhealthy, " : ""}${error.reason._tag}`)
-    return this.attempt(i + 1, error)
+    this.last = error
+    return this.attempt()
   }
 }
 
@@ -327,7 +357,13 @@ export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string
   ): Effect.Effect<A, McpflowToolError> =>
     Effect.withFiber((fiber) => {
       const runId = group.sticky ? fiber.getRef(CurrentScope).run?.runId ?? "" : ""
-      return new Routing(group, tool, options, one, fiber, runId, orderFor(group, runId), breakers.get(group.key)!, health, remember).attempt(0, undefined)
+      const breaker = breakers.get(group.key)!
+      // Plain round-robin with every replica healthy: the group's array, turned, not copied.
+      if (group.strategy === "round-robin" && !group.sticky && health.unhealthyCount() === 0) {
+        const offset = group.next++ % group.replicas.length
+        return new Routing(group, tool, options, one, fiber, runId, group.replicas, offset, breaker, health, remember).attempt()
+      }
+      return new Routing(group, tool, options, one, fiber, runId, orderFor(group, runId), 0, breaker, health, remember).attempt()
     })
 
   return { groups, route } satisfies Router
