@@ -17,12 +17,13 @@
  * ```ts
  * const { servers, groups } = flatten(config)
  * const router = yield* makeRouter(groups, health)
- * router.route(router.groups.get("search")!, "query", { idempotent: true }, (key) => callOn(key))
+ * router.route(router.groups.get("search")!, "query", undefined, true, (key) => callOn(key))
  * ```
  * @module
  */
-import { type Cause, Context, Effect, type Fiber } from "effect"
+import { type Cause, Context, Effect, type Exit, type Fiber } from "effect"
 import { CurrentScope } from "../../../dsl/flow/RunScope.ts"
+import type { CircuitRecord } from "../../../dsl/policy/BreakerStore.ts"
 import * as CircuitBreaker from "../../../dsl/policy/CircuitBreaker.ts"
 import { isTransient, type McpflowToolError, mayHaveReachedServer, ServerUnavailable, toolError } from "../../../dsl/ToolError.ts"
 import { GatewayEvents } from "../../../dsl/ports/McpGateway.ts"
@@ -170,17 +171,21 @@ const DEFAULT_BREAKER_OPEN_MS = 30_000
 const MAX_STICKY_RUNS = 1_024
 
 /** A replica's breaker counts only the failures that say it is down, not the tool's own answers. */
-const classify: CircuitBreaker.Classifier = (exit) => {
-  if (exit._tag === "Success") return "success"
-  for (const reason of exit.cause.reasons) {
+const classifyCause = (cause: Cause.Cause<unknown>): CircuitBreaker.Outcome => {
+  for (const reason of cause.reasons) {
     if (reason._tag !== "Fail") continue
     const error = reason.error as { readonly _tag?: unknown; readonly reason?: { readonly _tag: string } }
     if (error._tag !== "McpflowToolError") return "ignored"
     const tag = error.reason?._tag
     return tag === "ServerUnavailable" || tag === "ConnectionLost" || tag === "Timeout" ? "failure" : "ignored"
   }
+  // Only interruptions or defects: nothing said about the replica.
   return "ignored"
 }
+
+/** `classifyCause` for `execute` (a circuit that is not closed); it takes no `durationMs`, so none is measured. */
+const classify = (exit: Exit.Exit<unknown, unknown>): CircuitBreaker.Outcome =>
+  exit._tag === "Success" ? "success" : classifyCause(exit.cause)
 
 /**
  * Whether a call that failed on one replica moves on to the next (see the module doc).
@@ -199,7 +204,7 @@ export const movesOn = (reason: McpflowToolError["reason"], idempotent: boolean)
  *
  * @example
  * ```ts
- * router.route(group, "query", { label: "search", idempotent: true }, (key) => sendTo(handles.get(key)!))
+ * router.route(group, "query", "search", true, (key) => sendTo(handles.get(key)!))
  * ```
  */
 export interface Router {
@@ -207,7 +212,8 @@ export interface Router {
   readonly route: <A>(
     group: Group,
     tool: string,
-    options: { readonly label?: string | undefined; readonly idempotent: boolean },
+    label: string | undefined,
+    idempotent: boolean,
     one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>
   ) => Effect.Effect<A, McpflowToolError>
 }
@@ -221,8 +227,11 @@ const noSink = Context.get(Context.empty(), GatewayEvents)
 /**
  * One routed call: tries the replicas in turn (see the module doc). A class, so a call allocates
  * one object and its two handlers rather than closures per attempt; each attempt is one
- * `matchCauseEffect` around the replica's breaker. The replicas are `order[(offset + i) % n]`:
- * a plain round-robin call reads the group's own array, turned by `offset`, without copying it.
+ * `matchCauseEffect`. On a closed circuit (the usual case) that frame is the breaker too: the
+ * handlers record the outcome (`closedCircuit` / `recordClosed`), with no finalizer, closure or
+ * Clock read of the breaker's own; any other state goes through `breaker.execute`. The replicas
+ * are `order[(offset + i) % n]`: a plain round-robin call reads the group's own array, turned
+ * by `offset`, without copying it.
  */
 class Routing<A> {
   skipped: ReadonlyArray<{ readonly replica: string; readonly why: string }> = noneSkipped
@@ -230,10 +239,14 @@ class Routing<A> {
   i = 0
   replica: Replica | undefined = undefined
   last: McpflowToolError | undefined = undefined
+  /** The attempt's circuit when it was closed (its outcome recorded here), and its epoch then. */
+  circuit: CircuitRecord | undefined = undefined
+  epoch = 0
   constructor(
     readonly group: Group,
     readonly tool: string,
-    readonly options: { readonly label?: string | undefined; readonly idempotent: boolean },
+    readonly label: string | undefined,
+    readonly idempotent: boolean,
     readonly one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>,
     readonly fiber: Fiber.Fiber<unknown, unknown>,
     readonly runId: string,
@@ -257,7 +270,15 @@ class Routing<A> {
     }
     const replica = order[(this.offset + this.i) % order.length]!
     this.replica = replica
-    const call = this.breaker.execute(this.one(replica.key), replica.circuit)
+    const circuit = this.breaker.closedCircuit(replica.key)
+    this.circuit = circuit
+    let call: Effect.Effect<A, McpflowToolError | CircuitBreaker.BreakerRejected>
+    if (circuit === undefined) {
+      call = this.breaker.execute(this.one(replica.key), replica.circuit)
+    } else {
+      this.epoch = circuit.epoch
+      call = this.one(replica.key)
+    }
     // Only least-in-flight reads the in-flight counts: the other strategies skip the finalizer.
     const counted = group.strategy === "least-in-flight"
       ? (replica.inFlight++, Effect.onExitPrimitive(call, () => void replica.inFlight--))
@@ -266,24 +287,30 @@ class Routing<A> {
   }
 
   readonly onSuccess = (value: A): Effect.Effect<A> => {
-    const { group, replica } = this
-    this.remember(group, this.runId, replica!)
+    const { group, replica, label } = this
+    if (this.circuit !== undefined) this.breaker.recordClosed(this.circuit, replica!.key, this.epoch, "success", this.fiber)
+    if (group.sticky) this.remember(group, this.runId, replica!)
+    // The event is built only when someone listens (a fiber given no sink has the default one).
     const sink = this.fiber.getRef(GatewayEvents)
     if (sink !== noSink) {
-      sink.emit({
-        _tag: "ReplicaServed",
-        server: group.key,
-        replica: replica!.name,
-        tool: this.tool,
-        ...(this.options.label === undefined ? {} : { label: this.options.label }),
-        skipped: this.skipped
-      })
+      const server = group.key
+      const tool = this.tool
+      const skipped = this.skipped
+      sink.emit(
+        label === undefined
+          ? { _tag: "ReplicaServed", server, replica: replica!.name, tool, skipped }
+          : { _tag: "ReplicaServed", server, replica: replica!.name, tool, label, skipped }
+      )
     }
     return Effect.succeed(value)
   }
 
   /** A failure moves on or ends the call (see the module doc); a defect or an interruption ends it. */
   readonly onFailure = (cause: Cause.Cause<McpflowToolError | CircuitBreaker.BreakerRejected>): Effect.Effect<A, McpflowToolError> => {
+    if (this.circuit !== undefined) {
+      const outcome = classifyCause(cause)
+      if (outcome !== "ignored") this.breaker.recordClosed(this.circuit, this.replica!.key, this.epoch, outcome, this.fiber)
+    }
     let e: unknown = undefined
     let failed = false
     for (const reason of cause.reasons) {
@@ -299,7 +326,7 @@ class Routing<A> {
       this.last ??= error
       return this.attempt()
     }
-    if (!movesOn(error.reason, this.options.idempotent)) return Effect.fail(error)
+    if (!movesOn(error.reason, this.idempotent)) return Effect.fail(error)
     this.skip(replica, `${this.health.isUnhealthy(replica.key) ? "unhealthy, " : ""}${error.reason._tag}`)
     this.last = error
     return this.attempt()
@@ -343,7 +370,7 @@ export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string
   }
 
   const remember = (group: Group, runId: string, replica: Replica) => {
-    if (!group.sticky || group.stickyByRun.get(runId) === replica) return
+    if (group.stickyByRun.get(runId) === replica) return
     group.stickyByRun.delete(runId)
     if (group.stickyByRun.size >= MAX_STICKY_RUNS) group.stickyByRun.delete(group.stickyByRun.keys().next().value!)
     group.stickyByRun.set(runId, replica)
@@ -352,7 +379,8 @@ export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string
   const route = <A>(
     group: Group,
     tool: string,
-    options: { readonly label?: string | undefined; readonly idempotent: boolean },
+    label: string | undefined,
+    idempotent: boolean,
     one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>
   ): Effect.Effect<A, McpflowToolError> =>
     Effect.withFiber((fiber) => {
@@ -361,9 +389,9 @@ export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string
       // Plain round-robin with every replica healthy: the group's array, turned, not copied.
       if (group.strategy === "round-robin" && !group.sticky && health.unhealthyCount() === 0) {
         const offset = group.next++ % group.replicas.length
-        return new Routing(group, tool, options, one, fiber, runId, group.replicas, offset, breaker, health, remember).attempt()
+        return new Routing(group, tool, label, idempotent, one, fiber, runId, group.replicas, offset, breaker, health, remember).attempt()
       }
-      return new Routing(group, tool, options, one, fiber, runId, orderFor(group, runId), 0, breaker, health, remember).attempt()
+      return new Routing(group, tool, label, idempotent, one, fiber, runId, orderFor(group, runId), 0, breaker, health, remember).attempt()
     })
 
   return { groups, route } satisfies Router
