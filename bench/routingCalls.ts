@@ -5,8 +5,13 @@
  * in chunks that take turns, timed in this process's CPU time (user + system) and in wall time:
  * on a shared machine the wall time mostly measures how long the process waited for a core, so
  * the ratio is taken on CPU time (the wall figures are printed beside it). `ratio` is the median
- * of the rounds' ratios, `fastestRatio` compares each side's fastest round. The last line is
- * `{"bench":"routing","value","unit":"us/call","baseline":"direct","ratio","fastestRatio","wallRatio","load"}`
+ * of the rounds' ratios, `fastestRatio` compares each side's fastest round; `chunkRatio` and
+ * `p10Ratio` compare the median and the 10th percentile of each side's 100-call chunks. A round's
+ * sum is dominated by its few chunks that took 4–10× the others (process CPU time includes the
+ * GC's helper threads, whichever side they land on), so `ratio` swings by ±0.3 from run to run
+ * even at load ≈ 1.3 per core; the chunk quantiles hold within a few percent (`BENCH_QUANTILES=1`
+ * prints each side's chunk quantiles). The last line is
+ * `{"bench":"routing","value","unit":"us/call","baseline":"direct","ratio","fastestRatio","chunkRatio","p10Ratio","wallRatio","load"}`
  * (ratio = group / direct in CPU time; target ≤ 1.1; `load`: the 1-minute load average per core).
  */
 import { availableParallelism, loadavg } from "node:os"
@@ -61,11 +66,15 @@ const time = (program: Effect.Effect<void, unknown, McpGateway>) =>
  * block instead made whichever went first in a round pay about twice the other (a pause of the
  * runtime landing there), whatever the side.
  */
+/** Every chunk's CPU time per call, per side (for `p10Ratio`). */
+const chunks = { direct: [] as Array<number>, group: [] as Array<number> }
+
 const round = (first: "direct" | "group") =>
   Effect.gen(function*() {
     const d = { cpu: 0, wall: 0 }
     const g = { cpu: 0, wall: 0 }
     const add = (to: { cpu: number; wall: number }, t: { readonly cpu: number; readonly wall: number }) => {
+      ;(to === d ? chunks.direct : chunks.group).push(t.cpu / CHUNK)
       to.cpu += t.cpu
       to.wall += t.wall
     }
@@ -92,12 +101,16 @@ const result = await Effect.runPromise(Effect.gen(function*() {
         `wall ${d.wall.toFixed(1)} / ${g.wall.toFixed(1)} (ratio ${(g.wall / d.wall).toFixed(3)})`
     )
   }
-  const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  const quantile = (xs: Array<number>, q: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)]!
+  const median = (xs: Array<number>) => quantile(xs, 0.5)
+  if (process.env.BENCH_QUANTILES) for (const side of ["direct", "group"] as const) console.log(side, [0.1, 0.25, 0.5, 0.75, 0.9].map((q) => quantile(chunks[side], q).toFixed(1)).join(" "))
   return {
     direct: median(direct.cpu),
     group: median(group.cpu),
     ratio: median(group.cpu.map((g, i) => g / direct.cpu[i]!)),
     fastestRatio: Math.min(...group.cpu) / Math.min(...direct.cpu),
+    chunkRatio: median(chunks.group) / median(chunks.direct),
+    p10Ratio: quantile(chunks.group, 0.1) / quantile(chunks.direct, 0.1),
     wallRatio: median(group.wall.map((g, i) => g / direct.wall[i]!))
   }
 }).pipe(Effect.provide(layer)))
@@ -105,7 +118,7 @@ const result = await Effect.runPromise(Effect.gen(function*() {
 const load = loadavg()[0]! / availableParallelism()
 console.log(
   `median, cpu: direct ${result.direct.toFixed(1)} us/call, group ${result.group.toFixed(1)} us/call, ratio ${result.ratio.toFixed(3)} ` +
-    `(fastest rounds ${result.fastestRatio.toFixed(3)}); load ${load.toFixed(2)} per core`
+    `(fastest rounds ${result.fastestRatio.toFixed(3)}; chunks: median ${result.chunkRatio.toFixed(3)}, 10th percentile ${result.p10Ratio.toFixed(3)}); load ${load.toFixed(2)} per core`
 )
 console.log(JSON.stringify({
   bench: "routing",
@@ -114,6 +127,8 @@ console.log(JSON.stringify({
   baseline: "direct",
   ratio: Number(result.ratio.toFixed(3)),
   fastestRatio: Number(result.fastestRatio.toFixed(3)),
+  chunkRatio: Number(result.chunkRatio.toFixed(3)),
+  p10Ratio: Number(result.p10Ratio.toFixed(3)),
   wallRatio: Number(result.wallRatio.toFixed(3)),
   load: Number(load.toFixed(2))
 }))

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Redacted, Schema } from "effect"
+import { Effect, Exit, Fiber, Redacted, Schema } from "effect"
 import { Flow, step } from "../dsl/flow/index.ts"
 import { type FlowEvent, FlowEvents } from "../dsl/flow/FlowEvents.ts"
 import * as Engines from "../src/runtime/engine/Engines.ts"
@@ -9,6 +9,9 @@ import type * as Plan from "../dsl/flow/Plan.ts"
 import { groupLines, plannedGroups } from "../src/app/cli/commands/internal/plan.ts"
 import { decodeMcpJson } from "../src/runtime/gateway/McpJson.ts"
 import { queries, run, Search, served } from "./support/replicaGroup.ts"
+import * as Replicas from "../src/runtime/gateway/Replicas.ts"
+import * as Health from "../src/runtime/gateway/Health.ts"
+import { ServerUnavailable, toolError } from "../dsl/ToolError.ts"
 
 describe("replica groups", () => {
   it.effect("strategies: round-robin takes turns, weighted follows the weights, priority keeps to the first", () =>
@@ -39,6 +42,28 @@ describe("replica groups", () => {
       // After three failures in a row its breaker opens: the primary is skipped without a try.
       const last = r.events.filter((e) => e._tag === "ReplicaServed").at(-1)
       assert.deepStrictEqual(last?._tag === "ReplicaServed" ? last.skipped : [], [{ replica: "a", why: "breaker open" }])
+    }))
+
+  it.effect("a replica's circuit: interrupted calls count for nothing; three ServerUnavailable in a row open it", () =>
+    Effect.gen(function*() {
+      const server = { command: "x" } as never
+      const { groups } = Replicas.flatten({ servers: {}, groups: { g: { strategy: "priority", replicas: { a: server, b: server } } } })
+      const router = yield* Replicas.makeRouter(groups, Health.makeRegistry([], () => Effect.void))
+      const group = router.groups.get("g")!
+      const tried: Array<string> = []
+      const call = (on: (key: string) => Effect.Effect<string, ReturnType<typeof toolError>>) =>
+        router.route(group, "t", undefined, true, (key) => Effect.suspend(() => (tried.push(key), on(key))))
+      for (let i = 0; i < 5; i++) {
+        const fiber = yield* Effect.forkChild(call(() => Effect.never), { startImmediately: true })
+        yield* Fiber.interrupt(fiber)
+      }
+      assert.deepStrictEqual(tried, ["g/a", "g/a", "g/a", "g/a", "g/a"])
+      tried.length = 0
+      const aDown = (key: string) =>
+        key === "g/a" ? Effect.fail(toolError(new ServerUnavailable({ server: key, tool: "t", detail: "down" }))) : Effect.succeed(key)
+      for (let i = 0; i < 4; i++) assert.strictEqual(yield* call(aDown), "g/b")
+      // Had the interruptions counted, the first failure would have found the circuit open.
+      assert.deepStrictEqual(tried, ["g/a", "g/b", "g/a", "g/b", "g/a", "g/b", "g/b"])
     }))
 
   it.effect("a call that may have reached its replica moves on only when the tool is idempotent", () =>

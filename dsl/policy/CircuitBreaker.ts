@@ -360,6 +360,20 @@ export interface CircuitBreaker {
   readonly release: (key?: string) => Effect.Effect<void>
   /** Every key with a circuit. */
   readonly keys: () => Effect.Effect<ReadonlyArray<string>>
+  /**
+   * The closed-circuit path of `execute`, for a caller that runs the call in a frame of its own
+   * and classifies the exit itself (the replica router: no finalizer, closure or Clock read per
+   * call). The circuit of `key` when it is closed and its calls need no start time (no
+   * slow-call tripping), else `undefined`: then go through `execute`. Read `circuit.epoch` when
+   * the call starts and report the outcome with {@link recordClosed}; an interrupted call
+   * reports nothing (`execute` counts it `ignored`).
+   */
+  readonly closedCircuit: (key: string) => CircuitRecord | undefined
+  /**
+   * Records the outcome of a call admitted by {@link closedCircuit} under `epoch`: the same
+   * bookkeeping as `execute` (a stale epoch changes nothing; a failure may open the circuit).
+   */
+  readonly recordClosed: (circuit: CircuitRecord, key: string, epoch: number, outcome: Outcome, fiber: Fiber.Fiber<unknown, unknown>) => void
 }
 
 /**
@@ -480,10 +494,22 @@ const build = (options: BreakerOptions, c: Compiled): CircuitBreaker => {
       return Effect.void
     })
 
+  /** Only a breaker without slow-call tripping has a closed path without a start time. */
+  const untimed = c.slowMs === Infinity
+  const closedCircuit = (key: string): CircuitRecord | undefined => {
+    if (!untimed) return undefined
+    const r = store.getOrCreate(key, create)
+    return r.state === "closed" ? r : undefined
+  }
+  const recordClosed = (r: CircuitRecord, key: string, epoch: number, outcome: Outcome, fiber: Fiber.Fiber<unknown, unknown>): void =>
+    machine.record(r, key, epoch, outcome, 0, trip.usesClock || r.state !== "closed" ? nowOf(fiber) : NaN, fiber)
+
   return {
     name,
     descriptor: BreakerSettings.describe(options, c),
     execute,
+    closedCircuit,
+    recordClosed,
     state: (key = name) => Effect.sync(() => store.get(key)?.state ?? "closed"),
     metrics: (key = name) => Effect.withFiber((fiber) => Effect.succeed(MetricsSnapshot.snapshot(store.get(key), trip, nowOf(fiber)))),
     isolate: force("forced-open"),

@@ -500,6 +500,53 @@ describe("CircuitBreaker: keys, manual control, metrics", () => {
       assert.strictEqual(yield* breaker.state(), "closed")
     }))
 
+  it.effect("the closed path (closedCircuit / recordClosed) keeps execute's bookkeeping: streaks, opening, events, stale epochs", () =>
+    Effect.gen(function*() {
+      const seen: Array<PolicyEvent> = []
+      yield* Effect.gen(function*() {
+        const breaker = yield* make({ trip: CircuitBreaker.consecutive(2) })
+        const fiber = yield* Effect.fiber
+        const closed = breaker.closedCircuit("a")!
+        assert.isDefined(closed)
+        assert.strictEqual(closed.state, "closed")
+        const stale = closed.epoch
+        breaker.recordClosed(closed, "a", closed.epoch, "failure", fiber)
+        breaker.recordClosed(closed, "a", closed.epoch, "success", fiber) // resets the streak
+        breaker.recordClosed(closed, "a", closed.epoch, "failure", fiber)
+        breaker.recordClosed(closed, "a", closed.epoch, "ignored", fiber) // does not
+        assert.strictEqual(yield* breaker.state("a"), "closed")
+        breaker.recordClosed(closed, "a", closed.epoch, "failure", fiber)
+        assert.strictEqual(yield* breaker.state("a"), "open")
+        // Open: no closed path; execute rejects, as it would have.
+        assert.isUndefined(breaker.closedCircuit("a"))
+        assert.strictEqual(rejection(yield* run(breaker, ok, "a"))?.state, "open")
+        // Back to closed after a trial: an outcome admitted before the opening changes nothing.
+        yield* TestClock.adjust("30 seconds")
+        yield* run(breaker, ok, "a")
+        yield* run(breaker, ok, "a")
+        assert.strictEqual(yield* breaker.state("a"), "closed")
+        const reopened = breaker.closedCircuit("a")!
+        breaker.recordClosed(reopened, "a", stale, "failure", fiber)
+        breaker.recordClosed(reopened, "a", stale, "failure", fiber)
+        assert.strictEqual(yield* breaker.state("a"), "closed")
+        assert.strictEqual((yield* breaker.metrics("a")).failedCalls, 0)
+      }).pipe(Effect.provideService(PolicyEvents, { emit: (e) => seen.push(e) }))
+      const p = { policy: "breaker:docker", key: "a" }
+      assert.deepStrictEqual(seen, [
+        { _tag: "BreakerTransition", ...p, from: "closed", to: "open" },
+        { _tag: "BreakerRejected", ...p, retryAfterMs: 30_000 },
+        { _tag: "BreakerTransition", ...p, from: "open", to: "half-open" },
+        { _tag: "BreakerTransition", ...p, from: "half-open", to: "closed" }
+      ])
+    }))
+
+  it.effect("no closed path when calls need their start time (slow-call tripping)", () =>
+    Effect.gen(function*() {
+      const breaker = yield* make({ trip: CircuitBreaker.consecutive(2, { slowCall: { durationThreshold: "1 second", rateThreshold: 1 } }) })
+      assert.isUndefined(breaker.closedCircuit("a"))
+      assert.isTrue(Exit.isSuccess(yield* run(breaker, ok, "a")))
+    }))
+
   it.effect("metrics snapshot", () =>
     Effect.gen(function*() {
       const breaker = yield* make({ trip: CircuitBreaker.countWindow({ size: 10, failureRateThreshold: 0.9 }) })

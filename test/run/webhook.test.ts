@@ -3,9 +3,10 @@
  * (`runFlow`, what `mcpflow run` and the worker call) with a webhook announces its end to a
  * loopback receiver, signed; a receiver that keeps failing is retried with the policy, reported,
  * and leaves the run's outcome alone. The run's trigger is journaled. Settings come from the
- * flag or `MCPFLOW_WEBHOOK_URL`, with the secret from `MCPFLOW_WEBHOOK_SECRET`.
+ * flag or `MCPFLOW_WEBHOOK_URL`, with the secret from `MCPFLOW_WEBHOOK_SECRET`, else from the
+ * `--config` file's `mcpflow.webhook`.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -14,6 +15,7 @@ import { Effect, Exit, Option, Redacted, Result, Schedule, Schema } from "effect
 import { Flow, step } from "../../dsl/flow/index.ts"
 import { RunJournal } from "../../dsl/ports/RunJournal.ts"
 import * as History from "../../src/app/cli/commands/internal/history.ts"
+import { webhookOf } from "../../src/app/cli/commands/internal/webhook.ts"
 import { defaultRunSettings } from "../../src/app/cli/Flags.ts"
 import { runFlow } from "../../src/app/run/RunFlow.ts"
 import { settingsFrom, verify } from "../../src/app/serve/Webhook.ts"
@@ -126,5 +128,43 @@ describe("webhooks for every run", () => {
       Result.fail("MCPFLOW_WEBHOOK_URL needs MCPFLOW_WEBHOOK_SECRET (the HMAC-SHA256 key its bodies are signed with)")
     )
     assert.deepStrictEqual(settingsFrom(Option.some("ftp://x/h"), env), Result.fail("--webhook: not an http(s) URL: ftp://x/h"))
+  })
+
+  it("precedence: --webhook, then MCPFLOW_WEBHOOK_URL, then the --config file's mcpflow.webhook (its secret expanded, Redacted)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mcpflow-webhook-precedence-"))
+    const saved = { url: process.env.MCPFLOW_WEBHOOK_URL, secret: process.env.MCPFLOW_WEBHOOK_SECRET, file: process.env.HOOK_PRECEDENCE_SECRET }
+    const restore = (name: string, value: string | undefined) => value === undefined ? delete process.env[name] : (process.env[name] = value)
+    try {
+      const config = join(dir, "mcp.json")
+      writeFileSync(config, JSON.stringify({
+        mcpServers: { echo: { command: "echo" } },
+        mcpflow: { webhook: { url: "http://127.0.0.1:9/file", secret: "${HOOK_PRECEDENCE_SECRET}" } }
+      }))
+      process.env.HOOK_PRECEDENCE_SECRET = "file-secret"
+      delete process.env.MCPFLOW_WEBHOOK_URL
+      delete process.env.MCPFLOW_WEBHOOK_SECRET
+      const of = (flag: Option.Option<string>, file: Option.Option<string>) => Effect.runPromise(webhookOf(flag, file))
+
+      const fromFile = await of(Option.none(), Option.some(config))
+      assert.strictEqual(fromFile?.url, "http://127.0.0.1:9/file")
+      assert.strictEqual(fromFile === undefined ? undefined : Redacted.value(fromFile.secret), "file-secret")
+      assert.notInclude(String(fromFile?.secret), "file-secret")
+      assert.isUndefined(await of(Option.none(), Option.none()), "no flag, no environment, no file: no webhook")
+
+      process.env.MCPFLOW_WEBHOOK_URL = "http://127.0.0.1:9/env"
+      process.env.MCPFLOW_WEBHOOK_SECRET = "env-secret"
+      const fromEnv = await of(Option.none(), Option.some(config))
+      assert.strictEqual(fromEnv?.url, "http://127.0.0.1:9/env", "the environment wins over the file")
+      assert.strictEqual(fromEnv === undefined ? undefined : Redacted.value(fromEnv.secret), "env-secret")
+
+      const fromFlag = await of(Option.some("http://127.0.0.1:9/flag"), Option.some(config))
+      assert.strictEqual(fromFlag?.url, "http://127.0.0.1:9/flag", "the flag wins over both")
+      assert.strictEqual(fromFlag === undefined ? undefined : Redacted.value(fromFlag.secret), "env-secret")
+    } finally {
+      restore("MCPFLOW_WEBHOOK_URL", saved.url)
+      restore("MCPFLOW_WEBHOOK_SECRET", saved.secret)
+      restore("HOOK_PRECEDENCE_SECRET", saved.file)
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

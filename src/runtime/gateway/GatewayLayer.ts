@@ -146,7 +146,7 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
         const group = router.groups.get(server)
         if (group === undefined) return unknownServer(server, tool)
         const label = callOptions?.label
-        return router.route(group, tool, { label, idempotent }, (key) => send(key, tool, args, callOptions, decode, meta, idempotent, watch))
+        return router.route(group, tool, label, idempotent, (key) => send(key, tool, args, callOptions, decode, meta, idempotent, watch))
       }
       if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta, watch)
       // The decoded value's strings are masked, its Redacted fields kept (the journal seals them).
@@ -288,7 +288,7 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
         const group = router.groups.get(server)
         return group === undefined
           ? unknownServer(server, "tools/list")
-          : router.route(group, "tools/list", { idempotent: true }, (key) => listTools(key))
+          : router.route(group, "tools/list", undefined, true, (key) => listTools(key))
       }
       return mask.active ? masked(Effect.map(listToolsOf(handle), mask.value)) : listToolsOf(handle)
     }

@@ -17,12 +17,13 @@
  * ```ts
  * const { servers, groups } = flatten(config)
  * const router = yield* makeRouter(groups, health)
- * router.route(router.groups.get("search")!, "query", { idempotent: true }, (key) => callOn(key))
+ * router.route(router.groups.get("search")!, "query", undefined, true, (key) => callOn(key))
  * ```
  * @module
  */
-import { Effect, type Fiber } from "effect"
+import { type Cause, Context, Effect, type Exit, type Fiber } from "effect"
 import { CurrentScope } from "../../../dsl/flow/RunScope.ts"
+import type { CircuitRecord } from "../../../dsl/policy/BreakerStore.ts"
 import * as CircuitBreaker from "../../../dsl/policy/CircuitBreaker.ts"
 import { isTransient, type McpflowToolError, mayHaveReachedServer, ServerUnavailable, toolError } from "../../../dsl/ToolError.ts"
 import { GatewayEvents } from "../../../dsl/ports/McpGateway.ts"
@@ -35,7 +36,7 @@ import type { GatewayConfig, ReplicaGroupConfig, ReplicaStrategy, ServerConfig }
  *
  * @example
  * ```ts
- * const r: Replica = { name: "a", key: "search/a", weight: 1, priority: 0, inFlight: 0, current: 0 }
+ * const r: Replica = { name: "a", key: "search/a", weight: 1, priority: 0, inFlight: 0, current: 0, circuit: { key: "search/a" } }
  * ```
  */
 export interface Replica {
@@ -48,6 +49,8 @@ export interface Replica {
   inFlight: number
   /** The smooth weighted round-robin counter. */
   current: number
+  /** Its circuit in the group's breaker (one object per replica, not one per call). */
+  readonly circuit: { readonly key: string }
 }
 
 /**
@@ -103,7 +106,7 @@ export const flatten = (config: GatewayConfig): {
     const replicas: Array<Replica> = Object.entries(group.replicas).map(([name, replica], i) => {
       const { priority, weight, ...server } = replica
       servers[replicaKey(key, name)] = server as ServerConfig
-      return { name, key: replicaKey(key, name), weight: weight ?? 1, priority: priority ?? i, inFlight: 0, current: 0 }
+      return { name, key: replicaKey(key, name), weight: weight ?? 1, priority: priority ?? i, inFlight: 0, current: 0, circuit: { key: replicaKey(key, name) } }
     })
     replicas.sort((a, b) => a.priority - b.priority)
     groups.set(key, {
@@ -168,17 +171,21 @@ const DEFAULT_BREAKER_OPEN_MS = 30_000
 const MAX_STICKY_RUNS = 1_024
 
 /** A replica's breaker counts only the failures that say it is down, not the tool's own answers. */
-const classify: CircuitBreaker.Classifier = (exit) => {
-  if (exit._tag === "Success") return "success"
-  for (const reason of exit.cause.reasons) {
+const classifyCause = (cause: Cause.Cause<unknown>): CircuitBreaker.Outcome => {
+  for (const reason of cause.reasons) {
     if (reason._tag !== "Fail") continue
     const error = reason.error as { readonly _tag?: unknown; readonly reason?: { readonly _tag: string } }
     if (error._tag !== "McpflowToolError") return "ignored"
     const tag = error.reason?._tag
     return tag === "ServerUnavailable" || tag === "ConnectionLost" || tag === "Timeout" ? "failure" : "ignored"
   }
+  // Only interruptions or defects: nothing said about the replica.
   return "ignored"
 }
+
+/** `classifyCause` for `execute` (a circuit that is not closed); it takes no `durationMs`, so none is measured. */
+const classify = (exit: Exit.Exit<unknown, unknown>): CircuitBreaker.Outcome =>
+  exit._tag === "Success" ? "success" : classifyCause(exit.cause)
 
 /**
  * Whether a call that failed on one replica moves on to the next (see the module doc).
@@ -197,7 +204,7 @@ export const movesOn = (reason: McpflowToolError["reason"], idempotent: boolean)
  *
  * @example
  * ```ts
- * router.route(group, "query", { label: "search", idempotent: true }, (key) => sendTo(handles.get(key)!))
+ * router.route(group, "query", "search", true, (key) => sendTo(handles.get(key)!))
  * ```
  */
 export interface Router {
@@ -205,7 +212,8 @@ export interface Router {
   readonly route: <A>(
     group: Group,
     tool: string,
-    options: { readonly label?: string | undefined; readonly idempotent: boolean },
+    label: string | undefined,
+    idempotent: boolean,
     one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>
   ) => Effect.Effect<A, McpflowToolError>
 }
@@ -213,20 +221,37 @@ export interface Router {
 /** No replica skipped (shared: most calls are served by their first replica). */
 const noneSkipped: ReadonlyArray<{ readonly replica: string; readonly why: string }> = Object.freeze([])
 
+/** The `GatewayEvents` sink of a fiber that was given none: nobody listens, no event is built. */
+const noSink = Context.get(Context.empty(), GatewayEvents)
+
 /**
- * One routed call: tries `order` in turn (see the module doc). A class, so a call allocates one
- * object rather than a closure per step.
+ * One routed call: tries the replicas in turn (see the module doc). A class, so a call allocates
+ * one object and its two handlers rather than closures per attempt; each attempt is one
+ * `matchCauseEffect`. On a closed circuit (the usual case) that frame is the breaker too: the
+ * handlers record the outcome (`closedCircuit` / `recordClosed`), with no finalizer, closure or
+ * Clock read of the breaker's own; any other state goes through `breaker.execute`. The replicas
+ * are `order[(offset + i) % n]`: a plain round-robin call reads the group's own array, turned
+ * by `offset`, without copying it.
  */
 class Routing<A> {
   skipped: ReadonlyArray<{ readonly replica: string; readonly why: string }> = noneSkipped
+  /** The attempt under way, and the failure to report if no replica serves the call. */
+  i = 0
+  replica: Replica | undefined = undefined
+  last: McpflowToolError | undefined = undefined
+  /** The attempt's circuit when it was closed (its outcome recorded here), and its epoch then. */
+  circuit: CircuitRecord | undefined = undefined
+  epoch = 0
   constructor(
     readonly group: Group,
     readonly tool: string,
-    readonly options: { readonly label?: string | undefined; readonly idempotent: boolean },
+    readonly label: string | undefined,
+    readonly idempotent: boolean,
     readonly one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>,
     readonly fiber: Fiber.Fiber<unknown, unknown>,
     readonly runId: string,
     readonly order: ReadonlyArray<Replica>,
+    readonly offset: number,
     readonly breaker: CircuitBreaker.CircuitBreaker,
     readonly health: HealthRegistry,
     readonly remember: (group: Group, runId: string, replica: Replica) => void
@@ -236,43 +261,75 @@ class Routing<A> {
     this.skipped = [...this.skipped, { replica: replica.name, why }]
   }
 
-  attempt(i: number, last: McpflowToolError | undefined): Effect.Effect<A, McpflowToolError> {
-    const { group, tool, options } = this
-    const replica = this.order[i]
-    if (replica === undefined) {
+  attempt(): Effect.Effect<A, McpflowToolError> {
+    const { group, order } = this
+    if (this.i >= order.length) {
       return Effect.fail(
-        last ?? toolError(new ServerUnavailable({ server: group.key, tool, detail: `no replica of '${group.key}' could take the call` }))
+        this.last ?? toolError(new ServerUnavailable({ server: group.key, tool: this.tool, detail: `no replica of '${group.key}' could take the call` }))
       )
     }
-    const call = this.breaker.execute(this.one(replica.key), { key: replica.key })
+    const replica = order[(this.offset + this.i) % order.length]!
+    this.replica = replica
+    const circuit = this.breaker.closedCircuit(replica.key)
+    this.circuit = circuit
+    let call: Effect.Effect<A, McpflowToolError | CircuitBreaker.BreakerRejected>
+    if (circuit === undefined) {
+      call = this.breaker.execute(this.one(replica.key), replica.circuit)
+    } else {
+      this.epoch = circuit.epoch
+      call = this.one(replica.key)
+    }
     // Only least-in-flight reads the in-flight counts: the other strategies skip the finalizer.
     const counted = group.strategy === "least-in-flight"
       ? (replica.inFlight++, Effect.onExitPrimitive(call, () => void replica.inFlight--))
       : call
-    const served = Effect.map(counted, (value) => {
-      this.remember(group, this.runId, replica)
-      this.fiber.getRef(GatewayEvents).emit({
-        _tag: "ReplicaServed",
-        server: group.key,
-        replica: replica.name,
-        tool,
-        ...(options.label === undefined ? {} : { label: options.label }),
-        skipped: this.skipped
-      })
-      return value
-    })
-    return Effect.catch(served, (e) => this.failed(i, last, replica, e))
+    return Effect.matchCauseEffect(counted, this)
   }
 
-  failed(i: number, last: McpflowToolError | undefined, replica: Replica, e: unknown): Effect.Effect<A, McpflowToolError> {
+  readonly onSuccess = (value: A): Effect.Effect<A> => {
+    const { group, replica, label } = this
+    if (this.circuit !== undefined) this.breaker.recordClosed(this.circuit, replica!.key, this.epoch, "success", this.fiber)
+    if (group.sticky) this.remember(group, this.runId, replica!)
+    // The event is built only when someone listens (a fiber given no sink has the default one).
+    const sink = this.fiber.getRef(GatewayEvents)
+    if (sink !== noSink) {
+      const server = group.key
+      const tool = this.tool
+      const skipped = this.skipped
+      sink.emit(
+        label === undefined
+          ? { _tag: "ReplicaServed", server, replica: replica!.name, tool, skipped }
+          : { _tag: "ReplicaServed", server, replica: replica!.name, tool, label, skipped }
+      )
+    }
+    return Effect.succeed(value)
+  }
+
+  /** A failure moves on or ends the call (see the module doc); a defect or an interruption ends it. */
+  readonly onFailure = (cause: Cause.Cause<McpflowToolError | CircuitBreaker.BreakerRejected>): Effect.Effect<A, McpflowToolError> => {
+    if (this.circuit !== undefined) {
+      const outcome = classifyCause(cause)
+      if (outcome !== "ignored") this.breaker.recordClosed(this.circuit, this.replica!.key, this.epoch, outcome, this.fiber)
+    }
+    let e: unknown = undefined
+    let failed = false
+    for (const reason of cause.reasons) {
+      if (reason._tag === "Die") return Effect.failCause(cause as Cause.Cause<McpflowToolError>)
+      if (reason._tag === "Fail" && !failed) (e = reason.error), (failed = true)
+    }
+    if (!failed) return Effect.failCause(cause as Cause.Cause<McpflowToolError>)
+    const replica = this.replica!
     const error = toToolError(replica.key, this.tool, e)
+    this.i++
     if (e instanceof CircuitBreaker.BreakerRejected) {
       this.skip(replica, "breaker open")
-      return this.attempt(i + 1, last ?? error)
+      this.last ??= error
+      return this.attempt()
     }
-    if (!movesOn(error.reason, this.options.idempotent)) return Effect.fail(error)
+    if (!movesOn(error.reason, this.idempotent)) return Effect.fail(error)
     this.skip(replica, `${this.health.isUnhealthy(replica.key) ? "unhealthy, " : ""}${error.reason._tag}`)
-    return this.attempt(i + 1, error)
+    this.last = error
+    return this.attempt()
   }
 }
 
@@ -313,7 +370,7 @@ export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string
   }
 
   const remember = (group: Group, runId: string, replica: Replica) => {
-    if (!group.sticky || group.stickyByRun.get(runId) === replica) return
+    if (group.stickyByRun.get(runId) === replica) return
     group.stickyByRun.delete(runId)
     if (group.stickyByRun.size >= MAX_STICKY_RUNS) group.stickyByRun.delete(group.stickyByRun.keys().next().value!)
     group.stickyByRun.set(runId, replica)
@@ -322,12 +379,19 @@ export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string
   const route = <A>(
     group: Group,
     tool: string,
-    options: { readonly label?: string | undefined; readonly idempotent: boolean },
+    label: string | undefined,
+    idempotent: boolean,
     one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>
   ): Effect.Effect<A, McpflowToolError> =>
     Effect.withFiber((fiber) => {
       const runId = group.sticky ? fiber.getRef(CurrentScope).run?.runId ?? "" : ""
-      return new Routing(group, tool, options, one, fiber, runId, orderFor(group, runId), breakers.get(group.key)!, health, remember).attempt(0, undefined)
+      const breaker = breakers.get(group.key)!
+      // Plain round-robin with every replica healthy: the group's array, turned, not copied.
+      if (group.strategy === "round-robin" && !group.sticky && health.unhealthyCount() === 0) {
+        const offset = group.next++ % group.replicas.length
+        return new Routing(group, tool, label, idempotent, one, fiber, runId, group.replicas, offset, breaker, health, remember).attempt()
+      }
+      return new Routing(group, tool, label, idempotent, one, fiber, runId, orderFor(group, runId), 0, breaker, health, remember).attempt()
     })
 
   return { groups, route } satisfies Router
