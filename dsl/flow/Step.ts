@@ -264,6 +264,8 @@ const generalStep = <A, E, R, R2>(
           return yield* Effect.fail(new AmbiguousStep({ runId: scope.run?.runId ?? "", path, reason: "runner-died" }))
         }
         yield* announce(starts > 1)
+        // Its StepStarted stored before the body does anything: a kill never loses the start of a step that ran.
+        if (scope.run?.eventsStored !== undefined) yield* scope.run.eventsStored
         const exit = yield* Effect.exit(execute)
         const outcome = yield* recordedOutcome(exit, schemas)
         if (outcome !== undefined) yield* ledger.finished(instance!.executionId, path, outcome)

@@ -41,7 +41,10 @@ export const open = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flo
     const sink = journalSink({ emit: state.emit }, journal, state.runId, () => {
       state.journalBroken = true
     })
-    const journaled: RunState = { ...state, emit: sink.emit, listening: true, journalSealer: state.sealer }
+    // A write that failed stops the run where it is, as a failed append does.
+    const eventsStored = journal.stored === undefined ? undefined : Effect.catch(journal.stored, (error) =>
+      Effect.andThen(Effect.sync(() => void (state.journalBroken = true)), Effect.die(error)))
+    const journaled: RunState = { ...state, emit: sink.emit, listening: true, journalSealer: state.sealer, eventsStored }
     if (!mine) {
       const top: StepScope = { run: journaled, path: "", names: undefined, inActivity: false, saga: undefined }
       yield* emit(top, {
