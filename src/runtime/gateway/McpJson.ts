@@ -396,7 +396,7 @@ const McpJson = Schema.Struct({
 /** `"webhook": {"url": "https://…", "secret": "${HOOK_SECRET}"}`: where finished runs are announced. */
 const WebhookEntry = Schema.Struct({
   url: Schema.String,
-  secret: Schema.String.check(Schema.makeFilter((secret: string) => secret.length > 0 || "Expected a non-empty secret (the HMAC-SHA256 key), e.g. \"${HOOK_SECRET}\""))
+  secret: Schema.String
 })
 
 const McpflowSection = Schema.Struct({
@@ -600,7 +600,7 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
     }
     const secret = yield* expand(rawWebhook.secret, ["mcpflow", "webhook", "secret"], true)
     if (secret === "") {
-      return yield* new McpflowConfigError({ file, path: formatPath(["mcpflow", "webhook", "secret"]), detail: "Expected a non-empty secret (the HMAC-SHA256 key its bodies are signed with)" })
+      return yield* new McpflowConfigError({ file, path: formatPath(["mcpflow", "webhook", "secret"]), detail: "Expected a non-empty secret (the HMAC-SHA256 key its bodies are signed with), e.g. \"${HOOK_SECRET}\"" })
     }
     webhook = { url, secret: Redacted.make(secret, { label: "mcpflow.webhook.secret" }) }
     secrets.push(webhook.secret)
