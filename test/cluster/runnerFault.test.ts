@@ -115,7 +115,7 @@ describe("cluster runners on Postgres", () => {
     expect(parse(sideEffects).filter((l) => l.kind === "done")).toHaveLength(6)
     late.process.kill("SIGKILL")
     await late.exited
-  }, 60_000)
+  }, 120_000)
 
   it("Postgres restarted mid-run: runners reconnect and the runs finish", async () => {
     const sideEffects = join(suite.dir, "restart.log")
@@ -170,5 +170,5 @@ describe("cluster runners on Postgres", () => {
     expect(undone).toEqual([2, 1])
     children.killAll()
     await Promise.all(runners.map((r) => r.exited))
-  }, 60_000)
+  }, 120_000)
 })

@@ -9,6 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as fc from "fast-check"
 import { afterAll, assert, describe, it } from "vitest"
+import { tsNode } from "../support/tsNode.ts"
 
 const root = path.resolve(import.meta.dirname, "../..")
 const fixture = (name: string) => path.join(import.meta.dirname, "fixtures", name)
@@ -24,9 +25,9 @@ interface Done {
 }
 
 const start = (script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const child = spawn(process.execPath, ["--import", "tsx", fixture(script), ...args], {
+  const child = spawn(process.execPath, [...tsNode.args, fixture(script), ...args], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...tsNode.env, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let stdout = ""

@@ -12,6 +12,7 @@ import { Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { Activity, Workflow, WorkflowEngine } from "effect/workflow"
 import * as SqliteEngine from "../../src/runtime/engine/SqliteEngine.ts"
+import { tsNode } from "../support/tsNode.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "mcpflow-durable-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -25,8 +26,8 @@ interface Child {
 }
 
 const start = (db: string, log: string, runId: string, env: Record<string, string> = {}): Child => {
-  const child = spawn(process.execPath, ["--import", "tsx", fixture, db, log, runId], {
-    env: { ...process.env, ...env },
+  const child = spawn(process.execPath, [...tsNode.args, fixture, db, log, runId], {
+    env: { ...process.env, ...tsNode.env, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let out = ""

@@ -1,8 +1,9 @@
 /**
- * Child processes for multi-process tests: spawned with `node --import tsx`, their output kept,
+ * Child processes for multi-process tests: spawned with Node's type transform (`tsNode.ts`), their output kept,
  * awaited for a line, and all killed by `killAll()` (SIGKILL), so a failing test leaves no orphan.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { tsNode } from "./tsNode.ts"
 
 export interface Child {
   readonly process: ChildProcess
@@ -17,8 +18,8 @@ export interface Child {
 export const makeChildren = () => {
   const all: Array<ChildProcess> = []
   const start = (script: string, args: ReadonlyArray<string>, env?: Record<string, string>): Child => {
-    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
-      env: { ...process.env, ...env },
+    const child = spawn(process.execPath, [...tsNode.args, script, ...args], {
+      env: { ...process.env, ...tsNode.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     all.push(child)
