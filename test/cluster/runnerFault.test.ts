@@ -35,15 +35,25 @@ describe("cluster runners on Postgres", () => {
     const ids = Array.from({ length: runs }, (_, i) => `run-${i}`)
     const client = children.start(fixture, ["client", suite.server.url, String(steps), ...ids], env)
 
-    // Kill the runner with the most steps under way once the runs are well started.
-    const started = Date.now()
-    while (parse(sideEffects).filter((l) => l.kind === "done").length < runs * 3 && Date.now() - started < 20_000) {
-      await new Promise((resolve) => setTimeout(resolve, 50))
+    // Once the runs are well started, kill the runner with the most steps in flight (started, not
+    // done): the busiest by lines so far may have none at that moment on a loaded machine.
+    const inFlight = (pid: number) => {
+      const lines = parse(sideEffects).filter((l) => l.pid === pid)
+      return lines.filter((l) => l.kind === "start" && !lines.some((d) => d.kind === "done" && d.runId === l.runId && d.step === l.step)).length
     }
-    const before = parse(sideEffects)
-    const busiest = runners.map((r) => r.process.pid!).sort((a, b) =>
-      before.filter((l) => l.pid === b).length - before.filter((l) => l.pid === a).length
-    )[0]!
+    const started = Date.now()
+    let busiest = 0
+    while (Date.now() - started < 20_000) {
+      if (parse(sideEffects).filter((l) => l.kind === "done").length >= runs * 3) {
+        const pid = runners.map((r) => r.process.pid!).sort((a, b) => inFlight(b) - inFlight(a))[0]!
+        if (inFlight(pid) > 0) {
+          busiest = pid
+          break
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(busiest, "a runner with a step in flight").not.toBe(0)
     const victim = runners.find((r) => r.process.pid === busiest)!
     victim.process.kill("SIGKILL")
     const killedAt = Date.now()

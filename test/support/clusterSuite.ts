@@ -6,17 +6,19 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll } from "vitest"
+import { afterAll, afterEach, beforeAll } from "vitest"
 import { startPostgres, type TestPostgres } from "./postgres.ts"
 import { makeChildren } from "./processes.ts"
 
-/** Registers the file's `beforeAll`/`afterAll`; `server` and `dir` are set once `beforeAll` ran. */
+/** Registers the file's `beforeAll`/`afterEach`/`afterAll` (children are killed after each test); `server` and `dir` are set once `beforeAll` ran. */
 export const clusterSuite = (prefix: string) => {
   const suite = { server: undefined as unknown as TestPostgres, dir: "", children: makeChildren() }
   beforeAll(async () => {
     suite.server = await startPostgres()
     suite.dir = mkdtempSync(join(tmpdir(), prefix))
   })
+  // A test that failed midway leaves its runners up: they must not serve the next test's runs.
+  afterEach(() => suite.children.killAll())
   afterAll(async () => {
     suite.children.killAll()
     await suite.server?.stop()
