@@ -23,9 +23,7 @@ import { clusterSuite, readSideEffects } from "../support/clusterSuite.ts"
 import { freePort } from "../support/postgres.ts"
 
 const fixture = join(import.meta.dirname, "fixtures", "faultFlow.ts")
-// HOLD_MS: long enough for the four held steps to be in flight together on a loaded machine; since a
-// runner giving a run up lets its step finish (see rebalance.test.ts), a join mid-hold no longer re-runs it.
-const env = { STEP_MS: "30", HOLD_MS: "4000", SHARDS: "30" }
+const env = { STEP_MS: "30", HOLD_MS: "1500", SHARDS: "30" }
 
 const suite = clusterSuite("mcpflow-stepfaults-")
 const { children } = suite

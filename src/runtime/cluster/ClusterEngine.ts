@@ -31,7 +31,6 @@ import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Option, type Redacted } from "effect"
 import { ClusterWorkflowEngine, RunnerAddress, type Sharding, type ShardingConfig } from "effect/cluster"
 import { RateLimiter } from "effect/persistence"
-import * as Reactivity from "effect/reactivity/Reactivity"
 import type { SqlClient } from "effect/sql"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as FlowEngine from "../../../dsl/ports/FlowEngine.ts"
@@ -163,14 +162,7 @@ const engineOver = (
     const shared = { breakerStore: breakers.store, rateLimiter }
     // A step's body starts are counted in Postgres: a step in flight on a runner that died is
     // known as such on the runner that takes the run over (reported, and re-run only if idempotent).
-    // Steps in flight hold a connection each (their lock) from a pool of their own.
-    const locks = yield* PgClient.make({
-      url: options.database,
-      connectTimeout: options.connectTimeout ?? Duration.seconds(5),
-      applicationName: "mcpflow-steps",
-      maxConnections: 64
-    }).pipe(Effect.provide(Reactivity.layer))
-    const stepLedger = yield* PgStepLedger.make(locks)
+    const stepLedger = yield* PgStepLedger.make
     return Layer.merge(
       FlowEngine.layer("postgres", { policies: registry(shared), stepLedger }),
       Layer.succeed(SharedState)(shared)
