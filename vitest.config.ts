@@ -1,18 +1,30 @@
 import { defineConfig } from "vitest/config"
 
+const shared = {
+  // Upper bounds for a loaded machine, not expected durations.
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+  pool: "forks" as const,
+  // A worker process runs file after file: effect, the MCP SDK and mcpflow load once per worker,
+  // not once per file (−25 % CPU for the suite). The tests share no global state (no mocks or
+  // stubbed globals; env changes are restored) — keep it that way.
+  isolate: false
+}
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // Upper bounds for a loaded machine (two files at a time on two cores), not expected durations.
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    pool: "forks",
-    // A worker process runs file after file: effect, the MCP SDK and mcpflow load once per worker,
-    // not once per file (−25 % CPU for the suite). The tests share no global state (no mocks or
-    // stubbed globals; env changes are restored) — keep it that way.
-    isolate: false,
-    // Two files at a time, also on a 2-core CI machine (vitest's default there is one): the
-    // multi-process tests spend part of their time waiting on their children.
-    maxWorkers: 2
+    projects: [
+      {
+        // Two files at a time, also on a 2-core CI machine (vitest's default there is one): the
+        // multi-process tests spend part of their time waiting on their children.
+        test: { ...shared, name: "suite", include: ["test/**/*.test.ts"], exclude: ["test/cluster/**"], maxWorkers: 2, sequence: { groupOrder: 0 } }
+      },
+      {
+        // The cluster files afterwards, one at a time: their runners, Postgres and takeover
+        // timings (seconds of real time) are measured against a machine not also running two
+        // other test files.
+        test: { ...shared, name: "cluster", include: ["test/cluster/**/*.test.ts"], maxWorkers: 1, sequence: { groupOrder: 1 } }
+      }
+    ]
   }
 })

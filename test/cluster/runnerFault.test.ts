@@ -10,7 +10,7 @@
  */
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { clusterSuite, readSideEffects } from "../support/clusterSuite.ts"
+import { clusterSuite, readSideEffects, type SideEffect } from "../support/clusterSuite.ts"
 import { freePort } from "../support/postgres.ts"
 
 const fixture = join(import.meta.dirname, "fixtures", "clusterFlow.ts")
@@ -37,17 +37,19 @@ describe("cluster runners on Postgres", () => {
 
     // Once the runs are well started, kill the runner with the most steps in flight (started, not
     // done): the busiest by lines so far may have none at that moment on a loaded machine.
-    const inFlight = (pid: number) => {
-      const lines = parse(sideEffects).filter((l) => l.pid === pid)
-      return lines.filter((l) => l.kind === "start" && !lines.some((d) => d.kind === "done" && d.runId === l.runId && d.step === l.step)).length
+    const inFlight = (lines: ReadonlyArray<SideEffect>, pid: number) => {
+      const own = lines.filter((l) => l.pid === pid)
+      return own.filter((l) => l.kind === "start" && !own.some((d) => d.kind === "done" && d.runId === l.runId && d.step === l.step)).length
     }
     const started = Date.now()
     let busiest = 0
     while (Date.now() - started < 20_000) {
-      if (parse(sideEffects).filter((l) => l.kind === "done").length >= runs * 3) {
-        const pid = runners.map((r) => r.process.pid!).sort((a, b) => inFlight(b) - inFlight(a))[0]!
-        if (inFlight(pid) > 0) {
-          busiest = pid
+      const lines = parse(sideEffects)
+      if (lines.filter((l) => l.kind === "done").length >= runs * 3) {
+        const counts = runners.map((r) => ({ pid: r.process.pid!, n: inFlight(lines, r.process.pid!) }))
+        const top = counts.sort((a, b) => b.n - a.n)[0]!
+        if (top.n > 0) {
+          busiest = top.pid
           break
         }
       }
