@@ -59,7 +59,8 @@ describe("a step in flight on a runner that died", () => {
 
     const finish = async (child: typeof idempotent) => {
       const code = await Promise.race([child.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 60_000))])
-      expect(code, child.output()).toBe(0)
+      const said = () => [...runners, ...joined].map((r) => `runner ${r.process.pid}${victims.has(r.process.pid!) ? " (killed)" : ""}:\n${r.output().split("\n").slice(-12).join("\n")}`).join("\n")
+      expect(code, `${child.output()}\nlog:\n${parse(log).map((l) => `${l.runId} ${l.kind} ${l.step} ${l.pid} ${l.at - killedAt}`).join("\n")}\n${said()}`).toBe(0)
       return child.output()
     }
     const [idemOut, keyedOut, plainOut, undoOut] = await Promise.all([finish(idempotent), finish(keyed), finish(plain), finish(undoing)])
