@@ -3,7 +3,7 @@
  * `bench/` runs the sources) with Node's on-disk compile cache, instead of `--import tsx`. A
  * fixture that loads the cluster engine starts with ≈ 1.6 s of CPU instead of ≈ 2.7 s (tsx's
  * loader hooks resolve every module on a thread of their own; its cache keeps the transform, not
- * the compiled code), and the suite starts a few hundred such children.
+ * the compiled code), and the multi-process tests start dozens of such children.
  *
  * @example
  * ```ts
