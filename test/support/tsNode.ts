@@ -12,8 +12,9 @@
  */
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { nodeTypeScript } from "../../bench/interpreter/child.ts"
 
 export const tsNode = {
-  args: ["--experimental-transform-types", "--no-warnings"] as ReadonlyArray<string>,
+  args: nodeTypeScript,
   env: { NODE_COMPILE_CACHE: join(tmpdir(), "mcpflow-test-compile-cache") } as Record<string, string>
 }
