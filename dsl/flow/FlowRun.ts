@@ -22,7 +22,7 @@ import { journalSink } from "./internal/JournalSink.ts"
 import * as RunnerJournal from "./internal/RunnerJournal.ts"
 import * as Sealing from "./internal/Sealing.ts"
 import { checkOutput, outcomeOf, settle } from "./internal/Settle.ts"
-import { CurrentScope, emit, isSuspension, now, type ResumeState, type RunState, type StepScope, unwind } from "./RunScope.ts"
+import { CurrentScope, emit, giveUp, isSuspension, now, type ResumeState, type RunState, type StepScope, unwindApart } from "./RunScope.ts"
 import { ResultLog } from "./StepResults.ts"
 
 /**
@@ -416,8 +416,7 @@ const body = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O,
             return suspended || state.resume?.diverged !== undefined || state.journalBroken === true
               ? Effect.void
               // In a fiber of its own: this one may be interrupted, its compensations must not be.
-              : Effect.forkDetach(unwind(state.root.entries, exit.cause).pipe(Effect.provideService(CurrentScope, scope)))
-                .pipe(Effect.flatMap(Fiber.join))
+              : unwindApart(state, state.root.entries, exit.cause).pipe(Effect.provideService(CurrentScope, scope))
           })
       ),
       // Outside the exit handler too: it reads whether the run was given up (see `isSuspension`).
@@ -440,7 +439,7 @@ const givingUp = <A, E, R>(state: RunState, handler: Effect.Effect<A, E, R>): Ef
       const waited = yield* Effect.exit(restore(Fiber.await(fiber)))
       if (Exit.isSuccess(waited)) return yield* waited.value
       // Interrupted from outside while the run runs: the runner gives it up.
-      state.givenUp = true
+      yield* giveUp(state)
       yield* Fiber.interrupt(fiber)
       return yield* Effect.failCause(waited.cause)
     })

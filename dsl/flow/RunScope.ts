@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import { Cause, Clock, Context, type Deferred, Effect, Exit, type Fiber, Option } from "effect"
+import { Cause, Clock, Context, type Deferred, Effect, Exit, Fiber, Option } from "effect"
 import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { PolicyRegistry } from "../policy/Policy.ts"
 import { FlowDefinition } from "./FlowError.ts"
@@ -104,6 +104,8 @@ export interface RunState {
    * the run stops where it is, without compensating, and resumes on the shard's new owner.
    */
   givenUp?: boolean | undefined
+  /** Compensations under way in fibers of their own (see {@link unwindApart}); stopped by {@link giveUp}. */
+  unwinding?: Set<Fiber.Fiber<void>> | undefined
   /** The signal a durable `Flow.waitFor` of this run is parked on (a cancel fails that wait). */
   waitingFor?: string | undefined
   /** The payload shape of that signal (see `SignalCheck.ts`): `Flow.sendSignal` checks against it. */
@@ -268,6 +270,43 @@ const safeJson = (value: unknown): string => {
     return String(value)
   }
 }
+
+/**
+ * {@link unwind} in a fiber of its own, awaited: the caller may be interrupted (Ctrl-C, a
+ * fail-fast sibling, a finalizer's deadline) — its compensations must not be. Each undo is an
+ * Activity, whose execution is interruptible: run in the caller's fiber it would be cut off at once
+ * and reported as a failed compensation. The one thing that stops them is {@link giveUp}.
+ */
+export const unwindApart = (
+  run: RunState | undefined,
+  entries: ReadonlyArray<CompensationEntry>,
+  cause: Cause.Cause<unknown>
+): Effect.Effect<void> =>
+  Effect.flatMap(Effect.forkDetach(unwind(entries, cause), { startImmediately: true }), (fiber) => {
+    if (run === undefined) return Fiber.join(fiber)
+    const unwinding = (run.unwinding ??= new Set())
+    unwinding.add(fiber)
+    const joined = Effect.ensuring(Fiber.join(fiber), Effect.sync(() => void unwinding.delete(fiber)))
+    // Given up before this unwind started: it stops at once too.
+    return run.givenUp === true ? Effect.andThen(Fiber.interrupt(fiber), joined) : joined
+  })
+
+/**
+ * This cluster runner gives the run up (it shuts down, or the run's shard moved): the run stops
+ * where it is, without compensating (see {@link isGiveUp}), and compensations under way stop too.
+ * They must: an undo is an Activity, served by the owner of the run's shard — no longer this
+ * runner, and the new owner takes the shard only once this runner's hold on the run has ended, so
+ * waiting for them here would hold the shard forever (seen: a run failed on a runner, started its
+ * compensations, its shard moved to a runner that joined; the run and every other run of that
+ * shard never moved on). The new owner replays the run: compensations the journal holds are not
+ * run again; the one in flight here ran in its Activity, which finishes on its own.
+ */
+export const giveUp = (run: RunState): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    run.givenUp = true
+    const unwinding = run.unwinding === undefined ? [] : [...run.unwinding]
+    return unwinding.length === 0 ? Effect.void : Fiber.interruptAll(unwinding)
+  })
 
 /**
  * Runs the not-yet-done entries of `entries` in reverse order; each at most once. Failures are

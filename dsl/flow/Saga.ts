@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { type Cause, Effect, Exit, Fiber } from "effect"
+import { type Cause, Effect, Exit } from "effect"
 import { group } from "./Group.ts"
-import { type CompensationStack, CurrentScope, isSuspension, unwind } from "./RunScope.ts"
+import { type CompensationStack, CurrentScope, isSuspension, unwindApart } from "./RunScope.ts"
 
 /**
  * Runs `body` as the saga block `name`: when it fails (or is interrupted), the compensations of
@@ -42,10 +42,6 @@ export const saga = <A, E, R>(name: string, body: Effect.Effect<A, E, R>): Effec
     )
   })
 
-/**
- * Unwinds in a fiber of its own: when the block was interrupted (Ctrl-C, a fail-fast sibling),
- * this fiber is, and each undo is an Activity, whose execution is interruptible — run here it
- * would be cut off at once and reported as a failed compensation.
- */
+/** Unwinds in a fiber of its own (see `unwindApart`). */
 const undoOn = (stack: CompensationStack, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
-  Effect.flatMap(Effect.forkChild(unwind(stack.entries, cause), { startImmediately: true }), Fiber.join)
+  CurrentScope.use((scope) => unwindApart(scope.run, stack.entries, cause))

@@ -17,13 +17,14 @@
  * was in flight on a killed runner, is idempotent, and was reported as re-run; no compensation
  * ran twice (unless it was itself in flight at a kill); no runner process is left.
  */
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { clusterSuite, readSideEffects } from "../support/clusterSuite.ts"
 import { freePort } from "../support/postgres.ts"
 
 const fixture = join(import.meta.dirname, "fixtures", "faultFlow.ts")
-const env = { STEP_MS: "30", HOLD_MS: "1500", SHARDS: "30" }
+const env = { STEP_MS: "30", SHARDS: "30" }
 
 const suite = clusterSuite("mcpflow-stepfaults-")
 const { children } = suite
@@ -56,6 +57,8 @@ describe("a step in flight on a runner that died", () => {
     // Killed mid-step: nothing finished the held steps yet.
     expect(parse(log).filter((l) => (l.kind === "done" && l.step === 2) || l.kind === "undo")).toEqual([])
     const joined = await Promise.all([runner(), runner()])
+    // The held bodies may finish now: those re-run on the runners that took the runs over.
+    writeFileSync(`${log}.release`, "")
 
     const finish = async (child: typeof idempotent) => {
       const code = await Promise.race([child.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 60_000))])
@@ -100,6 +103,47 @@ describe("a step in flight on a runner that died", () => {
   }, 120_000)
 })
 
+describe("compensations under way when a run's shard moves", () => {
+  it("a runner joins while runs compensate: the moved runs finish their compensations on the new owner, each undo once", async () => {
+    const log = join(suite.dir, "unwind.log")
+    // Debug: runner A logs each change of its shards ("New shard assignments").
+    const a = children.start(fixture, ["runner", suite.server.url, String(await freePort()), log], { ...env, CLUSTER_LOG: "Debug" })
+    await a.waitFor(/READY/, 30_000)
+    // Twelve runs, all on A: each fails at s3 and holds its first undo (s2's) until released.
+    const ids = Array.from({ length: 12 }, (_, i) => `w${i}`)
+    const client = children.start(fixture, ["unwinding", suite.server.url, ...ids], env)
+    const of = (id: string, kind: string, step: number) => parse(log).filter((l) => l.runId === id && l.kind === kind && l.step === step)
+    await until(() => ids.every((id) => of(id, "undo-start", 2).length > 0), 30_000, "every run to start undoing s2")
+    const handovers = () => a.output().split("New shard assignments").length
+    const before = handovers()
+    const b = children.start(fixture, ["runner", suite.server.url, String(await freePort()), log], env)
+    await b.waitFor(/READY/, 30_000)
+    // A counts B in and hands it part of its shards (with some of the runs) while they compensate.
+    await until(() => handovers() > before, 30_000, "runner A to hand shards to runner B")
+    writeFileSync(`${log}.release`, "")
+
+    const code = await Promise.race([client.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 60_000))])
+    const story = () =>
+      `${client.output()}\n${parse(log).map((l) => `${l.runId} ${l.kind} ${l.step} ${l.pid === a.process.pid ? "A" : "B"}`).join("\n")}`
+    expect(code, story()).toBe(0)
+    let moved = 0
+    for (const id of ids) {
+      expect(client.output(), id).toMatch(new RegExp(`^FAILED ${id} `, "m"))
+      // s2's undo ran once, on A, where it was under way; s1's once, wherever the run was then.
+      expect(of(id, "undo-start", 2).map((l) => l.pid), `${id} s2 undo starts\n${story()}`).toEqual([a.process.pid])
+      expect(of(id, "undo", 2).map((l) => l.pid), `${id} s2 undone`).toEqual([a.process.pid])
+      expect(of(id, "undo", 1), `${id} s1 undone`).toHaveLength(1)
+      if (of(id, "undo", 1)[0]!.pid === b.process.pid) moved++
+    }
+    // The case this is about: some runs moved mid-unwind (12 runs over 30 shards: all staying on A
+    // would take B getting none of their shards).
+    expect(moved, story()).toBeGreaterThan(0)
+    console.log(`${moved} of ${ids.length} runs moved to the runner that joined while compensating`)
+    children.killAll()
+    await Promise.all([a.exited, b.exited])
+  }, 120_000)
+})
+
 /** A small seeded PRNG (mulberry32): the chaos loop's choices replay from the printed seed. */
 const prng = (seed: number) => () => {
   seed = (seed + 0x6d2b79f5) | 0
@@ -122,7 +166,7 @@ describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS !== "1")("chaos: runners SIGKI
     console.log(`chaos seed ${seed} (CHAOS_SEED=${seed} replays it)`)
     const random = prng(seed)
     const log = join(suite.dir, "chaos.log")
-    const chaosEnv = { ...env, STEP_MS: "40", CONCURRENCY: "20" }
+    const chaosEnv = { ...env, STEP_MS: "40", CONCURRENCY: "20", ...(process.env.CLUSTER_LOG ? { CLUSTER_LOG: process.env.CLUSTER_LOG } : {}) }
     const runner = async () => children.start(fixture, ["runner", suite.server.url, String(await freePort()), log], chaosEnv)
     const live = await Promise.all([runner(), runner(), runner()])
     await Promise.all(live.map((r) => r.waitFor(/READY/, 30_000)))
@@ -131,6 +175,7 @@ describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS !== "1")("chaos: runners SIGKI
     const ids = Array.from({ length: runs }, (_, i) => `c${i}`)
     const client = children.start(fixture, ["chaos", suite.server.url, ...ids], chaosEnv)
     const killed = new Set<number>()
+    const timeline: Array<string> = []
     const started = Date.now()
     // The chaos starts once the runs are under way (a few steps done).
     await until(() => parse(log).filter((l) => l.kind === "done").length >= 20, 60_000, "the runs to start")
@@ -144,13 +189,30 @@ describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS !== "1")("chaos: runners SIGKI
       live.splice(live.indexOf(victim), 1)
       victim.process.kill("SIGKILL")
       killed.add(victim.process.pid!)
+      timeline.push(`+${Date.now() - started} ms: killed ${victim.process.pid}`)
       const fresh = await runner()
+      timeline.push(`+${Date.now() - started} ms: started ${fresh.process.pid}`)
       live.push(fresh)
       all.push(fresh)
     }
     const code = await Promise.race([client.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 90_000))])
     const runnersSaid = () => all.map((r) => `runner ${r.process.pid}${killed.has(r.process.pid!) ? " (killed)" : ""}:\n${r.output().split("\n").slice(-15).join("\n")}`).join("\n")
-    expect(code, `${client.output()}\n${runnersSaid()}`).toBe(0)
+    // A run that never finished: its side effects (ms since the chaos started), the kills, the runners' last words.
+    const unfinished = () => {
+      const out = client.output()
+      const open = ids.filter((id) => !new RegExp(`^(RESULT|FAILED) ${id} `, "m").test(out))
+      const lines = parse(log)
+      return `unfinished: ${open.join(" ")}\n${timeline.join("\n")}\n` +
+        open.map((id) => lines.filter((l) => l.runId === id).map((l) => `${id} ${l.kind} ${l.step} ${l.pid}${killed.has(l.pid) ? "(killed)" : ""} +${l.at - started}`).join("\n")).join("\n")
+    }
+    // CHAOS_KEEP=<dir>: a pass that hangs leaves there the side-effect log and each runner's whole output.
+    if (code !== 0 && process.env.CHAOS_KEEP) {
+      mkdirSync(process.env.CHAOS_KEEP, { recursive: true })
+      copyFileSync(log, join(process.env.CHAOS_KEEP, `chaos-${seed}.log`))
+      for (const r of all) writeFileSync(join(process.env.CHAOS_KEEP, `runner-${r.process.pid}${killed.has(r.process.pid!) ? "-killed" : ""}.txt`), r.output())
+      writeFileSync(join(process.env.CHAOS_KEEP, `client-${seed}.txt`), `${client.output()}\n${timeline.join("\n")}\nstarted at ${started}`)
+    }
+    expect(code, `${unfinished()}\n${runnersSaid()}`).toBe(0)
     const elapsed = Date.now() - started
 
     const lines = parse(log)
@@ -200,7 +262,10 @@ describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS !== "1")("chaos: runners SIGKI
         expect(result![2], `${id} failed with`).toBe("AmbiguousStep")
         // The non-idempotent step in flight at the kill: run once, never re-sent; later steps never ran;
         // each completed step before it compensated.
-        expect(failedAt, `${id} ambiguous step`).toHaveLength(1)
+        const story = () =>
+          `${new RegExp(`^FAILED ${id} .*$`, "m").exec(output)?.[0]}\n${timeline.join("\n")}\n` +
+          lines.filter((l) => l.runId === id).map((l) => `${l.kind} ${l.step} ${l.pid}${killed.has(l.pid) ? "(killed)" : ""} +${l.at - started}`).join("\n")
+        expect(failedAt, `${id} ambiguous step\n${story()}`).toHaveLength(1)
         const at = failedAt[0]!
         expect(of("start", at).length).toBeLessThanOrEqual(1)
         for (const first of of("start", at)) expect(killed.has(first.pid)).toBe(true)
