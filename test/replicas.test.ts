@@ -9,6 +9,7 @@ import type * as Plan from "../dsl/flow/Plan.ts"
 import { groupLines, plannedGroups } from "../src/app/cli/commands/internal/plan.ts"
 import { decodeMcpJson } from "../src/runtime/gateway/McpJson.ts"
 import { queries, run, Search, served } from "./support/replicaGroup.ts"
+import { type GatewayEvent, GatewayEvents } from "../dsl/ports/McpGateway.ts"
 import * as Replicas from "../src/runtime/gateway/Replicas.ts"
 import * as Health from "../src/runtime/gateway/Health.ts"
 import { ServerUnavailable, toolError } from "../dsl/ToolError.ts"
@@ -76,6 +77,62 @@ describe("replica groups", () => {
       assert.deepStrictEqual(served(write.events), [], "not moved to another replica")
       const read = yield* run(drop, "priority", Search.query({ q: "x" }))
       assert.deepStrictEqual(read.exit, Exit.succeed({ by: "b", q: "x" }))
+    }))
+
+  it.effect("on an open connection (a call's usual path): a timeout moves on and counts on the replica's circuit, a tool's own error ends the call", () =>
+    Effect.gen(function*() {
+      const skips = (events: ReadonlyArray<GatewayEvent>) =>
+        events.flatMap((e) => (e._tag === "ReplicaServed" ? [`${e.replica}:${e.skipped.map((s) => `${s.replica} ${s.why}`).join(",")}`] : []))
+      const program = Effect.gen(function*() {
+        const warm = yield* queries(1) // connects a
+        yield* Effect.sleep(1_000)
+        const failed = yield* Effect.flip(Search.query({ q: "e" })) // a tool error on a: the call's end, not a's failure
+        yield* Effect.sleep(1_000)
+        const timedOut = yield* queries(3) // a's open connection hangs: each call times out there, b serves
+        const open = yield* queries(1) // three failures in a row opened a's circuit (the tool error did not count)
+        return { warm, failed: failed.reason._tag, timedOut, open }
+      })
+      const r = yield* run([
+        Fault.toolError("search-a.query", "no such index", { window: { fromMs: 1_000, toMs: 2_000 } }),
+        Fault.hang("search-a.query", { window: { fromMs: 2_000, toMs: 3_600_000 } })
+      ], "priority", program)
+      assert.deepStrictEqual(r.exit, Exit.succeed({ warm: ["a"], failed: "ToolFailed", timedOut: ["b", "b", "b"], open: ["b"] }))
+      assert.deepStrictEqual(skips(r.events), ["a:", "b:a Timeout", "b:a Timeout", "b:a Timeout", "b:a breaker open"])
+    }))
+
+  it.effect("on an open connection: an interrupted call counts nothing on its replica's circuit and is cancelled on the server", () =>
+    Effect.gen(function*() {
+      const program = Effect.gen(function*() {
+        yield* queries(1) // connects a
+        yield* Effect.sleep(1_000)
+        for (let i = 0; i < 4; i++) {
+          const fiber = yield* Effect.forkChild(Search.query({ q: `i${i}` }))
+          yield* Effect.sleep(100)
+          yield* Fiber.interrupt(fiber)
+        }
+        yield* Effect.sleep(1_000)
+        return yield* queries(1)
+      })
+      const r = yield* run([Fault.hang("search-a.query", { window: { fromMs: 1_000, toMs: 2_000 } })], "priority", program)
+      assert.deepStrictEqual(r.exit, Exit.succeed(["a"]), "had the interruptions counted, a's circuit would be open")
+      assert.deepStrictEqual(served(r.events), ["a", "a"])
+      const ends = r.injector.sent.map((c) => `${c.server}:${c.end}`)
+      assert.deepStrictEqual(ends, ["search-a:answered", ...Array(4).fill("search-a:cancelled"), "search-a:answered"])
+    }))
+
+  it.effect("on an open connection: a sink that throws on ReplicaServed makes the call a defect (not a hang)", () =>
+    Effect.gen(function*() {
+      const throwing = { emit: (e: GatewayEvent) => {
+        if (e._tag === "ReplicaServed") throw new Error("sink broke")
+      } }
+      const program = Effect.gen(function*() {
+        yield* queries(1) // connects a
+        return yield* Effect.exit(Search.query({ q: "x" }).pipe(Effect.provideService(GatewayEvents, throwing)))
+      })
+      const r = yield* run([], "priority", program)
+      const exit = Exit.isSuccess(r.exit) ? r.exit.value : undefined
+      const reason = exit !== undefined && Exit.isFailure(exit) ? exit.cause.reasons[0] : undefined
+      assert.strictEqual(reason?._tag === "Die" ? String(reason.defect) : undefined, "Error: sink broke")
     }))
 
   it.effect("sticky: a run's calls stay on the replica that served its first call", () =>
