@@ -282,7 +282,7 @@ export const unwindApart = (
   entries: ReadonlyArray<CompensationEntry>,
   cause: Cause.Cause<unknown>
 ): Effect.Effect<void> =>
-  Effect.flatMap(Effect.forkDetach(unwind(entries, cause), { startImmediately: true }), (fiber) => {
+  Effect.flatMap(Effect.forkDetach(unwind(entries, cause)), (fiber) => {
     if (run === undefined) return Fiber.join(fiber)
     const unwinding = (run.unwinding ??= new Set())
     unwinding.add(fiber)
