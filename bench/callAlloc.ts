@@ -159,7 +159,7 @@ if (profiled !== undefined) {
   await session.post("HeapProfiler.startSampling", {
     samplingInterval: Number(process.env.BENCH_PROFILE_INTERVAL ?? 256),
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true
+    includeObjectsCollectedByMinorGC: process.env.BENCH_PROFILE_SURVIVORS === undefined
   })
   const calls = Number(process.env.BENCH_PROFILE_CALLS ?? 20_000)
   for (let done = 0; done < calls; done += CHUNK) await sides[profiled]!(CHUNK)
