@@ -12,7 +12,17 @@
  * - `gateway`: `Direct.echo({ n })` through `GatewayLayer` (what the flows pay).
  *
  * `BENCH_SIDES=a,b` picks sides; `BENCH_ROUNDS`, `BENCH_CHUNKS`, `BENCH_WARM_UP` change sizes.
- * The last line is JSON: `{ side: { bytes, cpu } }` plus `load`.
+ * The last line is JSON: `{ side: { bytes, cpu, cpuMean } }` plus `load` (per core).
+ *
+ * Other modes: `BENCH_HELD=10000` starts that many calls at once, all held in the server's
+ * handler, and prints the heap retained per call in flight (after a full GC; sides `sdkPlain`,
+ * `sdkFake`, `effectFake`, `gateway`). `BENCH_PROFILE=side` writes a sampling heap profile of
+ * `BENCH_PROFILE_CALLS` calls of that side to `BENCH_PROFILE_OUT` (every sample, or with
+ * `BENCH_PROFILE_SURVIVORS=1` only those that survived a scavenge); the file has a `calls` field
+ * to divide by. Findings: docs/benchmarks.md, issue 16, fifth pass.
+ *
+ * Run: `node --experimental-transform-types --no-warnings bench/callAlloc.ts` (Node 24; not tsx,
+ * see bench/interpreter/child.ts).
  */
 import { availableParallelism, loadavg } from "node:os"
 import v8 from "node:v8"
