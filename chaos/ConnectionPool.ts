@@ -57,7 +57,7 @@ export interface Binding {
     request: { readonly params: { readonly name: string; readonly arguments?: Record<string, unknown> | undefined; readonly _meta?: { readonly progressToken?: string | number | undefined } | undefined } },
     extra: CallExtra,
     decisions: Map<Id, CallDecision>
-  ) => Promise<CallToolResult>
+  ) => CallToolResult | Promise<CallToolResult>
 }
 
 /**

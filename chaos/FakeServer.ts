@@ -299,43 +299,64 @@ const madeFrom = new WeakMap<InProcessServerConfig, Definition<unknown>>()
  */
 export const definitionOf = (config: InProcessServerConfig): Definition<unknown> | undefined => madeFrom.get(config)
 
-/** The SDK's `extra` of a request handler, as far as {@link requestContext} needs it. */
+/** The SDK's `extra` of a request handler, as far as {@link HandlerRequest} needs it. */
 interface RequestExtra {
   readonly requestId: string | number
   readonly signal: AbortSignal
   readonly sendNotification: (notification: { method: string; params?: Record<string, unknown> }) => Promise<void>
 }
 
-const requestContext = (
-  key: string,
-  progressToken: string | number | undefined,
-  extra: RequestExtra,
-  decision: CallDecision | undefined,
-  hooks: ServerHooks | undefined
-): RequestContext => {
-  const stall = decision?.handler?._tag === "ProgressStall" ? decision.handler : undefined
-  let updates = 0
-  const send = (method: string, params: Record<string, unknown>) =>
-    Effect.promise(() => extra.sendNotification({ method, params }).catch(() => undefined)).pipe(
-      Effect.tap(() => Effect.sync(() => hooks?.touch()))
+/**
+ * A request's {@link RequestContext}: one small object per call, its `progress` and `log`
+ * functions made only when a handler reads them (most handlers never do), so a call pays no
+ * closures for them.
+ */
+class HandlerRequest implements RequestContext {
+  /** Progress updates sent so far (a `ProgressStall` holds the handler at its `afterUpdates`-th). */
+  private updates = 0
+  constructor(
+    private readonly key: string,
+    private readonly progressToken: string | number | undefined,
+    private readonly extra: RequestExtra,
+    private readonly decision: CallDecision | undefined,
+    private readonly hooks: ServerHooks | undefined
+  ) {}
+
+  get requestId(): string | number {
+    return this.extra.requestId
+  }
+
+  get signal(): AbortSignal {
+    return this.extra.signal
+  }
+
+  get progress(): RequestContext["progress"] {
+    return (progress, total, message) => Effect.suspend(() => this.sendProgress(progress, total, message))
+  }
+
+  get log(): RequestContext["log"] {
+    return (level, data) => this.send("notifications/message", { level, logger: this.key, data })
+  }
+
+  private send(method: string, params: Record<string, unknown>): Effect.Effect<void> {
+    return Effect.promise(() => this.extra.sendNotification({ method, params }).catch(() => undefined)).pipe(
+      Effect.tap(() => Effect.sync(() => this.hooks?.touch()))
     )
-  return {
-    requestId: extra.requestId,
-    signal: extra.signal,
-    progress: (progress, total, message) =>
-      Effect.suspend(() => {
-        const held = stall !== undefined && updates++ === stall.afterUpdates
-          ? stall.forMs === undefined ? Effect.never : Effect.sleep(stall.forMs)
-          : Effect.void
-        const notify = progressToken === undefined ? Effect.void : send("notifications/progress", {
-          progressToken,
-          progress,
-          ...(total !== undefined ? { total } : {}),
-          ...(message !== undefined ? { message } : {})
-        })
-        return Effect.andThen(held, notify)
-      }),
-    log: (level, data) => send("notifications/message", { level, logger: key, data })
+  }
+
+  private sendProgress(progress: number, total: number | undefined, message: string | undefined): Effect.Effect<void> {
+    const stall = this.decision?.handler?._tag === "ProgressStall" ? this.decision.handler : undefined
+    const held = stall !== undefined && this.updates++ === stall.afterUpdates
+      ? stall.forMs === undefined ? Effect.never : Effect.sleep(stall.forMs)
+      : Effect.void
+    const progressToken = this.progressToken
+    const notify = progressToken === undefined ? Effect.void : this.send("notifications/progress", {
+      progressToken,
+      progress,
+      ...(total !== undefined ? { total } : {}),
+      ...(message !== undefined ? { message } : {})
+    })
+    return Effect.andThen(held, notify)
   }
 }
 
@@ -357,6 +378,7 @@ export const make = <R = never>(
 ): Effect.Effect<InProcessServerConfig, never, R> =>
   Effect.map(Effect.context<R>(), (context) => {
     const run = Effect.runPromiseExitWith(context)
+    const fork = Effect.runForkWith(context)
     const clock = Context.getUnsafe(context, Clock.Clock)
     const injector = options.injector ?? Context.get(context, CurrentInjector)
     const store = Context.get(context, FakeState.CurrentStore)
@@ -369,19 +391,16 @@ export const make = <R = never>(
       tools.set(handler.contract.tool, { ...compiled(handler.contract), run: handler.run })
     }
     const listings = [...tools.values()].map((t) => t.listing)
+    /** A call under a fault decision (latency, handler faults); the plain path runs the handler alone. */
     const answer = (
       name: string,
       tool: CompiledTool<R>,
       input: unknown,
-      d: CallDecision | undefined,
+      d: CallDecision,
+      h: ServerHooks,
       request: RequestContext
-    ): Effect.Effect<Answer, ToolRefusal, R> => {
-      const h = hooks
-      if (d === undefined || h === undefined) {
-        const ran = Effect.map(tool.run(input, request), (value): Answer => ({ _tag: "Value", value, drift: undefined }))
-        return h === undefined ? ran : Effect.andThen(Effect.sync(() => h.executed(name)), ran)
-      }
-      return Effect.gen(function*() {
+    ): Effect.Effect<Answer, ToolRefusal, R> =>
+      Effect.gen(function*() {
         if (d.latencyBeforeMs > 0) yield* Effect.sleep(d.latencyBeforeMs)
         const f = d.handler
         if (f?._tag === "Hang") return yield* Effect.never
@@ -396,9 +415,40 @@ export const make = <R = never>(
         if (d.latencyAfterMs > 0) yield* Effect.sleep(d.latencyAfterMs)
         return { _tag: "Value", value, drift: f?._tag === "InvalidOutput" ? f.drift : undefined } as const
       })
+    /** The `tools/call` result of a handler's output (encoded by its contract, drifted if the plan says so). */
+    const resultOf = (tool: CompiledTool<R>, output: unknown, drift: Drift | undefined): CallToolResult => {
+      const encoded = tool.encode(output)
+      if (Exit.isFailure(encoded)) return textResult(`the fake produced output its contract rejects: ${String(encoded.cause)}`, true)
+      const value = drift === undefined ? encoded.value : applyDrift(encoded.value, tool.outputKeys, drift)
+      if (tool.structured) {
+        return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value as Record<string, unknown> }
+      }
+      return textResult(typeof value === "string" ? value : JSON.stringify(value) ?? "null")
     }
-    /** A `tools/call` answer; the decision for its request id is in `connectionDecisions` (filled by the FaultTransport). */
-    const callTool: ConnectionPool.Binding["call"] = async (request, extra, connectionDecisions): Promise<CallToolResult> => {
+    /**
+     * The answer of a finished handler fiber. `faulted`: it ran {@link answer} (its value is an
+     * {@link Answer}); otherwise the handler alone (its value is the handler's output).
+     */
+    const finish = (tool: CompiledTool<R>, exit: Exit.Exit<unknown, ToolRefusal>, faulted: boolean): CallToolResult => {
+      hooks?.touch()
+      // Saved before the answer leaves: what the caller (and its journal) learns, the saved state has seen.
+      store?.save()
+      if (Exit.isFailure(exit)) {
+        const refusal = exit.cause.reasons.find((r) => r._tag === "Fail")
+        return textResult(refusal?._tag === "Fail" ? refusal.error.text : `internal error: ${Cause.pretty(exit.cause)}`, true)
+      }
+      if (!faulted) return resultOf(tool, exit.value, undefined)
+      const out = exit.value as Answer
+      if (out._tag === "Result") return out.result
+      if (out._tag === "RpcError") throw Object.assign(new Error(out.message), { code: out.code })
+      return resultOf(tool, out.value, out.drift)
+    }
+    /**
+     * A `tools/call` answer; the decision for its request id is in `connectionDecisions` (filled by
+     * the FaultTransport). A handler that finishes without waiting (most do) is answered at once:
+     * its fiber runs synchronously as it starts, and only a handler that suspends costs a promise.
+     */
+    const callTool: ConnectionPool.Binding["call"] = (request, extra, connectionDecisions) => {
       const tool = tools.get(request.params.name)
       if (tool === undefined) return textResult(`Tool ${request.params.name} not found`, true)
       const input = tool.decode(request.params.arguments ?? {})
@@ -409,25 +459,24 @@ export const make = <R = never>(
       }
       const decision = connectionDecisions.get(extra.requestId)
       hooks?.touch()
-      const context = requestContext(key, request.params._meta?.progressToken, extra, decision, hooks)
-      const exit = await run(answer(request.params.name, tool, input.value, decision, context), { signal: extra.signal })
-      hooks?.touch()
-      // Saved before the answer leaves: what the caller (and its journal) learns, the saved state has seen.
-      store?.save()
-      if (Exit.isFailure(exit)) {
-        const refusal = exit.cause.reasons.find((r) => r._tag === "Fail")
-        return textResult(refusal?._tag === "Fail" ? refusal.error.text : `internal error: ${Cause.pretty(exit.cause)}`, true)
-      }
-      const out = exit.value
-      if (out._tag === "Result") return out.result
-      if (out._tag === "RpcError") throw Object.assign(new Error(out.message), { code: out.code })
-      const encoded = tool.encode(out.value)
-      if (Exit.isFailure(encoded)) return textResult(`the fake produced output its contract rejects: ${String(encoded.cause)}`, true)
-      const value = out.drift === undefined ? encoded.value : applyDrift(encoded.value, tool.outputKeys, out.drift)
-      if (tool.structured) {
-        return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value as Record<string, unknown> }
-      }
-      return textResult(typeof value === "string" ? value : JSON.stringify(value) ?? "null")
+      const context = new HandlerRequest(key, request.params._meta?.progressToken, extra, decision, hooks)
+      const faulted = decision !== undefined && hooks !== undefined
+      if (!faulted) hooks?.executed(request.params.name)
+      const fiber = fork(
+        faulted ? answer(request.params.name, tool, input.value, decision, hooks, context) : tool.run(input.value, context),
+        { signal: extra.signal }
+      )
+      const exit = fiber.pollUnsafe()
+      if (exit !== undefined) return finish(tool, exit, faulted)
+      return new Promise<CallToolResult>((resolve, reject) =>
+        fiber.addObserver((exit) => {
+          try {
+            resolve(finish(tool, exit, faulted))
+          } catch (error) {
+            reject(error)
+          }
+        })
+      )
     }
     let pendingConnection: Map<string | number, CallDecision> | undefined
     const makeServer = () => {

@@ -14,6 +14,7 @@ import { type McpflowToolError, NotAllowed, Timeout, ToolFailed, toolError, type
 import { type CallOptions, CallSites, type ContractMismatch, GatewayEvents, makeCallSites, McpGateway } from "../../../dsl/ports/McpGateway.ts"
 import * as Allowlist from "./Allowlist.ts"
 import * as Deadlines from "./Deadlines.ts"
+import type { Connection } from "./Connection.ts"
 import { compareContract } from "./Discovery.ts"
 import * as Health from "./Health.ts"
 import * as HealthGate from "./HealthGate.ts"
@@ -153,6 +154,14 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
       return masked(sendTo(handle, tool, args, callOptions, (result) => Effect.map(decode(result), mask.value), meta, watch))
     }
 
+    /** What a call does when its connection is lost (forget it: the next call reconnects), made once per connection. */
+    const lost = new WeakMap<Connection, () => void>()
+    const lostOf = (handle: ServerConnections.ServerHandle, conn: Connection): () => void => {
+      let onLost = lost.get(conn)
+      if (onLost === undefined) lost.set(conn, onLost = () => connections.drop(handle, conn))
+      return onLost
+    }
+
     /**
      * One request. When a tracer is installed or metrics are exported it is watched (a span,
      * `traceparent` in `_meta`, metrics): decided in the call's registration, so an unwatched
@@ -182,8 +191,7 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
         }
         const current = handle.conn
         if (current !== undefined && !current.isClosed()) {
-          return beginCall(current.client, handle.key, tool, args, label, deadlines, decode, () =>
-            connections.drop(handle, current), resume, meta, fiber)
+          return beginCall(current.client, handle.key, tool, args, label, deadlines, decode, lostOf(handle, current), resume, meta, fiber)
         }
         resume(Effect.flatMap(connections.connect(handle, tool), (conn) =>
           callTool(conn.client, handle.key, tool, args, label, deadlines, decode, () =>

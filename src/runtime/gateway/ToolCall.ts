@@ -119,7 +119,9 @@ class PendingCall implements TimedEntry {
   addEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null): void {
     if (type !== "abort" || listener === null || this.aborted) return
     const fn = typeof listener === "function" ? listener : (event: Event) => listener.handleEvent(event)
-    ;(this.listeners ??= []).push(fn)
+    // A one-element array for the SDK's one listener (`[].push` would reserve room for 17).
+    if (this.listeners === undefined) this.listeners = [fn]
+    else this.listeners.push(fn)
   }
 
   /** `AbortSignal.removeEventListener("abort", listener)`. */
