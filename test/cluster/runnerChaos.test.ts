@@ -230,15 +230,19 @@ describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS === "0")("chaos: runners SIGKI
       // Every run finished: its result, or AmbiguousStep (a non-idempotent step in flight at a kill).
       expect(result, `${id} finished`).not.toBe(null)
       const failedAt: Array<number> = []
+      // The run's side effects (ms since the chaos started) and the kills, for a failure's message.
+      const story = () =>
+        `${new RegExp(`^(RESULT|FAILED) ${id} .*$`, "m").exec(output)?.[0]}\n${timeline.join("\n")}\n` +
+        lines.filter((l) => l.runId === id).map((l) => `${l.kind} ${l.step} ${l.pid}${killed.has(l.pid) ? "(killed)" : ""} +${l.at - started}`).join("\n")
       for (let step = 1; step <= 10; step++) {
         const starts = of("start", step)
         const flagged = of("rerun", step)
-        expect(starts.length, `${id} s${step} starts`).toBeLessThanOrEqual(2)
-        expect(flagged.length, `${id} s${step} reported re-runs`).toBeLessThanOrEqual(1)
+        expect(starts.length, `${id} s${step} starts\n${story()}`).toBeLessThanOrEqual(2)
+        expect(flagged.length, `${id} s${step} reported re-runs\n${story()}`).toBeLessThanOrEqual(1)
         if (starts.length === 2) {
           // Run twice: only an idempotent step in flight on a killed runner, reported as a re-run.
           expect(step % 3, `${id} s${step} is idempotent`).not.toBe(0)
-          expect(killed.has(starts[0]!.pid), `${id} s${step} first ran on a killed runner`).toBe(true)
+          expect(killed.has(starts[0]!.pid), `${id} s${step} first ran on a killed runner\n${story()}`).toBe(true)
           expect(flagged, `${id} s${step} reported as re-run`).toHaveLength(1)
         }
         if (flagged.length === 1 && step % 3 !== 0) reruns++
@@ -251,10 +255,10 @@ describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS === "0")("chaos: runners SIGKI
           expect(starts.at(-1)?.pid, `${id} s${step} flagged where it ran again`).toBe(flagged[0]!.pid)
           for (const earlier of starts.slice(0, -1)) expect(killed.has(earlier.pid)).toBe(true)
         }
-        if (flagged.length === 0) expect(starts.length, `${id} s${step} ran twice unflagged`).toBeLessThanOrEqual(1)
+        if (flagged.length === 0) expect(starts.length, `${id} s${step} ran twice unflagged\n${story()}`).toBeLessThanOrEqual(1)
         // No compensation twice, unless it was itself in flight on a killed runner.
         const undone = of("undo", step)
-        expect(undone.length, `${id} s${step} compensations`).toBeLessThanOrEqual(2)
+        expect(undone.length, `${id} s${step} compensations\n${story()}`).toBeLessThanOrEqual(2)
         if (undone.length === 2) expect(killed.has(undone[0]!.pid)).toBe(true)
       }
       if (result![1] === "RESULT") {
@@ -266,9 +270,6 @@ describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS === "0")("chaos: runners SIGKI
         expect(result![2], `${id} failed with`).toBe("AmbiguousStep")
         // The non-idempotent step in flight at the kill: run once, never re-sent; later steps never ran;
         // each completed step before it compensated.
-        const story = () =>
-          `${new RegExp(`^FAILED ${id} .*$`, "m").exec(output)?.[0]}\n${timeline.join("\n")}\n` +
-          lines.filter((l) => l.runId === id).map((l) => `${l.kind} ${l.step} ${l.pid}${killed.has(l.pid) ? "(killed)" : ""} +${l.at - started}`).join("\n")
         expect(failedAt, `${id} ambiguous step\n${story()}`).toHaveLength(1)
         const at = failedAt[0]!
         expect(of("start", at).length).toBeLessThanOrEqual(1)
