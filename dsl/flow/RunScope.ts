@@ -299,13 +299,16 @@ export const unwindApart = (
  * waiting for them here would hold the shard forever (seen: a run failed on a runner, started its
  * compensations, its shard moved to a runner that joined; the run and every other run of that
  * shard never moved on). The new owner replays the run: compensations the journal holds are not
- * run again; the one in flight here ran in its Activity, which finishes on its own.
+ * run again; the one in flight here is interrupted with the rest and, not journaled as done, runs
+ * again on the new owner — like a compensation in flight when its runner is killed, it may start
+ * twice and finishes once.
  */
 export const giveUp = (run: RunState): Effect.Effect<void> =>
   Effect.suspend(() => {
     run.givenUp = true
     const unwinding = run.unwinding === undefined ? [] : [...run.unwinding]
-    return unwinding.length === 0 ? Effect.void : Fiber.interruptAll(unwinding)
+    const logged = Effect.logDebug(`gave run ${run.runId} up${unwinding.length > 0 ? " while it compensated" : ""}`)
+    return unwinding.length === 0 ? logged : Effect.andThen(logged, Fiber.interruptAll(unwinding))
   })
 
 /**

@@ -121,8 +121,11 @@ describe("compensations under way when a run's shard moves", () => {
     const before = handovers()
     const b = children.start(fixture, ["runner", suite.server.url, String(await freePort()), log], env)
     await b.waitFor(/READY/, 30_000)
-    // A counts B in and hands it part of its shards (with some of the runs) while they compensate.
+    // A counts B in and hands it part of its shards (with some of the runs) while they compensate:
+    // it gives those runs up (logged at Debug) — only then are their held undos released, or A
+    // would finish the whole unwind before letting the runs go.
     await until(() => handovers() > before, 30_000, "runner A to hand shards to runner B")
+    await until(() => /gave run w\d+ up while it compensated/.test(a.output()), 30_000, "runner A to give a compensating run up")
     writeFileSync(`${log}.release`, "")
 
     const code = await Promise.race([client.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 60_000))])
@@ -130,18 +133,27 @@ describe("compensations under way when a run's shard moves", () => {
       `${client.output()}\n${parse(log).map((l) => `${l.runId} ${l.kind} ${l.step} ${l.pid === a.process.pid ? "A" : "B"}`).join("\n")}`
     expect(code, story()).toBe(0)
     let moved = 0
+    let reundone = 0
     for (const id of ids) {
       expect(client.output(), id).toMatch(new RegExp(`^FAILED ${id} `, "m"))
-      // s2's undo ran once, on A, where it was under way; s1's once, wherever the run was then.
-      expect(of(id, "undo-start", 2).map((l) => l.pid), `${id} s2 undo starts\n${story()}`).toEqual([a.process.pid])
-      expect(of(id, "undo", 2).map((l) => l.pid), `${id} s2 undone`).toEqual([a.process.pid])
+      // s2's undo finished once. It started on A; if A gave the run up before it finished, A's
+      // undo was interrupted with the run and the new owner ran it again (not journaled as done):
+      // like a compensation in flight at a kill, started twice, finished once.
+      const starts = of(id, "undo-start", 2).map((l) => l.pid)
+      const finished = of(id, "undo", 2).map((l) => l.pid)
+      expect(finished, `${id} s2 undone once\n${story()}`).toHaveLength(1)
+      if (starts.length === 2) {
+        expect(starts, `${id} s2 undo starts\n${story()}`).toEqual([a.process.pid, b.process.pid])
+        expect(finished, `${id} s2 undone on the new owner\n${story()}`).toEqual([b.process.pid])
+        reundone++
+      } else expect(starts, `${id} s2 undo starts\n${story()}`).toEqual(finished)
       expect(of(id, "undo", 1), `${id} s1 undone`).toHaveLength(1)
       if (of(id, "undo", 1)[0]!.pid === b.process.pid) moved++
     }
     // The case this is about: some runs moved mid-unwind (12 runs over 30 shards: all staying on A
     // would take B getting none of their shards).
     expect(moved, story()).toBeGreaterThan(0)
-    console.log(`${moved} of ${ids.length} runs moved to the runner that joined while compensating`)
+    console.log(`${moved} of ${ids.length} runs moved to the runner that joined while compensating (${reundone} with s2's undo run again there)`)
     children.killAll()
     await Promise.all([a.exited, b.exited])
   }, 120_000)
