@@ -114,6 +114,8 @@ export interface RunState {
   failure?: Cause.Cause<unknown> | undefined
   /** On the memory engine: completed steps' exits by path (see `Step.ts`); undefined on durable engines. */
   readonly stepJournal?: StepJournal | undefined
+  /** Waits until the run's events so far are in its journal, where the journal queues them (cluster). */
+  readonly eventsStored?: Effect.Effect<void> | undefined
   /** Where runs move between processes (cluster): counts durable steps' starts (see `StepLedger`). */
   readonly stepLedger?: StepLedger | undefined
   /** On resume: the steps the crash left in flight (they run again). */

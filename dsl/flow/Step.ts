@@ -5,11 +5,12 @@
  *
  * @module
  */
-import { Cause, Clock, Context, Deferred, Effect, Exit, type Fiber, Option, Result, Schema, Tracer } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber, Option, Result, Schema, Tracer } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import * as Activity from "effect/workflow/Activity"
 import { WorkflowInstance } from "effect/workflow/WorkflowEngine"
 import type { StepJournal } from "../ports/FlowEngine.ts"
+import type { StepOutcome } from "../ports/StepLedger.ts"
 import { CallSites, GatewayEvents, makeCallSites, RetryingStep } from "../ports/McpGateway.ts"
 import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
@@ -247,19 +248,30 @@ const generalStep = <A, E, R, R2>(
         announced = true
         return emit(scope, { _tag: "StepStarted", path, kind, ...(rerunAfterCrash ? { rerunAfterCrash } : {}) })
       })
-    const counted = ledger === undefined ? body : Effect.flatMap(ledger.started(instance!.executionId, path), ({ keyed, starts }) => {
-      if (starts <= 1) return Effect.andThen(announce(false), body)
-      // In flight when its runner died: run again only if that is safe (idempotent, or what it
-      // sent carried its idempotency key), else never re-sent.
-      if (options?.idempotent !== true && !keyed) {
-        return Effect.andThen(
-          announce(true),
-          Effect.fail(new AmbiguousStep({ runId: scope.run?.runId ?? "", path, reason: "runner-died" }) as unknown as E)
-        )
-      }
-      return Effect.andThen(announce(true), body)
-    })
-    const run = journal(scope.run, path, counted, journaled, options, (keyId) => void (sealedWith = keyId))
+    // The body as the step's Activity runs it on a ledger engine: counted (and held) first; a start
+    // that finds the outcome of an earlier one (a runner that gave the run up finished it) returns it.
+    // Once started, the body runs to its end in a fiber of its own and records its outcome, even if
+    // the run is interrupted meanwhile (its runner gives it up on a rebalance): the new owner, held
+    // back by the ledger until then, takes that outcome instead of starting the step again.
+    const guard = ledger === undefined ? undefined : (execute: Effect.Effect<unknown, unknown, R>, schemas: JournalCodecs) =>
+      Effect.flatMap(Effect.forkDetach(Effect.scoped(Effect.gen(function*() {
+        const { finished, keyed, starts } = yield* ledger.started(instance!.executionId, path)
+        if (finished !== undefined) return yield* restoreOutcome(finished, schemas)
+        // In flight when its runner died: run again only if that is safe (idempotent, or what it
+        // sent carried its idempotency key), else never re-sent.
+        if (starts > 1 && options?.idempotent !== true && !keyed) {
+          yield* announce(true)
+          return yield* Effect.fail(new AmbiguousStep({ runId: scope.run?.runId ?? "", path, reason: "runner-died" }))
+        }
+        yield* announce(starts > 1)
+        // Its StepStarted stored before the body does anything: a kill never loses the start of a step that ran.
+        if (scope.run?.eventsStored !== undefined) yield* scope.run.eventsStored
+        const exit = yield* Effect.exit(execute)
+        const outcome = yield* recordedOutcome(exit, schemas)
+        if (outcome !== undefined) yield* ledger.finished(instance!.executionId, path, outcome)
+        return yield* exit
+      })), { startImmediately: true }), Fiber.join)
+    const run = journal(scope.run, path, body, journaled, options, (keyId) => void (sealedWith = keyId), guard)
     const resume = scope.run?.resume
     if (resume !== undefined && journaled && kind === "step") {
       if (resume.completed.has(path)) resume.pending.delete(path)
@@ -454,16 +466,52 @@ const journal = <A, E, R>(
   body: Effect.Effect<A, E, R>,
   journaled: boolean,
   schemas?: { readonly success?: Schema.Codec<A, unknown> | undefined; readonly error?: Schema.Codec<E, unknown> | undefined },
-  onSealed?: (keyId: string) => void
+  onSealed?: (keyId: string) => void,
+  guard?: (execute: Effect.Effect<unknown, unknown, R>, schemas: JournalCodecs) => Effect.Effect<unknown, unknown, R>
 ): Effect.Effect<A, E, R> => {
   if (!journaled) return body
   if (run?.stepJournal !== undefined) return inMemory(run.stepJournal, path, body)
-  const success = schemas?.success ?? StepValue
-  const error = schemas?.error ?? StepFailure
+  const codecs: JournalCodecs = { success: schemas?.success ?? StepValue, error: schemas?.error ?? StepFailure }
+  const guarded = (execute: Effect.Effect<unknown, unknown, R>) => guard === undefined ? execute : guard(execute, codecs)
   const sealer = run?.sealer
-  if (sealer === undefined) return activity(path, success, error, body)
-  return sealed(sealer, path, (sealedBody) => activity(path, success, error, sealedBody), body, schemas?.success !== undefined, onSealed)
+  if (sealer === undefined) return activity(path, codecs.success, codecs.error, guarded(body))
+  return sealed(sealer, path, (sealedBody) => activity(path, codecs.success, codecs.error, guarded(sealedBody)), body, schemas?.success !== undefined, onSealed)
 }
+
+/** The Schemas a journaled step's value and error are journaled with. */
+interface JournalCodecs {
+  readonly success: Schema.Top
+  readonly error: Schema.Top
+}
+
+/**
+ * A body's exit as the step ledger records it (JSON, like the journal): its value or typed error;
+ * nothing for a defect or an interrupt (or what does not encode), which the next start runs again.
+ */
+const recordedOutcome = (exit: Exit.Exit<unknown, unknown>, schemas: JournalCodecs): Effect.Effect<StepOutcome | undefined> => {
+  if (Exit.isSuccess(exit)) {
+    return Schema.encodeUnknownEffect(Schema.toCodecJson(schemas.success as Schema.Codec<unknown, unknown>))(exit.value).pipe(
+      Effect.map((value): StepOutcome | undefined => ({ _tag: "Success", value })),
+      Effect.orElseSucceed(() => undefined)
+    )
+  }
+  if (!exit.cause.reasons.every(Cause.isFailReason)) return Effect.succeed(undefined)
+  const error = Cause.findErrorOption(exit.cause)
+  if (Option.isNone(error) || error.value instanceof AmbiguousStep) return Effect.succeed(undefined)
+  return Schema.encodeUnknownEffect(Schema.toCodecJson(schemas.error as Schema.Codec<unknown, unknown>))(error.value).pipe(
+    Effect.map((error): StepOutcome | undefined => ({ _tag: "Failure", error })),
+    Effect.orElseSucceed(() => undefined)
+  )
+}
+
+/** A recorded outcome as the body's exit again. */
+const restoreOutcome = (outcome: StepOutcome, schemas: JournalCodecs): Effect.Effect<unknown, unknown> =>
+  outcome._tag === "Success"
+    ? Effect.orDie(Schema.decodeUnknownEffect(Schema.toCodecJson(schemas.success as Schema.Codec<unknown, unknown>))(outcome.value))
+    : Effect.flatMap(
+      Effect.orDie(Schema.decodeUnknownEffect(Schema.toCodecJson(schemas.error as Schema.Codec<unknown, unknown>))(outcome.error)),
+      Effect.fail
+    )
 
 /** The Activity `path` running `execute`, its value and error journaled with these Schemas. */
 const activity = <A, E, R>(path: string, success: Schema.Top, error: Schema.Top, execute: Effect.Effect<unknown, unknown, R>): Effect.Effect<A, E, R> =>

@@ -107,6 +107,11 @@ export class RunJournal extends Context.Service<RunJournal, {
   }) => Effect.Effect<void, JournalError>
   /** Appends an event (synchronously, so it survives a crash right after). */
   readonly appendUnsafe: (event: FlowEvent) => void
+  /**
+   * Where `appendUnsafe` only queues (a journal on a server): waits until every event appended so
+   * far is stored. A durable step on a cluster waits for its `StepStarted` before its body runs.
+   */
+  readonly stored?: Effect.Effect<void, JournalError> | undefined
   readonly finish: (run: {
     readonly runId: string
     readonly status: RunRecord["status"]

@@ -14,6 +14,8 @@ import * as ClusterEngine from "../../src/runtime/cluster/ClusterEngine.ts"
 import * as PgRunJournal from "../../src/runtime/sql/postgres/PgRunJournal.ts"
 import * as PgAuditLog from "../../src/runtime/sql/postgres/PgAuditLog.ts"
 import { AuditLog } from "../../dsl/ports/AuditLog.ts"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort, startPostgres, type TestPostgres } from "../support/postgres.ts"
@@ -384,4 +386,26 @@ describe("cluster run journal on Postgres", () => {
     const [row] = await query<{ pid: number }>(server.url, (sql) => sql`select owner_pid as pid from mcpflow_runs where run_id = ${runId}`)
     expect(row?.pid).toBe(second.process.pid)
   }, 120_000)
+
+  it("a runner SIGKILLed the instant a step's body starts: the history keeps that step's start", async () => {
+    const killFile = join(mkdtempSync(join(tmpdir(), "mcpflow-killed-")), "killed-at-slow")
+    // The earlier tests' workers go: the run must land on one of the pair.
+    children.killAll()
+    // Two fresh workers that die at the first start of `slow` (the file says who).
+    const pair = await Promise.all([0, 1].map(async () => {
+      const w = cli(["worker", "--database", server.url, "--listen", `127.0.0.1:${await freePort()}`, flow], { KILL_AT_SLOW: killFile })
+      await w.waitFor(/serving journaled/, 30_000)
+      return w
+    }))
+    const input = JSON.stringify({ token: secret, wait: false, slowMs: 200 })
+    const detached = await finish(cli(["run", flow, "--database", server.url, "--detach", "--json", "--input", input]))
+    const { runId } = lastJson<{ runId: string }>(detached.output)
+    await until(runId, "succeeded")
+    const victim = Number(readFileSync(killFile, "utf8"))
+    expect(pair.map((w) => w.process.pid)).toContain(victim)
+    const shown = await show(runId)
+    const slowStarts = shown.events.filter((e) => e._tag === "StepStarted" && (e as { path?: string }).path === "slow") as ReadonlyArray<{ rerunAfterCrash?: boolean }>
+    // The start on the killed runner was stored before its body ran, then the re-run on the other.
+    expect(slowStarts.map((e) => e.rerunAfterCrash === true)).toEqual([false, true])
+  }, 90_000)
 })

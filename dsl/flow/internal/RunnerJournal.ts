@@ -41,10 +41,14 @@ export const open = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flo
     const sink = journalSink({ emit: state.emit }, journal, state.runId, () => {
       state.journalBroken = true
     })
+    // A write that failed stops the run where it is, as a failed append does.
+    const eventsStored = journal.stored === undefined ? undefined : Effect.catch(journal.stored, (error) =>
+      Effect.andThen(Effect.sync(() => void (state.journalBroken = true)), Effect.die(error)))
     // Cancelled (`mcpflow cancel`) before this runner took the run over (its runner died, or it
     // was parked): the body replays its completed steps (their compensations registered), and no
     // step starts afresh — the one in flight at the move included — until the body has failed; the
-    // compensations then run as usual, once, here.
+    // compensations then run as usual, once, here. A step whose outcome the ledger holds (a runner
+    // that gave the run up finished it) counts as completed.
     const cancelled = Option.isSome(known) && known.value.cancelRequestedAt !== undefined
     const ledger = state.stepLedger
     const journaled: RunState = {
@@ -52,13 +56,17 @@ export const open = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flo
       emit: sink.emit,
       listening: true,
       journalSealer: state.sealer,
+      eventsStored,
       stepLedger: !cancelled || ledger === undefined ? ledger : {
         ...ledger,
         started: (executionId, path) =>
           Effect.suspend(() =>
-            journaled.failure === undefined
-              ? Effect.die(new Error(`run ${state.runId} cancelled (mcpflow cancel) before step ${JSON.stringify(path)} started`))
-              : ledger.started(executionId, path)
+            journaled.failure !== undefined
+              ? ledger.started(executionId, path)
+              : Effect.flatMap(ledger.started(executionId, path), (start) =>
+                start.finished !== undefined
+                  ? Effect.succeed(start)
+                  : Effect.die(new Error(`run ${state.runId} cancelled (mcpflow cancel) before step ${JSON.stringify(path)} started`)))
           )
       }
     }

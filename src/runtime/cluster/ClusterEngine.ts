@@ -31,6 +31,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Option, type Redacted } from "effect"
 import { ClusterWorkflowEngine, RunnerAddress, type Sharding, type ShardingConfig } from "effect/cluster"
 import { RateLimiter } from "effect/persistence"
+import * as Reactivity from "effect/reactivity/Reactivity"
 import type { SqlClient } from "effect/sql"
 import type { WorkflowEngine } from "effect/workflow/WorkflowEngine"
 import * as FlowEngine from "../../../dsl/ports/FlowEngine.ts"
@@ -61,6 +62,13 @@ export interface ClusterOptions {
    * Bounds how late a durable sleep, a signal or a moved run is picked up.
    */
   readonly pollInterval?: Duration.Input | undefined
+  /**
+   * Postgres connections a runner keeps for its steps in flight (default 64): each holds one
+   * (its lock in the step ledger) for as long as its body runs, more wait their turn. Count them,
+   * per runner, against the server's `max_connections` (100 by default) with each process's
+   * pool for the rest (10).
+   */
+  readonly stepConnections?: number | undefined
   /** Further `ShardingConfig` overrides, applied last. */
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Service"]> | undefined
 }
@@ -162,7 +170,14 @@ const engineOver = (
     const shared = { breakerStore: breakers.store, rateLimiter }
     // A step's body starts are counted in Postgres: a step in flight on a runner that died is
     // known as such on the runner that takes the run over (reported, and re-run only if idempotent).
-    const stepLedger = yield* PgStepLedger.make
+    // Steps in flight hold a connection each (their lock) from a pool of their own.
+    const locks = yield* PgClient.make({
+      url: options.database,
+      connectTimeout: options.connectTimeout ?? Duration.seconds(5),
+      applicationName: "mcpflow-steps",
+      maxConnections: options.stepConnections ?? 64
+    }).pipe(Effect.provide(Reactivity.layer))
+    const stepLedger = yield* PgStepLedger.make(locks)
     return Layer.merge(
       FlowEngine.layer("postgres", { policies: registry(shared), stepLedger }),
       Layer.succeed(SharedState)(shared)

@@ -9,9 +9,10 @@
  * Events are ordered by a database sequence (not a per-process counter), so two runners that
  * take turns on a run never collide. `appendUnsafe` cannot write synchronously to a server: it
  * queues the event and a writer sends the queue in order, in one statement per batch; `finish`,
- * `get` and `events` wait for the queue first. A runner killed mid-batch may lose its last
- * events from the history (never from the run: the cluster's own journal is Effect's message
- * storage); a write failure is thrown by the next `appendUnsafe`, which stops the run as on SQLite.
+ * `get` and `events` wait for the queue first, and so does a durable step before its body runs
+ * (`stored`): a runner killed mid-batch may lose its last events from the history (never from the
+ * run: the cluster's own journal is Effect's message storage), but never the `StepStarted` of a
+ * step whose body ran; a write failure is thrown by the next `appendUnsafe`, which stops the run as on SQLite.
  *
  * @example
  * ```ts
@@ -126,6 +127,7 @@ export const make = Effect.fn("PgRunJournal.make")(function*(options: {
       queue.push(event)
       schedule()
     },
+    stored: drained,
     finish: (run) =>
       Effect.andThen(
         drained,
