@@ -24,7 +24,6 @@ import { checkPayload, recordedShape } from "../../../../../dsl/flow/SignalCheck
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
-import { runFlow } from "../../../run/RunFlow.ts"
 import * as Summary from "../../../run/Summary.ts"
 import { jsonLine, plainLines } from "../../../run/Lines.ts"
 import { runView, selectRuns, shown } from "../../../run/RunQuery.ts"
@@ -33,8 +32,6 @@ import { formatMs, safeJson, waitingText } from "../../../run/Text.ts"
 import * as Tree from "../../../run/Tree.ts"
 import { databaseOf, defaultRunSettings } from "../../Flags.ts"
 import { CliExit, columns, printJson, printLines } from "../../output.ts"
-import { load } from "./run.ts"
-import { webhookOf } from "./webhook.ts"
 import * as AuditTrail from "../../../../runtime/audit/AuditTrail.ts"
 import { redact } from "../../../../runtime/audit/AuditRedact.ts"
 import * as SqliteAuditLog from "../../../../runtime/audit/SqliteAuditLog.ts"
@@ -426,6 +423,10 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ database, file, ru
   }
   const source = Option.getOrUndefined(file) ?? record.source
   if (source === undefined) return yield* usage(`run ${record.runId} does not record its flow file; pass --file flows/x.ts`)
+  // Loaded here, not with the module: the other history commands need neither the gateway nor a flow loader.
+  const [{ webhookOf }, { load }, { runFlow }] = yield* Effect.promise(() =>
+    Promise.all([import("./webhook.ts"), import("./run.ts"), import("../../../run/RunFlow.ts")])
+  )
   const webhook = yield* webhookOf(Option.none(), flags.config)
   const { flow, local, sandbox } = yield* load(source)
   yield* runFlow(flow, { ...defaultRunSettings, ...flags, resume: Option.some(record.runId) }, { sandbox, local, file: path.resolve(source), webhook })
