@@ -12,7 +12,7 @@
  *     durable engine's heap per step.
  *
  * Knobs: BENCH_STEPS and BENCH_STEP_REPEATS (a), BENCH_FLOWS and BENCH_FLOW_STEPS (b; `BENCH_FLOWS=1000` for a quick
- * iteration), BENCH_DAG_WIDTH, BENCH_DAG_DEPTH, BENCH_DAG_MS (c), BENCH_LONG_STEPS and
+ * iteration), BENCH_DAG_WIDTH, BENCH_DAG_DEPTH, BENCH_DAG_MS, BENCH_DAG_WARM_UP (c; warm-up runs per side, default 2), BENCH_LONG_STEPS and
  * BENCH_DURABLE_STEPS (d), BENCH_CASES (a comma list of a,b,c,d; default all).
  */
 import { median, runChild } from "./interpreter/child.ts"

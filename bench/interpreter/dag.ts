@@ -54,9 +54,10 @@ const plainDag = Effect.gen(function*() {
     }), { concurrency: "unbounded", discard: true })
 })
 
+const WARM_UP = Number(process.env.BENCH_DAG_WARM_UP ?? 2)
 const engine = ManagedRuntime.make(FlowEngine.layerMemory)
-// Warm-up: both sides twice.
-for (let i = 0; i < 2; i++) {
+// Warm-up: both sides, WARM_UP times each.
+for (let i = 0; i < WARM_UP; i++) {
   await engine.runPromise(Flow.run(wideDag, {}))
   await Effect.runPromise(plainDag)
 }
