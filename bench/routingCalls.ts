@@ -15,6 +15,9 @@
  * collection inside): `allocRatio` ≈ 1.03 (26.0 against 25.1 KB per call), so the typical
  * chunk's ratio stands for the whole call's. `p10Ratio` compares the 10th percentiles.
  * `BENCH_QUANTILES=1` prints each side's chunk quantiles and how many chunks were heavy;
+ * `BENCH_SPLIT=1` also times a 1-replica group (the group machinery without rotation) and three
+ * plain servers called in turn (rotation without a group), each against direct, to split the
+ * group's overhead (off by default: more servers and chunks change the headline's conditions);
  * `BENCH_WARM_UP`, `BENCH_ROUNDS`, `BENCH_CALLS` and `BENCH_CHUNK` change the sizes.
  *
  * The last line is
@@ -44,13 +47,20 @@ const contract = (server: string) =>
   })
 const Direct = contract("direct")
 const Group = contract("group")
+const SPLIT = process.env.BENCH_SPLIT === "1"
+const Single = contract("single")
+const turns = [contract("r0"), contract("r1"), contract("r2")]
 
 const fake = (key: string) => FakeServer.make(key, [FakeServer.handle(Direct.echo, ({ n }) => Effect.succeed({ n }))])
 
 const layer = Layer.unwrap(Effect.gen(function*() {
   const direct = yield* fake("direct")
   const replicas = { a: yield* fake("a"), b: yield* fake("b"), c: yield* fake("c") }
-  return GatewayLayer.layer({ servers: { direct }, groups: { group: { replicas } } })
+  if (!SPLIT) return GatewayLayer.layer({ servers: { direct }, groups: { group: { replicas } } })
+  return GatewayLayer.layer({
+    servers: { direct, r0: yield* fake("r0"), r1: yield* fake("r1"), r2: yield* fake("r2") },
+    groups: { group: { replicas }, single: { replicas: { only: yield* fake("only") } } }
+  })
 }))
 
 const loop = (call: (input: { readonly n: number }) => Effect.Effect<unknown, unknown, McpGateway>, n: number) =>
@@ -82,7 +92,9 @@ type Timed = Effect.Success<ReturnType<typeof time>>
  * runtime landing there), whatever the side.
  */
 /** Every chunk's CPU time per call, and bytes allocated per call where measured, per side. */
-const chunks = { direct: [] as Array<number>, group: [] as Array<number> }
+const chunks = { direct: [] as Array<number>, group: [] as Array<number>, single: [] as Array<number>, turns: [] as Array<number> }
+/** Three plain servers called in turn (`BENCH_SPLIT`). */
+const inTurn = (input: { readonly n: number }) => turns[input.n % 3]!.echo(input)
 const allocs = { direct: [] as Array<number>, group: [] as Array<number> }
 
 const round = (first: "direct" | "group") =>
@@ -101,6 +113,10 @@ const round = (first: "direct" | "group") =>
       if (directFirst) add(d, yield* time(loop(Direct.echo, CHUNK)))
       add(g, yield* time(loop(Group.echo, CHUNK)))
       if (!directFirst) add(d, yield* time(loop(Direct.echo, CHUNK)))
+      if (SPLIT) {
+        chunks.single.push((yield* time(loop(Single.echo, CHUNK))).cpu / CHUNK)
+        chunks.turns.push((yield* time(loop(inTurn, CHUNK))).cpu / CHUNK)
+      }
     }
     return { d: { cpu: d.cpu / CALLS, wall: d.wall / CALLS }, g: { cpu: g.cpu / CALLS, wall: g.wall / CALLS } }
   })
@@ -110,7 +126,10 @@ const result = await Effect.runPromise(Effect.gen(function*() {
   // 500 calls each (the warm-up until 2026-12-06) a quarter of the first rounds' chunks met a
   // collection and the median chunk was one of them; after 20 000, 3–5 % do.
   const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 20_000)
-  for (let done = 0; done < WARM_UP; done += CHUNK) yield* loop(Direct.echo, CHUNK).pipe(Effect.andThen(loop(Group.echo, CHUNK)))
+  for (let done = 0; done < WARM_UP; done += CHUNK) {
+    yield* loop(Direct.echo, CHUNK).pipe(Effect.andThen(loop(Group.echo, CHUNK)))
+    if (SPLIT) yield* loop(Single.echo, CHUNK).pipe(Effect.andThen(loop(inTurn, CHUNK)))
+  }
   const direct = { cpu: [] as Array<number>, wall: [] as Array<number> }
   const group = { cpu: [] as Array<number>, wall: [] as Array<number> }
   for (let r = 0; r < ROUNDS; r++) {
@@ -132,6 +151,13 @@ const result = await Effect.runPromise(Effect.gen(function*() {
           `; over 3x the median: ${heavy} of ${chunks[side].length}`
       )
     }
+  }
+  if (SPLIT) {
+    console.log(
+      `split (median chunk / direct's): 1-replica group ${(median(chunks.single) / median(chunks.direct)).toFixed(3)}, ` +
+        `3 plain servers in turn ${(median(chunks.turns) / median(chunks.direct)).toFixed(3)}, ` +
+        `3-replica group ${(median(chunks.group) / median(chunks.direct)).toFixed(3)}`
+    )
   }
   return {
     direct: median(chunks.direct),
