@@ -8,7 +8,8 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { spawnSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { canColor, fastOutput, type HelpSnapshot, snapshotKey } from "../../src/app/cli/internal/FastPath.ts"
 import { renderHelpSnapshot } from "../../src/app/cli/internal/HelpSnapshot.ts"
@@ -101,5 +102,27 @@ registerHooks({ load(url, context, next) { if (url.includes("/node_modules/effec
     }
     // …and the hook does see Effect when the full CLI runs
     assert.include(spawnBin(["--version"], { NO_COLOR: "1", MCPFLOW_FULL_CLI: "1" }, hook).stderr, "/node_modules/effect/")
+  })
+
+  it("the history commands load neither the MCP SDK nor the flow loader (only resume runs a flow)", () => {
+    const hook = `data:text/javascript,${
+      encodeURIComponent(
+        `import { registerHooks } from "node:module"
+registerHooks({ load(url, context, next) { if (/node_modules\\/(@modelcontextprotocol|tsx|zod)\\//.test(url)) process.stderr.write("loaded " + url + "\\n"); return next(url, context) } })`
+      )
+    }`
+    const stateDir = mkdtempSync(join(tmpdir(), "mcpflow-lazy-"))
+    try {
+      for (const args of [["runs"], ["show", "abc"], ["signal", "abc", "approval"], ["cancel", "abc"], ["prune", "--older-than", "1d"]]) {
+        const result = spawnBin([...args, "--state-dir", stateDir], { NO_COLOR: "1" }, hook)
+        assert.strictEqual(result.code, 2, `mcpflow ${args.join(" ")}: ${result.stderr}`)
+        assert.include(result.stderr, "no journal in", `mcpflow ${args.join(" ")}`)
+        assert.notInclude(result.stderr, "loaded ", `mcpflow ${args.join(" ")}`)
+      }
+      // …and the hook does see the SDK when a command needs it
+      assert.include(spawnBin(["tools", "--config", join(stateDir, "missing.json")], { NO_COLOR: "1" }, hook).stderr, "loaded ")
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true })
+    }
   })
 })
