@@ -12,7 +12,7 @@ const shared = {
 }
 
 /** The multi-process cluster files that SIGKILL runners or move shards (see the "cluster" project). */
-const clusterFiles = ["journal", "rebalance", "runnerChaos", "runnerFault"].map((name) => `test/cluster/${name}.test.ts`)
+const serialClusterFiles = ["journal", "rebalance", "runnerChaos", "runnerFault"].map((name) => `test/cluster/${name}.test.ts`)
 
 export default defineConfig({
   test: {
@@ -20,14 +20,14 @@ export default defineConfig({
       {
         // Two files at a time, also on a 2-core CI machine (vitest's default there is one): the
         // multi-process tests spend part of their time waiting on their children.
-        test: { ...shared, name: "suite", include: ["test/**/*.test.ts"], exclude: clusterFiles, maxWorkers: 2, sequence: { groupOrder: 0 } }
+        test: { ...shared, name: "suite", include: ["test/**/*.test.ts"], exclude: serialClusterFiles, maxWorkers: 2, sequence: { groupOrder: 0 } }
       },
       {
         // The cluster files that kill runners afterwards, one at a time: their takeover timings
         // (seconds of real time) are measured against a machine not also running two other test
         // files. The other cluster files (one Postgres, a runner or two, no takeover to wait for) run with
         // the suite.
-        test: { ...shared, name: "cluster", include: clusterFiles, maxWorkers: 1, sequence: { groupOrder: 1 } }
+        test: { ...shared, name: "cluster", include: serialClusterFiles, maxWorkers: 1, sequence: { groupOrder: 1 } }
       }
     ]
   }

@@ -18,6 +18,16 @@ const root = resolve(import.meta.dirname, "../..")
 const bin = join(root, "bin/mcpflow.js")
 const built = (): HelpSnapshot => JSON.parse(readFileSync(join(root, "dist/help-snapshot.json"), "utf8"))
 
+/** A `--import` hook that prints `loaded <url>` to stderr for each module whose URL contains one of `parts`. */
+const loadLogger = (...parts: ReadonlyArray<string>) =>
+  `data:text/javascript,${
+    encodeURIComponent(
+      `import { registerHooks } from "node:module"
+const parts = ${JSON.stringify(parts)}
+registerHooks({ load(url, context, next) { if (parts.some((p) => url.includes(p))) process.stderr.write("loaded " + url + "\\n"); return next(url, context) } })`
+    )
+  }`
+
 const spawnBin = (args: ReadonlyArray<string>, env: Record<string, string>, hook?: string) => {
   const baseEnv = { ...process.env }
   delete baseEnv["NO_COLOR"]
@@ -89,12 +99,7 @@ describe("the bin", () => {
   }
 
   it("loads no Effect module for --version and --help", () => {
-    const hook = `data:text/javascript,${
-      encodeURIComponent(
-        `import { registerHooks } from "node:module"
-registerHooks({ load(url, context, next) { if (url.includes("/node_modules/effect/")) process.stderr.write("loaded " + url + "\\n"); return next(url, context) } })`
-      )
-    }`
+    const hook = loadLogger("/node_modules/effect/")
     for (const args of [["--version"], ["--help"], ["plan", "--help"]]) {
       const result = spawnBin(args, { NO_COLOR: "1" }, hook)
       assert.strictEqual(result.code, 0)
@@ -104,13 +109,8 @@ registerHooks({ load(url, context, next) { if (url.includes("/node_modules/effec
     assert.include(spawnBin(["--version"], { NO_COLOR: "1", MCPFLOW_FULL_CLI: "1" }, hook).stderr, "/node_modules/effect/")
   })
 
-  it("the history commands load neither the MCP SDK nor the flow loader (only resume runs a flow)", () => {
-    const hook = `data:text/javascript,${
-      encodeURIComponent(
-        `import { registerHooks } from "node:module"
-registerHooks({ load(url, context, next) { if (/node_modules\\/(@modelcontextprotocol|tsx|zod)\\//.test(url)) process.stderr.write("loaded " + url + "\\n"); return next(url, context) } })`
-      )
-    }`
+  it("runs, show, signal, cancel and prune load neither the MCP SDK, zod nor tsx (the flow loader)", () => {
+    const hook = loadLogger("/node_modules/@modelcontextprotocol/", "/node_modules/zod/", "/node_modules/tsx/")
     const stateDir = mkdtempSync(join(tmpdir(), "mcpflow-lazy-"))
     try {
       for (const args of [["runs"], ["show", "abc"], ["signal", "abc", "approval"], ["cancel", "abc"], ["prune", "--older-than", "1d"]]) {

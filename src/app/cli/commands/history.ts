@@ -3,8 +3,8 @@
  * one run's step tree (timings, attempts, failures) from the journal, `mcpflow resume <runId>`
  * continues a run a crash left unfinished, `mcpflow signal <runId> <name>` records a signal for
  * a waiting run, `mcpflow cancel <runId>` cancels an unfinished one, `mcpflow prune` deletes old
- * finished runs. A run id may be any unique prefix of it. The work is in `internal/history.ts`,
- * loaded when a command runs.
+ * finished runs. A run id may be any unique prefix of it. The work is in `internal/history.ts`
+ * (`resume`'s in `internal/resume.ts`), loaded when a command runs.
  *
  * @example
  * ```sh
@@ -79,7 +79,7 @@ export const show = Command.make(
 export const resume = Command.make(
   "resume",
   { runId: Flags.runId, ...Flags.resumeFlags, database: Flags.historyDatabase },
-  lazyHandler(() => history().then((m) => m.resume))
+  lazyHandler(() => import("./internal/resume.ts").then((m) => m.resume))
 ).pipe(
   Command.withShortDescription("Resume a journaled run a crash left unfinished"),
   Command.withDescription(

@@ -1,7 +1,8 @@
 /**
  * The run history commands: `mcpflow runs` lists journaled runs, `mcpflow show <runId>` prints
- * one run's step tree (timings, attempts, failures) from the journal, `mcpflow resume <runId>`
- * continues a run a crash left unfinished.
+ * one run's step tree (timings, attempts, failures) from the journal; `signal`, `cancel` and
+ * `prune` act on runs. `mcpflow resume <runId>` is in `resume.ts`: it alone loads a flow file
+ * and the gateway.
  *
  * @example
  * ```sh
@@ -11,7 +12,6 @@
  * ```
  * @module
  */
-import * as path from "node:path"
 import { existsSync } from "node:fs"
 import { Duration, Effect, Layer, Option, type Redacted } from "effect"
 import { DatabaseError } from "../../../../runtime/cluster/DatabaseError.ts"
@@ -30,7 +30,7 @@ import { runView, selectRuns, shown } from "../../../run/RunQuery.ts"
 import * as RunStatus from "../../../run/RunStatus.ts"
 import { formatMs, safeJson, waitingText } from "../../../run/Text.ts"
 import * as Tree from "../../../run/Tree.ts"
-import { databaseOf, defaultRunSettings } from "../../Flags.ts"
+import { databaseOf } from "../../Flags.ts"
 import { CliExit, columns, printJson, printLines } from "../../output.ts"
 import * as AuditTrail from "../../../../runtime/audit/AuditTrail.ts"
 import { redact } from "../../../../runtime/audit/AuditRedact.ts"
@@ -110,7 +110,8 @@ const audited = <A>(at: HistoryAt, effect: Effect.Effect<A, CliExit>): Effect.Ef
       : effect
   )
 
-const usage = (message: string) => new CliExit({ code: ExitCode.Usage, message })
+/** A usage error (exit 2) saying `message`. */
+export const usage = (message: string) => new CliExit({ code: ExitCode.Usage, message })
 
 const when = (ms: number | undefined) => (ms === undefined ? "—" : new Date(ms).toISOString().replace("T", " ").slice(0, 19))
 const took = (r: Pick<RunRecord, "startedAt" | "finishedAt">) => (r.finishedAt === undefined ? "—" : formatMs(r.finishedAt - r.startedAt))
@@ -140,7 +141,7 @@ export const resolveRun = (journal: RunJournal["Service"], idOrPrefix: string): 
   })
 
 /** Runs `f` with the run history and the run `idOrPrefix` names. */
-const withRun = <A>(
+export const withRun = <A>(
   stateDir: HistoryAt,
   idOrPrefix: string,
   f: (journal: RunJournal["Service"], record: RunRecord) => Effect.Effect<A, JournalError | CliExit>
@@ -388,48 +389,6 @@ export const prune = Effect.fn("mcpflow.prune")(function*({ database, json, olde
   if (json) return yield* printJson({ pruned, before: new Date(before).toISOString(), ...(auditPruned === undefined ? {} : { auditPruned }) })
   yield* printLines([`pruned ${pruned.length} run(s) finished before ${when(before)} UTC`])
   if (auditPruned !== undefined) yield* printLines([`pruned ${auditPruned} audit entr${auditPruned === 1 ? "y" : "ies"} older than ${Duration.format(retention!)}`])
-})
-
-/**
- * `mcpflow resume <runId>`: continues a run a crash left unfinished, from the flow file recorded
- * in the journal (or the one given), with the same flags as `mcpflow run`.
- *
- * @example
- * ```sh
- * npx mcpflow resume 3f2a… --json
- * ```
- */
-export const resume = Effect.fn("mcpflow.resume")(function*({ database, file, runId, ...flags }: {
-  readonly runId: string
-  readonly file: Option.Option<string>
-  readonly config: Option.Option<string>
-  readonly sandbox: boolean
-  readonly json: boolean
-  readonly quiet: boolean
-  readonly verbose: boolean
-  readonly otlp: Option.Option<string>
-  readonly stateDir: string
-  readonly force: boolean
-  /** A cluster's Postgres journal: its runners resume runs themselves. */
-  readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
-}) {
-  const at: HistoryAt = { stateDir: flags.stateDir, database: databaseOf(database ?? Option.none(), process.env) }
-  const record = yield* withRun(at, runId, (_, record) => Effect.succeed(record))
-  if (typeof at !== "string" && Option.isSome(at.database)) {
-    if (record.status !== "running") return yield* usage(`run ${record.runId} already ${record.status}; there is nothing to resume`)
-    const message = `run ${record.runId} is a cluster's: its runners continue it on their own (a dead runner's runs move to another within seconds); nothing to resume. Follow it with  npx mcpflow show ${record.runId.slice(0, 8)} --follow --database …`
-    if (flags.json) return yield* printJson({ runId: record.runId, resumed: false, detail: message })
-    return yield* printLines([message])
-  }
-  const source = Option.getOrUndefined(file) ?? record.source
-  if (source === undefined) return yield* usage(`run ${record.runId} does not record its flow file; pass --file flows/x.ts`)
-  // Loaded here, not with the module: the other history commands need neither the gateway nor a flow loader.
-  const [{ webhookOf }, { load }, { runFlow }] = yield* Effect.promise(() =>
-    Promise.all([import("./webhook.ts"), import("./run.ts"), import("../../../run/RunFlow.ts")])
-  )
-  const webhook = yield* webhookOf(Option.none(), flags.config)
-  const { flow, local, sandbox } = yield* load(source)
-  yield* runFlow(flow, { ...defaultRunSettings, ...flags, resume: Option.some(record.runId) }, { sandbox, local, file: path.resolve(source), webhook })
 })
 
 /**
