@@ -64,7 +64,8 @@ export type Deps<Out, Needs extends keyof Out, Always extends boolean> = Always 
   : { readonly [N in Needs]: Out[N] }
 
 /**
- * A DAG's result: the outputs of the nodes that succeeded, and every node's outcome.
+ * A DAG's result: the outputs of the nodes that succeeded, and every node's outcome, both keyed
+ * in the order the nodes were declared (the same every run, whichever node finished first).
  *
  * @example
  * ```ts
@@ -184,9 +185,12 @@ class DagBuilder {
 interface NodeState {
   readonly def: NodeDef
   readonly path: string
+  /** The states of the nodes it needs, in its `needs` order. */
+  readonly needs: Array<NodeState>
   remaining: number
   readonly dependants: Array<NodeState>
   wake: (() => void) | undefined
+  outcome: NodeOutcome<unknown> | undefined
 }
 
 const runDag = (
@@ -203,13 +207,12 @@ const runDag = (
       const interpreter = interpreterOf(scope)
       const states = new Map<string, NodeState>()
       for (const n of nodes) {
-        const state: NodeState = { def: n, path: yield* claim(scope, n.name), remaining: n.needs.length, dependants: [], wake: undefined }
-        for (const need of n.needs) states.get(need)!.dependants.push(state)
+        const needs = n.needs.map((need) => states.get(need)!)
+        const state: NodeState = { def: n, path: yield* claim(scope, n.name), needs, remaining: needs.length, dependants: [], wake: undefined, outcome: undefined }
+        for (const need of needs) need.dependants.push(state)
         states.set(n.name, state)
       }
       const permits = options?.concurrency !== undefined ? yield* Semaphore.make(Math.max(1, options.concurrency)) : undefined
-      const outcomes: Record<string, NodeOutcome<unknown>> = {}
-      const outputs: Record<string, unknown> = {}
 
       // Each node: wait for what it needs, then run (or skip) and settle its outcome. Written
       // as a chain rather than a generator: a wide DAG's per-node cost is its coordination lag.
@@ -217,8 +220,7 @@ const runDag = (
         const n = state.def
         const nodePath = state.path
         const finish = (o: NodeOutcome<unknown>) => {
-          outcomes[n.name] = o
-          if (o._tag === "Succeeded") outputs[n.name] = o.value
+          state.outcome = o
           for (const d of state.dependants) {
             if (--d.remaining === 0 && d.wake !== undefined) {
               const wake = d.wake
@@ -231,10 +233,10 @@ const runDag = (
           const planInfo = { needs: n.needs, condition: n.options.whenLabel, description: n.options.description }
           const deps: Record<string, unknown> = {}
           const notOk: Array<string> = []
-          for (const need of n.needs) {
-            const o = outcomes[need]!
-            if (o._tag === "Succeeded") deps[need] = o.value
-            else notOk.push(need)
+          for (const need of state.needs) {
+            const o = need.outcome!
+            if (o._tag === "Succeeded") deps[need.def.name] = o.value
+            else notOk.push(need.def.name)
           }
           const skipped = (why: string) =>
             Effect.andThen(skip(scope, nodePath, "node", why, planInfo), Effect.sync(() => finish({ _tag: "Skipped", why })))
@@ -268,5 +270,14 @@ const runDag = (
       const runs: Array<Effect.Effect<void, unknown, unknown>> = []
       for (const state of states.values()) runs.push(runNode(state))
       yield* interpreter.branches(runs, { concurrency: "unbounded" })
+      // The records are built once, in the order the nodes were declared (not the order they
+      // finished): the same keys in the same order every run.
+      const outcomes: Record<string, NodeOutcome<unknown>> = {}
+      const outputs: Record<string, unknown> = {}
+      for (const { def, outcome } of states.values()) {
+        if (outcome === undefined) continue
+        outcomes[def.name] = outcome
+        if (outcome._tag === "Succeeded") outputs[def.name] = outcome.value
+      }
       return { outputs, outcomes }
     }), { description: `DAG of ${chain?.size ?? 0} nodes` })

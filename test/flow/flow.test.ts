@@ -227,6 +227,30 @@ describe("DAGs", () => {
       const finished = failed.events.find((e) => e._tag === "FlowFinished")
       assert.strictEqual(finished?._tag === "FlowFinished" ? finished.failedStep : undefined, "d/lint/w")
     }))
+
+  it.effect("outcomes and outputs list the nodes in the order they were declared, not the order they finished", () =>
+    Effect.gen(function*() {
+      const finished: Array<string> = []
+      const w = (name: string, ms: number) => step("w", Effect.sleep(ms).pipe(Effect.andThen(Effect.sync(() => (finished.push(name), name)))))
+      const flow = Flow.make({
+        name: "order",
+        input: Empty,
+        output: Schema.Unknown,
+        run: () =>
+          Effect.map(
+            dag("d")
+              .node("slow", () => w("slow", 50))
+              .node("skipped", { when: () => false }, () => w("skipped", 0))
+              .node("fast", () => w("fast", 0))
+              .node("after", { needs: ["fast"] }, () => w("after", 10))
+              .run(),
+            (r) => ({ outcomes: Object.keys(r.outcomes), outputs: Object.keys(r.outputs) })
+          )
+      })
+      const { exit } = yield* runFlow(Flow.run(flow, {}))
+      assert.deepStrictEqual(finished, ["fast", "after", "slow"])
+      assert.deepStrictEqual(exit, Exit.succeed({ outcomes: ["slow", "skipped", "fast", "after"], outputs: ["slow", "fast", "after"] }))
+    }))
 })
 
 describe("forEach", () => {
