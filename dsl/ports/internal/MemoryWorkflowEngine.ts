@@ -38,7 +38,9 @@ interface ExecutionState {
   readonly payload: object
   readonly execute: Execute
   readonly parent: string | undefined
-  instance: WorkflowInstance["Service"]
+  readonly workflow: Workflow.Any
+  /** The instance of the latest run (each run, replays included, gets a fresh one). */
+  instance: WorkflowInstance["Service"] | undefined
   interrupted: boolean
   interruptedUnsafe: boolean
   /** The strongest wake requested while a run was still finishing. */
@@ -94,9 +96,9 @@ export const make: Effect.Effect<MemoryWorkflowEngine, never, Scope.Scope> = Eff
           Effect.asVoid
         )
       }
-      const entry = workflows.get(state.instance.workflow._tag)!
+      const entry = workflows.get(state.workflow._tag)!
       // Each run gets a fresh scope, so replays rebuild compensations instead of registering them again.
-      const instance = WorkflowInstance.initial(state.instance.workflow, state.instance.executionId, {
+      const instance = WorkflowInstance.initial(state.workflow, executionId, {
         scope: Scope.forkUnsafe(state.scope)
       })
       state.instance = instance
@@ -148,7 +150,8 @@ export const make: Effect.Effect<MemoryWorkflowEngine, never, Scope.Scope> = Eff
         state = {
           payload: options.payload,
           execute: entry.execute,
-          instance: WorkflowInstance.initial(workflow, options.executionId),
+          workflow,
+          instance: undefined,
           interrupted: false,
           interruptedUnsafe: false,
           resumeRequested: undefined,
@@ -165,7 +168,7 @@ export const make: Effect.Effect<MemoryWorkflowEngine, never, Scope.Scope> = Eff
       }
       if (options.discard) return undefined as never
       // Capture together so a wake that swaps in a replay cannot desync them.
-      const instance = state.instance
+      const instance = state.instance!
       const exit = yield* Fiber.await(state.fiber!)
       if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) && instance.suspended) {
         // A completion preempted the run; the caller retries into the replay.
