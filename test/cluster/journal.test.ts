@@ -108,67 +108,6 @@ describe("cluster run journal on Postgres", () => {
     throw new Error(`run ${id} never became ${status}`)
   }
 
-  it("run --database reports the runner's steps live; runs and show read the run back from Postgres, its secret sealed", async () => {
-    const input = JSON.stringify({ token: secret, wait: false })
-    const followed = await finish(cli(["run", flow, "--database", server.url, "--input", input, "--json"]))
-    expect(followed.code, followed.output).toBe(0)
-    const lines = followed.output.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { _tag: string; path?: string; runId?: string })
-    // The steps ran on the runner; their events reached this process's report through the journal.
-    expect(lines.filter((e) => e._tag === "StepSucceeded").map((e) => e.path)).toEqual(["prepare", "check", "release"])
-    const runId = lines.find((e) => e._tag === "FlowStarted")!.runId!
-    expect(lastJson<{ _tag: string; outcome: string }>(followed.output)).toMatchObject({ _tag: "RunSummary", outcome: "success" })
-
-    // An id prefix works as on SQLite.
-    const viewer = cli(["ui", "--database", server.url, "--port", "0"])
-    const [listed, shown, text] = await Promise.all([
-      finish(cli(["runs", "--database", server.url, "--json"])),
-      show(runId.slice(0, 8)),
-      finish(cli(["show", runId.slice(0, 8), "--database", server.url])),
-      viewer.waitFor(/mcpflow ui: http/, 30_000)
-    ])
-    // The run viewer reads the same journal.
-    const base = /mcpflow ui: (http:\/\/\S+?)\/? /.exec(viewer.output())![1]!
-    expect(viewer.output()).toContain(`runs in postgres 127.0.0.1:${server.port}/`)
-    const page = (await (await fetch(`${base}/api/runs`)).json()) as { runs: ReadonlyArray<{ runId: string; status: string }> }
-    expect(page.runs.find((r) => r.runId === runId)?.status).toBe("succeeded")
-    const detail = await fetch(`${base}/api/runs/${runId.slice(0, 8)}`)
-    expect(detail.status).toBe(200)
-    expect(JSON.stringify(await detail.json())).toContain("release")
-    // Its audit panel reads the runners' audit log in the same Postgres.
-    const audit = (await (await fetch(`${base}/api/audit?run=${runId}`)).json()) as ReadonlyArray<{ action: string }>
-    expect(audit.map((e) => e.action)).toContain("run.started")
-    viewer.process.kill("SIGTERM")
-    expect(listed.code, listed.output).toBe(0)
-    const runs = lastJson<ReadonlyArray<{ runId: string; status: string; trigger?: string }>>(listed.output)
-    expect(runs.find((r) => r.runId === runId)).toMatchObject({ status: "succeeded", trigger: "cluster" })
-
-    expect(shown.runId).toBe(runId)
-    expect(shown.output).toEqual({ by: "nobody", tokenLength: secret.length })
-    expect(shown.events.map((e) => e._tag)).toEqual([
-      "FlowStarted", "StepStarted", "StepSucceeded", "StepStarted", "StepSucceeded", "StepStarted", "StepSucceeded", "FlowFinished"
-    ])
-    expect(shown.events[0]!.engine).toBe("postgres")
-    expect(text.output).toContain(`run ${runId} · flow journaled · succeeded · started by cluster`)
-
-    // The planted secret is nowhere in mcpflow's journal tables.
-    const rows = [
-      ...await query(server.url, (sql) => sql`select * from mcpflow_runs`),
-      ...await query(server.url, (sql) => sql`select * from mcpflow_run_events`)
-    ]
-    const dump = JSON.stringify(rows, (_, v) => (typeof v === "bigint" ? String(v) : v))
-    expect(dump).toContain(runId)
-    expect(dump).not.toContain(secret)
-    // The runner's audit log is next to the journal, and append-only there too.
-    const audited = await finish(cli(["audit", "--database", server.url, "--run", runId.slice(0, 8), "--json"]))
-    expect(audited.code, audited.output).toBe(0)
-    const entries = lastJson<ReadonlyArray<{ action: string; runId: string; target?: string; outcome: string }>>(audited.output)
-    expect(entries.map((e) => [e.action, e.outcome])).toEqual([["run.started", "ok"], ["run.finished", "success"]])
-    expect(entries.every((e) => e.runId === runId && e.target === "journaled")).toBe(true)
-    await expect(query(server.url, (sql) => sql`update mcpflow_audit set actor = 'mallory'`)).rejects.toThrow(/append-only/)
-    await expect(query(server.url, (sql) => sql`delete from mcpflow_audit`)).rejects.toThrow(/append-only/)
-    expect(followed.output + listed.output + text.output + viewer.output() + audited.output).not.toContain(secret)
-  }, 120_000)
-
   it("PgRunJournal: events in order across two writers, signals only for running runs, prefixes, cancel requests, prune", async () => {
     const layer = PgRunJournal.layer({ file: "postgres test" }).pipe(
       Layer.provide(ClusterEngine.postgres({ database: Redacted.make(server.url) }))
@@ -257,7 +196,71 @@ describe("cluster run journal on Postgres", () => {
     expect(result.left.at(-1)).toMatchObject({ action: "audit.pruned", actor: "ops", outcome: "ok" })
   }, 30_000)
 
-  it("signal and cancel reach a parked run through the journal; resume says the cluster resumes; prune; unknown ids exit 2", async () => {
+  // The two tests below run at the same time (each waits on its runs most of the time, and
+  // neither kills a runner): the unit tests above first, so their journal and audit rows are
+  // checked with no run of these under way.
+  it.concurrent("run --database reports the runner's steps live; runs and show read the run back from Postgres, its secret sealed", async () => {
+    const input = JSON.stringify({ token: secret, wait: false })
+    const followed = await finish(cli(["run", flow, "--database", server.url, "--input", input, "--json"]))
+    expect(followed.code, followed.output).toBe(0)
+    const lines = followed.output.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { _tag: string; path?: string; runId?: string })
+    // The steps ran on the runner; their events reached this process's report through the journal.
+    expect(lines.filter((e) => e._tag === "StepSucceeded").map((e) => e.path)).toEqual(["prepare", "check", "release"])
+    const runId = lines.find((e) => e._tag === "FlowStarted")!.runId!
+    expect(lastJson<{ _tag: string; outcome: string }>(followed.output)).toMatchObject({ _tag: "RunSummary", outcome: "success" })
+
+    // An id prefix works as on SQLite.
+    const viewer = cli(["ui", "--database", server.url, "--port", "0"])
+    const [listed, shown, text] = await Promise.all([
+      finish(cli(["runs", "--database", server.url, "--json"])),
+      show(runId.slice(0, 8)),
+      finish(cli(["show", runId.slice(0, 8), "--database", server.url])),
+      viewer.waitFor(/mcpflow ui: http/, 30_000)
+    ])
+    // The run viewer reads the same journal.
+    const base = /mcpflow ui: (http:\/\/\S+?)\/? /.exec(viewer.output())![1]!
+    expect(viewer.output()).toContain(`runs in postgres 127.0.0.1:${server.port}/`)
+    const page = (await (await fetch(`${base}/api/runs`)).json()) as { runs: ReadonlyArray<{ runId: string; status: string }> }
+    expect(page.runs.find((r) => r.runId === runId)?.status).toBe("succeeded")
+    const detail = await fetch(`${base}/api/runs/${runId.slice(0, 8)}`)
+    expect(detail.status).toBe(200)
+    expect(JSON.stringify(await detail.json())).toContain("release")
+    // Its audit panel reads the runners' audit log in the same Postgres.
+    const audit = (await (await fetch(`${base}/api/audit?run=${runId}`)).json()) as ReadonlyArray<{ action: string }>
+    expect(audit.map((e) => e.action)).toContain("run.started")
+    viewer.process.kill("SIGTERM")
+    expect(listed.code, listed.output).toBe(0)
+    const runs = lastJson<ReadonlyArray<{ runId: string; status: string; trigger?: string }>>(listed.output)
+    expect(runs.find((r) => r.runId === runId)).toMatchObject({ status: "succeeded", trigger: "cluster" })
+
+    expect(shown.runId).toBe(runId)
+    expect(shown.output).toEqual({ by: "nobody", tokenLength: secret.length })
+    expect(shown.events.map((e) => e._tag)).toEqual([
+      "FlowStarted", "StepStarted", "StepSucceeded", "StepStarted", "StepSucceeded", "StepStarted", "StepSucceeded", "FlowFinished"
+    ])
+    expect(shown.events[0]!.engine).toBe("postgres")
+    expect(text.output).toContain(`run ${runId} · flow journaled · succeeded · started by cluster`)
+
+    // The planted secret is nowhere in mcpflow's journal tables.
+    const rows = [
+      ...await query(server.url, (sql) => sql`select * from mcpflow_runs`),
+      ...await query(server.url, (sql) => sql`select * from mcpflow_run_events`)
+    ]
+    const dump = JSON.stringify(rows, (_, v) => (typeof v === "bigint" ? String(v) : v))
+    expect(dump).toContain(runId)
+    expect(dump).not.toContain(secret)
+    // The runner's audit log is next to the journal, and append-only there too.
+    const audited = await finish(cli(["audit", "--database", server.url, "--run", runId.slice(0, 8), "--json"]))
+    expect(audited.code, audited.output).toBe(0)
+    const entries = lastJson<ReadonlyArray<{ action: string; runId: string; target?: string; outcome: string }>>(audited.output)
+    expect(entries.map((e) => [e.action, e.outcome])).toEqual([["run.started", "ok"], ["run.finished", "success"]])
+    expect(entries.every((e) => e.runId === runId && e.target === "journaled")).toBe(true)
+    await expect(query(server.url, (sql) => sql`update mcpflow_audit set actor = 'mallory'`)).rejects.toThrow(/append-only/)
+    await expect(query(server.url, (sql) => sql`delete from mcpflow_audit`)).rejects.toThrow(/append-only/)
+    expect(followed.output + listed.output + text.output + viewer.output() + audited.output).not.toContain(secret)
+  }, 120_000)
+
+  it.concurrent("signal and cancel reach a parked run through the journal; resume says the cluster resumes; prune; unknown ids exit 2", async () => {
     const submit = async () => {
       const detached = await finish(cli(["run", flow, "--database", server.url, "--detach", "--json", "--input", JSON.stringify({ token: secret, wait: true })]))
       expect(detached.code, detached.output).toBe(0)
