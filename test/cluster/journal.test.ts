@@ -197,9 +197,9 @@ describe("cluster run journal on Postgres", () => {
   }, 30_000)
 
   // The two tests below run at the same time (each waits on its runs most of the time, and
-  // neither kills a runner): the unit tests above first, so their journal and audit rows are
-  // checked with no run of these under way.
-  it.concurrent("run --database reports the runner's steps live; runs and show read the run back from Postgres, its secret sealed", async () => {
+  // neither kills a runner), each with its own `expect`: the unit tests above first, so their
+  // journal and audit rows are checked with no run of these under way.
+  it.concurrent("run --database reports the runner's steps live; runs and show read the run back from Postgres, its secret sealed", async ({ expect }) => {
     const input = JSON.stringify({ token: secret, wait: false })
     const followed = await finish(cli(["run", flow, "--database", server.url, "--input", input, "--json"]))
     expect(followed.code, followed.output).toBe(0)
@@ -260,7 +260,7 @@ describe("cluster run journal on Postgres", () => {
     expect(followed.output + listed.output + text.output + viewer.output() + audited.output).not.toContain(secret)
   }, 120_000)
 
-  it.concurrent("signal and cancel reach a parked run through the journal; resume says the cluster resumes; prune; unknown ids exit 2", async () => {
+  it.concurrent("signal and cancel reach a parked run through the journal; resume says the cluster resumes; prune; unknown ids exit 2", async ({ expect }) => {
     const submit = async () => {
       const detached = await finish(cli(["run", flow, "--database", server.url, "--detach", "--json", "--input", JSON.stringify({ token: secret, wait: true })]))
       expect(detached.code, detached.output).toBe(0)
