@@ -47,6 +47,7 @@ const contract = (server: string) =>
   })
 const Direct = contract("direct")
 const Group = contract("group")
+/** The split's sides (`BENCH_SPLIT`): a 1-replica group, and three plain servers. */
 const SPLIT = process.env.BENCH_SPLIT === "1"
 const Single = contract("single")
 const turns = [contract("r0"), contract("r1"), contract("r2")]
@@ -85,12 +86,6 @@ const time = (program: Effect.Effect<void, unknown, McpGateway>) =>
 
 type Timed = Effect.Success<ReturnType<typeof time>>
 
-/**
- * One round: `CALLS` calls each way, in chunks of `CHUNK` that take turns (which side goes first
- * alternates too), each side's time summed; per call, in microseconds. Timing each side in one
- * block instead made whichever went first in a round pay about twice the other (a pause of the
- * runtime landing there), whatever the side.
- */
 /** Every chunk's CPU time per call, and bytes allocated per call where measured, per side. */
 const chunks = { direct: [] as Array<number>, group: [] as Array<number>, single: [] as Array<number>, turns: [] as Array<number> }
 /** Three plain servers called in turn (`BENCH_SPLIT`). */
@@ -102,6 +97,12 @@ const splitChunks = Effect.gen(function*() {
   chunks.turns.push((yield* time(loop(inTurn, CHUNK))).cpu / CHUNK)
 })
 
+/**
+ * One round: `CALLS` calls each way, in chunks of `CHUNK` that take turns (which side goes first
+ * alternates too), each side's time summed; per call, in microseconds. Timing each side in one
+ * block instead made whichever went first in a round pay about twice the other (a pause of the
+ * runtime landing there), whatever the side.
+ */
 const round = (first: "direct" | "group") =>
   Effect.gen(function*() {
     const d = { cpu: 0, wall: 0 }

@@ -41,9 +41,9 @@ export const resume = Effect.fn("mcpflow.resume")(function*({ database, file, ru
   /** A cluster's Postgres journal: its runners resume runs themselves. */
   readonly database?: Option.Option<Redacted.Redacted<string>> | undefined
 }) {
-  const at: HistoryAt = { stateDir: flags.stateDir, database: databaseOf(database ?? Option.none(), process.env) }
+  const at = { stateDir: flags.stateDir, database: databaseOf(database ?? Option.none(), process.env) } satisfies HistoryAt
   const record = yield* withRun(at, runId, (_, record) => Effect.succeed(record))
-  if (typeof at !== "string" && Option.isSome(at.database)) {
+  if (Option.isSome(at.database)) {
     if (record.status !== "running") return yield* usage(`run ${record.runId} already ${record.status}; there is nothing to resume`)
     const message = `run ${record.runId} is a cluster's: its runners continue it on their own (a dead runner's runs move to another within seconds); nothing to resume. Follow it with  npx mcpflow show ${record.runId.slice(0, 8)} --follow --database …`
     if (flags.json) return yield* printJson({ runId: record.runId, resumed: false, detail: message })
