@@ -24,18 +24,28 @@ interface Done {
   readonly stdout: string
 }
 
-const start = (script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const child = spawn(process.execPath, [...tsNode.args, fixture(script), ...args], {
-    cwd: root,
-    env: { ...process.env, ...tsNode.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stdout = ""
-  child.stdout!.on("data", (d) => (stdout += String(d)))
-  child.stderr!.on("data", () => {})
-  const done = new Promise<Done>((resolve) => child.on("exit", (code) => resolve({ code, stdout })))
-  return { child, done }
+/** A process started by a test, and what it has printed so far. */
+interface Started {
+  readonly child: ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** How it ended (its code and what it printed on stdout). */
+  readonly done: Promise<Done>
 }
+
+const spawnNode = (args: ReadonlyArray<string>, env: Record<string, string | undefined>): Started => {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (d) => (stdout += String(d)))
+  child.stderr!.on("data", (d) => (stderr += String(d)))
+  const done = new Promise<Done>((resolve) => child.on("exit", (code) => resolve({ code, stdout })))
+  return { child, stdout: () => stdout, stderr: () => stderr, done }
+}
+
+/** A fixture script run with the TypeScript loader. */
+const start = (script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Started =>
+  spawnNode([...tsNode.args, fixture(script), ...args], { ...tsNode.env, ...env })
 
 const run = async (script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
   const { child, done } = start(script, args, env)
@@ -45,17 +55,49 @@ const run = async (script: string, args: ReadonlyArray<string>, env: Record<stri
   return result
 }
 
-const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [])
+const cli = path.join(root, "bin", "mcpflow.js")
+const cliEnv = { CI: "true", NO_COLOR: "1" }
 
-/** Waits (polling the side-effect file, bounded) until `line` appears, then SIGKILLs `child`. */
-const killWhen = async (child: ChildProcess, file: string, line: string) => {
+/** The `mcpflow` bin, started (`args` include `--state-dir`). */
+const startCli = (args: ReadonlyArray<string>): Started => spawnNode([cli, ...args], cliEnv)
+
+/** Runs the `mcpflow` bin to its end. */
+const cliRun = async (args: ReadonlyArray<string>) => {
+  const started = startCli(args)
+  const { code, stdout } = await started.done
+  return { code, stdout, stderr: started.stderr() }
+}
+
+/** The run id a `mcpflow run --json` printed first. */
+const runIdOf = (started: Started): string => (JSON.parse(started.stdout().split("\n")[0]!) as { runId: string }).runId
+
+/** How a started process stands, and the end of its stderr: for failure messages. */
+const said = ({ child, stderr }: Started) =>
+  `${child.exitCode !== null ? `exited with ${child.exitCode}` : child.signalCode !== null ? `killed by ${child.signalCode}` : "still running"}; ` +
+  `stderr: ${JSON.stringify(stderr().slice(-1_000))}`
+
+/**
+ * Polls (bounded) until `ready()`. Fails naming what it waited for and how the process stands
+ * (its stderr included) when the process ends first or 40 s pass.
+ */
+const waitUntil = async (started: Started, ready: () => boolean, what: string) => {
   const deadline = Date.now() + 40_000
-  while (!lines(file).includes(line)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`never saw ${JSON.stringify(line)}`)
+  while (!ready()) {
+    const { child } = started
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      throw new Error(`never saw ${what} (${said(started)})`)
+    }
     await new Promise((r) => setTimeout(r, 25))
   }
-  child.kill("SIGKILL")
-  await new Promise((r) => child.once("exit", r))
+}
+
+const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [])
+
+/** Waits (polling the side-effect file, bounded) until `line` appears, then SIGKILLs the process. */
+const killWhen = async (started: Started, file: string, line: string) => {
+  await waitUntil(started, () => lines(file).includes(line), JSON.stringify(line))
+  started.child.kill("SIGKILL")
+  await started.done
 }
 
 let n = 0
@@ -73,7 +115,7 @@ describe("durable runs survive SIGKILL", () => {
       fc.asyncProperty(fc.integer({ min: 1, max: 8 }), async (crashAt) => {
         const { effects, state } = fresh()
         const first = start("crashFlow.ts", ["run", state, "r1", effects, "8"], { CRASH_AT: String(crashAt) })
-        await killWhen(first.child, effects, `start ${crashAt}`)
+        await killWhen(first, effects, `start ${crashAt}`)
         const resumed = await run("crashFlow.ts", ["resume", state, "r1", effects])
         assert.strictEqual(resumed.code, 0, resumed.stdout)
         assert.include(resumed.stdout, "RESULT 36")
@@ -92,7 +134,7 @@ describe("durable runs survive SIGKILL", () => {
       fc.asyncProperty(fc.constantFrom("a", "b", "c"), async (crashUndo) => {
         const { effects, state } = fresh()
         const first = start("sagaCrash.ts", ["run", state, "s1", effects], { CRASH_UNDO: crashUndo })
-        await killWhen(first.child, effects, `undo start ${crashUndo}`)
+        await killWhen(first, effects, `undo start ${crashUndo}`)
         const resumed = await run("sagaCrash.ts", ["resume", state, "s1", effects])
         assert.strictEqual(resumed.code, 1, "the saga's failure is the run's outcome")
         assert.include(resumed.stdout, "d failed")
@@ -111,7 +153,7 @@ describe("durable runs survive SIGKILL", () => {
   it("refuses to resume under changed code until --force, without running anything new", async () => {
     const { effects, state } = fresh()
     const first = start("crashFlow.ts", ["run", state, "r1", effects, "5"], { CRASH_AT: "4" })
-    await killWhen(first.child, effects, "start 4")
+    await killWhen(first, effects, "start 4")
     const refused = await run("crashFlow.ts", ["resume", state, "r1", effects], { VARIANT: "b" })
     assert.strictEqual(refused.code, 1)
     assert.include(refused.stdout, "cannot be resumed: the flow changed since the run started")
@@ -133,8 +175,7 @@ describe("durable runs survive SIGKILL", () => {
 
     const busyEffects = `${effects}.busy`
     const busy = start("crashFlow.ts", ["run", state, "r2", busyEffects, "3"], { CRASH_AT: "2" })
-    const deadline = Date.now() + 40_000
-    while (!lines(busyEffects).includes("start 2") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    await waitUntil(busy, () => lines(busyEffects).includes("start 2"), '"start 2"')
     const second = await run("crashFlow.ts", ["run", state, "r3", effects, "1"])
     assert.strictEqual(second.code, 1, second.stdout)
     assert.include(second.stdout, "in use by another process")
@@ -155,7 +196,7 @@ describe("durable runs survive SIGKILL", () => {
   it("a step's retries survive a crash without resetting their attempt count", async () => {
     const { effects, state } = fresh()
     const first = start("retryCrash.ts", ["run", state, "r1", effects], { CRASH_ATTEMPT: "3" })
-    await killWhen(first.child, effects, "attempt 3")
+    await killWhen(first, effects, "attempt 3")
     const resumed = await run("retryCrash.ts", ["resume", state, "r1", effects])
     assert.strictEqual(resumed.code, 1, "every attempt failed")
     const all = lines(effects)
@@ -165,100 +206,52 @@ describe("durable runs survive SIGKILL", () => {
 
   it("mcpflow signal reaches a run waiting in Flow.waitFor in another process", async () => {
     const { state } = fresh()
-    const cli = path.join(root, "bin", "mcpflow.js")
-    const waiting = spawn(process.execPath, [cli, "run", fixture("approval.ts"), "--json", "--state-dir", state], {
-      cwd: root,
-      env: { ...process.env, CI: "true", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    waiting.stdout!.on("data", (d) => (out += String(d)))
-    waiting.stderr!.on("data", () => {})
-    const exited = new Promise<number | null>((r) => waiting.on("exit", r))
-    const deadline = Date.now() + 40_000
-    while (!out.includes('"path":"wait:approval"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
-    const runId = (JSON.parse(out.split("\n")[0]!) as { runId: string }).runId
-    const sent = spawn(process.execPath, [cli, "signal", runId, "approval", "--payload", '{"approvedBy":"ana"}', "--state-dir", state], {
-      cwd: root,
-      stdio: "ignore"
-    })
-    assert.strictEqual(await new Promise((r) => sent.on("exit", r)), 0)
-    const timer = setTimeout(() => waiting.kill("SIGKILL"), 40_000)
-    assert.strictEqual(await exited, 0, out)
+    const waiting = startCli(["run", fixture("approval.ts"), "--json", "--state-dir", state])
+    await waitUntil(waiting, () => waiting.stdout().includes('"path":"wait:approval"'), "the run wait for its approval")
+    const sent = await cliRun(["signal", runIdOf(waiting), "approval", "--payload", '{"approvedBy":"ana"}', "--state-dir", state])
+    assert.strictEqual(sent.code, 0, sent.stderr)
+    const timer = setTimeout(() => waiting.child.kill("SIGKILL"), 40_000)
+    const { code } = await waiting.done
     clearTimeout(timer)
-    assert.include(out, "released, approved by ana")
+    assert.strictEqual(code, 0, `${waiting.stdout()}\n${said(waiting)}`)
+    assert.include(waiting.stdout(), "released, approved by ana")
   })
 
   it("a run killed while it waits for a signal is continued by mcpflow worker once the signal is recorded", async () => {
     const { state } = fresh()
-    const cli = path.join(root, "bin", "mcpflow.js")
-    const waiting = spawn(process.execPath, [cli, "run", fixture("approval.ts"), "--json", "--state-dir", state], {
-      cwd: root,
-      env: { ...process.env, CI: "true", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    waiting.stdout!.on("data", (d) => (out += String(d)))
-    waiting.stderr!.on("data", () => {})
-    const deadline = Date.now() + 40_000
-    while (!out.includes('"path":"wait:approval"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
-    waiting.kill("SIGKILL")
-    await new Promise((r) => waiting.once("exit", r))
-    const runId = (JSON.parse(out.split("\n")[0]!) as { runId: string }).runId
-    const cliRun = (args: ReadonlyArray<string>) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [cli, ...args, "--state-dir", state], { cwd: root, env: { ...process.env, CI: "true" } })
-        let stdout = ""
-        let stderr = ""
-        child.stdout.on("data", (d) => (stdout += String(d)))
-        child.stderr.on("data", (d) => (stderr += String(d)))
-        child.on("exit", (code) => resolve({ code, stdout, stderr }))
-      })
-    assert.strictEqual((await cliRun(["signal", runId, "approval", "--payload", '{"approvedBy":"bo"}'])).code, 0)
-    const worked = await cliRun(["worker", "--once"])
+    const mcpflow = (...args: ReadonlyArray<string>) => cliRun([...args, "--state-dir", state])
+    const waiting = startCli(["run", fixture("approval.ts"), "--json", "--state-dir", state])
+    await waitUntil(waiting, () => waiting.stdout().includes('"path":"wait:approval"'), "the run wait for its approval")
+    waiting.child.kill("SIGKILL")
+    await waiting.done
+    const runId = runIdOf(waiting)
+    assert.strictEqual((await mcpflow("signal", runId, "approval", "--payload", '{"approvedBy":"bo"}')).code, 0)
+    const worked = await mcpflow("worker", "--once")
     assert.strictEqual(worked.code, 0, worked.stderr)
     assert.include(worked.stderr, "1 run(s) continued, 0 failed")
-    const shown = await cliRun(["show", runId, "--json"])
+    const shown = await mcpflow("show", runId, "--json")
     assert.include(shown.stdout, '"status": "succeeded"')
     assert.include(worked.stdout, "released, approved by bo")
   })
 
   it("Flow.awaitCallback survives its process: the worker completes it on the signal, or ends it at its timeout", async () => {
     const { state } = fresh()
-    const cli = path.join(root, "bin", "mcpflow.js")
-    const env = { ...process.env, CI: "true", NO_COLOR: "1" }
+    const mcpflow = (...args: ReadonlyArray<string>) => cliRun([...args, "--state-dir", state])
     /** Starts a run of the callback fixture, waits until it waits for the callback, SIGKILLs it; its run id. */
     const killedWhileWaiting = async (timeoutSeconds: number) => {
-      const child = spawn(process.execPath, [cli, "run", fixture("callback.ts"), "--json", "--state-dir", state, "--input", JSON.stringify({ timeoutSeconds })], {
-        cwd: root,
-        env,
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let out = ""
-      child.stdout!.on("data", (d) => (out += String(d)))
-      child.stderr!.on("data", () => {})
-      const deadline = Date.now() + 40_000
-      while (!out.includes('"signal":"job done"') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 25))
-      child.kill("SIGKILL")
-      await new Promise((r) => child.once("exit", r))
-      assert.include(out, '"_tag":"StepWaiting"', out)
-      return (JSON.parse(out.split("\n")[0]!) as { runId: string }).runId
+      const waiting = startCli(["run", fixture("callback.ts"), "--json", "--state-dir", state, "--input", JSON.stringify({ timeoutSeconds })])
+      await waitUntil(waiting, () => waiting.stdout().includes('"signal":"job done"'), "the run wait for its callback")
+      waiting.child.kill("SIGKILL")
+      await waiting.done
+      assert.include(waiting.stdout(), '"_tag":"StepWaiting"', waiting.stdout())
+      return runIdOf(waiting)
     }
-    const cliRun = (args: ReadonlyArray<string>) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [cli, ...args, "--state-dir", state], { cwd: root, env })
-        let stdout = ""
-        let stderr = ""
-        child.stdout.on("data", (d) => (stdout += String(d)))
-        child.stderr.on("data", (d) => (stderr += String(d)))
-        child.on("exit", (code) => resolve({ code, stdout, stderr }))
-      })
     const signalled = await killedWhileWaiting(600)
     const timedOut = await killedWhileWaiting(1)
-    assert.strictEqual((await cliRun(["signal", signalled, "job done", "--payload", '{"accuracy":0.93}'])).code, 0)
+    assert.strictEqual((await mcpflow("signal", signalled, "job done", "--payload", '{"accuracy":0.93}')).code, 0)
     // One worker continues both: the signalled run completes by its callback (the signal recorded
     // while nobody ran it); the other, with no callback, ends at its 1 s timeout — no hang.
-    const worked = await cliRun(["worker", "--once", "--json"])
+    const worked = await mcpflow("worker", "--once", "--json")
     assert.strictEqual(worked.code, 1, "one of the two runs failed (its callback never came)")
     const summary = JSON.parse(worked.stdout.trim().split("\n").at(-1)!) as { continued: Array<string>; failed: Array<string> }
     assert.sameMembers(summary.continued, [signalled, timedOut])
