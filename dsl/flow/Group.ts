@@ -8,7 +8,7 @@
 import { Clock, Effect, Exit } from "effect"
 import { FlowEvents, type StepKind } from "./FlowEvents.ts"
 import { interpreterOf } from "./internal/Interpreter.ts"
-import { child, claim, CurrentScope, emit, parkedBy, type StepScope } from "./RunScope.ts"
+import { afterExit, child, claim, CurrentScope, emit, parkedBy, type StepScope } from "./RunScope.ts"
 import { reportFailureAt } from "./Step.ts"
 
 /** Options for a group: its condition text and dependencies for plans, its saga stack. */
@@ -50,13 +50,12 @@ export const runGroup = <A, E, R>(
     const started = sink === undefined ? 0 : clock.currentTimeMillisUnsafe()
     sink?.({ _tag: "StepStarted", runId, at: started, path, kind })
     // Reported on any exit, interruptions included (an interrupted group, a fail-fast sibling, is reported too).
-    return Effect.onExit(Effect.provideService(Effect.suspend(() => body(path, inner)), CurrentScope, inner), (exit) => {
+    return afterExit(Effect.provideService(Effect.suspend(() => body(path, inner)), CurrentScope, inner), (exit) => {
       const at = sink === undefined ? 0 : clock.currentTimeMillisUnsafe()
       if (Exit.isFailure(exit)) {
         // The engine parked the run (a durable wait): not a failure, the group goes on later.
         if (!parkedBy(fiber, exit)) reportFailureAt(scope, path, kind, at, at - started, exit.cause, outside)
       } else sink?.({ _tag: "StepSucceeded", runId, at, path, kind, durationMs: at - started, replayed: false })
-      return Effect.void
     })
   })
 

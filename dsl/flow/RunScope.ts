@@ -248,6 +248,23 @@ export const parkedBy = (fiber: Fiber.Fiber<unknown, unknown>, exit: Exit.Exit<u
   return instance.suspended || (!instance.interrupted && isGiveUp(fiber.getRef(CurrentScope).run, exit.cause))
 }
 
+/**
+ * `Effect.onExit` for a synchronous handler: runs `record` with `effect`'s exit (in the same
+ * uninterruptible region as `onExit`) and ends with that exit. A handler that returns nothing
+ * spares the `Effect.void` (and the `flatMap` to the exit) that `onExit` runs after it —
+ * `Effect.onExitPrimitive`'s "no finalizer Effect" —, ≈ 0.3 KB per DAG node with a step. For the
+ * bookkeeping every step and group does when it ends (journal, results, events). A handler that
+ * throws fails the effect with the defect, as with `onExit`.
+ *
+ * @example
+ * ```ts
+ * afterExit(body, (exit) => journal.record(path, exit))
+ * ```
+ */
+export const afterExit = <A, E, R>(effect: Effect.Effect<A, E, R>, record: (exit: Exit.Exit<A, E>) => void): Effect.Effect<A, E, R> =>
+  // A function that returns nothing returns `undefined`: the "no finalizer Effect" of `onExitPrimitive`.
+  Effect.onExitPrimitive(effect, record as (exit: Exit.Exit<A, E>) => undefined)
+
 /** A short, single-line rendering of a failure cause. */
 export const renderCause = (cause: Cause.Cause<unknown>): { readonly error: string; readonly errorTag?: string } => {
   const error = Cause.squash(cause)

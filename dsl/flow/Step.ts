@@ -21,6 +21,7 @@ import { StepFailure, StepValue } from "./JournalSchemas.ts"
 import { interpreterOf, type NodeInfo, running } from "./internal/Interpreter.ts"
 import { hasRedacted, type Sealer } from "./internal/Sealing.ts"
 import {
+  afterExit,
   child,
   claimPath,
   type CompensationEntry,
@@ -189,10 +190,9 @@ const plainStep = <A, E, R>(
   const body = withStepSinks(fiber, scope, path, inner, effect, makeCallSites(path))
   // Like the engines' journals, `undefined` comes back as `null` from a journaled step (JSON has no undefined).
   const value = stepJournal === undefined ? body : Effect.map(body, (a) => (a === undefined ? null : a) as A)
-  return Effect.onExit(traced(fiber, path, kind, value), (exit) => {
+  return afterExit(traced(fiber, path, kind, value), (exit) => {
     stepJournal?.record(path, exit)
     ended(exit, false)
-    return Effect.void
   })
 }
 
@@ -232,10 +232,9 @@ const generalStep = <A, E, R, R2>(
       ? sited
       // `key` (one breaker circuit per step path, shared by all `forEach` items), `item` (per item, with `per: "item"`).
       : Policy.apply(sited, policy, { idempotent: options?.idempotent, key: policyKey, item: `${scope.run?.flow ?? "step"}:${path}` }) as Effect.Effect<A, E, R>
-    const body = Effect.withFiber((fiber) =>
-      withStepSinks(fiber, scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded)
-    ).pipe(
-      Effect.onExit(() => Effect.sync(() => void (ran = true)))
+    const body = afterExit(
+      Effect.withFiber((fiber) => withStepSinks(fiber, scope, path, child(scope, path, { inActivity: journaled || scope.inActivity }), guarded)),
+      () => void (ran = true)
     )
     // Where runs move between processes (cluster), the step is announced when its body starts (or,
     // replayed, when its journaled result comes back): only then is it known whether a runner
@@ -564,9 +563,7 @@ const inMemory = <A, E, R>(journal: StepJournal, path: string, body: Effect.Effe
     const stored = journal.replay(path)
     if (stored !== undefined) return stored as Exit.Exit<A, E>
     // Like the engines' journals, `undefined` comes back as `null` (JSON has no undefined).
-    return Effect.map(body, (value) => (value === undefined ? null : value) as A).pipe(
-      Effect.onExit((exit) => Effect.sync(() => journal.record(path, exit)))
-    )
+    return afterExit(Effect.map(body, (value) => (value === undefined ? null : value) as A), (exit) => journal.record(path, exit))
   })
 
 /**
@@ -591,7 +588,7 @@ const register = <A, R2>(
           yield* emit(scope, { _tag: "CompensationStarted", path })
           const started = yield* now
           let ran = false
-          const body = Effect.withFiber((fiber) =>
+          const body = afterExit(Effect.asVoid(Effect.withFiber((fiber) =>
             withStepSinks(
               fiber,
               scope,
@@ -599,7 +596,7 @@ const register = <A, R2>(
               child(scope, undoPath, { inActivity: journaled }),
               withCallSites(undoPath, Effect.suspend(() => compensate(value, cause)))
             )
-          ).pipe(Effect.asVoid, Effect.onExit(() => Effect.sync(() => void (ran = true))))
+          )), () => void (ran = true))
           const exit = yield* Effect.exit(journal(scope.run, undoPath, body, journaled))
           const durationMs = (yield* now) - started
           if (Exit.isSuccess(exit)) {

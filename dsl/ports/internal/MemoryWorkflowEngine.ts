@@ -103,7 +103,8 @@ export const make: Effect.Effect<MemoryWorkflowEngine, never, Scope.Scope> = Eff
       })
       state.instance = instance
       return state.execute(state.payload, instance.executionId).pipe(
-        Effect.onExit((exit) => {
+        // `onExitPrimitive`: a run that was not interrupted (the usual case) has no finalizer Effect.
+        (run) => Effect.onExitPrimitive(run, (exit) => {
           // Safe interrupts take effect only when the run would suspend; unsafe interrupts must
           // also survive a replay that completes normally.
           if (
@@ -111,7 +112,7 @@ export const make: Effect.Effect<MemoryWorkflowEngine, never, Scope.Scope> = Eff
             (!state.interruptedUnsafe && !instance.suspended && !instance.abandoned &&
               !(Context.get(instance.workflow.annotations, Workflow.SuspendOnFailure) && Exit.isFailure(exit)))
           ) {
-            return Effect.void
+            return undefined
           }
           instance.interrupted = true
           instance.suspended = false
