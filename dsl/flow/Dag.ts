@@ -11,9 +11,9 @@
  */
 import { Effect, Semaphore } from "effect"
 import { FlowDefinition } from "./FlowError.ts"
-import { group, runGroup, skip } from "./Group.ts"
+import { group, type GroupOptions, runGroup, skip } from "./Group.ts"
 import { interpreterOf } from "./internal/Interpreter.ts"
-import { claim, renderCause } from "./RunScope.ts"
+import { claimPath, renderCause, type StepScope } from "./RunScope.ts"
 
 /**
  * How one node ended: its value, skipped (a condition was false or a need did not succeed), or
@@ -141,7 +141,8 @@ const materialise = (chain: Chain | undefined): { readonly nodes: ReadonlyArray<
   const known = new Set<string>()
   for (const n of nodes) {
     if (known.has(n.name)) problems.push(`node ${JSON.stringify(n.name)} is defined twice`)
-    const missing = n.needs.filter((need) => !known.has(need))
+    // Checked without an array per node: most DAGs have no problem to report.
+    const missing = n.needs.every((need) => known.has(need)) ? [] : n.needs.filter((need) => !known.has(need))
     if (missing.length > 0) {
       problems.push(
         `node ${JSON.stringify(n.name)} needs ${missing.map((m) => JSON.stringify(m)).join(", ")}, ` +
@@ -189,9 +190,23 @@ interface NodeState {
   readonly needs: Array<NodeState>
   remaining: number
   readonly dependants: Array<NodeState>
-  wake: (() => void) | undefined
+  /** The waiting fiber's resume (its `Effect.callback`'s). */
+  wake: ((effect: Effect.Effect<void>) => void) | undefined
   outcome: NodeOutcome<unknown> | undefined
 }
+
+/** A node's "needs met" answer, as the thunk `Interpreter.enters` takes (no closure per node). */
+const yes = () => true
+const no = () => false
+
+/** Reports a node that does not run and settles it as skipped. */
+const skipNode = (
+  scope: StepScope,
+  path: string,
+  planInfo: GroupOptions,
+  finish: (o: NodeOutcome<unknown>) => void,
+  why: string
+): Effect.Effect<void> => Effect.andThen(skip(scope, path, "node", why, planInfo), Effect.sync(() => finish({ _tag: "Skipped", why })))
 
 const runDag = (
   name: string,
@@ -207,8 +222,10 @@ const runDag = (
       const interpreter = interpreterOf(scope)
       const states = new Map<string, NodeState>()
       for (const n of nodes) {
+        const path = claimPath(scope, n.name)
+        if (typeof path !== "string") return yield* path
         const needs = n.needs.map((need) => states.get(need)!)
-        const state: NodeState = { def: n, path: yield* claim(scope, n.name), needs, remaining: needs.length, dependants: [], wake: undefined, outcome: undefined }
+        const state: NodeState = { def: n, path, needs, remaining: needs.length, dependants: [], wake: undefined, outcome: undefined }
         for (const need of needs) need.dependants.push(state)
         states.set(n.name, state)
       }
@@ -225,7 +242,7 @@ const runDag = (
             if (--d.remaining === 0 && d.wake !== undefined) {
               const wake = d.wake
               d.wake = undefined
-              wake()
+              wake(Effect.void)
             }
           }
         }
@@ -238,14 +255,12 @@ const runDag = (
             if (o._tag === "Succeeded") deps[need.def.name] = o.value
             else notOk.push(need.def.name)
           }
-          const skipped = (why: string) =>
-            Effect.andThen(skip(scope, nodePath, "node", why, planInfo), Effect.sync(() => finish({ _tag: "Skipped", why })))
-          if (!interpreter.enters(() => notOk.length === 0 || n.options.always === true)) {
-            return skipped(`needs ${notOk.join(", ")}, which did not succeed`)
+          if (!interpreter.enters(notOk.length === 0 || n.options.always === true ? yes : no)) {
+            return skipNode(scope, nodePath, planInfo, finish, `needs ${notOk.join(", ")}, which did not succeed`)
           }
           const condition = n.options.when
           if (condition !== undefined && !interpreter.enters(() => condition(deps))) {
-            return skipped(n.options.whenLabel === undefined ? "condition false" : `not (${n.options.whenLabel})`)
+            return skipNode(scope, nodePath, planInfo, finish, n.options.whenLabel === undefined ? "condition false" : `not (${n.options.whenLabel})`)
           }
           const body = runGroup(scope, nodePath, "node", () => n.run(deps), planInfo)
           return Effect.matchCauseEffect(permits === undefined ? body : permits.withPermits(1)(body), {
@@ -262,7 +277,7 @@ const runDag = (
         if (state.remaining === 0) return Effect.suspend(start)
         const wait = Effect.callback<void>((resume) => {
           if (state.remaining === 0) resume(Effect.void)
-          else state.wake = () => resume(Effect.void)
+          else state.wake = resume
         })
         return Effect.flatMap(wait, start)
       }

@@ -11,6 +11,7 @@ import { type WorkflowEngine, WorkflowEngine as WorkflowEngineTag, WorkflowInsta
 import { FlowEngine, type LiveRun } from "../ports/FlowEngine.ts"
 import { RunHost } from "../ports/RunHost.ts"
 import { type JournalError, RunJournal, type RunRecord } from "../ports/RunJournal.ts"
+import { withService } from "../internal/WithService.ts"
 import { cancelWait, deliverRaw } from "./Durable.ts"
 import { type AnyFlow, fingerprint, type Flow } from "./FlowDefinition.ts"
 import type { FlowError } from "./FlowError.ts"
@@ -420,7 +421,7 @@ const body = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O,
           })
       ),
       // Outside the exit handler too: it reads whether the run was given up (see `isSuspension`).
-      Effect.provideService(CurrentScope, scope)
+      (run) => withService(run, CurrentScope, scope)
     )
   })
 

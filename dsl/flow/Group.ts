@@ -6,6 +6,7 @@
  * @module
  */
 import { Clock, Effect, Exit } from "effect"
+import { withService } from "../internal/WithService.ts"
 import { FlowEvents, type StepKind } from "./FlowEvents.ts"
 import { interpreterOf } from "./internal/Interpreter.ts"
 import { afterExit, child, claim, CurrentScope, emit, parkedBy, type StepScope } from "./RunScope.ts"
@@ -50,7 +51,7 @@ export const runGroup = <A, E, R>(
     const started = sink === undefined ? 0 : clock.currentTimeMillisUnsafe()
     sink?.({ _tag: "StepStarted", runId, at: started, path, kind })
     // Reported on any exit, interruptions included (an interrupted group, a fail-fast sibling, is reported too).
-    return afterExit(Effect.provideService(Effect.suspend(() => body(path, inner)), CurrentScope, inner), (exit) => {
+    return afterExit(withService(Effect.suspend(() => body(path, inner)), CurrentScope, inner), (exit) => {
       const at = sink === undefined ? 0 : clock.currentTimeMillisUnsafe()
       if (Exit.isFailure(exit)) {
         // The engine parked the run (a durable wait): not a failure, the group goes on later.

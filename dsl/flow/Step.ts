@@ -15,6 +15,7 @@ import { CallSites, GatewayEvents, makeCallSites, RetryingStep } from "../ports/
 import * as Policy from "../policy/Policy.ts"
 import { defaultMaxAttempts } from "../policy/Retry.ts"
 import { PolicyEvents } from "../policy/PolicyEvents.ts"
+import { withService } from "../internal/WithService.ts"
 import { type FlowEvent, FlowEvents, type StepKind } from "./FlowEvents.ts"
 import { AmbiguousStep } from "./AmbiguousStep.ts"
 import { StepFailure, StepValue } from "./JournalSchemas.ts"
@@ -223,7 +224,7 @@ const generalStep = <A, E, R, R2>(
     if (policy !== undefined) interpreter.policies(path, Policy.describe(policy as Policy.Policy<unknown, unknown, unknown>))
     let ran = false
     // Inside a step whose policy retries, a call with a breaker of its own reports the order (see `RetryingStep`).
-    const sited = withCallSites(path, policy?.retry === undefined ? effect : Effect.provideService(effect, RetryingStep, {
+    const sited = withCallSites(path, policy?.retry === undefined ? effect : withService(effect, RetryingStep, {
       path,
       warned: warnedOf(scope.run)
     }))
@@ -308,8 +309,10 @@ const generalStep = <A, E, R, R2>(
       const compensate = options.compensate
       yield* interpreter.compensable(
         path,
-        Effect.suspend(() => compensate(exit.value, Cause.empty)).pipe(
-          Effect.provideService(CurrentScope, child(scope, `${path}/compensate`))
+        withService(
+          Effect.suspend(() => compensate(exit.value, Cause.empty)),
+          CurrentScope,
+          child(scope, `${path}/compensate`)
         ) as Effect.Effect<unknown, unknown>
       )
     }
@@ -400,7 +403,7 @@ const withStepSinks = <A, E, R>(
     (!run.listening && fiber.getRef(PolicyEvents) === silentPolicyEvents && fiber.getRef(GatewayEvents) === silentGatewayEvents)
   ) {
     return sites === undefined
-      ? Effect.provideService(effect, CurrentScope, inner)
+      ? withService(effect, CurrentScope, inner)
       : Effect.updateContext(effect, (context: Context.Context<never>) =>
         Context.add(Context.add(context, CurrentScope, inner), CallSites, sites) as Context.Context<R>
       )
@@ -451,7 +454,7 @@ const warnedOf = (run: RunState | undefined): Set<string> => {
  * (see `CallSites`): what tells a request sent again from another one with equal arguments.
  */
 const withCallSites = <A, E, R>(path: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.suspend(() => Effect.provideService(effect, CallSites, makeCallSites(path)))
+  Effect.suspend(() => withService(effect, CallSites, makeCallSites(path)))
 
 /**
  * The effect as an Activity named `path` when the run is journaled, else as it is. The Activity is

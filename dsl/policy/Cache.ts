@@ -24,6 +24,7 @@
  * @module
  */
 import { Cache as EffectCache, Clock, Context, type Duration, Effect, Exit, MutableHashMap } from "effect"
+import { withService } from "../internal/WithService.ts"
 import { canonicalJson } from "./internal/CanonicalJson.ts"
 import * as Millis from "./internal/Millis.ts"
 import { isRepeatable, type PolicyContext } from "./internal/PolicyContext.ts"
@@ -169,7 +170,7 @@ export const make = Effect.fnUntraced(function*(options: CacheOptions) {
       // The store is untyped inside (equal keys must give equal results), and the lookup fiber is
       // forked from this one, so it inherits the services `R` of `self`.
       const lookup = self as unknown as Effect.Effect<unknown, unknown>
-      return Effect.provideService(EffectCache.get(store, cacheKey), CurrentLookup, lookup) as unknown as Effect.Effect<A, E, R>
+      return withService(EffectCache.get(store, cacheKey), CurrentLookup, lookup) as unknown as Effect.Effect<A, E, R>
     })
   }
 

@@ -13,6 +13,7 @@
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Option, Scope } from "effect"
 import * as Workflow from "effect/workflow/Workflow"
 import { makeDeferredState, makeUnsafe, WorkflowEngine, WorkflowInstance } from "effect/workflow/WorkflowEngine"
+import { withService } from "../../internal/WithService.ts"
 
 /** The engine, and how to drop an execution the caller is done with. */
 export interface MemoryWorkflowEngine {
@@ -119,7 +120,7 @@ export const make: Effect.Effect<MemoryWorkflowEngine, never, Scope.Scope> = Eff
           return Effect.withFiber((fiber) => Effect.interruptible(Fiber.interrupt(fiber)))
         }),
         Workflow.intoResult,
-        Effect.provideService(WorkflowEngine, engine),
+        (result) => withService(result, WorkflowEngine, engine),
         (effect) => deferredState.trackRun(instance, effect),
         Effect.tap((result) =>
           state.parent === undefined || result._tag !== "Complete"
@@ -221,7 +222,7 @@ export const make: Effect.Effect<MemoryWorkflowEngine, never, Scope.Scope> = Eff
       const kept = state
       return yield* (activity.executeEncoded as Effect.Effect<unknown, unknown, WorkflowInstance>).pipe(
         Workflow.intoResult,
-        Effect.provideService(WorkflowInstance, activityInstance),
+        (result) => withService(result, WorkflowInstance, activityInstance),
         Effect.onExit((exit) => {
           // A preempted activity must run again on the next replay.
           kept.exit = Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? undefined : exit

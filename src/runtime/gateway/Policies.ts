@@ -22,6 +22,7 @@
  */
 import { Effect, Predicate } from "effect"
 import type { ContractInfo, ContractSchema } from "../../../dsl/Contract.ts"
+import { withService } from "../../../dsl/internal/WithService.ts"
 import type { Bulkhead, PoolSettings } from "../../../dsl/policy/Bulkhead.ts"
 import * as Cache from "../../../dsl/policy/Cache.ts"
 import * as Policy from "../../../dsl/policy/Policy.ts"
@@ -219,7 +220,7 @@ export const makePolicies = Effect.fnUntraced(function*(
       const mapped = Effect.mapError(guarded, (e) => toToolError(contract.server, contract.tool, e))
       const call = policy.fallback === undefined
         ? (mapped as Effect.Effect<Out["Type"], McpflowToolError>)
-        : Effect.provideService(mapped, McpGateway, gateway)
+        : withService(mapped, McpGateway, gateway)
       return policy.breaker === undefined ? call : Effect.andThen(reportOrder(contract.name), call)
     })
 
