@@ -16,9 +16,11 @@
  * every step compensated) on three runners while a chaos loop SIGKILLs a random runner and starts
  * a new one, 5 times (CHAOS_KILLS; seeded: `CHAOS_SEED=<seed>` replays the choice of victims and delays).
  * Afterwards: every run finished (its result, or `AmbiguousStep` on a non-idempotent step in
- * flight at a kill); per run and step, a step's side effect happened once, or twice only when it
- * was in flight on a killed runner, is idempotent, and was reported as re-run; no compensation
- * ran twice (unless it was itself in flight at a kill); no runner process is left.
+ * flight at a kill); per run and step, a step's side effect happened once, or again only when it
+ * was in flight on a killed runner (each earlier time), is idempotent, and was reported as re-run
+ * (a runner killed right after taking the run over may have flagged it before the next owner
+ * did); no compensation ran twice (unless it was itself in flight at a kill); no runner process
+ * is left.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -248,13 +250,21 @@ describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS === "0")("chaos: runners SIGKI
         lines.filter((l) => l.runId === id).map((l) => `${l.kind} ${l.step} ${l.pid}${killed.has(l.pid) ? "(killed)" : ""} +${l.at - started}`).join("\n")
       for (let step = 1; step <= 10; step++) {
         const starts = of("start", step)
-        const flagged = of("rerun", step)
-        expect(starts.length, `${id} s${step} starts\n${story()}`).toBeLessThanOrEqual(2)
-        expect(flagged.length, `${id} s${step} reported re-runs\n${story()}`).toBeLessThanOrEqual(1)
-        if (starts.length === 2) {
-          // Run twice: only an idempotent step in flight on a killed runner, reported as a re-run.
+        // The runner that takes a run over flags the step that was in flight as a re-run; killed in
+        // turn before the run moved on, the next owner flags it again. The last flag is the one
+        // that stands: every earlier one came from a runner that was killed.
+        const flags = of("rerun", step)
+        const flagged = flags.slice(-1)
+        for (const earlier of flags.slice(0, -1)) {
+          expect(killed.has(earlier.pid), `${id} s${step} flagged again after a flag on a live runner\n${story()}`).toBe(true)
+        }
+        // Run again only where its runner died: every start but the last on a killed runner.
+        for (const earlier of starts.slice(0, -1)) {
+          expect(killed.has(earlier.pid), `${id} s${step} started again after a start on a live runner\n${story()}`).toBe(true)
+        }
+        if (starts.length > 1) {
+          // Only an idempotent step in flight on a killed runner, reported as a re-run.
           expect(step % 3, `${id} s${step} is idempotent`).not.toBe(0)
-          expect(killed.has(starts[0]!.pid), `${id} s${step} first ran on a killed runner\n${story()}`).toBe(true)
           expect(flagged, `${id} s${step} reported as re-run`).toHaveLength(1)
         }
         if (flagged.length === 1 && step % 3 !== 0) reruns++
@@ -265,7 +275,6 @@ describe.skipIf(process.env.MCPFLOW_CLUSTER_CHAOS === "0")("chaos: runners SIGKI
         // (A kill between the step's recorded start and its side effect leaves one start: the re-run.)
         if (flagged.length === 1 && step % 3 !== 0) {
           expect(starts.at(-1)?.pid, `${id} s${step} flagged where it ran again`).toBe(flagged[0]!.pid)
-          for (const earlier of starts.slice(0, -1)) expect(killed.has(earlier.pid)).toBe(true)
         }
         if (flagged.length === 0) expect(starts.length, `${id} s${step} ran twice unflagged\n${story()}`).toBeLessThanOrEqual(1)
         // No compensation twice, unless it was itself in flight on a killed runner.
