@@ -22,6 +22,7 @@ console.log(`durable.test.ts fast-check seed: ${seed} (replay with FC_SEED=${see
 interface Done {
   readonly code: number | null
   readonly stdout: string
+  readonly stderr: string
 }
 
 /** A process started by a test, and what it has printed so far. */
@@ -29,7 +30,7 @@ interface Started {
   readonly child: ChildProcess
   readonly stdout: () => string
   readonly stderr: () => string
-  /** How it ended (its code and what it printed on stdout). */
+  /** How it ended: its code and all it printed (after its output streams closed, not only its exit). */
   readonly done: Promise<Done>
 }
 
@@ -39,7 +40,7 @@ const spawnNode = (args: ReadonlyArray<string>, env: Record<string, string | und
   let stderr = ""
   child.stdout!.on("data", (d) => (stdout += String(d)))
   child.stderr!.on("data", (d) => (stderr += String(d)))
-  const done = new Promise<Done>((resolve) => child.on("exit", (code) => resolve({ code, stdout })))
+  const done = new Promise<Done>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })))
   return { child, stdout: () => stdout, stderr: () => stderr, done }
 }
 
@@ -62,11 +63,7 @@ const cliEnv = { CI: "true", NO_COLOR: "1" }
 const startCli = (args: ReadonlyArray<string>): Started => spawnNode([cli, ...args], cliEnv)
 
 /** Runs the `mcpflow` bin to its end. */
-const cliRun = async (args: ReadonlyArray<string>) => {
-  const started = startCli(args)
-  const { code, stdout } = await started.done
-  return { code, stdout, stderr: started.stderr() }
-}
+const cliRun = (args: ReadonlyArray<string>): Promise<Done> => startCli(args).done
 
 /** The run id a `mcpflow run --json` printed first. */
 const runIdOf = (started: Started): string => (JSON.parse(started.stdout().split("\n")[0]!) as { runId: string }).runId
