@@ -131,31 +131,40 @@ describe("compensations under way when a run's shard moves", () => {
     writeFileSync(`${log}.release`, "")
 
     const code = await Promise.race([client.exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 60_000))])
+    // What each runner said about shards and runs (A logs at Debug), so a failure shows why a run went where it did.
+    const runnerSaid = (name: string, output: string) =>
+      output.split("\n").filter((l) => /shard|gave run|w\d+|interrupt|Error/i.test(l)).slice(-40).map((l) => `${name}: ${l}`).join("\n")
     const story = () =>
-      `${client.output()}\n${parse(log).map((l) => `${l.runId} ${l.kind} ${l.step} ${l.pid === a.process.pid ? "A" : "B"}`).join("\n")}`
+      `${client.output()}\n${parse(log).map((l) => `${l.runId} ${l.kind} ${l.step} ${l.pid === a.process.pid ? "A" : "B"}`).join("\n")}\n` +
+      `${runnerSaid("A", a.output())}\n${runnerSaid("B", b.output())}`
     expect(code, story()).toBe(0)
     let moved = 0
     let reundone = 0
     for (const id of ids) {
       expect(client.output(), id).toMatch(new RegExp(`^FAILED ${id} `, "m"))
       // s2's undo finished once. It started on A; if A gave the run up before it finished, A's
-      // undo was interrupted with the run and the new owner ran it again (not journaled as done):
-      // like a compensation in flight at a kill, started twice, finished once.
+      // undo was interrupted with the run and the shard's next owner ran it again (not journaled
+      // as done): like a compensation in flight at a kill, started twice, finished once, by the
+      // runner that started it last.
       const starts = of(id, "undo-start", 2).map((l) => l.pid)
       const finished = of(id, "undo", 2).map((l) => l.pid)
       expect(finished, `${id} s2 undone once\n${story()}`).toHaveLength(1)
-      if (starts.length === 2) {
-        expect(starts, `${id} s2 undo starts\n${story()}`).toEqual([a.process.pid, b.process.pid])
-        expect(finished, `${id} s2 undone on the new owner\n${story()}`).toEqual([b.process.pid])
+      expect(starts[0], `${id} s2 undo first started on A\n${story()}`).toBe(a.process.pid)
+      expect(finished, `${id} s2 undone where it last started\n${story()}`).toEqual([starts.at(-1)])
+      if (starts.length > 1) {
+        // Started again on A: the shard came back to A, which takes A's assignments changing
+        // again after B joined (B missed a health check, A took its shards back). Seen once in
+        // about thirty passes; anything else would be A running a run it had given up.
+        if (starts.at(-1) === a.process.pid) expect(handovers() - before, `${id} s2 undo re-run on A\n${story()}`).toBeGreaterThanOrEqual(2)
         reundone++
-      } else expect(starts, `${id} s2 undo starts\n${story()}`).toEqual(finished)
+      }
       expect(of(id, "undo", 1), `${id} s1 undone`).toHaveLength(1)
       if (of(id, "undo", 1)[0]!.pid === b.process.pid) moved++
     }
     // The case this is about: some runs moved mid-unwind (12 runs over 30 shards: all staying on A
     // would take B getting none of their shards).
     expect(moved, story()).toBeGreaterThan(0)
-    console.log(`${moved} of ${ids.length} runs moved to the runner that joined while compensating (${reundone} with s2's undo run again there)`)
+    console.log(`${moved} of ${ids.length} runs moved to the runner that joined while compensating (${reundone} with s2's undo started again by the shard's next owner)`)
     children.killAll()
     await Promise.all([a.exited, b.exited])
   }, 120_000)
