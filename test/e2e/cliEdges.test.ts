@@ -56,7 +56,13 @@ const cases = {
   pollNegative: ["worker", "--poll", "-5"],
   pollNegativeUnit: ["worker", "--poll", "-5s"],
   runsNegative: ["chaos", flow, "--runs", "-5"],
-  rateAbove: ["run", flow, "--chaos", "1", "--rate", "2"]
+  rateAbove: ["run", flow, "--chaos", "1", "--rate", "2"],
+  runsWord: ["chaos", flow, "--runs", "abc"],
+  seedFraction: ["chaos", flow, "--seed", "1.5"],
+  rateWord: ["run", flow, "--chaos", "1", "--rate", "half"],
+  intervalFraction: ["health", "--interval", "2.5"],
+  limitZero: ["runs", "--limit", "0"],
+  portWord: ["ui", "--port", "http"]
 } as const satisfies Record<string, ReadonlyArray<string>>
 
 let runs: Record<keyof typeof cases, Promise<Run>>
@@ -196,5 +202,21 @@ describe("numbers and durations", () => {
     assertInvalid(await result("pollNegativeUnit"), "poll", "-5s")
     assertInvalid(await result("runsNegative"), "runs", "-5")
     assertInvalid(await result("rateAbove"), "rate", "2")
+  })
+
+  it("every numeric flag answers a word, a fraction or a value out of range alike: the flag, the value, what it takes", async () => {
+    const expectations = [
+      ["runsWord", "runs", "abc", "a whole number, at least 1"],
+      ["seedFraction", "seed", "1.5", "a whole number"],
+      ["rateWord", "rate", "half", "a number in [0, 1], such as 0.1"],
+      ["intervalFraction", "interval", "2.5", "whole seconds from 1 to 86400"],
+      ["limitZero", "limit", "0", "a whole number, at least 1"],
+      ["portWord", "port", "http", "a port from 0 to 65535"]
+    ] as const
+    for (const [name, flag, value, expected] of expectations) {
+      const run = await result(name)
+      assertInvalid(run, flag, value)
+      assert.include(run.stderr, `Expected: ${expected}`, name)
+    }
   })
 }, 120_000)

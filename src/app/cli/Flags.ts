@@ -155,9 +155,47 @@ export const attachDashValues = (args: ReadonlyArray<string>): ReadonlyArray<str
   return out
 }
 
-/** Validates a parsed number flag: `valid(n)` or a usage error naming the flag and the value. */
-const checked = (name: string, valid: (n: number) => boolean, expected: string) => (n: number) =>
-  valid(n) ? Effect.succeed(n) : Effect.fail(invalid(name, String(n), expected))
+/**
+ * A numeric flag read by `pattern` and accepted when `valid`: anything else (not a number, a
+ * fraction where a whole number is wanted, out of range) is one usage error naming the flag, the
+ * value as typed and `expected`, the same for every numeric flag. (Effect's own number flags
+ * answer `abc` with "Expected a string representing a finite number" and `2.5` with "Expected an
+ * integer", and say nothing of the range.)
+ */
+const numberFlag = (pattern: RegExp, representable: (n: number) => boolean) =>
+(name: string, metavar: string, valid: (n: number) => boolean, expected: string): Flag.Flag<number> =>
+  Flag.String(name).pipe(
+    Flag.withMetavar(metavar),
+    Flag.mapEffect((text) => {
+      const n = pattern.test(text) ? Number(text) : Number.NaN
+      return representable(n) && valid(n) ? Effect.succeed(n) : Effect.fail(invalid(name, text, expected))
+    })
+  )
+
+/**
+ * A whole-number flag, `--name <metavar>`, accepted when `valid`; otherwise a usage error (exit 2)
+ * naming the flag, the value as typed and `expected`.
+ *
+ * @example
+ * ```ts
+ * const runs = Flags.wholeNumber("runs", "n", (n) => n >= 1, "a whole number, at least 1")
+ * // --runs abc → error: Invalid value for flag --runs: "abc". Expected: a whole number, at least 1
+ * ```
+ */
+export const wholeNumber = numberFlag(/^\s*[+-]?\d+\s*$/, Number.isSafeInteger)
+
+/**
+ * A decimal-number flag, `--name <metavar>` (`0.1`, `.5`, `1e-3`), accepted when `valid`; otherwise
+ * a usage error (exit 2) naming the flag, the value as typed and `expected`.
+ *
+ * @example
+ * ```ts
+ * const rate = Flags.decimalNumber("rate", "p", (p) => p >= 0 && p <= 1, "a number in [0, 1], such as 0.1")
+ * ```
+ */
+export const decimalNumber = numberFlag(/^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/, Number.isFinite)
+
+const anyWholeNumber = () => true
 
 /**
  * A tool named on the command line.
@@ -592,8 +630,7 @@ export const resumeFile: Flag.Flag<Option.Option<string>> = Flag.String("file").
  * Command.make("run", { chaos: Flags.chaos }, ({ chaos }) => …)
  * ```
  */
-export const chaos: Flag.Flag<Option.Option<number>> = Flag.Int("chaos").pipe(
-  Flag.withMetavar("seed"),
+export const chaos: Flag.Flag<Option.Option<number>> = wholeNumber("chaos", "seed", anyWholeNumber, "a whole number (the seed)").pipe(
   Flag.withDescription(
     "Run on the sandbox with faults injected (tool errors, JSON-RPC errors, dropped connections, rate limits, lost responses, latency), decided by this seed; with --config, wire faults in front of the real servers (drops, delays, lost, duplicated or corrupted messages, a down window; not time-deterministic). The summary lists the faults that fired"
   ),
@@ -609,12 +646,10 @@ export const chaos: Flag.Flag<Option.Option<number>> = Flag.Int("chaos").pipe(
  * Command.make("chaos", { rate: Flags.rate }, ({ rate }) => Option.getOrUndefined(rate))
  * ```
  */
-export const rate: Flag.Flag<Option.Option<number>> = Flag.Finite("rate").pipe(
-  Flag.withMetavar("p"),
+export const rate: Flag.Flag<Option.Option<number>> = decimalNumber("rate", "p", (p) => p >= 0 && p <= 1, "a number in [0, 1], such as 0.1").pipe(
   Flag.withDescription(
     "The injection rate of each fault kind, in [0, 1] (default: 0.1 with run --chaos; for mcpflow chaos each drawn fault gets 1, 0.5 or 0.2)"
   ),
-  Flag.mapEffect(checked("rate", (p) => p >= 0 && p <= 1, "a number in [0, 1], such as 0.1")),
   Flag.optional
 )
 
@@ -629,10 +664,8 @@ export const rate: Flag.Flag<Option.Option<number>> = Flag.Finite("rate").pipe(
  * Command.make("chaos", { runs: Flags.runs }, ({ runs }) => …)
  * ```
  */
-export const runs: Flag.Flag<Option.Option<number>> = Flag.Int("runs").pipe(
-  Flag.withMetavar("n"),
+export const runs: Flag.Flag<Option.Option<number>> = wholeNumber("runs", "n", (n) => n >= 1, "a whole number, at least 1").pipe(
   Flag.withDescription("How many fault plans to try (default: the suite's, else 100)"),
-  Flag.mapEffect(checked("runs", (n) => n >= 1, "a whole number, at least 1")),
   Flag.optional
 )
 
@@ -644,10 +677,8 @@ export const runs: Flag.Flag<Option.Option<number>> = Flag.Int("runs").pipe(
  * Command.make("chaos", { workers: Flags.workers }, ({ workers }) => …)
  * ```
  */
-export const workers: Flag.Flag<Option.Option<number>> = Flag.Int("workers").pipe(
-  Flag.withMetavar("n"),
+export const workers: Flag.Flag<Option.Option<number>> = wholeNumber("workers", "n", (n) => n >= 1 && n <= 64, "a whole number from 1 to 64").pipe(
   Flag.withDescription("Threads that run the fault plans, the main one included (default: one per core for 400 runs or more; 1: no worker thread). Same seed, same report, whatever the number"),
-  Flag.mapEffect(checked("workers", (n) => n >= 1 && n <= 64, "a whole number from 1 to 64")),
   Flag.optional
 )
 
@@ -659,8 +690,7 @@ export const workers: Flag.Flag<Option.Option<number>> = Flag.Int("workers").pip
  * Command.make("chaos", { seed: Flags.seed }, ({ seed }) => …)
  * ```
  */
-export const seed: Flag.Flag<Option.Option<number>> = Flag.Int("seed").pipe(
-  Flag.withMetavar("n"),
+export const seed: Flag.Flag<Option.Option<number>> = wholeNumber("seed", "n", anyWholeNumber, "a whole number").pipe(
   Flag.withDescription("The seed of the search (default: now; printed, so a run can be repeated)"),
   Flag.optional
 )
@@ -720,10 +750,8 @@ export const replay: Flag.Flag<Option.Option<string>> = Flag.String("replay").pi
  * Command.make("worker", { poll: Flags.poll }, ({ poll }) => …)
  * ```
  */
-export const poll: Flag.Flag<number> = Flag.Int("poll").pipe(
-  Flag.withMetavar("seconds"),
+export const poll: Flag.Flag<number> = wholeNumber("poll", "seconds", (n) => n >= 1 && n <= maxTimerMillis / 1000, "a whole number of seconds, at least 1").pipe(
   Flag.withDescription("How often to look for runs to continue, in whole seconds (default 2)"),
-  Flag.mapEffect(checked("poll", (n) => n >= 1 && n <= maxTimerMillis / 1000, "a whole number of seconds, at least 1")),
   Flag.withDefault(2)
 )
 

@@ -16,7 +16,7 @@ import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { CliError, Flag } from "effect/cli"
-import { parseDuration } from "./Flags.ts"
+import { parseDuration, wholeNumber } from "./Flags.ts"
 import { runStatuses } from "../run/RunStatus.ts"
 
 const invalid = (option: string, value: string, expected: string) =>
@@ -99,9 +99,8 @@ export const since: Flag.Flag<Option.Option<Duration.Duration>> = Flag.String("s
  * Command.make("runs", { limit: HistoryFlags.limit }, ({ limit }) => …)
  * ```
  */
-export const limit: Flag.Flag<Option.Option<number>> = Flag.Int("limit").pipe(
+export const limit: Flag.Flag<Option.Option<number>> = wholeNumber("limit", "n", (n) => n > 0, "a whole number, at least 1").pipe(
   Flag.withDescription("At most this many runs, newest first"),
-  Flag.mapEffect((n: number) => (n > 0 ? Effect.succeed(n) : Effect.fail(invalid("limit", String(n), "a positive integer")))),
   Flag.optional
 )
 

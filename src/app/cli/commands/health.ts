@@ -38,8 +38,7 @@ export const watch: Flag.Flag<boolean> = Flag.Boolean("watch").pipe(
  * Command.make("health", { interval }, ({ interval }) => …)
  * ```
  */
-export const interval: Flag.Flag<number> = Flag.Int("interval").pipe(
-  Flag.withMetavar("seconds"),
+export const interval: Flag.Flag<number> = Flags.wholeNumber("interval", "seconds", (n) => n >= 1 && n <= 86_400, "whole seconds from 1 to 86400").pipe(
   Flag.withDescription("How often --watch probes, in whole seconds (default 10)"),
   Flag.withDefault(10)
 )

@@ -10,8 +10,7 @@
  * ```
  * @module
  */
-import * as Effect from "effect/Effect"
-import { Argument, CliError, Command, Flag } from "effect/cli"
+import { Argument, Command, Flag } from "effect/cli"
 import * as Flags from "../Flags.ts"
 import { lazyHandler } from "./lazyHandler.ts"
 
@@ -37,13 +36,8 @@ export const flowFiles: Argument.Argument<ReadonlyArray<string>> = Argument.Stri
  * Command.make("serve", { port }, ({ port }) => …)
  * ```
  */
-export const port: Flag.Flag<number> = Flag.Int("port").pipe(
+export const port: Flag.Flag<number> = Flags.wholeNumber("port", "port", (n) => n >= 0 && n <= 65_535, "a port from 0 to 65535").pipe(
   Flag.withDescription("TCP port to listen on (default 8787; 0 picks a free one, printed on the first line)"),
-  Flag.mapEffect((n) =>
-    n >= 0 && n <= 65_535
-      ? Effect.succeed(n)
-      : Effect.fail(new CliError.InvalidValue({ option: "port", value: String(n), expected: "a port between 0 and 65535", kind: "flag" }))
-  ),
   Flag.withDefault(8787)
 )
 
@@ -69,14 +63,8 @@ export const host: Flag.Flag<string> = Flag.String("host").pipe(
  * Command.make("serve", { maxBody }, ({ maxBody }) => …)
  * ```
  */
-export const maxBody: Flag.Flag<number> = Flag.Int("max-body").pipe(
-  Flag.withMetavar("bytes"),
+export const maxBody: Flag.Flag<number> = Flags.wholeNumber("max-body", "bytes", (n) => n >= 1, "a positive number of bytes").pipe(
   Flag.withDescription("Largest request body accepted, in bytes (default 1048576 = 1 MiB); larger bodies get 413 with a JSON error"),
-  Flag.mapEffect((n) =>
-    n >= 1
-      ? Effect.succeed(n)
-      : Effect.fail(new CliError.InvalidValue({ option: "max-body", value: String(n), expected: "a positive number of bytes", kind: "flag" }))
-  ),
   Flag.withDefault(1_048_576)
 )
 

@@ -12,8 +12,7 @@
  * ```
  * @module
  */
-import * as Effect from "effect/Effect"
-import { CliError, Command, Flag } from "effect/cli"
+import { Command, Flag } from "effect/cli"
 import * as Flags from "../Flags.ts"
 import { lazyHandler } from "./lazyHandler.ts"
 
@@ -25,13 +24,8 @@ import { lazyHandler } from "./lazyHandler.ts"
  * Command.make("ui", { port }, ({ port }) => …)
  * ```
  */
-export const port: Flag.Flag<number> = Flag.Int("port").pipe(
+export const port: Flag.Flag<number> = Flags.wholeNumber("port", "port", (n) => n >= 0 && n <= 65_535, "a port from 0 to 65535").pipe(
   Flag.withDescription("The port to listen on (default 7070; 0 picks a free one, the URL says which)"),
-  Flag.mapEffect((n: number) =>
-    n >= 0 && n <= 65535
-      ? Effect.succeed(n)
-      : Effect.fail(new CliError.InvalidValue({ option: "port", value: String(n), expected: "a port from 0 to 65535", kind: "flag" }))
-  ),
   Flag.withDefault(7070)
 )
 
