@@ -143,6 +143,32 @@ describe("decodeMcpJson: errors", () => {
     }))
 })
 
+describe("decodeMcpJson: a field that looks like a typo of one mcpflow reads", () => {
+  it.effect("is an error naming it and the field it most likely meant; other clients' fields are still ignored", () =>
+    Effect.gen(function*() {
+      const cases = [
+        [{ mcpServers: { fs: { command: "x", timout: "30s" } } }, "mcpServers.fs.timout", "timeout"],
+        [{ mcpServers: { fs: { command: "x", evn: { A: "1" } } } }, "mcpServers.fs.evn", "env"],
+        [{ mcpServers: { fs: { comand: "npx" } } }, "mcpServers.fs.comand", "command"],
+        [{ mcpServers: { fs: { cmd: "npx" } } }, "mcpServers.fs.cmd", "command"],
+        [{ mcpServers: { gh: { url: "http://x", Headers: {} } } }, "mcpServers.gh.Headers", "headers"],
+        [{ mcpServers: { gh: { uri: "http://x" } } }, "mcpServers.gh.uri", "url"],
+        [{ mcpServers: { fs: { command: "x", health: { probe: "ping", intreval: "5s" } } } }, "mcpServers.fs.health.intreval", "interval"],
+        [{ mcpServers: { g: { replicas: { a: { command: "x" } }, stratgy: "weighted" } } }, "mcpServers.g.stratgy", "strategy"],
+        [{ mcpServers: { g: { replicas: { a: { command: "x", wieght: 2 } } } } }, "mcpServers.g.replicas.a.wieght", "weight"],
+        [{ mcpServers: { g: { replicas: { a: { command: "x" } }, breaker: { failure: 3 } } } }, "mcpServers.g.breaker.failure", "failures"]
+      ] as const
+      for (const [json, path, meant] of cases) {
+        const error = yield* decodeError(json)
+        assert.deepStrictEqual([error.path, error.detail], [path, `Unknown field; did you mean "${meant}"?`])
+      }
+      const config = yield* decode({
+        mcpServers: { a: { command: "x", disabled: true, autoApprove: [], alwaysAllow: ["t"], description: "d", envFile: ".env", transportType: "stdio" } }
+      })
+      assert.deepStrictEqual(Object.keys(config.servers), ["a"])
+    }))
+})
+
 describe("variable expansion", () => {
   it.effect("expands ${VAR} and ${VAR:-default} with shell semantics", () =>
     Effect.gen(function*() {

@@ -35,6 +35,7 @@ import {
   type ServerLimits
 } from "./ServerConfig.ts"
 import * as Variables from "./Variables.ts"
+import { nearMiss } from "./Typos.ts"
 
 /**
  * A configuration file could not be used: `path` is the dotted path of the offending field
@@ -405,6 +406,52 @@ const McpflowSection = Schema.Struct({
   webhook: Schema.optionalKey(WebhookEntry)
 })
 
+/** The fields mcpflow reads in a server entry, a replica group, a health probe and a group's breaker. */
+const entryFields = [...new Set([...Object.keys(StdioEntry.fields), ...Object.keys(remoteEntry("http").fields)])]
+const groupFields = Object.keys(GroupEntry.fields)
+const healthFields = Object.keys(HealthEntry.fields)
+const breakerFields = ["failures", "open"]
+
+/**
+ * The first field of a server entry (or replica group, health probe, breaker) that looks like a
+ * typo of one mcpflow reads — `"timout"`, `"evn"`, `"stratgy"` — with the field it most likely
+ * meant. Other unknown fields are left alone: `.mcp.json` files are shared with other MCP
+ * clients, which read fields of their own; a near miss of ours would otherwise be ignored
+ * without a word (a timeout that never applies, a group that stays round-robin).
+ */
+const misspelledField = (json: unknown): { readonly path: ReadonlyArray<string>; readonly detail: string } | undefined => {
+  const servers = Predicate.isObject(json) ? (json as { readonly mcpServers?: unknown }).mcpServers : undefined
+  if (!Predicate.isObject(servers) || Array.isArray(servers)) return undefined
+  const check = (value: unknown, known: ReadonlyArray<string>, at: ReadonlyArray<string>): ReturnType<typeof misspelledField> => {
+    if (!Predicate.isObject(value) || Array.isArray(value)) return undefined
+    for (const key of Object.keys(value)) {
+      const meant = nearMiss(key, known)
+      if (meant !== undefined) return { path: [...at, key], detail: `Unknown field; did you mean "${meant}"?` }
+    }
+    return undefined
+  }
+  const entry = (value: unknown, at: ReadonlyArray<string>) =>
+    check(value, entryFields, at) ?? check((value as { readonly health?: unknown }).health, healthFields, [...at, "health"])
+  for (const [key, value] of Object.entries(servers)) {
+    const at = ["mcpServers", key]
+    if (!Predicate.isObject(value) || !Object.hasOwn(value, "replicas")) {
+      const found = Predicate.isObject(value) ? entry(value, at) : undefined
+      if (found !== undefined) return found
+      continue
+    }
+    const group = value as { readonly replicas?: unknown; readonly breaker?: unknown }
+    const found = check(group, groupFields, at) ?? check(group.breaker, breakerFields, [...at, "breaker"])
+    if (found !== undefined) return found
+    if (Predicate.isObject(group.replicas)) {
+      for (const [name, replica] of Object.entries(group.replicas)) {
+        const inReplica = Predicate.isObject(replica) ? entry(replica, [...at, "replicas", name]) : undefined
+        if (inReplica !== undefined) return inReplica
+      }
+    }
+  }
+  return undefined
+}
+
 const decodeShape = Schema.decodeUnknownEffect(McpJson)
 const decodeGroup = Schema.decodeUnknownEffect(GroupEntry)
 
@@ -494,6 +541,8 @@ export const decodeMcpJson = Effect.fnUntraced(function*(
   options: { readonly env: Env; readonly file?: string | undefined }
 ): Effect.fn.Return<GatewayConfig, McpflowConfigError> {
   const { env, file } = options
+  const typo = misspelledField(json)
+  if (typo !== undefined) return yield* new McpflowConfigError({ file, path: formatPath(typo.path), detail: typo.detail })
   const split = splitGroups(json)
   const raw = yield* Effect.mapError(decodeShape(split.rest, { reportInput: true }), (error) => fromIssue(error.issue, file))
   const rawGroups: Array<readonly [string, typeof GroupEntry.Type]> = []
