@@ -4,6 +4,7 @@
  * @module
  */
 import { SchemaIssue } from "effect"
+import { nearMiss } from "./internal/Typos.ts"
 
 const standard = SchemaIssue.makeFormatterStandardSchemaV1()
 
@@ -18,6 +19,8 @@ const standard = SchemaIssue.makeFormatterStandardSchemaV1()
 export interface LocatedIssue {
   readonly path: string
   readonly message: string
+  /** A field its struct does not have (decoded with `onExcessProperty: "error"`), and the one it most likely meant. */
+  readonly unknownField?: { readonly meant: string | undefined } | undefined
 }
 
 /**
@@ -39,11 +42,44 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>): string => path.map
  * // on failure: locateIssues(error.issue)[0] // => { path: "replicas", message: "Expected number, got \"3\"" }
  * ```
  */
-export const locateIssues = (issue: SchemaIssue.Issue): ReadonlyArray<LocatedIssue> =>
-  standard(issue).issues.map((i) => ({
-    path: formatPath((i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p))),
-    message: i.message
-  }))
+export const locateIssues = (issue: SchemaIssue.Issue): ReadonlyArray<LocatedIssue> => {
+  const unknown = new Map<string, ReadonlyArray<string>>()
+  unknownFields(issue, [], unknown)
+  return standard(issue).issues.map((i) => {
+    const path = formatPath((i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)))
+    const known = unknown.get(path)
+    if (known === undefined) return { path, message: i.message }
+    const meant = nearMiss(path.slice(path.lastIndexOf(".") + 1), known)
+    return { path, message: unknownFieldMessage(meant, known), unknownField: { meant } }
+  })
+}
+
+/**
+ * The fields a Schema decoded with `onExcessProperty: "error"` found and does not know, by dotted
+ * path, each with the fields its struct does know.
+ */
+const unknownFields = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, out: Map<string, ReadonlyArray<string>>): void => {
+  switch (issue._tag) {
+    case "Pointer":
+      return unknownFields(issue.issue, [...path, ...issue.path], out)
+    case "Composite":
+    case "AnyOf":
+      for (const inner of issue.issues) unknownFields(inner, path, out)
+      return
+    case "Filter":
+    case "Encoding":
+      return unknownFields(issue.issue, path, out)
+    case "UnexpectedKey":
+      if (issue.ast._tag === "Objects") out.set(formatPath(path), issue.ast.propertySignatures.map((p) => String(p.name)))
+      return
+  }
+}
+
+/** An unknown field's message: the field it most likely meant, or the ones there are. */
+const unknownFieldMessage = (meant: string | undefined, known: ReadonlyArray<string>): string => {
+  if (meant !== undefined) return `Unknown field; did you mean "${meant}"?`
+  return known.length === 0 ? "Unknown field: none is expected here" : `Unknown field; expected ${known.map((k) => JSON.stringify(k)).join(", ")}`
+}
 
 /**
  * The first issue of a Schema failure, or a root-level one when Schema reports none.

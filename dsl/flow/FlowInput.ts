@@ -14,14 +14,26 @@ import { FlowError, InvalidFlowInput } from "./FlowError.ts"
  * reported — all of them, the first as `path`/`issue`: they read "Expected number, got \"x\"",
  * where the JSON codec's would list the string forms of non-finite numbers.
  *
+ * A field the input's structs do not have is an error too (`Unknown field; did you mean
+ * "image"?`): a misspelled option must not leave its default in place unsaid. `excess: "ignore"`
+ * is for inputs already journaled (a run that resumes keeps the input it started with, even if
+ * the flow has since dropped a field).
+ *
  * @example
  * ```ts
  * const input = yield* decodeInput("cicd", Input, { branch: "main" })
  * ```
  */
-export const decodeInput = <I extends Schema.Top>(flowName: string, schema: I, input: unknown): Effect.Effect<I["Type"], FlowError> =>
-  (jsonDecoder(schema)(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
-    Effect.catch(() => Schema.decodeUnknownEffect(schema, { errors: "all" })(input) as Effect.Effect<I["Type"], Schema.SchemaError>),
+export const decodeInput = <I extends Schema.Top>(
+  flowName: string,
+  schema: I,
+  input: unknown,
+  options?: { readonly excess?: "error" | "ignore" | undefined }
+): Effect.Effect<I["Type"], FlowError> =>
+  (jsonDecoder(schema, options?.excess ?? "error")(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
+    Effect.catch(() =>
+      Schema.decodeUnknownEffect(schema, { errors: "all", onExcessProperty: options?.excess ?? "error" })(input) as Effect.Effect<I["Type"], Schema.SchemaError>
+    ),
     Effect.mapError((error) => {
       const first = firstIssue(error.issue)
       const issues = locateIssues(error.issue).map(({ message, path }) => ({ path, issue: message }))
@@ -32,14 +44,16 @@ export const decodeInput = <I extends Schema.Top>(flowName: string, schema: I, i
     })
   )
 
-/** The JSON decoder of each input Schema, built once (a flow's input is decoded on every run). */
-const decoders = new WeakMap<Schema.Top, (input: unknown) => Effect.Effect<unknown, Schema.SchemaError>>()
+type Decode = (input: unknown) => Effect.Effect<unknown, Schema.SchemaError>
 
-const jsonDecoder = (schema: Schema.Top): (input: unknown) => Effect.Effect<unknown, Schema.SchemaError> => {
-  let decode = decoders.get(schema)
+/** The JSON decoder of each input Schema, built once per handling of unknown fields (a flow's input is decoded on every run). */
+const decoders = { error: new WeakMap<Schema.Top, Decode>(), ignore: new WeakMap<Schema.Top, Decode>() }
+
+const jsonDecoder = (schema: Schema.Top, excess: "error" | "ignore"): Decode => {
+  let decode = decoders[excess].get(schema)
   if (decode === undefined) {
-    decode = Schema.decodeUnknownEffect(Schema.toCodecJson(schema)) as (input: unknown) => Effect.Effect<unknown, Schema.SchemaError>
-    decoders.set(schema, decode)
+    decode = Schema.decodeUnknownEffect(Schema.toCodecJson(schema), { onExcessProperty: excess }) as Decode
+    decoders[excess].set(schema, decode)
   }
   return decode
 }

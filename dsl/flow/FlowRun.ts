@@ -84,7 +84,8 @@ export const execute = <I extends Schema.Top, O extends Schema.Top, E, R>(
 ): Effect.Effect<O["Type"], E | FlowError | JournalError, Exclude<R, WorkflowEngine> | FlowEngine | WorkflowEngine> =>
   Effect.scoped(Effect.gen(function*() {
     const engine = yield* FlowEngine
-    const decoded = yield* decodeInput(flow.name, flow.input, input)
+    // A resumed run's input is the one it was journaled with: read as it is, unknown fields kept out.
+    const decoded = yield* decodeInput(flow.name, flow.input, input, { excess: resumed === undefined ? "error" : "ignore" })
     const journal = Option.getOrUndefined(yield* Effect.serviceOption(RunJournal))
     const runId = options?.runId ?? crypto.randomUUID()
     const sink = yield* FlowEvents
@@ -330,7 +331,7 @@ const adopt = <I extends Schema.Top, O extends Schema.Top, E, R>(flow: Flow<I, O
     const sealer = Sealing.make(payload.runId, yield* Sealing.journalKey)
     const opened = sealer.openEncoded(payload.input)
     if (Result.isFailure(opened)) return yield* Effect.die(new Error(`run ${payload.runId}: ${opened.failure}`))
-    const input = yield* Effect.orDie(decodeInput(flow.name, flow.input, opened.success))
+    const input = yield* Effect.orDie(decodeInput(flow.name, flow.input, opened.success, { excess: "ignore" }))
     const sink = Context.get(context, FlowEvents)
     const state: RunState = {
       runId: payload.runId,

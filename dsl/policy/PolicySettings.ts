@@ -276,9 +276,10 @@ export const decode = (input: unknown): Effect.Effect<DecodedSettings, PolicyCon
   Effect.mapError(decodeSchema(input, { onExcessProperty: "error" }), (error) => {
     const located = firstIssue(error.issue)
     const path = shortPath(located.path)
-    if (located.message !== "Expected no excess property") return new PolicyConfigError({ path, detail: located.message })
+    if (located.unknownField === undefined) return new PolicyConfigError({ path, detail: located.message })
+    const meant = located.unknownField.meant
     const detail = path === "fallback"
       ? "A fallback cannot be written as data: build one with Fallback.make in code"
-      : `Unknown setting ${excerpt(located.path.slice(located.path.lastIndexOf(".") + 1))}`
+      : `Unknown setting ${excerpt(located.path.slice(located.path.lastIndexOf(".") + 1))}${meant === undefined ? "" : `; did you mean "${meant}"?`}`
     return new PolicyConfigError({ path, detail })
   })

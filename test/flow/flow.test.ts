@@ -91,6 +91,25 @@ describe("flow input and output", () => {
       assert.deepStrictEqual(ok.exit, Exit.succeed(3))
     }))
 
+  it.effect("a field the input does not have is InvalidFlowInput too, naming the field it most likely meant; nothing runs", () =>
+    Effect.gen(function*() {
+      let ran = 0
+      const flow = Flow.make({
+        name: "ship",
+        input: Schema.Struct({ image: Schema.optionalKey(Schema.String), target: Schema.optionalKey(Schema.Struct({ region: Schema.String })) }),
+        output: Schema.String,
+        run: ({ image }) => step("ship", Effect.sync(() => (ran++, image ?? "app:1")))
+      })
+      // A misspelled option would otherwise leave its default in place without a word.
+      const typo = flowReason((yield* runFlow(Flow.run(flow, { imgae: "app:2" } as never))).exit)
+      assert.deepInclude(typo, { _tag: "InvalidFlowInput", path: "imgae", issue: `Unknown field; did you mean "image"?` })
+      const nested = flowReason((yield* runFlow(Flow.run(flow, { target: { region: "eu", zone: "a" } } as never))).exit)
+      assert.deepInclude(nested, { _tag: "InvalidFlowInput", path: "target.zone", issue: `Unknown field; expected "region"` })
+      assert.strictEqual(ran, 0)
+      const ok = yield* runFlow(Flow.run(flow, { image: "app:2" }))
+      assert.deepStrictEqual(ok.exit, Exit.succeed("app:2"))
+    }))
+
   it.effect("a result that does not fit the output Schema is InvalidFlowOutput naming the path (after the steps ran)", () =>
     Effect.gen(function*() {
       let ran = 0

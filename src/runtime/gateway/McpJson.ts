@@ -35,7 +35,7 @@ import {
   type ServerLimits
 } from "./ServerConfig.ts"
 import * as Variables from "./Variables.ts"
-import { nearMiss } from "./Typos.ts"
+import { nearMiss } from "../../../dsl/internal/Typos.ts"
 
 /**
  * A configuration file could not be used: `path` is the dotted path of the offending field
@@ -163,8 +163,11 @@ const locate = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): Loc
       return { path, detail: messageOf(issue.annotations) ?? `Invalid value ${got()}` }
     case "MissingKey":
       return { path, detail: "Missing required field" }
-    case "UnexpectedKey":
-      return { path, detail: "Unexpected field" }
+    case "UnexpectedKey": {
+      const known = issue.ast._tag === "Objects" ? issue.ast.propertySignatures.map((p) => String(p.name)) : []
+      const meant = nearMiss(String(path.at(-1) ?? ""), known)
+      return { path, detail: meant === undefined ? "Unexpected field" : `Unknown field; did you mean "${meant}"?` }
+    }
     case "Forbidden":
       return { path, detail: messageOf(issue.annotations) ?? "Not allowed here" }
     case "OneOf":

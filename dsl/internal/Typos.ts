@@ -1,7 +1,7 @@
 /**
- * Internal: whether a word is a near miss of one of a few known words (a field of `.mcp.json`
- * typed wrong), by optimal string alignment distance (an edit is an insertion, a deletion, a
- * substitution or two neighbours swapped).
+ * Internal: whether a word is a near miss of one of a few known words (a field of a flow's input
+ * or of `.mcp.json` typed wrong), by optimal string alignment distance (an edit is an insertion,
+ * a deletion, a substitution or two neighbours swapped).
  *
  * @internal
  * @module
