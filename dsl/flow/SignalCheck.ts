@@ -91,7 +91,9 @@ const reviveShape = (shape: unknown): Schema.Top | undefined => {
 
 /**
  * Checks a signal's JSON payload against a recorded shape: a `SignalRejected` naming the first
- * issue's path, or `undefined` when it fits (or there is no shape to check against).
+ * issue's path, or `undefined` when it fits (or there is no shape to check against). A field the
+ * payload's structs do not have is rejected too, naming the one it most likely meant (a misspelled
+ * optional field would otherwise be dropped on the way to the run).
  *
  * @example
  * ```ts
@@ -102,7 +104,7 @@ export const checkPayload = (signal: string, shape: unknown, payload: unknown): 
   if (shape === undefined) return undefined
   const schema = reviveShape(shape)
   if (schema === undefined) return undefined
-  const result = Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)(payload, { reportInput: true })
+  const result = Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)(payload, { reportInput: true, onExcessProperty: "error" })
   if (Result.isSuccess(result)) return undefined
   const { message, path } = firstIssue(result.failure.issue)
   return new SignalRejected({ signal, path, issue: message })

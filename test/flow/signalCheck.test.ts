@@ -49,6 +49,9 @@ describe("signal payload shapes", () => {
     assert.strictEqual(checkPayload("approval", shape, { approvedBy: "ana", reviewers: ["b"] })?.path, "reviewers.0")
     assert.strictEqual(checkPayload("approval", shape, "yes")?.path, "")
     assert.isUndefined(checkPayload("approval", undefined, 42), "nothing recorded: nothing to check against")
+    // A misspelled optional field is refused, not dropped on the way to the run.
+    const typo = checkPayload("approval", shape, { approvedBy: "ana", tikcet: "12", reviewers: [] })
+    assert.deepStrictEqual([typo?.path, typo?.issue], ["tikcet", `Unknown field; did you mean "ticket"?`])
   })
 
   it("the last wait for the signal names the shape", () => {
