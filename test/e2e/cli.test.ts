@@ -42,6 +42,8 @@ const cases = {
   progress: ["call", "everything.trigger-long-running-operation", "--args", '{"duration":1,"steps":2}'],
   toolFailed: ["call", "everything.echo", "--args", '{"message":1}'],
   unknownTool: ["call", "everything.no-such-tool"],
+  misspelledTool: ["call", "everything.ecoh", "--args", '{"message":"hi"}'],
+  misspelledArg: ["call", "everything.echo", "--args", '{"mesage":"hi"}'],
   unreachable: ["call", "missing.anything"],
   malformedConfig: ["tools", "--config", "malformed.json"],
   wrongTypeConfig: ["call", "everything.echo", "--config", "wrong-type.json"],
@@ -183,6 +185,15 @@ describe("mcpflow call", () => {
       assert.strictEqual(run.stdout, "")
       assert.strictEqual(run.stderr.trim().split("\n").length, 1, run.stderr)
     }
+  })
+
+  it("a misspelled tool or argument: the error says which one the server has", async () => {
+    const [tool, arg] = await Promise.all([result("misspelledTool"), result("misspelledArg")])
+    assert.strictEqual(tool.code, 1)
+    assert.match(tool.stderr, /^everything\.ecoh: unknown tool: .*; did you mean "echo"\?$/m)
+    assert.strictEqual(arg.code, 1)
+    assert.include(arg.stderr, `("mesage" is not an argument of echo; did you mean "message"?)`)
+    for (const run of [tool, arg]) assert.strictEqual(run.stdout, "")
   })
 })
 

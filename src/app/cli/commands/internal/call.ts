@@ -10,9 +10,11 @@
  * ```
  * @module
  */
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
 import { type Duration, Effect, Option } from "effect"
+import { nearMiss } from "../../../../../dsl/internal/Typos.ts"
 import { McpGateway } from "../../../../../dsl/ports/McpGateway.ts"
+import { McpflowToolError, ToolFailed, UnknownTool } from "../../../../../dsl/ToolError.ts"
 import { defaultConfig, type ToolId } from "../../Flags.ts"
 import { printJson, printLines } from "../../output.ts"
 import { withGateway } from "./withGateway.ts"
@@ -49,6 +51,51 @@ export const formatResult = (result: CallToolResult): ReadonlyArray<string> => {
 }
 
 /**
+ * What a person typing the command most likely got wrong, from the server's tool list: a tool it
+ * does not publish (the one meant, or what it has), or an argument the tool does not take (the
+ * one meant). Undefined when the list says nothing more.
+ *
+ * @example
+ * ```ts
+ * hint(tools, { server: "fs", tool: "read_txt_file" }, {}) // => 'did you mean "read_text_file"?'
+ * ```
+ */
+export const hint = (tools: ReadonlyArray<McpTool>, tool: ToolId, args: Readonly<Record<string, unknown>>): string | undefined => {
+  const names = tools.map((t) => t.name)
+  const found = tools.find((t) => t.name === tool.tool)
+  if (found === undefined) {
+    const meant = nearMiss(tool.tool, names)
+    if (meant !== undefined) return `did you mean "${meant}"?`
+    return names.length === 0 ? `${tool.server} publishes no tools` : `${tool.server} publishes: ${names.slice(0, 12).join(", ")}${names.length > 12 ? ", …" : ""}`
+  }
+  const properties = Object.keys(found.inputSchema.properties ?? {})
+  for (const key of Object.keys(args)) {
+    if (properties.includes(key)) continue
+    const meant = nearMiss(key, properties)
+    if (meant !== undefined) return `"${key}" is not an argument of ${tool.tool}; did you mean "${meant}"?`
+  }
+  return undefined
+}
+
+/** The call's error with {@link hint}'s word added, when the tool list has one (listing it may fail: then the error as it was). */
+const explained = (gateway: McpGateway["Service"], tool: ToolId, args: Readonly<Record<string, unknown>>, error: McpflowToolError) => {
+  const reason = error.reason
+  if (reason._tag !== "UnknownTool" && reason._tag !== "ToolFailed") return Effect.succeed(error)
+  return gateway.listTools(tool.server).pipe(
+    Effect.map((tools) => {
+      const said = hint(tools, tool, args)
+      if (said === undefined) return error
+      return new McpflowToolError({
+        reason: reason._tag === "UnknownTool"
+          ? new UnknownTool({ ...reason, detail: `${reason.detail}; ${said}` })
+          : new ToolFailed({ ...reason, text: `${reason.text} (${said})` })
+      })
+    }),
+    Effect.orElseSucceed(() => error)
+  )
+}
+
+/**
  * Runs `mcpflow call` (see `../call.ts` for its flags).
  *
  * @example
@@ -65,7 +112,9 @@ export const call = Effect.fn("mcpflow.call")(function*({ args, config, json, ti
   readonly verbose: boolean
 }) {
   const result = yield* McpGateway.use((gateway) =>
-    gateway.callRaw(tool.server, tool.tool, args, Option.isSome(timeout) ? { timeout: timeout.value } : undefined)
+    gateway.callRaw(tool.server, tool.tool, args, Option.isSome(timeout) ? { timeout: timeout.value } : undefined).pipe(
+      Effect.catchTag("McpflowToolError", (error) => Effect.flip(explained(gateway, tool, args, error)))
+    )
   ).pipe(withGateway({ config: Option.getOrElse(config, () => defaultConfig), verbose }))
   yield* json ? printJson(result) : printLines(formatResult(result))
 })
