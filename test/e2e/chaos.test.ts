@@ -23,7 +23,7 @@ const dir = await mkdtemp(join(tmpdir(), "mcpflow-chaos-"))
 const junitFile = join(dir, "chaos.xml")
 const broken = cli([fixture, "--runs", "200", "--seed", seed, "--junit", junitFile])
 const fixed = cli([fixture, "--runs", "100", "--seed", seed, "--faults", "tool-error,drop", "--rate", "0.5", "--json"], { CHAOS_FIXED: "1" })
-const badFlag = cli([fixture, "--faults", "latency,gremlins"])
+const badFlag = cli([fixture, "--faults", "latency,gremlins,lost-respnse"])
 const onWorkers = (n: number) => cli([fixture, "--runs", "200", "--seed", seed, "--json", "--workers", String(n)])
 const [inProcess, onTwo] = [onWorkers(1), onWorkers(2)]
 
@@ -86,6 +86,6 @@ describe("mcpflow chaos", () => {
   it("an unknown fault kind is a usage error (exit 2)", async () => {
     const run = await badFlag
     assert.strictEqual(run.code, 2, run.stderr + run.stdout)
-    assert.include(run.stderr, "unknown fault kind(s) gremlins")
+    assert.include(run.stderr, "unknown fault kind(s) gremlins, lost-respnse (did you mean lost-response?)")
   }, 90_000)
 })

@@ -25,6 +25,7 @@ import type { FaultKind } from "../../../../../chaos/Fault.ts"
 import * as FlowCheck from "../../../../../chaos/FlowCheck.ts"
 import * as Runner from "../../../../../chaos/Runner.ts"
 import type { Flow } from "../../../../../dsl/flow/Flow.ts"
+import { nearMiss } from "../../../../../dsl/internal/Typos.ts"
 import type { ServerConfig } from "../../../../runtime/gateway/ServerConfig.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
 import { loadChaos } from "../../../run/LoadFlow.ts"
@@ -97,7 +98,13 @@ export const chaos = Effect.fn("mcpflow.chaos")(function*(args: {
   let kinds: ReadonlyArray<FaultKind> | undefined
   if (Option.isSome(args.faults)) {
     const parsed = Runner.parseKinds(args.faults.value)
-    if (!parsed.ok) return yield* usage(`--faults: unknown fault kind(s) ${parsed.unknown.join(", ")}; known: ${Runner.kindFlagNames.join(", ")}`)
+    if (!parsed.ok) {
+      const named = parsed.unknown.map((kind) => {
+        const meant = nearMiss(kind, Runner.kindFlagNames)
+        return meant === undefined ? kind : `${kind} (did you mean ${meant}?)`
+      })
+      return yield* usage(`--faults: unknown fault kind(s) ${named.join(", ")}; known: ${Runner.kindFlagNames.join(", ")}`)
+    }
     kinds = parsed.kinds
   }
   // --rate is in [0, 1] and --runs at least 1: the flags check it (Flags.ts).
