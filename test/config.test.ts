@@ -148,6 +148,8 @@ describe("decodeMcpJson: a field that looks like a typo of one mcpflow reads", (
     Effect.gen(function*() {
       const cases = [
         [{ mcpServers: { fs: { command: "x", timout: "30s" } } }, "mcpServers.fs.timout", "timeout"],
+        [{ mcpServer: { fs: { command: "x" } } }, "mcpServer", "mcpServers"],
+        [{ mcpServers: { fs: { command: "x" } }, alow: ["fs.*"] }, "alow", "allow"],
         [{ mcpServers: { fs: { command: "x", evn: { A: "1" } } } }, "mcpServers.fs.evn", "env"],
         [{ mcpServers: { fs: { comand: "npx" } } }, "mcpServers.fs.comand", "command"],
         [{ mcpServers: { fs: { cmd: "npx" } } }, "mcpServers.fs.cmd", "command"],

@@ -414,17 +414,16 @@ const entryFields = [...new Set([...Object.keys(StdioEntry.fields), ...Object.ke
 const groupFields = Object.keys(GroupEntry.fields)
 const healthFields = Object.keys(HealthEntry.fields)
 const breakerFields = ["failures", "open"]
+const topFields = ["mcpServers", "allow", "mcpflow"]
 
 /**
- * The first field of a server entry (or replica group, health probe, breaker) that looks like a
- * typo of one mcpflow reads — `"timout"`, `"evn"`, `"stratgy"` — with the field it most likely
- * meant. Other unknown fields are left alone: `.mcp.json` files are shared with other MCP
+ * The first field of the file, a server entry, a replica group, a health probe or a breaker that
+ * looks like a typo of one mcpflow reads — `"mcpServer"`, `"timout"`, `"evn"`, `"stratgy"` — with
+ * the field it most likely meant. Other unknown fields are left alone: `.mcp.json` files are shared with other MCP
  * clients, which read fields of their own; a near miss of ours would otherwise be ignored
  * without a word (a timeout that never applies, a group that stays round-robin).
  */
 const misspelledField = (json: unknown): { readonly path: ReadonlyArray<string>; readonly detail: string } | undefined => {
-  const servers = Predicate.isObject(json) ? (json as { readonly mcpServers?: unknown }).mcpServers : undefined
-  if (!Predicate.isObject(servers) || Array.isArray(servers)) return undefined
   const check = (value: unknown, known: ReadonlyArray<string>, at: ReadonlyArray<string>): ReturnType<typeof misspelledField> => {
     if (!Predicate.isObject(value) || Array.isArray(value)) return undefined
     for (const key of Object.keys(value)) {
@@ -433,6 +432,10 @@ const misspelledField = (json: unknown): { readonly path: ReadonlyArray<string>;
     }
     return undefined
   }
+  const top = check(json, topFields, [])
+  if (top !== undefined) return top
+  const servers = Predicate.isObject(json) ? (json as { readonly mcpServers?: unknown }).mcpServers : undefined
+  if (!Predicate.isObject(servers) || Array.isArray(servers)) return undefined
   const entry = (value: unknown, at: ReadonlyArray<string>) =>
     check(value, entryFields, at) ?? check((value as { readonly health?: unknown }).health, healthFields, [...at, "health"])
   for (const [key, value] of Object.entries(servers)) {
