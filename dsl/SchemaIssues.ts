@@ -43,14 +43,14 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>): string => path.map
  * ```
  */
 export const locateIssues = (issue: SchemaIssue.Issue): ReadonlyArray<LocatedIssue> => {
-  const unknown = new Map<string, ReadonlyArray<string>>()
+  const unknown = new Map<string, { readonly key: string; readonly known: ReadonlyArray<string> }>()
   unknownFields(issue, [], unknown)
   return standard(issue).issues.map((i) => {
     const path = formatPath((i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)))
-    const known = unknown.get(path)
-    if (known === undefined) return { path, message: i.message }
-    const meant = nearMiss(path.slice(path.lastIndexOf(".") + 1), known)
-    return { path, message: unknownFieldMessage(meant, known), unknownField: { meant } }
+    const field = unknown.get(path)
+    if (field === undefined) return { path, message: i.message }
+    const meant = nearMiss(field.key, field.known)
+    return { path, message: unknownFieldMessage(meant, field.known), unknownField: { meant } }
   })
 }
 
@@ -58,7 +58,11 @@ export const locateIssues = (issue: SchemaIssue.Issue): ReadonlyArray<LocatedIss
  * The fields a Schema decoded with `onExcessProperty: "error"` found and does not know, by dotted
  * path, each with the fields its struct does know.
  */
-const unknownFields = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, out: Map<string, ReadonlyArray<string>>): void => {
+const unknownFields = (
+  issue: SchemaIssue.Issue,
+  path: ReadonlyArray<PropertyKey>,
+  out: Map<string, { readonly key: string; readonly known: ReadonlyArray<string> }>
+): void => {
   switch (issue._tag) {
     case "Pointer":
       return unknownFields(issue.issue, [...path, ...issue.path], out)
@@ -70,7 +74,9 @@ const unknownFields = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey
     case "Encoding":
       return unknownFields(issue.issue, path, out)
     case "UnexpectedKey":
-      if (issue.ast._tag === "Objects") out.set(formatPath(path), issue.ast.propertySignatures.map((p) => String(p.name)))
+      if (issue.ast._tag === "Objects") {
+        out.set(formatPath(path), { key: String(path.at(-1) ?? ""), known: issue.ast.propertySignatures.map((p) => String(p.name)) })
+      }
       return
   }
 }
