@@ -290,7 +290,8 @@ const marks: Record<string, string> = {
 }
 
 /**
- * The plan as an indented text tree, then the tools with their types, then the warnings and the notes.
+ * The plan as an indented text tree, then the tools with their types, the policies too long to
+ * repeat on every line that uses them, the warnings and the notes.
  *
  * @example
  * ```ts
@@ -299,12 +300,22 @@ const marks: Record<string, string> = {
  */
 export const toText = (plan: FlowPlan): string => {
   const lines: Array<string> = [`flow ${plan.flow}${plan.description ? ` — ${plan.description}` : ""}`, ""]
+  // A long chain of policies (a breaker's settings, a retry's backoff, …) is written once, under
+  // `policies:`, and named [A], [B], … where it applies: the tree stays one short line per step.
+  const named = new Map<string, { readonly name: string; readonly policies: ReadonlyArray<string> }>()
+  const policiesText = (policies: ReadonlyArray<string>): string => {
+    const chain = policies.join(" → ")
+    if (chain.length <= inlinePolicies) return chain
+    let entry = named.get(chain)
+    if (entry === undefined) named.set(chain, entry = { name: `[${letters(named.size)}]`, policies })
+    return entry.name
+  }
   for (const n of plan.nodes) {
     const parts = [`${"  ".repeat(depth(n.path) + 1)}${marks[n.kind] ?? "•"} ${leaf(n.path)} [${n.kind}]`]
     if (n.needs !== undefined && n.needs.length > 0) parts.push(`needs ${n.needs.join(", ")}`)
     if (n.condition !== undefined) parts.push(`when ${n.condition}`)
     if (n.tools.length > 0) parts.push(`calls ${n.tools.join(", ")}`)
-    if (n.policies.length > 0) parts.push(`policies ${n.policies.join(" → ")}`)
+    if (n.policies.length > 0) parts.push(`policies ${policiesText(n.policies)}`)
     if (n.compensated) parts.push("compensated on failure")
     lines.push(`${parts.join(" · ")}${n.description !== undefined && n.kind !== "dag" ? ` — ${n.description}` : ""}`)
   }
@@ -320,14 +331,26 @@ export const toText = (plan: FlowPlan): string => {
     ].filter((f) => f !== undefined)
     lines.push(
       `  ${t.name}(${typeText(t.input)}) → ${typeText(t.output)}${flags.length > 0 ? `  [${flags.join(", ")}]` : ""}${
-        t.policies.length > 0 ? `  policies ${t.policies.join(" → ")}` : ""
+        t.policies.length > 0 ? `  policies ${policiesText(t.policies)}` : ""
       }`
     )
+  }
+  if (named.size > 0) {
+    lines.push("", "policies (outermost first):")
+    for (const { name, policies } of named.values()) {
+      lines.push(...policies.map((policy, i) => i === 0 ? `  ${name} ${policy}` : `  ${" ".repeat(name.length)} → ${policy}`))
+    }
   }
   if (plan.warnings.length > 0) lines.push("", "warnings:", ...plan.warnings.map((w) => `  ! ${w}`))
   if (plan.notes.length > 0) lines.push("", "notes:", ...plan.notes.map((n) => `  - ${n}`))
   return lines.join("\n")
 }
+
+/** The longest chain of policies written where it applies; longer ones are named (see {@link toText}). */
+const inlinePolicies = 72
+
+/** A, B, …, Z, AA, AB, …: the `n`th name. */
+const letters = (n: number): string => (n < 26 ? "" : letters(Math.floor(n / 26) - 1)) + String.fromCharCode(65 + (n % 26))
 
 /** A compact, one-line rendering of a JSON Schema's top level. */
 const typeText = (schema: unknown): string => {

@@ -584,6 +584,35 @@ describe("plans", () => {
       assert.include(text, "compensated on failure")
     }))
 
+  it.effect("the text plan names a long chain of policies once, under policies:, and writes a short one where it applies", () =>
+    Effect.gen(function*() {
+      const long = { breaker: { name: "shop", trip: { kind: "consecutive", failures: 3 }, openDuration: "1 minute" }, retry: { maxAttempts: 3 }, timeout: "5 seconds" } as const
+      const flow = Flow.make({
+        name: "shop",
+        input: Schema.Struct({}),
+        output: Schema.Unknown,
+        uses: [Shop],
+        run: () =>
+          Effect.all([
+            step("first", Shop.charge({ amount: 1 }), { policy: long }),
+            step("second", Shop.charge({ amount: 2 }), { policy: long }),
+            step("quick", Shop.notify({ text: "x" }), { policy: { timeout: "1 second" } })
+          ])
+      })
+      const plan = yield* Flow.plan(flow, {})
+      const text = Plan.toText(plan)
+      const chain = plan.nodes.find((n) => n.path === "first")!.policies
+      assert.isAbove(chain.join(" → ").length, 72)
+      // The same long chain: one name, on both steps; its policies listed once, outermost first.
+      assert.include(text, "• first [step] · calls shop.charge · policies [A]")
+      assert.include(text, "• second [step] · calls shop.charge · policies [A]")
+      assert.include(text, `\npolicies (outermost first):\n  [A] ${chain[0]}\n      → ${chain[1]}\n`)
+      assert.strictEqual(text.split(chain[0]!).length, 2, "written once")
+      // A short chain stays where it applies.
+      assert.include(text, "• quick [step] · calls shop.notify · policies timeout(")
+      assert.notInclude(text, "[B]")
+    }))
+
   it.effect("a when block: skipped with its reason when false, run when true", () =>
     Effect.gen(function*() {
       const flow = Flow.make({
