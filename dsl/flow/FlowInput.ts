@@ -29,10 +29,15 @@ export const decodeInput = <I extends Schema.Top>(
   schema: I,
   input: unknown,
   options?: { readonly excess?: "error" | "ignore" | undefined }
-): Effect.Effect<I["Type"], FlowError> =>
-  (jsonDecoder(schema, options?.excess ?? "error")(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
+): Effect.Effect<I["Type"], FlowError> => {
+  const excess = options?.excess ?? "error"
+  const extra = excess === "error" ? fieldOfNoInput(schema, input) : undefined
+  if (extra !== undefined) {
+    return Effect.fail(new FlowError({ flow: flowName, reason: new InvalidFlowInput({ path: extra, issue: "Unknown field: this flow takes no input" }) }))
+  }
+  return (jsonDecoder(schema, excess)(input) as Effect.Effect<I["Type"], Schema.SchemaError>).pipe(
     Effect.catch(() =>
-      Schema.decodeUnknownEffect(schema, { errors: "all", onExcessProperty: options?.excess ?? "error" })(input) as Effect.Effect<I["Type"], Schema.SchemaError>
+      Schema.decodeUnknownEffect(schema, { errors: "all", onExcessProperty: excess })(input) as Effect.Effect<I["Type"], Schema.SchemaError>
     ),
     Effect.mapError((error) => {
       const first = firstIssue(error.issue)
@@ -43,6 +48,18 @@ export const decodeInput = <I extends Schema.Top>(
       })
     })
   )
+}
+
+/**
+ * The first field given to a flow whose input is `Schema.Struct({})`: Schema lets such a struct
+ * take any object (it reports no excess field for it), and a flow that takes no input is told so.
+ */
+const fieldOfNoInput = (schema: Schema.Top, input: unknown): string | undefined => {
+  const ast = schema.ast
+  if (ast._tag !== "Objects" || ast.propertySignatures.length > 0 || ast.indexSignatures.length > 0) return undefined
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return undefined
+  return Object.keys(input)[0]
+}
 
 type Decode = (input: unknown) => Effect.Effect<unknown, Schema.SchemaError>
 

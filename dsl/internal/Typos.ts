@@ -42,8 +42,9 @@ const abbreviates = (word: string, known: string): boolean => {
 
 /**
  * The known word `word` is most likely a typo of: one it abbreviates (`cmd` for `command`), else
- * one within one edit for words of up to four letters, two for longer ones; case ignored;
- * undefined when `word` is known or nothing is that close.
+ * one within one edit for words of up to four letters, two for longer ones, and fewer edits than
+ * half the longer word's letters (`x` is not a typo of `a`); case ignored; undefined when `word`
+ * is known or nothing is that close.
  *
  * @example
  * ```ts
@@ -51,6 +52,7 @@ const abbreviates = (word: string, known: string): boolean => {
  * nearMiss("evn", ["timeout", "env"])     // => "env"
  * nearMiss("cmd", ["command", "cwd"])     // => "command"
  * nearMiss("disabled", ["timeout", "env"]) // => undefined
+ * nearMiss("x", ["a", "b"])               // => undefined
  * ```
  */
 export const nearMiss = (word: string, known: ReadonlyArray<string>): string | undefined => {
@@ -63,7 +65,7 @@ export const nearMiss = (word: string, known: ReadonlyArray<string>): string | u
   for (const candidate of known) {
     const limit = candidate.length <= 4 ? 1 : 2
     const d = distance(lower, candidate.toLowerCase(), limit)
-    if (d <= limit && d < closest) (found = candidate), (closest = d)
+    if (d <= limit && d * 2 < Math.max(lower.length, candidate.length) && d < closest) (found = candidate), (closest = d)
   }
   return found
 }

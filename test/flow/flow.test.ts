@@ -108,6 +108,11 @@ describe("flow input and output", () => {
       assert.strictEqual(ran, 0)
       const ok = yield* runFlow(Flow.run(flow, { image: "app:2" }))
       assert.deepStrictEqual(ok.exit, Exit.succeed("app:2"))
+      // A flow that takes no input (Schema lets an empty struct take any object) says so.
+      const none = Flow.make({ name: "none", input: Empty, output: Schema.Number, run: () => step("one", Effect.succeed(1)) })
+      const given = flowReason((yield* runFlow(Flow.run(none, { image: "app:2" } as never))).exit)
+      assert.deepInclude(given, { _tag: "InvalidFlowInput", path: "image", issue: "Unknown field: this flow takes no input" })
+      assert.deepStrictEqual((yield* runFlow(Flow.run(none, {}))).exit, Exit.succeed(1))
     }))
 
   it.effect("a result that does not fit the output Schema is InvalidFlowOutput naming the path (after the steps ran)", () =>
