@@ -9,6 +9,7 @@
  * @module
  */
 import { Result, Schema, SchemaRepresentation } from "effect"
+import { nearMiss } from "../internal/Typos.ts"
 import { firstIssue } from "../SchemaIssues.ts"
 import type { FlowEvent } from "./FlowEvents.ts"
 
@@ -108,4 +109,28 @@ export const checkPayload = (signal: string, shape: unknown, payload: unknown): 
   if (Result.isSuccess(result)) return undefined
   const { message, path } = firstIssue(result.failure.issue)
   return new SignalRejected({ signal, path, issue: message })
+}
+
+/**
+ * Checks a signal sent by name to a running run, from the run's events: a name within a typo of
+ * one the run has waited for (`aproval` when it waits for `approval`) is refused — recorded, it
+ * would wait in the journal for a name nothing asks for while the run goes on waiting — and the
+ * payload is checked against the shape the run recorded for that name (see {@link checkPayload}).
+ * A name far from every awaited one is accepted: a flow may wait for it later, and a signal sent
+ * early is kept until then.
+ *
+ * @example
+ * ```ts
+ * checkSignal(events, "aproval", { approvedBy: "ana" })?.message
+ * // => 'signal aproval: not a signal this run waits for; did you mean "approval"?'
+ * ```
+ */
+export const checkSignal = (events: ReadonlyArray<FlowEvent>, signal: string, payload: unknown): SignalRejected | undefined => {
+  const awaited = new Set<string>()
+  for (const e of events) if (e._tag === "StepWaiting" && e.signal !== undefined) awaited.add(e.signal)
+  if (!awaited.has(signal)) {
+    const meant = nearMiss(signal, [...awaited])
+    if (meant !== undefined) return new SignalRejected({ signal, path: "", issue: `not a signal this run waits for; did you mean "${meant}"?` })
+  }
+  return checkPayload(signal, recordedShape(events, signal), payload)
 }

@@ -13,7 +13,7 @@ import { Effect, Exit, Fiber, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Flow, FlowEngine, FlowEvents, SignalRejected, step } from "../../dsl/flow/index.ts"
 import type { FlowEvent } from "../../dsl/flow/FlowEvents.ts"
-import { checkPayload, payloadShape, recordedShape } from "../../dsl/flow/SignalCheck.ts"
+import { checkPayload, checkSignal, payloadShape, recordedShape } from "../../dsl/flow/SignalCheck.ts"
 import { RunJournal } from "../../dsl/ports/RunJournal.ts"
 import { signal as signalCommand } from "../../src/app/cli/commands/internal/history.ts"
 import { layer as journalLayer } from "../../src/runtime/engine/SqliteRunJournal.ts"
@@ -52,6 +52,14 @@ describe("signal payload shapes", () => {
     // A misspelled optional field is refused, not dropped on the way to the run.
     const typo = checkPayload("approval", shape, { approvedBy: "ana", tikcet: "12", reviewers: [] })
     assert.deepStrictEqual([typo?.path, typo?.issue], ["tikcet", `Unknown field; did you mean "ticket"?`])
+  })
+
+  it("a name within a typo of one the run waits for is refused; a name far from all is kept for later", () => {
+    const events = [{ runId: "r", at: 0, _tag: "StepWaiting", path: "wait:approval", kind: "wait", signal: "approval" } as unknown as FlowEvent]
+    assert.strictEqual(checkSignal(events, "aproval", {})?.issue, `not a signal this run waits for; did you mean "approval"?`)
+    assert.isUndefined(checkSignal(events, "approval", {}))
+    assert.isUndefined(checkSignal(events, "rollback", {}), "a signal the flow may wait for later")
+    assert.isUndefined(checkSignal([], "aproval", {}), "a run that has waited for nothing: nothing to compare with")
   })
 
   it("the last wait for the signal names the shape", () => {
@@ -110,6 +118,13 @@ describe("mcpflow signal checks the payload at the door (journal)", () => {
       const error = failure?._tag === "Fail" ? failure.error : undefined
       assert.strictEqual(error?.code, 2)
       assert.include(error?.message, "approvedBy: Expected string, got 42")
+      assert.deepStrictEqual(await withJournal((j) => j.pendingSignals(runId)), [], "nothing recorded")
+      // A misspelled signal name would wait in the journal for a name nothing asks for.
+      const misnamed = await Effect.runPromise(Effect.exit(signalCommand({ runId, name: "aproval", payload: { approvedBy: "ana" }, stateDir, json: true })))
+      const refused = Exit.isFailure(misnamed) ? misnamed.cause.reasons[0] : undefined
+      const refusal = refused?._tag === "Fail" ? refused.error : undefined
+      assert.strictEqual(refusal?.code, 2)
+      assert.include(refusal?.message, `signal aproval: not a signal this run waits for; did you mean "approval"?`)
       assert.deepStrictEqual(await withJournal((j) => j.pendingSignals(runId)), [], "nothing recorded")
 
       const good = await Effect.runPromise(Effect.exit(signalCommand({ runId, name: "approval", payload: { approvedBy: "ana" }, stateDir, json: true })))

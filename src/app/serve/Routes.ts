@@ -22,7 +22,7 @@ import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/h
 import type { AnyFlow } from "../../../dsl/flow/FlowDefinition.ts"
 import { decodeInput } from "../../../dsl/flow/FlowInput.ts"
 import type { FlowEvent } from "../../../dsl/flow/FlowEvents.ts"
-import { checkPayload, recordedShape } from "../../../dsl/flow/SignalCheck.ts"
+import { checkSignal } from "../../../dsl/flow/SignalCheck.ts"
 import type { RunJournal, RunRecord } from "../../../dsl/ports/RunJournal.ts"
 import * as RunStatus from "../run/RunStatus.ts"
 
@@ -210,7 +210,7 @@ export const routes = (token: Redacted.Redacted<string>, served: Served) =>
           }
           const payload = yield* bodyOf(request, served.maxBodyBytes ?? defaultMaxBodyBytes)
           const events = yield* served.journal.events(runId).pipe(Effect.orElseSucceed(() => []))
-          const rejected = checkPayload(name, recordedShape(events, name), payload)
+          const rejected = checkSignal(events, name, payload)
           if (rejected !== undefined) {
             return yield* failure(400, "SignalRejected", `${rejected.message}; nothing recorded, the run still waits`, {
               path: rejected.path,

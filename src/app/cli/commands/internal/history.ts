@@ -20,7 +20,7 @@ import * as PgAuditLog from "../../../../runtime/sql/postgres/PgAuditLog.ts"
 import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { apply, emptyState, fold } from "../../../../../dsl/flow/EventFold.ts"
-import { checkPayload, recordedShape } from "../../../../../dsl/flow/SignalCheck.ts"
+import { checkSignal } from "../../../../../dsl/flow/SignalCheck.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
@@ -416,9 +416,10 @@ export const signal = Effect.fn("mcpflow.signal")(function*({ database, json, na
     at,
     withRun(at, runId, (journal, r) =>
       Effect.gen(function*() {
-        // Checked at the door: against the payload Schema the run recorded when it started waiting.
+        // Checked at the door: its name against the signals the run waits for, its payload against
+        // the Schema the run recorded when it started waiting.
         if (r.status === "running") {
-          const rejected = checkPayload(name, recordedShape(yield* journal.events(r.runId), name), payload)
+          const rejected = checkSignal(yield* journal.events(r.runId), name, payload)
           if (rejected !== undefined) {
             yield* AuditTrail.decision({
               action: "signal.sent",
