@@ -82,7 +82,7 @@ describe("run history", () => {
     const state = join(tmp, "seeded")
     const seeded = await seedJournal(state)
     onTestFinished(seeded.stop)
-    const [all, crashed, deploySince, limited, byPrefix, ambiguous, none, text] = await Promise.all([
+    const [all, crashed, deploySince, limited, byPrefix, ambiguous, none, text, misspelled] = await Promise.all([
       mcpflow(["runs", "--json", "--state-dir", state]),
       mcpflow(["runs", "--json", "--status", "crashed", "--state-dir", state]),
       mcpflow(["runs", "--json", "--flow", "deploy", "--since", "1d", "--state-dir", state]),
@@ -90,7 +90,8 @@ describe("run history", () => {
       mcpflow(["show", "dddd", "--json", "--state-dir", state]),
       mcpflow(["show", "aaaa", "--json", "--state-dir", state]),
       mcpflow(["show", "9999", "--state-dir", state]),
-      mcpflow(["runs", "--state-dir", state])
+      mcpflow(["runs", "--state-dir", state]),
+      mcpflow(["runs", "--flow", "delpoy", "--state-dir", state])
     ])
     assert.strictEqual(all.code, 0, all.stderr)
     const statuses = Object.fromEntries((JSON.parse(all.stdout) as Array<Listed>).map((r) => [r.runId.slice(0, 8), r.status]))
@@ -128,6 +129,9 @@ describe("run history", () => {
 
     assert.strictEqual(none.code, 2)
     assert.include(none.stderr, 'no run with id or id prefix "9999"')
+    // A flow name that matches nothing but is close to one that has runs says which.
+    assert.strictEqual(misspelled.code, 0, misspelled.stderr)
+    assert.include(misspelled.stdout, `no run of a flow named "delpoy"; did you mean "deploy"?`)
     assert.strictEqual(none.stdout, "", "no JSON without --json")
 
     assert.match(text.stdout, /dddd0000\s+deploy\s+waiting .*wait:approval: waiting for signal "approval"/)

@@ -21,6 +21,7 @@ import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { apply, emptyState, fold } from "../../../../../dsl/flow/EventFold.ts"
 import { checkSignal } from "../../../../../dsl/flow/SignalCheck.ts"
+import { nearMiss } from "../../../../../dsl/internal/Typos.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
@@ -179,10 +180,24 @@ export const runs = Effect.fn("mcpflow.runs")(function*({ database, flow, json, 
   const wanted = Option.getOrUndefined(status ?? Option.none())
   const flowName = Option.getOrUndefined(flow ?? Option.none())
   const at: HistoryAt = { stateDir, database: databaseOf(database ?? Option.none(), process.env) }
-  const list = yield* withHistory(at, (journal) =>
-    selectRuns(journal, { flow: flowName, status: wanted, sinceMs, limit: Option.getOrUndefined(limit ?? Option.none()) }, probe))
+  const { flows, list } = yield* withHistory(at, (journal) =>
+    Effect.gen(function*() {
+      const list = yield* selectRuns(journal, { flow: flowName, status: wanted, sinceMs, limit: Option.getOrUndefined(limit ?? Option.none()) }, probe)
+      // Nothing of that flow: the flows that have runs here, to say which was meant.
+      const flows = list.length === 0 && flowName !== undefined && !json ? new Set((yield* journal.list).map((r) => r.flow)) : undefined
+      return { flows, list }
+    }))
   if (json) return yield* printJson(list)
-  if (list.length === 0) return yield* printLines([`no runs in ${placeOf(at)}${flowName || wanted || sinceMs ? " match" : ""}`])
+  if (list.length === 0) {
+    const none = `no runs in ${placeOf(at)}${flowName || wanted || sinceMs ? " match" : ""}`
+    if (flows === undefined || flowName === undefined || flows.has(flowName)) return yield* printLines([none])
+    const meant = nearMiss(flowName, [...flows])
+    return yield* printLines([
+      `${none}: no run of a flow named ${JSON.stringify(flowName)}${
+        meant !== undefined ? `; did you mean ${JSON.stringify(meant)}?` : flows.size > 0 ? ` (flows with runs: ${[...flows].join(", ")})` : ""
+      }`
+    ])
+  }
   yield* printLines(
     columns([
       ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", "DETAIL", "TRIGGER"],
