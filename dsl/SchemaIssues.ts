@@ -81,8 +81,16 @@ const unknownFields = (
   }
 }
 
-/** An unknown field's message: the field it most likely meant, or the ones there are. */
-const unknownFieldMessage = (meant: string | undefined, known: ReadonlyArray<string>): string => {
+/**
+ * An unknown field's message: the field it most likely meant (see `nearMiss`), or the ones there are.
+ *
+ * @example
+ * ```ts
+ * unknownFieldMessage("timeout", ["timeout", "env"]) // => 'Unknown field; did you mean "timeout"?'
+ * unknownFieldMessage(undefined, ["env"])            // => 'Unknown field; expected "env"'
+ * ```
+ */
+export const unknownFieldMessage = (meant: string | undefined, known: ReadonlyArray<string>): string => {
   if (meant !== undefined) return `Unknown field; did you mean "${meant}"?`
   return known.length === 0 ? "Unknown field: none is expected here" : `Unknown field; expected ${known.map((k) => JSON.stringify(k)).join(", ")}`
 }

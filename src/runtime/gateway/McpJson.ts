@@ -36,6 +36,7 @@ import {
 } from "./ServerConfig.ts"
 import * as Variables from "./Variables.ts"
 import { nearMiss } from "../../../dsl/internal/Typos.ts"
+import { unknownFieldMessage } from "../../../dsl/SchemaIssues.ts"
 
 /**
  * A configuration file could not be used: `path` is the dotted path of the offending field
@@ -165,8 +166,7 @@ const locate = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): Loc
       return { path, detail: "Missing required field" }
     case "UnexpectedKey": {
       const known = issue.ast._tag === "Objects" ? issue.ast.propertySignatures.map((p) => String(p.name)) : []
-      const meant = nearMiss(String(path.at(-1) ?? ""), known)
-      return { path, detail: meant === undefined ? "Unexpected field" : `Unknown field; did you mean "${meant}"?` }
+      return { path, detail: unknownFieldMessage(nearMiss(String(path.at(-1) ?? ""), known), known) }
     }
     case "Forbidden":
       return { path, detail: messageOf(issue.annotations) ?? "Not allowed here" }
@@ -428,7 +428,7 @@ const misspelledField = (json: unknown): { readonly path: ReadonlyArray<string>;
     if (!Predicate.isObject(value) || Array.isArray(value)) return undefined
     for (const key of Object.keys(value)) {
       const meant = nearMiss(key, known)
-      if (meant !== undefined) return { path: [...at, key], detail: `Unknown field; did you mean "${meant}"?` }
+      if (meant !== undefined) return { path: [...at, key], detail: unknownFieldMessage(meant, known) }
     }
     return undefined
   }
