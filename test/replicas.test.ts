@@ -53,7 +53,7 @@ describe("replica groups", () => {
       const group = router.groups.get("g")!
       const tried: Array<string> = []
       const call = (on: (key: string) => Effect.Effect<string, ReturnType<typeof toolError>>) =>
-        router.route(group, "t", undefined, true, (key) => Effect.suspend(() => (tried.push(key), on(key))))
+        router.route(group, "t", undefined, true, Replicas.fromEffect((key) => Effect.suspend(() => (tried.push(key), on(key)))))
       for (let i = 0; i < 5; i++) {
         const fiber = yield* Effect.forkChild(call(() => Effect.never), { startImmediately: true })
         yield* Fiber.interrupt(fiber)

@@ -147,7 +147,10 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
         const group = router.groups.get(server)
         if (group === undefined) return unknownServer(server, tool)
         const label = callOptions?.label
-        return router.route(group, tool, label, idempotent, (key) => send(key, tool, args, callOptions, decode, meta, idempotent, watch))
+        // A replica's call starts in the routed call's registration (see Replicas.Routing).
+        return router.route(group, tool, label, idempotent, mask.active
+          ? Replicas.fromEffect((key) => send(key, tool, args, callOptions, decode, meta, idempotent, watch))
+          : (key, resume, fiber) => startOn(handles.get(key)!, tool, args, callOptions, decode, meta, watch, resume, fiber))
       }
       if (!mask.active) return sendTo(handle, tool, args, callOptions, decode, meta, watch)
       // The decoded value's strings are masked, its Redacted fields kept (the journal seals them).
@@ -175,28 +178,44 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
       decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
       meta: Readonly<Record<string, unknown>> | undefined,
       watch: Watch | false | undefined
-    ): Effect.Effect<A, McpflowToolError> => {
+    ): Effect.Effect<A, McpflowToolError> =>
+      // A registration runs on its fiber: the caller's, read once for the telemetry check and the call's references.
+      Effect.callback<A, McpflowToolError>((resume) => startOn(handle, tool, args, callOptions, decode, meta, watch, resume, Fiber.getCurrent()!))
+
+    /**
+     * Starts one request from inside an `Effect.callback` registration on `fiber` (`sendTo`'s,
+     * or a routed call's): on an open connection it is sent at once and `resume` gets its
+     * outcome; otherwise `resume` gets the Effect that connects (or watches) first. Returns
+     * what cancels the request.
+     */
+    const startOn = <A>(
+      handle: ServerConnections.ServerHandle,
+      tool: string,
+      args: Readonly<Record<string, unknown>>,
+      callOptions: CallOptions | undefined,
+      decode: (result: CallToolResult) => Effect.Effect<A, McpflowToolError>,
+      meta: Readonly<Record<string, unknown>> | undefined,
+      watch: Watch | false | undefined,
+      resume: (effect: Effect.Effect<A, McpflowToolError>) => void,
+      fiber: Fiber.Fiber<unknown, unknown>
+    ): Effect.Effect<void> | void => {
       const deadlines = deadlinesOf.get(handle.key)!(callOptions)
       const label = callOptions?.label
-      return Effect.callback<A, McpflowToolError>((resume) => {
-        // The caller's fiber, read once for the telemetry check and the call's references.
-        const fiber = Fiber.getCurrent()
-        if (watch !== false && CallTelemetry.isWatched(telemetry, fiber)) {
-          const attempt = watch === undefined ? 1 : ++watch.attempts
-          const attributes = watch === undefined ? undefined : traceSafeAttributes(watch.schema, watch.input)
-          return resume(CallTelemetry.observe(telemetry, handle.key, tool, attempt, attributes, (extra) => {
-            const sent = sendTo(handle, tool, args, callOptions, decode, extra === undefined ? meta : { ...meta, ...extra }, false)
-            return mask.active ? Effect.mapError(sent, mask.error) : sent
-          }))
-        }
-        const current = handle.conn
-        if (current !== undefined && !current.isClosed()) {
-          return beginCall(current.client, handle.key, tool, args, label, deadlines, decode, lostOf(handle, current), resume, meta, fiber)
-        }
-        resume(Effect.flatMap(connections.connect(handle, tool), (conn) =>
-          callTool(conn.client, handle.key, tool, args, label, deadlines, decode, () =>
-            connections.drop(handle, conn), meta)))
-      })
+      if (watch !== false && CallTelemetry.isWatched(telemetry, fiber)) {
+        const attempt = watch === undefined ? 1 : ++watch.attempts
+        const attributes = watch === undefined ? undefined : traceSafeAttributes(watch.schema, watch.input)
+        return resume(CallTelemetry.observe(telemetry, handle.key, tool, attempt, attributes, (extra) => {
+          const sent = sendTo(handle, tool, args, callOptions, decode, extra === undefined ? meta : { ...meta, ...extra }, false)
+          return mask.active ? Effect.mapError(sent, mask.error) : sent
+        }))
+      }
+      const current = handle.conn
+      if (current !== undefined && !current.isClosed()) {
+        return beginCall(current.client, handle.key, tool, args, label, deadlines, decode, lostOf(handle, current), resume, meta, fiber)
+      }
+      resume(Effect.flatMap(connections.connect(handle, tool), (conn) =>
+        callTool(conn.client, handle.key, tool, args, label, deadlines, decode, () =>
+          connections.drop(handle, conn), meta)))
     }
 
     /** Calls outside any step: one attempt for the gateway's lifetime. */
@@ -296,7 +315,7 @@ const make = (declared: GatewayConfig, options: GatewayOptions = {}) =>
         const group = router.groups.get(server)
         return group === undefined
           ? unknownServer(server, "tools/list")
-          : router.route(group, "tools/list", undefined, true, (key) => listTools(key))
+          : router.route(group, "tools/list", undefined, true, Replicas.fromEffect((key) => listTools(key)))
       }
       return mask.active ? masked(Effect.map(listToolsOf(handle), mask.value)) : listToolsOf(handle)
     }

@@ -17,11 +17,11 @@
  * ```ts
  * const { servers, groups } = flatten(config)
  * const router = yield* makeRouter(groups, health)
- * router.route(router.groups.get("search")!, "query", undefined, true, (key) => callOn(key))
+ * router.route(router.groups.get("search")!, "query", undefined, true, fromEffect((key) => callOn(key)))
  * ```
  * @module
  */
-import { type Cause, Context, Effect, type Exit, type Fiber } from "effect"
+import { type Cause, Context, Effect, Exit, Fiber } from "effect"
 import { CurrentScope } from "../../../dsl/flow/RunScope.ts"
 import type { CircuitRecord } from "../../../dsl/policy/BreakerStore.ts"
 import * as CircuitBreaker from "../../../dsl/policy/CircuitBreaker.ts"
@@ -200,11 +200,38 @@ export const movesOn = (reason: McpflowToolError["reason"], idempotent: boolean)
   isTransient(reason) && (idempotent || !mayHaveReachedServer(reason))
 
 /**
+ * Starts one call on the replica `replicaKey`, from inside an `Effect.callback` registration on
+ * the caller's `fiber`: it calls `resume` with the call's outcome (an `Exit` on a call's usual
+ * path; any Effect otherwise, e.g. one that first opens the connection) and returns what cancels
+ * the call, if anything. {@link fromEffect} makes one of an Effect per replica.
+ *
+ * @example
+ * ```ts
+ * const start: Start<string> = (key, resume) => resume(Effect.succeed(key))
+ * ```
+ */
+export type Start<A> = (
+  replicaKey: string,
+  resume: (effect: Effect.Effect<A, McpflowToolError>) => void,
+  fiber: Fiber.Fiber<unknown, unknown>
+) => Effect.Effect<void> | void
+
+/**
+ * A {@link Start} that resumes with `one(replicaKey)`, run by the caller's fiber.
+ *
+ * @example
+ * ```ts
+ * router.route(group, "tools/list", undefined, true, fromEffect((key) => listTools(key)))
+ * ```
+ */
+export const fromEffect = <A>(one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>): Start<A> => (key, resume) => resume(one(key))
+
+/**
  * Routes the calls of replica groups (see the module doc).
  *
  * @example
  * ```ts
- * router.route(group, "query", "search", true, (key) => sendTo(handles.get(key)!))
+ * router.route(group, "query", "search", true, fromEffect((key) => sendTo(handles.get(key)!)))
  * ```
  */
 export interface Router {
@@ -214,7 +241,7 @@ export interface Router {
     tool: string,
     label: string | undefined,
     idempotent: boolean,
-    one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>
+    start: Start<A>
   ) => Effect.Effect<A, McpflowToolError>
 }
 
@@ -226,12 +253,17 @@ const noSink = Context.get(Context.empty(), GatewayEvents)
 
 /**
  * One routed call: tries the replicas in turn (see the module doc). A class, so a call allocates
- * one object and its two handlers rather than closures per attempt; each attempt is one
- * `matchCauseEffect`. On a closed circuit (the usual case) that frame is the breaker too: the
- * handlers record the outcome (`closedCircuit` / `recordClosed`), with no finalizer, closure or
- * Clock read of the breaker's own; any other state goes through `breaker.execute`. The replicas
- * are `order[(offset + i) % n]`: a plain round-robin call reads the group's own array, turned
- * by `offset`, without copying it.
+ * one object and one handler rather than closures per attempt.
+ *
+ * The usual call (its first replica's circuit closed, a strategy that counts nothing in flight)
+ * runs inside the routed call's own `Effect.callback`: the replica's call is started there and
+ * its outcome comes back to {@link Routing.settled}, which records it on the circuit
+ * (`closedCircuit` / `recordClosed`: no finalizer, closure or Clock read of the breaker's own)
+ * and resumes the caller — no Effect frame of the router's waits across the call. Any other case
+ * (a circuit that is not closed goes through `breaker.execute`; a failure that moves on; an
+ * outcome that is not yet an `Exit`) is an Effect, each attempt one `matchCauseEffect`. The
+ * replicas are `order[(offset + i) % n]`: a plain round-robin call reads the group's own array,
+ * turned by `offset`, without copying it.
  */
 class Routing<A> {
   skipped: ReadonlyArray<{ readonly replica: string; readonly why: string }> = noneSkipped
@@ -247,20 +279,50 @@ class Routing<A> {
     readonly tool: string,
     readonly label: string | undefined,
     readonly idempotent: boolean,
-    readonly one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>,
+    readonly start: Start<A>,
     readonly fiber: Fiber.Fiber<unknown, unknown>,
     readonly runId: string,
     readonly order: ReadonlyArray<Replica>,
     readonly offset: number,
     readonly breaker: CircuitBreaker.CircuitBreaker,
     readonly health: HealthRegistry,
-    readonly remember: (group: Group, runId: string, replica: Replica) => void
+    readonly remember: (group: Group, runId: string, replica: Replica) => void,
+    readonly resume: (effect: Effect.Effect<A, McpflowToolError>) => void
   ) {}
+
+  /** Starts the call (in the routed call's registration); returns what cancels it. */
+  begin(): Effect.Effect<void> | void {
+    const { order } = this
+    if (order.length === 0 || this.group.strategy === "least-in-flight") return this.resume(this.attempt())
+    const replica = order[this.offset % order.length]!
+    const circuit = this.breaker.closedCircuit(replica.key)
+    if (circuit === undefined) return this.resume(this.attempt())
+    this.replica = replica
+    this.circuit = circuit
+    this.epoch = circuit.epoch
+    return this.start(replica.key, this.settled, this.fiber)
+  }
+
+  /** The first attempt's outcome, when it was started by {@link begin}. */
+  readonly settled = (effect: Effect.Effect<A, McpflowToolError>): void => {
+    if (!Exit.isExit(effect)) return this.resume(Effect.matchCauseEffect(effect, this.handlers()))
+    const exit = effect as Exit.Exit<A, McpflowToolError>
+    let next: Effect.Effect<A, McpflowToolError>
+    // Outside the fiber here (the answer's callback): what a sink throws is the call's defect, as in a handler.
+    try {
+      if (exit._tag === "Success") this.served(), next = exit
+      else next = this.onFailure(exit.cause)
+    } catch (defect) {
+      next = Effect.die(defect)
+    }
+    this.resume(next)
+  }
 
   skip(replica: Replica, why: string): void {
     this.skipped = [...this.skipped, { replica: replica.name, why }]
   }
 
+  /** The attempt at replica `i` as an Effect (every case but the usual one, see the class doc). */
   attempt(): Effect.Effect<A, McpflowToolError> {
     const { group, order } = this
     if (this.i >= order.length) {
@@ -272,21 +334,30 @@ class Routing<A> {
     this.replica = replica
     const circuit = this.breaker.closedCircuit(replica.key)
     this.circuit = circuit
+    const one = Effect.callback<A, McpflowToolError>((resume) => this.start(replica.key, resume, Fiber.getCurrent() ?? this.fiber))
     let call: Effect.Effect<A, McpflowToolError | CircuitBreaker.BreakerRejected>
     if (circuit === undefined) {
-      call = this.breaker.execute(this.one(replica.key), replica.circuit)
+      call = this.breaker.execute(one, replica.circuit)
     } else {
       this.epoch = circuit.epoch
-      call = this.one(replica.key)
+      call = one
     }
     // Only least-in-flight reads the in-flight counts: the other strategies skip the finalizer.
     const counted = group.strategy === "least-in-flight"
       ? (replica.inFlight++, Effect.onExitPrimitive(call, () => void replica.inFlight--))
       : call
-    return Effect.matchCauseEffect(counted, this)
+    return Effect.matchCauseEffect(counted, this.handlers())
   }
 
-  readonly onSuccess = (value: A): Effect.Effect<A> => {
+  handlers() {
+    return {
+      onSuccess: (value: A): Effect.Effect<A> => (this.served(), Effect.succeed(value)),
+      onFailure: (cause: Cause.Cause<McpflowToolError | CircuitBreaker.BreakerRejected>) => this.onFailure(cause)
+    }
+  }
+
+  /** The call was served by the current replica: its circuit, stickiness and `ReplicaServed` event. */
+  served(): void {
     const { group, replica, label } = this
     if (this.circuit !== undefined) this.breaker.recordClosed(this.circuit, replica!.key, this.epoch, "success", this.fiber)
     if (group.sticky) this.remember(group, this.runId, replica!)
@@ -302,11 +373,10 @@ class Routing<A> {
           : { _tag: "ReplicaServed", server, replica: replica!.name, tool, label, skipped }
       )
     }
-    return Effect.succeed(value)
   }
 
   /** A failure moves on or ends the call (see the module doc); a defect or an interruption ends it. */
-  readonly onFailure = (cause: Cause.Cause<McpflowToolError | CircuitBreaker.BreakerRejected>): Effect.Effect<A, McpflowToolError> => {
+  onFailure(cause: Cause.Cause<McpflowToolError | CircuitBreaker.BreakerRejected>): Effect.Effect<A, McpflowToolError> {
     if (this.circuit !== undefined) {
       const outcome = classifyCause(cause)
       if (outcome !== "ignored") this.breaker.recordClosed(this.circuit, this.replica!.key, this.epoch, outcome, this.fiber)
@@ -381,17 +451,18 @@ export const makeRouter = Effect.fnUntraced(function*(groups: ReadonlyMap<string
     tool: string,
     label: string | undefined,
     idempotent: boolean,
-    one: (replicaKey: string) => Effect.Effect<A, McpflowToolError>
+    start: Start<A>
   ): Effect.Effect<A, McpflowToolError> =>
-    Effect.withFiber((fiber) => {
+    Effect.callback<A, McpflowToolError>((resume) => {
+      // A registration runs on the caller's fiber.
+      const fiber = Fiber.getCurrent()!
       const runId = group.sticky ? fiber.getRef(CurrentScope).run?.runId ?? "" : ""
       const breaker = breakers.get(group.key)!
       // Plain round-robin with every replica healthy: the group's array, turned, not copied.
-      if (group.strategy === "round-robin" && !group.sticky && health.unhealthyCount() === 0) {
-        const offset = group.next++ % group.replicas.length
-        return new Routing(group, tool, label, idempotent, one, fiber, runId, group.replicas, offset, breaker, health, remember).attempt()
-      }
-      return new Routing(group, tool, label, idempotent, one, fiber, runId, orderFor(group, runId), 0, breaker, health, remember).attempt()
+      const routing = group.strategy === "round-robin" && !group.sticky && health.unhealthyCount() === 0
+        ? new Routing(group, tool, label, idempotent, start, fiber, runId, group.replicas, group.next++ % group.replicas.length, breaker, health, remember, resume)
+        : new Routing(group, tool, label, idempotent, start, fiber, runId, orderFor(group, runId), 0, breaker, health, remember, resume)
+      return routing.begin()
     })
 
   return { groups, route } satisfies Router
