@@ -40,10 +40,12 @@ const cases = {
   sumJson: ["call", "everything.get-sum", "--args", '{"a":1,"b":2}', "--json"],
   structured: ["call", "everything.get-structured-content", "--args", '{"location":"New York"}'],
   progress: ["call", "everything.trigger-long-running-operation", "--args", '{"duration":1,"steps":2}'],
-  toolFailed: ["call", "everything.echo", "--args", '{"message":1}'],
+  // Fits the tool's input schema (a number), refused by its handler (not a positive integer): an isError answer.
+  toolFailed: ["call", "everything.get-resource-reference", "--args", '{"resourceId":0}'],
   unknownTool: ["call", "everything.no-such-tool"],
   misspelledTool: ["call", "everything.ecoh", "--args", '{"message":"hi"}'],
   misspelledArg: ["call", "everything.echo", "--args", '{"mesage":"hi"}'],
+  wrongTypeArg: ["call", "everything.echo", "--args", '{"message":42}'],
   unreachable: ["call", "missing.anything"],
   malformedConfig: ["tools", "--config", "malformed.json"],
   wrongTypeConfig: ["call", "everything.echo", "--config", "wrong-type.json"],
@@ -171,7 +173,7 @@ describe("mcpflow call", () => {
     const { code, stderr, stdout } = await result("toolFailed")
     assert.strictEqual(code, 1)
     assert.strictEqual(stdout, "")
-    assert.match(stderr, /Invalid arguments for tool echo/)
+    assert.match(stderr, /Invalid resourceId: 0/)
     assertNoStack(stderr)
   })
 
@@ -191,9 +193,20 @@ describe("mcpflow call", () => {
     const [tool, arg] = await Promise.all([result("misspelledTool"), result("misspelledArg")])
     assert.strictEqual(tool.code, 1)
     assert.match(tool.stderr, /^everything\.ecoh: unknown tool: .*; did you mean "echo"\?$/m)
-    assert.strictEqual(arg.code, 1)
-    assert.include(arg.stderr, `("mesage" is not an argument of echo; did you mean "message"?)`)
+    // Checked against the server's tool list before anything is sent: a usage error.
+    assert.strictEqual(arg.code, 2)
+    assert.strictEqual(
+      arg.stderr.trim(),
+      `everything.echo: invalid arguments: "mesage" is not an argument of echo; did you mean "message"? (nothing was sent)`
+    )
     for (const run of [tool, arg]) assert.strictEqual(run.stdout, "")
+  })
+
+  it("arguments that do not fit the tool's input schema are refused before anything is sent", async () => {
+    const wrongType = await result("wrongTypeArg")
+    assert.strictEqual(wrongType.code, 2)
+    assert.strictEqual(wrongType.stderr.trim(), "everything.echo: invalid arguments: message must be string (nothing was sent)")
+    assert.strictEqual(wrongType.stdout, "")
   })
 })
 

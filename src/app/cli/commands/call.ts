@@ -1,7 +1,8 @@
 /**
  * `mcpflow call server.tool --args '{…}'`: calls one tool with raw JSON arguments and prints
  * its result. Exits 0 on success, 1 when the call failed (the tool's own error text, or the
- * typed reason, on stderr), 2 for a wrong command line or a bad config. The work is in
+ * typed reason, on stderr), 2 for a wrong command line, arguments that do not fit the tool's
+ * input schema (checked before anything is sent) or a bad config. The work is in
  * `internal/call.ts`, loaded when the command runs.
  *
  * @example
@@ -37,7 +38,7 @@ export const call = Command.make(
 ).pipe(
   Command.withShortDescription("Call one tool with JSON arguments and print its result"),
   Command.withDescription(
-    "Call one tool with raw JSON arguments and print its result: structured content as pretty JSON, else the text blocks; with --json the raw MCP result. A failed call prints the tool's error (or why it could not be made) on stderr and exits 1; a wrong command line or config exits 2."
+    "Call one tool with raw JSON arguments and print its result: structured content as pretty JSON, else the text blocks; with --json the raw MCP result. The arguments are checked against the tool's input schema from the server's tool list before anything is sent. A failed call prints the tool's error (or why it could not be made) on stderr and exits 1; a wrong command line, arguments that do not fit the tool, or a bad config exit 2."
   ),
   Command.withExamples([
     { command: "mcpflow call everything.echo --args '{\"message\":\"hi\"}'", description: "Call a tool" },

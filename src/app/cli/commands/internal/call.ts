@@ -1,7 +1,8 @@
 /**
  * `mcpflow call server.tool --args '{…}'`: calls one tool with raw JSON arguments and prints
  * its result. Exits 0 on success, 1 when the call failed (the tool's own error text, or the
- * typed reason, on stderr), 2 for a wrong command line or a bad config.
+ * typed reason, on stderr), 2 for a wrong command line, arguments that do not fit the tool's
+ * input schema (checked against the server's tool list before anything is sent) or a bad config.
  *
  * @example
  * ```sh
@@ -14,9 +15,19 @@ import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/
 import { type Duration, Effect, Option } from "effect"
 import { nearMiss } from "../../../../../dsl/internal/Typos.ts"
 import { McpGateway } from "../../../../../dsl/ports/McpGateway.ts"
-import { McpflowToolError, ToolFailed, UnknownTool } from "../../../../../dsl/ToolError.ts"
+import {
+  AuthRequired,
+  ConnectionLost,
+  McpflowToolError,
+  ServerUnavailable,
+  Timeout,
+  ToolFailed,
+  UnknownTool
+} from "../../../../../dsl/ToolError.ts"
+import { sharedValidator } from "../../../../runtime/gateway/SchemaValidator.ts"
+import { ExitCode } from "../../../run/ExitCode.ts"
 import { defaultConfig, type ToolId } from "../../Flags.ts"
-import { printJson, printLines } from "../../output.ts"
+import { CliExit, printJson, printLines } from "../../output.ts"
 import { withGateway } from "./withGateway.ts"
 
 /**
@@ -77,22 +88,91 @@ export const hint = (tools: ReadonlyArray<McpTool>, tool: ToolId, args: Readonly
   return undefined
 }
 
-/** The call's error with {@link hint}'s word added, when the tool list has one (listing it may fail: then the error as it was). */
-const explained = (gateway: McpGateway["Service"], tool: ToolId, args: Readonly<Record<string, unknown>>, error: McpflowToolError) => {
+/**
+ * What is wrong with `args` for the tool `found`, before anything is sent: an argument within a
+ * typo of one the tool takes (the one meant), one it does not take when its input schema allows
+ * no others (the ones it takes), and what validating the rest against that schema says. Empty
+ * when they fit, or when the schema cannot be compiled (the server then decides). An argument
+ * far from every name is left to a schema that allows others: the server may read it.
+ *
+ * @example
+ * ```ts
+ * argumentIssues(readTextFile, { path: "a.txt", haed: 3 }) // => ['"haed" is not an argument of read_text_file; did you mean "head"?']
+ * argumentIssues(readTextFile, { path: 1 })               // => ["path must be string"]
+ * ```
+ */
+export const argumentIssues = (found: McpTool, args: Readonly<Record<string, unknown>>): ReadonlyArray<string> => {
+  const schema = found.inputSchema
+  const properties = Object.keys(schema.properties ?? {})
+  const closed = (schema as { readonly additionalProperties?: unknown }).additionalProperties === false
+  const issues: Array<string> = []
+  const meantFor = new Set<string>()
+  const known: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(args)) {
+    if (properties.includes(key)) {
+      known[key] = value
+      continue
+    }
+    const meant = nearMiss(key, properties)
+    if (meant !== undefined) {
+      meantFor.add(meant)
+      issues.push(`"${key}" is not an argument of ${found.name}; did you mean "${meant}"?`)
+    } else if (closed) {
+      issues.push(`"${key}" is not an argument of ${found.name} (it takes ${properties.length === 0 ? "none" : properties.map((p) => `"${p}"`).join(", ")})`)
+    } else known[key] = value
+  }
+  let validate: ((input: unknown) => { readonly valid: boolean; readonly errorMessage?: string | undefined }) | undefined
+  try {
+    validate = sharedValidator.getValidator(schema)
+  } catch {
+    return issues
+  }
+  const checked = validate(known)
+  if (checked.valid || checked.errorMessage === undefined) return issues
+  // Ajv's text: "data/head must be number, data must have required property 'path'".
+  for (const said of checked.errorMessage.split(/, (?=data\b)/)) {
+    const required = /^data must have required property '(.+)'$/.exec(said)
+    // A required argument a typo above stands for: the typo already says it.
+    if (required !== null && meantFor.has(required[1]!)) continue
+    issues.push(said.replace(/^data(\/\S*)?/, (_, path: string | undefined) => path === undefined ? "args" : path.slice(1).replaceAll("/", ".")))
+  }
+  return issues
+}
+
+/** The call's error with {@link hint}'s word added, when the tool list has one (an absent list: the error as it was). */
+const explained = (tools: ReadonlyArray<McpTool> | undefined, tool: ToolId, args: Readonly<Record<string, unknown>>, error: McpflowToolError) => {
   const reason = error.reason
-  if (reason._tag !== "UnknownTool" && reason._tag !== "ToolFailed") return Effect.succeed(error)
-  return gateway.listTools(tool.server).pipe(
-    Effect.map((tools) => {
-      const said = hint(tools, tool, args)
-      if (said === undefined) return error
-      return new McpflowToolError({
-        reason: reason._tag === "UnknownTool"
-          ? new UnknownTool({ ...reason, detail: `${reason.detail}; ${said}` })
-          : new ToolFailed({ ...reason, text: `${reason.text} (${said})` })
-      })
-    }),
-    Effect.orElseSucceed(() => error)
-  )
+  if (tools === undefined || (reason._tag !== "UnknownTool" && reason._tag !== "ToolFailed")) return error
+  const said = hint(tools, tool, args)
+  if (said === undefined) return error
+  return new McpflowToolError({
+    reason: reason._tag === "UnknownTool"
+      ? new UnknownTool({ ...reason, detail: `${reason.detail}; ${said}` })
+      : new ToolFailed({ ...reason, text: `${reason.text} (${said})` })
+  })
+}
+
+/**
+ * A failure of the tool list that the call would meet too (the server cannot be reached, or is
+ * not configured), told as the call's own: the tool the command named, not `tools/list`.
+ * Undefined for any other failure (the call is then made, and the server decides).
+ */
+const asCallOf = (error: McpflowToolError, tool: string): McpflowToolError | undefined => {
+  const r = error.reason
+  switch (r._tag) {
+    case "ServerUnavailable":
+      return new McpflowToolError({ reason: new ServerUnavailable({ ...r, tool }) })
+    case "ConnectionLost":
+      return new McpflowToolError({ reason: new ConnectionLost({ ...r, tool }) })
+    case "Timeout":
+      return new McpflowToolError({ reason: new Timeout({ ...r, tool }) })
+    case "UnknownTool":
+      return new McpflowToolError({ reason: new UnknownTool({ ...r, tool }) })
+    case "AuthRequired":
+      return new McpflowToolError({ reason: new AuthRequired({ ...r, tool }) })
+    default:
+      return undefined
+  }
 }
 
 /**
@@ -112,9 +192,25 @@ export const call = Effect.fn("mcpflow.call")(function*({ args, config, json, ti
   readonly verbose: boolean
 }) {
   const result = yield* McpGateway.use((gateway) =>
-    gateway.callRaw(tool.server, tool.tool, args, Option.isSome(timeout) ? { timeout: timeout.value } : undefined).pipe(
-      Effect.catchTag("McpflowToolError", (error) => Effect.flip(explained(gateway, tool, args, error)))
-    )
+    Effect.gen(function*() {
+      // The server's tool list first: arguments that do not fit the tool are refused before
+      // anything is sent (a server may ignore an argument it does not know, "haed" for "head").
+      const listed = yield* Effect.result(gateway.listTools(tool.server))
+      const unreachable = listed._tag === "Failure" ? asCallOf(listed.failure, tool.tool) : undefined
+      if (unreachable !== undefined) return yield* unreachable
+      const tools = listed._tag === "Success" ? listed.success : undefined
+      const found = tools?.find((t) => t.name === tool.tool)
+      const issues = found === undefined ? [] : argumentIssues(found, args)
+      if (issues.length > 0) {
+        return yield* new CliExit({
+          code: ExitCode.Usage,
+          message: `${tool.server}.${tool.tool}: invalid arguments: ${issues.join("; ")} (nothing was sent)`
+        })
+      }
+      return yield* gateway.callRaw(tool.server, tool.tool, args, Option.isSome(timeout) ? { timeout: timeout.value } : undefined).pipe(
+        Effect.mapError((error) => explained(tools, tool, args, error))
+      )
+    })
   ).pipe(withGateway({ config: Option.getOrElse(config, () => defaultConfig), verbose }))
   yield* json ? printJson(result) : printLines(formatResult(result))
 })
