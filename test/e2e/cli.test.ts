@@ -46,6 +46,8 @@ const cases = {
   misspelledTool: ["call", "everything.ecoh", "--args", '{"message":"hi"}'],
   misspelledArg: ["call", "everything.echo", "--args", '{"mesage":"hi"}'],
   wrongTypeArg: ["call", "everything.echo", "--args", '{"message":42}'],
+  // A server that starts and never answers: --timeout bounds the command, tool list included.
+  silent: ["call", "silent.anything", "--config", "silent.json", "--timeout", "1s"],
   unreachable: ["call", "missing.anything"],
   malformedConfig: ["tools", "--config", "malformed.json"],
   wrongTypeConfig: ["call", "everything.echo", "--config", "wrong-type.json"],
@@ -81,7 +83,8 @@ beforeAll(async () => {
     ),
     writeFile(join(dir, "args.json"), JSON.stringify({ message: "from a file" })),
     writeFile(join(dir, "malformed.json"), '{\n  "mcpServers": {\n    "everything": { "command": "node", }\n  }\n}\n'),
-    writeFile(join(dir, "wrong-type.json"), JSON.stringify({ mcpServers: { everything: { command: 42 } } }))
+    writeFile(join(dir, "wrong-type.json"), JSON.stringify({ mcpServers: { everything: { command: 42 } } })),
+    writeFile(join(dir, "silent.json"), JSON.stringify({ mcpServers: { silent: { command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"] } } }))
   ])
   startedAt = Date.now()
   const start = makeRunner()
@@ -200,6 +203,13 @@ describe("mcpflow call", () => {
       `everything.echo: invalid arguments: "mesage" is not an argument of echo; did you mean "message"? (nothing was sent)`
     )
     for (const run of [tool, arg]) assert.strictEqual(run.stdout, "")
+  })
+
+  it("--timeout bounds the whole command: a server that never answers its tool list times out as the call", async () => {
+    const silent = await result("silent")
+    assert.strictEqual(silent.code, 1, silent.stderr)
+    assert.strictEqual(silent.stderr.trim(), "silent.anything: timed out after 1000 ms (the call, set by the call's options)")
+    assert.isBelow(silent.ms, 15_000, "well before the default connect timeout")
   })
 
   it("arguments that do not fit the tool's input schema are refused before anything is sent", async () => {

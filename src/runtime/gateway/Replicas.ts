@@ -310,8 +310,12 @@ class Routing<A> {
     let next: Effect.Effect<A, McpflowToolError>
     // Outside the fiber here (the answer's callback): what a sink throws is the call's defect, as in a handler.
     try {
-      if (exit._tag === "Success") this.served(), next = exit
-      else next = this.onFailure(exit.cause)
+      if (exit._tag === "Success") {
+        this.served()
+        next = exit
+      } else {
+        next = this.onFailure(exit.cause)
+      }
     } catch (defect) {
       next = Effect.die(defect)
     }
@@ -349,7 +353,11 @@ class Routing<A> {
     return Effect.matchCauseEffect(counted, this.handlers())
   }
 
-  handlers() {
+  /** The handlers of an attempt made as an Effect (made only then: the usual call needs none). */
+  handlers(): {
+    readonly onSuccess: (value: A) => Effect.Effect<A>
+    readonly onFailure: (cause: Cause.Cause<McpflowToolError | CircuitBreaker.BreakerRejected>) => Effect.Effect<A, McpflowToolError>
+  } {
     return {
       onSuccess: (value: A): Effect.Effect<A> => (this.served(), Effect.succeed(value)),
       onFailure: (cause: Cause.Cause<McpflowToolError | CircuitBreaker.BreakerRejected>) => this.onFailure(cause)

@@ -12,7 +12,7 @@
  * @module
  */
 import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
-import { type Duration, Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
 import { nearMiss } from "../../../../../dsl/internal/Typos.ts"
 import { McpGateway } from "../../../../../dsl/ports/McpGateway.ts"
 import {
@@ -22,6 +22,7 @@ import {
   ServerUnavailable,
   Timeout,
   ToolFailed,
+  toolError,
   UnknownTool
 } from "../../../../../dsl/ToolError.ts"
 import { sharedValidator } from "../../../../runtime/gateway/SchemaValidator.ts"
@@ -195,7 +196,14 @@ export const call = Effect.fn("mcpflow.call")(function*({ args, config, json, ti
     Effect.gen(function*() {
       // The server's tool list first: arguments that do not fit the tool are refused before
       // anything is sent (a server may ignore an argument it does not know, "haed" for "head").
-      const listed = yield* Effect.result(gateway.listTools(tool.server))
+      // `--timeout` bounds the command: a list that does not come in time is the call's timeout.
+      const listing = Option.isSome(timeout)
+        ? Effect.timeoutOrElse(gateway.listTools(tool.server), {
+          duration: timeout.value,
+          orElse: () => Effect.fail(toolError(new Timeout({ server: tool.server, tool: tool.tool, phase: "call", afterMs: Duration.toMillis(timeout.value), policy: "the call's options" })))
+        })
+        : gateway.listTools(tool.server)
+      const listed = yield* Effect.result(listing)
       const unreachable = listed._tag === "Failure" ? asCallOf(listed.failure, tool.tool) : undefined
       if (unreachable !== undefined) return yield* unreachable
       const tools = listed._tag === "Success" ? listed.success : undefined
