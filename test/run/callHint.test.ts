@@ -53,6 +53,26 @@ describe("mcpflow call: the hint", () => {
       assert.deepStrictEqual(argumentIssues(nested, { spec: { replicas: 0 } }), ["spec.replicas must be >= 1"])
     })
 
+    it("a nested field missing because it is misspelled: the field meant", () => {
+      const entities: Tool = {
+        name: "create_entities",
+        inputSchema: {
+          type: "object",
+          properties: {
+            entities: {
+              type: "array",
+              items: { type: "object", properties: { name: { type: "string" }, entityType: { type: "string" } }, required: ["name", "entityType"] }
+            }
+          },
+          required: ["entities"]
+        }
+      }
+      assert.deepStrictEqual(argumentIssues(entities, { entities: [{ name: "a", entityType: "t" }, { name: "b", entityTyp: "t" }] }), [
+        `entities.1: "entityTyp" is not a field; did you mean "entityType"?`
+      ])
+      assert.deepStrictEqual(argumentIssues(entities, { entities: [{ name: "b", kind: "t" }] }), ["entities.0 must have required property 'entityType'"])
+    })
+
     it("a schema Ajv cannot compile: the server decides", () => {
       const broken = { name: "odd", inputSchema: { type: "object", properties: { a: { type: "no-such-type" } } } } as unknown as Tool
       assert.deepStrictEqual(argumentIssues(broken, { a: 1 }), [])

@@ -132,12 +132,41 @@ export const argumentIssues = (found: McpTool, args: Readonly<Record<string, unk
   if (checked.valid || checked.errorMessage === undefined) return issues
   // Ajv's text: "data/head must be number, data must have required property 'path'".
   for (const said of checked.errorMessage.split(/, (?=data\b)/)) {
-    const required = /^data must have required property '(.+)'$/.exec(said)
-    // A required argument a typo above stands for: the typo already says it.
-    if (required !== null && meantFor.has(required[1]!)) continue
-    issues.push(said.replace(/^data(\/\S*)?/, (_, path: string | undefined) => path === undefined ? "args" : path.slice(1).replaceAll("/", ".")))
+    const required = /^data(\/\S*)? must have required property '(.+)'$/.exec(said)
+    if (required !== null) {
+      const [, pointer = "", name] = required as unknown as [string, string | undefined, string]
+      // A required argument a typo above stands for: the typo already says it.
+      if (pointer === "" && meantFor.has(name)) continue
+      // A nested field missing because it is misspelled: say which one was meant.
+      const typo = pointer === "" ? undefined : misspelledField(valueAt(known, pointer), name)
+      if (typo !== undefined) {
+        issues.push(`${dotted(pointer)}: "${typo}" is not a field; did you mean "${name}"?`)
+        continue
+      }
+    }
+    issues.push(said.replace(/^data(\/\S*)?/, (_, pointer: string | undefined) => pointer === undefined ? "args" : dotted(pointer)))
   }
   return issues
+}
+
+/** A JSON pointer (`/entities/0`) as a dotted path (`entities.0`). */
+const dotted = (pointer: string): string =>
+  pointer.slice(1).split("/").map((part) => part.replaceAll("~1", "/").replaceAll("~0", "~")).join(".")
+
+/** The value at a JSON pointer in `root`, if there is one. */
+const valueAt = (root: unknown, pointer: string): unknown => {
+  let at = root
+  for (const part of pointer.slice(1).split("/")) {
+    if (typeof at !== "object" || at === null) return undefined
+    at = (at as Record<string, unknown>)[part.replaceAll("~1", "/").replaceAll("~0", "~")]
+  }
+  return at
+}
+
+/** The key of `value` (an object) that is a typo of the missing field `name`, if one is. */
+const misspelledField = (value: unknown, name: string): string | undefined => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
+  return Object.keys(value).find((key) => key !== name && nearMiss(key, [name]) === name)
 }
 
 /** The call's error with {@link hint}'s word added, when the tool list has one (an absent list: the error as it was). */
