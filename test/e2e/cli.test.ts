@@ -35,6 +35,11 @@ const makeRunner = () =>
 const cases = {
   tools: ["tools"],
   toolsJson: ["tools", "--json"],
+  toolsOne: ["tools", "everything"],
+  toolDetail: ["tools", "everything.echo"],
+  toolDetailJson: ["tools", "everything.echo", "--json"],
+  toolMisspelled: ["tools", "everything.ecoh"],
+  serverMisspelled: ["tools", "everythng"],
   echo: ["call", "everything.echo", "--args", '{"message":"hi"}'],
   echoFromFile: ["call", "everything.echo", "--args", "@args.json", "--timeout", "20s"],
   sumJson: ["call", "everything.get-sum", "--args", '{"a":1,"b":2}', "--json"],
@@ -110,6 +115,37 @@ describe("mcpflow tools", () => {
     assert.match(stdout, /^ {2}get-structured-content\s+output-schema\s+\S/m)
     assert.match(stdout, /^missing: unreachable \(ServerUnavailable\): .*ENOENT/m)
     assert.strictEqual(stderr.trim(), "1 of 2 servers could not be reached")
+  })
+
+  it("a server key: that server only (the unreachable one is not asked), exit 0", async () => {
+    const { code, stderr, stdout } = await result("toolsOne")
+    assert.strictEqual(code, 0, stderr)
+    assert.match(stdout, /^everything: \d+ tools$/m)
+    assert.notInclude(stdout, "missing")
+  })
+
+  it("server.tool: its description, arguments, output and an example call; --json the tool as published", async () => {
+    const [text, json] = await Promise.all([result("toolDetail"), result("toolDetailJson")])
+    assert.strictEqual(text.code, 0, text.stderr)
+    const lines = text.stdout.split("\n")
+    assert.match(lines[0] ?? "", /^everything\.echo/)
+    assert.include(lines, "Echoes back the input string")
+    assert.match(text.stdout, /^arguments:\n {2}message\s+string\s+required\s+Message to echo$/m)
+    assert.include(text.stdout, `  mcpflow call everything.echo --args '{"message":"…"}'`)
+    assert.strictEqual(json.code, 0, json.stderr)
+    const published = JSON.parse(json.stdout) as { server: string; tool: { name: string; inputSchema: { required?: Array<string> } } }
+    assert.strictEqual(published.server, "everything")
+    assert.strictEqual(published.tool.name, "echo")
+    assert.deepStrictEqual(published.tool.inputSchema.required, ["message"])
+  })
+
+  it("a tool or server that is not there: the one meant, exit 2", async () => {
+    const [tool, server] = await Promise.all([result("toolMisspelled"), result("serverMisspelled")])
+    assert.strictEqual(tool.code, 2)
+    assert.strictEqual(tool.stderr.trim(), `everything publishes no tool "ecoh"; did you mean "echo"?`)
+    assert.strictEqual(server.code, 2)
+    assert.strictEqual(server.stderr.trim(), `no server "everythng" is configured; did you mean "everything"?`)
+    for (const run of [tool, server]) assert.strictEqual(run.stdout, "")
   })
 
   it("--json prints one JSON document", async () => {

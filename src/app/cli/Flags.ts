@@ -295,6 +295,21 @@ export const tool: Argument.Argument<ToolId> = Argument.String("tool").pipe(
   )
 )
 
+/**
+ * `[server[.tool]]`: what `tools` shows — every server (absent), one server's tools, or one
+ * tool's arguments and output.
+ *
+ * @example
+ * ```ts
+ * Command.make("tools", { target: Flags.toolsTarget }, ({ target }) => …)
+ * ```
+ */
+export const toolsTarget: Argument.Argument<Option.Option<string>> = Argument.String("target").pipe(
+  Argument.withMetavar("server[.tool]"),
+  Argument.withDescription("Show one server's tools (fs), or one tool's arguments and output (fs.read_text_file)"),
+  Argument.optional
+)
+
 // ---------------------------------------------------------------------------------------------
 // Servers and output
 
