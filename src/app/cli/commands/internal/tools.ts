@@ -289,7 +289,9 @@ export const tools = Effect.fn("mcpflow.tools")(function*({ target, config, json
     if (Option.isNone(target)) return yield* report(yield* collectTools(), json)
     const id = parseToolId(target.value)
     const server = Option.isSome(id) ? id.value.server : target.value
-    if (!gateway.servers.includes(server)) return yield* noSuchServer(server, gateway.servers)
+    // A replica of a group (`search/b`, as `mcpflow health` lists it) may be asked by its own key.
+    const replicas = (yield* gateway.status).map((status) => status.server)
+    if (!gateway.servers.includes(server) && !replicas.includes(server)) return yield* noSuchServer(server, gateway.servers)
     if (Option.isNone(id)) return yield* report(yield* collectTools([server]), json)
     const name = id.value.tool
     const published = yield* gateway.listTools(server).pipe(
