@@ -3,7 +3,7 @@
  * input, tool and fault names), and nothing when no known word is close enough to be sure.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { nearMiss } from "../dsl/internal/Typos.ts"
+import { didYouMean, nearMiss } from "../dsl/internal/Typos.ts"
 
 describe("nearMiss", () => {
   it("finds a swap, a missing, extra or wrong letter, another case, an abbreviation", () => {
@@ -27,5 +27,11 @@ describe("nearMiss", () => {
     assert.isUndefined(nearMiss("ab", ["cd"]))
     assert.isUndefined(nearMiss("abc", fields))
     assert.isUndefined(nearMiss("enc2", ["env"]), "two edits from a three-letter word: not sure enough")
+  })
+
+  it("didYouMean: the word meant, else what there is, else nothing", () => {
+    assert.strictEqual(didYouMean("fss", ["fs", "git"], "configured"), `; did you mean "fs"?`)
+    assert.strictEqual(didYouMean("zzz", ["fs", "git"], "configured"), " (configured: fs, git)")
+    assert.strictEqual(didYouMean("zzz", [], "configured"), "")
   })
 })

@@ -69,3 +69,20 @@ export const nearMiss = (word: string, known: ReadonlyArray<string>): string | u
   }
   return found
 }
+
+/**
+ * The end of a "not found" message: `; did you mean "x"?` when `word` is a near miss of one of
+ * `known` ({@link nearMiss}), else ` (label: a, b)` naming them, or `""` when there are none.
+ *
+ * @example
+ * ```ts
+ * `no server "fss" is configured${didYouMean("fss", ["fs", "git"], "configured")}`
+ * // => 'no server "fss" is configured; did you mean "fs"?'
+ * didYouMean("zzz", ["fs", "git"], "configured") // => " (configured: fs, git)"
+ * ```
+ */
+export const didYouMean = (word: string, known: ReadonlyArray<string>, label: string): string => {
+  const meant = nearMiss(word, known)
+  if (meant !== undefined) return `; did you mean ${JSON.stringify(meant)}?`
+  return known.length === 0 ? "" : ` (${label}: ${known.join(", ")})`
+}

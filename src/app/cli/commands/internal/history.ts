@@ -21,7 +21,7 @@ import type { FlowEvent } from "../../../../../dsl/flow/FlowEvents.ts"
 import * as Engines from "../../../../runtime/engine/Engines.ts"
 import { apply, emptyState, fold } from "../../../../../dsl/flow/EventFold.ts"
 import { checkSignal } from "../../../../../dsl/flow/SignalCheck.ts"
-import { nearMiss } from "../../../../../dsl/internal/Typos.ts"
+import { didYouMean } from "../../../../../dsl/internal/Typos.ts"
 import { type JournalError, type RunRecord, RunJournal } from "../../../../../dsl/ports/RunJournal.ts"
 import { layer as journalLayer } from "../../../../runtime/engine/SqliteRunJournal.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
@@ -191,11 +191,8 @@ export const runs = Effect.fn("mcpflow.runs")(function*({ database, flow, json, 
   if (list.length === 0) {
     const none = `no runs in ${placeOf(at)}${flowName || wanted || sinceMs ? " match" : ""}`
     if (flows === undefined || flowName === undefined || flows.has(flowName)) return yield* printLines([none])
-    const meant = nearMiss(flowName, [...flows])
     return yield* printLines([
-      `${none}: no run of a flow named ${JSON.stringify(flowName)}${
-        meant !== undefined ? `; did you mean ${JSON.stringify(meant)}?` : flows.size > 0 ? ` (flows with runs: ${[...flows].join(", ")})` : ""
-      }`
+      `${none}: no run of a flow named ${JSON.stringify(flowName)}${didYouMean(flowName, [...flows], "flows with runs")}`
     ])
   }
   yield* printLines(

@@ -14,7 +14,7 @@
  */
 import type { Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Option } from "effect"
-import { nearMiss } from "../../../../../dsl/internal/Typos.ts"
+import { didYouMean } from "../../../../../dsl/internal/Typos.ts"
 import { McpGateway } from "../../../../../dsl/ports/McpGateway.ts"
 import { ExitCode } from "../../../run/ExitCode.ts"
 import { defaultConfig, parseToolId } from "../../Flags.ts"
@@ -260,15 +260,8 @@ export const formatTools = (report: ToolsReport): ReadonlyArray<string> =>
   })
 
 /** A server key the config does not have: a usage error naming the one meant, or those there are. */
-const noSuchServer = (server: string, servers: ReadonlyArray<string>) => {
-  const meant = nearMiss(server, servers)
-  return new CliExit({
-    code: ExitCode.Usage,
-    message: `no server "${server}" is configured${
-      meant !== undefined ? `; did you mean "${meant}"?` : servers.length === 0 ? "" : ` (configured: ${servers.join(", ")})`
-    }`
-  })
-}
+const noSuchServer = (server: string, servers: ReadonlyArray<string>) =>
+  new CliExit({ code: ExitCode.Usage, message: `no server "${server}" is configured${didYouMean(server, servers, "configured")}` })
 
 /**
  * Runs `mcpflow tools` (see `../tools.ts` for its flags).
@@ -300,13 +293,7 @@ export const tools = Effect.fn("mcpflow.tools")(function*({ target, config, json
     const found = published.find((t) => t.name === name)
     if (found === undefined) {
       const names = published.map((t) => t.name)
-      const meant = nearMiss(name, names)
-      return yield* new CliExit({
-        code: ExitCode.Usage,
-        message: `${server} publishes no tool "${name}"${
-          meant !== undefined ? `; did you mean "${meant}"?` : names.length === 0 ? "" : ` (it publishes: ${names.join(", ")})`
-        }`
-      })
+      return yield* new CliExit({ code: ExitCode.Usage, message: `${server} publishes no tool "${name}"${didYouMean(name, names, "it publishes")}` })
     }
     yield* json ? printJson({ server, tool: found }) : printLines(describeTool(server, found))
   })
